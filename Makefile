@@ -1,0 +1,79 @@
+# SPDX-License-Identifier: MIT
+# autoxdp: build, test, demo, install.  `make help` lists the targets.
+
+VERSION    := 0.1.0
+PREFIX     ?= /usr
+SBINDIR    ?= $(PREFIX)/sbin
+LIBEXECDIR ?= $(PREFIX)/lib/autoxdp
+MANDIR     ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+DESTDIR    ?=
+
+CLANG      ?= clang-14
+CC         ?= gcc
+BUILD      ?= build
+
+ARCH_INCLUDE := /usr/include/$(shell $(CC) -dumpmachine)
+BPF_CFLAGS := -O2 -g -target bpf -Wall -Wextra -Werror -I$(ARCH_INCLUDE) -Ibpf
+CFLAGS     ?= -O2 -g
+CFLAGS     += -std=gnu11 -Wall -Wextra -Werror -Ibpf -Isrc \
+              -DAXDP_VERSION='"$(VERSION)"' -DAXDP_OBJECT_DEFAULT='"$(LIBEXECDIR)/autoxdp.bpf.o"'
+LDLIBS     := -lbpf -lelf -lz
+
+BPF_OBJ    := $(BUILD)/autoxdp.bpf.o
+BPF_SRC    := $(wildcard bpf/*.c bpf/*.h)
+LIB_SRC    := src/loader.c
+LIB_OBJ    := $(LIB_SRC:src/%.c=$(BUILD)/%.o)
+TEST_SRC   := $(wildcard tests/test_*.c)
+TEST_BIN   := $(TEST_SRC:tests/%.c=$(BUILD)/%)
+TEST_LIB   := $(wildcard tests/lib/*.c)
+
+# Packages the build and the tests need, by distribution.
+DEB_DEPS := $(CLANG) make gcc pkg-config libbpf-dev libelf-dev zlib1g-dev libsystemd-dev libcap-dev \
+            libcriterion-dev iproute2 bpftool
+RPM_DEPS := clang make gcc pkgconf libbpf-devel elfutils-libelf-devel zlib-devel systemd-devel libcap-devel \
+            criterion-devel iproute bpftool
+
+.PHONY: all deps check bench demo install clean help FORCE
+all: $(BPF_OBJ) $(LIB_OBJ)
+
+help:
+	@echo "make            build $(BPF_OBJ) and the programs"
+	@echo "make deps       install build and test dependencies (apt or dnf)"
+	@echo "sudo make check run every test against the real kernel"
+	@echo "make bench      ns/packet of each verdict class through BPF_PROG_TEST_RUN"
+	@echo "sudo make demo  the firewall in two throwaway network namespaces"
+	@echo "make install    install under DESTDIR/PREFIX"
+
+# The object is rebuilt when the compiler changes (make CLANG=clang-19).
+$(BUILD)/clang.stamp: FORCE | $(BUILD)
+	@echo '$(CLANG)' | cmp -s - $@ || echo '$(CLANG)' > $@
+
+$(BUILD):
+	mkdir -p $@
+
+$(BPF_OBJ): $(BPF_SRC) $(BUILD)/clang.stamp | $(BUILD)
+	$(CLANG) $(BPF_CFLAGS) -c bpf/autoxdp.bpf.c -o $@
+
+$(BUILD)/%.o: src/%.c $(wildcard src/*.h) bpf/autoxdp_abi.h | $(BUILD)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/test_%: tests/test_%.c $(TEST_LIB) $(wildcard tests/lib/*.h) $(LIB_OBJ) | $(BUILD)
+	$(CC) $(CFLAGS) -Itests/lib $< $(TEST_LIB) $(LIB_OBJ) -o $@ $(LDLIBS) -lcriterion
+
+deps:
+	@if command -v apt-get >/dev/null; then \
+		missing=$$(for p in $(DEB_DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+		if [ -n "$$missing" ]; then echo "installing:" $$missing; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; fi; \
+	elif command -v dnf >/dev/null; then \
+		missing=$$(for p in $(RPM_DEPS); do rpm -q $$p >/dev/null 2>&1 || echo $$p; done); \
+		if [ -n "$$missing" ]; then dnf install -y $$missing; fi; \
+	else echo "make deps: neither apt-get nor dnf found; install: $(DEB_DEPS)" >&2; exit 1; fi
+
+check: deps
+	$(MAKE) all $(TEST_BIN)
+	AXDP_BPF_OBJECT=$(BPF_OBJ) tests/run-tests $(TEST_BIN)
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR MIT) */
+/* autoxdp's data path: XDP judges what arrives, tc egress records what the host starts. */
+#include <linux/bpf.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf_helpers.h>
+#include "ingress.h"
+#include "egress.h"
+
+SEC("xdp")
+int xdp_ingress(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	enum axdp_reason reason = count(judge_inbound(data, end), end - data);
+
+	return reason < AXDP_FIRST_DROP ? XDP_PASS : XDP_DROP;
+}
+
+/* Locally built packets keep their headers in the linear part; pull them in if a driver did not. */
+#define EGRESS_HEADER_BYTES 128
+
+SEC("tc")
+int tc_egress(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+
+	if (end - data < EGRESS_HEADER_BYTES && end - data < skb->len) {
+		bpf_skb_pull_data(skb, EGRESS_HEADER_BYTES);
+		data = (void *)(long)skb->data;
+		end = (void *)(long)skb->data_end;
+	}
+	count(track_outbound(data, end), skb->len);
+	/* Never a verdict on the host's own traffic: let the next filter, or the stack, decide. */
+	return TC_ACT_UNSPEC;
+}
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";

@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The contract between the BPF data path and user space: map keys and
+ * values, counter ids, map sizes and pin names.  Both sides include this
+ * file, so every number here is written exactly once.
+ */
+#ifndef AUTOXDP_ABI_H
+#define AUTOXDP_ABI_H
+
+#include <linux/types.h>
+
+#define AXDP_PORTS            65536
+#define AXDP_MAX_VLAN_DEPTH   2   /* 802.1Q plus one QinQ outer tag */
+#define AXDP_MAX_IPV6_EXTHDRS 8   /* RFC 8504 lets hosts cap the chain */
+
+/* Map capacities. */
+#define AXDP_CT_ENTRIES        262144
+#define AXDP_FRAG_ENTRIES      16384
+#define AXDP_ADDR_PORT_ENTRIES 16384
+
+/* Allow-list: one ARRAY slot per (protocol, port), index l4 * AXDP_PORTS + port. */
+enum axdp_l4 {
+	AXDP_L4_TCP = 0,
+	AXDP_L4_UDP = 1,
+	AXDP_L4_COUNT,
+};
+
+/* Bits of a port_allow slot. */
+#define AXDP_PORT_OPEN_ANY  0x1 /* a listener on a wildcard address: any local address */
+#define AXDP_PORT_OPEN_ADDR 0x2 /* listeners on specific local addresses: see addr_allow */
+
+/*
+ * Addresses are IPv6-sized everywhere; IPv4 is stored v4-mapped
+ * (::ffff:a.b.c.d) so one key layout serves both families.
+ */
+struct axdp_addr {
+	__be32 w[4];
+};
+
+/* addr_allow key: this port is open on this local address only. Value: __u8 1. */
+struct axdp_addr_port {
+	struct axdp_addr local;
+	__u16 port;           /* host byte order */
+	__u8 l4;              /* enum axdp_l4 */
+	__u8 pad;
+};
+
+/*
+ * A flow the host itself opened, keyed as an inbound packet of it would
+ * be seen, so ingress looks it up without swapping.  Ports in network
+ * byte order; for ICMP echo local_port carries the echo identifier.
+ */
+struct axdp_flow_key {
+	struct axdp_addr remote;
+	struct axdp_addr local;
+	__be16 remote_port;
+	__be16 local_port;
+	__u8 proto;           /* IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP, IPPROTO_ICMPV6 */
+	__u8 pad[3];
+};
+
+#define AXDP_FLOW_CLOSING 0x1 /* the host sent a FIN: short timeout from now on */
+
+struct axdp_flow {
+	__u64 last_seen_ns;   /* last egress packet, bpf_ktime_get_coarse_ns() */
+	__u32 flags;
+	__u32 pad;
+};
+
+/* A datagram whose first fragment passed; later fragments follow it. */
+struct axdp_frag_key {
+	struct axdp_addr src;
+	struct axdp_addr dst;
+	__u32 id;             /* IPv4 id widened, or the IPv6 fragment id */
+	__u8 proto;
+	__u8 pad[3];
+};
+
+struct axdp_frag {
+	__u64 first_seen_ns;
+};
+
+/*
+ * Knobs: the object's .rodata variable "knobs", set by the loader before
+ * load, so the verifier sees constants and drops branches of features
+ * that are off.  Changing them means loading the program again and
+ * swapping it into the existing links.
+ */
+#define AXDP_KNOBS_VAR "knobs"
+#define AXDP_NSEC_PER_SEC 1000000000ULL
+
+struct axdp_knobs {
+	__u64 tcp_timeout_ns;          /* idle established flow */
+	__u64 tcp_closing_timeout_ns;  /* after the host sent a FIN */
+	__u64 udp_timeout_ns;
+	__u64 icmp_timeout_ns;         /* echo request awaiting its reply */
+	__u64 frag_timeout_ns;         /* later fragments after the first */
+};
+
+#define AXDP_DEFAULT_TCP_TIMEOUT_S         86400
+#define AXDP_DEFAULT_TCP_CLOSING_TIMEOUT_S 120
+#define AXDP_DEFAULT_UDP_TIMEOUT_S         120
+#define AXDP_DEFAULT_ICMP_TIMEOUT_S        30
+#define AXDP_DEFAULT_FRAG_TIMEOUT_S        30
+
+#define AXDP_KNOBS_DEFAULT {                                                          \
+	.tcp_timeout_ns = AXDP_DEFAULT_TCP_TIMEOUT_S * AXDP_NSEC_PER_SEC,                 \
+	.tcp_closing_timeout_ns = AXDP_DEFAULT_TCP_CLOSING_TIMEOUT_S * AXDP_NSEC_PER_SEC, \
+	.udp_timeout_ns = AXDP_DEFAULT_UDP_TIMEOUT_S * AXDP_NSEC_PER_SEC,                 \
+	.icmp_timeout_ns = AXDP_DEFAULT_ICMP_TIMEOUT_S * AXDP_NSEC_PER_SEC,               \
+	.frag_timeout_ns = AXDP_DEFAULT_FRAG_TIMEOUT_S * AXDP_NSEC_PER_SEC,               \
+}
+
+/*
+ * Every verdict the data path can reach, with the reason it was reached.
+ * X(id, action, name): id is the counter index, action and name are what
+ * operators and metrics see.
+ */
+#define AXDP_REASONS(X)                                   \
+	X(PASS_NON_IP,         pass,   non_ip)            \
+	X(PASS_TCP_PORT,       pass,   tcp_port_open)     \
+	X(PASS_TCP_FLOW,       pass,   tcp_conntrack)     \
+	X(PASS_UDP_PORT,       pass,   udp_port_open)     \
+	X(PASS_UDP_FLOW,       pass,   udp_conntrack)     \
+	X(PASS_ICMP_ERROR,     pass,   icmp_error)        \
+	X(PASS_ICMP_ECHO,      pass,   icmp_echo_request) \
+	X(PASS_ICMP_FLOW,      pass,   icmp_echo_reply)   \
+	X(PASS_NDP,            pass,   icmpv6_ndp_mld)    \
+	X(PASS_FRAGMENT,       pass,   fragment_follows)  \
+	X(DROP_L2_MALFORMED,   drop,   l2_malformed)      \
+	X(DROP_VLAN_DEPTH,     drop,   vlan_too_deep)     \
+	X(DROP_IPV4_MALFORMED, drop,   ipv4_malformed)    \
+	X(DROP_IPV6_MALFORMED, drop,   ipv6_malformed)    \
+	X(DROP_IPV6_EXTHDR,    drop,   ipv6_exthdr_chain) \
+	X(DROP_FRAG_ORPHAN,    drop,   fragment_orphan)   \
+	X(DROP_PROTO,          drop,   protocol_other)    \
+	X(DROP_TCP_MALFORMED,  drop,   tcp_malformed)     \
+	X(DROP_TCP_CLOSED,     drop,   tcp_port_closed)   \
+	X(DROP_UDP_MALFORMED,  drop,   udp_malformed)     \
+	X(DROP_UDP_CLOSED,     drop,   udp_port_closed)   \
+	X(DROP_ICMP_MALFORMED, drop,   icmp_malformed)    \
+	X(DROP_ICMP_OTHER,     drop,   icmp_other)        \
+	X(EGRESS_TRACKED,      egress, flow_tracked)      \
+	X(EGRESS_SERVER,       egress, server_reply)      \
+	X(EGRESS_CLOSED,       egress, flow_closed)       \
+	X(EGRESS_OTHER,        egress, untracked)
+
+enum axdp_reason {
+#define AXDP_REASON_ENUM(id, action, name) AXDP_##id,
+	AXDP_REASONS(AXDP_REASON_ENUM)
+#undef AXDP_REASON_ENUM
+	AXDP_REASON_COUNT,
+};
+
+/* The list above keeps pass, drop and egress reasons in three runs. */
+#define AXDP_FIRST_DROP   AXDP_DROP_L2_MALFORMED
+#define AXDP_FIRST_EGRESS AXDP_EGRESS_TRACKED
+
+/* Counter slots exceed the reasons so an upgrade adding one can reuse the pinned map. */
+#define AXDP_COUNTER_SLOTS 64
+
+/* Per-CPU value of the counters map, indexed by enum axdp_reason. */
+struct axdp_counter {
+	__u64 packets;
+	__u64 bytes;
+};
+
+/* Names of the maps and programs in the object; maps are pinned by these. */
+#define AXDP_MAP_COUNTERS   "counters"
+#define AXDP_MAP_PORT_ALLOW "port_allow"
+#define AXDP_MAP_ADDR_ALLOW "addr_allow"
+#define AXDP_MAP_CONNTRACK  "conntrack"
+#define AXDP_MAP_FRAGMENTS  "fragments"
+#define AXDP_PROG_XDP       "xdp_ingress"
+#define AXDP_PROG_TC        "tc_egress"
+
+#endif /* AUTOXDP_ABI_H */

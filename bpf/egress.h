@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR MIT) */
+/*
+ * Outbound tracking: the flows the host opens are recorded before their
+ * first packet leaves, so the reply finds its entry.  Only egress creates
+ * or removes flows, which is why a spoofed inbound RST or FIN cannot tear
+ * one down.
+ */
+#ifndef AXDP_EGRESS_H
+#define AXDP_EGRESS_H
+
+#include <linux/tcp.h>
+#include <linux/udp.h>
+#include "ingress.h"
+
+/* Refreshing an entry at most this often keeps egress from writing it per packet. */
+#define FLOW_REFRESH_NS AXDP_NSEC_PER_SEC
+
+static __always_inline void outbound_flow_key(struct axdp_flow_key *key, const struct packet *p,
+					      __be16 src_port, __be16 dst_port)
+{
+	key->remote = p->dst;
+	key->local = p->src;
+	key->remote_port = dst_port;
+	key->local_port = src_port;
+	key->proto = p->proto;
+}
+
+static __always_inline enum axdp_reason record_flow(const struct axdp_flow_key *key, __u32 flags)
+{
+	__u64 now = bpf_ktime_get_coarse_ns();
+	struct axdp_flow *f = flow_lookup(key, now);
+	struct axdp_flow fresh = { .last_seen_ns = now, .flags = flags };
+
+	if (!f) {
+		bpf_map_update_elem(&conntrack, key, &fresh, BPF_ANY);
+		return AXDP_EGRESS_TRACKED;
+	}
+	if ((f->flags | flags) != f->flags)
+		f->flags |= flags;
+	if (now - f->last_seen_ns > FLOW_REFRESH_NS)
+		f->last_seen_ns = now;
+	return AXDP_EGRESS_TRACKED;
+}
+
+static __always_inline enum axdp_reason track_tcp(const struct packet *p, void *end)
+{
+	struct axdp_flow_key key = {};
+	struct tcphdr *th = p->l4;
+
+	if ((void *)(th + 1) > end)
+		return AXDP_EGRESS_OTHER;
+	/* Replies from a listening port pass inbound by the allow-list already. */
+	if (port_open(AXDP_L4_TCP, th->source, &p->src))
+		return AXDP_EGRESS_SERVER;
+	outbound_flow_key(&key, p, th->source, th->dest);
+	if (th->rst) {
+		bpf_map_delete_elem(&conntrack, &key);
+		return AXDP_EGRESS_CLOSED;
+	}
+	return record_flow(&key, th->fin ? AXDP_FLOW_CLOSING : 0);
+}
+
+static __always_inline enum axdp_reason track_udp(const struct packet *p, void *end)
+{
+	struct axdp_flow_key key = {};
+	struct udphdr *uh = p->l4;
+
+	if ((void *)(uh + 1) > end)
+		return AXDP_EGRESS_OTHER;
+	if (port_open(AXDP_L4_UDP, uh->source, &p->src))
+		return AXDP_EGRESS_SERVER;
+	outbound_flow_key(&key, p, uh->source, uh->dest);
+	return record_flow(&key, 0);
+}
+
+/* An echo request awaits its reply under its identifier, as if it were a port. */
+static __always_inline enum axdp_reason track_echo(const struct packet *p, void *end)
+{
+	struct axdp_flow_key key = {};
+	struct icmp_hdr *ih = p->l4;
+	__u8 echo = p->ipv6 ? ICMPV6_ECHO_REQUEST : ICMP_ECHO;
+
+	if ((void *)(ih + 1) > end || ih->type != echo)
+		return AXDP_EGRESS_OTHER;
+	outbound_flow_key(&key, p, ih->echo_id, 0);
+	return record_flow(&key, 0);
+}
+
+static __always_inline enum axdp_reason track_outbound(void *data, void *end)
+{
+	struct packet p;
+
+	if (parse_packet(data, end, &p) != PARSED || p.frag == FRAG_LATER)
+		return AXDP_EGRESS_OTHER;
+	switch (p.proto) {
+	case IPPROTO_TCP:
+		return track_tcp(&p, end);
+	case IPPROTO_UDP:
+		return track_udp(&p, end);
+	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6:
+		return track_echo(&p, end);
+	}
+	return AXDP_EGRESS_OTHER;
+}
+
+#endif

@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR MIT) */
+/*
+ * The inbound decision tree.  Each function returns the reason of its
+ * verdict; nothing passes for lack of a header to judge.
+ */
+#ifndef AXDP_INGRESS_H
+#define AXDP_INGRESS_H
+
+#include <linux/tcp.h>
+#include <linux/udp.h>
+#include "state.h"
+
+#define TCP_FIN 0x01
+#define TCP_SYN 0x02
+#define TCP_RST 0x04
+#define TCP_PSH 0x08
+#define TCP_ACK 0x10
+#define TCP_URG 0x20
+#define TCP_XMAS (TCP_FIN | TCP_PSH | TCP_URG)
+
+enum {
+	ICMP_ECHOREPLY = 0,
+	ICMP_DEST_UNREACH = 3,
+	ICMP_ECHO = 8,
+	ICMP_TIME_EXCEEDED = 11,
+	ICMP_PARAMETERPROB = 12,
+	ICMPV6_DEST_UNREACH = 1,
+	ICMPV6_PKT_TOOBIG = 2,
+	ICMPV6_TIME_EXCEED = 3,
+	ICMPV6_PARAMPROB = 4,
+	ICMPV6_ECHO_REQUEST = 128,
+	ICMPV6_ECHO_REPLY = 129,
+	ICMPV6_MGM_QUERY = 130,
+	ICMPV6_MGM_REPORT = 131,
+	ICMPV6_MGM_REDUCTION = 132,
+	NDISC_ROUTER_SOLICITATION = 133,
+	NDISC_ROUTER_ADVERTISEMENT = 134,
+	NDISC_NEIGHBOUR_SOLICITATION = 135,
+	NDISC_NEIGHBOUR_ADVERTISEMENT = 136,
+	NDISC_REDIRECT = 137,
+	ICMPV6_MLD2_REPORT = 143,
+};
+
+static __always_inline bool inbound_flow_alive(const struct packet *p, __be16 src_port, __be16 dst_port)
+{
+	struct axdp_flow_key key = {};
+
+	inbound_flow_key(&key, p, src_port, dst_port);
+	return flow_lookup(&key, bpf_ktime_get_coarse_ns()) != NULL;
+}
+
+static __always_inline enum axdp_reason judge_tcp(const struct packet *p, void *end)
+{
+	struct tcphdr *th = p->l4;
+	__u32 doff;
+	__u8 flags;
+
+	if ((void *)(th + 1) > end)
+		return AXDP_DROP_TCP_MALFORMED;
+	doff = th->doff * 4;
+	if (doff < sizeof(*th) || doff > p->l4_len || p->l4 + doff > end)
+		return AXDP_DROP_TCP_MALFORMED;
+	flags = ((__u8 *)th)[13];
+	if (!(flags & (TCP_FIN | TCP_SYN | TCP_RST | TCP_PSH | TCP_ACK | TCP_URG)) ||
+	    (flags & TCP_XMAS) == TCP_XMAS ||
+	    ((flags & TCP_SYN) && (flags & (TCP_FIN | TCP_RST))) ||
+	    !th->source || !th->dest)
+		return AXDP_DROP_TCP_MALFORMED;
+
+	if (port_open(AXDP_L4_TCP, th->dest, &p->dst))
+		return AXDP_PASS_TCP_PORT;
+	/* A bare SYN opens a connection; the host's own flows never receive one. */
+	if ((flags & (TCP_SYN | TCP_ACK)) == TCP_SYN)
+		return AXDP_DROP_TCP_CLOSED;
+	if (inbound_flow_alive(p, th->source, th->dest))
+		return AXDP_PASS_TCP_FLOW;
+	return AXDP_DROP_TCP_CLOSED;
+}
+
+static __always_inline enum axdp_reason judge_udp(const struct packet *p, void *end)
+{
+	struct udphdr *uh = p->l4;
+	__u32 len;
+
+	if ((void *)(uh + 1) > end)
+		return AXDP_DROP_UDP_MALFORMED;
+	len = bpf_ntohs(uh->len);
+	/* A first fragment carries only part of the datagram its length counts. */
+	if (len < sizeof(*uh) || (p->frag == FRAG_NONE && len > p->l4_len) || !uh->source || !uh->dest)
+		return AXDP_DROP_UDP_MALFORMED;
+
+	if (port_open(AXDP_L4_UDP, uh->dest, &p->dst))
+		return AXDP_PASS_UDP_PORT;
+	if (inbound_flow_alive(p, uh->source, uh->dest))
+		return AXDP_PASS_UDP_FLOW;
+	return AXDP_DROP_UDP_CLOSED;
+}
+
+/*
+ * Errors pass so path-MTU discovery and failing connects keep working;
+ * echo requests pass (rate limits belong to flood defense); an echo reply
+ * needs the request the host sent.  Everything else, redirects included,
+ * is dropped.
+ */
+static __always_inline enum axdp_reason judge_icmp(const struct packet *p, void *end)
+{
+	struct icmp_hdr *ih = p->l4;
+
+	if ((void *)(ih + 1) > end)
+		return AXDP_DROP_ICMP_MALFORMED;
+	switch (ih->type) {
+	case ICMP_DEST_UNREACH:
+	case ICMP_TIME_EXCEEDED:
+	case ICMP_PARAMETERPROB:
+		return AXDP_PASS_ICMP_ERROR;
+	case ICMP_ECHO:
+		return AXDP_PASS_ICMP_ECHO;
+	case ICMP_ECHOREPLY:
+		if (inbound_flow_alive(p, 0, ih->echo_id))
+			return AXDP_PASS_ICMP_FLOW;
+	}
+	return AXDP_DROP_ICMP_OTHER;
+}
+
+/* As for ICMP, plus neighbour discovery and MLD, without which IPv6 does not work at all. */
+static __always_inline enum axdp_reason judge_icmpv6(const struct packet *p, void *end)
+{
+	struct icmp_hdr *ih = p->l4;
+
+	if ((void *)(ih + 1) > end)
+		return AXDP_DROP_ICMP_MALFORMED;
+	switch (ih->type) {
+	case ICMPV6_DEST_UNREACH:
+	case ICMPV6_PKT_TOOBIG:
+	case ICMPV6_TIME_EXCEED:
+	case ICMPV6_PARAMPROB:
+		return AXDP_PASS_ICMP_ERROR;
+	case ICMPV6_ECHO_REQUEST:
+		return AXDP_PASS_ICMP_ECHO;
+	case ICMPV6_MGM_QUERY:
+	case ICMPV6_MGM_REPORT:
+	case ICMPV6_MGM_REDUCTION:
+	case ICMPV6_MLD2_REPORT:
+	case NDISC_ROUTER_SOLICITATION:
+	case NDISC_ROUTER_ADVERTISEMENT:
+	case NDISC_NEIGHBOUR_SOLICITATION:
+	case NDISC_NEIGHBOUR_ADVERTISEMENT:
+	case NDISC_REDIRECT:
+		return AXDP_PASS_NDP;
+	case ICMPV6_ECHO_REPLY:
+		if (inbound_flow_alive(p, 0, ih->echo_id))
+			return AXDP_PASS_ICMP_FLOW;
+	}
+	return AXDP_DROP_ICMP_OTHER;
+}
+
+static __always_inline enum axdp_reason judge_later_fragment(const struct packet *p)
+{
+	struct axdp_frag_key key = {};
+	struct axdp_frag *f;
+
+	fragment_key(&key, p);
+	f = bpf_map_lookup_elem(&fragments, &key);
+	if (f && bpf_ktime_get_coarse_ns() - f->first_seen_ns < knobs.frag_timeout_ns)
+		return AXDP_PASS_FRAGMENT;
+	return AXDP_DROP_FRAG_ORPHAN;
+}
+
+static __always_inline void admit_fragments(const struct packet *p)
+{
+	struct axdp_frag_key key = {};
+	struct axdp_frag f = { .first_seen_ns = bpf_ktime_get_coarse_ns() };
+
+	fragment_key(&key, p);
+	bpf_map_update_elem(&fragments, &key, &f, BPF_ANY);
+}
+
+static __always_inline enum axdp_reason judge_l4(const struct packet *p, void *end)
+{
+	switch (p->proto) {
+	case IPPROTO_TCP:
+		return judge_tcp(p, end);
+	case IPPROTO_UDP:
+		return judge_udp(p, end);
+	case IPPROTO_ICMP:
+		if (!p->ipv6)
+			return judge_icmp(p, end);
+		break;
+	case IPPROTO_ICMPV6:
+		if (p->ipv6)
+			return judge_icmpv6(p, end);
+		break;
+	}
+	return AXDP_DROP_PROTO;
+}
+
+static __always_inline enum axdp_reason judge_inbound(void *data, void *end)
+{
+	struct packet p;
+	enum axdp_reason reason = parse_packet(data, end, &p);
+
+	if (reason != PARSED)
+		return reason;
+	if (p.frag == FRAG_LATER)
+		return judge_later_fragment(&p);
+	reason = judge_l4(&p, end);
+	if (p.frag == FRAG_FIRST && reason < AXDP_FIRST_DROP)
+		admit_fragments(&p);
+	return reason;
+}
+
+#endif

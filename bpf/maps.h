@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR MIT) */
+/* The maps the data path shares with user space, pinned by name so restarts keep state. */
+#ifndef AXDP_MAPS_H
+#define AXDP_MAPS_H
+
+#include <stdbool.h>
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "autoxdp_abi.h"
+
+const volatile struct axdp_knobs knobs = AXDP_KNOBS_DEFAULT;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, AXDP_COUNTER_SLOTS);
+	__type(key, __u32);
+	__type(value, struct axdp_counter);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, AXDP_L4_COUNT * AXDP_PORTS);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} port_allow SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, AXDP_ADDR_PORT_ENTRIES);
+	__type(key, struct axdp_addr_port);
+	__type(value, __u8);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} addr_allow SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, AXDP_CT_ENTRIES);
+	__type(key, struct axdp_flow_key);
+	__type(value, struct axdp_flow);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} conntrack SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, AXDP_FRAG_ENTRIES);
+	__type(key, struct axdp_frag_key);
+	__type(value, struct axdp_frag);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} fragments SEC(".maps");
+
+/* Per-CPU slots: counting never touches a cache line another CPU writes. */
+static __always_inline enum axdp_reason count(enum axdp_reason reason, __u64 bytes)
+{
+	__u32 key = reason;
+	struct axdp_counter *c = bpf_map_lookup_elem(&counters, &key);
+
+	if (c) {
+		c->packets++;
+		c->bytes += bytes;
+	}
+	return reason;
+}
+
+#endif

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR MIT) */
+/*
+ * Lookups of the allow-lists, the flows the host opened and the fragments
+ * already admitted.  Ingress only reads flows; egress writes them.
+ */
+#ifndef AXDP_STATE_H
+#define AXDP_STATE_H
+
+#include "maps.h"
+#include "parse.h"
+
+static __always_inline bool port_open(enum axdp_l4 l4, __be16 port_be, const struct axdp_addr *local)
+{
+	__u16 port = bpf_ntohs(port_be);
+	__u32 idx = l4 * AXDP_PORTS + port;
+	__u32 *slot = bpf_map_lookup_elem(&port_allow, &idx);
+	struct axdp_addr_port key = {};
+
+	if (!slot || !*slot)
+		return false;
+	if (*slot & AXDP_PORT_OPEN_ANY)
+		return true;
+	key.local = *local;
+	key.port = port;
+	key.l4 = l4;
+	return bpf_map_lookup_elem(&addr_allow, &key) != NULL;
+}
+
+static __always_inline __u64 flow_timeout(const struct axdp_flow_key *key, const struct axdp_flow *f)
+{
+	if (key->proto == IPPROTO_TCP)
+		return (f->flags & AXDP_FLOW_CLOSING) ? knobs.tcp_closing_timeout_ns : knobs.tcp_timeout_ns;
+	if (key->proto == IPPROTO_UDP)
+		return knobs.udp_timeout_ns;
+	return knobs.icmp_timeout_ns;
+}
+
+/* A flow entry past its timeout is as good as absent; the LRU reclaims it. */
+static __always_inline struct axdp_flow *flow_lookup(const struct axdp_flow_key *key, __u64 now)
+{
+	struct axdp_flow *f = bpf_map_lookup_elem(&conntrack, key);
+
+	if (f && now - f->last_seen_ns < flow_timeout(key, f))
+		return f;
+	return NULL;
+}
+
+/* The key of the flow an inbound packet belongs to. */
+static __always_inline void inbound_flow_key(struct axdp_flow_key *key, const struct packet *p,
+					     __be16 src_port, __be16 dst_port)
+{
+	key->remote = p->src;
+	key->local = p->dst;
+	key->remote_port = src_port;
+	key->local_port = dst_port;
+	key->proto = p->proto;
+}
+
+static __always_inline void fragment_key(struct axdp_frag_key *key, const struct packet *p)
+{
+	key->src = p->src;
+	key->dst = p->dst;
+	key->id = p->frag_id;
+	key->proto = p->frag_proto;
+}
+
+#endif

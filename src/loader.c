@@ -1,0 +1,403 @@
+// SPDX-License-Identifier: MIT
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <linux/if_link.h>
+#include <linux/magic.h>
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include "loader.h"
+
+/* Debian 12's UAPI headers predate TCX (Linux 6.6); the values are ABI. */
+#define AXDP_BPF_TCX_EGRESS 47
+/* Our clsact filter's identity, so replacing and removing it never touches another's. */
+#define AXDP_TC_HANDLE 0xa8d9
+#define AXDP_TC_PRIORITY 0xa8d9
+
+#define LINKS_SUBDIR "links"
+
+__attribute__((format(printf, 3, 4)))
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+const char *axdp_xdp_mode_name(enum axdp_xdp_mode mode)
+{
+	static const char *const names[] = {
+		[AXDP_XDP_AUTO] = "auto", [AXDP_XDP_NATIVE] = "native", [AXDP_XDP_GENERIC] = "generic",
+	};
+	return names[mode];
+}
+
+const char *axdp_tc_mode_name(enum axdp_tc_mode mode)
+{
+	return mode == AXDP_TC_TCX ? "tcx" : "clsact";
+}
+
+static bool on_bpffs(const char *path)
+{
+	struct statfs st;
+
+	return statfs(path, &st) == 0 && st.f_type == BPF_FS_MAGIC;
+}
+
+/*
+ * The pin directory must live on bpffs.  A system that never mounted one
+ * at the standard place gets it mounted; anything else is the operator's
+ * layout and is only reported.
+ */
+static int prepare_pin_dir(const char *pin_dir, char *err, size_t errlen)
+{
+	char parent[PATH_MAX], links[PATH_MAX];
+	char *slash;
+
+	snprintf(parent, sizeof(parent), "%s", pin_dir);
+	slash = strrchr(parent, '/');
+	if (!slash || slash == parent)
+		return fail(err, errlen, "pin directory %s: must be a directory below a bpf filesystem", pin_dir);
+	*slash = '\0';
+	if (!on_bpffs(parent)) {
+		if (strcmp(parent, "/sys/fs/bpf") != 0)
+			return fail(err, errlen, "pin directory %s: %s is not a bpf filesystem; mount one with 'mount -t bpf bpf %s'",
+				    pin_dir, parent, parent);
+		if (mount("bpf", parent, "bpf", 0, "mode=0700") != 0)
+			return fail(err, errlen, "mounting bpffs on %s: %s; mount it with 'mount -t bpf bpf %s'",
+				    parent, strerror(errno), parent);
+	}
+	snprintf(links, sizeof(links), "%s/" LINKS_SUBDIR, pin_dir);
+	if ((mkdir(pin_dir, 0700) != 0 && errno != EEXIST) || (mkdir(links, 0700) != 0 && errno != EEXIST))
+		return fail(err, errlen, "creating pin directory %s: %s", links, strerror(errno));
+	return 0;
+}
+
+/* Writes the knobs into the object's .rodata before load, found by name through BTF. */
+static int set_knobs(struct bpf_object *obj, const char *path, const struct axdp_knobs *knobs,
+		     char *err, size_t errlen)
+{
+	struct bpf_map *rodata = bpf_object__find_map_by_name(obj, ".rodata");
+	struct btf *btf = bpf_object__btf(obj);
+	const struct btf_var_secinfo *var;
+	const struct btf_type *sec;
+	const void *initial;
+	size_t size;
+	char *data;
+	int id, i, rc;
+
+	id = btf ? btf__find_by_name_kind(btf, ".rodata", BTF_KIND_DATASEC) : -1;
+	initial = rodata ? bpf_map__initial_value(rodata, &size) : NULL;
+	if (id < 0 || !initial)
+		return fail(err, errlen, "%s: no .rodata section with BTF; rebuild the object with 'make'", path);
+	sec = btf__type_by_id(btf, id);
+	var = btf_var_secinfos(sec);
+	for (i = 0; i < btf_vlen(sec); i++, var++) {
+		const struct btf_type *t = btf__type_by_id(btf, var->type);
+
+		if (strcmp(btf__name_by_offset(btf, t->name_off), AXDP_KNOBS_VAR) != 0)
+			continue;
+		if (var->size != sizeof(*knobs) || var->offset + var->size > size)
+			return fail(err, errlen, "%s: variable '%s' is %u bytes, this program expects %zu: object and program are from different versions",
+				    path, AXDP_KNOBS_VAR, var->size, sizeof(*knobs));
+		data = malloc(size);
+		if (!data)
+			return fail(err, errlen, "%s: setting '%s': out of memory", path, AXDP_KNOBS_VAR);
+		memcpy(data, initial, size);
+		memcpy(data + var->offset, knobs, sizeof(*knobs));
+		rc = bpf_map__set_initial_value(rodata, data, size);
+		free(data);
+		if (rc)
+			return fail(err, errlen, "%s: setting '%s': %s", path, AXDP_KNOBS_VAR, strerror(-rc));
+		return 0;
+	}
+	return fail(err, errlen, "%s: no variable '%s' in .rodata: not an autoxdp data path object", path, AXDP_KNOBS_VAR);
+}
+
+static int program_fd(struct bpf_object *obj, const char *path, const char *name, char *err, size_t errlen)
+{
+	struct bpf_program *prog = bpf_object__find_program_by_name(obj, name);
+
+	if (!prog)
+		return fail(err, errlen, "%s: no program '%s': not an autoxdp data path object", path, name);
+	return bpf_program__fd(prog);
+}
+
+int axdp_datapath_load(struct axdp_datapath *dp, const struct axdp_load_opts *opts, char *err, size_t errlen)
+{
+	const char *path = opts->object_path ? opts->object_path : AXDP_OBJECT_DEFAULT;
+	const char *pin_dir = opts->pin_dir ? opts->pin_dir : AXDP_PIN_DIR_DEFAULT;
+	LIBBPF_OPTS(bpf_object_open_opts, open_opts, .pin_root_path = pin_dir);
+	int rc;
+
+	memset(dp, 0, sizeof(*dp));
+	dp->xdp_fd = dp->tc_fd = -1;
+	if (snprintf(dp->pin_dir, sizeof(dp->pin_dir), "%s", pin_dir) >= (int)sizeof(dp->pin_dir))
+		return fail(err, errlen, "pin directory %s: path too long", pin_dir);
+	if (prepare_pin_dir(pin_dir, err, errlen))
+		return -1;
+
+	dp->obj = bpf_object__open_file(path, &open_opts);
+	if (!dp->obj) {
+		rc = -errno;
+		return fail(err, errlen, "opening BPF object %s: %s; install autoxdp or pass the object's path",
+			    path, strerror(-rc));
+	}
+	if (set_knobs(dp->obj, path, &opts->knobs, err, errlen))
+		goto out_close;
+	rc = bpf_object__load(dp->obj);
+	if (rc) {
+		fail(err, errlen, "loading %s: %s (pinned maps in %s incompatible with this object, or the verifier refused it: libbpf's messages above say which)",
+		     path, strerror(-rc), pin_dir);
+		goto out_close;
+	}
+	dp->xdp_fd = program_fd(dp->obj, path, AXDP_PROG_XDP, err, errlen);
+	dp->tc_fd = program_fd(dp->obj, path, AXDP_PROG_TC, err, errlen);
+	if (dp->xdp_fd >= 0 && dp->tc_fd >= 0)
+		return 0;
+out_close:
+	axdp_datapath_close(dp);
+	return -1;
+}
+
+void axdp_datapath_close(struct axdp_datapath *dp)
+{
+	bpf_object__close(dp->obj);
+	dp->obj = NULL;
+	dp->xdp_fd = dp->tc_fd = -1;
+}
+
+int axdp_datapath_map_fd(const struct axdp_datapath *dp, const char *map_name, char *err, size_t errlen)
+{
+	struct bpf_map *map = bpf_object__find_map_by_name(dp->obj, map_name);
+
+	if (!map)
+		return fail(err, errlen, "map '%s' not found in the loaded object", map_name);
+	return bpf_map__fd(map);
+}
+
+static void link_pin_path(char *buf, size_t len, const char *pin_dir, const char *hook, const char *ifname)
+{
+	snprintf(buf, len, "%s/" LINKS_SUBDIR "/%s-%s", pin_dir, hook, ifname);
+}
+
+/*
+ * Swaps prog into the link pinned at path, if there is one: restarts and
+ * upgrades keep the same link, so the hook is never empty.  Returns 1 when
+ * adopted, 0 when there is no pin, -1 on error.
+ */
+static int adopt_link(const char *path, int prog_fd, const char *ifname, char *err, size_t errlen)
+{
+	int fd = bpf_obj_get(path);
+	int rc;
+
+	if (fd < 0 && errno == ENOENT)
+		return 0;
+	if (fd < 0)
+		return fail(err, errlen, "%s: opening pinned link %s: %s", ifname, path, strerror(errno));
+	rc = bpf_link_update(fd, prog_fd, NULL);
+	close(fd);
+	if (rc == 0)
+		return 1;
+	/* A link whose interface vanished is defunct: drop its pin and start over. */
+	if (rc == -ENOLINK || rc == -ENODEV) {
+		unlink(path);
+		return 0;
+	}
+	return fail(err, errlen, "%s: updating pinned link %s: %s", ifname, path, strerror(-rc));
+}
+
+static int pin_new_link(int link_fd, const char *path, const char *ifname, char *err, size_t errlen)
+{
+	int rc = bpf_obj_pin(link_fd, path);
+
+	close(link_fd);
+	if (rc)
+		return fail(err, errlen, "%s: pinning link at %s: %s", ifname, path, strerror(errno));
+	return 0;
+}
+
+static int attach_xdp(const struct axdp_datapath *dp, struct axdp_attachment *a, enum axdp_xdp_mode mode,
+		      char *err, size_t errlen)
+{
+	static const __u32 flags[] = { [AXDP_XDP_NATIVE] = XDP_FLAGS_DRV_MODE, [AXDP_XDP_GENERIC] = XDP_FLAGS_SKB_MODE };
+	LIBBPF_OPTS(bpf_xdp_query_opts, query);
+	LIBBPF_OPTS(bpf_link_create_opts, lopts);
+	char path[PATH_MAX];
+	int fd, rc, native_errno = 0;
+
+	link_pin_path(path, sizeof(path), dp->pin_dir, "xdp", a->ifname);
+	rc = adopt_link(path, dp->xdp_fd, a->ifname, err, errlen);
+	if (rc < 0)
+		return -1;
+	if (rc == 1) {
+		a->adopted = true;
+		if (bpf_xdp_query(a->ifindex, 0, &query))
+			return fail(err, errlen, "%s: querying XDP mode: %s", a->ifname, strerror(errno));
+		a->xdp_mode = query.attach_mode == XDP_ATTACHED_SKB ? AXDP_XDP_GENERIC : AXDP_XDP_NATIVE;
+		return 0;
+	}
+
+	if (mode != AXDP_XDP_GENERIC) {
+		lopts.flags = flags[AXDP_XDP_NATIVE];
+		fd = bpf_link_create(dp->xdp_fd, a->ifindex, BPF_XDP, &lopts);
+		if (fd >= 0) {
+			a->xdp_mode = AXDP_XDP_NATIVE;
+			return pin_new_link(fd, path, a->ifname, err, errlen);
+		}
+		native_errno = errno;
+		if (mode == AXDP_XDP_NATIVE)
+			return fail(err, errlen, "%s: attaching XDP in native mode: %s (driver without XDP support or MTU above its XDP limit; try XdpMode=generic)",
+				    a->ifname, strerror(native_errno));
+	}
+	lopts.flags = flags[AXDP_XDP_GENERIC];
+	fd = bpf_link_create(dp->xdp_fd, a->ifindex, BPF_XDP, &lopts);
+	if (fd < 0) {
+		rc = errno;
+		return fail(err, errlen, "%s: attaching XDP in generic mode: %s%s", a->ifname, strerror(rc),
+			    rc == EBUSY || rc == EEXIST ? " (another XDP program is attached: remove it with 'ip link set dev IFACE xdp off')" : "");
+	}
+	a->xdp_mode = AXDP_XDP_GENERIC;
+	return pin_new_link(fd, path, a->ifname, err, errlen);
+}
+
+static int attach_clsact(const struct axdp_datapath *dp, struct axdp_attachment *a, char *err, size_t errlen)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = a->ifindex, .attach_point = BPF_TC_EGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, tc, .prog_fd = dp->tc_fd, .handle = AXDP_TC_HANDLE,
+		    .priority = AXDP_TC_PRIORITY, .flags = BPF_TC_F_REPLACE);
+	int rc = bpf_tc_hook_create(&hook);
+
+	if (rc && rc != -EEXIST)
+		return fail(err, errlen, "%s: creating clsact qdisc: %s", a->ifname, strerror(-rc));
+	rc = bpf_tc_attach(&hook, &tc);
+	if (rc)
+		return fail(err, errlen, "%s: attaching tc egress filter: %s", a->ifname, strerror(-rc));
+	a->tc_mode = AXDP_TC_CLSACT;
+	return 0;
+}
+
+static int attach_tc(const struct axdp_datapath *dp, struct axdp_attachment *a, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	int fd, rc;
+
+	link_pin_path(path, sizeof(path), dp->pin_dir, "tc", a->ifname);
+	rc = adopt_link(path, dp->tc_fd, a->ifname, err, errlen);
+	if (rc < 0)
+		return -1;
+	a->tc_mode = AXDP_TC_TCX;
+	if (rc == 1)
+		return 0;
+	fd = bpf_link_create(dp->tc_fd, a->ifindex, AXDP_BPF_TCX_EGRESS, NULL);
+	if (fd >= 0)
+		return pin_new_link(fd, path, a->ifname, err, errlen);
+	/* Kernels before 6.6 know no TCX; the clsact filter is replaced in place by handle. */
+	if (errno == EINVAL)
+		return attach_clsact(dp, a, err, errlen);
+	return fail(err, errlen, "%s: attaching tc egress (tcx): %s", a->ifname, strerror(errno));
+}
+
+int axdp_attach(const struct axdp_datapath *dp, const char *ifname, enum axdp_xdp_mode mode,
+		struct axdp_attachment *out, char *err, size_t errlen)
+{
+	memset(out, 0, sizeof(*out));
+	snprintf(out->ifname, sizeof(out->ifname), "%s", ifname);
+	out->ifindex = if_nametoindex(ifname);
+	if (!out->ifindex)
+		return fail(err, errlen, "%s: no such interface (%s)", ifname, strerror(errno));
+	if (out->ifindex == 1 || strcmp(ifname, "lo") == 0)
+		return fail(err, errlen, "%s: loopback is never filtered", ifname);
+	/* Egress first: return traffic of connections made meanwhile is already tracked when ingress starts judging. */
+	if (attach_tc(dp, out, err, errlen) || attach_xdp(dp, out, mode, err, errlen))
+		return -1;
+	return 0;
+}
+
+static int detach_link(const char *path, const char *ifname, char *err, size_t errlen)
+{
+	int fd = bpf_obj_get(path);
+
+	if (fd < 0)
+		return errno == ENOENT ? 0 : fail(err, errlen, "%s: opening pinned link %s: %s", ifname, path, strerror(errno));
+	/* Detach even if another process still holds the link open. */
+	bpf_link_detach(fd);
+	close(fd);
+	if (unlink(path))
+		return fail(err, errlen, "%s: removing pin %s: %s", ifname, path, strerror(errno));
+	return 0;
+}
+
+static void detach_clsact(const char *ifname)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = if_nametoindex(ifname), .attach_point = BPF_TC_EGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, tc, .handle = AXDP_TC_HANDLE, .priority = AXDP_TC_PRIORITY);
+
+	if (hook.ifindex)
+		bpf_tc_detach(&hook, &tc);
+}
+
+int axdp_detach(const char *pin_dir, const char *ifname, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+
+	/* Ingress first, so nothing is judged by a half-removed data path. */
+	link_pin_path(path, sizeof(path), pin_dir, "xdp", ifname);
+	if (detach_link(path, ifname, err, errlen))
+		return -1;
+	link_pin_path(path, sizeof(path), pin_dir, "tc", ifname);
+	if (detach_link(path, ifname, err, errlen))
+		return -1;
+	detach_clsact(ifname);
+	return 0;
+}
+
+int axdp_remove_all(const char *pin_dir, char *err, size_t errlen)
+{
+	static const char *const maps[] = {
+		AXDP_MAP_COUNTERS, AXDP_MAP_PORT_ALLOW, AXDP_MAP_ADDR_ALLOW, AXDP_MAP_CONNTRACK, AXDP_MAP_FRAGMENTS,
+	};
+	char path[PATH_MAX];
+	struct dirent *de;
+	size_t i;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "%s/" LINKS_SUBDIR, pin_dir);
+	dir = opendir(path);
+	if (!dir && errno != ENOENT)
+		return fail(err, errlen, "reading %s: %s", path, strerror(errno));
+	while (dir && (de = readdir(dir))) {
+		const char *ifname = strchr(de->d_name, '-');
+
+		if (de->d_name[0] == '.' || !ifname)
+			continue;
+		if (axdp_detach(pin_dir, ifname + 1, err, errlen)) {
+			closedir(dir);
+			return -1;
+		}
+	}
+	if (dir)
+		closedir(dir);
+	rmdir(path);
+	for (i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", pin_dir, maps[i]);
+		if (unlink(path) && errno != ENOENT)
+			return fail(err, errlen, "removing pinned map %s: %s", path, strerror(errno));
+	}
+	if (rmdir(pin_dir) && errno != ENOENT)
+		return fail(err, errlen, "removing pin directory %s: %s (something else is pinned there)", pin_dir, strerror(errno));
+	return 0;
+}

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Loading the data path and attaching it to interfaces: shared by the
+ * daemon, the CLI and the tests.  Every function reports failure as -1
+ * with a message in err naming the object (file, interface, map, program)
+ * and what to do; nothing here exits or prints.
+ */
+#ifndef AXDP_LOADER_H
+#define AXDP_LOADER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <net/if.h>
+#include "autoxdp_abi.h"
+
+#ifndef AXDP_OBJECT_DEFAULT
+#define AXDP_OBJECT_DEFAULT "/usr/lib/autoxdp/autoxdp.bpf.o"
+#endif
+#define AXDP_PIN_DIR_DEFAULT "/sys/fs/bpf/autoxdp"
+
+enum axdp_xdp_mode {
+	AXDP_XDP_AUTO,     /* native, else generic */
+	AXDP_XDP_NATIVE,
+	AXDP_XDP_GENERIC,
+};
+
+enum axdp_tc_mode {
+	AXDP_TC_TCX,       /* a bpf_link, pinned (Linux >= 6.6) */
+	AXDP_TC_CLSACT,    /* a clsact filter, for older kernels */
+};
+
+struct bpf_object;
+
+/* A loaded data path: programs loaded, maps shared through pins in pin_dir. */
+struct axdp_datapath {
+	struct bpf_object *obj;
+	int xdp_fd;
+	int tc_fd;
+	char pin_dir[256];
+};
+
+struct axdp_load_opts {
+	const char *object_path;   /* NULL: AXDP_OBJECT_DEFAULT */
+	const char *pin_dir;       /* NULL: AXDP_PIN_DIR_DEFAULT; created, bpffs mounted if missing */
+	struct axdp_knobs knobs;   /* AXDP_KNOBS_DEFAULT unless the config says otherwise */
+};
+
+/* What attaching achieved on one interface. */
+struct axdp_attachment {
+	char ifname[IF_NAMESIZE];
+	int ifindex;
+	enum axdp_xdp_mode xdp_mode;   /* NATIVE or GENERIC */
+	enum axdp_tc_mode tc_mode;
+	bool adopted;                  /* existing links were updated in place, no gap */
+};
+
+int axdp_datapath_load(struct axdp_datapath *dp, const struct axdp_load_opts *opts, char *err, size_t errlen);
+void axdp_datapath_close(struct axdp_datapath *dp);
+
+/* fd of one of the data path's maps (AXDP_MAP_*), or -1 with err set. */
+int axdp_datapath_map_fd(const struct axdp_datapath *dp, const char *map_name, char *err, size_t errlen);
+
+/*
+ * XDP on ingress and tc on egress of ifname.  Links already pinned for
+ * the interface get the new programs swapped in atomically; otherwise new
+ * links are created and pinned, so they outlive this process.
+ */
+int axdp_attach(const struct axdp_datapath *dp, const char *ifname, enum axdp_xdp_mode mode,
+		struct axdp_attachment *out, char *err, size_t errlen);
+
+/* Removes exactly what axdp_attach put on ifname (links, filters, pins). */
+int axdp_detach(const char *pin_dir, const char *ifname, char *err, size_t errlen);
+
+/* Protection off: every attachment recorded under pin_dir, then the maps and the directory. */
+int axdp_remove_all(const char *pin_dir, char *err, size_t errlen);
+
+const char *axdp_xdp_mode_name(enum axdp_xdp_mode mode);
+const char *axdp_tc_mode_name(enum axdp_tc_mode mode);
+
+#endif
