@@ -14,15 +14,16 @@ CC         ?= gcc
 BUILD      ?= build
 
 ARCH_INCLUDE := /usr/include/$(shell $(CC) -dumpmachine)
-BPF_CFLAGS := -O2 -g -target bpf -Wall -Wextra -Werror -I$(ARCH_INCLUDE) -Ibpf
+BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -Wall -Wextra -Wno-unused-parameter -Werror -I$(ARCH_INCLUDE) -Ibpf
 CFLAGS     ?= -O2 -g
-CFLAGS     += -std=gnu11 -Wall -Wextra -Werror -Ibpf -Isrc \
+CFLAGS     += -std=gnu11 -Wall -Wextra -Werror -Wno-format-truncation -Ibpf -Isrc \
               -DAXDP_VERSION='"$(VERSION)"' -DAXDP_OBJECT_DEFAULT='"$(LIBEXECDIR)/autoxdp.bpf.o"'
-LDLIBS     := -lbpf -lelf -lz
+LDLIBS     := -lbpf -lelf -lz -lsystemd -lcap
 
 BPF_OBJ    := $(BUILD)/autoxdp.bpf.o
 BPF_SRC    := $(wildcard bpf/*.c bpf/*.h)
-LIB_SRC    := src/loader.c
+PROGRAMS   := autoxdpd axdp
+LIB_SRC    := $(filter-out $(PROGRAMS:%=src/%.c),$(wildcard src/*.c))
 LIB_OBJ    := $(LIB_SRC:src/%.c=$(BUILD)/%.o)
 TEST_SRC   := $(wildcard tests/test_*.c)
 TEST_BIN   := $(TEST_SRC:tests/%.c=$(BUILD)/%)
@@ -35,7 +36,7 @@ RPM_DEPS := clang make gcc pkgconf libbpf-devel elfutils-libelf-devel zlib-devel
             criterion-devel iproute bpftool
 
 .PHONY: all deps check bench demo install clean help FORCE
-all: $(BPF_OBJ) $(LIB_OBJ)
+all: $(BPF_OBJ) $(PROGRAMS:%=$(BUILD)/%)
 
 help:
 	@echo "make            build $(BPF_OBJ) and the programs"
@@ -57,6 +58,9 @@ $(BPF_OBJ): $(BPF_SRC) $(BUILD)/clang.stamp | $(BUILD)
 
 $(BUILD)/%.o: src/%.c $(wildcard src/*.h) bpf/autoxdp_abi.h | $(BUILD)
 	$(CC) $(CFLAGS) -c $< -o $@
+
+$(PROGRAMS:%=$(BUILD)/%): $(BUILD)/%: $(BUILD)/%.o $(LIB_OBJ)
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 
 $(BUILD)/test_%: tests/test_%.c $(TEST_LIB) $(wildcard tests/lib/*.h) $(LIB_OBJ) | $(BUILD)
 	$(CC) $(CFLAGS) -Itests/lib $< $(TEST_LIB) $(LIB_OBJ) -o $@ $(LDLIBS) -lcriterion

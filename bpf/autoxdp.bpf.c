@@ -5,6 +5,7 @@
 #include <bpf/bpf_helpers.h>
 #include "ingress.h"
 #include "egress.h"
+#include "sock_hooks.h"
 
 SEC("xdp")
 int xdp_ingress(struct xdp_md *ctx)

@@ -17,6 +17,9 @@
 #define AXDP_CT_ENTRIES        262144
 #define AXDP_FRAG_ENTRIES      16384
 #define AXDP_ADDR_PORT_ENTRIES 16384
+#define AXDP_BIND_EXCLUDE_ENTRIES 1024
+#define AXDP_SOCK_ENTRIES      65536
+#define AXDP_SOCK_EVENTS_BYTES (256 * 1024)
 
 /* Allow-list: one ARRAY slot per (protocol, port), index l4 * AXDP_PORTS + port. */
 enum axdp_l4 {
@@ -25,9 +28,19 @@ enum axdp_l4 {
 	AXDP_L4_COUNT,
 };
 
+/*
+ * A port_allow value.  Array values lie 8 bytes apart in the mapping the
+ * daemon reconciles through, so the padding is spelled out.
+ */
+struct axdp_port_slot {
+	__u32 flags;          /* AXDP_PORT_* */
+	__u32 reserved;
+};
+
 /* Bits of a port_allow slot. */
 #define AXDP_PORT_OPEN_ANY  0x1 /* a listener on a wildcard address: any local address */
 #define AXDP_PORT_OPEN_ADDR 0x2 /* listeners on specific local addresses: see addr_allow */
+#define AXDP_PORT_EXCLUDED  0x4 /* configured never to open: the socket hooks leave it closed */
 
 /*
  * Addresses are IPv6-sized everywhere; IPv4 is stored v4-mapped
@@ -35,6 +48,12 @@ enum axdp_l4 {
  */
 struct axdp_addr {
 	__be32 w[4];
+};
+
+/* Key of the LPM tries (bind_exclude): prefixlen counts from the start of addr, +96 for IPv4. */
+struct axdp_lpm_key {
+	__u32 prefixlen;
+	struct axdp_addr addr;
 };
 
 /* addr_allow key: this port is open on this local address only. Value: __u8 1. */
@@ -95,6 +114,12 @@ struct axdp_knobs {
 	__u64 udp_timeout_ns;
 	__u64 icmp_timeout_ns;         /* echo request awaiting its reply */
 	__u64 frag_timeout_ns;         /* later fragments after the first */
+	/* Socket hooks act only on sockets of this network namespace; 0 leaves them inert. */
+	__u64 netns_cookie;
+	/* UDP binds inside the ephemeral range are clients' and open nothing. */
+	__u16 ephemeral_lo;
+	__u16 ephemeral_hi;
+	__u32 pad;
 };
 
 #define AXDP_DEFAULT_TCP_TIMEOUT_S         86400
@@ -159,6 +184,32 @@ enum axdp_reason {
 /* Counter slots exceed the reasons so an upgrade adding one can reuse the pinned map. */
 #define AXDP_COUNTER_SLOTS 64
 
+/*
+ * What the socket hooks tell the daemon through the sock_events ring
+ * buffer: a port was opened at listen()/bind() time, or a listening
+ * socket went away and the daemon should check whether the port closes.
+ */
+enum axdp_sock_event_kind {
+	AXDP_SOCK_OPENED = 1,
+	AXDP_SOCK_CLOSED = 2,
+};
+
+struct axdp_sock_event {
+	__u8 kind;            /* enum axdp_sock_event_kind */
+	__u8 l4;              /* enum axdp_l4 */
+	__u16 port;           /* host byte order */
+	__u32 pid;
+	struct axdp_addr addr;
+	char comm[16];
+};
+
+/* What the UDP hooks remember per socket: sock_release cannot read the port. */
+struct axdp_sock_bind {
+	struct axdp_addr addr;
+	__u16 port;
+	__u16 pad;
+};
+
 /* Per-CPU value of the counters map, indexed by enum axdp_reason. */
 struct axdp_counter {
 	__u64 packets;
@@ -171,7 +222,15 @@ struct axdp_counter {
 #define AXDP_MAP_ADDR_ALLOW "addr_allow"
 #define AXDP_MAP_CONNTRACK  "conntrack"
 #define AXDP_MAP_FRAGMENTS  "fragments"
+#define AXDP_MAP_BIND_EXCLUDE "bind_exclude"
+#define AXDP_MAP_UDP_SOCKS  "udp_socks"
+#define AXDP_MAP_SOCK_EVENTS "sock_events"
 #define AXDP_PROG_XDP       "xdp_ingress"
 #define AXDP_PROG_TC        "tc_egress"
+/* Socket hooks: attached by the daemon, pinned like the data path's links. */
+#define AXDP_PROG_LISTEN    "tcp_listen"
+#define AXDP_PROG_BIND4     "udp_bind4"
+#define AXDP_PROG_BIND6     "udp_bind6"
+#define AXDP_PROG_RELEASE   "udp_release"
 
 #endif /* AUTOXDP_ABI_H */

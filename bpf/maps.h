@@ -22,7 +22,9 @@ struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, AXDP_L4_COUNT * AXDP_PORTS);
 	__type(key, __u32);
-	__type(value, __u32);
+	__type(value, struct axdp_port_slot);
+	/* The daemon reconciles all 131072 slots through a mapping, not syscalls. */
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } port_allow SEC(".maps");
 
@@ -49,6 +51,29 @@ struct {
 	__type(value, struct axdp_frag);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } fragments SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, AXDP_BIND_EXCLUDE_ENTRIES);
+	__type(key, struct axdp_lpm_key);
+	__type(value, __u8);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bind_exclude SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, AXDP_SOCK_ENTRIES);
+	__type(key, __u64);
+	__type(value, struct axdp_sock_bind);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} udp_socks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, AXDP_SOCK_EVENTS_BYTES);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sock_events SEC(".maps");
 
 /* Per-CPU slots: counting never touches a cache line another CPU writes. */
 static __always_inline enum axdp_reason count(enum axdp_reason reason, __u64 bytes)

@@ -13,12 +13,12 @@ static __always_inline bool port_open(enum axdp_l4 l4, __be16 port_be, const str
 {
 	__u16 port = bpf_ntohs(port_be);
 	__u32 idx = l4 * AXDP_PORTS + port;
-	__u32 *slot = bpf_map_lookup_elem(&port_allow, &idx);
+	struct axdp_port_slot *slot = bpf_map_lookup_elem(&port_allow, &idx);
 	struct axdp_addr_port key = {};
 
-	if (!slot || !*slot)
+	if (!slot || !slot->flags)
 		return false;
-	if (*slot & AXDP_PORT_OPEN_ANY)
+	if (slot->flags & AXDP_PORT_OPEN_ANY)
 		return true;
 	key.local = *local;
 	key.port = port;

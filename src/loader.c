@@ -136,12 +136,41 @@ static int program_fd(struct bpf_object *obj, const char *path, const char *name
 	return bpf_program__fd(prog);
 }
 
+static const char *const hook_programs[] = { AXDP_PROG_LISTEN, AXDP_PROG_BIND4, AXDP_PROG_BIND6, AXDP_PROG_RELEASE };
+#define HOOK_COUNT (sizeof(hook_programs) / sizeof(hook_programs[0]))
+
+static int open_and_load(struct axdp_datapath *dp, const char *path, const struct axdp_load_opts *opts,
+			 bool hooks, char *err, size_t errlen)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, open_opts, .pin_root_path = dp->pin_dir);
+	int rc;
+
+	dp->obj = bpf_object__open_file(path, &open_opts);
+	if (!dp->obj)
+		return fail(err, errlen, "opening BPF object %s: %s; install autoxdp or pass the object's path",
+			    path, strerror(errno));
+	for (size_t i = 0; i < HOOK_COUNT; i++) {
+		struct bpf_program *prog = bpf_object__find_program_by_name(dp->obj, hook_programs[i]);
+
+		if (prog)
+			bpf_program__set_autoload(prog, hooks);
+	}
+	if (set_knobs(dp->obj, path, &opts->knobs, err, errlen))
+		return -1;
+	rc = bpf_object__load(dp->obj);
+	if (rc)
+		return fail(err, errlen, "loading %s: %s (pinned maps in %s incompatible with this object, or the verifier refused it: libbpf's messages above say which)",
+			    path, strerror(-rc), dp->pin_dir);
+	dp->hooks = hooks;
+	dp->xdp_fd = program_fd(dp->obj, path, AXDP_PROG_XDP, err, errlen);
+	dp->tc_fd = program_fd(dp->obj, path, AXDP_PROG_TC, err, errlen);
+	return dp->xdp_fd >= 0 && dp->tc_fd >= 0 ? 0 : -1;
+}
+
 int axdp_datapath_load(struct axdp_datapath *dp, const struct axdp_load_opts *opts, char *err, size_t errlen)
 {
 	const char *path = opts->object_path ? opts->object_path : AXDP_OBJECT_DEFAULT;
 	const char *pin_dir = opts->pin_dir ? opts->pin_dir : AXDP_PIN_DIR_DEFAULT;
-	LIBBPF_OPTS(bpf_object_open_opts, open_opts, .pin_root_path = pin_dir);
-	int rc;
 
 	memset(dp, 0, sizeof(*dp));
 	dp->xdp_fd = dp->tc_fd = -1;
@@ -149,26 +178,15 @@ int axdp_datapath_load(struct axdp_datapath *dp, const struct axdp_load_opts *op
 		return fail(err, errlen, "pin directory %s: path too long", pin_dir);
 	if (prepare_pin_dir(pin_dir, err, errlen))
 		return -1;
-
-	dp->obj = bpf_object__open_file(path, &open_opts);
-	if (!dp->obj) {
-		rc = -errno;
-		return fail(err, errlen, "opening BPF object %s: %s; install autoxdp or pass the object's path",
-			    path, strerror(-rc));
-	}
-	if (set_knobs(dp->obj, path, &opts->knobs, err, errlen))
-		goto out_close;
-	rc = bpf_object__load(dp->obj);
-	if (rc) {
-		fail(err, errlen, "loading %s: %s (pinned maps in %s incompatible with this object, or the verifier refused it: libbpf's messages above say which)",
-		     path, strerror(-rc), pin_dir);
-		goto out_close;
-	}
-	dp->xdp_fd = program_fd(dp->obj, path, AXDP_PROG_XDP, err, errlen);
-	dp->tc_fd = program_fd(dp->obj, path, AXDP_PROG_TC, err, errlen);
-	if (dp->xdp_fd >= 0 && dp->tc_fd >= 0)
+	if (open_and_load(dp, path, opts, opts->hooks, err, errlen) == 0)
 		return 0;
-out_close:
+	/* Kernels that refuse the socket hooks still get the data path; the daemon polls instead. */
+	if (opts->hooks) {
+		snprintf(dp->hooks_error, sizeof(dp->hooks_error), "%s", err);
+		axdp_datapath_close(dp);
+		if (open_and_load(dp, path, opts, false, err, errlen) == 0)
+			return 0;
+	}
 	axdp_datapath_close(dp);
 	return -1;
 }
@@ -177,6 +195,7 @@ void axdp_datapath_close(struct axdp_datapath *dp)
 {
 	bpf_object__close(dp->obj);
 	dp->obj = NULL;
+	dp->hooks = false;
 	dp->xdp_fd = dp->tc_fd = -1;
 }
 
@@ -327,6 +346,61 @@ int axdp_attach(const struct axdp_datapath *dp, const char *ifname, enum axdp_xd
 	return 0;
 }
 
+/* The cgroup v2 hierarchy: /sys/fs/cgroup on unified systems, /sys/fs/cgroup/unified on hybrid ones. */
+static const char *cgroup2_root(void)
+{
+	static const char *const candidates[] = { "/sys/fs/cgroup", "/sys/fs/cgroup/unified" };
+	struct statfs st;
+
+	for (size_t i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++)
+		if (statfs(candidates[i], &st) == 0 && st.f_type == CGROUP2_SUPER_MAGIC)
+			return candidates[i];
+	return NULL;
+}
+
+static int detach_link(const char *path, const char *ifname, char *err, size_t errlen);
+
+/* New link first, old one after: a listen() in between is seen by one of them. */
+static int attach_hook(const struct axdp_datapath *dp, const char *name, int cgroup_fd, char *err, size_t errlen)
+{
+	struct bpf_program *prog = bpf_object__find_program_by_name(dp->obj, name);
+	struct bpf_link *link;
+	char path[PATH_MAX];
+	int rc;
+
+	if (!prog)
+		return fail(err, errlen, "program '%s' not found in the loaded object", name);
+	link = cgroup_fd >= 0 ? bpf_program__attach_cgroup(prog, cgroup_fd) : bpf_program__attach(prog);
+	if (!link)
+		return fail(err, errlen, "attaching socket hook %s: %s", name, strerror(errno));
+	link_pin_path(path, sizeof(path), dp->pin_dir, "hook", name);
+	rc = detach_link(path, name, err, errlen);
+	if (!rc && bpf_link__pin(link, path))
+		rc = fail(err, errlen, "pinning socket hook %s at %s: %s", name, path, strerror(errno));
+	bpf_link__disconnect(link);
+	bpf_link__destroy(link);
+	return rc;
+}
+
+int axdp_attach_hooks(const struct axdp_datapath *dp, char *err, size_t errlen)
+{
+	const char *root = cgroup2_root();
+	int cgroup_fd, rc = 0;
+
+	if (!dp->hooks)
+		return fail(err, errlen, "socket hooks were not loaded: %s", dp->hooks_error);
+	if (!root)
+		return fail(err, errlen, "no cgroup v2 hierarchy at /sys/fs/cgroup or /sys/fs/cgroup/unified: UDP binds cannot be hooked");
+	cgroup_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cgroup_fd < 0)
+		return fail(err, errlen, "opening cgroup %s: %s", root, strerror(errno));
+	for (size_t i = 0; i < HOOK_COUNT && !rc; i++)
+		rc = attach_hook(dp, hook_programs[i], strcmp(hook_programs[i], AXDP_PROG_LISTEN) ? cgroup_fd : -1,
+				 err, errlen);
+	close(cgroup_fd);
+	return rc;
+}
+
 static int detach_link(const char *path, const char *ifname, char *err, size_t errlen)
 {
 	int fd = bpf_obj_get(path);
@@ -369,6 +443,7 @@ int axdp_remove_all(const char *pin_dir, char *err, size_t errlen)
 {
 	static const char *const maps[] = {
 		AXDP_MAP_COUNTERS, AXDP_MAP_PORT_ALLOW, AXDP_MAP_ADDR_ALLOW, AXDP_MAP_CONNTRACK, AXDP_MAP_FRAGMENTS,
+		AXDP_MAP_BIND_EXCLUDE, AXDP_MAP_UDP_SOCKS, AXDP_MAP_SOCK_EVENTS,
 	};
 	char path[PATH_MAX];
 	struct dirent *de;
@@ -381,10 +456,15 @@ int axdp_remove_all(const char *pin_dir, char *err, size_t errlen)
 		return fail(err, errlen, "reading %s: %s", path, strerror(errno));
 	while (dir && (de = readdir(dir))) {
 		const char *ifname = strchr(de->d_name, '-');
+		char link[PATH_MAX];
+		int rc;
 
-		if (de->d_name[0] == '.' || !ifname)
+		if (de->d_name[0] == '.' || !ifname ||
+		    snprintf(link, sizeof(link), "%s/%s", path, de->d_name) >= (int)sizeof(link))
 			continue;
-		if (axdp_detach(pin_dir, ifname + 1, err, errlen)) {
+		rc = strncmp(de->d_name, "hook-", 5) == 0 ? detach_link(link, ifname + 1, err, errlen)
+							 : axdp_detach(pin_dir, ifname + 1, err, errlen);
+		if (rc) {
 			closedir(dir);
 			return -1;
 		}

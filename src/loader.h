@@ -36,6 +36,8 @@ struct axdp_datapath {
 	struct bpf_object *obj;
 	int xdp_fd;
 	int tc_fd;
+	bool hooks;              /* the socket hooks loaded too */
+	char hooks_error[256];   /* why they did not, when they were asked for */
 	char pin_dir[256];
 };
 
@@ -43,6 +45,7 @@ struct axdp_load_opts {
 	const char *object_path;   /* NULL: AXDP_OBJECT_DEFAULT */
 	const char *pin_dir;       /* NULL: AXDP_PIN_DIR_DEFAULT; created, bpffs mounted if missing */
 	struct axdp_knobs knobs;   /* AXDP_KNOBS_DEFAULT unless the config says otherwise */
+	bool hooks;                /* load the socket hooks as well; without them if the kernel refuses */
 };
 
 /* What attaching achieved on one interface. */
@@ -67,6 +70,14 @@ int axdp_datapath_map_fd(const struct axdp_datapath *dp, const char *map_name, c
  */
 int axdp_attach(const struct axdp_datapath *dp, const char *ifname, enum axdp_xdp_mode mode,
 		struct axdp_attachment *out, char *err, size_t errlen);
+
+/*
+ * The socket hooks (instant open) on the cgroup v2 root and the
+ * inet_sock_set_state tracepoint, pinned; they act only on sockets of the
+ * network namespace whose cookie is in the knobs.  Replaces hooks pinned
+ * earlier without a moment uncovered.
+ */
+int axdp_attach_hooks(const struct axdp_datapath *dp, char *err, size_t errlen);
 
 /* Removes exactly what axdp_attach put on ifname (links, filters, pins). */
 int axdp_detach(const char *pin_dir, const char *ifname, char *err, size_t errlen);

@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * autoxdpd configuration: systemd-style INI read from a main file plus
+ * drop-ins.  Nothing here touches global state, so a reload can parse
+ * into a fresh struct while the running one stays in use.
+ */
+#ifndef AXDP_CONFIG_H
+#define AXDP_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "autoxdp_abi.h"
+#include "loader.h"
+
+#define AXDP_CONFIG_FILE       "/etc/autoxdp.conf"
+#define AXDP_CONFIG_DROPIN_DIR "/etc/autoxdp.conf.d"
+
+#define AXDP_DEFAULT_RECONCILE_INTERVAL_S 30
+/* Conntrack defaults come from autoxdp_abi.h: the BPF object has the same ones. */
+
+/* Own copies so this header needs neither <net/if.h> nor <limits.h>; config.c checks they agree. */
+#define AXDP_IFNAMSIZ  16
+#define AXDP_PATH_MAX  4096
+/* Big enough for every message with a path of a sane length; longer ones are truncated. */
+#define AXDP_CONFIG_ERRLEN 1024
+
+#define AXDP_PORTSET_BYTES (AXDP_PORTS / 8)
+
+/* IPv4 is stored v4-mapped (::ffff:a.b.c.d) with prefix + 96, like addresses in the ABI. */
+struct axdp_cidr {
+	uint8_t addr[16]; /* network order; bits past prefix are always zero */
+	uint8_t prefix;   /* 0..128 */
+};
+
+struct axdp_cidr_list {
+	struct axdp_cidr *v;
+	size_t n, cap;
+};
+
+struct axdp_ifname_list {
+	char (*v)[AXDP_IFNAMSIZ];
+	size_t n, cap;
+};
+
+/*
+ * Port sets: port p is bit (p & 7) of byte p / 8; port 0 is never set.
+ * Indexed by enum axdp_l4, the same index the port_allow map uses.
+ */
+struct axdp_config {
+	/* [Daemon] */
+	struct axdp_ifname_list interfaces; /* empty: those of the default v4/v6 routes */
+	char bpf_object[AXDP_PATH_MAX];
+	char pin_dir[AXDP_PATH_MAX];
+	enum axdp_xdp_mode xdp_mode;
+	uint32_t reconcile_interval_s;
+
+	/* [Ports] */
+	uint8_t allow_ports[AXDP_L4_COUNT][AXDP_PORTSET_BYTES];
+	uint8_t exclude_ports[AXDP_L4_COUNT][AXDP_PORTSET_BYTES];
+	struct axdp_cidr_list exclude_bind;
+
+	/* [Conntrack] */
+	uint32_t tcp_timeout_s;
+	uint32_t tcp_closing_timeout_s;
+	uint32_t udp_timeout_s;
+	uint32_t icmp_timeout_s;
+	uint32_t frag_timeout_s;
+};
+
+/* Initializes *c to the built-in defaults; does not free what *c held. */
+void axdp_config_defaults(struct axdp_config *c);
+
+/*
+ * Defaults, then main_file (missing is fine), then every *.conf in
+ * dropin_dir in byte order (missing dir is fine).  NULL selects
+ * AXDP_CONFIG_FILE / AXDP_CONFIG_DROPIN_DIR.
+ * *c is output only: on success it is overwritten without being freed,
+ * on failure it is not written at all and err holds "FILE:LINE: ...".
+ * Reload pattern: load into a new struct, on success free the old one and assign.
+ */
+int axdp_config_load(struct axdp_config *c, const char *main_file, const char *dropin_dir,
+		     char *err, size_t errlen);
+
+/*
+ * Applies one file on top of an initialized *c.  A missing file is an
+ * error here.  All or nothing: on failure *c is unchanged.
+ */
+int axdp_config_parse_file(struct axdp_config *c, const char *path, char *err, size_t errlen);
+
+/* Every key, in INI form that parses back to an equal config.  0, or -1 on a write error. */
+int axdp_config_print(const struct axdp_config *c, FILE *out);
+
+bool axdp_config_equal(const struct axdp_config *a, const struct axdp_config *b);
+
+/* Frees the lists and leaves them empty; safe to call twice. */
+void axdp_config_free(struct axdp_config *c);
+
+bool axdp_cidr_contains(const struct axdp_cidr *cidr, const uint8_t addr16[16]);
+
+/* True if a listener bound to addr16 must open nothing (ExcludeBindCIDR=). */
+bool axdp_config_bind_excluded(const struct axdp_config *c, const uint8_t addr16[16]);
+
+static inline bool axdp_port_in(const uint8_t set[AXDP_PORTSET_BYTES], uint16_t port)
+{
+	return set[port >> 3] & (1u << (port & 7));
+}
+
+#endif

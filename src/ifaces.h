@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+/* Which interfaces to protect, and news of interfaces coming and going. */
+#ifndef AXDP_IFACES_H
+#define AXDP_IFACES_H
+
+#include <net/if.h>
+#include <stddef.h>
+
+#define AXDP_MAX_IFACES 32
+
+struct axdp_iface_list {
+	char name[AXDP_MAX_IFACES][IF_NAMESIZE];
+	int n;
+};
+
+/* The interfaces of the default IPv4 and IPv6 routes (the internet-facing ones). */
+int axdp_default_route_ifaces(struct axdp_iface_list *out, char *err, size_t errlen);
+
+/* A netlink socket subscribed to link changes; readable when one happened. */
+int axdp_link_monitor_open(char *err, size_t errlen);
+
+/* Drains the monitor socket; returns 1 if any link appeared, vanished or changed, 0 if not, -1 on error. */
+int axdp_link_monitor_drain(int fd);
+
+#endif

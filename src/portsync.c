@@ -1,0 +1,259 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <netinet/in.h>
+#include <bpf/bpf.h>
+#include "log.h"
+#include "portsync.h"
+#include "sockdiag.h"
+
+#define SLOTS (AXDP_L4_COUNT * AXDP_PORTS)
+#define OPEN_BITS (AXDP_PORT_OPEN_ANY | AXDP_PORT_OPEN_ADDR)
+
+static const char *const l4_name[AXDP_L4_COUNT] = { [AXDP_L4_TCP] = "tcp", [AXDP_L4_UDP] = "udp" };
+
+int axdp_ephemeral_range(uint16_t *lo, uint16_t *hi)
+{
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "re");
+	unsigned int a, b;
+	int n = f ? fscanf(f, "%u %u", &a, &b) : 0;
+
+	if (f)
+		fclose(f);
+	if (n != 2 || a > b || b > 65535)
+		return -1;
+	*lo = a;
+	*hi = b;
+	return 0;
+}
+
+int axdp_portsync_open(struct axdp_portsync *ps, const struct axdp_datapath *dp, char *err, size_t errlen)
+{
+	int fd = axdp_datapath_map_fd(dp, AXDP_MAP_PORT_ALLOW, err, errlen);
+
+	memset(ps, 0, sizeof(*ps));
+	if (fd < 0)
+		return -1;
+	ps->slots = mmap(NULL, SLOTS * sizeof(*ps->slots), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (ps->slots == MAP_FAILED) {
+		ps->slots = NULL;
+		snprintf(err, errlen, "mapping %s: %s (the pinned map predates this version: 'axdp off' recreates it)",
+			 AXDP_MAP_PORT_ALLOW, strerror(errno));
+		return -1;
+	}
+	ps->addr_allow_fd = axdp_datapath_map_fd(dp, AXDP_MAP_ADDR_ALLOW, err, errlen);
+	ps->bind_exclude_fd = axdp_datapath_map_fd(dp, AXDP_MAP_BIND_EXCLUDE, err, errlen);
+	if (axdp_ephemeral_range(&ps->ephemeral_lo, &ps->ephemeral_hi)) {
+		snprintf(err, errlen, "reading /proc/sys/net/ipv4/ip_local_port_range: %s", strerror(errno));
+		return -1;
+	}
+	return ps->addr_allow_fd < 0 || ps->bind_exclude_fd < 0 ? -1 : 0;
+}
+
+void axdp_portsync_close(struct axdp_portsync *ps)
+{
+	if (ps->slots)
+		munmap(ps->slots, SLOTS * sizeof(*ps->slots));
+	ps->slots = NULL;
+}
+
+static bool is_loopback(const uint8_t a[16])
+{
+	static const uint8_t v6_loopback[16] = { [15] = 1 };
+	static const uint8_t v4_mapped[12] = { [10] = 0xff, [11] = 0xff };
+
+	return memcmp(a, v6_loopback, 16) == 0 || (memcmp(a, v4_mapped, 12) == 0 && a[12] == 127);
+}
+
+/* The rule the socket hooks apply too (bpf/sock_hooks.h): which listeners open their port. */
+static bool listener_opens(const struct axdp_portsync *ps, const struct axdp_config *cfg,
+			   const struct axdp_socket *s, enum axdp_l4 l4)
+{
+	if (is_loopback(s->addr) || axdp_port_in(cfg->exclude_ports[l4], s->port))
+		return false;
+	if (!s->wildcard && axdp_config_bind_excluded(cfg, s->addr))
+		return false;
+	return l4 == AXDP_L4_TCP || s->port < ps->ephemeral_lo || s->port > ps->ephemeral_hi;
+}
+
+static void log_change(enum axdp_l4 l4, uint16_t port, uint32_t was, uint32_t now, const struct axdp_socket_set *socks)
+{
+	struct axdp_log_fields f = { .protocol = l4_name[l4], .port = port, .process = "" };
+	char comm[32] = "";
+	size_t i;
+
+	if (!(was & OPEN_BITS) == !(now & OPEN_BITS))
+		return;
+	if (!(now & OPEN_BITS)) {
+		axdp_log_fields(LOG_INFO, &f, "closed %s/%u: no listener left", l4_name[l4], port);
+		return;
+	}
+	for (i = 0; i < socks->n; i++)
+		if (socks->v[i].port == port && (socks->v[i].proto == IPPROTO_TCP) == (l4 == AXDP_L4_TCP) &&
+		    axdp_socket_process_name(socks->v[i].inode, comm, sizeof(comm)) == 0)
+			break;
+	f.process = comm;
+	axdp_log_fields(LOG_INFO, &f, "opened %s/%u%s%s%s", l4_name[l4], port, now & AXDP_PORT_OPEN_ANY ? "" : " on its bound addresses",
+			comm[0] ? " for " : "", comm);
+}
+
+/* A growable list of the (address, port) pairs that should be in addr_allow. */
+struct addr_ports {
+	struct axdp_addr_port *v;
+	size_t n, cap;
+};
+
+static int addr_ports_push(struct addr_ports *a, const struct axdp_socket *s, enum axdp_l4 l4)
+{
+	if (a->n == a->cap) {
+		size_t cap = a->cap ? a->cap * 2 : 64;
+		struct axdp_addr_port *v = realloc(a->v, cap * sizeof(*v));
+
+		if (!v)
+			return -1;
+		a->v = v;
+		a->cap = cap;
+	}
+	memset(&a->v[a->n], 0, sizeof(a->v[a->n]));
+	memcpy(&a->v[a->n].local, s->addr, 16);
+	a->v[a->n].port = s->port;
+	a->v[a->n].l4 = l4;
+	a->n++;
+	return 0;
+}
+
+static bool addr_ports_has(const void *key, const void *ctx)
+{
+	const struct addr_ports *a = ctx;
+
+	for (size_t i = 0; i < a->n; i++)
+		if (memcmp(&a->v[i], key, sizeof(a->v[i])) == 0)
+			return true;
+	return false;
+}
+
+static bool configured_exclusion(const void *key, const void *ctx)
+{
+	const struct axdp_lpm_key *k = key;
+	const struct axdp_config *cfg = ctx;
+
+	for (size_t i = 0; i < cfg->exclude_bind.n; i++)
+		if (k->prefixlen == cfg->exclude_bind.v[i].prefix && memcmp(&k->addr, cfg->exclude_bind.v[i].addr, 16) == 0)
+			return true;
+	return false;
+}
+
+/* Deletes the keys keep() refuses; the successor is fetched first, so deleting does not restart the walk. */
+static void prune_map(int fd, size_t key_size, bool (*keep)(const void *key, const void *ctx), const void *ctx)
+{
+	char key[64], next[64];
+	int rc = bpf_map_get_next_key(fd, NULL, key);
+
+	while (rc == 0) {
+		rc = bpf_map_get_next_key(fd, key, next);
+		if (!keep(key, ctx))
+			bpf_map_delete_elem(fd, key);
+		memcpy(key, next, key_size);
+	}
+}
+
+/* What port_allow and addr_allow should hold, from the configuration and the sockets. */
+static int desired_state(const struct axdp_portsync *ps, const struct axdp_config *cfg,
+			 const struct axdp_socket_set *socks, uint32_t *want, struct addr_ports *addrs)
+{
+	for (int l4 = 0; l4 < AXDP_L4_COUNT; l4++)
+		for (uint32_t port = 1; port < AXDP_PORTS; port++) {
+			uint32_t *slot = &want[l4 * AXDP_PORTS + port];
+
+			if (axdp_port_in(cfg->allow_ports[l4], port))
+				*slot = AXDP_PORT_OPEN_ANY;
+			else if (axdp_port_in(cfg->exclude_ports[l4], port))
+				*slot = AXDP_PORT_EXCLUDED;
+		}
+	for (size_t i = 0; i < socks->n; i++) {
+		const struct axdp_socket *s = &socks->v[i];
+		enum axdp_l4 l4 = s->proto == IPPROTO_TCP ? AXDP_L4_TCP : AXDP_L4_UDP;
+
+		if (!listener_opens(ps, cfg, s, l4))
+			continue;
+		if (s->wildcard)
+			want[l4 * AXDP_PORTS + s->port] |= AXDP_PORT_OPEN_ANY;
+		else if (addr_ports_push(addrs, s, l4))
+			return -1;
+		else
+			want[l4 * AXDP_PORTS + s->port] |= AXDP_PORT_OPEN_ADDR;
+	}
+	return 0;
+}
+
+static int sync_bind_exclude(const struct axdp_portsync *ps, const struct axdp_config *cfg, char *err, size_t errlen)
+{
+	struct axdp_lpm_key key;
+	uint8_t one = 1;
+	size_t i;
+
+	/* The hooks read this trie; deleting everything first would open excluded binds for a moment. */
+	for (i = 0; i < cfg->exclude_bind.n; i++) {
+		key.prefixlen = cfg->exclude_bind.v[i].prefix;
+		memcpy(&key.addr, cfg->exclude_bind.v[i].addr, 16);
+		if (bpf_map_update_elem(ps->bind_exclude_fd, &key, &one, BPF_ANY))
+			return snprintf(err, errlen, "map %s: adding an entry: %s", AXDP_MAP_BIND_EXCLUDE, strerror(errno)), -1;
+	}
+	prune_map(ps->bind_exclude_fd, sizeof(key), configured_exclusion, cfg);
+	return 0;
+}
+
+int axdp_portsync_reconcile(struct axdp_portsync *ps, const struct axdp_config *cfg, char *err, size_t errlen)
+{
+	struct axdp_socket_set socks = {};
+	struct addr_ports addrs = {};
+	uint32_t *want = calloc(SLOTS, sizeof(*want));
+	uint8_t one = 1;
+	int rc = -1;
+
+	if (!want || sync_bind_exclude(ps, cfg, err, errlen))
+		goto out;
+	if (axdp_listeners_dump(&socks, err, errlen))
+		goto out;
+	if (desired_state(ps, cfg, &socks, want, &addrs)) {
+		snprintf(err, errlen, "reconcile: out of memory");
+		goto out;
+	}
+	/* Address entries go in before the bit that makes the data path look for them. */
+	for (size_t i = 0; i < addrs.n; i++)
+		if (bpf_map_update_elem(ps->addr_allow_fd, &addrs.v[i], &one, BPF_ANY)) {
+			snprintf(err, errlen, "map %s: adding port %u: %s (map full?)", AXDP_MAP_ADDR_ALLOW,
+				 addrs.v[i].port, strerror(errno));
+			goto out;
+		}
+	for (uint32_t idx = 0; idx < SLOTS; idx++) {
+		uint32_t cur = __atomic_load_n(&ps->slots[idx].flags, __ATOMIC_RELAXED);
+
+		/*
+		 * Compare-and-swap: a hook that opened the port since the dump
+		 * wins, and the event it sent brings the next reconcile.
+		 */
+		if (cur != want[idx] &&
+		    __atomic_compare_exchange_n(&ps->slots[idx].flags, &cur, want[idx], false, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
+			log_change(idx / AXDP_PORTS, idx % AXDP_PORTS, cur, want[idx], &socks);
+	}
+	prune_map(ps->addr_allow_fd, sizeof(struct axdp_addr_port), addr_ports_has, &addrs);
+	rc = 0;
+out:
+	free(want);
+	free(addrs.v);
+	axdp_socket_set_free(&socks);
+	return rc;
+}
+
+void axdp_portsync_count(const struct axdp_portsync *ps, unsigned int open[AXDP_L4_COUNT])
+{
+	for (int l4 = 0; l4 < AXDP_L4_COUNT; l4++) {
+		open[l4] = 0;
+		for (uint32_t port = 0; port < AXDP_PORTS; port++)
+			open[l4] += !!(ps->slots[l4 * AXDP_PORTS + port].flags & OPEN_BITS);
+	}
+}

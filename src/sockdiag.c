@@ -1,0 +1,333 @@
+// SPDX-License-Identifier: MIT
+#define _GNU_SOURCE
+#include "sockdiag.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdalign.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+
+/* The kernel caps a dump skb at 32 KiB (netlink max_recvmsg_len), so this never truncates. */
+#define RECV_BUF (32 * 1024)
+/* inet_diag walks live hash tables; a changed-during-dump flag is rare, retrying is cheap. */
+#define DUMP_TRIES 3
+
+struct dump_kind {
+	uint8_t family, proto;
+	const char *name;
+};
+
+static bool unspecified(const __be32 a[4], uint8_t family)
+{
+	return family == AF_INET ? a[0] == 0 : (a[0] | a[1] | a[2] | a[3]) == 0;
+}
+
+/* Keeps errno from the failing call unless an explicit code is given. */
+static int failed(const char **what, const char *w, int code)
+{
+	if (code)
+		errno = code;
+	*what = w;
+	return -1;
+}
+
+static int push(struct axdp_socket_set *s, const struct axdp_socket *l)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 64;
+		struct axdp_socket *v = realloc(s->v, cap * sizeof(*v));
+		if (!v)
+			return -1;
+		s->v = v;
+		s->cap = cap;
+	}
+	s->v[s->n++] = *l;
+	return 0;
+}
+
+/* v4-mapped so one 16-byte key space covers both families. */
+static void to_addr16(uint8_t family, const __be32 src[4], uint8_t out[16])
+{
+	if (family == AF_INET) {
+		memset(out, 0, 10);
+		out[10] = out[11] = 0xff;
+		memcpy(out + 12, &src[0], 4);
+	} else {
+		memcpy(out, src, 16);
+	}
+}
+
+static void to_socket(const struct inet_diag_msg *m, uint8_t proto, struct axdp_socket *l)
+{
+	memset(l, 0, sizeof(*l));
+	l->proto = proto;
+	l->family = m->idiag_family;
+	l->port = ntohs(m->id.idiag_sport);
+	to_addr16(m->idiag_family, m->id.idiag_src, l->addr);
+	l->remote_port = ntohs(m->id.idiag_dport);
+	to_addr16(m->idiag_family, m->id.idiag_dst, l->remote);
+	l->wildcard = unspecified(m->id.idiag_src, m->idiag_family);
+	l->inode = m->idiag_inode;
+	/* Same split as the kernel's sock_diag_save_cookie(), so it equals SO_COOKIE. */
+	l->cookie = m->id.idiag_cookie[0] | (uint64_t)m->id.idiag_cookie[1] << 32;
+}
+
+/*
+ * Keeps one socket of a dump.  For listeners, a UDP socket with a peer is a
+ * client: belt and braces on top of the CLOSE-state filter, because the
+ * daemon must never mistake a client socket for a service.
+ */
+static int collect(const struct inet_diag_msg *m, uint8_t proto, bool listening, struct axdp_socket_set *out)
+{
+	struct axdp_socket sock;
+
+	if (listening && proto == IPPROTO_UDP &&
+	    (m->id.idiag_sport == 0 || m->id.idiag_dport != 0 || !unspecified(m->id.idiag_dst, m->idiag_family)))
+		return 0;
+	to_socket(m, proto, &sock);
+	if (push(out, &sock) < 0) {
+		errno = ENOMEM;
+		return -1;
+	}
+	return 0;
+}
+
+/* Returns 0 when complete, 1 when the kernel flagged the dump inconsistent, -1 on error. */
+static int dump_one(int fd, uint32_t seq, const struct dump_kind *k, uint32_t states,
+		    bool listening, struct axdp_socket_set *out, const char **what)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct inet_diag_req_v2 r;
+	} req = {
+		.nh = { .nlmsg_len = sizeof(req), .nlmsg_type = SOCK_DIAG_BY_FAMILY,
+			.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP, .nlmsg_seq = seq },
+		.r = { .sdiag_family = k->family, .sdiag_protocol = k->proto, .idiag_states = states },
+	};
+	struct sockaddr_nl nl = { .nl_family = AF_NETLINK };
+	alignas(struct nlmsghdr) char buf[RECV_BUF];
+	bool intr = false;
+	ssize_t r;
+
+	do
+		r = sendto(fd, &req, sizeof(req), 0, (struct sockaddr *)&nl, sizeof(nl));
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return failed(what, "sendto", 0);
+	for (;;) {
+		struct iovec iov = { buf, sizeof(buf) };
+		struct msghdr msg = { .msg_name = &nl, .msg_namelen = sizeof(nl),
+				      .msg_iov = &iov, .msg_iovlen = 1 };
+		do
+			r = recvmsg(fd, &msg, 0);
+		while (r < 0 && errno == EINTR);
+		if (r < 0)
+			return failed(what, "recvmsg", 0);
+		if (msg.msg_flags & MSG_TRUNC)
+			return failed(what, "recvmsg (reply truncated)", EMSGSIZE);
+		if (r == 0)
+			return failed(what, "recvmsg (unexpected EOF)", EPROTO);
+		if (nl.nl_pid != 0) /* only the kernel may answer */
+			continue;
+		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, r); h = NLMSG_NEXT(h, r)) {
+			if (h->nlmsg_seq != seq)
+				continue;
+			if (h->nlmsg_flags & NLM_F_DUMP_INTR)
+				intr = true;
+			if (h->nlmsg_type == NLMSG_DONE) {
+				int e = 0;
+				if (h->nlmsg_len >= NLMSG_LENGTH(sizeof(int)))
+					memcpy(&e, NLMSG_DATA(h), sizeof(e));
+				if (e < 0)
+					return failed(what, "dump", -e);
+				return intr ? 1 : 0;
+			}
+			if (h->nlmsg_type == NLMSG_ERROR) {
+				const struct nlmsgerr *e = NLMSG_DATA(h);
+				int code = h->nlmsg_len < NLMSG_LENGTH(sizeof(*e)) ? EPROTO : -e->error;
+				if (code != 0)
+					return failed(what, "request", code);
+				continue;
+			}
+			if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY ||
+			    h->nlmsg_len < NLMSG_LENGTH(sizeof(struct inet_diag_msg)))
+				continue;
+			if (collect(NLMSG_DATA(h), k->proto, listening, out) < 0)
+				return failed(what, "collecting", 0);
+		}
+	}
+}
+
+/* Dumps TCP sockets in tcp_states and UDP sockets in udp_states, both families, into out. */
+static int dump_all(uint32_t tcp_states, uint32_t udp_states, bool listening,
+		    struct axdp_socket_set *out, char *err, size_t errlen)
+{
+	const size_t base = out->n;
+	static const struct dump_kind kinds[] = {
+		{ AF_INET, IPPROTO_TCP, "tcp4" }, { AF_INET6, IPPROTO_TCP, "tcp6" },
+		{ AF_INET, IPPROTO_UDP, "udp4" }, { AF_INET6, IPPROTO_UDP, "udp6" },
+	};
+	const char *what = "socket(AF_NETLINK, NETLINK_SOCK_DIAG)";
+	const char *name = "setup";
+	uint32_t seq = 0;
+	int rc = -1;
+
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	if (fd >= 0) {
+		for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+			size_t mark = out->n;
+			int tries = 0;
+			name = kinds[i].name;
+			uint32_t states = kinds[i].proto == IPPROTO_TCP ? tcp_states : udp_states;
+			do {
+				out->n = mark; /* drop the partial, inconsistent attempt */
+				rc = dump_one(fd, ++seq, &kinds[i], states, listening, out, &what);
+			} while (rc == 1 && ++tries < DUMP_TRIES);
+			if (rc == 1) {
+				errno = EAGAIN;
+				what = "dump (kept changing underneath)";
+				rc = -1;
+			}
+			if (rc < 0)
+				break;
+		}
+	}
+	int e = errno;
+	if (fd >= 0)
+		close(fd);
+	if (rc < 0) {
+		out->n = base;
+		if (err && errlen)
+			snprintf(err, errlen, "sock_diag %s %s: %s", name, what, strerror(e));
+	}
+	errno = e;
+	return rc < 0 ? -1 : 0;
+}
+
+int axdp_listeners_dump(struct axdp_socket_set *out, char *err, size_t errlen)
+{
+	/* UDP reuses TCP state numbers: unconnected is TCP_CLOSE, connected is ESTABLISHED. */
+	return dump_all(1u << TCP_LISTEN, 1u << TCP_CLOSE, true, out, err, errlen);
+}
+
+int axdp_connections_dump(struct axdp_socket_set *out, char *err, size_t errlen)
+{
+	const uint32_t tcp = 1u << TCP_ESTABLISHED | 1u << TCP_SYN_SENT | 1u << TCP_SYN_RECV |
+			     1u << TCP_FIN_WAIT1 | 1u << TCP_FIN_WAIT2 | 1u << TCP_CLOSE_WAIT |
+			     1u << TCP_LAST_ACK | 1u << TCP_CLOSING;
+
+	return dump_all(tcp, 1u << TCP_ESTABLISHED, false, out, err, errlen);
+}
+
+void axdp_socket_set_free(struct axdp_socket_set *s)
+{
+	free(s->v);
+	s->v = NULL;
+	s->n = s->cap = 0;
+}
+
+static int key_cmp(const void *pa, const void *pb)
+{
+	const struct axdp_socket *a = pa, *b = pb;
+	if (a->proto != b->proto)
+		return a->proto < b->proto ? -1 : 1;
+	if (a->port != b->port)
+		return a->port < b->port ? -1 : 1;
+	return memcmp(a->addr, b->addr, sizeof(a->addr));
+}
+
+size_t axdp_socket_set_unique(struct axdp_socket_set *s)
+{
+	size_t w = 0;
+	if (s->n == 0)
+		return 0;
+	qsort(s->v, s->n, sizeof(*s->v), key_cmp);
+	for (size_t i = 1; i < s->n; i++)
+		if (key_cmp(&s->v[w], &s->v[i]) != 0)
+			s->v[++w] = s->v[i];
+	return s->n = w + 1;
+}
+
+bool axdp_socket_set_contains(const struct axdp_socket_set *s, uint8_t proto,
+				uint16_t port, const uint8_t addr[16])
+{
+	struct axdp_socket key = { .proto = proto, .port = port };
+	memcpy(key.addr, addr, sizeof(key.addr));
+	return s->n && bsearch(&key, s->v, s->n, sizeof(*s->v), key_cmp) != NULL;
+}
+
+static int read_comm(int procfd, long pid, char *comm, size_t len)
+{
+	char path[64], buf[64];
+	snprintf(path, sizeof(path), "%ld/comm", pid);
+	int fd = openat(procfd, path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n;
+	do
+		n = read(fd, buf, sizeof(buf) - 1);
+	while (n < 0 && errno == EINTR);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	snprintf(comm, len, "%s", buf);
+	return 0;
+}
+
+int axdp_socket_process_name(uint64_t inode, char *comm, size_t len)
+{
+	char want[40], link[64], path[64];
+	bool found = false;
+
+	if (!comm || !len) {
+		errno = EINVAL;
+		return -1;
+	}
+	int wl = snprintf(want, sizeof(want), "socket:[%" PRIu64 "]", inode);
+	DIR *proc = opendir("/proc");
+	if (!proc)
+		return -1;
+	/* Processes come and go during the scan: every per-pid failure just means "skip". */
+	for (struct dirent *de; !found && (de = readdir(proc));) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+		if (pid <= 0 || *end != '\0')
+			continue;
+		snprintf(path, sizeof(path), "%ld/fd", pid);
+		int dfd = openat(dirfd(proc), path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd < 0)
+			continue;
+		DIR *fds = fdopendir(dfd);
+		if (!fds) {
+			close(dfd);
+			continue;
+		}
+		for (struct dirent *fe; !found && (fe = readdir(fds));) {
+			ssize_t n = readlinkat(dirfd(fds), fe->d_name, link, sizeof(link));
+			found = n == wl && memcmp(link, want, (size_t)wl) == 0;
+		}
+		closedir(fds);
+		if (found && read_comm(dirfd(proc), pid, comm, len) < 0)
+			found = false; /* exited between the fd match and reading comm */
+	}
+	closedir(proc);
+	if (!found) {
+		errno = ENOENT;
+		return -1;
+	}
+	return 0;
+}

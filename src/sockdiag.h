@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef AXDP_SOCKDIAG_H
+#define AXDP_SOCKDIAG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* One socket as seen by NETLINK_SOCK_DIAG in the caller's netns. */
+struct axdp_socket {
+	uint8_t  proto;    /* IPPROTO_TCP or IPPROTO_UDP */
+	uint8_t  family;   /* AF_INET or AF_INET6: the socket's own family */
+	bool     wildcard; /* bound to 0.0.0.0 (AF_INET) or :: (AF_INET6) */
+	uint16_t port;     /* local port, host byte order */
+	uint8_t  addr[16]; /* network order; AF_INET stored as ::ffff:a.b.c.d */
+	uint64_t inode;    /* socket inode, matches /proc/PID/fd "socket:[N]" */
+	uint64_t cookie;   /* matches getsockopt(SO_COOKIE) */
+	uint16_t remote_port;  /* connections only: the peer, host byte order */
+	uint8_t  remote[16];   /* connections only: the peer, as addr */
+};
+
+struct axdp_socket_set {
+	struct axdp_socket *v;
+	size_t n, cap;
+};
+
+/*
+ * Appends every TCP LISTEN socket and every bound, unconnected UDP socket
+ * (IPv4 and IPv6) to *out, which must be zeroed or previously used.
+ * Returns 0, or -1 with errno set and a message in err (may be NULL).
+ * On failure *out keeps whatever it held before the call.
+ */
+int axdp_listeners_dump(struct axdp_socket_set *out, char *err, size_t errlen);
+
+/*
+ * Appends the host's connections: TCP sockets past the handshake or in
+ * it, and connected UDP sockets, both families.  The daemon seeds them
+ * into conntrack at start so no session stalls.  Same contract as above.
+ */
+int axdp_connections_dump(struct axdp_socket_set *out, char *err, size_t errlen);
+
+void axdp_socket_set_free(struct axdp_socket_set *s);
+
+/*
+ * Sorts by key (proto, port, addr) and drops entries with an equal
+ * key (e.g. SO_REUSEPORT groups); the first entry's inode/cookie survive.
+ * Returns the new count.
+ */
+size_t axdp_socket_set_unique(struct axdp_socket_set *s);
+
+/* Exact key lookup; the set must have gone through axdp_socket_set_unique. */
+bool axdp_socket_set_contains(const struct axdp_socket_set *s, uint8_t proto,
+				uint16_t port, const uint8_t addr[16]);
+
+/*
+ * Finds a process holding socket inode and copies its comm into comm.
+ * Slow (scans /proc/<pid>/fd); meant for log messages only.
+ * Returns 0, or -1 with errno (ENOENT when no visible process holds it).
+ */
+int axdp_socket_process_name(uint64_t inode, char *comm, size_t len);
+
+#endif
