@@ -77,7 +77,28 @@ deps:
 
 check: deps
 	$(MAKE) all $(TEST_BIN)
-	AXDP_BPF_OBJECT=$(BPF_OBJ) tests/run-tests $(TEST_BIN)
+	AXDP_BPF_OBJECT=$(BPF_OBJ) AXDP_BUILD=$(BUILD) tests/run-tests $(TEST_BIN)
+
+$(BUILD)/bench: tests/bench.c $(TEST_LIB) $(wildcard tests/lib/*.h) $(LIB_OBJ) | $(BUILD)
+	$(CC) $(CFLAGS) -Itests/lib $< $(TEST_LIB) $(LIB_OBJ) -o $@ $(LDLIBS)
+
+bench: deps
+	$(MAKE) all $(BUILD)/bench
+	AXDP_BPF_OBJECT=$(BPF_OBJ) $(BUILD)/bench
+
+demo: deps
+	$(MAKE) all
+	AXDP_BUILD=$(BUILD) tests/demo.sh
+
+install: all
+	install -D -m 0755 $(BUILD)/autoxdpd $(DESTDIR)$(SBINDIR)/autoxdpd
+	install -D -m 0755 $(BUILD)/axdp $(DESTDIR)$(SBINDIR)/axdp
+	install -D -m 0644 $(BPF_OBJ) $(DESTDIR)$(LIBEXECDIR)/autoxdp.bpf.o
+	install -D -m 0644 config/autoxdp.conf $(DESTDIR)$(SYSCONFDIR)/autoxdp.conf
+	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/autoxdp.conf.d
+	install -D -m 0644 man/autoxdpd.8 $(DESTDIR)$(MANDIR)/man8/autoxdpd.8
+	install -D -m 0644 man/axdp.8 $(DESTDIR)$(MANDIR)/man8/axdp.8
+	install -D -m 0644 man/autoxdp.conf.5 $(DESTDIR)$(MANDIR)/man5/autoxdp.conf.5
 
 clean:
 	rm -rf $(BUILD)

@@ -57,6 +57,7 @@ struct daemon {
 	int n_att;
 	int epoll_fd, signal_fd, reconcile_fd, watchdog_fd, link_fd;
 	bool reconcile_due;
+	bool stop;
 };
 
 static void usage(FILE *out)
@@ -198,6 +199,15 @@ static void notify_status(struct daemon *d)
 		   open[AXDP_L4_TCP], open[AXDP_L4_UDP], d->dp.hooks ? "" : "; socket hooks unavailable, polling");
 }
 
+/* 'axdp off' removes the pins: the operator wants no firewall, so the daemon must not rebuild one. */
+static bool turned_off(const struct daemon *d)
+{
+	char path[AXDP_PATH_MAX + 32];
+
+	snprintf(path, sizeof(path), "%s/%s", d->cfg.pin_dir, AXDP_MAP_PORT_ALLOW);
+	return access(path, F_OK) != 0 && errno == ENOENT;
+}
+
 static void reconcile(struct daemon *d)
 {
 	char err[ERRLEN];
@@ -303,24 +313,30 @@ static int drop_privileges(char *err, size_t errlen)
 	return rc;
 }
 
-static int timer_fd(unsigned long long usec)
-{
-	struct itimerspec its = { .it_interval = { usec / 1000000, (usec % 1000000) * 1000 } };
-	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-
-	its.it_value = its.it_interval;
-	if (fd >= 0 && timerfd_settime(fd, 0, &its, NULL) < 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 static int watch(int epoll_fd, int fd)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
 
 	return fd < 0 ? 0 : epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+static int set_interval(int fd, unsigned long long usec)
+{
+	struct itimerspec its = { .it_interval = { usec / 1000000, (usec % 1000000) * 1000 } };
+
+	its.it_value = its.it_interval;
+	return timerfd_settime(fd, 0, &its, NULL);
+}
+
+static int timer_fd(unsigned long long usec)
+{
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+
+	if (fd >= 0 && set_interval(fd, usec) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 static int open_datapath(const struct axdp_config *cfg, bool hooks, struct axdp_datapath *dp, char *err, size_t errlen)
@@ -403,10 +419,15 @@ static void reload(struct daemon *d)
 		 */
 		if (open_datapath(&next, false, &next_dp, err, sizeof(err)))
 			goto rejected_free;
+		axdp_portsync_close(&d->ps);
 		axdp_datapath_close(&d->dp);
 		d->dp = next_dp;
 		d->n_att = 0;
+		if (axdp_portsync_open(&d->ps, &d->dp, err, sizeof(err)))
+			axdp_log(LOG_ERR, "after reload: %s; the allow-lists stay as they are until a restart", err);
 	}
+	if (next.reconcile_interval_s != d->cfg.reconcile_interval_s)
+		set_interval(d->reconcile_fd, next.reconcile_interval_s * 1000000ULL);
 	axdp_config_free(&d->cfg);
 	d->cfg = next;
 	sync_interfaces(d);
@@ -425,15 +446,18 @@ ready:
 static int run(struct daemon *d)
 {
 	struct epoll_event ev[8];
-	bool stop = false;
 
-	while (!stop) {
+	while (!d->stop) {
 		int n = epoll_wait(d->epoll_fd, ev, 8, -1);
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			return axdp_log(LOG_ERR, "epoll_wait: %s", strerror(errno)), -1;
+		if (turned_off(d)) {
+			axdp_log(LOG_NOTICE, "protection was turned off (%s removed): exiting", d->cfg.pin_dir);
+			return 0;
+		}
 		for (int i = 0; i < n; i++) {
 			int fd = ev[i].data.fd;
 			uint64_t ticks;
@@ -446,7 +470,7 @@ static int run(struct daemon *d)
 				if (si.ssi_signo == SIGHUP)
 					reload(d);
 				else
-					stop = true;
+					d->stop = true;
 			} else if (fd == d->reconcile_fd) {
 				if (read(fd, &ticks, sizeof(ticks)) > 0)
 					d->reconcile_due = true;
