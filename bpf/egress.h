@@ -25,18 +25,21 @@ static __always_inline void outbound_flow_key(struct axdp_flow_key *key, const s
 	key->proto = p->proto;
 }
 
-static __always_inline enum axdp_reason record_flow(const struct axdp_flow_key *key, __u32 flags)
+/* flags are added to the entry's, after clearing those not in keep. */
+static __always_inline enum axdp_reason record_flow(const struct axdp_flow_key *key, __u32 flags, __u32 keep)
 {
 	__u64 now = bpf_ktime_get_coarse_ns();
 	struct axdp_flow *f = flow_lookup(key, now);
 	struct axdp_flow fresh = { .last_seen_ns = now, .flags = flags };
+	__u32 next;
 
 	if (!f) {
 		bpf_map_update_elem(&conntrack, key, &fresh, BPF_ANY);
 		return AXDP_EGRESS_TRACKED;
 	}
-	if ((f->flags | flags) != f->flags)
-		f->flags |= flags;
+	next = (f->flags & keep) | flags;
+	if (next != f->flags)
+		f->flags = next;
 	if (now - f->last_seen_ns > FLOW_REFRESH_NS)
 		f->last_seen_ns = now;
 	return AXDP_EGRESS_TRACKED;
@@ -57,7 +60,10 @@ static __always_inline enum axdp_reason track_tcp(const struct packet *p, void *
 		bpf_map_delete_elem(&conntrack, &key);
 		return AXDP_EGRESS_CLOSED;
 	}
-	return record_flow(&key, th->fin ? AXDP_FLOW_CLOSING : 0);
+	/* A new connection on a reused tuple starts with the full timeout again. */
+	if (th->syn && !th->ack)
+		return record_flow(&key, 0, 0);
+	return record_flow(&key, th->fin ? AXDP_FLOW_CLOSING : 0, ~0u);
 }
 
 static __always_inline enum axdp_reason track_udp(const struct packet *p, void *end)
@@ -70,7 +76,7 @@ static __always_inline enum axdp_reason track_udp(const struct packet *p, void *
 	if (port_open(AXDP_L4_UDP, uh->source, &p->src))
 		return AXDP_EGRESS_SERVER;
 	outbound_flow_key(&key, p, uh->source, uh->dest);
-	return record_flow(&key, 0);
+	return record_flow(&key, 0, ~0u);
 }
 
 /* An echo request awaits its reply under its identifier, as if it were a port. */
@@ -83,7 +89,7 @@ static __always_inline enum axdp_reason track_echo(const struct packet *p, void 
 	if ((void *)(ih + 1) > end || ih->type != echo)
 		return AXDP_EGRESS_OTHER;
 	outbound_flow_key(&key, p, ih->echo_id, 0);
-	return record_flow(&key, 0);
+	return record_flow(&key, 0, ~0u);
 }
 
 static __always_inline enum axdp_reason track_outbound(void *data, void *end)

@@ -37,7 +37,6 @@ enum {
 	NDISC_ROUTER_ADVERTISEMENT = 134,
 	NDISC_NEIGHBOUR_SOLICITATION = 135,
 	NDISC_NEIGHBOUR_ADVERTISEMENT = 136,
-	NDISC_REDIRECT = 137,
 	ICMPV6_MLD2_REPORT = 143,
 };
 
@@ -82,7 +81,7 @@ static __always_inline enum axdp_reason judge_udp(const struct packet *p, void *
 	struct udphdr *uh = p->l4;
 	__u32 len;
 
-	if ((void *)(uh + 1) > end)
+	if ((void *)(uh + 1) > end || p->l4_len < sizeof(*uh))
 		return AXDP_DROP_UDP_MALFORMED;
 	len = bpf_ntohs(uh->len);
 	/* A first fragment carries only part of the datagram its length counts. */
@@ -106,7 +105,8 @@ static __always_inline enum axdp_reason judge_icmp(const struct packet *p, void 
 {
 	struct icmp_hdr *ih = p->l4;
 
-	if ((void *)(ih + 1) > end)
+	/* Both bounds: bytes past the IP length are link padding, not header. */
+	if ((void *)(ih + 1) > end || p->l4_len < sizeof(*ih))
 		return AXDP_DROP_ICMP_MALFORMED;
 	switch (ih->type) {
 	case ICMP_DEST_UNREACH:
@@ -122,12 +122,17 @@ static __always_inline enum axdp_reason judge_icmp(const struct packet *p, void 
 	return AXDP_DROP_ICMP_OTHER;
 }
 
-/* As for ICMP, plus neighbour discovery and MLD, without which IPv6 does not work at all. */
+/*
+ * As for ICMP, plus neighbour discovery and MLD, without which IPv6 does
+ * not work at all.  Redirects are dropped in both families: a host with
+ * one default router has no use for them, and they reroute its traffic.
+ */
 static __always_inline enum axdp_reason judge_icmpv6(const struct packet *p, void *end)
 {
 	struct icmp_hdr *ih = p->l4;
 
-	if ((void *)(ih + 1) > end)
+	/* Both bounds: bytes past the IP length are link padding, not header. */
+	if ((void *)(ih + 1) > end || p->l4_len < sizeof(*ih))
 		return AXDP_DROP_ICMP_MALFORMED;
 	switch (ih->type) {
 	case ICMPV6_DEST_UNREACH:
@@ -145,7 +150,6 @@ static __always_inline enum axdp_reason judge_icmpv6(const struct packet *p, voi
 	case NDISC_ROUTER_ADVERTISEMENT:
 	case NDISC_NEIGHBOUR_SOLICITATION:
 	case NDISC_NEIGHBOUR_ADVERTISEMENT:
-	case NDISC_REDIRECT:
 		return AXDP_PASS_NDP;
 	case ICMPV6_ECHO_REPLY:
 		if (inbound_flow_alive(p, 0, ih->echo_id))

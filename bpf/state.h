@@ -35,12 +35,15 @@ static __always_inline __u64 flow_timeout(const struct axdp_flow_key *key, const
 	return knobs.icmp_timeout_ns;
 }
 
-/* A flow entry past its timeout is as good as absent; the LRU reclaims it. */
+/*
+ * A flow entry past its timeout is as good as absent; the LRU reclaims it.
+ * Signed: another CPU may stamp the entry after this one read the clock.
+ */
 static __always_inline struct axdp_flow *flow_lookup(const struct axdp_flow_key *key, __u64 now)
 {
 	struct axdp_flow *f = bpf_map_lookup_elem(&conntrack, key);
 
-	if (f && now - f->last_seen_ns < flow_timeout(key, f))
+	if (f && (__s64)(now - f->last_seen_ns) < (__s64)flow_timeout(key, f))
 		return f;
 	return NULL;
 }

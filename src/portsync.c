@@ -211,11 +211,19 @@ int axdp_portsync_reconcile(struct axdp_portsync *ps, const struct axdp_config *
 	struct axdp_socket_set socks = {};
 	struct addr_ports addrs = {};
 	uint32_t *want = calloc(SLOTS, sizeof(*want));
+	uint32_t *before = malloc(SLOTS * sizeof(*before));
 	uint8_t one = 1;
 	int rc = -1;
 
-	if (!want || sync_bind_exclude(ps, cfg, err, errlen))
+	if (!want || !before || sync_bind_exclude(ps, cfg, err, errlen))
 		goto out;
+	/*
+	 * The slots as they were before the dump: a hook that opens a port
+	 * after this moment makes the compare-and-swap below fail, so a
+	 * listen() the dump missed is never closed.
+	 */
+	for (uint32_t idx = 0; idx < SLOTS; idx++)
+		before[idx] = __atomic_load_n(&ps->slots[idx].flags, __ATOMIC_ACQUIRE);
 	if (axdp_listeners_dump(&socks, err, errlen))
 		goto out;
 	if (desired_state(ps, cfg, &socks, want, &addrs)) {
@@ -230,12 +238,8 @@ int axdp_portsync_reconcile(struct axdp_portsync *ps, const struct axdp_config *
 			goto out;
 		}
 	for (uint32_t idx = 0; idx < SLOTS; idx++) {
-		uint32_t cur = __atomic_load_n(&ps->slots[idx].flags, __ATOMIC_RELAXED);
+		uint32_t cur = before[idx];
 
-		/*
-		 * Compare-and-swap: a hook that opened the port since the dump
-		 * wins, and the event it sent brings the next reconcile.
-		 */
 		if (cur != want[idx] &&
 		    __atomic_compare_exchange_n(&ps->slots[idx].flags, &cur, want[idx], false, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
 			log_change(idx / AXDP_PORTS, idx % AXDP_PORTS, cur, want[idx], &socks);
@@ -243,6 +247,7 @@ int axdp_portsync_reconcile(struct axdp_portsync *ps, const struct axdp_config *
 	prune_map(ps->addr_allow_fd, sizeof(struct axdp_addr_port), addr_ports_has, &addrs);
 	rc = 0;
 out:
+	free(before);
 	free(want);
 	free(addrs.v);
 	axdp_socket_set_free(&socks);

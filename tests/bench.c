@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: MIT
+/*
+ * make bench: nanoseconds per packet of each verdict class of the XDP
+ * program, through BPF_PROG_TEST_RUN, beside an empty XDP program run on
+ * the same packet in the same round.  It reports and never judges a
+ * time; it fails only if a class does not take the branch it is named
+ * after, since timing the wrong branch would be worthless.
+ *
+ * usage: bench [repeat]   (default 1000000 runs per measurement)
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/bpf.h>
+#include <netinet/in.h>
+#include <bpf/bpf.h>
+#include "datapath.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define ROUNDS 5
+#define DEFAULT_REPEAT 1000000
+
+enum {
+	OPEN_TCP = 22,
+	CLOSED_TCP = 23,
+	OPEN_UDP = 53,
+	CLOSED_UDP = 54,
+	LPORT = 41000,
+	RPORT = 443,
+	FRAG_ID = 0x4242,
+};
+
+struct bench_class {
+	const char *name;
+	/* Puts the state the class needs in place (flows, fragments); 0 or -errno. */
+	int (*prepare)(struct dpt *t);
+	void (*build)(struct pkt *p);
+	int reason;
+};
+
+static void syn_closed_v4(struct pkt *p)
+{
+	pkt_tcp4(p, PKT_REMOTE4, PKT_LOCAL4, RPORT, CLOSED_TCP, PKT_TCP_SYN);
+}
+
+static void syn_closed_v6(struct pkt *p)
+{
+	pkt_tcp6(p, PKT_REMOTE6, PKT_LOCAL6, RPORT, CLOSED_TCP, PKT_TCP_SYN);
+}
+
+static void udp_closed(struct pkt *p)
+{
+	pkt_udp4(p, PKT_REMOTE4, PKT_LOCAL4, RPORT, CLOSED_UDP);
+}
+
+static void syn_open(struct pkt *p)
+{
+	pkt_tcp4(p, PKT_REMOTE4, PKT_LOCAL4, RPORT, OPEN_TCP, PKT_TCP_SYN);
+}
+
+static void xmas_open(struct pkt *p)
+{
+	pkt_tcp4(p, PKT_REMOTE4, PKT_LOCAL4, RPORT, OPEN_TCP, PKT_TCP_FIN | PKT_TCP_PSH | PKT_TCP_URG);
+}
+
+static void echo_request(struct pkt *p)
+{
+	pkt_init(p);
+	pkt_eth(p);
+	pkt_ipv4(p, &(struct pkt_ipv4_opts){ 0 });
+	pkt_icmp(p, 8, 0, 0x1234, 1);
+	pkt_payload(p, NULL, 56);
+}
+
+/* The host's connection: its SYN left through tc, the peer's ACKs come back. */
+static int flow_tcp(struct dpt *t)
+{
+	struct pkt p;
+
+	pkt_tcp4(&p, PKT_LOCAL4, PKT_REMOTE4, LPORT, RPORT, PKT_TCP_SYN);
+	return dpt_run(t, DPT_TC, &p).err;
+}
+
+static void established_ack(struct pkt *p)
+{
+	pkt_tcp4(p, PKT_REMOTE4, PKT_LOCAL4, RPORT, LPORT, PKT_TCP_ACK);
+}
+
+static int flow_udp(struct dpt *t)
+{
+	struct pkt p;
+
+	pkt_udp4(&p, PKT_LOCAL4, PKT_REMOTE4, LPORT, 53);
+	return dpt_run(t, DPT_TC, &p).err;
+}
+
+static void udp_reply(struct pkt *p)
+{
+	pkt_udp4(p, PKT_REMOTE4, PKT_LOCAL4, 53, LPORT);
+}
+
+static void fragmented(struct pkt *whole)
+{
+	pkt_udp4(whole, PKT_REMOTE4, PKT_LOCAL4, RPORT, OPEN_UDP);
+	pkt_payload(whole, NULL, 1200);
+}
+
+static int first_fragment(struct dpt *t)
+{
+	struct pkt whole, p;
+
+	fragmented(&whole);
+	pkt_fragment(&p, &whole, 0, 616, true, FRAG_ID);
+	return dpt_run(t, DPT_XDP, &p).err;
+}
+
+static void later_fragment(struct pkt *p)
+{
+	struct pkt whole;
+
+	fragmented(&whole);
+	pkt_fragment(p, &whole, 616, pkt_fragmentable_len(&whole) - 616, false, FRAG_ID);
+}
+
+static struct bench_class classes[] = {
+	{ "closed-port SYN v4", NULL, syn_closed_v4, AXDP_DROP_TCP_CLOSED },
+	{ "closed-port SYN v6", NULL, syn_closed_v6, AXDP_DROP_TCP_CLOSED },
+	{ "closed-port UDP", NULL, udp_closed, AXDP_DROP_UDP_CLOSED },
+	{ "allowed SYN", NULL, syn_open, AXDP_PASS_TCP_PORT },
+	{ "established-flow ACK", flow_tcp, established_ack, AXDP_PASS_TCP_FLOW },
+	{ "UDP reply", flow_udp, udp_reply, AXDP_PASS_UDP_FLOW },
+	{ "malformed TCP (XMAS)", NULL, xmas_open, AXDP_DROP_TCP_MALFORMED },
+	{ "ICMP echo request", NULL, echo_request, AXDP_PASS_ICMP_ECHO },
+	{ "later fragment", first_fragment, later_fragment, AXDP_PASS_FRAGMENT },
+};
+
+/* The floor every XDP test run pays: r0 = XDP_PASS; exit. */
+static int load_empty_xdp(void)
+{
+	const struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = XDP_PASS },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+
+	return bpf_prog_load(BPF_PROG_TYPE_XDP, "axdp_empty", "MIT", insns, ARRAY_SIZE(insns), NULL);
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+static uint32_t median(uint32_t *v, size_t n)
+{
+	qsort(v, n, sizeof(*v), cmp_u32);
+	return v[n / 2];
+}
+
+__attribute__((noreturn, format(printf, 1, 2)))
+static void fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fputs("bench: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	exit(1);
+}
+
+/*
+ * Times one class: the counters must have moved by exactly repeat
+ * packets, all under the class's reason, or the run timed another branch
+ * (state expired meanwhile, say).
+ */
+static uint32_t time_class(struct dpt *t, const struct bench_class *c, const struct pkt *p, uint32_t repeat)
+{
+	uint64_t before[AXDP_REASON_COUNT], after[AXDP_REASON_COUNT], total = 0;
+	uint32_t ns;
+	int retval, r, rc;
+
+	if ((rc = dpt_counts(t, before)) || (rc = dpt_run_repeat(t, DPT_XDP, p, repeat, &retval, &ns)) ||
+	    (rc = dpt_counts(t, after)))
+		fail("%s: test run failed: %s", c->name, strerror(-rc));
+	for (r = 0; r < AXDP_REASON_COUNT; r++)
+		total += after[r] - before[r];
+	if (after[c->reason] - before[c->reason] != repeat || total != repeat)
+		fail("%s: %llu of %llu runs counted as %s: the timed branch is not the named one", c->name,
+		     (unsigned long long)(after[c->reason] - before[c->reason]), (unsigned long long)total,
+		     dpt_reason_name(c->reason));
+	return ns;
+}
+
+static struct dpt T;
+
+static void unload(void)
+{
+	dpt_unload(&T);
+}
+
+int main(int argc, char **argv)
+{
+	/* Timeouts beyond any run's length, so the state each class needs outlives it. */
+	const struct axdp_knobs knobs = {
+		.tcp_timeout_ns = 86400 * AXDP_NSEC_PER_SEC, .tcp_closing_timeout_ns = 86400 * AXDP_NSEC_PER_SEC,
+		.udp_timeout_ns = 86400 * AXDP_NSEC_PER_SEC, .icmp_timeout_ns = 86400 * AXDP_NSEC_PER_SEC,
+		.frag_timeout_ns = 86400 * AXDP_NSEC_PER_SEC,
+	};
+	uint32_t repeat = DEFAULT_REPEAT, ns[ARRAY_SIZE(classes)][ROUNDS], empty_ns[ARRAY_SIZE(classes)][ROUNDS];
+	struct pkt pkts[ARRAY_SIZE(classes)];
+	char why[256], *end;
+	int empty_fd, retval, round, rc;
+	size_t i;
+
+	if (argc > 2 || (argc == 2 && ((repeat = (uint32_t)strtoul(argv[1], &end, 10)) == 0 || *end)))
+		fail("usage: %s [repeat]   (runs per measurement, default %d)", argv[0], DEFAULT_REPEAT);
+	/* Every exit, failures included, takes the pins with it. */
+	atexit(unload);
+	if (dpt_load(&T, &knobs))
+		fail("%s", T.err);
+	empty_fd = load_empty_xdp();
+	if (empty_fd < 0)
+		fail("loading the empty XDP program: %s", strerror(errno));
+	if ((rc = dpt_port_open(&T, AXDP_L4_TCP, OPEN_TCP)) || (rc = dpt_port_open(&T, AXDP_L4_UDP, OPEN_UDP)))
+		fail("opening ports: %s", strerror(-rc));
+
+	for (i = 0; i < ARRAY_SIZE(classes); i++) {
+		const struct bench_class *c = &classes[i];
+		int want = c->reason < AXDP_FIRST_DROP ? XDP_PASS : XDP_DROP;
+
+		if (c->prepare && (rc = c->prepare(&T)))
+			fail("%s: preparing state: %s", c->name, strerror(-rc));
+		c->build(&pkts[i]);
+		if (dpt_expect(&T, DPT_XDP, &pkts[i], want, c->reason, why, sizeof(why)))
+			fail("%s: %s", c->name, why);
+	}
+
+	/* Rounds outermost, so a slow moment of the machine hits every class alike. */
+	for (round = 0; round < ROUNDS; round++) {
+		for (i = 0; i < ARRAY_SIZE(classes); i++) {
+			if ((rc = dpt_prog_run_repeat(empty_fd, &pkts[i], repeat, &retval, &empty_ns[i][round])))
+				fail("empty program: test run failed: %s", strerror(-rc));
+			ns[i][round] = time_class(&T, &classes[i], &pkts[i], repeat);
+		}
+	}
+
+	printf("%-24s %-6s %-18s %8s %8s %9s\n", "class", "action", "reason", "ns/pkt", "empty", "overhead");
+	for (i = 0; i < ARRAY_SIZE(classes); i++) {
+		const struct bench_class *c = &classes[i];
+		uint32_t class_ns = median(ns[i], ROUNDS), floor_ns = median(empty_ns[i], ROUNDS);
+
+		printf("%-24s %-6s %-18s %8u %8u %+9lld\n", c->name, c->reason < AXDP_FIRST_DROP ? "pass" : "drop",
+		       dpt_reason_name(c->reason), class_ns, floor_ns, (long long)class_ns - floor_ns);
+	}
+	printf("median of %d rounds of %u runs each; empty: r0 = XDP_PASS on the same packet\n", ROUNDS, repeat);
+	return 0;
+}

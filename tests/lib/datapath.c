@@ -1,0 +1,253 @@
+// SPDX-License-Identifier: MIT
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "datapath.h"
+
+static const char *const reason_names[] = {
+#define REASON_NAME(id, action, name) [AXDP_##id] = #name,
+	AXDP_REASONS(REASON_NAME)
+#undef REASON_NAME
+};
+
+static const char *const reason_labels[] = {
+#define REASON_LABEL(id, action, name) [AXDP_##id] = #action " " #name,
+	AXDP_REASONS(REASON_LABEL)
+#undef REASON_LABEL
+};
+
+const char *dpt_reason_name(int reason)
+{
+	if (reason == DPT_REASON_NONE)
+		return "(no counter moved)";
+	if (reason == DPT_REASON_MANY)
+		return "(more than one packet counted)";
+	return reason >= 0 && reason < AXDP_REASON_COUNT ? reason_names[reason] : "(not a reason)";
+}
+
+const char *dpt_reason_label(int reason)
+{
+	return reason >= 0 && reason < AXDP_REASON_COUNT ? reason_labels[reason] : dpt_reason_name(reason);
+}
+
+static int map_fd(struct dpt *t, const char *name)
+{
+	char err[256];
+	int fd = axdp_datapath_map_fd(&t->dp, name, err, sizeof(err));
+
+	if (fd < 0)
+		snprintf(t->err, sizeof(t->err), "%s", err);
+	return fd;
+}
+
+int dpt_load(struct dpt *t, const struct axdp_knobs *knobs)
+{
+	const char *object = getenv(DPT_OBJECT_ENV);
+	char pin_dir[64];
+	struct axdp_load_opts opts = {
+		.object_path = object && *object ? object : DPT_OBJECT_DEFAULT,
+		.pin_dir = pin_dir,
+		.knobs = AXDP_KNOBS_DEFAULT,
+	};
+
+	memset(t, 0, sizeof(*t));
+	t->counters = t->port_allow = t->addr_allow = t->conntrack = t->fragments = -1;
+	if (knobs)
+		opts.knobs = *knobs;
+	/* Criterion runs each test in its own process: the pid keeps parallel tests apart. */
+	snprintf(pin_dir, sizeof(pin_dir), "/sys/fs/bpf/axdp-test-%d", (int)getpid());
+	t->ncpus = libbpf_num_possible_cpus();
+	if (t->ncpus <= 0) {
+		snprintf(t->err, sizeof(t->err), "counting possible CPUs: %s", strerror(-t->ncpus));
+		return t->ncpus ? t->ncpus : -EINVAL;
+	}
+	if (axdp_datapath_load(&t->dp, &opts, t->err, sizeof(t->err))) {
+		/* The loader may have created the pin directory before it failed. */
+		snprintf(t->dp.pin_dir, sizeof(t->dp.pin_dir), "%s", pin_dir);
+		dpt_unload(t);
+		return -EINVAL;
+	}
+	if ((t->counters = map_fd(t, AXDP_MAP_COUNTERS)) < 0 || (t->port_allow = map_fd(t, AXDP_MAP_PORT_ALLOW)) < 0 ||
+	    (t->addr_allow = map_fd(t, AXDP_MAP_ADDR_ALLOW)) < 0 || (t->conntrack = map_fd(t, AXDP_MAP_CONNTRACK)) < 0 ||
+	    (t->fragments = map_fd(t, AXDP_MAP_FRAGMENTS)) < 0) {
+		dpt_unload(t);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+void dpt_unload(struct dpt *t)
+{
+	char err[256];
+
+	if (!t->dp.pin_dir[0])
+		return;
+	axdp_datapath_close(&t->dp);
+	/* A leftover pin directory would keep megabytes of maps alive until reboot: say so. */
+	if (axdp_remove_all(t->dp.pin_dir, err, sizeof(err)))
+		fprintf(stderr, "test fixture: %s\n", err);
+	t->dp.pin_dir[0] = '\0';
+}
+
+int dpt_counts(struct dpt *t, uint64_t counts[AXDP_REASON_COUNT])
+{
+	struct axdp_counter percpu[t->ncpus];
+	__u32 key;
+	int cpu;
+
+	for (key = 0; key < AXDP_REASON_COUNT; key++) {
+		if (bpf_map_lookup_elem(t->counters, &key, percpu))
+			return -errno;
+		counts[key] = 0;
+		for (cpu = 0; cpu < t->ncpus; cpu++)
+			counts[key] += percpu[cpu].packets;
+	}
+	return 0;
+}
+
+/*
+ * The kernel builds the skb or xdp_buff from the frame itself, so neither
+ * hook needs a context from us.  It refuses frames shorter than an
+ * Ethernet header (-EINVAL), as bpf_xdp_adjust_head/tail refuse to make
+ * one: no XDP program ever sees such a frame.
+ */
+int dpt_prog_run_repeat(int prog_fd, const struct pkt *p, uint32_t repeat, int *retval, uint32_t *ns_per_run)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = p->data, .data_size_in = (__u32)p->len, .repeat = (int)repeat);
+
+	if (bpf_prog_test_run_opts(prog_fd, &opts))
+		return -errno;
+	*retval = (int)opts.retval;
+	*ns_per_run = opts.duration;
+	return 0;
+}
+
+int dpt_run_repeat(struct dpt *t, enum dpt_hook hook, const struct pkt *p, uint32_t repeat,
+		   int *retval, uint32_t *ns_per_run)
+{
+	return dpt_prog_run_repeat(hook == DPT_XDP ? t->dp.xdp_fd : t->dp.tc_fd, p, repeat, retval, ns_per_run);
+}
+
+struct dpt_outcome dpt_run(struct dpt *t, enum dpt_hook hook, const struct pkt *p)
+{
+	uint64_t before[AXDP_REASON_COUNT], after[AXDP_REASON_COUNT];
+	struct dpt_outcome o = { .reason = DPT_REASON_NONE };
+	uint32_t duration;
+	int r;
+
+	if ((o.err = dpt_counts(t, before)) || (o.err = dpt_run_repeat(t, hook, p, 1, &o.retval, &duration)) ||
+	    (o.err = dpt_counts(t, after)))
+		return o;
+	for (r = 0; r < AXDP_REASON_COUNT; r++) {
+		uint64_t delta = after[r] - before[r];
+
+		o.packets += delta;
+		if (delta)
+			o.reason = o.reason == DPT_REASON_NONE && delta == 1 ? r : DPT_REASON_MANY;
+	}
+	return o;
+}
+
+int dpt_expect(struct dpt *t, enum dpt_hook hook, const struct pkt *p, int retval, int reason,
+	       char *why, size_t whylen)
+{
+	struct dpt_outcome o = dpt_run(t, hook, p);
+
+	if (o.err) {
+		snprintf(why, whylen, "test run of a %zu-byte packet failed: %s", p->len, strerror(-o.err));
+		return -1;
+	}
+	if (o.retval == retval && o.reason == reason && o.packets == 1)
+		return 0;
+	snprintf(why, whylen, "returned %d counted as %s (%llu packets); expected %d counted as %s",
+		 o.retval, dpt_reason_label(o.reason), (unsigned long long)o.packets, retval, dpt_reason_label(reason));
+	return -1;
+}
+
+static int port_slot_set(struct dpt *t, enum axdp_l4 l4, uint16_t port, __u32 bits)
+{
+	__u32 idx = (__u32)l4 * AXDP_PORTS + port;
+
+	return bpf_map_update_elem(t->port_allow, &idx, &bits, BPF_ANY) ? -errno : 0;
+}
+
+int dpt_port_open(struct dpt *t, enum axdp_l4 l4, uint16_t port)
+{
+	return port_slot_set(t, l4, port, AXDP_PORT_OPEN_ANY);
+}
+
+int dpt_port_open_on(struct dpt *t, enum axdp_l4 l4, uint16_t port, const char *local)
+{
+	struct axdp_addr_port key = { .local = dpt_addr(local), .port = port, .l4 = (__u8)l4 };
+	__u8 one = 1;
+
+	if (bpf_map_update_elem(t->addr_allow, &key, &one, BPF_ANY))
+		return -errno;
+	return port_slot_set(t, l4, port, AXDP_PORT_OPEN_ADDR);
+}
+
+int dpt_port_close(struct dpt *t, enum axdp_l4 l4, uint16_t port)
+{
+	return port_slot_set(t, l4, port, 0);
+}
+
+struct axdp_addr dpt_addr(const char *s)
+{
+	struct axdp_addr a = { .w = { 0, 0, htonl(0xffff), 0 } };
+
+	if (inet_pton(AF_INET, s, &a.w[3]) == 1)
+		return a;
+	if (inet_pton(AF_INET6, s, &a) == 1)
+		return a;
+	fprintf(stderr, "test fixture: '%s' is not an address\n", s);
+	abort();
+}
+
+struct axdp_flow_key dpt_flow_key(uint8_t proto, const char *remote, uint16_t rport, const char *local, uint16_t lport)
+{
+	return (struct axdp_flow_key){
+		.remote = dpt_addr(remote),
+		.local = dpt_addr(local),
+		.remote_port = htons(rport),
+		.local_port = htons(lport),
+		.proto = proto,
+	};
+}
+
+int dpt_flow_get(struct dpt *t, const struct axdp_flow_key *key, struct axdp_flow *flow)
+{
+	return bpf_map_lookup_elem(t->conntrack, key, flow) ? -errno : 0;
+}
+
+int dpt_flow_put(struct dpt *t, const struct axdp_flow_key *key, const struct axdp_flow *flow)
+{
+	return bpf_map_update_elem(t->conntrack, key, flow, BPF_ANY) ? -errno : 0;
+}
+
+static long count_entries(int fd, size_t key_size)
+{
+	uint8_t key[key_size], next[key_size];
+	long n = 0;
+	int rc;
+
+	for (rc = bpf_map_get_next_key(fd, NULL, next); rc == 0; rc = bpf_map_get_next_key(fd, key, next)) {
+		memcpy(key, next, key_size);
+		n++;
+	}
+	return errno == ENOENT ? n : -errno;
+}
+
+long dpt_flow_count(struct dpt *t)
+{
+	return count_entries(t->conntrack, sizeof(struct axdp_flow_key));
+}
+
+long dpt_frag_count(struct dpt *t)
+{
+	return count_entries(t->fragments, sizeof(struct axdp_frag_key));
+}

@@ -1,0 +1,1127 @@
+// SPDX-License-Identifier: MIT
+/*
+ * autoxdpd, the zero-config daemon, end to end: the real binary runs in a
+ * throwaway server namespace and is judged by what the client namespace's
+ * TCP/UDP stack experiences (first SYN answered, SYNs dropped instead of
+ * refused, sessions surviving restarts), by the pinned maps and by what it
+ * tells systemd, its log and the operator's tools.
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <criterion/hooks.h>
+#include <criterion/logging.h>
+#include <criterion/parameterized.h>
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <linux/if_link.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "autoxdp_abi.h"
+#include "daemon.h"
+#include "netns.h"
+#include "portsync.h"
+#include "sockdiag.h"
+
+#define SERVER NETNS_SERVER
+#define CLIENT NETNS_CLIENT
+
+/* Debian 12's UAPI headers predate TCX; the attach type is ABI. */
+#define TEST_BPF_TCX_EGRESS 47
+
+/* Short, so "closes within the reconcile bound" is measurable; the hooks should beat it anyway. */
+#define RECONCILE_S 2
+#define STRINGIFY_(x) #x
+#define STRINGIFY(x) STRINGIFY_(x)
+#define CONFIG "[Daemon]\nReconcileIntervalSec=" STRINGIFY(RECONCILE_S) "\n"
+
+/* Loading and verifying the object takes a few hundred ms; this only bounds a failure. */
+#define READY_MS 10000
+#define STOP_MS 3000
+/* A reply on a veth takes microseconds; these only bound a failure. */
+#define IO_MS 1000
+/* Without the firewall the stack answers RST in microseconds: silence this long means dropped. */
+#define DROPPED_MS 600
+/* The first SYN retransmission leaves at 1 s: a connect well under it used the first SYN. */
+#define FIRST_SYN_MS 500
+/* Slack on top of the reconcile interval for timer phase and scheduling. */
+#define BOUND_SLACK_MS 700
+#define SETTLE_MS 2000
+
+/* CAP_BPF (39) and CAP_NET_ADMIN (12): what the daemon keeps after start. */
+#define CAPS_WANTED 0x0000008000001000ULL
+
+static struct {
+	struct netns_pair ns;
+	struct axdpd d;
+	char addr2[2][INET6_ADDRSTRLEN];   /* the server's second address, by family index */
+} fx;
+
+/* ---- fixture ---- */
+
+static void teardown(void)
+{
+	char err[512];
+
+	axdpd_cleanup(&fx.d);
+	cr_expect(netns_pair_destroy(&fx.ns, err, sizeof(err)) == 0, "teardown: %s", err);
+}
+
+ReportHook(POST_ALL)(struct criterion_global_stats *stats)
+{
+	(void)stats;
+	axdpd_remove_stale();
+	netns_remove_stale();
+}
+
+static void setup_stopped(void)
+{
+	char err[512];
+
+	axdpd_remove_stale();
+	netns_remove_stale();
+	memset(&fx, 0, sizeof(fx));
+	fx.d.notify_fd = -1;
+	if (netns_pair_create(&fx.ns, err, sizeof(err))) {
+		teardown();
+		cr_assert_fail("setup: %s", err);
+	}
+	snprintf(fx.addr2[0], sizeof(fx.addr2[0]), "10.200.%u.11", fx.ns.subnet);
+	snprintf(fx.addr2[1], sizeof(fx.addr2[1]), "fd00:200:%u::11", fx.ns.subnet);
+	if (axdpd_init(&fx.d, fx.ns.name[SERVER], fx.ns.ifname[SERVER], CONFIG)) {
+		snprintf(err, sizeof(err), "%s", fx.d.err);
+		teardown();
+		cr_assert_fail("setup: %s", err);
+	}
+}
+
+static void setup_running(void)
+{
+	char err[sizeof(fx.d.err)];
+
+	setup_stopped();
+	if (axdpd_start(&fx.d, READY_MS)) {
+		snprintf(err, sizeof(err), "%s", fx.d.err);
+		teardown();
+		cr_assert_fail("setup: starting autoxdpd in %s: %s", fx.ns.name[SERVER], err);
+	}
+}
+
+/* The command-line cases need no namespace: a scratch directory for the configuration is all. */
+static void setup_cli(void)
+{
+	memset(&fx, 0, sizeof(fx));
+	fx.d.notify_fd = -1;
+	cr_assert(axdpd_init(&fx.d, NULL, NULL, "") == 0, "setup: %s", fx.d.err);
+}
+
+static void teardown_cli(void)
+{
+	axdpd_cleanup(&fx.d);
+}
+
+TestSuite(daemon, .init = setup_running, .fini = teardown, .timeout = 30);
+TestSuite(daemon_lifecycle, .init = setup_stopped, .fini = teardown, .timeout = 30);
+TestSuite(daemon_cli, .init = setup_cli, .fini = teardown_cli, .timeout = 15);
+
+/* ---- time ---- */
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+/* ---- the daemon's pinned maps ---- */
+
+static int pinned(const char *name)
+{
+	char path[AXDPD_PATH + 32];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", fx.d.pin_dir, name);
+	fd = bpf_obj_get(path);
+	cr_assert(fd >= 0, "opening pinned %s: %s", path, strerror(errno));
+	return fd;
+}
+
+static uint64_t counter(enum axdp_reason reason)
+{
+	int ncpu = libbpf_num_possible_cpus(), fd = pinned(AXDP_MAP_COUNTERS);
+	struct axdp_counter per_cpu[ncpu > 0 ? ncpu : 1];
+	__u32 key = reason;
+	uint64_t sum = 0;
+
+	cr_assert(ncpu > 0, "counting possible CPUs: %s", strerror(-ncpu));
+	cr_assert(bpf_map_lookup_elem(fd, &key, per_cpu) == 0, "reading counter %d: %s", reason, strerror(errno));
+	close(fd);
+	for (int i = 0; i < ncpu; i++)
+		sum += per_cpu[i].packets;
+	return sum;
+}
+
+static uint32_t port_flags(enum axdp_l4 l4, uint16_t port)
+{
+	struct axdp_port_slot slot = {};
+	__u32 idx = l4 * AXDP_PORTS + port;
+	int fd = pinned(AXDP_MAP_PORT_ALLOW);
+
+	cr_assert(bpf_map_lookup_elem(fd, &idx, &slot) == 0, "reading port_allow[%u]: %s", idx, strerror(errno));
+	close(fd);
+	return slot.flags;
+}
+
+/* `axdp ports` as the operator runs it: how it lists l4/port ("" when it does not). */
+static const char *axdp_ports_says(const char *l4, uint16_t port, char *how, size_t len)
+{
+	char program[AXDPD_PATH], out[16384], err[1024];
+	const char *argv[] = { axdpd_program("axdp", program, sizeof(program)), "--pin-dir", fx.d.pin_dir, "ports", NULL };
+	int rc = axdpd_exec(&fx.d, NULL, argv, out, sizeof(out), err, sizeof(err), 5000);
+	char *save = NULL;
+
+	cr_assert_eq(rc, 0, "axdp ports: exit %d: %s%s", rc, err, rc < 0 ? fx.d.err : "");
+	how[0] = '\0';
+	for (char *line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char proto[8];
+		unsigned p;
+		int end = 0;
+
+		if (sscanf(line, "%7s %u %n", proto, &p, &end) == 2 && !strcmp(proto, l4) && p == port) {
+			snprintf(how, len, "%s", line + end);
+			break;
+		}
+	}
+	return how;
+}
+
+/* ---- sockets on either side ---- */
+
+struct family {
+	int af;
+	int idx;            /* into fx.addr2 */
+	const char *name;
+	const char *loopback;
+	const char *any;
+};
+
+static struct family families[] = {
+	{ AF_INET, 0, "IPv4", "127.0.0.1", "0.0.0.0" },
+	{ AF_INET6, 1, "IPv6", "::1", "::" },
+};
+
+/*
+ * Parameters are indexes into tables, not the entries: criterion may run a
+ * test in a freshly exec'd worker, where a parameter's pointers to string
+ * literals would point into another address space.
+ */
+static int table_index[] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 };
+
+#define TABLE_PARAMS(table)                                                                             \
+	_Static_assert(sizeof(table) / sizeof(table[0]) <= sizeof(table_index) / sizeof(table_index[0]), \
+		       #table " is longer than table_index");                                           \
+	return cr_make_param_array(int, table_index, sizeof(table) / sizeof(table[0]))
+
+/* The body sees const struct family *f. */
+#define FAMILY_TEST(suite, test)                                                   \
+	static void suite##_##test##_body(const struct family *f);                 \
+	ParameterizedTestParameters(suite, test)                                   \
+	{                                                                          \
+		TABLE_PARAMS(families);                                            \
+	}                                                                          \
+	ParameterizedTest(int *i, suite, test)                                     \
+	{                                                                          \
+		suite##_##test##_body(&families[*i]);                              \
+	}                                                                          \
+	static void suite##_##test##_body(const struct family *f)
+
+static socklen_t sockaddr_of(int af, const char *addr, uint16_t port, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (af == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		cr_assert(inet_pton(AF_INET, addr, &sin->sin_addr) == 1, "bad IPv4 address %s", addr);
+		return sizeof(*sin);
+	}
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_port = htons(port);
+	cr_assert(inet_pton(AF_INET6, addr, &sin6->sin6_addr) == 1, "bad IPv6 address %s", addr);
+	return sizeof(*sin6);
+}
+
+static const char *side_addr(enum netns_side side, int af)
+{
+	return af == AF_INET ? fx.ns.ip4[side] : fx.ns.ip6[side];
+}
+
+static void set_timeouts(int fd)
+{
+	struct timeval tv = { .tv_sec = IO_MS / 1000, .tv_usec = (IO_MS % 1000) * 1000 };
+
+	cr_assert(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == 0 &&
+		  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == 0, "socket timeouts: %s", strerror(errno));
+}
+
+static int sock(enum netns_side side, int af, int type)
+{
+	char err[512];
+	int fd = netns_socket(fx.ns.name[side], af, type, 0, err, sizeof(err));
+
+	cr_assert(fd >= 0, "%s", err);
+	set_timeouts(fd);
+	return fd;
+}
+
+static uint16_t local_port(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	cr_assert(getsockname(fd, (struct sockaddr *)&ss, &len) == 0, "getsockname: %s", strerror(errno));
+	return ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+					     : ((struct sockaddr_in6 *)&ss)->sin6_port);
+}
+
+/* A TCP listener or bound UDP socket on addr:port in side's namespace (port 0: the kernel picks). */
+static int serve(enum netns_side side, int af, int type, const char *addr, uint16_t port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sockaddr_of(af, addr, port, &ss);
+	int fd = sock(side, af, type), one = 1;
+
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	cr_assert(bind(fd, (struct sockaddr *)&ss, len) == 0, "binding [%s]:%u in %s: %s", addr, port,
+		  fx.ns.name[side], strerror(errno));
+	if (type == SOCK_STREAM)
+		cr_assert(listen(fd, 16) == 0, "listen on [%s]:%u: %s", addr, port, strerror(errno));
+	return fd;
+}
+
+/* 0 when connected, else the errno: ETIMEDOUT means no answer at all within ms. */
+static int connect_within(int fd, int af, const char *addr, uint16_t port, int ms)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sockaddr_of(af, addr, port, &ss), optlen = sizeof(int);
+	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+	int flags = fcntl(fd, F_GETFL), rc;
+
+	fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+	rc = connect(fd, (struct sockaddr *)&ss, len) == 0 ? 0 : errno;
+	if (rc == EINPROGRESS) {
+		if (poll(&pfd, 1, ms) == 0)
+			rc = ETIMEDOUT;
+		else
+			getsockopt(fd, SOL_SOCKET, SO_ERROR, &rc, &optlen);
+	}
+	fcntl(fd, F_SETFL, flags);
+	return rc;
+}
+
+/* A fresh client connect to addr:port: 0, ECONNREFUSED, or ETIMEDOUT when the SYN was dropped. */
+static int try_connect(int af, const char *addr, uint16_t port, int ms)
+{
+	int fd = sock(CLIENT, af, SOCK_STREAM), rc = connect_within(fd, af, addr, port, ms);
+
+	close(fd);
+	return rc;
+}
+
+static int accept_one(int listener)
+{
+	struct pollfd pfd = { .fd = listener, .events = POLLIN };
+	int fd;
+
+	cr_assert(poll(&pfd, 1, IO_MS) == 1, "accept: no connection within %d ms", IO_MS);
+	fd = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
+	cr_assert(fd >= 0, "accept: %s", strerror(errno));
+	set_timeouts(fd);
+	return fd;
+}
+
+/* One message each way, a first: proof the session still carries data in both directions. */
+static void exchange(int a, int b, const char *step, const char *what)
+{
+	char out[64], in[64];
+	int len = snprintf(out, sizeof(out), "%s/%s", step, what);
+
+	for (int dir = 0; dir < 2; dir++) {
+		int from = dir ? b : a, to = dir ? a : b;
+		ssize_t got = 0, r;
+
+		cr_assert(send(from, out, (size_t)len, MSG_NOSIGNAL) == len, "%s: %s: send: %s", step, what,
+			  strerror(errno));
+		while (got < len && (r = recv(to, in + got, (size_t)(len - got), 0)) > 0)
+			got += r;
+		cr_assert(got == len && memcmp(in, out, (size_t)len) == 0, "%s: %s: %s data did not arrive within %d ms (%s)",
+			  step, what, dir ? "the answer" : "the first message", IO_MS, got < len ? strerror(errno) : "garbled");
+	}
+}
+
+static bool datagram_within(int fd, char *buf, size_t cap, ssize_t *len, struct sockaddr_storage *from, int ms)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	socklen_t flen = sizeof(*from);
+
+	if (poll(&pfd, 1, ms) <= 0)
+		return false;
+	*len = recvfrom(fd, buf, cap, 0, (struct sockaddr *)from, &flen);
+	return *len >= 0;
+}
+
+static void send_to(int fd, int af, const char *addr, uint16_t port, const char *msg)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sockaddr_of(af, addr, port, &ss);
+
+	cr_assert(sendto(fd, msg, strlen(msg), 0, (struct sockaddr *)&ss, len) == (ssize_t)strlen(msg),
+		  "sendto [%s]:%u: %s", addr, port, strerror(errno));
+}
+
+/* `ip ARGS` in the host namespace (the arguments name ours with -n); asserts success. */
+static void ip(const char *const argv[])
+{
+	char err[1024];
+	int rc = axdpd_exec(&fx.d, NULL, argv, NULL, 0, err, sizeof(err), 5000);
+
+	cr_assert_eq(rc, 0, "ip %s %s %s %s: exit %d: %s%s", argv[1], argv[2], argv[3], argv[4], rc, err,
+		     rc < 0 ? fx.d.err : "");
+}
+
+/* ---- instant open, prompt close ---- */
+
+/*
+ * Polls with fresh connects until one is dropped (times out) rather than
+ * refused; the ms from start it took, or -1 if still refused at bound_ms.
+ */
+static long dropped_within(int af, const char *addr, uint16_t port, long start, long bound_ms)
+{
+	while (now_ms() - start <= bound_ms) {
+		long sent = now_ms();
+		int rc = try_connect(af, addr, port, DROPPED_MS);
+
+		cr_assert_neq(rc, 0, "[%s]:%u: connected with no listener", addr, port);
+		if (rc == ETIMEDOUT)
+			return sent - start;
+		cr_assert_eq(rc, ECONNREFUSED, "[%s]:%u: connect: %s", addr, port, strerror(rc));
+		sleep_ms(20);
+	}
+	return -1;
+}
+
+FAMILY_TEST(daemon, listener_started_after_ready_gets_first_syn)
+{
+	const uint16_t port = 8080;
+	const char *srv = side_addr(SERVER, f->af);
+	uint64_t closed_before = counter(AXDP_DROP_TCP_CLOSED);
+	int listener = serve(SERVER, f->af, SOCK_STREAM, f->any, port);
+	int cli = sock(CLIENT, f->af, SOCK_STREAM), conn, rc;
+	struct tcp_info ti = {};
+	socklen_t tlen = sizeof(ti);
+	long start = now_ms(), took, closed;
+
+	/* No sleep between listen() and connect(): the point is that nothing needs to wait. */
+	rc = connect_within(cli, f->af, srv, port, IO_MS);
+	took = now_ms() - start;
+	cr_assert_eq(rc, 0, "%s: connect to a fresh listener on %u: %s", f->name, port, strerror(rc));
+	cr_assert(getsockopt(cli, IPPROTO_TCP, TCP_INFO, &ti, &tlen) == 0, "TCP_INFO: %s", strerror(errno));
+	cr_expect(ti.tcpi_total_retrans == 0 && ti.tcpi_retransmits == 0,
+		  "%s: the client retransmitted (total %u): the first SYN was dropped", f->name, ti.tcpi_total_retrans);
+	cr_expect_lt(took, FIRST_SYN_MS, "%s: connect took %ld ms: the first SYN was not answered", f->name, took);
+	cr_expect_eq(counter(AXDP_DROP_TCP_CLOSED), closed_before, "%s: tcp_port_closed grew while port %u listened",
+		     f->name, port);
+	conn = accept_one(listener);
+	exchange(cli, conn, "fresh listener", f->name);
+	close(conn);
+	close(cli);
+
+	close(listener);
+	start = now_ms();
+	closed = dropped_within(f->af, srv, port, start, RECONCILE_S * 1000L + BOUND_SLACK_MS);
+	cr_assert_geq(closed, 0, "%s: port %u still answered %d ms after its listener closed (ReconcileIntervalSec=%d)",
+		      f->name, port, RECONCILE_S * 1000 + BOUND_SLACK_MS, RECONCILE_S);
+	cr_log_info("%s: port %u dropped SYNs %ld ms after the listener closed", f->name, port, closed);
+	cr_expect_gt(counter(AXDP_DROP_TCP_CLOSED), closed_before, "%s: tcp_port_closed did not count the drop", f->name);
+	cr_expect_eq(port_flags(AXDP_L4_TCP, port) & (AXDP_PORT_OPEN_ANY | AXDP_PORT_OPEN_ADDR), 0,
+		     "%s: port_allow still has tcp/%u open", f->name, port);
+}
+
+FAMILY_TEST(daemon, udp_server_opens_udp_client_does_not)
+{
+	const uint16_t service = 5353, echo_port = 7777;
+	const char *srv = side_addr(SERVER, f->af), *cli_addr = side_addr(CLIENT, f->af);
+	int server = serve(SERVER, f->af, SOCK_DGRAM, f->any, service);
+	int client = sock(CLIENT, f->af, SOCK_DGRAM);
+	int echo = serve(CLIENT, f->af, SOCK_DGRAM, cli_addr, echo_port);
+	/* An explicit bind to port 0: the bind hook sees the ephemeral port and must leave it closed. */
+	int outbound = serve(SERVER, f->af, SOCK_DGRAM, f->any, 0);
+	uint16_t eph = local_port(outbound), lo = 0, hi = 0;
+	uint64_t flow_before = counter(AXDP_PASS_UDP_FLOW);
+	struct sockaddr_storage from;
+	char buf[64], how[64];
+	ssize_t n;
+
+	send_to(client, f->af, srv, service, "query");
+	cr_assert(datagram_within(server, buf, sizeof(buf), &n, &from, IO_MS) && n == 5,
+		  "%s: the first datagram to UDP %u did not arrive", f->name, service);
+
+	cr_assert(axdp_ephemeral_range(&lo, &hi) == 0 && eph >= lo && eph <= hi, "%s: port %u is not ephemeral (%u-%u)",
+		  f->name, eph, lo, hi);
+	send_to(outbound, f->af, cli_addr, echo_port, "request");
+	cr_assert(datagram_within(echo, buf, sizeof(buf), &n, &from, IO_MS) && n == 7,
+		  "%s: the client's echo did not get the server's request", f->name);
+	cr_assert(sendto(echo, buf, (size_t)n, 0, (struct sockaddr *)&from,
+			 from.ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6)) == n,
+		  "echo reply: %s", strerror(errno));
+	cr_assert(datagram_within(outbound, buf, sizeof(buf), &n, &from, IO_MS) && n == 7,
+		  "%s: the echo's reply to ephemeral port %u did not arrive", f->name, eph);
+	cr_expect_gt(counter(AXDP_PASS_UDP_FLOW), flow_before, "%s: the reply did not pass by udp_conntrack", f->name);
+
+	/* After a reconcile too: sock_diag lists the outbound socket as bound and unconnected. */
+	cr_assert(axdpd_wait_reconcile(&fx.d, RECONCILE_S * 1000 + BOUND_SLACK_MS) == 0, "%s", fx.d.err);
+	cr_expect_str_eq(axdp_ports_says("udp", service, how, sizeof(how)), "any address",
+			 "%s: axdp ports does not list udp/%u as open on any address", f->name, service);
+	cr_expect_str_empty(axdp_ports_says("udp", eph, how, sizeof(how)),
+			    "%s: axdp ports lists the client socket's ephemeral udp/%u: %s", f->name, eph, how);
+	close(outbound);
+	close(echo);
+	close(client);
+	close(server);
+}
+
+FAMILY_TEST(daemon, bound_addresses_open_only_themselves)
+{
+	const uint16_t lo_port = 6001, addr_port = 6002;
+	const char *srv = side_addr(SERVER, f->af), *second = fx.addr2[f->idx];
+	char cidr[64], how[64];
+	const char *add[] = { "ip", "-n", fx.ns.name[SERVER], "addr", "add", cidr, "dev", fx.ns.ifname[SERVER],
+			      f->af == AF_INET6 ? "nodad" : NULL, NULL };
+	int on_lo, on_second, cli, conn, rc;
+
+	snprintf(cidr, sizeof(cidr), "%s/%d", second, f->af == AF_INET ? 24 : 64);
+	ip(add);
+	on_lo = serve(SERVER, f->af, SOCK_STREAM, f->loopback, lo_port);
+	on_second = serve(SERVER, f->af, SOCK_STREAM, second, addr_port);
+	cr_expect_eq(port_flags(AXDP_L4_TCP, lo_port), 0, "%s: listen() on %s opened tcp/%u", f->name, f->loopback,
+		     lo_port);
+
+	cli = sock(CLIENT, f->af, SOCK_STREAM);
+	rc = connect_within(cli, f->af, second, addr_port, IO_MS);
+	cr_assert_eq(rc, 0, "%s: connect to the listener on [%s]:%u: %s", f->name, second, addr_port, strerror(rc));
+	conn = accept_one(on_second);
+	exchange(cli, conn, "second address", f->name);
+	close(conn);
+	close(cli);
+
+	/* Refused would mean the SYN reached the stack; dropped is the firewall's answer. */
+	rc = try_connect(f->af, srv, addr_port, DROPPED_MS);
+	cr_expect_eq(rc, ETIMEDOUT, "%s: [%s]:%u (no listener on that address): expected dropped, got %s", f->name,
+		     srv, addr_port, rc ? strerror(rc) : "connected");
+	rc = try_connect(f->af, srv, lo_port, DROPPED_MS);
+	cr_expect_eq(rc, ETIMEDOUT, "%s: [%s]:%u (listener on %s only): expected dropped, got %s", f->name, srv,
+		     lo_port, f->loopback, rc ? strerror(rc) : "connected");
+
+	/* The reconcile applies the same rule from sock_diag and must agree with the hooks. */
+	cr_assert(axdpd_wait_reconcile(&fx.d, RECONCILE_S * 1000 + BOUND_SLACK_MS) == 0, "%s", fx.d.err);
+	cr_expect_str_empty(axdp_ports_says("tcp", lo_port, how, sizeof(how)), "%s: axdp ports lists tcp/%u: %s",
+			    f->name, lo_port, how);
+	cr_expect_str_eq(axdp_ports_says("tcp", addr_port, how, sizeof(how)), "bound addresses only",
+			 "%s: axdp ports on tcp/%u", f->name, addr_port);
+	rc = try_connect(f->af, srv, addr_port, DROPPED_MS);
+	cr_expect_eq(rc, ETIMEDOUT, "%s: after a reconcile, [%s]:%u: expected dropped, got %s", f->name, srv, addr_port,
+		     rc ? strerror(rc) : "connected");
+	close(on_second);
+	close(on_lo);
+}
+
+/* ---- sessions across the daemon's life ---- */
+
+static void assert_running(const char *step)
+{
+	cr_assert(!axdpd_exited(&fx.d), "%s: the daemon exited", step);
+}
+
+FAMILY_TEST(daemon_lifecycle, established_sessions_survive_start_reload_crash_restart)
+{
+	const uint16_t srv_port = 7001, cli_port = 7002;
+	const char *srv = side_addr(SERVER, f->af), *cli_addr = side_addr(CLIENT, f->af);
+	/*
+	 * Inbound: client to a server listener; outbound: the server to a client
+	 * listener.  The client always speaks first, so after each step the
+	 * first packet of the outbound session is inbound to the server's
+	 * ephemeral port and passes only by the conntrack entry seeded at start
+	 * (or kept in the pinned map), never by one egress just made.
+	 */
+	int listener = serve(SERVER, f->af, SOCK_STREAM, f->any, srv_port);
+	int cli_listener = serve(CLIENT, f->af, SOCK_STREAM, cli_addr, cli_port);
+	int in_cli = sock(CLIENT, f->af, SOCK_STREAM), out_srv = sock(SERVER, f->af, SOCK_STREAM), in_srv, out_cli, rc;
+	char broken[AXDPD_PATH + 64], *log;
+	size_t from;
+
+	rc = connect_within(in_cli, f->af, srv, srv_port, IO_MS);
+	cr_assert_eq(rc, 0, "%s: inbound connect before the daemon: %s", f->name, strerror(rc));
+	in_srv = accept_one(listener);
+	rc = connect_within(out_srv, f->af, cli_addr, cli_port, IO_MS);
+	cr_assert_eq(rc, 0, "%s: outbound connect before the daemon: %s", f->name, strerror(rc));
+	out_cli = accept_one(cli_listener);
+	exchange(in_cli, in_srv, "no firewall", "inbound");
+	exchange(out_cli, out_srv, "no firewall", "outbound");
+
+	cr_assert(axdpd_start(&fx.d, READY_MS) == 0, "%s: starting: %s", f->name, fx.d.err);
+	exchange(in_cli, in_srv, "daemon started", "inbound");
+	exchange(out_cli, out_srv, "daemon started", "outbound");
+
+	/* A broken drop-in: the reload is refused, the running configuration stays. */
+	from = axdpd_notes_end(&fx.d);
+	cr_assert(axdpd_dropin(&fx.d, "50-broken.conf", CONFIG "this line is broken\n") == 0,
+		  "%s", fx.d.err);
+	cr_assert(axdpd_signal(&fx.d, SIGHUP) == 0, "%s", fx.d.err);
+	cr_assert(axdpd_wait_note(&fx.d, "RELOADING=1", &from, IO_MS * 3) == 0, "%s: after SIGHUP: %s", f->name, fx.d.err);
+	cr_assert(axdpd_wait_note(&fx.d, "READY=1", &from, IO_MS * 3) == 0, "%s: READY=1 after RELOADING=1: %s", f->name,
+		  fx.d.err);
+	assert_running("broken reload");
+	snprintf(broken, sizeof(broken), "%s/50-broken.conf:3:", fx.d.dropins);
+	log = axdpd_read_log(&fx.d);
+	cr_expect(log && strstr(log, broken), "%s: the log does not name %s; it says:\n%s", f->name, broken, log);
+	free(log);
+	exchange(in_cli, in_srv, "broken reload", "inbound");
+	exchange(out_cli, out_srv, "broken reload", "outbound");
+
+	/* A crash: nothing runs, the pinned data path keeps judging. */
+	axdpd_stop(&fx.d, SIGKILL, STOP_MS);
+	cr_assert(WIFSIGNALED(fx.d.status) && WTERMSIG(fx.d.status) == SIGKILL, "%s: SIGKILL did not end the daemon",
+		  f->name);
+	exchange(in_cli, in_srv, "daemon killed", "inbound");
+	exchange(out_cli, out_srv, "daemon killed", "outbound");
+
+	/* The restart adopts the pinned links: no gap, no new attachment. */
+	cr_assert(axdpd_dropin(&fx.d, "50-broken.conf", NULL) == 0, "%s", fx.d.err);
+	cr_assert(axdpd_start(&fx.d, READY_MS) == 0, "%s: restarting: %s", f->name, fx.d.err);
+	log = axdpd_read_log(&fx.d);
+	cr_expect(log && strstr(log, "existing links kept"), "%s: the restart did not adopt the links; the log says:\n%s",
+		  f->name, log);
+	free(log);
+	exchange(in_cli, in_srv, "daemon restarted", "inbound");
+	exchange(out_cli, out_srv, "daemon restarted", "outbound");
+
+	close(out_cli);
+	close(out_srv);
+	close(in_srv);
+	close(in_cli);
+	close(cli_listener);
+	close(listener);
+}
+
+/* ---- many listeners coming and going ---- */
+
+#define CHURN_CYCLES 1000
+#define CHURN_BASE_PORT 20000
+#define CHURN_PORTS 500
+/* Every KEEP_EVERY-th socket stays open, so the end state is not simply "all closed". */
+#define CHURN_KEEP_EVERY 97
+
+enum churn_addr { CHURN_ANY, CHURN_SERVER, CHURN_LOOPBACK };
+
+/* Sockets differ only in this: family, type, what they bind to. */
+static const struct churn_kind {
+	int af, type;
+	enum churn_addr addr;
+} churn_kinds[] = {
+	{ AF_INET, SOCK_STREAM, CHURN_ANY },      { AF_INET6, SOCK_STREAM, CHURN_ANY },
+	{ AF_INET, SOCK_STREAM, CHURN_SERVER },   { AF_INET6, SOCK_STREAM, CHURN_SERVER },
+	{ AF_INET, SOCK_STREAM, CHURN_LOOPBACK }, { AF_INET, SOCK_DGRAM, CHURN_ANY },
+	{ AF_INET6, SOCK_DGRAM, CHURN_SERVER },
+};
+
+static struct {
+	int kept[CHURN_CYCLES / CHURN_KEEP_EVERY + 1];
+	int n_kept;
+	char err[256];
+} churn;
+
+/* Runs inside the server namespace: plain socket calls, no setns per socket. */
+static int churn_run(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < CHURN_CYCLES; i++) {
+		const struct churn_kind *k = &churn_kinds[i % (sizeof(churn_kinds) / sizeof(churn_kinds[0]))];
+		/* A stride coprime to CHURN_PORTS visits every port and revisits kept ones (SO_REUSEPORT groups). */
+		uint16_t port = CHURN_BASE_PORT + (uint16_t)((i * 7) % CHURN_PORTS);
+		const char *addr = k->addr == CHURN_LOOPBACK ? (k->af == AF_INET ? "127.0.0.1" : "::1")
+				 : k->addr == CHURN_SERVER  ? side_addr(SERVER, k->af)
+				 : (k->af == AF_INET ? "0.0.0.0" : "::");
+		struct sockaddr_storage ss;
+		socklen_t len = sockaddr_of(k->af, addr, port, &ss);
+		int fd = socket(k->af, k->type | SOCK_CLOEXEC, 0), one = 1;
+
+		if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+		    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) ||
+		    (k->af == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one))) ||
+		    bind(fd, (struct sockaddr *)&ss, len) || (k->type == SOCK_STREAM && listen(fd, 4))) {
+			snprintf(churn.err, sizeof(churn.err), "cycle %d: %s [%s]:%u: %s", i,
+				 k->type == SOCK_STREAM ? "tcp" : "udp", addr, port, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			return -1;
+		}
+		if (i % CHURN_KEEP_EVERY == 0)
+			churn.kept[churn.n_kept++] = fd;
+		else
+			close(fd);
+	}
+	return 0;
+}
+
+static int dump_listeners(void *arg)
+{
+	struct axdp_socket_set *set = arg;
+
+	return axdp_listeners_dump(set, churn.err, sizeof(churn.err));
+}
+
+static bool is_loopback16(const uint8_t a[16])
+{
+	static const uint8_t v6_loopback[16] = { [15] = 1 };
+	static const uint8_t v4_mapped[12] = { [10] = 0xff, [11] = 0xff };
+
+	return !memcmp(a, v6_loopback, 16) || (!memcmp(a, v4_mapped, 12) && a[12] == 127);
+}
+
+/* The documented rule, written independently of the daemon's: loopback opens nothing, nor does a UDP client. */
+static bool opens_port(const struct axdp_socket *s, uint16_t eph_lo, uint16_t eph_hi)
+{
+	return !is_loopback16(s->addr) && !(s->proto == IPPROTO_UDP && s->port >= eph_lo && s->port <= eph_hi);
+}
+
+/* Compares port_allow and addr_allow with what sock_diag reports: "" when equal, else the first difference. */
+static void compare_with_sockdiag(const struct axdp_port_slot *slots, char *diff, size_t len)
+{
+	const uint32_t open_bits = AXDP_PORT_OPEN_ANY | AXDP_PORT_OPEN_ADDR;
+	struct axdp_socket_set set = {};
+	static uint32_t want[AXDP_L4_COUNT * AXDP_PORTS];
+	struct axdp_addr_port key, next;
+	uint16_t lo = 0, hi = 0;
+	char err[256];
+	size_t n_addr = 0, n_map = 0;
+	int fd, rc;
+
+	diff[0] = '\0';
+	cr_assert(netns_call(fx.ns.name[SERVER], dump_listeners, &set, err, sizeof(err)) == 0,
+		  "sock_diag in %s: %s %s", fx.ns.name[SERVER], err, churn.err);
+	cr_assert(axdp_ephemeral_range(&lo, &hi) == 0, "reading the ephemeral port range");
+	memset(want, 0, sizeof(want));
+	fd = pinned(AXDP_MAP_ADDR_ALLOW);
+	for (size_t i = 0; i < set.n; i++) {
+		const struct axdp_socket *s = &set.v[i];
+		enum axdp_l4 l4 = s->proto == IPPROTO_TCP ? AXDP_L4_TCP : AXDP_L4_UDP;
+		uint8_t one;
+
+		if (!opens_port(s, lo, hi))
+			continue;
+		if (s->wildcard) {
+			want[l4 * AXDP_PORTS + s->port] |= AXDP_PORT_OPEN_ANY;
+			continue;
+		}
+		want[l4 * AXDP_PORTS + s->port] |= AXDP_PORT_OPEN_ADDR;
+		memset(&key, 0, sizeof(key));
+		memcpy(&key.local, s->addr, 16);
+		key.port = s->port;
+		key.l4 = l4;
+		if (bpf_map_lookup_elem(fd, &key, &one) && !diff[0])
+			snprintf(diff, len, "addr_allow lacks %s/%u on its bound address",
+				 l4 == AXDP_L4_TCP ? "tcp" : "udp", s->port);
+	}
+	/* sock_diag lists each socket of a SO_REUSEPORT group: count distinct keys in the map instead. */
+	for (rc = bpf_map_get_next_key(fd, NULL, &next); rc == 0; rc = bpf_map_get_next_key(fd, &key, &next)) {
+		key = next;
+		n_map++;
+	}
+	close(fd);
+	axdp_socket_set_unique(&set);
+	for (size_t i = 0; i < set.n; i++)
+		n_addr += !set.v[i].wildcard && opens_port(&set.v[i], lo, hi);
+	axdp_socket_set_free(&set);
+	for (uint32_t idx = 0; idx < AXDP_L4_COUNT * AXDP_PORTS && !diff[0]; idx++)
+		if ((slots[idx].flags & open_bits) != want[idx])
+			snprintf(diff, len, "%s/%u: port_allow has flags %#x, sock_diag says %#x",
+				 idx < AXDP_PORTS ? "tcp" : "udp", idx % AXDP_PORTS, slots[idx].flags & open_bits,
+				 want[idx]);
+	if (!diff[0] && n_map != n_addr)
+		snprintf(diff, len, "addr_allow has %zu entries, sock_diag has %zu bound-address listeners", n_map,
+			 n_addr);
+}
+
+/* Polls until the allow-lists equal sock_diag's view or SETTLE_MS pass; "" or the last difference. */
+static long settle(const struct axdp_port_slot *slots, char *diff, size_t len)
+{
+	long start = now_ms();
+
+	for (;;) {
+		compare_with_sockdiag(slots, diff, len);
+		if (!diff[0] || now_ms() - start > SETTLE_MS)
+			return now_ms() - start;
+		sleep_ms(50);
+	}
+}
+
+Test(daemon, allow_list_equals_sockdiag_after_listener_churn)
+{
+	size_t size = (size_t)AXDP_L4_COUNT * AXDP_PORTS * sizeof(struct axdp_port_slot);
+	int fd = pinned(AXDP_MAP_PORT_ALLOW);
+	const struct axdp_port_slot *slots = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+	char err[256], diff[256];
+	long took;
+
+	cr_assert(slots != MAP_FAILED, "mapping port_allow: %s", strerror(errno));
+	close(fd);
+	churn.n_kept = 0;
+	cr_assert(netns_call(fx.ns.name[SERVER], churn_run, NULL, err, sizeof(err)) == 0, "churn: %s %s", err, churn.err);
+	took = settle(slots, diff, sizeof(diff));
+	cr_expect(!diff[0], "after %d listen/close cycles (%d kept), still different after %d ms: %s", CHURN_CYCLES,
+		  churn.n_kept, SETTLE_MS, diff);
+	cr_log_info("churn: allow-lists equal to sock_diag %ld ms after the last cycle", took);
+
+	for (int i = 0; i < churn.n_kept; i++)
+		close(churn.kept[i]);
+	churn.n_kept = 0;
+	took = settle(slots, diff, sizeof(diff));
+	cr_expect(!diff[0], "after closing the kept sockets, still different after %d ms: %s", SETTLE_MS, diff);
+	munmap((void *)slots, size);
+}
+
+/*
+ * A listen() racing a reconcile: closing one listener makes the daemon
+ * reconcile, and a second service's listen() lands while it does (between
+ * its sock_diag dump and its write of port_allow).  The hook has opened
+ * the port; the reconcile must not close it again, or the service is
+ * unreachable until the next ReconcileIntervalSec.
+ */
+#define RACE_ROUNDS 120
+#define RACE_BASE_PORT 30000
+/* Sweeps listen() across the daemon's wake-up, dump and write; measured to hit the window on a veth. */
+#define RACE_MAX_DELAY_US 300
+#define RACE_SETTLE_MS 20
+#define RACE_REPORT_MAX 3
+
+static struct {
+	int listener;
+	uint16_t next_port;
+	long delay_us;
+	char err[256];
+} race = { .listener = -1 };
+
+/* In the server namespace: the next listener is bound, the old one closed, then after delay_us it listens. */
+static int race_swap(void *arg)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(race.next_port) };
+	struct timespec ts = { 0, race.delay_us * 1000L };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+
+	(void)arg;
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(fd, (struct sockaddr *)&sin, sizeof(sin))) {
+		snprintf(race.err, sizeof(race.err), "binding port %u: %s", race.next_port, strerror(errno));
+		return -1;
+	}
+	close(race.listener);
+	nanosleep(&ts, NULL);
+	race.listener = fd;
+	if (listen(fd, 4)) {
+		snprintf(race.err, sizeof(race.err), "listen on port %u: %s", race.next_port, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+Test(daemon, listener_opened_during_a_reconcile_stays_open)
+{
+	const char *srv = side_addr(SERVER, AF_INET);
+	char err[256], lost[256] = "";
+	size_t used = 0;
+	int n_lost = 0;
+
+	race.listener = serve(SERVER, AF_INET, SOCK_STREAM, "0.0.0.0", RACE_BASE_PORT - 1);
+	for (int i = 0; i < RACE_ROUNDS && n_lost < RACE_REPORT_MAX; i++) {
+		int rc;
+
+		race.next_port = RACE_BASE_PORT + i;
+		race.delay_us = (long)(i % 13) * RACE_MAX_DELAY_US / 12;
+		cr_assert(netns_call(fx.ns.name[SERVER], race_swap, NULL, err, sizeof(err)) == 0, "round %d: %s %s", i, err,
+			  race.err);
+		/* The reconcile the close started is long over by now; the port must still be open. */
+		sleep_ms(RACE_SETTLE_MS);
+		rc = try_connect(AF_INET, srv, race.next_port, FIRST_SYN_MS);
+		if (rc == 0)
+			continue;
+		n_lost++;
+		used += snprintf(lost + used, sizeof(lost) - used, "%s%u (listen %ld us after the close: %s, port_allow %#x)",
+				 used ? "; " : "", race.next_port, race.delay_us, strerror(rc),
+				 port_flags(AXDP_L4_TCP, race.next_port));
+	}
+	close(race.listener);
+	race.listener = -1;
+	cr_expect_eq(n_lost, 0, "listening ports closed by a concurrent reconcile (stopped after %d): %s",
+		     RACE_REPORT_MAX, lost);
+}
+
+/* ---- what systemd and the operator see ---- */
+
+/* A field of /proc/PID/status: "\nName:\t" then the value in base. */
+static unsigned long long status_field(const char *status, const char *name, int base)
+{
+	const char *p = strstr(status, name);
+
+	cr_assert(p, "no %s in /proc/%d/status", name, (int)fx.d.pid);
+	return strtoull(p + strlen(name), NULL, base);
+}
+
+Test(daemon, runs_with_cap_bpf_and_cap_net_admin_only)
+{
+	char path[64], status[8192];
+	size_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)fx.d.pid);
+	f = fopen(path, "re");
+	cr_assert(f, "%s: %s", path, strerror(errno));
+	n = fread(status, 1, sizeof(status) - 1, f);
+	fclose(f);
+	status[n] = '\0';
+	cr_expect_eq(status_field(status, "\nCapEff:\t", 16), CAPS_WANTED,
+		     "CapEff %#llx, expected CAP_BPF|CAP_NET_ADMIN %#llx", status_field(status, "\nCapEff:\t", 16), CAPS_WANTED);
+	cr_expect_eq(status_field(status, "\nCapPrm:\t", 16), CAPS_WANTED, "CapPrm %#llx, expected %#llx",
+		     status_field(status, "\nCapPrm:\t", 16), CAPS_WANTED);
+	cr_expect_eq(status_field(status, "\nNoNewPrivs:\t", 10), 1, "NoNewPrivs is not set");
+}
+
+Test(daemon, notifies_ready_and_status_naming_the_interface)
+{
+	size_t from = 0;
+	char line[512] = "";
+
+	cr_expect(axdpd_noted(&fx.d, "READY=1"), "no READY=1 on NOTIFY_SOCKET");
+	/* Every STATUS= line so far: one of them must name the protected interface. */
+	while (axdpd_next_note(&fx.d, "STATUS=", &from, line, sizeof(line)))
+		if (strstr(line, fx.ns.ifname[SERVER]))
+			return;
+	cr_assert_fail("no STATUS= line names %s; the last was '%s'", fx.ns.ifname[SERVER], line);
+}
+
+/* ---- turning it off ---- */
+
+struct hooked {
+	__u32 xdp_prog;
+	__u32 tcx_count;
+};
+
+static int query_hooks(void *arg)
+{
+	struct hooked *h = arg;
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	__u32 ids[8], cnt = 8;
+
+	if (bpf_xdp_query(fx.ns.ifindex[SERVER], 0, &q))
+		return -1;
+	h->xdp_prog = q.prog_id;
+	if (bpf_prog_query(fx.ns.ifindex[SERVER], (enum bpf_attach_type)TEST_BPF_TCX_EGRESS, 0, NULL, ids, &cnt))
+		return -1;
+	h->tcx_count = cnt;
+	return 0;
+}
+
+static struct hooked hooks_on_veth(void)
+{
+	struct hooked h = {};
+	char err[256];
+
+	cr_assert(netns_call(fx.ns.name[SERVER], query_hooks, &h, err, sizeof(err)) == 0, "querying %s: %s %s",
+		  fx.ns.ifname[SERVER], err, strerror(errno));
+	return h;
+}
+
+/* Link ids behind every pin in PIN_DIR/links: what `bpftool link` would show as ours. */
+static size_t pinned_link_ids(__u32 *ids, size_t cap)
+{
+	char dir[AXDPD_PATH + 16], path[AXDPD_PATH * 2];
+	struct dirent *de;
+	size_t n = 0;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%s/links", fx.d.pin_dir);
+	d = opendir(dir);
+	cr_assert(d, "%s: %s", dir, strerror(errno));
+	while ((de = readdir(d)) && n < cap) {
+		struct bpf_link_info info = {};
+		__u32 len = sizeof(info);
+		int fd;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		fd = bpf_obj_get(path);
+		cr_assert(fd >= 0 && bpf_obj_get_info_by_fd(fd, &info, &len) == 0, "link %s: %s", path, strerror(errno));
+		ids[n++] = info.id;
+		close(fd);
+	}
+	closedir(d);
+	return n;
+}
+
+Test(daemon, axdp_off_after_stop_leaves_nothing)
+{
+	__u32 links[16];
+	size_t n = pinned_link_ids(links, 16);
+	struct hooked h = hooks_on_veth();
+	struct stat st;
+	int rc;
+
+	/* XDP, tc egress and four socket hooks. */
+	cr_assert_geq(n, 6, "only %zu pinned links under %s/links", n, fx.d.pin_dir);
+	cr_assert(h.xdp_prog && h.tcx_count == 1, "while running: XDP prog %u, %u tcx programs on %s", h.xdp_prog,
+		  h.tcx_count, fx.ns.ifname[SERVER]);
+
+	cr_assert(axdpd_stop(&fx.d, SIGTERM, STOP_MS) == 0, "%s", fx.d.err);
+	cr_expect(WIFEXITED(fx.d.status) && WEXITSTATUS(fx.d.status) == 0, "SIGTERM: the daemon ended with status %#x",
+		  fx.d.status);
+	/* Stopping is not turning off. */
+	cr_assert_eq(hooks_on_veth().xdp_prog, h.xdp_prog, "SIGTERM removed or replaced XDP on %s", fx.ns.ifname[SERVER]);
+	cr_assert(stat(fx.d.pin_dir, &st) == 0, "SIGTERM removed %s", fx.d.pin_dir);
+	cr_expect_eq(try_connect(AF_INET, side_addr(SERVER, AF_INET), 9, DROPPED_MS), ETIMEDOUT,
+		     "after SIGTERM a SYN to closed port 9 was not dropped");
+
+	rc = axdpd_off(&fx.d);
+	cr_assert_eq(rc, 0, "axdp off: %s", fx.d.err);
+	cr_expect(stat(fx.d.pin_dir, &st) != 0 && errno == ENOENT, "axdp off left %s", fx.d.pin_dir);
+	h = hooks_on_veth();
+	cr_expect_eq(h.xdp_prog, 0, "axdp off left XDP prog %u on %s", h.xdp_prog, fx.ns.ifname[SERVER]);
+	cr_expect_eq(h.tcx_count, 0, "axdp off left %u tcx programs on %s", h.tcx_count, fx.ns.ifname[SERVER]);
+	for (size_t i = 0; i < n; i++) {
+		long start = now_ms();
+		int fd;
+
+		/* A link's id is released once its last reference is gone, which may trail the unpin by a moment. */
+		while ((fd = bpf_link_get_fd_by_id(links[i])) >= 0 && now_ms() - start < IO_MS) {
+			close(fd);
+			sleep_ms(20);
+		}
+		if (fd >= 0)
+			close(fd);
+		cr_expect(fd < 0 && errno == ENOENT, "axdp off left link %u alive", links[i]);
+	}
+	cr_expect_eq(try_connect(AF_INET, side_addr(SERVER, AF_INET), 9, IO_MS), ECONNREFUSED,
+		     "after axdp off a SYN to closed port 9 was not answered with RST");
+}
+
+/* ---- the command line ---- */
+
+/* "@CONFIG@" in args stands for the scratch configuration file. */
+struct cli_case {
+	const char *name;
+	const char *config;
+	const char *dropin;              /* config.d/10-test.conf, or NULL */
+	const char *args[6];
+	int exit;                        /* -1: any non-zero */
+	const char *out;                 /* expected in stdout, or NULL */
+	const char *err;                 /* expected in stderr; "@CONFIG@" and "@DROPIN@" expand */
+};
+
+static struct cli_case cli_cases[] = {
+	{ "check-config, syntax error", CONFIG "this line is broken\n", NULL,
+	  { "--config", "@CONFIG@", "--check-config" }, -1, NULL, "@CONFIG@:3:" },
+	{ "check-config, bad value", "[Daemon]\nReconcileIntervalSec=soon\n", NULL,
+	  { "--config", "@CONFIG@", "--check-config" }, -1, NULL, "@CONFIG@:2:" },
+	{ "check-config, broken drop-in", CONFIG, "[Ports]\nAllowTCP=http\n",
+	  { "--config", "@CONFIG@", "--check-config" }, -1, NULL, "@DROPIN@:2:" },
+	{ "check-config, good file", "[Daemon]\nReconcileIntervalSec=7\n[Ports]\nAllowTCP=22 8000-8010\n", NULL,
+	  { "--config", "@CONFIG@", "--check-config" }, 0, "ReconcileIntervalSec=7", NULL },
+	{ "check-config, drop-in on top", CONFIG, "[Ports]\nAllowUDP=53\n",
+	  { "--config", "@CONFIG@", "--check-config" }, 0, "AllowUDP=53", NULL },
+	{ "check-config, command line on top", CONFIG, NULL,
+	  { "--config", "@CONFIG@", "--interface", "eth9", "--check-config" }, 0, "Interfaces=eth9", NULL },
+	{ "help", "", NULL, { "--help" }, 0, "Usage: autoxdpd", NULL },
+	{ "unknown option", "", NULL, { "--no-such-option" }, 2, NULL, NULL },
+	{ "unexpected argument", "", NULL, { "--config", "@CONFIG@", "--check-config", "stray" }, 2, NULL, "stray" },
+	{ "bad xdp mode", "", NULL, { "--config", "@CONFIG@", "--xdp-mode", "turbo", "--check-config" }, -1, NULL, "turbo" },
+};
+
+ParameterizedTestParameters(daemon_cli, options)
+{
+	TABLE_PARAMS(cli_cases);
+}
+
+static const char *expand(const char *s, char *buf, size_t len)
+{
+	char dropin[AXDPD_PATH + 32];
+	const char *at = s ? strchr(s, '@') : NULL;
+
+	if (!at)
+		return s;
+	snprintf(dropin, sizeof(dropin), "%s/10-test.conf", fx.d.dropins);
+	if (!strncmp(at, "@CONFIG@", 8))
+		snprintf(buf, len, "%.*s%s%s", (int)(at - s), s, fx.d.config, at + 8);
+	else if (!strncmp(at, "@DROPIN@", 8))
+		snprintf(buf, len, "%.*s%s%s", (int)(at - s), s, dropin, at + 8);
+	else
+		snprintf(buf, len, "%s", s);
+	return buf;
+}
+
+ParameterizedTest(int *i, daemon_cli, options)
+{
+	const struct cli_case *c = &cli_cases[*i];
+	char program[AXDPD_PATH], cfg[AXDPD_PATH + 32], args[6][AXDPD_PATH + 32], want_err[AXDPD_PATH + 64];
+	char out[8192], err[4096], path[AXDPD_PATH + 32];
+	const char *argv[8] = { axdpd_program("autoxdpd", program, sizeof(program)) };
+	FILE *f;
+	int rc;
+
+	snprintf(cfg, sizeof(cfg), "%s", fx.d.config);
+	f = fopen(cfg, "we");
+	cr_assert(f && fputs(c->config, f) >= 0 && fclose(f) == 0, "writing %s", cfg);
+	if (c->dropin) {
+		snprintf(path, sizeof(path), "10-test.conf");
+		cr_assert(axdpd_dropin(&fx.d, path, c->dropin) == 0, "%s", fx.d.err);
+	}
+	for (int i = 0; i < 6 && c->args[i]; i++)
+		argv[i + 1] = expand(c->args[i], args[i], sizeof(args[i]));
+	rc = axdpd_exec(&fx.d, NULL, argv, out, sizeof(out), err, sizeof(err), 5000);
+	cr_assert_geq(rc, 0, "%s: %s", c->name, fx.d.err);
+	if (c->exit < 0)
+		cr_expect_neq(rc, 0, "%s: exited 0; stdout:\n%s", c->name, out);
+	else
+		cr_expect_eq(rc, c->exit, "%s: exit %d, expected %d; stderr:\n%s", c->name, rc, c->exit, err);
+	if (c->out)
+		cr_expect(strstr(out, c->out), "%s: stdout lacks '%s':\n%s", c->name, c->out, out);
+	if (c->err) {
+		const char *want = expand(c->err, want_err, sizeof(want_err));
+
+		cr_expect(strstr(err, want), "%s: stderr lacks '%s':\n%s", c->name, want, err);
+	}
+}
+
