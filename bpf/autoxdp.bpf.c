@@ -5,6 +5,7 @@
 #include <bpf/bpf_helpers.h>
 #include "ingress.h"
 #include "egress.h"
+#include "events.h"
 #include "sock_hooks.h"
 
 SEC("xdp")
@@ -12,9 +13,12 @@ int xdp_ingress(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;
-	enum axdp_reason reason = count(judge_inbound(data, end), end - data);
+	enum axdp_reason reason = count(judge_inbound(data, end), ctx->ingress_ifindex, end - data);
 
-	return reason < AXDP_FIRST_DROP ? XDP_PASS : XDP_DROP;
+	if (reason < AXDP_FIRST_DROP)
+		return XDP_PASS;
+	sample_drop(data, end, ctx->ingress_ifindex, reason);
+	return XDP_DROP;
 }
 
 /* Locally built packets keep their headers in the linear part; pull them in if a driver did not. */
@@ -31,7 +35,7 @@ int tc_egress(struct __sk_buff *skb)
 		data = (void *)(long)skb->data;
 		end = (void *)(long)skb->data_end;
 	}
-	count(track_outbound(data, end), skb->len);
+	count(track_outbound(data, end), skb->ifindex, skb->len);
 	/* Never a verdict on the host's own traffic: let the next filter, or the stack, decide. */
 	return TC_ACT_UNSPEC;
 }

@@ -20,6 +20,7 @@
 #define AXDP_BIND_EXCLUDE_ENTRIES 1024
 #define AXDP_SOCK_ENTRIES      65536
 #define AXDP_SOCK_EVENTS_BYTES (256 * 1024)
+#define AXDP_DROP_EVENTS_BYTES (256 * 1024)
 
 /* Allow-list: one ARRAY slot per (protocol, port), index l4 * AXDP_PORTS + port. */
 enum axdp_l4 {
@@ -119,7 +120,7 @@ struct axdp_knobs {
 	/* UDP binds inside the ephemeral range are clients' and open nothing. */
 	__u16 ephemeral_lo;
 	__u16 ephemeral_hi;
-	__u32 pad;
+	__u32 events_per_cpu;   /* drop events sampled per second per CPU while someone reads them */
 };
 
 #define AXDP_DEFAULT_TCP_TIMEOUT_S         86400
@@ -127,6 +128,7 @@ struct axdp_knobs {
 #define AXDP_DEFAULT_UDP_TIMEOUT_S         120
 #define AXDP_DEFAULT_ICMP_TIMEOUT_S        30
 #define AXDP_DEFAULT_FRAG_TIMEOUT_S        30
+#define AXDP_DEFAULT_EVENTS_PER_CPU        50
 
 #define AXDP_KNOBS_DEFAULT {                                                          \
 	.tcp_timeout_ns = AXDP_DEFAULT_TCP_TIMEOUT_S * AXDP_NSEC_PER_SEC,                 \
@@ -134,6 +136,7 @@ struct axdp_knobs {
 	.udp_timeout_ns = AXDP_DEFAULT_UDP_TIMEOUT_S * AXDP_NSEC_PER_SEC,                 \
 	.icmp_timeout_ns = AXDP_DEFAULT_ICMP_TIMEOUT_S * AXDP_NSEC_PER_SEC,               \
 	.frag_timeout_ns = AXDP_DEFAULT_FRAG_TIMEOUT_S * AXDP_NSEC_PER_SEC,               \
+	.events_per_cpu = AXDP_DEFAULT_EVENTS_PER_CPU,                                    \
 }
 
 /*
@@ -185,6 +188,49 @@ enum axdp_reason {
 #define AXDP_COUNTER_SLOTS 64
 
 /*
+ * Counters are kept per interface: counters[slot * AXDP_COUNTER_SLOTS + reason].
+ * iface_slots[ifindex % AXDP_IFINDEX_KEYS] names the slot of an attached
+ * interface; slot 0 counts packets of interfaces without one.
+ */
+#define AXDP_IFACE_SLOTS  16
+#define AXDP_IFINDEX_KEYS 4096
+
+struct axdp_iface_slot {
+	__u32 ifindex;        /* 0: free */
+	__u32 slot;           /* 1 .. AXDP_IFACE_SLOTS - 1 */
+};
+
+/*
+ * Sampled drop events for `axdp events`.  The data path writes them only
+ * while a reader keeps event_ctl.listen_until_ns in the future, and at
+ * most knobs.events_per_cpu per second on each CPU, so a flood costs a
+ * map read per drop and the log stays readable.
+ */
+struct axdp_event_ctl {
+	__u64 listen_until_ns;   /* bpf_ktime_get_coarse_ns() clock */
+};
+
+struct axdp_event_budget {
+	__u64 window_ns;         /* start of the current one-second window */
+	__u32 sent;
+	__u32 skipped;           /* drops not sampled since the last event */
+};
+
+struct axdp_drop_event {
+	__u64 ts_ns;
+	__u32 ifindex;
+	__u32 skipped;           /* drops this CPU did not sample before this one */
+	struct axdp_addr src;
+	struct axdp_addr dst;
+	__u16 sport;             /* host byte order; ICMP: 0 */
+	__u16 dport;
+	__u8 proto;              /* 0 when the packet did not parse as far as IP */
+	__u8 reason;             /* enum axdp_reason */
+	__u8 ipv6;
+	__u8 pad;
+};
+
+/*
  * What the socket hooks tell the daemon through the sock_events ring
  * buffer: a port was opened at listen()/bind() time, or a listening
  * socket went away and the daemon should check whether the port closes.
@@ -225,6 +271,10 @@ struct axdp_counter {
 #define AXDP_MAP_BIND_EXCLUDE "bind_exclude"
 #define AXDP_MAP_UDP_SOCKS  "udp_socks"
 #define AXDP_MAP_SOCK_EVENTS "sock_events"
+#define AXDP_MAP_IFACE_SLOTS "iface_slots"
+#define AXDP_MAP_EVENT_CTL  "event_ctl"
+#define AXDP_MAP_EVENT_BUDGET "event_budget"
+#define AXDP_MAP_DROP_EVENTS "drop_events"
 #define AXDP_PROG_XDP       "xdp_ingress"
 #define AXDP_PROG_TC        "tc_egress"
 /* Socket hooks: attached by the daemon, pinned like the data path's links. */

@@ -12,7 +12,7 @@ const volatile struct axdp_knobs knobs = AXDP_KNOBS_DEFAULT;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, AXDP_COUNTER_SLOTS);
+	__uint(max_entries, AXDP_IFACE_SLOTS * AXDP_COUNTER_SLOTS);
 	__type(key, __u32);
 	__type(value, struct axdp_counter);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
@@ -75,11 +75,46 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sock_events SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, AXDP_IFINDEX_KEYS);
+	__type(key, __u32);
+	__type(value, struct axdp_iface_slot);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} iface_slots SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct axdp_event_ctl);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} event_ctl SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct axdp_event_budget);
+} event_budget SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, AXDP_DROP_EVENTS_BYTES);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} drop_events SEC(".maps");
+
 /* Per-CPU slots: counting never touches a cache line another CPU writes. */
-static __always_inline enum axdp_reason count(enum axdp_reason reason, __u64 bytes)
+static __always_inline enum axdp_reason count(enum axdp_reason reason, __u32 ifindex, __u64 bytes)
 {
+	__u32 idx = ifindex % AXDP_IFINDEX_KEYS;
+	struct axdp_iface_slot *s = bpf_map_lookup_elem(&iface_slots, &idx);
 	__u32 key = reason;
-	struct axdp_counter *c = bpf_map_lookup_elem(&counters, &key);
+	struct axdp_counter *c;
+
+	if (s && s->ifindex == ifindex && s->slot < AXDP_IFACE_SLOTS)
+		key += s->slot * AXDP_COUNTER_SLOTS;
+	c = bpf_map_lookup_elem(&counters, &key);
 
 	if (c) {
 		c->packets++;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "counters.h"
 #include "loader.h"
 
 #define ERRLEN 1024
@@ -41,28 +42,16 @@ static int open_map(const struct ctx *c, const char *name)
 	return fd;
 }
 
-/* Per-CPU slots summed: the data path never shares a counter between CPUs. */
 static int read_counters(const struct ctx *c, struct axdp_counter *out)
 {
-	int ncpu = libbpf_num_possible_cpus();
 	int fd = open_map(c, AXDP_MAP_COUNTERS);
-	struct axdp_counter *percpu;
+	int rc = fd < 0 ? -1 : axdp_counters_read(fd, AXDP_ALL_SLOTS, out);
 
-	if (fd < 0 || ncpu <= 0)
-		return -1;
-	percpu = calloc(ncpu, sizeof(*percpu));
-	for (__u32 r = 0; percpu && r < AXDP_REASON_COUNT; r++) {
-		out[r] = (struct axdp_counter){ 0 };
-		if (bpf_map_lookup_elem(fd, &r, percpu))
-			continue;
-		for (int cpu = 0; cpu < ncpu; cpu++) {
-			out[r].packets += percpu[cpu].packets;
-			out[r].bytes += percpu[cpu].bytes;
-		}
-	}
-	free(percpu);
-	close(fd);
-	return percpu ? 0 : -1;
+	if (fd >= 0 && rc)
+		fprintf(stderr, "axdp: reading map %s: %s\n", AXDP_MAP_COUNTERS, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return rc;
 }
 
 static int cmd_stats(const struct ctx *c)

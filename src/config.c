@@ -17,6 +17,7 @@ _Static_assert(AXDP_IFNAMSIZ == IFNAMSIZ, "interface names must fit the kernel's
 _Static_assert(AXDP_PATH_MAX == PATH_MAX, "paths must fit what the kernel accepts");
 /* Enum fields are written through an unsigned int pointer by the table-driven parser. */
 _Static_assert(sizeof(enum axdp_xdp_mode) == sizeof(unsigned int), "enum size");
+_Static_assert(sizeof(enum axdp_backend) == sizeof(unsigned int), "enum size");
 _Static_assert(sizeof(uint32_t) == sizeof(unsigned int), "integer fields compare as unsigned int");
 
 #define STR_(x) #x
@@ -162,6 +163,13 @@ static const char *const xdp_mode_names[] = {
 	NULL,
 };
 
+static const char *const backend_names[] = {
+	[AXDP_BACKEND_AUTO] = "auto",
+	[AXDP_BACKEND_XDP] = "xdp",
+	[AXDP_BACKEND_NFTABLES] = "nftables",
+	NULL,
+};
+
 #define OFF(field) offsetof(struct axdp_config, field)
 
 /* Print order is table order, so keys of one section must stay together. */
@@ -171,6 +179,7 @@ static const struct key keys[] = {
 	  AXDP_OBJECT_DEFAULT },
 	{ SEC_DAEMON, "PinDir", T_PATH, OFF(pin_dir), 1, AXDP_PATH_MAX - 1, NULL, AXDP_PIN_DIR_DEFAULT },
 	{ SEC_DAEMON, "XdpMode", T_ENUM, OFF(xdp_mode), 0, 0, xdp_mode_names, "auto" },
+	{ SEC_DAEMON, "Backend", T_ENUM, OFF(backend), 0, 0, backend_names, "auto" },
 	{ SEC_DAEMON, "ReconcileIntervalSec", T_UINT, OFF(reconcile_interval_s), 1, 3600, NULL,
 	  STR(AXDP_DEFAULT_RECONCILE_INTERVAL_S) },
 

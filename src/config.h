@@ -29,6 +29,13 @@
 
 #define AXDP_PORTSET_BYTES (AXDP_PORTS / 8)
 
+/* Backend=: what enforces the policy on an interface (nft_backend.h has the nftables one). */
+enum axdp_backend {
+	AXDP_BACKEND_AUTO,      /* XDP native, else generic, else nftables, per interface */
+	AXDP_BACKEND_XDP,
+	AXDP_BACKEND_NFTABLES,
+};
+
 /* IPv4 is stored v4-mapped (::ffff:a.b.c.d) with prefix + 96, like addresses in the ABI. */
 struct axdp_cidr {
 	uint8_t addr[16]; /* network order; bits past prefix are always zero */
@@ -55,6 +62,7 @@ struct axdp_config {
 	char bpf_object[AXDP_PATH_MAX];
 	char pin_dir[AXDP_PATH_MAX];
 	enum axdp_xdp_mode xdp_mode;
+	enum axdp_backend backend;
 	uint32_t reconcile_interval_s;
 
 	/* [Ports] */

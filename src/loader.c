@@ -298,6 +298,7 @@ static int attach_clsact(const struct axdp_datapath *dp, struct axdp_attachment 
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = a->ifindex, .attach_point = BPF_TC_EGRESS);
 	LIBBPF_OPTS(bpf_tc_opts, tc, .prog_fd = dp->tc_fd, .handle = AXDP_TC_HANDLE,
 		    .priority = AXDP_TC_PRIORITY, .flags = BPF_TC_F_REPLACE);
+	char path[PATH_MAX];
 	int rc = bpf_tc_hook_create(&hook);
 
 	if (rc && rc != -EEXIST)
@@ -306,6 +307,10 @@ static int attach_clsact(const struct axdp_datapath *dp, struct axdp_attachment 
 	if (rc)
 		return fail(err, errlen, "%s: attaching tc egress filter: %s", a->ifname, strerror(-rc));
 	a->tc_mode = AXDP_TC_CLSACT;
+	/* A filter has no link to pin: the program pinned beside the links says there is one to remove. */
+	link_pin_path(path, sizeof(path), dp->pin_dir, "clsact", a->ifname);
+	if (bpf_obj_pin(dp->tc_fd, path) && errno != EEXIST)
+		return fail(err, errlen, "%s: pinning %s: %s", a->ifname, path, strerror(errno));
 	return 0;
 }
 
@@ -330,6 +335,57 @@ static int attach_tc(const struct axdp_datapath *dp, struct axdp_attachment *a, 
 	return fail(err, errlen, "%s: attaching tc egress (tcx): %s", a->ifname, strerror(errno));
 }
 
+/* Zeroes the counters of a slot a new interface takes over. */
+static void clear_slot_counters(int counters_fd, __u32 slot)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct axdp_counter *zero = calloc(ncpu > 0 ? ncpu : 1, sizeof(*zero));
+
+	for (__u32 r = 0; zero && r < AXDP_COUNTER_SLOTS; r++) {
+		__u32 key = slot * AXDP_COUNTER_SLOTS + r;
+
+		bpf_map_update_elem(counters_fd, &key, zero, BPF_ANY);
+	}
+	free(zero);
+}
+
+/*
+ * Gives the interface a counter slot of its own.  Slots of interfaces
+ * that no longer exist are free again; with none left the interface counts
+ * under slot 0, with the packets of unregistered interfaces.
+ */
+static int register_counter_slot(const struct axdp_datapath *dp, const struct axdp_attachment *a, char *err, size_t errlen)
+{
+	int fd = axdp_datapath_map_fd(dp, AXDP_MAP_IFACE_SLOTS, err, errlen);
+	__u32 key = a->ifindex % AXDP_IFINDEX_KEYS;
+	bool used[AXDP_IFACE_SLOTS] = { true };
+	struct axdp_iface_slot s;
+	char name[IF_NAMESIZE];
+
+	if (fd < 0)
+		return -1;
+	if (bpf_map_lookup_elem(fd, &key, &s) == 0 && s.ifindex == (__u32)a->ifindex)
+		return 0;
+	if (s.ifindex && if_indextoname(s.ifindex, name))
+		return 0; /* an ifindex alias of a live interface holds the key */
+	for (__u32 k = 0; k < AXDP_IFINDEX_KEYS; k++) {
+		struct axdp_iface_slot other;
+
+		if (bpf_map_lookup_elem(fd, &k, &other) == 0 && other.ifindex && other.slot < AXDP_IFACE_SLOTS &&
+		    if_indextoname(other.ifindex, name))
+			used[other.slot] = true;
+	}
+	for (s.slot = 1; s.slot < AXDP_IFACE_SLOTS && used[s.slot]; s.slot++)
+		;
+	if (s.slot == AXDP_IFACE_SLOTS)
+		return 0;
+	clear_slot_counters(axdp_datapath_map_fd(dp, AXDP_MAP_COUNTERS, err, errlen), s.slot);
+	s.ifindex = a->ifindex;
+	if (bpf_map_update_elem(fd, &key, &s, BPF_ANY))
+		return fail(err, errlen, "%s: map %s: %s", a->ifname, AXDP_MAP_IFACE_SLOTS, strerror(errno));
+	return 0;
+}
+
 int axdp_attach(const struct axdp_datapath *dp, const char *ifname, enum axdp_xdp_mode mode,
 		struct axdp_attachment *out, char *err, size_t errlen)
 {
@@ -341,7 +397,8 @@ int axdp_attach(const struct axdp_datapath *dp, const char *ifname, enum axdp_xd
 	if (out->ifindex == 1 || strcmp(ifname, "lo") == 0)
 		return fail(err, errlen, "%s: loopback is never filtered", ifname);
 	/* Egress first: return traffic of connections made meanwhile is already tracked when ingress starts judging. */
-	if (attach_tc(dp, out, err, errlen) || attach_xdp(dp, out, mode, err, errlen))
+	if (register_counter_slot(dp, out, err, errlen) || attach_tc(dp, out, err, errlen) ||
+	    attach_xdp(dp, out, mode, err, errlen))
 		return -1;
 	return 0;
 }
@@ -415,13 +472,18 @@ static int detach_link(const char *path, const char *ifname, char *err, size_t e
 	return 0;
 }
 
-static void detach_clsact(const char *ifname)
+static int detach_clsact(const char *path, const char *ifname, char *err, size_t errlen)
 {
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = if_nametoindex(ifname), .attach_point = BPF_TC_EGRESS);
 	LIBBPF_OPTS(bpf_tc_opts, tc, .handle = AXDP_TC_HANDLE, .priority = AXDP_TC_PRIORITY);
 
+	if (access(path, F_OK) != 0)
+		return 0;
 	if (hook.ifindex)
 		bpf_tc_detach(&hook, &tc);
+	if (unlink(path))
+		return fail(err, errlen, "%s: removing pin %s: %s", ifname, path, strerror(errno));
+	return 0;
 }
 
 int axdp_detach(const char *pin_dir, const char *ifname, char *err, size_t errlen)
@@ -435,15 +497,16 @@ int axdp_detach(const char *pin_dir, const char *ifname, char *err, size_t errle
 	link_pin_path(path, sizeof(path), pin_dir, "tc", ifname);
 	if (detach_link(path, ifname, err, errlen))
 		return -1;
-	detach_clsact(ifname);
-	return 0;
+	link_pin_path(path, sizeof(path), pin_dir, "clsact", ifname);
+	return detach_clsact(path, ifname, err, errlen);
 }
 
 int axdp_remove_all(const char *pin_dir, char *err, size_t errlen)
 {
 	static const char *const maps[] = {
 		AXDP_MAP_COUNTERS, AXDP_MAP_PORT_ALLOW, AXDP_MAP_ADDR_ALLOW, AXDP_MAP_CONNTRACK, AXDP_MAP_FRAGMENTS,
-		AXDP_MAP_BIND_EXCLUDE, AXDP_MAP_UDP_SOCKS, AXDP_MAP_SOCK_EVENTS,
+		AXDP_MAP_BIND_EXCLUDE, AXDP_MAP_UDP_SOCKS, AXDP_MAP_SOCK_EVENTS, AXDP_MAP_IFACE_SLOTS,
+		AXDP_MAP_EVENT_CTL, AXDP_MAP_DROP_EVENTS,
 	};
 	char path[PATH_MAX];
 	struct dirent *de;

@@ -30,6 +30,7 @@
 #include <linux/if_link.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "counters.h"
 #include "autoxdp_abi.h"
 #include "daemon.h"
 #include "netns.h"
@@ -170,17 +171,12 @@ static int pinned(const char *name)
 
 static uint64_t counter(enum axdp_reason reason)
 {
-	int ncpu = libbpf_num_possible_cpus(), fd = pinned(AXDP_MAP_COUNTERS);
-	struct axdp_counter per_cpu[ncpu > 0 ? ncpu : 1];
-	__u32 key = reason;
-	uint64_t sum = 0;
+	struct axdp_counter all[AXDP_REASON_COUNT];
+	int fd = pinned(AXDP_MAP_COUNTERS);
 
-	cr_assert(ncpu > 0, "counting possible CPUs: %s", strerror(-ncpu));
-	cr_assert(bpf_map_lookup_elem(fd, &key, per_cpu) == 0, "reading counter %d: %s", reason, strerror(errno));
+	cr_assert(axdp_counters_read(fd, AXDP_ALL_SLOTS, all) == 0, "reading counters: %s", strerror(errno));
 	close(fd);
-	for (int i = 0; i < ncpu; i++)
-		sum += per_cpu[i].packets;
-	return sum;
+	return all[reason].packets;
 }
 
 static uint32_t port_flags(enum axdp_l4 l4, uint16_t port)

@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "counters.h"
 #include "datapath.h"
 
 static const char *const reason_names[] = {
@@ -96,17 +97,12 @@ void dpt_unload(struct dpt *t)
 
 int dpt_counts(struct dpt *t, uint64_t counts[AXDP_REASON_COUNT])
 {
-	struct axdp_counter percpu[t->ncpus];
-	__u32 key;
-	int cpu;
+	struct axdp_counter all[AXDP_REASON_COUNT];
 
-	for (key = 0; key < AXDP_REASON_COUNT; key++) {
-		if (bpf_map_lookup_elem(t->counters, &key, percpu))
-			return -errno;
-		counts[key] = 0;
-		for (cpu = 0; cpu < t->ncpus; cpu++)
-			counts[key] += percpu[cpu].packets;
-	}
+	if (axdp_counters_read(t->counters, AXDP_ALL_SLOTS, all))
+		return -errno;
+	for (int r = 0; r < AXDP_REASON_COUNT; r++)
+		counts[r] = all[r].packets;
 	return 0;
 }
 
