@@ -18,6 +18,10 @@
 #define AXDP_FRAG_ENTRIES      16384
 #define AXDP_ADDR_PORT_ENTRIES 16384
 #define AXDP_BIND_EXCLUDE_ENTRIES 1024
+#define AXDP_DENY_ENTRIES      (1 << 20)  /* per generation: the public DROP lists fit many times */
+#define AXDP_TRUST_ENTRIES     65536
+#define AXDP_LOCAL_ADDR_ENTRIES 1024
+#define AXDP_RATE_ENTRIES      262144
 #define AXDP_SOCK_ENTRIES      65536
 #define AXDP_SOCK_EVENTS_BYTES (256 * 1024)
 #define AXDP_DROP_EVENTS_BYTES (256 * 1024)
@@ -35,7 +39,15 @@ enum axdp_l4 {
  */
 struct axdp_port_slot {
 	__u32 flags;          /* AXDP_PORT_* */
-	__u32 reserved;
+	__u32 tier;           /* enum axdp_tier: how new connections to it are rate limited */
+};
+
+/* Rate-limit tiers of an open port, chosen by the daemon from the listening process or the config. */
+enum axdp_tier {
+	AXDP_TIER_NORMAL = 0,
+	AXDP_TIER_STRICT = 1,    /* sshd, databases: brute-force targets */
+	AXDP_TIER_UNLIMITED = 2,
+	AXDP_TIER_COUNT,
 };
 
 /* Bits of a port_allow slot. */
@@ -55,6 +67,26 @@ struct axdp_addr {
 struct axdp_lpm_key {
 	__u32 prefixlen;
 	struct axdp_addr addr;
+};
+
+/*
+ * Source policy state, one entry.  Two generations of the deny trie exist
+ * so a list is replaced whole: the daemon fills the idle one, then flips
+ * deny_generation.  Counts let the data path skip empty tries.
+ */
+struct axdp_policy {
+	__u32 deny_generation;  /* 0: deny_0 is live, 1: deny_1 */
+	__u32 deny_entries;     /* in the live generation */
+	__u32 trust_entries;
+	__u32 local_addrs;      /* entries of local_addrs */
+};
+
+/* Key of the per-source rate buckets (value: __u64 theoretical arrival time, ns). */
+struct axdp_rate_key {
+	struct axdp_addr source;  /* masked by the knobs' source prefix */
+	__u16 port;
+	__u8 l4;
+	__u8 pad;
 };
 
 /* addr_allow key: this port is open on this local address only. Value: __u8 1. */
@@ -101,6 +133,15 @@ struct axdp_frag {
 };
 
 /*
+ * A rate as the generic cell rate algorithm keeps it: one unit is allowed
+ * every interval_ns, and up to tolerance_ns ahead of that (the burst).
+ */
+struct axdp_rate {
+	__u64 interval_ns;
+	__u64 tolerance_ns;
+};
+
+/*
  * Knobs: the object's .rodata variable "knobs", set by the loader before
  * load, so the verifier sees constants and drops branches of features
  * that are off.  Changing them means loading the program again and
@@ -121,6 +162,20 @@ struct axdp_knobs {
 	__u16 ephemeral_lo;
 	__u16 ephemeral_hi;
 	__u32 events_per_cpu;   /* drop events sampled per second per CPU while someone reads them */
+
+	/* Source policy. */
+	__u8 drop_martians;           /* sources never legitimate on an internet-facing link */
+	__u8 trust_opens_tcp;         /* trusted sources reach every TCP port */
+	__u8 pad[6];
+	/* Rate limits; an interval of 0 turns a limit off and the verifier drops its code. */
+	struct axdp_rate syn[AXDP_TIER_COUNT];  /* new TCP connections per source and port */
+	struct axdp_rate udp_source;             /* UDP datagrams per source and port */
+	struct axdp_rate udp_port_packets;       /* per port, per CPU */
+	struct axdp_rate udp_port_bytes;         /* per port, per CPU; one unit is one byte */
+	struct axdp_rate icmp_echo;              /* echo requests, per CPU */
+	/* Sources are rate limited by these prefixes (v4-mapped for IPv4). */
+	struct axdp_addr source_mask_v4;
+	struct axdp_addr source_mask_v6;
 };
 
 #define AXDP_DEFAULT_TCP_TIMEOUT_S         86400
@@ -131,6 +186,7 @@ struct axdp_knobs {
 #define AXDP_DEFAULT_EVENTS_PER_CPU        50
 
 #define AXDP_KNOBS_DEFAULT {                                                          \
+	.drop_martians = 1,                                                               \
 	.tcp_timeout_ns = AXDP_DEFAULT_TCP_TIMEOUT_S * AXDP_NSEC_PER_SEC,                 \
 	.tcp_closing_timeout_ns = AXDP_DEFAULT_TCP_CLOSING_TIMEOUT_S * AXDP_NSEC_PER_SEC, \
 	.udp_timeout_ns = AXDP_DEFAULT_UDP_TIMEOUT_S * AXDP_NSEC_PER_SEC,                 \
@@ -155,6 +211,9 @@ struct axdp_knobs {
 	X(PASS_ICMP_FLOW,      pass,   icmp_echo_reply)   \
 	X(PASS_NDP,            pass,   icmpv6_ndp_mld)    \
 	X(PASS_FRAGMENT,       pass,   fragment_follows)  \
+	X(PASS_TRUSTED,        pass,   trusted_source)    \
+	X(DROP_DENIED,         drop,   denied_source)     \
+	X(DROP_MARTIAN,        drop,   martian_source)    \
 	X(DROP_L2_MALFORMED,   drop,   l2_malformed)      \
 	X(DROP_VLAN_DEPTH,     drop,   vlan_too_deep)     \
 	X(DROP_IPV4_MALFORMED, drop,   ipv4_malformed)    \
@@ -168,6 +227,10 @@ struct axdp_knobs {
 	X(DROP_UDP_CLOSED,     drop,   udp_port_closed)   \
 	X(DROP_ICMP_MALFORMED, drop,   icmp_malformed)    \
 	X(DROP_ICMP_OTHER,     drop,   icmp_other)        \
+	X(DROP_SYN_RATE,       drop,   syn_rate_limited)  \
+	X(DROP_UDP_RATE,       drop,   udp_rate_limited)  \
+	X(DROP_UDP_BUDGET,     drop,   udp_port_budget)   \
+	X(DROP_ICMP_RATE,      drop,   icmp_rate_limited) \
 	X(EGRESS_TRACKED,      egress, flow_tracked)      \
 	X(EGRESS_SERVER,       egress, server_reply)      \
 	X(EGRESS_CLOSED,       egress, flow_closed)       \
@@ -181,7 +244,7 @@ enum axdp_reason {
 };
 
 /* The list above keeps pass, drop and egress reasons in three runs. */
-#define AXDP_FIRST_DROP   AXDP_DROP_L2_MALFORMED
+#define AXDP_FIRST_DROP   AXDP_DROP_DENIED
 #define AXDP_FIRST_EGRESS AXDP_EGRESS_TRACKED
 
 /* Counter slots exceed the reasons so an upgrade adding one can reuse the pinned map. */
@@ -272,6 +335,12 @@ struct axdp_counter {
 #define AXDP_MAP_UDP_SOCKS  "udp_socks"
 #define AXDP_MAP_SOCK_EVENTS "sock_events"
 #define AXDP_MAP_IFACE_SLOTS "iface_slots"
+#define AXDP_MAP_POLICY     "policy"
+#define AXDP_MAP_DENY_0     "deny_0"
+#define AXDP_MAP_DENY_1     "deny_1"
+#define AXDP_MAP_TRUST      "trust"
+#define AXDP_MAP_LOCAL_ADDRS "local_addrs"
+#define AXDP_MAP_RATE_SOURCES "rate_sources"
 #define AXDP_MAP_EVENT_CTL  "event_ctl"
 #define AXDP_MAP_EVENT_BUDGET "event_budget"
 #define AXDP_MAP_DROP_EVENTS "drop_events"

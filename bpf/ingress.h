@@ -8,6 +8,8 @@
 
 #include <linux/tcp.h>
 #include <linux/udp.h>
+#include "rate_limit.h"
+#include "source_policy.h"
 #include "state.h"
 
 #define TCP_FIN 0x01
@@ -48,8 +50,23 @@ static __always_inline bool inbound_flow_alive(const struct packet *p, __be16 sr
 	return flow_lookup(&key, bpf_ktime_get_coarse_ns()) != NULL;
 }
 
-static __always_inline enum axdp_reason judge_tcp(const struct packet *p, void *end)
+/* Tiers spelled out so each rate is a constant the verifier can prune when it is off. */
+static __always_inline bool syn_within_rate(const struct packet *p, __u16 port, __u32 tier)
 {
+	switch (tier) {
+	case AXDP_TIER_NORMAL:
+		return !knobs.syn[AXDP_TIER_NORMAL].interval_ns ||
+		       source_within_rate(p, AXDP_L4_TCP, port, &knobs.syn[AXDP_TIER_NORMAL]);
+	case AXDP_TIER_STRICT:
+		return !knobs.syn[AXDP_TIER_STRICT].interval_ns ||
+		       source_within_rate(p, AXDP_L4_TCP, port, &knobs.syn[AXDP_TIER_STRICT]);
+	}
+	return true;
+}
+
+static __always_inline enum axdp_reason judge_tcp(const struct packet *p, const struct axdp_policy *pol, void *end)
+{
+	const struct axdp_port_slot *slot;
 	struct tcphdr *th = p->l4;
 	__u32 doff;
 	__u8 flags;
@@ -66,8 +83,17 @@ static __always_inline enum axdp_reason judge_tcp(const struct packet *p, void *
 	    !th->source || !th->dest)
 		return AXDP_DROP_TCP_MALFORMED;
 
-	if (port_open(AXDP_L4_TCP, th->dest, &p->dst))
+	slot = port_open(AXDP_L4_TCP, th->dest, &p->dst);
+	if (slot) {
+		if (source_is_local(pol, &p->src))
+			return AXDP_DROP_MARTIAN;
+		if ((flags & (TCP_SYN | TCP_ACK)) == TCP_SYN && !source_trusted(pol, &p->src) &&
+		    !syn_within_rate(p, bpf_ntohs(th->dest), slot->tier))
+			return AXDP_DROP_SYN_RATE;
 		return AXDP_PASS_TCP_PORT;
+	}
+	if (knobs.trust_opens_tcp && source_trusted(pol, &p->src))
+		return AXDP_PASS_TRUSTED;
 	/* A bare SYN opens a connection; the host's own flows never receive one. */
 	if ((flags & (TCP_SYN | TCP_ACK)) == TCP_SYN)
 		return AXDP_DROP_TCP_CLOSED;
@@ -76,7 +102,7 @@ static __always_inline enum axdp_reason judge_tcp(const struct packet *p, void *
 	return AXDP_DROP_TCP_CLOSED;
 }
 
-static __always_inline enum axdp_reason judge_udp(const struct packet *p, void *end)
+static __always_inline enum axdp_reason judge_udp(const struct packet *p, const struct axdp_policy *pol, void *end)
 {
 	struct udphdr *uh = p->l4;
 	__u32 len;
@@ -88,8 +114,17 @@ static __always_inline enum axdp_reason judge_udp(const struct packet *p, void *
 	if (len < sizeof(*uh) || (p->frag == FRAG_NONE && len > p->l4_len) || !uh->source || !uh->dest)
 		return AXDP_DROP_UDP_MALFORMED;
 
-	if (port_open(AXDP_L4_UDP, uh->dest, &p->dst))
+	if (port_open(AXDP_L4_UDP, uh->dest, &p->dst)) {
+		if (source_is_local(pol, &p->src))
+			return AXDP_DROP_MARTIAN;
+		if (knobs.udp_source.interval_ns && !source_trusted(pol, &p->src) &&
+		    !source_within_rate(p, AXDP_L4_UDP, bpf_ntohs(uh->dest), &knobs.udp_source))
+			return AXDP_DROP_UDP_RATE;
+		if ((knobs.udp_port_packets.interval_ns || knobs.udp_port_bytes.interval_ns) &&
+		    !udp_port_within_budget(bpf_ntohs(uh->dest), p->l4_len))
+			return AXDP_DROP_UDP_BUDGET;
 		return AXDP_PASS_UDP_PORT;
+	}
 	if (inbound_flow_alive(p, uh->source, uh->dest))
 		return AXDP_PASS_UDP_FLOW;
 	return AXDP_DROP_UDP_CLOSED;
@@ -101,7 +136,15 @@ static __always_inline enum axdp_reason judge_udp(const struct packet *p, void *
  * needs the request the host sent.  Everything else, redirects included,
  * is dropped.
  */
-static __always_inline enum axdp_reason judge_icmp(const struct packet *p, void *end)
+/* Echo requests are limited per CPU; trusted sources are exempt. */
+static __always_inline enum axdp_reason echo_request(const struct packet *p, const struct axdp_policy *pol)
+{
+	if (knobs.icmp_echo.interval_ns && !source_trusted(pol, &p->src) && !echo_within_rate())
+		return AXDP_DROP_ICMP_RATE;
+	return AXDP_PASS_ICMP_ECHO;
+}
+
+static __always_inline enum axdp_reason judge_icmp(const struct packet *p, const struct axdp_policy *pol, void *end)
 {
 	struct icmp_hdr *ih = p->l4;
 
@@ -114,7 +157,7 @@ static __always_inline enum axdp_reason judge_icmp(const struct packet *p, void 
 	case ICMP_PARAMETERPROB:
 		return AXDP_PASS_ICMP_ERROR;
 	case ICMP_ECHO:
-		return AXDP_PASS_ICMP_ECHO;
+		return echo_request(p, pol);
 	case ICMP_ECHOREPLY:
 		if (inbound_flow_alive(p, 0, ih->echo_id))
 			return AXDP_PASS_ICMP_FLOW;
@@ -127,7 +170,7 @@ static __always_inline enum axdp_reason judge_icmp(const struct packet *p, void 
  * not work at all.  Redirects are dropped in both families: a host with
  * one default router has no use for them, and they reroute its traffic.
  */
-static __always_inline enum axdp_reason judge_icmpv6(const struct packet *p, void *end)
+static __always_inline enum axdp_reason judge_icmpv6(const struct packet *p, const struct axdp_policy *pol, void *end)
 {
 	struct icmp_hdr *ih = p->l4;
 
@@ -141,7 +184,7 @@ static __always_inline enum axdp_reason judge_icmpv6(const struct packet *p, voi
 	case ICMPV6_PARAMPROB:
 		return AXDP_PASS_ICMP_ERROR;
 	case ICMPV6_ECHO_REQUEST:
-		return AXDP_PASS_ICMP_ECHO;
+		return echo_request(p, pol);
 	case ICMPV6_MGM_QUERY:
 	case ICMPV6_MGM_REPORT:
 	case ICMPV6_MGM_REDUCTION:
@@ -179,20 +222,20 @@ static __always_inline void admit_fragments(const struct packet *p)
 	bpf_map_update_elem(&fragments, &key, &f, BPF_ANY);
 }
 
-static __always_inline enum axdp_reason judge_l4(const struct packet *p, void *end)
+static __always_inline enum axdp_reason judge_l4(const struct packet *p, const struct axdp_policy *pol, void *end)
 {
 	switch (p->proto) {
 	case IPPROTO_TCP:
-		return judge_tcp(p, end);
+		return judge_tcp(p, pol, end);
 	case IPPROTO_UDP:
-		return judge_udp(p, end);
+		return judge_udp(p, pol, end);
 	case IPPROTO_ICMP:
 		if (!p->ipv6)
-			return judge_icmp(p, end);
+			return judge_icmp(p, pol, end);
 		break;
 	case IPPROTO_ICMPV6:
 		if (p->ipv6)
-			return judge_icmpv6(p, end);
+			return judge_icmpv6(p, pol, end);
 		break;
 	}
 	return AXDP_DROP_PROTO;
@@ -200,14 +243,22 @@ static __always_inline enum axdp_reason judge_l4(const struct packet *p, void *e
 
 static __always_inline enum axdp_reason judge_inbound(void *data, void *end)
 {
+	struct axdp_policy *pol = policy_state();
 	struct packet p;
 	enum axdp_reason reason = parse_packet(data, end, &p);
 
 	if (reason != PARSED)
 		return reason;
+	/* Source policy first: a denied or impossible source gets no further look. */
+	if (!pol)
+		return AXDP_DROP_DENIED;
+	if (source_denied(pol, &p.src))
+		return AXDP_DROP_DENIED;
+	if (knobs.drop_martians && source_martian(&p))
+		return AXDP_DROP_MARTIAN;
 	if (p.frag == FRAG_LATER)
 		return judge_later_fragment(&p);
-	reason = judge_l4(&p, end);
+	reason = judge_l4(&p, pol, end);
 	if (p.frag == FRAG_FIRST && reason < AXDP_FIRST_DROP)
 		admit_fragments(&p);
 	return reason;

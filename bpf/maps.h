@@ -77,6 +77,65 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct axdp_policy);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} policy SEC(".maps");
+
+#define LPM_MAP(name, entries)                                  \
+	struct {                                                \
+		__uint(type, BPF_MAP_TYPE_LPM_TRIE);            \
+		__uint(max_entries, entries);                   \
+		__type(key, struct axdp_lpm_key);               \
+		__type(value, __u8);                            \
+		__uint(map_flags, BPF_F_NO_PREALLOC);           \
+		__uint(pinning, LIBBPF_PIN_BY_NAME);            \
+	} name SEC(".maps")
+
+LPM_MAP(deny_0, AXDP_DENY_ENTRIES);
+LPM_MAP(deny_1, AXDP_DENY_ENTRIES);
+LPM_MAP(trust, AXDP_TRUST_ENTRIES);
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, AXDP_LOCAL_ADDR_ENTRIES);
+	__type(key, struct axdp_addr);
+	__type(value, __u8);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} local_addrs SEC(".maps");
+
+/* Shared by all CPUs: updated without a lock, so racing CPUs can let a few extra through (see autoxdp.conf(5)). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, AXDP_RATE_ENTRIES);
+	__type(key, struct axdp_rate_key);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} rate_sources SEC(".maps");
+
+/* Per-CPU buckets: [port] for UDP packets and bytes, [0] of echo for ICMP. */
+struct cpu_buckets {
+	__u64 packets_tat;
+	__u64 bytes_tat;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, AXDP_PORTS);
+	__type(key, __u32);
+	__type(value, struct cpu_buckets);
+} udp_port_buckets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cpu_buckets);
+} echo_buckets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, AXDP_IFINDEX_KEYS);
 	__type(key, __u32);
 	__type(value, struct axdp_iface_slot);

@@ -9,7 +9,9 @@
 #include "maps.h"
 #include "parse.h"
 
-static __always_inline bool port_open(enum axdp_l4 l4, __be16 port_be, const struct axdp_addr *local)
+/* The port's slot if the port is open for this local address, else NULL. */
+static __always_inline const struct axdp_port_slot *port_open(enum axdp_l4 l4, __be16 port_be,
+							       const struct axdp_addr *local)
 {
 	__u16 port = bpf_ntohs(port_be);
 	__u32 idx = l4 * AXDP_PORTS + port;
@@ -17,13 +19,13 @@ static __always_inline bool port_open(enum axdp_l4 l4, __be16 port_be, const str
 	struct axdp_addr_port key = {};
 
 	if (!slot || !slot->flags)
-		return false;
+		return NULL;
 	if (slot->flags & AXDP_PORT_OPEN_ANY)
-		return true;
+		return slot;
 	key.local = *local;
 	key.port = port;
 	key.l4 = l4;
-	return bpf_map_lookup_elem(&addr_allow, &key) != NULL;
+	return bpf_map_lookup_elem(&addr_allow, &key) ? slot : NULL;
 }
 
 static __always_inline __u64 flow_timeout(const struct axdp_flow_key *key, const struct axdp_flow *f)

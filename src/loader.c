@@ -503,14 +503,8 @@ int axdp_detach(const char *pin_dir, const char *ifname, char *err, size_t errle
 
 int axdp_remove_all(const char *pin_dir, char *err, size_t errlen)
 {
-	static const char *const maps[] = {
-		AXDP_MAP_COUNTERS, AXDP_MAP_PORT_ALLOW, AXDP_MAP_ADDR_ALLOW, AXDP_MAP_CONNTRACK, AXDP_MAP_FRAGMENTS,
-		AXDP_MAP_BIND_EXCLUDE, AXDP_MAP_UDP_SOCKS, AXDP_MAP_SOCK_EVENTS, AXDP_MAP_IFACE_SLOTS,
-		AXDP_MAP_EVENT_CTL, AXDP_MAP_DROP_EVENTS,
-	};
 	char path[PATH_MAX];
 	struct dirent *de;
-	size_t i;
 	DIR *dir;
 
 	snprintf(path, sizeof(path), "%s/" LINKS_SUBDIR, pin_dir);
@@ -535,11 +529,18 @@ int axdp_remove_all(const char *pin_dir, char *err, size_t errlen)
 	if (dir)
 		closedir(dir);
 	rmdir(path);
-	for (i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", pin_dir, maps[i]);
-		if (unlink(path) && errno != ENOENT)
+	/* What is left are the pinned maps: the directory is autoxdp's own (prepare_pin_dir made it). */
+	dir = opendir(pin_dir);
+	while (dir && (de = readdir(dir))) {
+		if (de->d_name[0] == '.' || snprintf(path, sizeof(path), "%s/%s", pin_dir, de->d_name) >= (int)sizeof(path))
+			continue;
+		if (unlink(path) && errno != ENOENT) {
+			closedir(dir);
 			return fail(err, errlen, "removing pinned map %s: %s", path, strerror(errno));
+		}
 	}
+	if (dir)
+		closedir(dir);
 	if (rmdir(pin_dir) && errno != ENOENT)
 		return fail(err, errlen, "removing pin directory %s: %s (something else is pinned there)", pin_dir, strerror(errno));
 	return 0;

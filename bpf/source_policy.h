@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR MIT) */
+/*
+ * Who may talk to the host at all: denied CIDRs, martian sources, trusted
+ * CIDRs.  Empty lists cost one read of the policy entry; the martian
+ * ranges are arithmetic.
+ */
+#ifndef AXDP_SOURCE_POLICY_H
+#define AXDP_SOURCE_POLICY_H
+
+#include "maps.h"
+#include "parse.h"
+
+static __always_inline struct axdp_policy *policy_state(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&policy, &zero);
+}
+
+static __always_inline bool source_denied(const struct axdp_policy *pol, const struct axdp_addr *src)
+{
+	struct axdp_lpm_key key = { .prefixlen = 128, .addr = *src };
+
+	if (!pol->deny_entries)
+		return false;
+	return pol->deny_generation ? bpf_map_lookup_elem(&deny_1, &key) != NULL
+				    : bpf_map_lookup_elem(&deny_0, &key) != NULL;
+}
+
+static __always_inline bool source_trusted(const struct axdp_policy *pol, const struct axdp_addr *src)
+{
+	struct axdp_lpm_key key = { .prefixlen = 128, .addr = *src };
+
+	return pol->trust_entries && bpf_map_lookup_elem(&trust, &key) != NULL;
+}
+
+/*
+ * Sources no internet-facing link ever legitimately sees: this network,
+ * loopback, multicast, class E and broadcast for IPv4; unspecified,
+ * loopback and multicast for IPv6.  RFC 1918, CGNAT and link-local stay
+ * allowed: clouds use them for metadata, DNS, DHCP and NDP.
+ */
+static __always_inline bool source_martian(const struct packet *p)
+{
+	__u32 first;
+
+	if (!p->ipv6) {
+		first = bpf_ntohl(p->src.w[3]) >> 24;
+		return first == 0 || first == 127 || first >= 224;
+	}
+	if (!p->src.w[0] && !p->src.w[1] && !p->src.w[2] && (!p->src.w[3] || p->src.w[3] == bpf_htonl(1)))
+		return true;
+	return (bpf_ntohl(p->src.w[0]) >> 24) == 0xff;
+}
+
+/* The host's own address arriving from outside is spoofed: checked only before a pass. */
+static __always_inline bool source_is_local(const struct axdp_policy *pol, const struct axdp_addr *src)
+{
+	return knobs.drop_martians && pol->local_addrs && bpf_map_lookup_elem(&local_addrs, src) != NULL;
+}
+
+#endif
