@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The daemon's side of `make bench`: how long after listen() a port is
+ * open (the promise is 0: open when listen() returns), how long after
+ * close() it is closed again, the daemon's memory, and its CPU time per
+ * 1,000 listen/close cycles.  Everything runs in throwaway namespaces; it
+ * reports figures and never asserts a time.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include "autoxdp_abi.h"
+#include "daemon.h"
+#include "netns.h"
+
+#define CYCLES 1000
+#define FIRST_PORT 20000
+#define POLL_LIMIT_NS (5 * 1000000000LL)
+
+static long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static bool port_is_open(int port_allow_fd, __u16 port)
+{
+	__u32 idx = AXDP_L4_TCP * AXDP_PORTS + port;
+	struct axdp_port_slot slot;
+
+	return bpf_map_lookup_elem(port_allow_fd, &idx, &slot) == 0 &&
+	       (slot.flags & (AXDP_PORT_OPEN_ANY | AXDP_PORT_OPEN_ADDR));
+}
+
+/* Nanoseconds until the port reaches the wanted state, 0 if it already has, -1 after the limit. */
+static long long wait_port(int fd, __u16 port, bool open)
+{
+	long long start = now_ns();
+
+	if (port_is_open(fd, port) == open)
+		return 0;
+	while (port_is_open(fd, port) != open) {
+		if (now_ns() - start > POLL_LIMIT_NS)
+			return -1;
+		usleep(50);
+	}
+	return now_ns() - start;
+}
+
+static long proc_field(pid_t pid, const char *file, const char *key)
+{
+	char path[64], line[256];
+	long value = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+	f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f))
+		if (strncmp(line, key, strlen(key)) == 0)
+			value = strtol(line + strlen(key), NULL, 10);
+	if (f)
+		fclose(f);
+	return value;
+}
+
+/* utime + stime of the daemon, in clock ticks. */
+static long cpu_ticks(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long utime, stime;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "re");
+	if (!f || !fgets(buf, sizeof(buf), f)) {
+		if (f)
+			fclose(f);
+		return -1;
+	}
+	fclose(f);
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime) != 2)
+		return -1;
+	return utime + stime;
+}
+
+static int cmp_ll(const void *a, const void *b)
+{
+	long long x = *(const long long *)a, y = *(const long long *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int listener(const struct netns_pair *ns, __u16 port, char *err, size_t errlen)
+{
+	int one = 1, fd = netns_socket(ns->name[NETNS_SERVER], AF_INET, SOCK_STREAM, 0, err, errlen);
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		snprintf(err, errlen, "bind port %u: %s", port, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int run(struct netns_pair *ns, struct axdpd *d)
+{
+	static long long open_ns[CYCLES], close_ns[CYCLES];
+	char err[512], path[AXDPD_PATH + 32];
+	int map_fd, open_at_return = 0, late = 0;
+	long ticks_before, ticks_after, rss_kb;
+
+	snprintf(path, sizeof(path), "%s/%s", d->pin_dir, AXDP_MAP_PORT_ALLOW);
+	map_fd = bpf_obj_get(path);
+	if (map_fd < 0)
+		return fprintf(stderr, "bench: opening %s: %s\n", path, strerror(errno)), -1;
+	ticks_before = cpu_ticks(d->pid);
+	for (int i = 0; i < CYCLES; i++) {
+		__u16 port = FIRST_PORT + i;
+		int fd = listener(ns, port, err, sizeof(err));
+
+		if (fd < 0 || listen(fd, 16) < 0)
+			return fprintf(stderr, "bench: listener on port %u: %s\n", port, fd < 0 ? err : strerror(errno)), -1;
+		open_at_return += port_is_open(map_fd, port);
+		open_ns[i] = wait_port(map_fd, port, true);
+		close(fd);
+		close_ns[i] = wait_port(map_fd, port, false);
+		late += open_ns[i] < 0 || close_ns[i] < 0;
+	}
+	ticks_after = cpu_ticks(d->pid);
+	rss_kb = proc_field(d->pid, "status", "VmRSS:");
+	close(map_fd);
+	qsort(open_ns, CYCLES, sizeof(open_ns[0]), cmp_ll);
+	qsort(close_ns, CYCLES, sizeof(close_ns[0]), cmp_ll);
+
+	printf("\nautoxdpd, %d listen/close cycles on the server side of a veth pair\n", CYCLES);
+	printf("%-40s %12s\n", "measure", "value");
+	printf("%-40s %11d%%\n", "port open when listen() returned", open_at_return * 100 / CYCLES);
+	printf("%-40s %9lld us\n", "listen() to open, median", open_ns[CYCLES / 2] / 1000);
+	printf("%-40s %9lld us\n", "listen() to open, 99th percentile", open_ns[CYCLES * 99 / 100] / 1000);
+	printf("%-40s %9lld us\n", "close() to closed, median", close_ns[CYCLES / 2] / 1000);
+	printf("%-40s %9lld us\n", "close() to closed, 99th percentile", close_ns[CYCLES * 99 / 100] / 1000);
+	printf("%-40s %9ld KiB\n", "daemon resident memory", rss_kb);
+	printf("%-40s %9ld ms\n", "daemon CPU time per 1,000 cycles",
+	       (ticks_after - ticks_before) * 1000 / sysconf(_SC_CLK_TCK) * 1000 / CYCLES);
+	if (late)
+		printf("%d cycles did not settle within %lld s\n", late, POLL_LIMIT_NS / 1000000000);
+	return 0;
+}
+
+int main(void)
+{
+	struct netns_pair ns = { 0 };
+	struct axdpd d;
+	char err[512];
+	int rc = 1;
+
+	netns_remove_stale();
+	axdpd_remove_stale();
+	if (netns_pair_create(&ns, err, sizeof(err))) {
+		fprintf(stderr, "bench: %s\n", err);
+		return 1;
+	}
+	if (axdpd_init(&d, ns.name[NETNS_SERVER], ns.ifname[NETNS_SERVER], "[Daemon]\nReconcileIntervalSec=30\n") ||
+	    axdpd_start(&d, 10000))
+		fprintf(stderr, "bench: starting autoxdpd: %s\n", d.err);
+	else
+		rc = run(&ns, &d) ? 1 : 0;
+	axdpd_cleanup(&d);
+	netns_pair_destroy(&ns, err, sizeof(err));
+	return rc;
+}
