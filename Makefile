@@ -82,9 +82,13 @@ check: deps
 $(BUILD)/bench: tests/bench.c $(TEST_LIB) $(wildcard tests/lib/*.h) $(LIB_OBJ) | $(BUILD)
 	$(CC) $(CFLAGS) -Itests/lib $< $(TEST_LIB) $(LIB_OBJ) -o $@ $(LDLIBS)
 
+$(BUILD)/bench_daemon: tests/bench_daemon.c $(TEST_LIB) $(wildcard tests/lib/*.h) $(LIB_OBJ) | $(BUILD)
+	$(CC) $(CFLAGS) -Itests/lib $< $(TEST_LIB) $(LIB_OBJ) -o $@ $(LDLIBS) -lpthread
+
 bench: deps
-	$(MAKE) all $(BUILD)/bench
+	$(MAKE) all $(BUILD)/bench $(BUILD)/bench_daemon
 	AXDP_BPF_OBJECT=$(BPF_OBJ) $(BUILD)/bench
+	AXDP_BPF_OBJECT=$(BPF_OBJ) AXDP_BUILD=$(BUILD) $(BUILD)/bench_daemon
 
 demo: deps
 	$(MAKE) all
