@@ -119,6 +119,17 @@ struct axdp_flow {
 	__u32 pad;
 };
 
+/*
+ * flow_ports[l4 * AXDP_PORTS + local port]: when a flow from that local
+ * port was last recorded (bpf_ktime_get_coarse_ns clock; 0: never), and
+ * egress_clock[0]: that clock as egress last saw it.  Together they prove
+ * cheaply that no flow can match an inbound packet, so a flood to closed
+ * ports is dropped without a conntrack lookup.  Whoever adds a flow to
+ * conntrack marks its local port here too.
+ */
+#define AXDP_MAP_FLOW_PORTS   "flow_ports"
+#define AXDP_MAP_EGRESS_CLOCK "egress_clock"
+
 /* A datagram whose first fragment passed; later fragments follow it. */
 struct axdp_frag_key {
 	struct axdp_addr src;

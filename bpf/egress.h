@@ -25,6 +25,20 @@ static __always_inline void outbound_flow_key(struct axdp_flow_key *key, const s
 	key->proto = p->proto;
 }
 
+/* Keeps flow_ports and egress_clock current for no_flow_possible(), at most once a second each. */
+static __always_inline void mark_flow_port(const struct axdp_flow_key *key, __u64 now)
+{
+	__u32 zero = 0, idx = (key->proto == IPPROTO_UDP ? AXDP_L4_UDP : AXDP_L4_TCP) * AXDP_PORTS +
+			      bpf_ntohs(key->local_port);
+	__u64 *seen = bpf_map_lookup_elem(&flow_ports, &idx);
+	__u64 *clock = bpf_map_lookup_elem(&egress_clock, &zero);
+
+	if (seen && now - *seen > CLOCK_STEP_NS)
+		*seen = now;
+	if (clock && now - *clock > CLOCK_STEP_NS)
+		*clock = now;
+}
+
 /* flags are added to the entry's, after clearing those not in keep. */
 static __always_inline enum axdp_reason record_flow(const struct axdp_flow_key *key, __u32 flags, __u32 keep)
 {
@@ -33,6 +47,8 @@ static __always_inline enum axdp_reason record_flow(const struct axdp_flow_key *
 	struct axdp_flow fresh = { .last_seen_ns = now, .flags = flags };
 	__u32 next;
 
+	if (key->proto == IPPROTO_TCP || key->proto == IPPROTO_UDP)
+		mark_flow_port(key, now);
 	if (!f) {
 		bpf_map_update_elem(&conntrack, key, &fresh, BPF_ANY);
 		return AXDP_EGRESS_TRACKED;

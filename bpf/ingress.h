@@ -97,7 +97,7 @@ static __always_inline enum axdp_reason judge_tcp(const struct packet *p, const 
 	/* A bare SYN opens a connection; the host's own flows never receive one. */
 	if ((flags & (TCP_SYN | TCP_ACK)) == TCP_SYN)
 		return AXDP_DROP_TCP_CLOSED;
-	if (inbound_flow_alive(p, th->source, th->dest))
+	if (!no_flow_possible(AXDP_L4_TCP, th->dest) && inbound_flow_alive(p, th->source, th->dest))
 		return AXDP_PASS_TCP_FLOW;
 	return AXDP_DROP_TCP_CLOSED;
 }
@@ -125,7 +125,7 @@ static __always_inline enum axdp_reason judge_udp(const struct packet *p, const 
 			return AXDP_DROP_UDP_BUDGET;
 		return AXDP_PASS_UDP_PORT;
 	}
-	if (inbound_flow_alive(p, uh->source, uh->dest))
+	if (!no_flow_possible(AXDP_L4_UDP, uh->dest) && inbound_flow_alive(p, uh->source, uh->dest))
 		return AXDP_PASS_UDP_FLOW;
 	return AXDP_DROP_UDP_CLOSED;
 }

@@ -50,6 +50,28 @@ static __always_inline struct axdp_flow *flow_lookup(const struct axdp_flow_key 
 	return NULL;
 }
 
+/* Writes less often than this keep egress from dirtying shared cache lines per packet. */
+#define CLOCK_STEP_NS AXDP_NSEC_PER_SEC
+
+/*
+ * True when no flow from this local port was recorded within the longest
+ * timeout, by the clock egress keeps.  A stale clock (a quiet host) only
+ * makes this answer false more often: it never hides a live flow.
+ */
+static __always_inline bool no_flow_possible(enum axdp_l4 l4, __be16 local_port)
+{
+	__u64 longest = l4 == AXDP_L4_UDP ? knobs.udp_timeout_ns
+			: knobs.tcp_timeout_ns > knobs.tcp_closing_timeout_ns ? knobs.tcp_timeout_ns
+									      : knobs.tcp_closing_timeout_ns;
+	__u32 idx = l4 * AXDP_PORTS + bpf_ntohs(local_port), zero = 0;
+	__u64 *seen = bpf_map_lookup_elem(&flow_ports, &idx);
+	__u64 *clock = bpf_map_lookup_elem(&egress_clock, &zero);
+
+	if (!seen || !clock)
+		return false;
+	return !*seen || (__s64)(*clock - *seen) > (__s64)(longest + 2 * CLOCK_STEP_NS);
+}
+
 /* The key of the flow an inbound packet belongs to. */
 static __always_inline void inbound_flow_key(struct axdp_flow_key *key, const struct packet *p,
 					     __be16 src_port, __be16 dst_port)

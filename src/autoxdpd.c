@@ -386,6 +386,7 @@ static int start(struct daemon *d, char *err, size_t errlen)
 	if (axdp_portsync_reconcile(&d->ps, &d->cfg, err, errlen))
 		return -1;
 	seeded = axdp_conntrack_seed(bpf_map__fd(bpf_object__find_map_by_name(d->dp.obj, AXDP_MAP_CONNTRACK)),
+				     bpf_map__fd(bpf_object__find_map_by_name(d->dp.obj, AXDP_MAP_FLOW_PORTS)),
 				     seed_err, sizeof(seed_err));
 	if (seeded < 0)
 		axdp_log(LOG_WARNING, "seeding conntrack with existing connections: %s", seed_err);

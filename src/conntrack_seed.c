@@ -8,7 +8,7 @@
 #include "conntrack_seed.h"
 #include "sockdiag.h"
 
-int axdp_conntrack_seed(int conntrack_fd, char *err, size_t errlen)
+int axdp_conntrack_seed(int conntrack_fd, int flow_ports_fd, char *err, size_t errlen)
 {
 	struct axdp_socket_set conns = {};
 	struct timespec ts;
@@ -27,8 +27,12 @@ int axdp_conntrack_seed(int conntrack_fd, char *err, size_t errlen)
 			.proto = c->proto,
 		};
 
+		__u32 port_idx = (c->proto == IPPROTO_UDP ? AXDP_L4_UDP : AXDP_L4_TCP) * AXDP_PORTS + c->port;
+
 		memcpy(&key.remote, c->remote, sizeof(key.remote));
 		memcpy(&key.local, c->addr, sizeof(key.local));
+		/* The port mark first: the data path skips conntrack for ports without one. */
+		bpf_map_update_elem(flow_ports_fd, &port_idx, &flow.last_seen_ns, BPF_ANY);
 		if (bpf_map_update_elem(conntrack_fd, &key, &flow, BPF_NOEXIST) == 0)
 			added++;
 	}

@@ -10,6 +10,6 @@
  * on without waiting for its next outbound packet.  Entries already
  * present are left as they are.  Returns the number added, or -1.
  */
-int axdp_conntrack_seed(int conntrack_fd, char *err, size_t errlen);
+int axdp_conntrack_seed(int conntrack_fd, int flow_ports_fd, char *err, size_t errlen);
 
 #endif
