@@ -238,6 +238,7 @@ struct axdp_knobs {
 	X(DROP_UDP_CLOSED,     drop,   udp_port_closed)   \
 	X(DROP_ICMP_MALFORMED, drop,   icmp_malformed)    \
 	X(DROP_ICMP_OTHER,     drop,   icmp_other)        \
+	X(DROP_ICMP_UNMATCHED, drop,   icmp_error_unmatched) \
 	X(DROP_SYN_RATE,       drop,   syn_rate_limited)  \
 	X(DROP_UDP_RATE,       drop,   udp_rate_limited)  \
 	X(DROP_UDP_BUDGET,     drop,   udp_port_budget)   \

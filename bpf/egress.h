@@ -15,16 +15,6 @@
 /* Refreshing an entry at most this often keeps egress from writing it per packet. */
 #define FLOW_REFRESH_NS AXDP_NSEC_PER_SEC
 
-static __always_inline void outbound_flow_key(struct axdp_flow_key *key, const struct packet *p,
-					      __be16 src_port, __be16 dst_port)
-{
-	key->remote = p->dst;
-	key->local = p->src;
-	key->remote_port = dst_port;
-	key->local_port = src_port;
-	key->proto = p->proto;
-}
-
 /* Keeps flow_ports and egress_clock current for no_flow_possible(), at most once a second each. */
 static __always_inline void mark_flow_port(const struct axdp_flow_key *key, __u64 now)
 {

@@ -136,6 +136,66 @@ static __always_inline enum axdp_reason judge_udp(const struct packet *p, const 
  * needs the request the host sent.  Everything else, redirects included,
  * is dropped.
  */
+/*
+ * An error must quote a packet the host sent: a reply from a port it
+ * serves, or a packet of a flow it opened.  Anything else is someone
+ * trying to lower a path MTU or reset a connection from afar.  A quoted
+ * packet whose ports cannot be read (a later fragment, IPv6 extension
+ * headers) passes: the kernel matches it to a socket or ignores it.
+ */
+static __always_inline enum axdp_reason judge_icmp_error(const struct packet *p, void *end)
+{
+	void *inner = p->l4 + sizeof(struct icmp_hdr), *l4;
+	struct axdp_flow_key key = {};
+	struct packet sent = {};
+	__be16 *ports;
+
+	if (p->ipv6) {
+		struct ipv6hdr *ip6 = inner;
+
+		if ((void *)(ip6 + 1) > end)
+			return AXDP_DROP_ICMP_MALFORMED;
+		__builtin_memcpy(&sent.src, &ip6->saddr, sizeof(sent.src));
+		__builtin_memcpy(&sent.dst, &ip6->daddr, sizeof(sent.dst));
+		sent.proto = ip6->nexthdr;
+		l4 = ip6 + 1;
+	} else {
+		struct iphdr *iph = inner;
+
+		if ((void *)(iph + 1) > end || iph->ihl < 5)
+			return AXDP_DROP_ICMP_MALFORMED;
+		if (bpf_ntohs(iph->frag_off) & IP_OFFSET_MASK)
+			return AXDP_PASS_ICMP_ERROR;
+		addr_from_ipv4(&sent.src, iph->saddr);
+		addr_from_ipv4(&sent.dst, iph->daddr);
+		sent.proto = iph->protocol;
+		l4 = inner + iph->ihl * 4;
+	}
+	ports = l4;
+	switch (sent.proto) {
+	case IPPROTO_TCP:
+	case IPPROTO_UDP:
+		/* RFC 792 and 4443 quote at least the first 8 bytes of the packet. */
+		if ((void *)(ports + 2) > end)
+			return AXDP_DROP_ICMP_MALFORMED;
+		if (port_open(sent.proto == IPPROTO_TCP ? AXDP_L4_TCP : AXDP_L4_UDP, ports[0], &sent.src))
+			return AXDP_PASS_ICMP_ERROR;
+		outbound_flow_key(&key, &sent, ports[0], ports[1]);
+		break;
+	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6:
+		if ((void *)((struct icmp_hdr *)l4 + 1) > end)
+			return AXDP_DROP_ICMP_MALFORMED;
+		outbound_flow_key(&key, &sent, ((struct icmp_hdr *)l4)->echo_id, 0);
+		break;
+	default:
+		return p->ipv6 ? AXDP_PASS_ICMP_ERROR : AXDP_DROP_ICMP_UNMATCHED;
+	}
+	if (flow_lookup(&key, bpf_ktime_get_coarse_ns()))
+		return AXDP_PASS_ICMP_ERROR;
+	return AXDP_DROP_ICMP_UNMATCHED;
+}
+
 /* Echo requests are limited per CPU; trusted sources are exempt. */
 static __always_inline enum axdp_reason echo_request(const struct packet *p, const struct axdp_policy *pol)
 {
@@ -155,7 +215,7 @@ static __always_inline enum axdp_reason judge_icmp(const struct packet *p, const
 	case ICMP_DEST_UNREACH:
 	case ICMP_TIME_EXCEEDED:
 	case ICMP_PARAMETERPROB:
-		return AXDP_PASS_ICMP_ERROR;
+		return judge_icmp_error(p, end);
 	case ICMP_ECHO:
 		return echo_request(p, pol);
 	case ICMP_ECHOREPLY:
@@ -182,7 +242,7 @@ static __always_inline enum axdp_reason judge_icmpv6(const struct packet *p, con
 	case ICMPV6_PKT_TOOBIG:
 	case ICMPV6_TIME_EXCEED:
 	case ICMPV6_PARAMPROB:
-		return AXDP_PASS_ICMP_ERROR;
+		return judge_icmp_error(p, end);
 	case ICMPV6_ECHO_REQUEST:
 		return echo_request(p, pol);
 	case ICMPV6_MGM_QUERY:

@@ -72,6 +72,17 @@ static __always_inline bool no_flow_possible(enum axdp_l4 l4, __be16 local_port)
 	return !*seen || (__s64)(*clock - *seen) > (__s64)(longest + 2 * CLOCK_STEP_NS);
 }
 
+/* The key of the flow an outbound packet belongs to. */
+static __always_inline void outbound_flow_key(struct axdp_flow_key *key, const struct packet *p,
+					      __be16 src_port, __be16 dst_port)
+{
+	key->remote = p->dst;
+	key->local = p->src;
+	key->remote_port = dst_port;
+	key->local_port = src_port;
+	key->proto = p->proto;
+}
+
 /* The key of the flow an inbound packet belongs to. */
 static __always_inline void inbound_flow_key(struct axdp_flow_key *key, const struct packet *p,
 					     __be16 src_port, __be16 dst_port)

@@ -287,6 +287,37 @@ static void icmp(struct pkt *p, const struct step *s)
 	pkt_payload(p, NULL, 8);
 }
 
+/* The host's own datagram or segment from local port s->port to the peer's EPHEMERAL, as it leaves. */
+static void sent_by_host(struct pkt *p, const struct step *s)
+{
+	pkt_init(p);
+	pkt_eth(p);
+	if (s->family == 4)
+		pkt_ipv4(p, &(struct pkt_ipv4_opts){ .src = PKT_LOCAL4, .dst = PKT_REMOTE4 });
+	else
+		pkt_ipv6(p, &(struct pkt_ipv6_opts){ .src = PKT_LOCAL6, .dst = PKT_REMOTE6 });
+	if (s->l4 == IPPROTO_UDP)
+		pkt_udp(p, s->port, EPHEMERAL);
+	else
+		tcp_to(p, s->port, EPHEMERAL, PKT_TCP_SYN | PKT_TCP_ACK);
+	pkt_payload(p, NULL, 16);
+}
+
+/*
+ * arg: ICMP(type, code) of an error from the path about what the host
+ * sent (sent_by_host with the same step): its IP header and first 8 bytes
+ * quoted, as a router does.
+ */
+static void icmp_error(struct pkt *p, const struct step *s)
+{
+	struct pkt sent;
+
+	sent_by_host(&sent, s);
+	ip_begin(p, s, 0);
+	pkt_icmp(p, (uint8_t)(s->arg >> 8), (uint8_t)s->arg, 0, 0);
+	pkt_payload(p, sent.data + sent.l3_off, sent.l4_off - sent.l3_off + 8);
+}
+
 /* The frame ends halfway into the ICMP header. */
 static void icmp_cut(struct pkt *p, const struct step *s)
 {
@@ -474,10 +505,19 @@ static const struct scenario scenarios[] = {
 	{ "UDP header beyond the IP length", { { V6(l4_in_padding), .l4 = IPPROTO_UDP, DROP(UDP_MALFORMED) } } },
 
 	/* ICMP. */
-	{ "fragmentation needed (3/4)", { { V4(icmp), .arg = ICMP(3, 4), PASS(ICMP_ERROR) } } },
-	{ "port unreachable (3/3)", { { V4(icmp), .arg = ICMP(3, 3), PASS(ICMP_ERROR) } } },
-	{ "time exceeded (11)", { { V4(icmp), .arg = ICMP(11, 0), PASS(ICMP_ERROR) } } },
-	{ "parameter problem (12)", { { V4(icmp), .arg = ICMP(12, 0), PASS(ICMP_ERROR) } } },
+	{ "fragmentation needed (3/4) about a reply from an open port",
+	  { { V4(icmp_error), .arg = ICMP(3, 4), .port = OPEN_TCP, PASS(ICMP_ERROR) } } },
+	{ "port unreachable (3/3) about a datagram of the host's UDP flow",
+	  { { V4(sent_by_host), .l4 = IPPROTO_UDP, .port = EPHEMERAL + 1, EGRESS(TRACKED) },
+	    { V4(icmp_error), .arg = ICMP(3, 3), .l4 = IPPROTO_UDP, .port = EPHEMERAL + 1, PASS(ICMP_ERROR) } } },
+	{ "time exceeded (11) about a segment of the host's TCP flow",
+	  { { V4(sent_by_host), .port = EPHEMERAL + 1, EGRESS(TRACKED) },
+	    { V4(icmp_error), .arg = ICMP(11, 0), .port = EPHEMERAL + 1, PASS(ICMP_ERROR) } } },
+	{ "parameter problem (12) about a reply from an open port",
+	  { { V4(icmp_error), .arg = ICMP(12, 0), .port = OPEN_TCP, PASS(ICMP_ERROR) } } },
+	{ "fragmentation needed about a segment the host never sent",
+	  { { V4(icmp_error), .arg = ICMP(3, 4), .port = EPHEMERAL + 1, DROP(ICMP_UNMATCHED) } } },
+	{ "port unreachable quoting nothing", { { V4(icmp), .arg = ICMP(3, 3), DROP(ICMP_MALFORMED) } } },
 	{ "echo request", { { V4(icmp), .arg = ICMP(8, 0), PASS(ICMP_ECHO) } } },
 	{ "echo reply without a request", { { V4(icmp), .arg = ICMP(0, 0), DROP(ICMP_OTHER) } } },
 	{ "echo reply to the host's request",
@@ -489,10 +529,18 @@ static const struct scenario scenarios[] = {
 	{ "ICMPv6 inside IPv4", { { V4(proto), .arg = IPPROTO_ICMPV6, DROP(PROTO) } } },
 
 	/* ICMPv6. */
-	{ "destination unreachable (1)", { { V6(icmp), .arg = ICMP(1, 4), PASS(ICMP_ERROR) } } },
-	{ "packet too big (2)", { { V6(icmp), .arg = ICMP(2, 0), PASS(ICMP_ERROR) } } },
-	{ "time exceeded (3)", { { V6(icmp), .arg = ICMP(3, 0), PASS(ICMP_ERROR) } } },
-	{ "parameter problem (4)", { { V6(icmp), .arg = ICMP(4, 1), PASS(ICMP_ERROR) } } },
+	{ "destination unreachable (1) about a reply from an open port",
+	  { { V6(icmp_error), .arg = ICMP(1, 4), .port = OPEN_TCP, PASS(ICMP_ERROR) } } },
+	{ "packet too big (2) about a datagram of the host's UDP flow",
+	  { { V6(sent_by_host), .l4 = IPPROTO_UDP, .port = EPHEMERAL + 1, EGRESS(TRACKED) },
+	    { V6(icmp_error), .arg = ICMP(2, 0), .l4 = IPPROTO_UDP, .port = EPHEMERAL + 1, PASS(ICMP_ERROR) } } },
+	{ "time exceeded (3) about a segment of the host's TCP flow",
+	  { { V6(sent_by_host), .port = EPHEMERAL + 1, EGRESS(TRACKED) },
+	    { V6(icmp_error), .arg = ICMP(3, 0), .port = EPHEMERAL + 1, PASS(ICMP_ERROR) } } },
+	{ "parameter problem (4) about a reply from an open port",
+	  { { V6(icmp_error), .arg = ICMP(4, 1), .port = OPEN_TCP, PASS(ICMP_ERROR) } } },
+	{ "packet too big about a datagram the host never sent",
+	  { { V6(icmp_error), .arg = ICMP(2, 0), .l4 = IPPROTO_UDP, .port = EPHEMERAL + 1, DROP(ICMP_UNMATCHED) } } },
 	{ "echo request (128)", { { V6(icmp), .arg = ICMP(128, 0), PASS(ICMP_ECHO) } } },
 	{ "echo reply without a request (129)", { { V6(icmp), .arg = ICMP(129, 0), DROP(ICMP_OTHER) } } },
 	{ "echo reply to the host's request",
