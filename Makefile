@@ -23,7 +23,10 @@ LDLIBS     := -lbpf -lelf -lz -lsystemd -lcap
 BPF_OBJ    := $(BUILD)/autoxdp.bpf.o
 BPF_SRC    := $(wildcard bpf/*.c bpf/*.h)
 PROGRAMS   := autoxdpd axdp
-LIB_SRC    := $(filter-out $(PROGRAMS:%=src/%.c),$(wildcard src/*.c))
+# cli_*.c: the commands of axdp, linked into axdp only.
+CLI_SRC    := $(wildcard src/cli_*.c)
+CLI_OBJ    := $(CLI_SRC:src/%.c=$(BUILD)/%.o)
+LIB_SRC    := $(filter-out $(PROGRAMS:%=src/%.c) $(CLI_SRC),$(wildcard src/*.c))
 LIB_OBJ    := $(LIB_SRC:src/%.c=$(BUILD)/%.o)
 TEST_SRC   := $(wildcard tests/test_*.c)
 TEST_BIN   := $(TEST_SRC:tests/%.c=$(BUILD)/%)
@@ -31,9 +34,9 @@ TEST_LIB   := $(wildcard tests/lib/*.c)
 
 # Packages the build and the tests need, by distribution.
 DEB_DEPS := $(CLANG) make gcc pkg-config libbpf-dev libelf-dev zlib1g-dev libsystemd-dev libcap-dev \
-            libcriterion-dev iproute2 bpftool
+            libcriterion-dev iproute2 bpftool nftables
 RPM_DEPS := clang make gcc pkgconf libbpf-devel elfutils-libelf-devel zlib-devel systemd-devel libcap-devel \
-            criterion-devel iproute bpftool
+            criterion-devel iproute bpftool nftables
 
 .PHONY: all deps check bench demo install clean help FORCE
 all: $(BPF_OBJ) $(PROGRAMS:%=$(BUILD)/%)
@@ -61,6 +64,7 @@ $(BUILD)/%.o: src/%.c $(wildcard src/*.h) bpf/autoxdp_abi.h | $(BUILD)
 
 $(PROGRAMS:%=$(BUILD)/%): $(BUILD)/%: $(BUILD)/%.o $(LIB_OBJ)
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+$(BUILD)/axdp: $(CLI_OBJ)
 
 $(BUILD)/test_%: tests/test_%.c $(TEST_LIB) $(wildcard tests/lib/*.h) $(LIB_OBJ) | $(BUILD)
 	$(CC) $(CFLAGS) -Itests/lib $< $(TEST_LIB) $(LIB_OBJ) -o $@ $(LDLIBS) -lcriterion
@@ -85,10 +89,14 @@ $(BUILD)/bench: tests/bench.c $(TEST_LIB) $(wildcard tests/lib/*.h) $(LIB_OBJ) |
 $(BUILD)/bench_daemon: tests/bench_daemon.c $(TEST_LIB) $(wildcard tests/lib/*.h) $(LIB_OBJ) | $(BUILD)
 	$(CC) $(CFLAGS) -Itests/lib $< $(TEST_LIB) $(LIB_OBJ) -o $@ $(LDLIBS) -lpthread
 
+$(BUILD)/bench_flood: tests/bench_flood.c $(TEST_LIB) $(wildcard tests/lib/*.h) $(LIB_OBJ) | $(BUILD)
+	$(CC) $(CFLAGS) -Itests/lib $< $(TEST_LIB) $(LIB_OBJ) -o $@ $(LDLIBS) -lpthread
+
 bench: deps
-	$(MAKE) all $(BUILD)/bench $(BUILD)/bench_daemon
+	$(MAKE) all $(BUILD)/bench $(BUILD)/bench_daemon $(BUILD)/bench_flood
 	AXDP_BPF_OBJECT=$(BPF_OBJ) $(BUILD)/bench
 	AXDP_BPF_OBJECT=$(BPF_OBJ) AXDP_BUILD=$(BUILD) $(BUILD)/bench_daemon
+	AXDP_BPF_OBJECT=$(BPF_OBJ) AXDP_BUILD=$(BUILD) $(BUILD)/bench_flood
 
 demo: deps
 	$(MAKE) all
@@ -106,3 +114,68 @@ install: all
 
 clean:
 	rm -rf $(BUILD)
+
+# ---- Service, packages and their checks (systemd/, openrc/, debian/, rpm/) ----
+SYSTEMDUNITDIR ?= /lib/systemd/system
+BASHCOMPDIR    ?= $(PREFIX)/share/bash-completion/completions
+OPENRCDIR      ?= $(SYSCONFDIR)/init.d
+PKGDIR         ?= $(BUILD)/pkg
+DIST           := autoxdp-$(VERSION)
+# rpmbuild on a Debian host: no RPM database of build dependencies, no debuginfo tooling.
+RPMBUILD_FLAGS ?= $(if $(wildcard /etc/debian_version),--nodeps --define 'debug_package %{nil}')
+
+.PHONY: install-service install-completion install-openrc dist deb rpm check-packages check-e2e
+
+# `make install` also installs the unit and, once it exists, the bash completion.
+install: install-service install-completion
+
+install-service:
+	install -d -m 0755 $(DESTDIR)$(SYSTEMDUNITDIR)
+	sed 's|/usr/sbin/|$(SBINDIR)/|g' systemd/autoxdp.service > $(DESTDIR)$(SYSTEMDUNITDIR)/autoxdp.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/autoxdp.service
+
+install-completion:
+	if [ -f completion/axdp.bash ]; then \
+		install -D -m 0644 completion/axdp.bash $(DESTDIR)$(BASHCOMPDIR)/axdp; fi
+
+# Not part of `install`: OpenRC systems run `make install install-openrc`.
+install-openrc:
+	install -d -m 0755 $(DESTDIR)$(OPENRCDIR)
+	sed 's|/usr/sbin/|$(SBINDIR)/|g' openrc/autoxdp > $(DESTDIR)$(OPENRCDIR)/autoxdp
+	chmod 0755 $(DESTDIR)$(OPENRCDIR)/autoxdp
+
+# Source tarball of the working tree (tracked and new files, not ignored ones).
+dist:
+	rm -rf $(PKGDIR)/$(DIST) && mkdir -p $(PKGDIR)/$(DIST)
+	{ git ls-files -co --exclude-standard 2>/dev/null || \
+	  find . \( -path ./.git -o -path ./$(BUILD) \) -prune -o -type f -print; } | \
+		while read -r f; do [ -f "$$f" ] && printf '%s\n' "$$f"; done | \
+		tar -cf - -T - | tar -xf - -C $(PKGDIR)/$(DIST)
+	tar -C $(PKGDIR) --owner=0 --group=0 -czf $(PKGDIR)/$(DIST).tar.gz $(DIST)
+	rm -rf $(PKGDIR)/$(DIST)
+
+# build/pkg/autoxdp_$(VERSION)_<arch>.deb, built from a copy of the tree.
+deb: dist
+	test "$$(dpkg-parsechangelog -l debian/changelog -S Version)" = "$(VERSION)" || \
+		{ echo "debian/changelog does not start with $(VERSION)" >&2; exit 1; }
+	rm -rf $(PKGDIR)/deb && mkdir -p $(PKGDIR)/deb
+	tar -C $(PKGDIR)/deb -xzf $(PKGDIR)/$(DIST).tar.gz
+	cd $(PKGDIR)/deb/$(DIST) && dpkg-buildpackage -us -uc -b
+	mv $(PKGDIR)/deb/*.deb $(PKGDIR)/deb/*.changes $(PKGDIR)/deb/*.buildinfo $(PKGDIR)/
+
+# build/pkg/autoxdp-$(VERSION)-1.<dist>.<arch>.rpm
+rpm: dist
+	test "$$(sed -n 's/^Version: *//p' rpm/autoxdp.spec)" = "$(VERSION)" || \
+		{ echo "rpm/autoxdp.spec: Version is not $(VERSION)" >&2; exit 1; }
+	rm -rf $(PKGDIR)/rpmbuild && mkdir -p $(PKGDIR)/rpmbuild/SOURCES
+	cp $(PKGDIR)/$(DIST).tar.gz $(PKGDIR)/rpmbuild/SOURCES/
+	rpmbuild -bb --define '_topdir $(abspath $(PKGDIR)/rpmbuild)' $(RPMBUILD_FLAGS) rpm/autoxdp.spec
+	cp $(PKGDIR)/rpmbuild/RPMS/*/*.rpm $(PKGDIR)/
+
+# Builds both packages, checks their contents, lintian, the unit's sandbox score.
+check-packages:
+	tests/package-check.sh
+
+# Debian 12 guest under qemu: installs the .deb, checks the service protects it.
+check-e2e:
+	tests/e2e-qemu.sh

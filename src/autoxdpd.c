@@ -18,6 +18,7 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <sys/capability.h>
 #include <bpf/bpf.h>
@@ -28,13 +29,22 @@
 #include "ifaces.h"
 #include "loader.h"
 #include "log.h"
+#include "metrics.h"
+#include "nft_backend.h"
+#include "pidfile.h"
+#include "policy.h"
+#include "port_tier.h"
 #include "portsync.h"
+#include "proc_events.h"
+#include "rate_knobs.h"
 
 #ifndef SO_NETNS_COOKIE
 #define SO_NETNS_COOKIE 71
 #endif
 
 #define ERRLEN 1024
+/* Without socket hooks, how long process events may keep coming before one reconcile answers them all. */
+#define PROC_SETTLE_MS 50
 
 /* What the command line says; it overrides the configuration files, also across reloads. */
 struct cmdline {
@@ -43,6 +53,7 @@ struct cmdline {
 	const char *bpf_object;
 	const char *pin_dir;
 	const char *xdp_mode;
+	const char *backend;
 	struct axdp_ifname_list interfaces;
 	bool check_config;
 };
@@ -52,10 +63,19 @@ struct daemon {
 	struct axdp_config cfg;
 	struct axdp_datapath dp;
 	struct axdp_portsync ps;
+	struct axdp_policy_maps pol;
+	bool policy;           /* pol is open: deny, trust and local address maps */
 	struct ring_buffer *events;
 	struct axdp_attachment att[AXDP_MAX_IFACES];
 	int n_att;
-	int epoll_fd, signal_fd, reconcile_fd, watchdog_fd, link_fd;
+	bool bpf;              /* the data path object loaded; without it nftables alone, sock_diag polling */
+	struct axdp_nft nft;   /* interfaces nftables protects (Backend=, or XDP failed on them) */
+	bool nft_due;          /* a hook opened a port: the nftables sets follow at once */
+	bool pin_watch;        /* without a data path: the pin directory existed, 'axdp off' removes it */
+	int epoll_fd, signal_fd, reconcile_fd, watchdog_fd, link_fd, metrics_fd;
+	int proc_fd;           /* without socket hooks: the process connector, or -1 */
+	int settle_fd;         /* one-shot: a burst of process events settled, reconcile */
+	bool settling;         /* settle_fd is armed */
 	bool reconcile_due;
 	bool stop;
 };
@@ -70,6 +90,7 @@ static void usage(FILE *out)
 		"  -o, --bpf-object PATH    data path object (default %s)\n"
 		"  -p, --pin-dir DIR        bpffs directory for pinned maps and links (default %s)\n"
 		"  -m, --xdp-mode MODE      auto, native or generic (default auto)\n"
+		"  -b, --backend BACKEND    auto, xdp or nftables (default auto: XDP, else nftables)\n"
 		"  -t, --check-config       validate the configuration, print the effective one, exit\n"
 		"  -V, --version            print the version and exit\n"
 		"  -h, --help               print this help and exit\n\n"
@@ -84,18 +105,20 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *cmd)
 		{ "config", required_argument, NULL, 'c' },     { "interface", required_argument, NULL, 'i' },
 		{ "bpf-object", required_argument, NULL, 'o' }, { "pin-dir", required_argument, NULL, 'p' },
 		{ "xdp-mode", required_argument, NULL, 'm' },   { "check-config", no_argument, NULL, 't' },
+		{ "backend", required_argument, NULL, 'b' },
 		{ "version", no_argument, NULL, 'V' },          { "help", no_argument, NULL, 'h' },
 		{}
 	};
 	int c;
 
 	cmd->config_file = AXDP_CONFIG_FILE;
-	while ((c = getopt_long(argc, argv, "c:i:o:p:m:tVh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:i:o:p:m:b:tVh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': cmd->config_file = optarg; break;
 		case 'o': cmd->bpf_object = optarg; break;
 		case 'p': cmd->pin_dir = optarg; break;
 		case 'm': cmd->xdp_mode = optarg; break;
+		case 'b': cmd->backend = optarg; break;
 		case 't': cmd->check_config = true; break;
 		case 'V': printf("autoxdpd %s\n", AXDP_VERSION); exit(0);
 		case 'h': usage(stdout); exit(0);
@@ -153,6 +176,18 @@ static int load_config(const struct cmdline *cmd, struct axdp_config *out, char 
 		}
 		c.xdp_mode = (enum axdp_xdp_mode)i;
 	}
+	if (cmd->backend) {
+		static const char *const backends[] = { "auto", "xdp", "nftables" };
+		size_t i;
+
+		for (i = 0; i < 3 && strcmp(cmd->backend, backends[i]); i++)
+			;
+		if (i == 3) {
+			axdp_config_free(&c);
+			return snprintf(err, errlen, "--backend %s: expected auto, xdp or nftables", cmd->backend), -1;
+		}
+		c.backend = (enum axdp_backend)i;
+	}
 	*out = c;
 	return 0;
 }
@@ -179,9 +214,12 @@ static struct axdp_knobs knobs_from(const struct axdp_config *cfg)
 		.icmp_timeout_ns = cfg->icmp_timeout_s * AXDP_NSEC_PER_SEC,
 		.frag_timeout_ns = cfg->frag_timeout_s * AXDP_NSEC_PER_SEC,
 		.netns_cookie = netns_cookie(),
+		/* 0 would turn off the drop events 'axdp events' and 'axdp top' read. */
+		.events_per_cpu = AXDP_DEFAULT_EVENTS_PER_CPU,
 	};
 
 	axdp_ephemeral_range(&k.ephemeral_lo, &k.ephemeral_hi);
+	axdp_rate_knobs(&k, cfg, 0);
 	return k;
 }
 
@@ -193,19 +231,63 @@ static void notify_status(struct daemon *d)
 
 	axdp_portsync_count(&d->ps, open);
 	for (int i = 0; i < d->n_att && len < sizeof(ifs); i++)
-		len += snprintf(ifs + len, sizeof(ifs) - len, "%s%s %s", i ? ", " : "", d->att[i].ifname,
+		len += snprintf(ifs + len, sizeof(ifs) - len, "%s%s xdp %s", i ? ", " : "", d->att[i].ifname,
 				axdp_xdp_mode_name(d->att[i].xdp_mode));
-	sd_notifyf(0, "STATUS=xdp on %s; %u tcp and %u udp ports open%s", d->n_att ? ifs : "no interface yet",
-		   open[AXDP_L4_TCP], open[AXDP_L4_UDP], d->dp.hooks ? "" : "; socket hooks unavailable, polling");
+	for (int i = 0; i < d->nft.n && len < sizeof(ifs); i++)
+		len += snprintf(ifs + len, sizeof(ifs) - len, "%s%s nftables", len ? ", " : "", d->nft.ifaces[i]);
+	sd_notifyf(0, "STATUS=protecting %s; %u tcp and %u udp ports open%s", len ? ifs : "no interface yet",
+		   open[AXDP_L4_TCP], open[AXDP_L4_UDP],
+		   !d->bpf ? "; no data path object, polling" : d->dp.hooks ? "" : "; socket hooks unavailable, polling");
 }
 
-/* 'axdp off' removes the pins: the operator wants no firewall, so the daemon must not rebuild one. */
+/*
+ * 'axdp off' removes the pins: the operator wants no firewall, so the daemon must not rebuild one.
+ * Without a data path there is only the (empty) pin directory to go by.
+ */
 static bool turned_off(const struct daemon *d)
 {
 	char path[AXDP_PATH_MAX + 32];
 
-	snprintf(path, sizeof(path), "%s/%s", d->cfg.pin_dir, AXDP_MAP_PORT_ALLOW);
+	if (!d->bpf && !d->pin_watch)
+		return false;
+	snprintf(path, sizeof(path), "%s/%s", d->cfg.pin_dir, d->bpf ? AXDP_MAP_PORT_ALLOW : "");
 	return access(path, F_OK) != 0 && errno == ENOENT;
+}
+
+/* The nftables sets follow the allow-lists (port_allow as the hooks left it); one transaction. */
+static void nft_sync(struct daemon *d)
+{
+	struct axdp_port_state st;
+	char err[ERRLEN];
+
+	d->nft_due = false;
+	if ((!d->nft.n && d->nft.absent) || !d->ps.slots || turned_off(d))
+		return;
+	if (axdp_portsync_state(&d->ps, &st, err, sizeof(err)) == 0) {
+		if (axdp_nft_sync(&d->nft, &st, &d->cfg, err, sizeof(err)))
+			axdp_log(LOG_ERR, "nftables: %s", err);
+		axdp_port_state_free(&st);
+	} else {
+		axdp_log(LOG_ERR, "nftables: reading the allow-lists: %s", err);
+	}
+}
+
+/* Source policy: with lists, DenyCIDR=/DenyListFile=/TrustCIDR= too; always the host's own addresses. */
+static void sync_policy(struct daemon *d, bool lists)
+{
+	char err[ERRLEN];
+
+	if (!d->bpf)
+		return;
+	if (!d->policy && axdp_policy_open(&d->pol, d->cfg.pin_dir, err, sizeof(err))) {
+		axdp_log(LOG_ERR, "source policy: %s", err);
+		return;
+	}
+	d->policy = true;
+	if (lists)
+		axdp_policy_apply(&d->pol, &d->cfg, err, sizeof(err)); /* logs what it did */
+	if (axdp_policy_sync_local(&d->pol, err, sizeof(err)))
+		axdp_log(LOG_ERR, "own addresses for the martian check: %s", err);
 }
 
 static void reconcile(struct daemon *d)
@@ -213,8 +295,10 @@ static void reconcile(struct daemon *d)
 	char err[ERRLEN];
 
 	d->reconcile_due = false;
+	sync_policy(d, false);
 	if (axdp_portsync_reconcile(&d->ps, &d->cfg, err, sizeof(err)))
 		axdp_log(LOG_ERR, "reconciling the allow-lists: %s; retrying at the next interval", err);
+	nft_sync(d);
 }
 
 static bool attached(const struct daemon *d, const char *ifname)
@@ -242,11 +326,80 @@ static void forget_vanished(struct daemon *d)
 	}
 }
 
+static bool attach_xdp(struct daemon *d, const char *ifname, char *err, size_t errlen)
+{
+	struct axdp_attachment a;
+	struct axdp_log_fields f = { .interface = ifname };
+
+	if (!d->bpf)
+		return snprintf(err, errlen, "%s: no data path object loaded", ifname), false;
+	if (d->n_att == AXDP_MAX_IFACES)
+		return snprintf(err, errlen, "%s: already %d interfaces on XDP", ifname, AXDP_MAX_IFACES), false;
+	if (axdp_attach(&d->dp, ifname, d->cfg.xdp_mode, &a, err, errlen))
+		return false;
+	d->att[d->n_att++] = a;
+	axdp_log_fields(LOG_INFO, &f, "%s: protected, XDP %s, egress %s%s", a.ifname, axdp_xdp_mode_name(a.xdp_mode),
+			axdp_tc_mode_name(a.tc_mode), a.adopted ? " (existing links kept)" : "");
+	return true;
+}
+
+/*
+ * Moves interfaces between backends without a moment unprotected: the new
+ * protection is in place before the old one goes.  XDP to nftables when
+ * Backend=nftables; nftables to XDP when Backend=xdp, or with Backend=auto
+ * when retry (start and reload) and XDP attaches now.
+ */
+static void switch_backends(struct daemon *d, bool retry)
+{
+	char err[ERRLEN], gone[AXDP_MAX_IFACES][IF_NAMESIZE];
+	int n_gone = 0, n_nft = d->nft.n;
+
+	if (d->cfg.backend == AXDP_BACKEND_XDP || (d->cfg.backend == AXDP_BACKEND_AUTO && retry)) {
+		char names[AXDP_MAX_IFACES][IF_NAMESIZE];
+
+		memcpy(names, d->nft.ifaces, sizeof(names));
+		for (int i = 0; i < n_nft; i++) {
+			char left[ERRLEN];
+
+			if (attached(d, names[i]) || (if_nametoindex(names[i]) && attach_xdp(d, names[i], err, sizeof(err)))) {
+				axdp_nft_del(&d->nft, names[i]);
+				continue;
+			}
+			if (d->cfg.backend == AXDP_BACKEND_XDP)
+				axdp_log_fields(LOG_ERR, &(struct axdp_log_fields){ .interface = names[i] },
+						"%s: stays on nftables, XDP does not attach: %s", names[i],
+						if_nametoindex(names[i]) ? err : "no such interface");
+			/* What the attempt left (tc egress before XDP failed) goes; nftables still holds. */
+			if (if_nametoindex(names[i]) && axdp_detach(d->cfg.pin_dir, names[i], left, sizeof(left)))
+				axdp_log(LOG_WARNING, "%s", left);
+		}
+	}
+	if (d->cfg.backend == AXDP_BACKEND_NFTABLES)
+		for (int i = 0; i < d->n_att; i++)
+			if (axdp_nft_add(&d->nft, d->att[i].ifname, err, sizeof(err)) == 0)
+				snprintf(gone[n_gone++], IF_NAMESIZE, "%s", d->att[i].ifname);
+	if (n_nft == d->nft.n && !n_gone)
+		return;
+	nft_sync(d);
+	if (!d->nft.installed)
+		return; /* XDP stays where nftables did not take over */
+	for (int i = 0; i < n_gone; i++) {
+		axdp_log_fields(LOG_NOTICE, &(struct axdp_log_fields){ .interface = gone[i] },
+				"%s: protected, nftables (Backend=nftables; XDP removed)", gone[i]);
+		if (axdp_detach(d->cfg.pin_dir, gone[i], err, sizeof(err)))
+			axdp_log(LOG_WARNING, "%s", err);
+		for (int j = 0; j < d->n_att; j++)
+			if (strcmp(d->att[j].ifname, gone[i]) == 0)
+				d->att[j--] = d->att[--d->n_att];
+	}
+}
+
 /* Attaches to every wanted interface that exists and is not yet protected. */
 static void sync_interfaces(struct daemon *d)
 {
 	struct axdp_iface_list want = { .n = 0 };
-	char err[ERRLEN];
+	char err[ERRLEN], moved[AXDP_MAX_IFACES][IF_NAMESIZE];
+	int n_moved = 0;
 
 	forget_vanished(d);
 	if (d->cfg.interfaces.n) {
@@ -256,20 +409,37 @@ static void sync_interfaces(struct daemon *d)
 		axdp_log(LOG_ERR, "%s", err);
 	}
 	for (int i = 0; i < want.n; i++) {
-		struct axdp_attachment a;
 		struct axdp_log_fields f = { .interface = want.name[i] };
+		char why[ERRLEN];
 
-		if (attached(d, want.name[i]) || !if_nametoindex(want.name[i]) || d->n_att == AXDP_MAX_IFACES)
+		if (attached(d, want.name[i]) || axdp_nft_protects(&d->nft, want.name[i]) || !if_nametoindex(want.name[i]))
 			continue;
-		if (axdp_attach(&d->dp, want.name[i], d->cfg.xdp_mode, &a, err, sizeof(err))) {
+		if (d->cfg.backend != AXDP_BACKEND_NFTABLES && attach_xdp(d, want.name[i], err, sizeof(err)))
+			continue;
+		if (d->cfg.backend == AXDP_BACKEND_XDP) {
 			axdp_log_fields(LOG_ERR, &f, "%s", err);
 			continue;
 		}
-		d->att[d->n_att++] = a;
-		axdp_log_fields(LOG_INFO, &f, "%s: protected, XDP %s, egress %s%s", a.ifname, axdp_xdp_mode_name(a.xdp_mode),
-				axdp_tc_mode_name(a.tc_mode), a.adopted ? " (existing links kept)" : "");
+		snprintf(why, sizeof(why), "%s%s", d->cfg.backend == AXDP_BACKEND_NFTABLES ? "Backend=nftables" : "XDP failed: ",
+			 d->cfg.backend == AXDP_BACKEND_NFTABLES ? "" : err);
+		if (axdp_nft_available(err, sizeof(err)) || axdp_nft_add(&d->nft, want.name[i], err, sizeof(err))) {
+			axdp_log_fields(LOG_ERR, &f, "%s: not protected: %s%s%s", want.name[i], err,
+					d->cfg.backend == AXDP_BACKEND_AUTO ? "; " : "",
+					d->cfg.backend == AXDP_BACKEND_AUTO ? why : "");
+			continue;
+		}
+		axdp_log_fields(d->cfg.backend == AXDP_BACKEND_AUTO ? LOG_WARNING : LOG_INFO, &f,
+				"%s: protected, nftables (%s)", want.name[i], why);
+		snprintf(moved[n_moved++], IF_NAMESIZE, "%s", want.name[i]);
 	}
-	if (!d->n_att)
+	if (n_moved) {
+		nft_sync(d);
+		/* Leftovers of an XDP attempt or an earlier run (tc egress, stale links) go once nftables holds. */
+		for (int i = 0; i < n_moved && d->nft.installed; i++)
+			if (axdp_detach(d->cfg.pin_dir, moved[i], err, sizeof(err)))
+				axdp_log(LOG_WARNING, "%s", err);
+	}
+	if (!d->n_att && !d->nft.n)
 		axdp_log(LOG_WARNING, "no interface to protect yet: waiting for %s",
 			 d->cfg.interfaces.n ? "the configured interfaces" : "a default route");
 }
@@ -283,10 +453,13 @@ static int handle_sock_event(void *ctx, void *data, size_t size)
 
 	if (size < sizeof(*e))
 		return 0;
-	if (e->kind == AXDP_SOCK_OPENED)
+	if (e->kind == AXDP_SOCK_OPENED) {
 		axdp_log_fields(LOG_INFO, &f, "opened %s/%u for %s[%u] at %s", f.protocol, e->port, e->comm, e->pid,
 				e->l4 == AXDP_L4_TCP ? "listen()" : "bind()");
-	else
+		if (e->l4 == AXDP_L4_TCP && d->ps.slots)
+			axdp_port_tier_store(d->ps.slots, e->port, axdp_port_tier_of(&d->cfg, e->port, e->comm));
+		d->nft_due = d->nft.n > 0;
+	} else
 		d->reconcile_due = true;
 	return 0;
 }
@@ -339,13 +512,13 @@ static int timer_fd(unsigned long long usec)
 	return fd;
 }
 
-static int open_datapath(const struct axdp_config *cfg, bool hooks, struct axdp_datapath *dp, char *err, size_t errlen)
+static int open_datapath(const struct axdp_config *cfg, struct axdp_datapath *dp, char *err, size_t errlen)
 {
 	struct axdp_load_opts opts = {
 		.object_path = cfg->bpf_object,
 		.pin_dir = cfg->pin_dir,
 		.knobs = knobs_from(cfg),
-		.hooks = hooks,
+		.hooks = true,
 	};
 
 	return axdp_datapath_load(dp, &opts, err, errlen);
@@ -370,36 +543,97 @@ static int open_events(struct daemon *d, char *err, size_t errlen)
  * conntrack seed are in place before XDP judges a single packet, and
  * egress tracks before ingress starts (axdp_attach).
  */
+/*
+ * The interfaces an earlier run left in our nftables table stay protected,
+ * as pinned XDP links do; Backend= may move them to XDP (switch_backends).
+ */
+static void adopt_nft(struct daemon *d)
+{
+	char names[AXDP_MAX_IFACES][IF_NAMESIZE], err[ERRLEN];
+	int n = axdp_nft_interfaces(names, AXDP_MAX_IFACES, err, sizeof(err));
+
+	if (n < 0)
+		axdp_log(LOG_WARNING, "nftables: reading the interfaces of an earlier run: %s", err);
+	for (int i = 0; i < n; i++)
+		if (axdp_nft_add(&d->nft, names[i], err, sizeof(err)) == 0)
+			axdp_log_fields(LOG_INFO, &(struct axdp_log_fields){ .interface = names[i] },
+					"%s: protected, nftables (kept from the earlier run)", names[i]);
+}
+
 static int start(struct daemon *d, char *err, size_t errlen)
 {
 	char seed_err[ERRLEN];
 	int seeded;
 
-	if (open_datapath(&d->cfg, true, &d->dp, err, errlen) || axdp_portsync_open(&d->ps, &d->dp, err, errlen) ||
-	    open_events(d, err, errlen))
+	d->bpf = open_datapath(&d->cfg, &d->dp, err, errlen) == 0;
+	if (!d->bpf) {
+		/* nftables alone still protects; XDP-only cannot. */
+		if (d->cfg.backend == AXDP_BACKEND_XDP)
+			return -1;
+		if (axdp_nft_available(seed_err, sizeof(seed_err))) {
+			snprintf(err + strlen(err), errlen - strlen(err), "; and %s", seed_err);
+			return -1;
+		}
+		axdp_log(LOG_WARNING, "%s: protecting with nftables alone; ports open at each sock_diag poll (ReconcileIntervalSec=%u)",
+			 err, d->cfg.reconcile_interval_s);
+		d->pin_watch = (mkdir(d->cfg.pin_dir, 0700) == 0 || errno == EEXIST) && access(d->cfg.pin_dir, F_OK) == 0;
+	} else if (d->cfg.backend == AXDP_BACKEND_NFTABLES && axdp_nft_available(err, errlen)) {
 		return -1;
-	if (!d->dp.hooks)
+	}
+	if (axdp_portsync_open(&d->ps, d->bpf ? &d->dp : NULL, err, errlen) || (d->bpf && open_events(d, err, errlen)))
+		return -1;
+	if (d->bpf && !d->dp.hooks)
 		axdp_log(LOG_WARNING, "socket hooks unavailable (%s): ports open at the next reconcile instead of at listen()",
 			 d->dp.hooks_error);
-	else if (axdp_attach_hooks(&d->dp, err, errlen))
+	else if (d->bpf && axdp_attach_hooks(&d->dp, err, errlen))
 		return -1;
 	if (axdp_portsync_reconcile(&d->ps, &d->cfg, err, errlen))
 		return -1;
-	seeded = axdp_conntrack_seed(bpf_map__fd(bpf_object__find_map_by_name(d->dp.obj, AXDP_MAP_CONNTRACK)),
+	if (d->bpf) {
+		seeded = axdp_conntrack_seed(bpf_map__fd(bpf_object__find_map_by_name(d->dp.obj, AXDP_MAP_CONNTRACK)),
 				     bpf_map__fd(bpf_object__find_map_by_name(d->dp.obj, AXDP_MAP_FLOW_PORTS)),
 				     seed_err, sizeof(seed_err));
-	if (seeded < 0)
-		axdp_log(LOG_WARNING, "seeding conntrack with existing connections: %s", seed_err);
-	else
-		axdp_log(LOG_INFO, "conntrack seeded with %d existing connections", seeded);
+		if (seeded < 0)
+			axdp_log(LOG_WARNING, "seeding conntrack with existing connections: %s", seed_err);
+		else
+			axdp_log(LOG_INFO, "conntrack seeded with %d existing connections", seeded);
+	}
+	/* Deny and trust lists before the first packet is judged. */
+	sync_policy(d, true);
+	adopt_nft(d);
 	sync_interfaces(d);
+	switch_backends(d, true);
+	/* Installs our table whole (replacing an earlier run's in one transaction), or removes a stale one. */
+	nft_sync(d);
 	return 0;
+}
+
+/* MetricsFile=: rendered by metrics.c, as 'axdp stats --format prometheus' renders it. */
+static void write_metrics(struct daemon *d)
+{
+	static bool failing;   /* log a failure once, not every interval */
+	struct axdp_metrics_maps m = { -1, -1, -1, -1, -1 };
+	char err[ERRLEN];
+
+	if (!d->cfg.metrics_file[0])
+		return;
+	if (d->bpf) {
+		m.counters = axdp_datapath_map_fd(&d->dp, AXDP_MAP_COUNTERS, err, sizeof(err));
+		m.iface_slots = axdp_datapath_map_fd(&d->dp, AXDP_MAP_IFACE_SLOTS, err, sizeof(err));
+		m.port_allow = axdp_datapath_map_fd(&d->dp, AXDP_MAP_PORT_ALLOW, err, sizeof(err));
+		m.conntrack = axdp_datapath_map_fd(&d->dp, AXDP_MAP_CONNTRACK, err, sizeof(err));
+		m.event_budget = axdp_datapath_map_fd(&d->dp, AXDP_MAP_EVENT_BUDGET, err, sizeof(err));
+	}
+	if (axdp_metrics_write_file(d->cfg.metrics_file, &m, err, sizeof(err)) == 0)
+		failing = false;
+	else if (!failing && (failing = true))
+		axdp_log(LOG_WARNING, "MetricsFile=%s: %s; retrying every %u s", d->cfg.metrics_file, err,
+			 d->cfg.metrics_interval_s);
 }
 
 static void reload(struct daemon *d)
 {
 	struct axdp_knobs before = knobs_from(&d->cfg), after;
-	struct axdp_datapath next_dp;
 	struct axdp_config next;
 	struct timespec ts;
 	char err[ERRLEN];
@@ -413,26 +647,36 @@ static void reload(struct daemon *d)
 		goto rejected_free;
 	}
 	after = knobs_from(&next);
-	if (memcmp(&before, &after, sizeof(before)) != 0 || strcmp(next.bpf_object, d->cfg.bpf_object) != 0) {
-		/*
-		 * New programs go into the same links and maps (privileges no longer
-		 * allow loading the tracing hook; the pinned one keeps running).
-		 */
-		if (open_datapath(&next, false, &next_dp, err, sizeof(err)))
-			goto rejected_free;
-		axdp_portsync_close(&d->ps);
-		axdp_datapath_close(&d->dp);
-		d->dp = next_dp;
-		d->n_att = 0;
-		if (axdp_portsync_open(&d->ps, &d->dp, err, sizeof(err)))
-			axdp_log(LOG_ERR, "after reload: %s; the allow-lists stay as they are until a restart", err);
+	/*
+	 * Timeouts, rate limits and the other knobs are compiled into the
+	 * programs (.rodata), and loading programs that parse packets needs
+	 * CAP_PERFMON, which the daemon gave up after start.  A restart
+	 * applies them without a gap: the new daemon swaps its programs into
+	 * the pinned links.
+	 */
+	if (d->bpf && (memcmp(&before, &after, sizeof(before)) != 0 || strcmp(next.bpf_object, d->cfg.bpf_object) != 0)) {
+		snprintf(err, sizeof(err), "%s changed: data-path settings (BpfObject=, [Conntrack], [RateLimit], "
+			 "DropMartians=, TrustOpensAllTCP=) take effect at restart, without a gap: systemctl restart autoxdp",
+			 strcmp(next.bpf_object, d->cfg.bpf_object) ? "BpfObject=" : "a data-path setting");
+		goto rejected_free;
 	}
 	if (next.reconcile_interval_s != d->cfg.reconcile_interval_s)
 		set_interval(d->reconcile_fd, next.reconcile_interval_s * 1000000ULL);
+	if (next.metrics_interval_s != d->cfg.metrics_interval_s)
+		set_interval(d->metrics_fd, next.metrics_interval_s * 1000000ULL);
+	if (strcmp(next.pid_file, d->cfg.pid_file) != 0) {
+		axdp_pidfile_remove(d->cfg.pid_file, getpid());
+		if (axdp_pidfile_write(next.pid_file, getpid(), err, sizeof(err)))
+			axdp_log(LOG_WARNING, "PidFile=%s: %s; axdp(8) will not find the daemon", next.pid_file, err);
+	}
 	axdp_config_free(&d->cfg);
 	d->cfg = next;
+	d->nft.policy_stale = true;
+	sync_policy(d, true);
 	sync_interfaces(d);
+	switch_backends(d, true);
 	reconcile(d);
+	write_metrics(d);
 	axdp_log(LOG_INFO, "configuration reloaded");
 	goto ready;
 rejected_free:
@@ -478,15 +722,35 @@ static int run(struct daemon *d)
 			} else if (fd == d->watchdog_fd) {
 				if (read(fd, &ticks, sizeof(ticks)) > 0)
 					sd_notify(0, "WATCHDOG=1");
+			} else if (fd == d->metrics_fd) {
+				if (read(fd, &ticks, sizeof(ticks)) > 0)
+					write_metrics(d);
+			} else if (fd == d->proc_fd) {
+				/* A burst of execs and exits settles first: one reconcile, not one per process. */
+				if (axdp_proc_events_drain(fd) > 0 && !d->settling) {
+					struct itimerspec once = { .it_value = { 0, PROC_SETTLE_MS * 1000000L } };
+
+					d->settling = timerfd_settime(d->settle_fd, 0, &once, NULL) == 0;
+				}
+			} else if (fd == d->settle_fd) {
+				if (read(fd, &ticks, sizeof(ticks)) > 0) {
+					d->settling = false;
+					d->reconcile_due = true;
+				}
 			} else if (fd == d->link_fd) {
-				if (axdp_link_monitor_drain(fd) != 0)
+				if (axdp_link_monitor_drain(fd) != 0) {
 					sync_interfaces(d);
+					sync_policy(d, false);
+				}
 			} else {
 				ring_buffer__consume(d->events);
 			}
 		}
 		if (d->reconcile_due) {
 			reconcile(d);
+			notify_status(d);
+		} else if (d->nft_due) {
+			nft_sync(d);
 			notify_status(d);
 		}
 	}
@@ -524,13 +788,27 @@ int main(int argc, char **argv)
 	d.signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	d.reconcile_fd = timer_fd(d.cfg.reconcile_interval_s * 1000000ULL);
 	d.watchdog_fd = sd_watchdog_enabled(0, &watchdog_usec) > 0 ? timer_fd(watchdog_usec / 2) : -1;
+	d.metrics_fd = timer_fd(d.cfg.metrics_interval_s * 1000000ULL);
 	d.link_fd = axdp_link_monitor_open(err, sizeof(err));
 	d.epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	if (d.link_fd < 0)
 		axdp_log(LOG_WARNING, "%s: interfaces that appear later are not protected until a reload", err);
-	if (d.signal_fd < 0 || d.reconcile_fd < 0 || d.epoll_fd < 0 || watch(d.epoll_fd, d.signal_fd) ||
+	d.proc_fd = d.settle_fd = -1;
+	if (!d.bpf || !d.dp.hooks) {
+		d.proc_fd = axdp_proc_events_open(err, sizeof(err));
+		d.settle_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+		if (d.proc_fd < 0)
+			axdp_log(LOG_WARNING, "%s: ports follow listeners at the periodic reconcile, every %u s",
+				 err, d.cfg.reconcile_interval_s);
+		else
+			axdp_log(LOG_INFO, "without socket hooks: ports follow listeners within %d ms of a process starting or ending",
+				 PROC_SETTLE_MS);
+	}
+	if (d.signal_fd < 0 || d.reconcile_fd < 0 || d.metrics_fd < 0 || d.epoll_fd < 0 ||
+	    watch(d.epoll_fd, d.signal_fd) || watch(d.epoll_fd, d.metrics_fd) ||
 	    watch(d.epoll_fd, d.reconcile_fd) || watch(d.epoll_fd, d.watchdog_fd) || watch(d.epoll_fd, d.link_fd) ||
-	    watch(d.epoll_fd, ring_buffer__epoll_fd(d.events))) {
+	    watch(d.epoll_fd, d.proc_fd) || watch(d.epoll_fd, d.settle_fd) ||
+	    watch(d.epoll_fd, d.events ? ring_buffer__epoll_fd(d.events) : -1)) {
 		axdp_log(LOG_ERR, "setting up the event loop: %s", strerror(errno));
 		return 1;
 	}
@@ -539,14 +817,21 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	reconcile(&d);
+	write_metrics(&d);
+	/* Before READY=1: once systemd says started, axdp(8) finds the daemon. */
+	if (axdp_pidfile_write(d.cfg.pid_file, getpid(), err, sizeof(err)))
+		axdp_log(LOG_WARNING, "PidFile=%s: %s; axdp(8) will not find the daemon", d.cfg.pid_file, err);
 	sd_notify(0, "READY=1");
 	notify_status(&d);
 	axdp_log(LOG_INFO, "autoxdpd %s running; protection stays in place when it stops", AXDP_VERSION);
 	run(&d);
+	axdp_pidfile_remove(d.cfg.pid_file, getpid());
 	sd_notify(0, "STOPPING=1");
 	axdp_log(LOG_INFO, "stopping; the data path keeps protecting (axdp off removes it)");
 	ring_buffer__free(d.events);
 	axdp_portsync_close(&d.ps);
+	if (d.policy)
+		axdp_policy_close(&d.pol);
 	axdp_datapath_close(&d.dp);
 	axdp_config_free(&d.cfg);
 	return 0;

@@ -1,162 +1,348 @@
 // SPDX-License-Identifier: MIT
-/* axdp: the operator's view of the autoxdp firewall, and its off switch. */
+/*
+ * axdp: the operator's command line for the autoxdp firewall.  This file
+ * dispatches commands and holds their help; the commands live in
+ * cli_*.c, and on, off and reload, which only talk to the service, here.
+ */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
-#include "counters.h"
+#include <sys/wait.h>
+#include "cli.h"
 #include "loader.h"
+#include "nft_backend.h"
 
 #define ERRLEN 1024
+/* How long 'on' waits for the pid file, 'reload' for the daemon to survive its reload. */
+#define START_WAIT_S 10
+#define RELOAD_WAIT_S 1
 
-struct reason_info {
-	const char *action;
-	const char *name;
-};
-
-static const struct reason_info reasons[AXDP_REASON_COUNT] = {
-#define AXDP_REASON_INFO(id, action, name) [AXDP_##id] = { #action, #name },
-	AXDP_REASONS(AXDP_REASON_INFO)
-#undef AXDP_REASON_INFO
-};
-
-struct ctx {
-	const char *pin_dir;
-};
-
-static int open_map(const struct ctx *c, const char *name)
-{
-	char path[512];
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/%s", c->pin_dir, name);
-	fd = bpf_obj_get(path);
-	if (fd < 0)
-		fprintf(stderr, "axdp: opening %s: %s%s\n", path, strerror(errno),
-			errno == ENOENT ? " (autoxdp is not running: start it with 'systemctl start autoxdp')"
-			: errno == EPERM || errno == EACCES ? " (run as root)" : "");
-	return fd;
-}
-
-static int read_counters(const struct ctx *c, struct axdp_counter *out)
-{
-	int fd = open_map(c, AXDP_MAP_COUNTERS);
-	int rc = fd < 0 ? -1 : axdp_counters_read(fd, AXDP_ALL_SLOTS, out);
-
-	if (fd >= 0 && rc)
-		fprintf(stderr, "axdp: reading map %s: %s\n", AXDP_MAP_COUNTERS, strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	return rc;
-}
-
-static int cmd_stats(const struct ctx *c)
-{
-	struct axdp_counter counters[AXDP_REASON_COUNT];
-
-	if (read_counters(c, counters))
-		return 1;
-	printf("%-7s %-20s %14s %16s\n", "ACTION", "REASON", "PACKETS", "BYTES");
-	for (int r = 0; r < AXDP_REASON_COUNT; r++)
-		printf("%-7s %-20s %14llu %16llu\n", reasons[r].action, reasons[r].name,
-		       (unsigned long long)counters[r].packets, (unsigned long long)counters[r].bytes);
-	return 0;
-}
-
-static int cmd_ports(const struct ctx *c)
-{
-	static const char *const l4[AXDP_L4_COUNT] = { "tcp", "udp" };
-	int fd = open_map(c, AXDP_MAP_PORT_ALLOW);
-
-	if (fd < 0)
-		return 1;
-	printf("%-5s %6s  %s\n", "PROTO", "PORT", "OPEN ON");
-	for (__u32 idx = 0; idx < AXDP_L4_COUNT * AXDP_PORTS; idx++) {
-		struct axdp_port_slot slot;
-
-		if (bpf_map_lookup_elem(fd, &idx, &slot) || !(slot.flags & (AXDP_PORT_OPEN_ANY | AXDP_PORT_OPEN_ADDR)))
-			continue;
-		printf("%-5s %6u  %s\n", l4[idx / AXDP_PORTS], idx % AXDP_PORTS,
-		       slot.flags & AXDP_PORT_OPEN_ANY ? "any address" : "bound addresses only");
-	}
-	close(fd);
-	return 0;
-}
-
-static int cmd_off(const struct ctx *c)
-{
-	char err[ERRLEN];
-
-	if (axdp_remove_all(c->pin_dir, err, sizeof(err))) {
-		fprintf(stderr, "axdp: turning protection off: %s\n", err);
-		return 1;
-	}
-	printf("protection off: XDP, tc egress, socket hooks and pins under %s removed\n", c->pin_dir);
-	return 0;
-}
-
-static int cmd_status(const struct ctx *c)
-{
-	printf("pin directory: %s\n\n", c->pin_dir);
-	return cmd_ports(c) || cmd_stats(c);
-}
+static int cmd_on(struct cli *c, int argc, char **argv);
+static int cmd_off(struct cli *c, int argc, char **argv);
+static int cmd_reload(struct cli *c, int argc, char **argv);
+static int cmd_version(struct cli *c, int argc, char **argv);
+static int cmd_help(struct cli *c, int argc, char **argv);
 
 static const struct command {
 	const char *name;
-	int (*run)(const struct ctx *c);
-	const char *help;
+	int (*run)(struct cli *c, int argc, char **argv);
+	const char *synopsis;
+	const char *summary;
+	const char *help;   /* what follows the synopsis in 'axdp help COMMAND' */
 } commands[] = {
-	{ "status", cmd_status, "open ports and counters (the default)" },
-	{ "ports", cmd_ports, "ports open to the outside" },
-	{ "stats", cmd_stats, "packets and bytes per verdict and reason" },
-	{ "off", cmd_off, "remove protection completely: XDP, tc, socket hooks, pins" },
+	{ "status", cmd_status, "status [--json]", "daemon, interfaces, open ports, counters (the default)",
+	  "Whether protection is active: the daemon (through its PidFile=), each protected interface with its\n"
+	  "backend, XDP mode and egress hook, the open ports with their listeners, and counter totals.\n"
+	  "Exit status 3 when protection is not active.\n" },
+	{ "ports", cmd_ports, "ports [--json]", "ports open to the outside, with bind address and process",
+	  "Every open port: protocol, the addresses it is open on (* for all), and the processes listening\n"
+	  "on it, or 'AllowTCP=' / 'AllowUDP=' for a port the configuration opens.\n" },
+	{ "conntrack", cmd_conntrack, "conntrack [tcp|udp|icmp] [--limit N] [--json]",
+	  "connections the host opened, newest first",
+	  "The connection table the tc egress program fills: remote and local end, protocol, time since\n"
+	  "the host last sent on it, and state (closing after the host's FIN; expired once idle past its\n"
+	  "configured timeout, until the table reuses the entry).\n"
+	  "  --limit N     show the N most recent entries (default 100, 0 for all)\n" },
+	{ "stats", cmd_stats,
+	  "stats [--rates] [--watch] [--interval S] [--count N] [--interface IFACE] [--format human|json|prometheus]",
+	  "packets and bytes per action, reason and interface",
+	  "Counters of every verdict and reason, summed over all interfaces or for one, and per interface.\n"
+	  "  --rates             also packets and bits per second, measured over --interval\n"
+	  "  --watch             redraw every --interval on a terminal; one record per interval when piped\n"
+	  "  --interval S        seconds between samples (default 1)\n"
+	  "  --count N           with --watch: stop after N records\n"
+	  "  --interface IFACE   one interface instead of the total\n"
+	  "  --format FORMAT     human (default), json (as --json) or prometheus (text exposition format)\n" },
+	{ "watch", cmd_watch, "watch [--interval S] [--count N] [--interface IFACE] [--json]",
+	  "live counters with rates (stats --watch --rates)", "The same as 'axdp stats --watch --rates'.\n" },
+	{ "events", cmd_events, "events [--count N] [--timeout S] [--json]", "live log of dropped packets (sampled)",
+	  "Dropped packets as they happen: time, interface, protocol, source, destination and reason.  The\n"
+	  "data path samples at most a few events per second per CPU, and only while this command runs;\n"
+	  "'N more drops not sampled' counts the drops left out before an event.\n"
+	  "  --count N     exit after N events (exit status 1 if --timeout ends it first)\n"
+	  "  --timeout S   exit after S seconds\n" },
+	{ "top", cmd_top, "top [--interval S] [--limit N] [--json]", "top dropped sources and ports (sampled)",
+	  "The sources and destination ports of the drops sampled over --interval seconds (default 5),\n"
+	  "most frequent first, beside the exact number of drops the counters saw meanwhile.\n"
+	  "  --limit N     rows per table (default 10)\n" },
+	{ "allow", cmd_policy, "allow add|remove tcp|udp PORT [--comment TEXT] | allow list [--json]",
+	  "ports open even with nothing listening (AllowTCP=, AllowUDP=)",
+	  "Changes AllowTCP= or AllowUDP= in FILE.d/50-axdp.conf, reloads the daemon and waits until the\n"
+	  "port is open (or closed) in the data path.  PORT may be a range LOW-HIGH.\n" },
+	{ "exclude", cmd_policy,
+	  "exclude add|remove tcp|udp PORT | bind CIDR [--comment TEXT] | exclude list [--json]",
+	  "ports, or bind networks, that never open (ExcludeTCP=, ExcludeUDP=, ExcludeBindCIDR=)",
+	  "Changes ExcludeTCP=, ExcludeUDP= or ExcludeBindCIDR= in FILE.d/50-axdp.conf, reloads the daemon\n"
+	  "and waits until the change is in force.\n" },
+	{ "trust", cmd_policy, "trust add|remove CIDR [--comment TEXT] | trust list [--json]",
+	  "trusted source networks (TrustCIDR=)",
+	  "Changes TrustCIDR= in FILE.d/50-axdp.conf and reloads the daemon.  See autoxdp.conf(5).\n" },
+	{ "block", cmd_policy, "block add|remove CIDR [--comment TEXT] | block list [--json]",
+	  "source networks whose packets are dropped (DenyCIDR=)",
+	  "Changes DenyCIDR= in FILE.d/50-axdp.conf and reloads the daemon.  See autoxdp.conf(5).\n" },
+	{ "on", cmd_on, "on", "start the daemon (systemctl start autoxdp)",
+	  "Starts the autoxdp service through systemd and waits for the daemon's pid file.\n" },
+	{ "off", cmd_off, "off", "remove protection completely: XDP, tc, socket hooks, pins",
+	  "Removes every attachment recorded in the pin directory, the pinned maps and the directory.\n"
+	  "Stop the service first ('systemctl stop autoxdp'), or systemd may start it again.\n" },
+	{ "reload", cmd_reload, "reload", "check the configuration, then make the daemon reload it",
+	  "Parses the configuration as the daemon would; if it is valid, sends SIGHUP to the daemon\n"
+	  "named by PidFile= and checks that it is still running.\n" },
+	{ "version", cmd_version, "version [--json]", "print the version", "" },
+	{ "help", cmd_help, "help [COMMAND]", "this help, or a command's", "" },
 };
 
-static void usage(FILE *out)
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static const struct command *find_command(const char *name)
 {
-	fprintf(out, "Usage: axdp [--pin-dir DIR] [COMMAND]\n\nCommands:\n");
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].help);
-	fprintf(out, "\nOptions:\n  -p, --pin-dir DIR  the daemon's pin directory (default %s)\n"
-		     "  -V, --version      print the version\n  -h, --help         print this help\n\nSee axdp(8).\n",
-		AXDP_PIN_DIR_DEFAULT);
+	for (size_t i = 0; name && i < NCOMMANDS; i++)
+		if (strcmp(name, commands[i].name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+static void general_usage(FILE *out)
+{
+	fprintf(out, "Usage: axdp [-p DIR] [-c FILE] [--json] [COMMAND [ARG]...]\n"
+		     "The autoxdp firewall's command line.  Without a command: status.\n\nCommands:\n");
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(out, "\nGlobal options, before or after the command:\n"
+		     "  -p, --pin-dir DIR   the daemon's pin directory (default: PinDir= of the configuration, %s)\n"
+		     "  -c, --config FILE   configuration file (default %s; drop-ins in FILE.d/)\n"
+		     "      --json          JSON output, one document per line (read commands)\n"
+		     "  -h, --help          this help; after a command, the command's\n"
+		     "  -V, --version       print the version\n\n"
+		     "'axdp help COMMAND' describes a command.  See axdp(8).\n",
+		AXDP_PIN_DIR_DEFAULT, AXDP_CONFIG_FILE);
+}
+
+void cli_print_usage(FILE *out, const char *name, bool full)
+{
+	const struct command *cmd = find_command(name);
+
+	if (!cmd) {
+		general_usage(out);
+		return;
+	}
+	fprintf(out, "Usage: axdp %s\n", cmd->synopsis);
+	if (full)
+		fprintf(out, "%s: %s.\n\n%s%s", cmd->name, cmd->summary, cmd->help, *cmd->help ? "\n" : "");
+	if (full)
+		fprintf(out, "Global options: -p, --pin-dir DIR; -c, --config FILE; --json; -h, --help.  See axdp(8).\n");
+	else
+		fprintf(out, "'axdp help %s' for more.\n", cmd->name);
+}
+
+/* Commands without options of their own still take the global ones, and nothing else. */
+static int no_arguments(struct cli *c, int argc, char **argv, bool json_ok, int *rc)
+{
+	char **pos;
+	int npos;
+
+	if (cli_getopt(c, argc, argv, NULL, json_ok, NULL, NULL, &pos, &npos, rc))
+		return -1;
+	if (npos)
+		return *rc = cli_usage(c, "unexpected argument '%s'", pos[0]), -1;
+	return 0;
+}
+
+static int cmd_version(struct cli *c, int argc, char **argv)
+{
+	struct json j;
+	int rc;
+
+	if (no_arguments(c, argc, argv, true, &rc))
+		return rc;
+	if (!c->json) {
+		printf("axdp %s\n", AXDP_VERSION);
+		return CLI_OK;
+	}
+	json_start(&j, stdout);
+	json_obj(&j, NULL);
+	json_str(&j, "version", AXDP_VERSION);
+	json_obj_end(&j);
+	json_end(&j);
+	return CLI_OK;
+}
+
+static int cmd_help(struct cli *c, int argc, char **argv)
+{
+	char **pos;
+	int npos, rc;
+
+	if (cli_getopt(c, argc, argv, NULL, false, NULL, NULL, &pos, &npos, &rc))
+		return rc;
+	if (npos > 1)
+		return cli_usage(c, "unexpected argument '%s'", pos[1]);
+	if (npos == 1 && !find_command(pos[0]))
+		return cli_usage(c, "no command '%s'", pos[0]);
+	cli_print_usage(stdout, npos ? pos[0] : NULL, true);
+	return CLI_OK;
+}
+
+static int cmd_off(struct cli *c, int argc, char **argv)
+{
+	char err[ERRLEN];
+	pid_t pid;
+	int rc;
+
+	if (no_arguments(c, argc, argv, false, &rc))
+		return rc;
+	cli_load_config(c);
+	if ((rc = cli_require_privileges(c)) != CLI_OK)
+		return rc;
+	pid = cli_daemon_pid(c);
+	if (axdp_remove_all(c->pin_dir, err, sizeof(err)) || axdp_nft_remove(err, sizeof(err)))
+		return cli_error(c, CLI_FAIL, "turning protection off: %s", err);
+	printf("protection off: XDP, tc egress, socket hooks and pins under %s removed\n", c->pin_dir);
+	if (pid)
+		cli_warn(c, "autoxdpd (pid %d) exits when it finds its pins gone, but its service manager may start it "
+			    "again: stop the service ('systemctl stop autoxdp')", (int)pid);
+	return CLI_OK;
+}
+
+/* Runs argv, waits; its exit status, or -1. */
+static int run(char *const argv[])
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* The daemon refuses a configuration that does not parse: say why now, rather than start or signal it in vain. */
+static int config_parses(struct cli *c, const char *consequence)
+{
+	struct axdp_config next;
+	char err[AXDP_CONFIG_ERRLEN];
+
+	if (axdp_config_load(&next, c->config_file, c->dropin_dir, err, sizeof(err)))
+		return cli_error(c, CLI_FAIL, "%s: %s", err, consequence);
+	axdp_config_free(&next);
+	return CLI_OK;
+}
+
+static int cmd_on(struct cli *c, int argc, char **argv)
+{
+	char *const start[] = { "systemctl", "start", "autoxdp", NULL };
+	pid_t pid;
+	int rc;
+
+	if (no_arguments(c, argc, argv, false, &rc))
+		return rc;
+	if ((rc = config_parses(c, "autoxdpd would refuse to start: fix it first")) != CLI_OK)
+		return rc;
+	pid = cli_daemon_pid(c);
+	if (pid) {
+		printf("autoxdpd is already running (pid %d)\n", (int)pid);
+		return CLI_OK;
+	}
+	if ((rc = cli_require_privileges(c)) != CLI_OK)
+		return rc;
+	/* The test systemd itself uses for "booted with systemd" (sd_booted). */
+	if (access("/run/systemd/system", F_OK))
+		return cli_error(c, CLI_FAIL, "systemd is not running here: start autoxdpd through your service "
+					      "manager, or as root with 'autoxdpd &'");
+	rc = run(start);
+	if (rc)
+		return cli_error(c, CLI_FAIL, "'systemctl start autoxdp' failed%s: see 'systemctl status autoxdp' "
+					      "and 'journalctl -u autoxdp'", rc < 0 ? " to run" : "");
+	for (int i = 0; i < START_WAIT_S * 10 && !(pid = cli_daemon_pid(c)); i++)
+		cli_sleep(0.1);
+	if (!pid)
+		return cli_error(c, CLI_FAIL, "the service started, but no autoxdpd pid appeared in %s within %d s: "
+					      "see 'journalctl -u autoxdp'", c->cfg.pid_file, START_WAIT_S);
+	printf("autoxdpd running (pid %d)\n", (int)pid);
+	return CLI_OK;
+}
+
+static int cmd_reload(struct cli *c, int argc, char **argv)
+{
+	pid_t pid;
+	int rc;
+
+	if (no_arguments(c, argc, argv, false, &rc))
+		return rc;
+	if ((rc = config_parses(c, "not reloading, autoxdpd keeps its running configuration")) != CLI_OK)
+		return rc;
+	pid = cli_daemon_pid(c);
+	if (!pid)
+		return cli_error(c, CLI_INACTIVE, "autoxdpd is not running (no live pid in %s): start it with 'axdp on'",
+				 c->cfg.pid_file);
+	if (kill(pid, SIGHUP))
+		return cli_error(c, errno == EPERM ? CLI_NOPRIV : CLI_FAIL, "signalling autoxdpd (pid %d): %s", (int)pid,
+				 strerror(errno));
+	cli_sleep(RELOAD_WAIT_S);
+	if (cli_daemon_pid(c) != pid)
+		return cli_error(c, CLI_FAIL, "autoxdpd (pid %d) is gone after the reload: see 'journalctl -u autoxdp'",
+				 (int)pid);
+	printf("autoxdpd (pid %d) reloaded %s\n", (int)pid, c->config_file);
+	return CLI_OK;
 }
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "pin-dir", required_argument, NULL, 'p' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "help", no_argument, NULL, 'h' },
-		{}
-	};
-	struct ctx c = { .pin_dir = AXDP_PIN_DIR_DEFAULT };
-	const char *name = "status";
+	static const struct option globals[] = { CLI_GLOBAL_OPTIONS, {} };
+	static char *status_argv[] = { "status", NULL };
+	const char *no_color = getenv("NO_COLOR"), *term = getenv("TERM");
+	struct cli c = { .config_file = AXDP_CONFIG_FILE, .pin_dir = AXDP_PIN_DIR_DEFAULT };
+	const struct command *cmd;
+	bool help = false;
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, "+p:Vh", opts, NULL)) != -1) {
+	snprintf(c.dropin_dir, sizeof(c.dropin_dir), "%s.d", c.config_file);
+	c.tty = isatty(STDOUT_FILENO);
+	c.color = c.tty && !(no_color && *no_color) && !(term && strcmp(term, "dumb") == 0);
+	opterr = 0;
+	/* '+': options up to the command are global; the command parses the rest (globals included). */
+	while ((opt = getopt_long(argc, argv, "+:p:c:hV", globals, NULL)) != -1) {
 		switch (opt) {
-		case 'p': c.pin_dir = optarg; break;
-		case 'V': printf("axdp %s\n", AXDP_VERSION); return 0;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case CLI_OPT_PIN_DIR: c.pin_dir = optarg; c.pin_dir_given = true; break;
+		case CLI_OPT_CONFIG:
+			c.config_file = optarg;
+			snprintf(c.dropin_dir, sizeof(c.dropin_dir), "%s.d", optarg);
+			break;
+		case CLI_OPT_JSON: c.json = true; break;
+		case CLI_OPT_HELP: help = true; break;
+		case CLI_OPT_VERSION: printf("axdp %s\n", AXDP_VERSION); return CLI_OK;
+		case ':': return cli_usage(&c, "option '%s' needs a value", argv[optind - 1]);
+		default: return cli_usage(&c, "unknown option '%s'", argv[optind - 1]);
 		}
 	}
-	if (optind < argc)
-		name = argv[optind++];
-	if (optind < argc) {
-		fprintf(stderr, "axdp: %s: unexpected argument '%s'\n", name, argv[optind]);
-		usage(stderr);
-		return 2;
+	if (optind == argc) {
+		if (help) {
+			general_usage(stdout);
+			return CLI_OK;
+		}
+		argc = 1;
+		argv = status_argv;
+		optind = 0;
 	}
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (strcmp(name, commands[i].name) == 0)
-			return commands[i].run(&c);
-	fprintf(stderr, "axdp: unknown command '%s'\n", name);
-	usage(stderr);
-	return 2;
+	cmd = find_command(argv[optind]);
+	if (!cmd)
+		return cli_usage(&c, "unknown command '%s'", argv[optind]);
+	c.cmd = cmd->name;
+	if (help) {
+		cli_print_usage(stdout, cmd->name, true);
+		return CLI_OK;
+	}
+	if (c.json && (cmd->run == cmd_on || cmd->run == cmd_off || cmd->run == cmd_reload || cmd->run == cmd_help))
+		return cli_usage(&c, "--json: this command has no JSON output");
+	return cmd->run(&c, argc - optind, argv + optind);
 }

@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -26,7 +27,10 @@ _Static_assert(sizeof(uint32_t) == sizeof(unsigned int), "integer fields compare
 /* The table stringifies these; a renamed macro would otherwise become the default "AXDP_...". */
 _Static_assert(AXDP_DEFAULT_RECONCILE_INTERVAL_S > 0 && AXDP_DEFAULT_TCP_TIMEOUT_S > 0 &&
 		       AXDP_DEFAULT_TCP_CLOSING_TIMEOUT_S > 0 && AXDP_DEFAULT_UDP_TIMEOUT_S > 0 &&
-		       AXDP_DEFAULT_ICMP_TIMEOUT_S > 0 && AXDP_DEFAULT_FRAG_TIMEOUT_S > 0,
+		       AXDP_DEFAULT_ICMP_TIMEOUT_S > 0 && AXDP_DEFAULT_FRAG_TIMEOUT_S > 0 &&
+		       AXDP_DEFAULT_METRICS_INTERVAL_S > 0 && AXDP_DEFAULT_SYN_PER_S > 0 && AXDP_DEFAULT_SYN_BURST > 0 &&
+		       AXDP_DEFAULT_STRICT_SYN_PER_S > 0 && AXDP_DEFAULT_STRICT_SYN_BURST > 0 &&
+		       AXDP_DEFAULT_ICMP_ECHO_PER_S > 0 && AXDP_DEFAULT_ICMP_ECHO_BURST > 0,
 	       "default macros must exist");
 
 /* Longest token quoted back in an error; the rest of a garbage line helps nobody. */
@@ -135,22 +139,24 @@ static void *memdup(const void *src, size_t n, size_t elsz)
 /* ------------------------------------------------------------------ */
 /* The table                                                          */
 
-enum section { SEC_DAEMON, SEC_PORTS, SEC_CONNTRACK, SEC_COUNT };
+enum section { SEC_DAEMON, SEC_PORTS, SEC_CONNTRACK, SEC_POLICY, SEC_RATELIMIT, SEC_COUNT };
 
 static const char *const section_names[SEC_COUNT] = {
 	[SEC_DAEMON] = "Daemon",
 	[SEC_PORTS] = "Ports",
 	[SEC_CONNTRACK] = "Conntrack",
+	[SEC_POLICY] = "Policy",
+	[SEC_RATELIMIT] = "RateLimit",
 };
 
-enum type { T_IFNAMES, T_PATH, T_ENUM, T_UINT, T_PORTS, T_CIDRS, T_COUNT };
+enum type { T_IFNAMES, T_PATH, T_ENUM, T_UINT, T_PORTS, T_CIDRS, T_BOOL, T_PATHS, T_NAMES, T_COUNT };
 
 struct key {
 	enum section section;
 	const char *name;
 	enum type type;
 	size_t offset;
-	/* Bounds of the value (T_UINT, T_PORTS) or of its length (T_PATH, T_IFNAMES). */
+	/* Bounds of the value (T_UINT, T_PORTS) or of its length (T_PATH, T_PATHS, T_IFNAMES, T_NAMES). */
 	uint32_t min, max;
 	const char *const *names; /* T_ENUM: value i is spelled names[i], NULL-terminated */
 	const char *def;          /* spelled as in the file, so defaults go through the parsers */
@@ -182,6 +188,11 @@ static const struct key keys[] = {
 	{ SEC_DAEMON, "Backend", T_ENUM, OFF(backend), 0, 0, backend_names, "auto" },
 	{ SEC_DAEMON, "ReconcileIntervalSec", T_UINT, OFF(reconcile_interval_s), 1, 3600, NULL,
 	  STR(AXDP_DEFAULT_RECONCILE_INTERVAL_S) },
+	{ SEC_DAEMON, "PidFile", T_PATH, OFF(pid_file), 1, AXDP_PATH_MAX - 1, NULL, AXDP_DEFAULT_PID_FILE },
+	/* min 0: empty is a value here, "no metrics file". */
+	{ SEC_DAEMON, "MetricsFile", T_PATH, OFF(metrics_file), 0, AXDP_PATH_MAX - 1, NULL, "" },
+	{ SEC_DAEMON, "MetricsIntervalSec", T_UINT, OFF(metrics_interval_s), 1, 86400, NULL,
+	  STR(AXDP_DEFAULT_METRICS_INTERVAL_S) },
 
 	{ SEC_PORTS, "AllowTCP", T_PORTS, OFF(allow_ports[AXDP_L4_TCP]), 1, 65535, NULL, "" },
 	{ SEC_PORTS, "AllowUDP", T_PORTS, OFF(allow_ports[AXDP_L4_UDP]), 1, 65535, NULL, "" },
@@ -199,6 +210,34 @@ static const struct key keys[] = {
 	  STR(AXDP_DEFAULT_ICMP_TIMEOUT_S) },
 	{ SEC_CONNTRACK, "FragmentTimeoutSec", T_UINT, OFF(frag_timeout_s), 1, 120, NULL,
 	  STR(AXDP_DEFAULT_FRAG_TIMEOUT_S) },
+
+	{ SEC_POLICY, "DenyCIDR", T_CIDRS, OFF(deny_cidrs), 0, 0, NULL, "" },
+	{ SEC_POLICY, "DenyListFile", T_PATHS, OFF(deny_list_files), 1, AXDP_PATH_MAX - 1, NULL, "" },
+	{ SEC_POLICY, "TrustCIDR", T_CIDRS, OFF(trust_cidrs), 0, 0, NULL, "" },
+	{ SEC_POLICY, "TrustOpensAllTCP", T_BOOL, OFF(trust_opens_all_tcp), 0, 0, NULL, "no" },
+	{ SEC_POLICY, "DropMartians", T_BOOL, OFF(drop_martians), 0, 0, NULL, "yes" },
+
+	/* Upper bounds keep interval * burst (ns) far inside 64 bits. */
+	{ SEC_RATELIMIT, "SYNPerSecond", T_UINT, OFF(syn_per_s), 0, 1000000000, NULL, STR(AXDP_DEFAULT_SYN_PER_S) },
+	{ SEC_RATELIMIT, "SYNBurst", T_UINT, OFF(syn_burst), 1, 1000000, NULL, STR(AXDP_DEFAULT_SYN_BURST) },
+	{ SEC_RATELIMIT, "StrictSYNPerSecond", T_UINT, OFF(strict_syn_per_s), 0, 1000000000, NULL,
+	  STR(AXDP_DEFAULT_STRICT_SYN_PER_S) },
+	{ SEC_RATELIMIT, "StrictSYNBurst", T_UINT, OFF(strict_syn_burst), 1, 1000000, NULL,
+	  STR(AXDP_DEFAULT_STRICT_SYN_BURST) },
+	{ SEC_RATELIMIT, "StrictProcesses", T_NAMES, OFF(strict_processes), 1, AXDP_IFNAMSIZ - 1, NULL,
+	  AXDP_DEFAULT_STRICT_PROCESSES },
+	{ SEC_RATELIMIT, "StrictTCP", T_PORTS, OFF(strict_tcp), 1, 65535, NULL, "" },
+	{ SEC_RATELIMIT, "UnlimitedTCP", T_PORTS, OFF(unlimited_tcp), 1, 65535, NULL, "" },
+	{ SEC_RATELIMIT, "SourcePrefixIPv4", T_UINT, OFF(source_prefix_v4), 1, 32, NULL, "32" },
+	{ SEC_RATELIMIT, "SourcePrefixIPv6", T_UINT, OFF(source_prefix_v6), 1, 128, NULL, "64" },
+	{ SEC_RATELIMIT, "UDPPerSecond", T_UINT, OFF(udp_per_s), 0, 1000000000, NULL, "0" },
+	{ SEC_RATELIMIT, "UDPBurst", T_UINT, OFF(udp_burst), 1, 1000000, NULL, "1" },
+	{ SEC_RATELIMIT, "UDPPortPacketsPerSecond", T_UINT, OFF(udp_port_packets_per_s), 0, 4000000000u, NULL, "0" },
+	{ SEC_RATELIMIT, "UDPPortBytesPerSecond", T_UINT, OFF(udp_port_bytes_per_s), 0, 4000000000u, NULL, "0" },
+	{ SEC_RATELIMIT, "ICMPEchoPerSecond", T_UINT, OFF(icmp_echo_per_s), 0, 1000000000, NULL,
+	  STR(AXDP_DEFAULT_ICMP_ECHO_PER_S) },
+	{ SEC_RATELIMIT, "ICMPEchoBurst", T_UINT, OFF(icmp_echo_burst), 1, 1000000, NULL,
+	  STR(AXDP_DEFAULT_ICMP_ECHO_BURST) },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -251,9 +290,10 @@ static int ifnames_parse(void *f, const struct key *k, const char *v, const stru
 
 		if (!valid_ifname(tok, len, k))
 			return fail(p,
-				    "%s= entry \"%.*s\": expected an interface name of %u to %u "
+				    "%s= entry \"%.*s\": expected %s of %u to %u "
 				    "characters without '/' or ':'",
-				    k->name, qlen(len), tok, k->min, k->max);
+				    k->name, qlen(len), tok, k->type == T_NAMES ? "a process name" : "an interface name",
+				    k->min, k->max);
 		memcpy(name, tok, len);
 		/* Attaching twice to one interface is never meant; a set is what the daemon wants. */
 		for (size_t i = 0; i < l->n && !dup; i++)
@@ -322,6 +362,10 @@ static int path_parse(void *f, const struct key *k, const char *v, const struct 
 	/* Control bytes would not survive a print/parse round trip (or a log line). */
 	for (size_t i = 0; i < len; i++)
 		ctl |= (unsigned char)v[i] < 0x20 || v[i] == 0x7f;
+	if (!len && !k->min) {
+		*(char *)f = '\0';
+		return 0;
+	}
 	if (v[0] != '/' || ctl || len < k->min || len > k->max)
 		return fail(p, "%s=%.*s: expected an absolute path of at most %u bytes", k->name,
 			    qlen(len), v, k->max);
@@ -526,27 +570,29 @@ static void cidr_format(char buf[CIDR_STRLEN], const struct axdp_cidr *c)
 	}
 }
 
-static int cidr_parse_one(const char *tok, size_t len, struct axdp_cidr *out, const struct key *k,
-			  const struct pos *p)
+enum cidr_scan { CIDR_OK, CIDR_BAD_ADDR, CIDR_BAD_PREFIX, CIDR_HOST_BITS };
+
+/* Parses without judging host bits: *c gets the address as written, *net the network it names. */
+static enum cidr_scan cidr_scan(const char *tok, size_t len, struct axdp_cidr *c, struct axdp_cidr *net)
 {
 	char buf[INET6_ADDRSTRLEN + 8];
 	const char *slash = memchr(tok, '/', len);
 	size_t alen = slash ? (size_t)(slash - tok) : len;
 	bool v6 = memchr(tok, ':', alen) != NULL;
 	unsigned max = v6 ? 128 : 32, prefix = max;
-	struct axdp_cidr c = { .prefix = 0 };
 
+	memset(c, 0, sizeof(*c));
 	if (alen >= sizeof(buf))
-		goto bad_addr;
+		return CIDR_BAD_ADDR;
 	memcpy(buf, tok, alen);
 	buf[alen] = '\0';
 	if (v6) {
-		if (inet_pton(AF_INET6, buf, c.addr) != 1)
-			goto bad_addr;
+		if (inet_pton(AF_INET6, buf, c->addr) != 1)
+			return CIDR_BAD_ADDR;
 	} else {
-		memcpy(c.addr, v4mapped_prefix, sizeof(v4mapped_prefix));
-		if (inet_pton(AF_INET, buf, c.addr + 12) != 1)
-			goto bad_addr;
+		memcpy(c->addr, v4mapped_prefix, sizeof(v4mapped_prefix));
+		if (inet_pton(AF_INET, buf, c->addr + 12) != 1)
+			return CIDR_BAD_ADDR;
 	}
 	if (slash) {
 		size_t plen = len - alen - 1;
@@ -554,30 +600,55 @@ static int cidr_parse_one(const char *tok, size_t len, struct axdp_cidr *out, co
 
 		/* At most 3 digits: "/0032" is surely a typo, not a prefix of 32. */
 		if (plen > 3 || !parse_port_num(slash + 1, plen, &x) || x > max)
-			return fail(p, "%s= entry \"%.*s\": expected an %s prefix length from 0 to %u",
-				    k->name, qlen(len), tok, v6 ? "IPv6" : "IPv4", max);
+			return CIDR_BAD_PREFIX;
 		prefix = x;
 	}
-	c.prefix = (uint8_t)(v6 ? prefix : prefix + 96);
+	c->prefix = (uint8_t)(v6 ? prefix : prefix + 96);
 
-	/* Host bits usually mean a mistyped network; say which one we would have used. */
-	struct axdp_cidr net = c;
-	unsigned full = net.prefix / 8, rest = net.prefix % 8;
+	*net = *c;
+	unsigned full = net->prefix / 8, rest = net->prefix % 8;
 	if (full < 16) {
-		net.addr[full] &= (uint8_t)(0xff00u >> rest);
-		memset(net.addr + full + 1, 0, 16 - full - 1);
+		net->addr[full] &= (uint8_t)(0xff00u >> rest);
+		memset(net->addr + full + 1, 0, 16 - full - 1);
 	}
-	if (memcmp(net.addr, c.addr, 16)) {
-		char want[CIDR_STRLEN];
+	return memcmp(net->addr, c->addr, 16) ? CIDR_HOST_BITS : CIDR_OK;
+}
 
+int axdp_cidr_parse(const char *s, size_t len, bool mask_host_bits, struct axdp_cidr *out)
+{
+	struct axdp_cidr c, net;
+	enum cidr_scan r = cidr_scan(s, len, &c, &net);
+
+	if (r == CIDR_OK || (r == CIDR_HOST_BITS && mask_host_bits)) {
+		*out = net;
+		return 0;
+	}
+	return -1;
+}
+
+static int cidr_parse_one(const char *tok, size_t len, struct axdp_cidr *out, const struct key *k,
+			  const struct pos *p)
+{
+	struct axdp_cidr c, net;
+	char want[CIDR_STRLEN];
+	bool v6;
+
+	switch (cidr_scan(tok, len, &c, &net)) {
+	case CIDR_OK:
+		*out = c;
+		return 0;
+	case CIDR_BAD_PREFIX:
+		v6 = memchr(tok, ':', len) != NULL;
+		return fail(p, "%s= entry \"%.*s\": expected an %s prefix length from 0 to %u",
+			    k->name, qlen(len), tok, v6 ? "IPv6" : "IPv4", v6 ? 128 : 32);
+	case CIDR_HOST_BITS:
+		/* Host bits usually mean a mistyped network; say which one we would have used. */
 		cidr_format(want, &net);
 		return fail(p, "%s= entry \"%.*s\": host bits are set, expected the network address %s",
 			    k->name, qlen(len), tok, want);
+	case CIDR_BAD_ADDR:
+		break;
 	}
-	*out = c;
-	return 0;
-
-bad_addr:
 	return fail(p,
 		    "%s= entry \"%.*s\": expected an IPv4 or IPv6 address, optionally with /PREFIX",
 		    k->name, qlen(len), tok);
@@ -661,6 +732,126 @@ static void cidrs_release(void *f)
 	l->n = l->cap = 0;
 }
 
+/* -- T_BOOL -- */
+
+static int bool_parse(void *f, const struct key *k, const char *v, const struct pos *p)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1" }, *const no[] = { "no", "false", "off", "0" };
+
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (!strcasecmp(v, yes[i]) || !strcasecmp(v, no[i])) {
+			*(bool *)f = !strcasecmp(v, yes[i]);
+			return 0;
+		}
+	}
+	return fail(p, "%s=%.*s: expected yes or no (true/false, on/off and 1/0 work too)", k->name,
+		    qlen(strlen(v)), v);
+}
+
+static void bool_print(FILE *out, const void *f, const struct key *k)
+{
+	(void)k;
+	fputs(*(const bool *)f ? "yes" : "no", out);
+}
+
+static bool bool_equal(const void *a, const void *b)
+{
+	return *(const bool *)a == *(const bool *)b;
+}
+
+/* -- T_PATHS: whitespace-separated, each one checked as a T_PATH -- */
+
+static int paths_parse(void *f, const struct key *k, const char *v, const struct pos *p)
+{
+	struct axdp_path_list *l = f;
+	const char *tok;
+	size_t len;
+
+	while (next_token(&v, &tok, &len)) {
+		char checked[AXDP_PATH_MAX], *one = strndup(tok, len);
+		bool dup = false;
+
+		if (!one)
+			return oom(p);
+		if (path_parse(checked, k, one, p) < 0) {
+			free(one);
+			return -1;
+		}
+		for (size_t i = 0; i < l->n && !dup; i++)
+			dup = !strcmp(l->v[i], one);
+		void *nv = dup ? NULL : vec_grow(l->v, l->n, &l->cap, sizeof(*l->v));
+		if (!nv) {
+			free(one);
+			if (dup)
+				continue;
+			return oom(p);
+		}
+		l->v = nv;
+		l->v[l->n++] = one;
+	}
+	return 0;
+}
+
+static void paths_print(FILE *out, const void *f, const struct key *k)
+{
+	const struct axdp_path_list *l = f;
+
+	(void)k;
+	for (size_t i = 0; i < l->n; i++)
+		fprintf(out, "%s%s", i ? " " : "", l->v[i]);
+}
+
+static bool paths_equal(const void *a, const void *b)
+{
+	const struct axdp_path_list *x = a, *y = b;
+
+	if (x->n != y->n)
+		return false;
+	for (size_t i = 0; i < x->n; i++)
+		if (strcmp(x->v[i], y->v[i]))
+			return false;
+	return true;
+}
+
+/* The strings are the list's own: emptying frees them, the array stays. */
+static void paths_reset(void *f)
+{
+	struct axdp_path_list *l = f;
+
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	l->n = 0;
+}
+
+static void paths_release(void *f)
+{
+	struct axdp_path_list *l = f;
+
+	paths_reset(l);
+	free(l->v);
+	l->v = NULL;
+	l->cap = 0;
+}
+
+static int paths_dup(void *f)
+{
+	struct axdp_path_list *l = f;
+	char **src = l->v;
+	size_t n = l->n;
+
+	l->v = n ? calloc(n, sizeof(*l->v)) : NULL;
+	l->n = l->cap = 0;
+	if (n && !l->v)
+		return -1;
+	l->cap = n;
+	for (; l->n < n; l->n++)
+		if (!(l->v[l->n] = strdup(src[l->n]))) {
+			paths_release(l);
+			return -1;
+		}
+	return 0;
+}
+
 static const struct type_ops ops[T_COUNT] = {
 	[T_IFNAMES] = { true, ifnames_parse, ifnames_print, ifnames_equal, ifnames_reset,
 			ifnames_dup, ifnames_release },
@@ -670,6 +861,11 @@ static const struct type_ops ops[T_COUNT] = {
 	[T_PORTS] = { true, ports_parse, ports_print, ports_equal, ports_reset, NULL, NULL },
 	[T_CIDRS] = { true, cidrs_parse, cidrs_print, cidrs_equal, cidrs_reset, cidrs_dup,
 		      cidrs_release },
+	[T_BOOL] = { false, bool_parse, bool_print, bool_equal, NULL, NULL, NULL },
+	[T_PATHS] = { true, paths_parse, paths_print, paths_equal, paths_reset, paths_dup, paths_release },
+	/* Process names are as long as interface names: only the messages differ. */
+	[T_NAMES] = { true, ifnames_parse, ifnames_print, ifnames_equal, ifnames_reset,
+		      ifnames_dup, ifnames_release },
 };
 
 /* ------------------------------------------------------------------ */
@@ -690,9 +886,13 @@ void axdp_config_defaults(struct axdp_config *c)
 	struct pos p = { "(built-in defaults)", 0, NULL, 0 };
 
 	memset(c, 0, sizeof(*c));
-	/* Lists default to empty, which the memset already is; no allocation, no failure. */
+	/*
+	 * Most lists default to empty, which the memset already is.  A list
+	 * with a default (StrictProcesses=) allocates: out of memory leaves
+	 * it shorter, the one failure possible here.
+	 */
 	for (size_t i = 0; i < NKEYS; i++)
-		if (!ops[keys[i].type].list)
+		if (!ops[keys[i].type].list || *keys[i].def)
 			ops[keys[i].type].parse(field(c, &keys[i]), &keys[i], keys[i].def, &p);
 }
 
@@ -828,8 +1028,16 @@ static int section_header(char *s, const struct pos *p)
 	for (int i = 0; i < SEC_COUNT; i++)
 		if (!strcmp(s + 1, section_names[i]))
 			return i;
-	return fail(p, "unknown section [%.*s]: expected [%s], [%s] or [%s]", qlen(len - 2), s + 1,
-		    section_names[0], section_names[1], section_names[2]);
+	char list[128];
+	size_t used = 0;
+
+	list[0] = '\0';
+	for (int i = 0; i < SEC_COUNT && used < sizeof(list); i++) {
+		int w = snprintf(list + used, sizeof(list) - used, "%s[%s]", i == 0 ? "" : i + 1 == SEC_COUNT ? " or " : ", ",
+				 section_names[i]);
+		used += w > 0 ? (size_t)w : 0;
+	}
+	return fail(p, "unknown section [%.*s]: expected %s", qlen(len - 2), s + 1, list);
 }
 
 static int parse_stream(struct axdp_config *c, FILE *f, const char *file, char *err, size_t errlen)

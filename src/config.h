@@ -19,6 +19,8 @@
 #define AXDP_CONFIG_DROPIN_DIR "/etc/autoxdp.conf.d"
 
 #define AXDP_DEFAULT_RECONCILE_INTERVAL_S 30
+#define AXDP_DEFAULT_PID_FILE "/run/autoxdp/autoxdpd.pid"
+#define AXDP_DEFAULT_METRICS_INTERVAL_S 15
 /* Conntrack defaults come from autoxdp_abi.h: the BPF object has the same ones. */
 
 /* Own copies so this header needs neither <net/if.h> nor <limits.h>; config.c checks they agree. */
@@ -52,6 +54,23 @@ struct axdp_ifname_list {
 	size_t n, cap;
 };
 
+/* Process names (StrictProcesses=) are comm names: the same 15 characters as interface names. */
+#define axdp_name_list axdp_ifname_list
+
+struct axdp_path_list {
+	char **v;
+	size_t n, cap;
+};
+
+/* [RateLimit] defaults; 0 turns a limit off. */
+#define AXDP_DEFAULT_SYN_PER_S          50
+#define AXDP_DEFAULT_SYN_BURST          100
+#define AXDP_DEFAULT_STRICT_SYN_PER_S   5
+#define AXDP_DEFAULT_STRICT_SYN_BURST   10
+#define AXDP_DEFAULT_ICMP_ECHO_PER_S    100
+#define AXDP_DEFAULT_ICMP_ECHO_BURST    200
+#define AXDP_DEFAULT_STRICT_PROCESSES   "sshd mysqld mariadbd postgres redis-server mongod"
+
 /*
  * Port sets: port p is bit (p & 7) of byte p / 8; port 0 is never set.
  * Indexed by enum axdp_l4, the same index the port_allow map uses.
@@ -64,6 +83,9 @@ struct axdp_config {
 	enum axdp_xdp_mode xdp_mode;
 	enum axdp_backend backend;
 	uint32_t reconcile_interval_s;
+	char pid_file[AXDP_PATH_MAX];     /* written at READY, removed at exit; axdp(8) finds the daemon by it */
+	char metrics_file[AXDP_PATH_MAX];  /* empty: no metrics file */
+	uint32_t metrics_interval_s;
 
 	/* [Ports] */
 	uint8_t allow_ports[AXDP_L4_COUNT][AXDP_PORTSET_BYTES];
@@ -76,6 +98,24 @@ struct axdp_config {
 	uint32_t udp_timeout_s;
 	uint32_t icmp_timeout_s;
 	uint32_t frag_timeout_s;
+
+	/* [Policy] */
+	struct axdp_cidr_list deny_cidrs;
+	struct axdp_path_list deny_list_files;  /* read by the daemon (denylist.h), not by this parser */
+	struct axdp_cidr_list trust_cidrs;
+	bool trust_opens_all_tcp;
+	bool drop_martians;
+
+	/* [RateLimit]: per second and burst (units); per-port and echo rates are split across CPUs */
+	uint32_t syn_per_s, syn_burst;
+	uint32_t strict_syn_per_s, strict_syn_burst;
+	struct axdp_name_list strict_processes;
+	uint8_t strict_tcp[AXDP_PORTSET_BYTES];
+	uint8_t unlimited_tcp[AXDP_PORTSET_BYTES];
+	uint32_t source_prefix_v4, source_prefix_v6;
+	uint32_t udp_per_s, udp_burst;
+	uint32_t udp_port_packets_per_s, udp_port_bytes_per_s;
+	uint32_t icmp_echo_per_s, icmp_echo_burst;
 };
 
 /* Initializes *c to the built-in defaults; does not free what *c held. */
@@ -107,6 +147,14 @@ bool axdp_config_equal(const struct axdp_config *a, const struct axdp_config *b)
 void axdp_config_free(struct axdp_config *c);
 
 bool axdp_cidr_contains(const struct axdp_cidr *cidr, const uint8_t addr16[16]);
+
+/*
+ * An address or ADDR/PREFIX (IPv4 or IPv6) of len bytes, as the CIDR keys
+ * take them.  mask_host_bits: published lists (denylist.h) sometimes set
+ * them, and mean the network; the keys themselves reject such entries.
+ * 0, or -1 when s is not one.
+ */
+int axdp_cidr_parse(const char *s, size_t len, bool mask_host_bits, struct axdp_cidr *out);
 
 /* True if a listener bound to addr16 must open nothing (ExcludeBindCIDR=). */
 bool axdp_config_bind_excluded(const struct axdp_config *c, const uint8_t addr16[16]);

@@ -95,8 +95,12 @@ int axdp_default_route_ifaces(struct axdp_iface_list *out, char *err, size_t err
 
 int axdp_link_monitor_open(char *err, size_t errlen)
 {
-	/* Routes too: a default route often arrives (DHCP, RA) after its link came up. */
-	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK | RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE };
+	/*
+	 * Routes too: a default route often arrives (DHCP, RA) after its link came up.
+	 * Addresses: the data path drops the host's own addresses as sources.
+	 */
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK | RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE |
+									 RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR };
 	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
 
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
@@ -127,6 +131,7 @@ int axdp_link_monitor_drain(int fd)
 			return -1;
 		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, n); h = NLMSG_NEXT(h, n))
 			changed |= h->nlmsg_type == RTM_NEWLINK || h->nlmsg_type == RTM_DELLINK ||
+				   h->nlmsg_type == RTM_NEWADDR || h->nlmsg_type == RTM_DELADDR ||
 				   h->nlmsg_type == RTM_NEWROUTE || h->nlmsg_type == RTM_DELROUTE;
 	}
 }

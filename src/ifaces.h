@@ -16,10 +16,10 @@ struct axdp_iface_list {
 /* The interfaces of the default IPv4 and IPv6 routes (the internet-facing ones). */
 int axdp_default_route_ifaces(struct axdp_iface_list *out, char *err, size_t errlen);
 
-/* A netlink socket subscribed to link and route changes; readable when one happened. */
+/* A netlink socket subscribed to link, route and address changes; readable when one happened. */
 int axdp_link_monitor_open(char *err, size_t errlen);
 
-/* Drains the monitor socket; returns 1 if a link or route appeared, vanished or changed, 0 if not, -1 on error. */
+/* Drains the monitor socket; returns 1 if a link, route or address appeared, vanished or changed, 0 if not, -1 on error. */
 int axdp_link_monitor_drain(int fd);
 
 #endif

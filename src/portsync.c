@@ -30,11 +30,27 @@ int axdp_ephemeral_range(uint16_t *lo, uint16_t *hi)
 	return 0;
 }
 
+/* No data path: the same bookkeeping in plain memory, for the nftables backend alone. */
+static int open_local(struct axdp_portsync *ps, char *err, size_t errlen)
+{
+	ps->local = true;
+	ps->addr_allow_fd = ps->bind_exclude_fd = -1;
+	ps->slots = calloc(SLOTS, sizeof(*ps->slots));
+	if (!ps->slots)
+		return snprintf(err, errlen, "allow-lists: out of memory"), -1;
+	if (axdp_ephemeral_range(&ps->ephemeral_lo, &ps->ephemeral_hi))
+		return snprintf(err, errlen, "reading /proc/sys/net/ipv4/ip_local_port_range: %s", strerror(errno)), -1;
+	return 0;
+}
+
 int axdp_portsync_open(struct axdp_portsync *ps, const struct axdp_datapath *dp, char *err, size_t errlen)
 {
-	int fd = axdp_datapath_map_fd(dp, AXDP_MAP_PORT_ALLOW, err, errlen);
+	int fd;
 
 	memset(ps, 0, sizeof(*ps));
+	if (!dp)
+		return open_local(ps, err, errlen);
+	fd = axdp_datapath_map_fd(dp, AXDP_MAP_PORT_ALLOW, err, errlen);
 	if (fd < 0)
 		return -1;
 	ps->slots = mmap(NULL, SLOTS * sizeof(*ps->slots), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -55,9 +71,15 @@ int axdp_portsync_open(struct axdp_portsync *ps, const struct axdp_datapath *dp,
 
 void axdp_portsync_close(struct axdp_portsync *ps)
 {
-	if (ps->slots)
+	if (ps->slots && ps->local)
+		free(ps->slots);
+	else if (ps->slots)
 		munmap(ps->slots, SLOTS * sizeof(*ps->slots));
 	ps->slots = NULL;
+	free(ps->local_addrs);
+	ps->local_addrs = NULL;
+	ps->n_local_addrs = 0;
+	axdp_tier_cache_free(&ps->tiers);
 }
 
 static bool is_loopback(const uint8_t a[16])
@@ -195,6 +217,8 @@ static int sync_bind_exclude(const struct axdp_portsync *ps, const struct axdp_c
 	uint8_t one = 1;
 	size_t i;
 
+	if (ps->bind_exclude_fd < 0)
+		return 0;
 	/* The hooks read this trie; deleting everything first would open excluded binds for a moment. */
 	for (i = 0; i < cfg->exclude_bind.n; i++) {
 		key.prefixlen = cfg->exclude_bind.v[i].prefix;
@@ -231,7 +255,7 @@ int axdp_portsync_reconcile(struct axdp_portsync *ps, const struct axdp_config *
 		goto out;
 	}
 	/* Address entries go in before the bit that makes the data path look for them. */
-	for (size_t i = 0; i < addrs.n; i++)
+	for (size_t i = 0; i < addrs.n && !ps->local; i++)
 		if (bpf_map_update_elem(ps->addr_allow_fd, &addrs.v[i], &one, BPF_ANY)) {
 			snprintf(err, errlen, "map %s: adding port %u: %s (map full?)", AXDP_MAP_ADDR_ALLOW,
 				 addrs.v[i].port, strerror(errno));
@@ -244,7 +268,15 @@ int axdp_portsync_reconcile(struct axdp_portsync *ps, const struct axdp_config *
 		    __atomic_compare_exchange_n(&ps->slots[idx].flags, &cur, want[idx], false, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
 			log_change(idx / AXDP_PORTS, idx % AXDP_PORTS, cur, want[idx], &socks);
 	}
-	prune_map(ps->addr_allow_fd, sizeof(struct axdp_addr_port), addr_ports_has, &addrs);
+	axdp_port_tiers_sync(ps->slots, cfg, &socks, &ps->tiers);
+	if (ps->local) {
+		free(ps->local_addrs);
+		ps->local_addrs = addrs.v;
+		ps->n_local_addrs = addrs.n;
+		addrs.v = NULL;
+	} else {
+		prune_map(ps->addr_allow_fd, sizeof(struct axdp_addr_port), addr_ports_has, &addrs);
+	}
 	rc = 0;
 out:
 	free(before);
@@ -261,4 +293,61 @@ void axdp_portsync_count(const struct axdp_portsync *ps, unsigned int open[AXDP_
 		for (uint32_t port = 0; port < AXDP_PORTS; port++)
 			open[l4] += !!(ps->slots[l4 * AXDP_PORTS + port].flags & OPEN_BITS);
 	}
+}
+
+void axdp_port_state_free(struct axdp_port_state *s)
+{
+	free(s->flags);
+	free(s->addrs);
+	memset(s, 0, sizeof(*s));
+}
+
+static int state_push(struct axdp_port_state *s, const struct axdp_addr_port *ap)
+{
+	if (s->n_addrs == s->cap_addrs) {
+		size_t cap = s->cap_addrs ? s->cap_addrs * 2 : 64;
+		struct axdp_addr_port *v = realloc(s->addrs, cap * sizeof(*v));
+
+		if (!v)
+			return -1;
+		s->addrs = v;
+		s->cap_addrs = cap;
+	}
+	s->addrs[s->n_addrs++] = *ap;
+	return 0;
+}
+
+int axdp_portsync_state(const struct axdp_portsync *ps, struct axdp_port_state *out, char *err, size_t errlen)
+{
+	struct axdp_addr_port key, next;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	out->flags = malloc(SLOTS * sizeof(*out->flags));
+	if (!out->flags)
+		goto oom;
+	for (uint32_t idx = 0; idx < SLOTS; idx++)
+		out->flags[idx] = __atomic_load_n(&ps->slots[idx].flags, __ATOMIC_ACQUIRE);
+	if (ps->local) {
+		for (size_t i = 0; i < ps->n_local_addrs; i++)
+			if (state_push(out, &ps->local_addrs[i]))
+				goto oom;
+		return 0;
+	}
+	/* The map as the hooks left it: a listen() since the last reconcile is in it. */
+	for (rc = bpf_map_get_next_key(ps->addr_allow_fd, NULL, &next); rc == 0;
+	     rc = bpf_map_get_next_key(ps->addr_allow_fd, &key, &next)) {
+		key = next;
+		if (state_push(out, &key))
+			goto oom;
+	}
+	if (errno != ENOENT) {
+		snprintf(err, errlen, "map %s: listing: %s", AXDP_MAP_ADDR_ALLOW, strerror(errno));
+		axdp_port_state_free(out);
+		return -1;
+	}
+	return 0;
+oom:
+	axdp_port_state_free(out);
+	return snprintf(err, errlen, "allow-lists: out of memory"), -1;
 }

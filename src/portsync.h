@@ -11,19 +11,46 @@
 #include <stdint.h>
 #include "config.h"
 #include "loader.h"
+#include "port_tier.h"
 
 struct axdp_portsync {
-	struct axdp_port_slot *slots;  /* port_allow, mapped */
-	int addr_allow_fd;
-	int bind_exclude_fd;
+	struct axdp_port_slot *slots;  /* port_allow, mapped; without a data path, memory of our own */
+	int addr_allow_fd;             /* -1 without a data path */
+	int bind_exclude_fd;           /* -1 without a data path */
 	uint16_t ephemeral_lo, ephemeral_hi;
+	/* Without a data path (nftables only, sock_diag polling): addr_allow kept here. */
+	bool local;
+	struct axdp_addr_port *local_addrs;
+	size_t n_local_addrs;
+	struct axdp_tier_cache tiers;  /* listeners whose process named their port's rate-limit tier */
 };
 
+/*
+ * The allow-lists as they stand, for backends other than XDP to render
+ * (nft_backend.h).  flags: AXDP_L4_COUNT * AXDP_PORTS slots, index
+ * l4 * AXDP_PORTS + port, of AXDP_PORT_* bits; addrs: the (address, port)
+ * pairs of listeners bound to one address (AXDP_PORT_OPEN_ADDR).
+ */
+struct axdp_port_state {
+	uint32_t *flags;
+	struct axdp_addr_port *addrs;
+	size_t n_addrs, cap_addrs;
+};
+
+/* dp NULL: no data path could load; the allow-lists live in this process only. */
 int axdp_portsync_open(struct axdp_portsync *ps, const struct axdp_datapath *dp, char *err, size_t errlen);
 void axdp_portsync_close(struct axdp_portsync *ps);
 
 /* Brings port_allow, addr_allow and bind_exclude to what cfg and the sockets say; logs each change. */
 int axdp_portsync_reconcile(struct axdp_portsync *ps, const struct axdp_config *cfg, char *err, size_t errlen);
+
+/*
+ * A copy of the allow-lists now: the last reconcile plus whatever the
+ * socket hooks opened since (read from port_allow and addr_allow).
+ * Free with axdp_port_state_free.
+ */
+int axdp_portsync_state(const struct axdp_portsync *ps, struct axdp_port_state *out, char *err, size_t errlen);
+void axdp_port_state_free(struct axdp_port_state *s);
 
 /* Ports open to the outside per protocol, for status lines. */
 void axdp_portsync_count(const struct axdp_portsync *ps, unsigned int open[AXDP_L4_COUNT]);

@@ -17,6 +17,8 @@
 #include <netinet/in.h>
 #include <bpf/bpf.h>
 #include "datapath.h"
+#include "denylist.h"
+#include "policy.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define ROUNDS 5
@@ -27,6 +29,7 @@ enum {
 	CLOSED_TCP = 23,
 	OPEN_UDP = 53,
 	CLOSED_UDP = 54,
+	RATED_TCP = 2222,    /* normal tier: the SYN rate limit applies (OPEN_TCP is unlimited) */
 	LPORT = 41000,
 	RPORT = 443,
 	FRAG_ID = 0x4242,
@@ -38,7 +41,12 @@ struct bench_class {
 	int (*prepare)(struct dpt *t);
 	void (*build)(struct pkt *p);
 	int reason;
+	bool deny;           /* timed with DENY_ENTRIES live in the deny trie; the others with it empty */
 };
+
+/* A DROP list's worth of entries, /16 to /32, that never covers PKT_REMOTE4 but covers DENIED4. */
+#define DENY_ENTRIES 100000
+#define DENIED4 "203.0.113.66"
 
 static void syn_closed_v4(struct pkt *p)
 {
@@ -58,6 +66,16 @@ static void udp_closed(struct pkt *p)
 static void syn_open(struct pkt *p)
 {
 	pkt_tcp4(p, PKT_REMOTE4, PKT_LOCAL4, RPORT, OPEN_TCP, PKT_TCP_SYN);
+}
+
+static void syn_rated(struct pkt *p)
+{
+	pkt_tcp4(p, PKT_REMOTE4, PKT_LOCAL4, RPORT, RATED_TCP, PKT_TCP_SYN);
+}
+
+static void syn_denied(struct pkt *p)
+{
+	pkt_tcp4(p, DENIED4, PKT_LOCAL4, RPORT, OPEN_TCP, PKT_TCP_SYN);
 }
 
 static void xmas_open(struct pkt *p)
@@ -125,16 +143,69 @@ static void later_fragment(struct pkt *p)
 }
 
 static struct bench_class classes[] = {
-	{ "closed-port SYN v4", NULL, syn_closed_v4, AXDP_DROP_TCP_CLOSED },
-	{ "closed-port SYN v6", NULL, syn_closed_v6, AXDP_DROP_TCP_CLOSED },
-	{ "closed-port UDP", NULL, udp_closed, AXDP_DROP_UDP_CLOSED },
-	{ "allowed SYN", NULL, syn_open, AXDP_PASS_TCP_PORT },
-	{ "established-flow ACK", flow_tcp, established_ack, AXDP_PASS_TCP_FLOW },
-	{ "UDP reply", flow_udp, udp_reply, AXDP_PASS_UDP_FLOW },
-	{ "malformed TCP (XMAS)", NULL, xmas_open, AXDP_DROP_TCP_MALFORMED },
-	{ "ICMP echo request", NULL, echo_request, AXDP_PASS_ICMP_ECHO },
-	{ "later fragment", first_fragment, later_fragment, AXDP_PASS_FRAGMENT },
+	{ "closed-port SYN v4", NULL, syn_closed_v4, AXDP_DROP_TCP_CLOSED, false },
+	{ "closed-port SYN v6", NULL, syn_closed_v6, AXDP_DROP_TCP_CLOSED, false },
+	{ "closed-port UDP", NULL, udp_closed, AXDP_DROP_UDP_CLOSED, false },
+	{ "allowed SYN", NULL, syn_open, AXDP_PASS_TCP_PORT, false },
+	{ "established-flow ACK", flow_tcp, established_ack, AXDP_PASS_TCP_FLOW, false },
+	{ "UDP reply", flow_udp, udp_reply, AXDP_PASS_UDP_FLOW, false },
+	{ "malformed TCP (XMAS)", NULL, xmas_open, AXDP_DROP_TCP_MALFORMED, false },
+	{ "ICMP echo request", NULL, echo_request, AXDP_PASS_ICMP_ECHO, false },
+	{ "later fragment", first_fragment, later_fragment, AXDP_PASS_FRAGMENT, false },
+	{ "allowed SYN, rate limit", NULL, syn_rated, AXDP_PASS_TCP_PORT, false },
+	{ "closed SYN, 100k deny", NULL, syn_closed_v4, AXDP_DROP_TCP_CLOSED, true },
+	{ "allowed SYN, 100k deny", NULL, syn_open, AXDP_PASS_TCP_PORT, true },
+	{ "denied SYN, 100k deny", NULL, syn_denied, AXDP_DROP_DENIED, true },
 };
+
+static struct axdp_policy_maps P = { .policy = -1, .deny = { -1, -1 }, .trust = -1, .local_addrs = -1,
+				     .rcu_wait = -1, .rcu_inner = -1 };
+static uint32_t deny_loaded;
+
+/* Loads the entries through the daemon's own code, then leaves them idle until a class wants them. */
+static int load_deny(struct dpt *t, char *err, size_t errlen)
+{
+	struct axdp_cidr *v = calloc(DENY_ENTRIES, sizeof(*v));
+	struct axdp_cidr_list l = { .v = v, .cap = DENY_ENTRIES };
+	uint64_t x = 0x9e3779b97f4a7c15ULL;
+	int rc;
+
+	if (!v || axdp_policy_open(&P, t->dp.pin_dir, err, errlen))
+		return free(v), -1;
+	axdp_cidr_parse(DENIED4, strlen(DENIED4), false, &v[l.n++]);
+	while (l.n < DENY_ENTRIES) {
+		uint32_t net, prefix;
+
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		net = (uint32_t)(x >> 32) % 0xdf000000u + 0x01000000u;
+		prefix = 16 + (uint32_t)(x % 17);
+		net &= prefix == 32 ? ~0u : ~0u << (32 - prefix);
+		if ((net >> 24) == 198 || (net >> 24) == 127)
+			continue; /* keep PKT_REMOTE4 (198.51.100.7) out */
+		v[l.n].prefix = (uint8_t)(96 + prefix);
+		v[l.n].addr[10] = v[l.n].addr[11] = 0xff;
+		v[l.n].addr[12] = (uint8_t)(net >> 24), v[l.n].addr[13] = (uint8_t)(net >> 16);
+		v[l.n].addr[14] = (uint8_t)(net >> 8), v[l.n].addr[15] = (uint8_t)net;
+		l.n++;
+	}
+	axdp_cidr_list_unique(&l);
+	deny_loaded = (uint32_t)l.n;
+	rc = axdp_policy_set_deny(&P, l.v, l.n, err, errlen);
+	free(v);
+	return rc;
+}
+
+/* The live generation's count: 0 makes the program skip the trie, as it does with no deny list. */
+static void deny_live(bool on)
+{
+	struct axdp_policy pol;
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(P.policy, &zero, &pol) == 0) {
+		pol.deny_entries = on ? deny_loaded : 0;
+		bpf_map_update_elem(P.policy, &zero, &pol, BPF_ANY);
+	}
+}
 
 /* The floor every XDP test run pays: r0 = XDP_PASS; exit. */
 static int load_empty_xdp(void)
@@ -200,6 +271,7 @@ static struct dpt T;
 
 static void unload(void)
 {
+	axdp_policy_close(&P);
 	dpt_unload(&T);
 }
 
@@ -210,6 +282,9 @@ int main(int argc, char **argv)
 		.tcp_timeout_ns = 86400 * AXDP_NSEC_PER_SEC, .tcp_closing_timeout_ns = 86400 * AXDP_NSEC_PER_SEC,
 		.udp_timeout_ns = 86400 * AXDP_NSEC_PER_SEC, .icmp_timeout_ns = 86400 * AXDP_NSEC_PER_SEC,
 		.frag_timeout_ns = 86400 * AXDP_NSEC_PER_SEC,
+		/* A SYN limit no class reaches (10^9/s, a huge burst): the cost of the check, never a drop. */
+		.syn = { [AXDP_TIER_NORMAL] = { .interval_ns = 1, .tolerance_ns = 1ULL << 60 } },
+		.source_mask_v4 = { { ~0u, ~0u, ~0u, ~0u } }, .source_mask_v6 = { { ~0u, ~0u, ~0u, ~0u } },
 	};
 	uint32_t repeat = DEFAULT_REPEAT, ns[ARRAY_SIZE(classes)][ROUNDS], empty_ns[ARRAY_SIZE(classes)][ROUNDS];
 	struct pkt pkts[ARRAY_SIZE(classes)];
@@ -226,8 +301,12 @@ int main(int argc, char **argv)
 	empty_fd = load_empty_xdp();
 	if (empty_fd < 0)
 		fail("loading the empty XDP program: %s", strerror(errno));
-	if ((rc = dpt_port_open(&T, AXDP_L4_TCP, OPEN_TCP)) || (rc = dpt_port_open(&T, AXDP_L4_UDP, OPEN_UDP)))
+	if ((rc = dpt_port_open_tier(&T, AXDP_L4_TCP, OPEN_TCP, AXDP_TIER_UNLIMITED)) ||
+	    (rc = dpt_port_open_tier(&T, AXDP_L4_TCP, RATED_TCP, AXDP_TIER_NORMAL)) ||
+	    (rc = dpt_port_open(&T, AXDP_L4_UDP, OPEN_UDP)))
 		fail("opening ports: %s", strerror(-rc));
+	if (load_deny(&T, why, sizeof(why)))
+		fail("loading %d deny entries: %s", DENY_ENTRIES, why);
 
 	for (i = 0; i < ARRAY_SIZE(classes); i++) {
 		const struct bench_class *c = &classes[i];
@@ -236,6 +315,7 @@ int main(int argc, char **argv)
 		if (c->prepare && (rc = c->prepare(&T)))
 			fail("%s: preparing state: %s", c->name, strerror(-rc));
 		c->build(&pkts[i]);
+		deny_live(c->deny);
 		if (dpt_expect(&T, DPT_XDP, &pkts[i], want, c->reason, why, sizeof(why)))
 			fail("%s: %s", c->name, why);
 	}
@@ -245,6 +325,7 @@ int main(int argc, char **argv)
 		for (i = 0; i < ARRAY_SIZE(classes); i++) {
 			if ((rc = dpt_prog_run_repeat(empty_fd, &pkts[i], repeat, &retval, &empty_ns[i][round])))
 				fail("empty program: test run failed: %s", strerror(-rc));
+			deny_live(classes[i].deny);
 			ns[i][round] = time_class(&T, &classes[i], &pkts[i], repeat);
 		}
 	}
@@ -258,5 +339,7 @@ int main(int argc, char **argv)
 		       dpt_reason_name(c->reason), class_ns, floor_ns, (long long)class_ns - floor_ns);
 	}
 	printf("median of %d rounds of %u runs each; empty: r0 = XDP_PASS on the same packet\n", ROUNDS, repeat);
+	printf("SYN rate limit compiled in (port %d normal tier, the others unlimited); \"100k deny\": %u entries "
+	       "/16../32 live in the deny trie, else it is empty\n", RATED_TCP, deny_loaded);
 	return 0;
 }

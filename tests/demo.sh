@@ -75,7 +75,8 @@ show_probe() { # port, expected result prefix
 for f in "$daemon" "$axdp" "$object"; do [[ -e $f ]] || die "$f is missing: run 'make' first"; done
 for c in ip nsenter timeout perl; do command -v "$c" >/dev/null || die "'$c' not found"; done
 tmp=$(mktemp -d)
-: >"$tmp/autoxdp.conf" # the built-in defaults, whatever /etc/autoxdp.conf says
+# The built-in defaults, whatever /etc/autoxdp.conf says; the pid file stays in the scratch directory.
+printf '[Daemon]\nPidFile=%s/autoxdpd.pid\n' "$tmp" >"$tmp/autoxdp.conf"
 
 say "Two throwaway namespaces: $srv (server, $srv_ip) and $cln (client, $cli_ip)"
 ip netns add "$srv"

@@ -295,6 +295,8 @@ int axdpd_wait_reconcile(struct axdpd *d, int timeout_ms)
 
 int axdpd_init(struct axdpd *d, const char *netns, const char *ifname, const char *config_text)
 {
+	char pid_conf[AXDPD_PATH + 32];
+
 	memset(d, 0, sizeof(*d));
 	d->notify_fd = -1;
 	snprintf(d->netns, sizeof(d->netns), "%s", netns ? netns : "");
@@ -314,6 +316,10 @@ int axdpd_init(struct axdpd *d, const char *netns, const char *ifname, const cha
 	if (mkdir(d->dropins, 0700))
 		return fail(d, "creating %s: %s", d->dropins, strerror(errno));
 	if (write_file(d, d->config, config_text ? config_text : "") || write_file(d, d->log, ""))
+		return -1;
+	snprintf(d->pid_file, sizeof(d->pid_file), "%s/autoxdpd.pid", d->dir);
+	snprintf(pid_conf, sizeof(pid_conf), "[Daemon]\nPidFile=%s\n", d->pid_file);
+	if (axdpd_dropin(d, AXDPD_PIDFILE_DROPIN, pid_conf))
 		return -1;
 	return open_notify(d);
 }

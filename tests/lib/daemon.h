@@ -30,6 +30,8 @@
 #define AXDPD_PREFIX "axdp-d-"
 
 #define AXDPD_PATH 256
+/* The drop-in that points PidFile= into the scratch directory. */
+#define AXDPD_PIDFILE_DROPIN "00-fixture-pidfile.conf"
 
 struct axdpd {
 	char netns[NETNS_NAME_MAX];
@@ -40,6 +42,7 @@ struct axdpd {
 	char dropins[AXDPD_PATH];
 	char log[AXDPD_PATH];        /* the daemon's stderr and stdout, every run appended */
 	char notify_path[AXDPD_PATH];
+	char pid_file[AXDPD_PATH];   /* dir/autoxdpd.pid, set by config.d/AXDPD_PIDFILE_DROPIN: never the host's /run one */
 	pid_t pid;                   /* 0 when not running */
 	int status;                  /* waitpid status of the last run that ended */
 	char err[1024];

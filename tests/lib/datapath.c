@@ -165,11 +165,23 @@ int dpt_expect(struct dpt *t, enum dpt_hook hook, const struct pkt *p, int retva
 	return -1;
 }
 
-static int port_slot_set(struct dpt *t, enum axdp_l4 l4, uint16_t port, __u32 bits)
+/* The whole slot: the kernel copies value_size (8) bytes, a lone __u32 would hand it stack garbage as the tier. */
+static int port_slot_set_tier(struct dpt *t, enum axdp_l4 l4, uint16_t port, __u32 bits, enum axdp_tier tier)
 {
+	struct axdp_port_slot slot = { .flags = bits, .tier = tier };
 	__u32 idx = (__u32)l4 * AXDP_PORTS + port;
 
-	return bpf_map_update_elem(t->port_allow, &idx, &bits, BPF_ANY) ? -errno : 0;
+	return bpf_map_update_elem(t->port_allow, &idx, &slot, BPF_ANY) ? -errno : 0;
+}
+
+static int port_slot_set(struct dpt *t, enum axdp_l4 l4, uint16_t port, __u32 bits)
+{
+	return port_slot_set_tier(t, l4, port, bits, AXDP_TIER_NORMAL);
+}
+
+int dpt_port_open_tier(struct dpt *t, enum axdp_l4 l4, uint16_t port, enum axdp_tier tier)
+{
+	return port_slot_set_tier(t, l4, port, AXDP_PORT_OPEN_ANY, tier);
 }
 
 int dpt_port_open(struct dpt *t, enum axdp_l4 l4, uint16_t port)

@@ -71,6 +71,8 @@ const char *dpt_reason_label(int reason);
 int dpt_port_open(struct dpt *t, enum axdp_l4 l4, uint16_t port);
 int dpt_port_open_on(struct dpt *t, enum axdp_l4 l4, uint16_t port, const char *local);
 int dpt_port_close(struct dpt *t, enum axdp_l4 l4, uint16_t port);
+/* Open on any local address, new connections rate limited as tier (dpt_port_open: AXDP_TIER_NORMAL). */
+int dpt_port_open_tier(struct dpt *t, enum axdp_l4 l4, uint16_t port, enum axdp_tier tier);
 
 /* An IPv4 or IPv6 address as the maps hold it (IPv4 v4-mapped); aborts on a bad string. */
 struct axdp_addr dpt_addr(const char *s);

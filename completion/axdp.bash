@@ -1,0 +1,94 @@
+# SPDX-License-Identifier: MIT
+# bash completion for axdp(8): commands, subcommands, options and their values.
+
+_axdp()
+{
+	local cur prev words cword
+	if declare -F _init_completion >/dev/null; then
+		_init_completion || return
+	else
+		cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
+		words=("${COMP_WORDS[@]}") cword=$COMP_CWORD
+	fi
+
+	local commands="status ports conntrack stats watch events top allow exclude trust block on off reload version help"
+	local globals="--pin-dir --config --json --help --version"
+
+	case $prev in
+	-p | --pin-dir)
+		COMPREPLY=($(compgen -d -- "$cur"))
+		return
+		;;
+	-c | --config)
+		COMPREPLY=($(compgen -f -- "$cur"))
+		return
+		;;
+	--format)
+		COMPREPLY=($(compgen -W "human json prometheus" -- "$cur"))
+		return
+		;;
+	--interface)
+		COMPREPLY=($(compgen -W "$(ls /sys/class/net 2>/dev/null)" -- "$cur"))
+		return
+		;;
+	--interval | --count | --limit | --timeout | --comment)
+		return
+		;;
+	esac
+
+	# The command is the first word that is neither an option nor an option's value.
+	local i cmd= sub= nargs=0
+	for ((i = 1; i < cword; i++)); do
+		case ${words[i]} in
+		-p | --pin-dir | -c | --config | --format | --interface | --interval | --count | --limit | --timeout | --comment)
+			((i++))
+			;;
+		-*) ;;
+		*)
+			if [[ -z $cmd ]]; then
+				cmd=${words[i]}
+			else
+				[[ -z $sub ]] && sub=${words[i]}
+				((nargs++))
+			fi
+			;;
+		esac
+	done
+
+	local opts=$globals
+	case $cmd in
+	conntrack) opts+=" --limit" ;;
+	stats) opts+=" --rates --watch --interval --count --interface --format" ;;
+	watch) opts+=" --interval --count --interface" ;;
+	events) opts+=" --count --timeout" ;;
+	top) opts+=" --interval --limit" ;;
+	allow | exclude | trust | block) opts+=" --comment" ;;
+	esac
+	if [[ $cur == -* ]]; then
+		COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+		return
+	fi
+
+	case $cmd in
+	"")
+		COMPREPLY=($(compgen -W "$commands" -- "$cur"))
+		;;
+	help)
+		((nargs == 0)) && COMPREPLY=($(compgen -W "$commands" -- "$cur"))
+		;;
+	conntrack)
+		((nargs == 0)) && COMPREPLY=($(compgen -W "tcp udp icmp" -- "$cur"))
+		;;
+	allow | exclude | trust | block)
+		if ((nargs == 0)); then
+			COMPREPLY=($(compgen -W "add remove list" -- "$cur"))
+		elif ((nargs == 1)) && [[ $sub == add || $sub == remove ]]; then
+			case $cmd in
+			allow) COMPREPLY=($(compgen -W "tcp udp" -- "$cur")) ;;
+			exclude) COMPREPLY=($(compgen -W "tcp udp bind" -- "$cur")) ;;
+			esac
+		fi
+		;;
+	esac
+}
+complete -F _axdp axdp

@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the axdp commands share: the invocation (global options, the
+ * effective configuration), exit codes, option parsing, access to the
+ * pinned maps, the daemon's pid, and output helpers (units, colour,
+ * addresses, JSON).  Only axdp links the cli_*.c files.
+ */
+#ifndef AXDP_CLI_H
+#define AXDP_CLI_H
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+#include "autoxdp_abi.h"
+#include "config.h"
+
+enum cli_exit {
+	CLI_OK = 0,
+	CLI_FAIL = 1,       /* something went wrong; the message says what */
+	CLI_USAGE = 2,      /* bad command line */
+	CLI_INACTIVE = 3,   /* protection is not active (nothing pinned, or nothing attached) */
+	CLI_NOPRIV = 4,     /* needs root (CAP_BPF) */
+};
+
+struct cli {
+	const char *cmd;            /* the command being run, for messages */
+	const char *pin_dir;        /* --pin-dir, else the configuration's PinDir= */
+	bool pin_dir_given;
+	const char *config_file;    /* --config, else /etc/autoxdp.conf */
+	char dropin_dir[AXDP_PATH_MAX];
+	bool json;
+	bool tty;                   /* stdout is a terminal */
+	bool color;                 /* ... and NO_COLOR is not set */
+	struct axdp_config cfg;     /* effective configuration; the defaults if it does not parse */
+	bool cfg_loaded;
+	bool cfg_ok;
+	char cfg_err[AXDP_CONFIG_ERRLEN];
+};
+
+/* ---- command line ---- */
+
+/* Option ids of the global options, accepted before and after the command. */
+enum {
+	CLI_OPT_PIN_DIR = 'p',
+	CLI_OPT_CONFIG = 'c',
+	CLI_OPT_HELP = 'h',
+	CLI_OPT_VERSION = 'V',
+	CLI_OPT_JSON = 0x100,
+	CLI_OPT_FIRST_LOCAL = 0x200,   /* commands number their own options from here */
+};
+
+#define CLI_GLOBAL_OPTIONS                                          \
+	{ "pin-dir", required_argument, NULL, CLI_OPT_PIN_DIR },    \
+	{ "config", required_argument, NULL, CLI_OPT_CONFIG },      \
+	{ "json", no_argument, NULL, CLI_OPT_JSON },                \
+	{ "help", no_argument, NULL, CLI_OPT_HELP },                \
+	{ "version", no_argument, NULL, CLI_OPT_VERSION }
+
+/*
+ * getopt_long over a command's arguments (argv[0] is the command name).
+ * Global options are handled here; the command's own ones go to on_opt,
+ * which returns 0, or a usage error from cli_usage().  On return *pos
+ * points at the positional arguments and *npos counts them.  Returns -1
+ * when the command should exit with *rc (help printed, or usage error).
+ */
+int cli_getopt(struct cli *c, int argc, char **argv, const struct option *local, bool json_ok,
+	       int (*on_opt)(struct cli *c, int id, const char *arg, void *st), void *st, char ***pos, int *npos,
+	       int *rc);
+
+/* "axdp: CMD: reason" and the command's usage on stderr; returns CLI_USAGE. */
+int cli_usage(struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prints the command's usage (axdp.c has the texts). */
+void cli_print_usage(FILE *out, const char *cmd, bool full);
+
+/* "axdp: CMD: message" on stderr; returns rc. */
+int cli_error(struct cli *c, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void cli_warn(struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Option values. */
+int cli_parse_seconds(struct cli *c, const char *opt, const char *arg, double min, double *out);
+int cli_parse_count(struct cli *c, const char *opt, const char *arg, unsigned long *out);
+
+/* Loads the configuration once (read commands carry on with the defaults and a warning). */
+void cli_load_config(struct cli *c);
+
+/* ---- the firewall ---- */
+
+/* CLI_OK, or the privilege message and CLI_NOPRIV. */
+int cli_require_privileges(struct cli *c);
+
+/* A pinned map of the pin directory; -1 with the reason printed and *rc set (CLI_INACTIVE, CLI_NOPRIV, CLI_FAIL). */
+int cli_open_map(struct cli *c, const char *name, int *rc);
+/* The same, quietly: -1 with errno when it is not there. */
+int cli_try_map(const struct cli *c, const char *name);
+
+/* The event_budget map of the XDP program in force (it is not pinned), or -1. */
+int cli_event_budget_fd(const struct cli *c);
+
+/* autoxdpd's pid from PidFile=, 0 when not running. */
+pid_t cli_daemon_pid(struct cli *c);
+
+/* ---- time ---- */
+
+uint64_t cli_now_ns(int clock);
+/* The data path's clock (bpf_ktime_get_coarse_ns) as wall time, "HH:MM:SS.mmm" or RFC 3339. */
+void cli_format_mono(char *buf, size_t len, uint64_t mono_ns, bool rfc3339);
+/* Sleeps up to seconds; false when interrupted by SIGINT/SIGTERM (cli_stop). */
+bool cli_sleep(double seconds);
+void cli_catch_signals(void);
+extern volatile int cli_stop;
+
+/* ---- output ---- */
+
+enum cli_color { CLI_RESET, CLI_BOLD, CLI_RED, CLI_GREEN, CLI_YELLOW, CLI_DIM };
+const char *cli_c(const struct cli *c, enum cli_color color);
+
+/* 1234567 -> "1.2M"; below 1000 the exact number. */
+void cli_si(char *buf, size_t len, double v, const char *unit);
+/* Bytes: "412 B", "1.2 kB". */
+void cli_bytes(char *buf, size_t len, double bytes);
+
+/* IPv4-mapped addresses print as IPv4. */
+void cli_addr(char *buf, size_t len, const struct axdp_addr *a);
+/* addr:port, [v6]:port; port 0 prints the address alone. */
+void cli_addr_port(char *buf, size_t len, const struct axdp_addr *a, unsigned int port);
+const char *cli_proto_name(unsigned int proto);
+
+extern const char *const cli_l4_names[AXDP_L4_COUNT];
+
+struct cli_reason {
+	const char *action;
+	const char *name;
+};
+extern const struct cli_reason cli_reasons[AXDP_REASON_COUNT];
+
+/* ---- JSON, compact, one document per line ---- */
+
+struct json {
+	FILE *out;
+	int depth;
+	bool need_comma[32];
+};
+
+void json_start(struct json *j, FILE *out);
+void json_end(struct json *j);   /* the newline after a document */
+void json_obj(struct json *j, const char *key);
+void json_obj_end(struct json *j);
+void json_arr(struct json *j, const char *key);
+void json_arr_end(struct json *j);
+void json_str(struct json *j, const char *key, const char *v);   /* NULL: null */
+void json_u64(struct json *j, const char *key, uint64_t v);
+void json_i64(struct json *j, const char *key, int64_t v);
+void json_num(struct json *j, const char *key, double v);
+void json_bool(struct json *j, const char *key, bool v);
+void json_null(struct json *j, const char *key);
+
+/* ---- open ports, for ports and status (cli_ports.c) ---- */
+
+struct cli_listener {
+	struct axdp_addr addr;
+	bool wildcard;
+	int pid;            /* 0: not found (another namespace's process, or no permission) */
+	char comm[16];
+};
+
+struct cli_port {
+	uint8_t l4;          /* enum axdp_l4 */
+	uint16_t port;
+	uint32_t flags;      /* the port_allow slot */
+	bool allowed;        /* AllowTCP= / AllowUDP= */
+	struct axdp_addr *addrs;       /* open on these only (AXDP_PORT_OPEN_ADDR) */
+	size_t n_addrs;
+	struct cli_listener *listeners;
+	size_t n_listeners;
+};
+
+struct cli_ports {
+	struct cli_port *v;
+	size_t n;
+};
+
+/* The open ports from port_allow and addr_allow, with sock_diag's listeners; CLI_OK or an exit code. */
+int cli_ports_collect(struct cli *c, struct cli_ports *out);
+void cli_ports_free(struct cli_ports *p);
+void cli_ports_print(const struct cli *c, const struct cli_ports *p);
+void cli_ports_json(struct json *j, const struct cli_ports *p);   /* the "ports" member */
+
+/* ---- the commands ---- */
+
+int cmd_status(struct cli *c, int argc, char **argv);
+int cmd_ports(struct cli *c, int argc, char **argv);
+int cmd_conntrack(struct cli *c, int argc, char **argv);
+int cmd_stats(struct cli *c, int argc, char **argv);
+int cmd_watch(struct cli *c, int argc, char **argv);
+int cmd_events(struct cli *c, int argc, char **argv);
+int cmd_top(struct cli *c, int argc, char **argv);
+int cmd_policy(struct cli *c, int argc, char **argv);   /* allow, trust, block, exclude */
+
+#endif

@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: MIT
+/* axdp conntrack: the connections the host opened, as the tc egress program recorded them. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include "cli.h"
+
+#define BATCH 4096
+#define DEFAULT_LIMIT 100
+
+struct entry {
+	struct axdp_flow_key key;
+	struct axdp_flow flow;
+};
+
+struct ct_opts {
+	unsigned long limit;
+};
+
+static int on_opt(struct cli *c, int id, const char *arg, void *st)
+{
+	struct ct_opts *o = st;
+
+	if (id == CLI_OPT_FIRST_LOCAL)
+		return cli_parse_count(c, "--limit", arg, &o->limit);
+	return CLI_USAGE;
+}
+
+static int newest_first(const void *a, const void *b)
+{
+	__u64 x = ((const struct entry *)a)->flow.last_seen_ns, y = ((const struct entry *)b)->flow.last_seen_ns;
+
+	return x > y ? -1 : x < y;
+}
+
+static int push(struct entry **v, size_t *n, size_t *cap, const struct axdp_flow_key *k, const struct axdp_flow *f)
+{
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 1024;
+		struct entry *nv = realloc(*v, ncap * sizeof(**v));
+
+		if (!nv)
+			return -1;
+		*v = nv;
+		*cap = ncap;
+	}
+	(*v)[*n].key = *k;
+	(*v)[(*n)++].flow = *f;
+	return 0;
+}
+
+/* Batches, as the table holds up to 262144 entries; key by key where the kernel has no batch ops. */
+static int read_all(int fd, struct entry **v, size_t *n)
+{
+	struct axdp_flow_key *keys = calloc(BATCH, sizeof(*keys));
+	struct axdp_flow *vals = calloc(BATCH, sizeof(*vals));
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u64 in = 0, out = 0;
+	bool first = true, done = false;
+	size_t cap = 0;
+	int rc = 0;
+
+	*v = NULL;
+	*n = 0;
+	if (!keys || !vals)
+		rc = -1, done = true;
+	while (!done) {
+		__u32 count = BATCH;
+		int r = bpf_map_lookup_batch(fd, first ? NULL : &in, &out, keys, vals, &count, &opts);
+
+		if (r && errno != ENOENT) {
+			if (first && (errno == EINVAL || errno == ENOTSUP || errno == EOPNOTSUPP))
+				break;
+			rc = -1;
+			break;
+		}
+		for (__u32 i = 0; i < count && rc == 0; i++)
+			rc = push(v, n, &cap, &keys[i], &vals[i]);
+		done = r != 0 || rc;
+		in = out;
+		first = false;
+	}
+	if (!done && rc == 0 && first) {
+		struct axdp_flow_key key, next;
+		struct axdp_flow f;
+		void *prev = NULL;
+
+		while (rc == 0 && bpf_map_get_next_key(fd, prev, &next) == 0) {
+			key = next;
+			prev = &key;
+			if (bpf_map_lookup_elem(fd, &key, &f) == 0)
+				rc = push(v, n, &cap, &key, &f);
+		}
+	}
+	free(keys);
+	free(vals);
+	return rc;
+}
+
+static const char *proto_of(const struct axdp_flow_key *k)
+{
+	return cli_proto_name(k->proto);
+}
+
+static double timeout_of(const struct cli *c, const struct entry *e)
+{
+	switch (e->key.proto) {
+	case IPPROTO_TCP:
+		return e->flow.flags & AXDP_FLOW_CLOSING ? c->cfg.tcp_closing_timeout_s : c->cfg.tcp_timeout_s;
+	case IPPROTO_UDP:
+		return c->cfg.udp_timeout_s;
+	default:
+		return c->cfg.icmp_timeout_s;
+	}
+}
+
+static bool is_icmp(const struct axdp_flow_key *k)
+{
+	return k->proto == IPPROTO_ICMP || k->proto == IPPROTO_ICMPV6;
+}
+
+int cmd_conntrack(struct cli *c, int argc, char **argv)
+{
+	static const struct option local[] = { { "limit", required_argument, NULL, CLI_OPT_FIRST_LOCAL }, {} };
+	struct ct_opts o = { .limit = DEFAULT_LIMIT };
+	const char *filter = NULL;
+	struct entry *v;
+	size_t n, shown = 0, total = 0;
+	uint64_t now;
+	char **pos;
+	int npos, rc, fd;
+
+	if (cli_getopt(c, argc, argv, local, true, on_opt, &o, &pos, &npos, &rc))
+		return rc;
+	if (npos > 1)
+		return cli_usage(c, "unexpected argument '%s'", pos[1]);
+	if (npos == 1) {
+		filter = pos[0];
+		if (strcmp(filter, "tcp") && strcmp(filter, "udp") && strcmp(filter, "icmp"))
+			return cli_usage(c, "'%s': expected tcp, udp or icmp", filter);
+	}
+	fd = cli_open_map(c, AXDP_MAP_CONNTRACK, &rc);
+	if (fd < 0)
+		return rc;
+	rc = read_all(fd, &v, &n);
+	close(fd);
+	if (rc)
+		return free(v), cli_error(c, CLI_FAIL, "reading map %s/%s: %s", c->pin_dir, AXDP_MAP_CONNTRACK, strerror(errno));
+	qsort(v, n, sizeof(*v), newest_first);
+	now = cli_now_ns(CLOCK_MONOTONIC_COARSE);
+
+	struct json j;
+
+	if (c->json) {
+		json_start(&j, stdout);
+		json_obj(&j, NULL);
+		json_arr(&j, "entries");
+	} else {
+		printf("%s%-6s %-45s %-45s %8s  %s%s\n", cli_c(c, CLI_BOLD), "PROTO", "REMOTE", "LOCAL", "IDLE", "STATE",
+		       cli_c(c, CLI_RESET));
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct entry *e = &v[i];
+		bool icmp = is_icmp(&e->key);
+		double age = now > e->flow.last_seen_ns ? (double)(now - e->flow.last_seen_ns) / 1e9 : 0;
+		bool closing = e->flow.flags & AXDP_FLOW_CLOSING, expired = age > timeout_of(c, e);
+		unsigned rport = ntohs(e->key.remote_port), lport = ntohs(e->key.local_port);
+		char remote[64], local_[64];
+
+		if (filter && (icmp ? strcmp(filter, "icmp") : strcmp(filter, proto_of(&e->key))))
+			continue;
+		total++;
+		if (o.limit && shown >= o.limit)
+			continue;
+		shown++;
+		if (c->json) {
+			cli_addr(remote, sizeof(remote), &e->key.remote);
+			cli_addr(local_, sizeof(local_), &e->key.local);
+			json_obj(&j, NULL);
+			json_str(&j, "protocol", proto_of(&e->key));
+			json_str(&j, "remote", remote);
+			json_u64(&j, "remote_port", rport);
+			json_str(&j, "local", local_);
+			json_u64(&j, "local_port", lport);
+			json_num(&j, "age_s", age);
+			json_bool(&j, "closing", closing);
+			json_bool(&j, "expired", expired);
+			json_obj_end(&j);
+			continue;
+		}
+		cli_addr_port(remote, sizeof(remote), &e->key.remote, icmp ? 0 : rport);
+		if (icmp) {
+			char a[48];
+
+			cli_addr(a, sizeof(a), &e->key.local);
+			snprintf(local_, sizeof(local_), "%s (echo id %u)", a, lport);
+		} else {
+			cli_addr_port(local_, sizeof(local_), &e->key.local, lport);
+		}
+		printf("%-6s %-45s %-45s %7.0fs  %s%s%s%s\n", proto_of(&e->key), remote, local_, age,
+		       cli_c(c, expired ? CLI_DIM : CLI_RESET), closing ? "closing" : "", expired ? (closing ? ", expired" : "expired") : "",
+		       cli_c(c, CLI_RESET));
+	}
+	if (c->json) {
+		json_arr_end(&j);
+		json_u64(&j, "total", total);
+		json_u64(&j, "shown", shown);
+		json_obj_end(&j);
+		json_end(&j);
+	} else {
+		printf("%zu entr%s", total, total == 1 ? "y" : "ies");
+		if (shown < total)
+			printf(", the %zu most recent shown ('--limit 0' shows all)", shown);
+		printf("\n");
+	}
+	free(v);
+	return CLI_OK;
+}

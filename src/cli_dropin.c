@@ -1,0 +1,514 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The policy drop-in: one value per line with the comment above it, so
+ * an operator reads why each value is there.  Everything here is pure
+ * file and configuration work; reloading the daemon is cli_policy.c's.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include "cli_dropin.h"
+
+#define CFG(field) offsetof(struct axdp_config, field)
+
+const struct pol_key pol_keys[POL_NKEYS] = {
+	{ "allow", "tcp", "Ports", "AllowTCP", P_PORTS, AXDP_L4_TCP, CFG(allow_ports[AXDP_L4_TCP]) },
+	{ "allow", "udp", "Ports", "AllowUDP", P_PORTS, AXDP_L4_UDP, CFG(allow_ports[AXDP_L4_UDP]) },
+	{ "exclude", "tcp", "Ports", "ExcludeTCP", P_PORTS, AXDP_L4_TCP, CFG(exclude_ports[AXDP_L4_TCP]) },
+	{ "exclude", "udp", "Ports", "ExcludeUDP", P_PORTS, AXDP_L4_UDP, CFG(exclude_ports[AXDP_L4_UDP]) },
+	{ "exclude", "bind", "Ports", "ExcludeBindCIDR", P_CIDRS, 0, CFG(exclude_bind) },
+	{ "trust", NULL, "Policy", "TrustCIDR", P_CIDRS, 0, CFG(trust_cidrs) },
+	{ "block", NULL, "Policy", "DenyCIDR", P_CIDRS, 0, CFG(deny_cidrs) },
+};
+
+/* Sections in the order the drop-in writes them. */
+static const char *const sections[] = { "Ports", "Policy" };
+
+const uint8_t *pol_ports_of(const struct axdp_config *cfg, const struct pol_key *k)
+{
+	return (const uint8_t *)cfg + k->offset;
+}
+
+const struct axdp_cidr_list *pol_cidrs_of(const struct axdp_config *cfg, const struct pol_key *k)
+{
+	return (const struct axdp_cidr_list *)((const char *)cfg + k->offset);
+}
+
+/* ---- values as written in files ---- */
+
+
+
+int pol_push_token(struct pol_tokens *t, const struct pol_key *k, const char *text, const char *comment)
+{
+	struct pol_token *v = realloc(t->v, (t->n + 1) * sizeof(*v));
+
+	if (!v)
+		return -1;
+	t->v = v;
+	v = &t->v[t->n++];
+	v->key = k;
+	snprintf(v->text, sizeof(v->text), "%s", text);
+	v->comment = comment && *comment ? strdup(comment) : NULL;
+	return 0;
+}
+
+void pol_free_tokens(struct pol_tokens *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		free(t->v[i].comment);
+	free(t->v);
+	t->v = NULL;
+	t->n = 0;
+}
+
+/* The effective value of k as tokens, in the parser's own spelling (ranges merged, CIDRs canonical). */
+int pol_tokens_of(const struct axdp_config *cfg, const struct pol_key *k, struct pol_tokens *out)
+{
+	char text[64];
+
+	if (k->type == P_PORTS) {
+		const uint8_t *set = pol_ports_of(cfg, k);
+
+		for (uint32_t p = 1; p < AXDP_PORTS; p++) {
+			uint32_t end = p;
+
+			if (!axdp_port_in(set, (uint16_t)p))
+				continue;
+			while (end + 1 < AXDP_PORTS && axdp_port_in(set, (uint16_t)(end + 1)))
+				end++;
+			if (end == p)
+				snprintf(text, sizeof(text), "%u", p);
+			else
+				snprintf(text, sizeof(text), "%u-%u", p, end);
+			if (pol_push_token(out, k, text, NULL))
+				return -1;
+			p = end;
+		}
+		return 0;
+	}
+	const struct axdp_cidr_list *l = pol_cidrs_of(cfg, k);
+
+	for (size_t i = 0; i < l->n; i++) {
+		pol_cidr_text(text, sizeof(text), &l->v[i]);
+		if (pol_push_token(out, k, text, NULL))
+			return -1;
+	}
+	return 0;
+}
+
+void pol_cidr_text(char *buf, size_t len, const struct axdp_cidr *c)
+{
+	static const uint8_t v4mapped[12] = { [10] = 0xff, [11] = 0xff };
+	bool v4 = c->prefix >= 96 && !memcmp(c->addr, v4mapped, sizeof(v4mapped));
+	char addr[INET6_ADDRSTRLEN];
+	struct axdp_addr a;
+
+	memcpy(&a, c->addr, sizeof(a));
+	cli_addr(addr, sizeof(addr), &a);
+	snprintf(buf, len, "%s/%u", addr, v4 ? c->prefix - 96u : c->prefix);
+}
+
+bool pol_parse_range(const char *s, unsigned *lo, unsigned *hi)
+{
+	char *end;
+	unsigned long a = strtoul(s, &end, 10), b = a;
+
+	if (end == s || s[0] == '-' || s[0] == '+')
+		return false;
+	if (*end == '-') {
+		const char *h = end + 1;
+
+		b = strtoul(h, &end, 10);
+		if (end == h || h[0] == '-' || h[0] == '+')
+			return false;
+	}
+	if (*end || a < 1 || b > 65535 || a > b)
+		return false;
+	*lo = (unsigned)a;
+	*hi = (unsigned)b;
+	return true;
+}
+
+/* ---- the drop-in ---- */
+
+
+static const struct pol_key *managed(const char *section, const char *name)
+{
+	for (size_t i = 0; i < POL_NKEYS; i++)
+		if (!strcmp(pol_keys[i].section, section) && !strcmp(pol_keys[i].name, name))
+			return &pol_keys[i];
+	return NULL;
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
+static void append(char **buf, const char *text)
+{
+	size_t old = *buf ? strlen(*buf) : 0, add = strlen(text);
+	char *v = realloc(*buf, old + add + 1);
+
+	if (!v)
+		return;
+	memcpy(v + old, text, add + 1);
+	*buf = v;
+}
+
+/* Reads our own file back: values with the comments above them, and any hand-written lines to keep. */
+int pol_read_dropin(struct pol_dropin *d)
+{
+	FILE *f = fopen(d->path, "re");
+	char *line = NULL, *pending = NULL, section[64] = "";
+	size_t cap = 0;
+	int sec = -1, rc = 0;
+
+	d->exists = f != NULL;
+	if (!f)
+		return errno == ENOENT ? 0 : -1;
+	while (getline(&line, &cap, f) >= 0) {
+		char *s = trim(line), *eq;
+		const struct pol_key *k;
+
+		if (!*s) {
+			free(pending), pending = NULL;
+			continue;
+		}
+		if (*s == '#' || *s == ';') {
+			char *text = trim(s + 1);
+
+			/* Our own header is rewritten each time. */
+			if (sec < 0)
+				continue;
+			if (pending)
+				append(&pending, " ");
+			append(&pending, text);
+			continue;
+		}
+		if (*s == '[') {
+			snprintf(section, sizeof(section), "%.*s", (int)strcspn(s + 1, "]"), s + 1);
+			sec = -2;
+			for (int i = 0; i < 2; i++)
+				if (!strcmp(section, sections[i]))
+					sec = i;
+			if (sec == -2) {
+				append(&d->other_sections, "\n");
+				append(&d->other_sections, s);
+				append(&d->other_sections, "\n");
+			}
+			free(pending), pending = NULL;
+			continue;
+		}
+		eq = strchr(s, '=');
+		k = eq && sec >= 0 ? (*eq = '\0', managed(section, trim(s))) : NULL;
+		if (k) {
+			const char *tok = eq + 1;
+			char buf[64];
+			int n;
+
+			d->has_key[k - pol_keys] = true;
+			while (sscanf(tok, " %63s%n", buf, &n) == 1 && rc == 0) {
+				rc = pol_push_token(&d->values, k, buf, pending);
+				tok += n;
+			}
+		} else {
+			char **dst = sec >= 0 ? &d->other[sec] : &d->other_sections;
+
+			if (eq)
+				*eq = '=';
+			if (pending) {
+				append(dst, "# ");
+				append(dst, pending);
+				append(dst, "\n");
+			}
+			append(dst, s);
+			append(dst, "\n");
+		}
+		free(pending), pending = NULL;
+	}
+	free(pending);
+	free(line);
+	fclose(f);
+	return rc;
+}
+
+void pol_free_dropin(struct pol_dropin *d)
+{
+	pol_free_tokens(&d->values);
+	free(d->other[0]);
+	free(d->other[1]);
+	free(d->other_sections);
+}
+
+static void write_comment(FILE *f, const char *comment)
+{
+	fputs("# ", f);
+	for (const char *s = comment; *s; s++)
+		fputc((unsigned char)*s < 0x20 ? ' ' : *s, f);
+	fputc('\n', f);
+}
+
+void pol_write_dropin(FILE *f, const struct pol_dropin *d, const char *config_file)
+{
+	fprintf(f, "# Written by axdp(8) ('axdp allow|exclude|trust|block add|remove').\n"
+		   "# Each key lists its whole set: a list in a later file replaces the list of\n"
+		   "# earlier ones, so values of %s are repeated here.\n"
+		   "# Hand edits survive; a comment right above a value belongs to it.\n", config_file);
+	for (int s = 0; s < 2; s++) {
+		bool any = d->other[s] != NULL;
+
+		for (size_t k = 0; k < POL_NKEYS; k++)
+			any |= d->has_key[k] && !strcmp(pol_keys[k].section, sections[s]);
+		if (!any)
+			continue;
+		fprintf(f, "\n[%s]\n", sections[s]);
+		if (d->other[s])
+			fputs(d->other[s], f);
+		for (size_t k = 0; k < POL_NKEYS; k++) {
+			bool written = false;
+
+			if (!d->has_key[k] || strcmp(pol_keys[k].section, sections[s]))
+				continue;
+			for (size_t i = 0; i < d->values.n; i++) {
+				if (d->values.v[i].key != &pol_keys[k])
+					continue;
+				if (d->values.v[i].comment)
+					write_comment(f, d->values.v[i].comment);
+				fprintf(f, "%s=%s\n", pol_keys[k].name, d->values.v[i].text);
+				written = true;
+			}
+			/* An empty assignment empties the list the earlier files gave. */
+			if (!written)
+				fprintf(f, "%s=\n", pol_keys[k].name);
+		}
+	}
+	if (d->other_sections)
+		fputs(d->other_sections, f);
+}
+
+/* ---- the change ---- */
+
+
+static bool cidr_eq(const struct axdp_cidr *a, const struct axdp_cidr *b)
+{
+	return a->prefix == b->prefix && !memcmp(a->addr, b->addr, 16);
+}
+
+static bool cidr_in(const struct axdp_cidr_list *l, const struct axdp_cidr *c)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (cidr_eq(&l->v[i], c))
+			return true;
+	return false;
+}
+
+/* Is the change already what cfg says?  Then there is nothing to write. */
+bool pol_in_force(const struct axdp_config *cfg, const struct pol_change *ch)
+{
+	if (ch->key->type == P_CIDRS)
+		return cidr_in(pol_cidrs_of(cfg, ch->key), &ch->cidr) == ch->add;
+	for (unsigned p = ch->lo; p <= ch->hi; p++)
+		if (axdp_port_in(pol_ports_of(cfg, ch->key), (uint16_t)p) != ch->add)
+			return false;
+	return true;
+}
+
+/* cfg with the change applied to its key: what the drop-in must list. */
+int pol_apply(struct axdp_config *cfg, const struct pol_change *ch)
+{
+	if (ch->key->type == P_PORTS) {
+		uint8_t *set = (uint8_t *)cfg + ch->key->offset;
+
+		for (unsigned p = ch->lo; p <= ch->hi; p++) {
+			if (ch->add)
+				set[p >> 3] |= (uint8_t)(1u << (p & 7));
+			else
+				set[p >> 3] &= (uint8_t)~(1u << (p & 7));
+		}
+		return 0;
+	}
+	struct axdp_cidr_list *l = (struct axdp_cidr_list *)((char *)cfg + ch->key->offset);
+
+	if (!ch->add) {
+		size_t j = 0;
+
+		for (size_t i = 0; i < l->n; i++)
+			if (!cidr_eq(&l->v[i], &ch->cidr))
+				l->v[j++] = l->v[i];
+		l->n = j;
+		return 0;
+	}
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 8;
+		struct axdp_cidr *v = realloc(l->v, cap * sizeof(*v));
+
+		if (!v)
+			return -1;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = ch->cidr;
+	return 0;
+}
+
+#define EARLIER "from an earlier file (this file replaces the whole list)"
+
+struct run {
+	unsigned lo, hi;
+	const char *comment;
+};
+
+struct runs {
+	struct run *v;
+	size_t n;
+	uint8_t covered[AXDP_PORTSET_BYTES];
+};
+
+/* The ports of lo..hi that are in set and not yet written, as runs carrying comment. */
+static int cover(struct runs *r, const uint8_t *set, unsigned lo, unsigned hi, const char *comment)
+{
+	for (unsigned p = lo; p <= hi; p++) {
+		unsigned end = p;
+		struct run *v;
+
+		if (!axdp_port_in(set, (uint16_t)p) || axdp_port_in(r->covered, (uint16_t)p))
+			continue;
+		while (end < hi && axdp_port_in(set, (uint16_t)(end + 1)) && !axdp_port_in(r->covered, (uint16_t)(end + 1)))
+			end++;
+		v = realloc(r->v, (r->n + 1) * sizeof(*v));
+		if (!v)
+			return -1;
+		r->v = v;
+		r->v[r->n++] = (struct run){ p, end, comment };
+		for (unsigned q = p; q <= end; q++)
+			r->covered[q >> 3] |= (uint8_t)(1u << (q & 7));
+		p = end;
+	}
+	return 0;
+}
+
+static int by_start(const void *a, const void *b)
+{
+	return (int)((const struct run *)a)->lo - (int)((const struct run *)b)->lo;
+}
+
+/*
+ * The key's new values as the drop-in writes them: each value keeps the
+ * spelling and the comment it had in the old file (minus what was
+ * removed), the added one gets its own line and comment, and what only
+ * earlier files said is said again, marked as such.
+ */
+int pol_new_tokens(const struct pol_dropin *old, const struct pol_change *ch, const struct axdp_config *want,
+		      const char *added, struct pol_tokens *out)
+{
+	const struct pol_key *k = ch->key;
+	struct pol_tokens set = {};
+	struct runs r = {};
+	unsigned lo, hi;
+	int rc = 0;
+
+	if (k->type == P_CIDRS) {
+		rc = pol_tokens_of(want, k, &set);
+		for (size_t i = 0; i < set.n && rc == 0; i++) {
+			const char *comment = ch->add && !strcmp(set.v[i].text, ch->text) ? added : EARLIER;
+
+			for (size_t o = 0; o < old->values.n; o++)
+				if (old->values.v[o].key == k && !strcmp(old->values.v[o].text, set.v[i].text))
+					comment = old->values.v[o].comment;
+			rc = pol_push_token(out, k, set.v[i].text, comment);
+		}
+		pol_free_tokens(&set);
+		return rc;
+	}
+	for (size_t o = 0; o < old->values.n && rc == 0; o++)
+		if (old->values.v[o].key == k && pol_parse_range(old->values.v[o].text, &lo, &hi))
+			rc = cover(&r, pol_ports_of(want, k), lo, hi, old->values.v[o].comment);
+	if (rc == 0 && ch->add)
+		rc = cover(&r, pol_ports_of(want, k), ch->lo, ch->hi, added);
+	if (rc == 0)
+		rc = cover(&r, pol_ports_of(want, k), 1, AXDP_PORTS - 1, EARLIER);
+	qsort(r.v, r.n, sizeof(*r.v), by_start);
+	for (size_t i = 0; i < r.n && rc == 0; i++) {
+		char text[32];
+
+		if (r.v[i].lo == r.v[i].hi)
+			snprintf(text, sizeof(text), "%u", r.v[i].lo);
+		else
+			snprintf(text, sizeof(text), "%u-%u", r.v[i].lo, r.v[i].hi);
+		rc = pol_push_token(out, k, text, r.v[i].comment);
+	}
+	free(r.v);
+	return rc;
+}
+
+static int conf_filter(const struct dirent *d)
+{
+	size_t n = strlen(d->d_name);
+
+	return d->d_name[0] != '.' && n > 5 && !strcmp(d->d_name + n - 5, ".conf");
+}
+
+static int byte_order(const struct dirent **a, const struct dirent **b)
+{
+	return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+/*
+ * The configuration the daemon will load once tmp replaces our drop-in:
+ * the main file, then the drop-ins in the parser's order (config.c) with
+ * tmp in our file's place.  overrider names the first later file that
+ * undoes the change, if one does.
+ */
+int pol_effective_with(struct cli *c, const char *tmp, const struct pol_change *ch, struct axdp_config *out,
+			  char *overrider, size_t olen, char *err, size_t errlen)
+{
+	struct dirent **names = NULL;
+	bool ours_done = false;
+	int n, rc = 0;
+
+	overrider[0] = '\0';
+	axdp_config_defaults(out);
+	if (access(c->config_file, F_OK) == 0 && axdp_config_parse_file(out, c->config_file, err, errlen))
+		return -1;
+	n = scandir(c->dropin_dir, &names, conf_filter, byte_order);
+	for (int i = 0; i <= (n > 0 ? n : 0) && rc == 0; i++) {
+		const char *name = i < n ? names[i]->d_name : NULL;
+		char path[AXDP_PATH_MAX + 300];
+		struct stat st;
+
+		if (!ours_done && (!name || strcmp(name, POL_DROPIN_NAME) >= 0)) {
+			ours_done = true;
+			rc = axdp_config_parse_file(out, tmp, err, errlen);
+			if (name && !strcmp(name, POL_DROPIN_NAME))
+				continue;
+		}
+		if (!name || rc)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", c->dropin_dir, name);
+		if (stat(path, &st) || !S_ISREG(st.st_mode))
+			continue;
+		rc = axdp_config_parse_file(out, path, err, errlen);
+		if (rc == 0 && ours_done && !overrider[0] && !pol_in_force(out, ch))
+			snprintf(overrider, olen, "%s", path);
+	}
+	for (int i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	if (rc)
+		axdp_config_free(out);
+	return rc;
+}

@@ -1,0 +1,428 @@
+// SPDX-License-Identifier: MIT
+/*
+ * axdp allow / exclude / trust / block: policy that persists.  Every
+ * change rewrites one drop-in, FILE.d/50-axdp.conf, beside the
+ * configuration in use.  A list in a later file replaces the earlier
+ * list, so the drop-in holds the complete effective set of each key it
+ * sets, merged with what the other files say.  The new file is checked
+ * with the daemon's parser, in the daemon's order of files, before it
+ * replaces the old one; then the daemon reloads and the change is
+ * waited for in the maps.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <bpf/bpf.h>
+#include "atomicfile.h"
+#include "cli.h"
+#include "cli_dropin.h"
+#include "sockdiag.h"
+
+#define APPLY_WAIT_S 5
+#define APPLY_POLL_S 0.05
+
+/* ---- waiting for the daemon ---- */
+
+/* Is exactly this prefix in the LPM trie?  A lookup would find any covering prefix; next-key does not. */
+static int lpm_has(int fd, const struct axdp_cidr *c)
+{
+	struct axdp_lpm_key key = { .prefixlen = c->prefix }, first, next;
+
+	memcpy(&key.addr, c->addr, 16);
+	if (bpf_map_get_next_key(fd, NULL, &first))
+		return errno == ENOENT ? 0 : -1;
+	/* The kernel returns the first key when key is absent, its successor (or ENOENT) when present. */
+	if (bpf_map_get_next_key(fd, &key, &next))
+		return errno == ENOENT ? 1 : -1;
+	return memcmp(&next, &first, sizeof(next)) != 0;
+}
+
+static bool listener_keeps_open(const uint64_t *bits, unsigned port)
+{
+	return bits[port / 64] & (1ULL << (port % 64));
+}
+
+/* The maps that show a change: port_allow, or a trie; for DenyCIDR= the policy entry names the live one of two. */
+struct shown_in {
+	int fd;
+	int deny[2];
+};
+
+static void close_shown(struct shown_in *m)
+{
+	for (int i = 0; i < 2; i++)
+		if (m->deny[i] >= 0)
+			close(m->deny[i]);
+	if (m->fd >= 0)
+		close(m->fd);
+}
+
+static int open_shown(struct cli *c, const struct pol_change *ch, struct shown_in *m)
+{
+	m->deny[0] = m->deny[1] = -1;
+	if (ch->key->type == P_PORTS)
+		m->fd = cli_try_map(c, AXDP_MAP_PORT_ALLOW);
+	else if (!strcmp(ch->key->name, "ExcludeBindCIDR"))
+		m->fd = cli_try_map(c, AXDP_MAP_BIND_EXCLUDE);
+	else if (!strcmp(ch->key->name, "TrustCIDR"))
+		m->fd = cli_try_map(c, AXDP_MAP_TRUST);
+	else if ((m->fd = cli_try_map(c, AXDP_MAP_POLICY)) >= 0 &&
+		 ((m->deny[0] = cli_try_map(c, AXDP_MAP_DENY_0)) < 0 || (m->deny[1] = cli_try_map(c, AXDP_MAP_DENY_1)) < 0)) {
+		close_shown(m);
+		m->fd = -1;
+	}
+	return m->fd;
+}
+
+/* 1: in force, 0: not yet, -1: cannot tell. */
+static int check(struct cli *c, const struct pol_change *ch, const uint64_t *listeners, const struct shown_in *m)
+{
+	if (ch->key->type == P_PORTS) {
+		for (unsigned p = ch->lo; p <= ch->hi; p++) {
+			__u32 idx = (unsigned)ch->key->l4 * AXDP_PORTS + p;
+			struct axdp_port_slot s;
+			bool allow = ch->key->name[0] == 'A';
+
+			if (bpf_map_lookup_elem(m->fd, &idx, &s))
+				return -1;
+			if (allow && ch->add && !(s.flags & AXDP_PORT_OPEN_ANY))
+				return 0;
+			if (allow && !ch->add && (s.flags & AXDP_PORT_OPEN_ANY) && !listener_keeps_open(listeners, p))
+				return 0;
+			if (!allow && ch->add && !(s.flags & AXDP_PORT_EXCLUDED) &&
+			    !axdp_port_in(c->cfg.allow_ports[ch->key->l4], (uint16_t)p))
+				return 0;
+			if (!allow && !ch->add && (s.flags & AXDP_PORT_EXCLUDED))
+				return 0;
+		}
+		return 1;
+	}
+	int fd = m->fd, has;
+
+	if (m->deny[0] >= 0) {
+		struct axdp_policy pol;
+		__u32 zero = 0;
+
+		if (bpf_map_lookup_elem(m->fd, &zero, &pol))
+			return -1;
+		fd = m->deny[pol.deny_generation & 1];
+	}
+	has = lpm_has(fd, &ch->cidr);
+	return has < 0 ? -1 : has == ch->add;
+}
+
+/* Ports a wildcard listener keeps open after their Allow entry goes (unless excluded): removing it cannot close them. */
+static void wildcard_listeners(const struct pol_change *ch, const struct axdp_config *want, uint64_t *bits)
+{
+	struct axdp_socket_set set = {};
+	char err[128];
+
+	if (ch->key->type != P_PORTS || axdp_listeners_dump(&set, err, sizeof(err)))
+		return;
+	for (size_t i = 0; i < set.n; i++)
+		if (set.v[i].wildcard && (set.v[i].proto == IPPROTO_TCP ? AXDP_L4_TCP : AXDP_L4_UDP) == ch->key->l4 &&
+		    !axdp_port_in(want->exclude_ports[ch->key->l4], set.v[i].port))
+			bits[set.v[i].port / 64] |= 1ULL << (set.v[i].port % 64);
+	axdp_socket_set_free(&set);
+}
+
+static int reload_and_wait(struct cli *c, const struct pol_change *ch, const struct axdp_config *want, const char *done)
+{
+	uint64_t listeners[AXDP_PORTS / 64] = { 0 };
+	pid_t pid = cli_daemon_pid(c);
+	struct shown_in m;
+	int state = 0;
+
+	if (!pid) {
+		printf("%s; autoxdpd is not running, so it applies when the daemon starts ('axdp on')\n", done);
+		return CLI_OK;
+	}
+	wildcard_listeners(ch, want, listeners);
+	if (kill(pid, SIGHUP))
+		return cli_error(c, CLI_FAIL, "%s, but signalling autoxdpd (pid %d) failed: %s", done, (int)pid, strerror(errno));
+	if (open_shown(c, ch, &m) < 0) {
+		printf("%s; autoxdpd (pid %d) reloaded (this data path has no map that shows %s=)\n", done, (int)pid,
+		       ch->key->name);
+		return CLI_OK;
+	}
+	for (int i = 0; i < APPLY_WAIT_S / APPLY_POLL_S && (state = check(c, ch, listeners, &m)) == 0; i++) {
+		if (cli_daemon_pid(c) != pid)
+			break;
+		cli_sleep(APPLY_POLL_S);
+	}
+	close_shown(&m);
+	if (state > 0) {
+		printf("%s; in force\n", done);
+		if (ch->key->type == P_PORTS && ch->key->name[0] == 'A' && !ch->add)
+			for (unsigned p = ch->lo; p <= ch->hi; p++)
+				if (listener_keeps_open(listeners, p))
+					printf("note: %s/%u stays open: something listens on it ('axdp ports' says who)\n",
+					       cli_l4_names[ch->key->l4], p);
+		return CLI_OK;
+	}
+	if (cli_daemon_pid(c) != pid)
+		return cli_error(c, CLI_FAIL, "%s, but autoxdpd (pid %d) is gone: see 'journalctl -u autoxdp'", done, (int)pid);
+	if (state < 0)
+		return cli_error(c, CLI_FAIL, "%s, but reading the data path's map failed: %s", done, strerror(errno));
+	return cli_error(c, CLI_FAIL,
+			 "%s, but autoxdpd (pid %d) did not apply it within %d s: it logs why "
+			 "('journalctl -u autoxdp'; a rejected configuration is named FILE:LINE)%s",
+			 done, (int)pid, APPLY_WAIT_S,
+			 !strcmp(ch->key->name, "DenyCIDR") && !ch->add ? "; a DenyListFile= list may hold it too" : "");
+}
+
+/* ---- commands ---- */
+
+static int parse_value(struct cli *c, struct pol_change *ch, const char *v)
+{
+	if (ch->key->type == P_PORTS) {
+		if (!pol_parse_range(v, &ch->lo, &ch->hi))
+			return cli_usage(c, "'%s': expected a port from 1 to 65535, or a range LOW-HIGH", v);
+		if (ch->lo == ch->hi)
+			snprintf(ch->text, sizeof(ch->text), "%u", ch->lo);
+		else
+			snprintf(ch->text, sizeof(ch->text), "%u-%u", ch->lo, ch->hi);
+		return CLI_OK;
+	}
+	if (axdp_cidr_parse(v, strlen(v), false, &ch->cidr)) {
+		struct axdp_cidr net;
+
+		if (axdp_cidr_parse(v, strlen(v), true, &net) == 0) {
+			char want[64];
+
+			pol_cidr_text(want, sizeof(want), &net);
+			return cli_usage(c, "'%s' has host bits set: did you mean %s?", v, want);
+		}
+		return cli_usage(c, "'%s': expected an IPv4 or IPv6 address, optionally with /PREFIX", v);
+	}
+	pol_cidr_text(ch->text, sizeof(ch->text), &ch->cidr);
+	return CLI_OK;
+}
+
+static int change(struct cli *c, struct pol_change *ch)
+{
+	struct axdp_config want, result;
+	struct pol_dropin old = {}, new_ = {};
+	struct axdp_atomic_file a;
+	char err[AXDP_CONFIG_ERRLEN], overrider[AXDP_PATH_MAX + 300], added[300], done[512];
+	int rc = CLI_FAIL, lock = -1;
+
+	if (geteuid() != 0)
+		return cli_error(c, CLI_NOPRIV, "changing the policy needs root: it writes %s/" POL_DROPIN_NAME
+					       " and signals the daemon", c->dropin_dir);
+	cli_load_config(c);
+	if (!c->cfg_ok)
+		return cli_error(c, CLI_FAIL, "the configuration does not parse (%s): fix it first", c->cfg_err);
+	if (mkdir(c->dropin_dir, 0755) && errno != EEXIST)
+		return cli_error(c, CLI_FAIL, "creating %s: %s", c->dropin_dir, strerror(errno));
+	/* Two axdp runs at once must not both start from the same old file. */
+	lock = open(c->dropin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (lock < 0 || flock(lock, LOCK_EX))
+		return cli_error(c, CLI_FAIL, "locking %s: %s", c->dropin_dir, strerror(errno));
+	snprintf(old.path, sizeof(old.path), "%s/" POL_DROPIN_NAME, c->dropin_dir);
+	if (pol_read_dropin(&old)) {
+		rc = cli_error(c, CLI_FAIL, "reading %s: %s", old.path, strerror(errno));
+		goto out;
+	}
+	snprintf(done, sizeof(done), "%s %s %s in %s", ch->add ? "added" : "removed", ch->key->name, ch->text, old.path);
+	/* want: the effective configuration (read under the lock) with the change; its value of the key is what we write. */
+	if (axdp_config_load(&want, c->config_file, c->dropin_dir, err, sizeof(err))) {
+		rc = cli_error(c, CLI_FAIL, "%s: fix it first", err);
+		goto out;
+	}
+	if (pol_in_force(&want, ch)) {
+		printf("%s=%s: %s already; nothing changed\n", ch->key->name, ch->text,
+		       ch->add ? "in the list" : "not in the list");
+		rc = CLI_OK;
+		goto out_set;
+	}
+	if (pol_apply(&want, ch)) {
+		rc = cli_error(c, CLI_FAIL, "out of memory");
+		goto out_set;
+	}
+	if (ch->comment) {
+		snprintf(added, sizeof(added), "%s", ch->comment);
+	} else {
+		time_t now = time(NULL);
+		struct tm tm;
+
+		localtime_r(&now, &tm);
+		snprintf(added, sizeof(added), "added with 'axdp %s add' on %04d-%02d-%02d", ch->key->cmd,
+			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+	}
+	/* The new file: the old one's values and lines, with this key's values replaced by the whole new set. */
+	memcpy(new_.has_key, old.has_key, sizeof(old.has_key));
+	new_.has_key[ch->key - pol_keys] = true;
+	new_.other[0] = old.other[0], new_.other[1] = old.other[1], new_.other_sections = old.other_sections;
+	for (size_t i = 0; i < old.values.n; i++)
+		if (old.values.v[i].key != ch->key)
+			pol_push_token(&new_.values, old.values.v[i].key, old.values.v[i].text, old.values.v[i].comment);
+	if (pol_new_tokens(&old, ch, &want, added, &new_.values)) {
+		rc = cli_error(c, CLI_FAIL, "out of memory");
+		goto out_set;
+	}
+
+	if (axdp_atomic_open(&a, old.path, err, sizeof(err))) {
+		rc = cli_error(c, CLI_FAIL, "%s", err);
+		goto out_set;
+	}
+	pol_write_dropin(a.f, &new_, c->config_file);
+	if (fflush(a.f) == EOF) {
+		axdp_atomic_abort(&a);
+		rc = cli_error(c, CLI_FAIL, "writing %s: %s", a.tmp, strerror(errno));
+		goto out_set;
+	}
+	if (pol_effective_with(c, a.tmp, ch, &result, overrider, sizeof(overrider), err, sizeof(err))) {
+		axdp_atomic_abort(&a);
+		rc = cli_error(c, CLI_FAIL, "the new %s would not parse (%s); nothing changed", old.path, err);
+		goto out_set;
+	}
+	if (pol_in_force(&result, ch) == false || overrider[0]) {
+		axdp_atomic_abort(&a);
+		rc = cli_error(c, CLI_FAIL, "%s sets %s= after %s and would override it: change it there; nothing changed",
+			       overrider[0] ? overrider : "a later file", ch->key->name, old.path);
+		axdp_config_free(&result);
+		goto out_set;
+	}
+	axdp_config_free(&result);
+	if (axdp_atomic_commit(&a, 0644, err, sizeof(err))) {
+		rc = cli_error(c, CLI_FAIL, "%s", err);
+		goto out_set;
+	}
+	rc = reload_and_wait(c, ch, &want, done);
+out_set:
+	new_.other[0] = new_.other[1] = new_.other_sections = NULL;
+	pol_free_dropin(&new_);
+	axdp_config_free(&want);
+out:
+	pol_free_dropin(&old);
+	if (lock >= 0)
+		close(lock);
+	return rc;
+}
+
+static int list(struct cli *c, const char *cmd)
+{
+	struct pol_dropin d = {};
+	struct json j;
+
+	cli_load_config(c);
+	if (!c->cfg_ok)
+		return cli_error(c, CLI_FAIL, "the configuration does not parse (%s): fix it first", c->cfg_err);
+	snprintf(d.path, sizeof(d.path), "%s/" POL_DROPIN_NAME, c->dropin_dir);
+	if (pol_read_dropin(&d))
+		return cli_error(c, CLI_FAIL, "reading %s: %s", d.path, strerror(errno));
+	if (c->json) {
+		json_start(&j, stdout);
+		json_obj(&j, NULL);
+		json_str(&j, "dropin", d.path);
+		json_arr(&j, "keys");
+	} else {
+		printf("%s%-16s %-24s %-14s %s%s\n", cli_c(c, CLI_BOLD), "KEY", "VALUE", "SET IN", "COMMENT", cli_c(c, CLI_RESET));
+	}
+	for (size_t k = 0; k < POL_NKEYS; k++) {
+		struct pol_tokens t = {};
+
+		if (strcmp(pol_keys[k].cmd, cmd))
+			continue;
+		pol_tokens_of(&c->cfg, &pol_keys[k], &t);
+		if (c->json) {
+			json_obj(&j, NULL);
+			json_str(&j, "key", pol_keys[k].name);
+			json_str(&j, "section", pol_keys[k].section);
+			json_arr(&j, "values");
+		} else if (!t.n) {
+			printf("%-16s %s(none)%s\n", pol_keys[k].name, cli_c(c, CLI_DIM), cli_c(c, CLI_RESET));
+		}
+		for (size_t i = 0; i < t.n; i++) {
+			const struct pol_token *mine = NULL;
+
+			for (size_t v = 0; v < d.values.n && !mine; v++)
+				if (d.values.v[v].key == &pol_keys[k] && !strcmp(d.values.v[v].text, t.v[i].text))
+					mine = &d.values.v[v];
+			if (c->json) {
+				json_obj(&j, NULL);
+				json_str(&j, "value", t.v[i].text);
+				json_str(&j, "comment", mine ? mine->comment : NULL);
+				json_bool(&j, "in_dropin", mine != NULL);
+				json_obj_end(&j);
+			} else {
+				printf("%-16s %-24s %-14s %s\n", pol_keys[k].name, t.v[i].text, mine ? POL_DROPIN_NAME : "configuration",
+				       mine && mine->comment ? mine->comment : "");
+			}
+		}
+		if (c->json) {
+			json_arr_end(&j);
+			json_obj_end(&j);
+		}
+		pol_free_tokens(&t);
+	}
+	if (c->json) {
+		json_arr_end(&j);
+		json_obj_end(&j);
+		json_end(&j);
+	}
+	pol_free_dropin(&d);
+	return CLI_OK;
+}
+
+static int policy_opt(struct cli *c, int id, const char *arg, void *st)
+{
+	(void)c;
+	if (id != CLI_OPT_FIRST_LOCAL)
+		return CLI_USAGE;
+	*(const char **)st = arg;
+	return CLI_OK;
+}
+
+int cmd_policy(struct cli *c, int argc, char **argv)
+{
+	static const struct option local[] = { { "comment", required_argument, NULL, CLI_OPT_FIRST_LOCAL }, {} };
+	struct pol_change ch = {};
+	const char *comment = NULL, *sub;
+	char **pos;
+	int npos, rc, want;
+
+	if (cli_getopt(c, argc, argv, local, true, policy_opt, &comment, &pos, &npos, &rc))
+		return rc;
+	if (!npos)
+		return cli_usage(c, "expected add, remove or list");
+	sub = pos[0];
+	if (!strcmp(sub, "list")) {
+		if (npos > 1)
+			return cli_usage(c, "list: unexpected argument '%s'", pos[1]);
+		if (comment)
+			return cli_usage(c, "list takes no --comment");
+		return list(c, c->cmd);
+	}
+	if (strcmp(sub, "add") && strcmp(sub, "remove"))
+		return cli_usage(c, "'%s': expected add, remove or list", sub);
+	if (c->json)
+		return cli_usage(c, "--json: only 'list' has JSON output");
+	if (comment && strcmp(sub, "add"))
+		return cli_usage(c, "--comment goes with add");
+	ch.add = !strcmp(sub, "add");
+	ch.comment = comment;
+	/* allow/exclude name a selector (tcp, udp, bind) before the value; trust and block do not. */
+	want = !strcmp(c->cmd, "trust") || !strcmp(c->cmd, "block") ? 2 : 3;
+	if (npos < want)
+		return cli_usage(c, "%s: missing %s", sub, want == 2 ? "CIDR" : "tcp|udp PORT");
+	if (npos > want)
+		return cli_usage(c, "%s: unexpected argument '%s'", sub, pos[want]);
+	for (size_t k = 0; k < POL_NKEYS && !ch.key; k++)
+		if (!strcmp(pol_keys[k].cmd, c->cmd) && (want == 2 || !strcmp(pol_keys[k].selector, pos[1])))
+			ch.key = &pol_keys[k];
+	if (!ch.key)
+		return cli_usage(c, "'%s': expected %s", pos[1], strcmp(c->cmd, "exclude") ? "tcp or udp" : "tcp, udp or bind");
+	rc = parse_value(c, &ch, pos[want - 1]);
+	return rc != CLI_OK ? rc : change(c, &ch);
+}

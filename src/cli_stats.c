@@ -1,0 +1,384 @@
+// SPDX-License-Identifier: MIT
+/* axdp stats and watch: the per-reason counters, per interface, as tables, JSON, rates or Prometheus metrics. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include "cli.h"
+#include "counters.h"
+#include "metrics.h"
+
+enum { FMT_HUMAN, FMT_JSON, FMT_PROMETHEUS };
+
+struct stats_opts {
+	bool rates, watch;
+	double interval;
+	unsigned long count;
+	bool count_given;
+	const char *iface;
+	int format;
+};
+
+enum {
+	OPT_RATES = CLI_OPT_FIRST_LOCAL,
+	OPT_WATCH,
+	OPT_INTERVAL,
+	OPT_COUNT,
+	OPT_INTERFACE,
+	OPT_FORMAT,
+};
+
+static const struct option stats_options[] = {
+	{ "rates", no_argument, NULL, OPT_RATES },
+	{ "watch", no_argument, NULL, OPT_WATCH },
+	{ "interval", required_argument, NULL, OPT_INTERVAL },
+	{ "count", required_argument, NULL, OPT_COUNT },
+	{ "interface", required_argument, NULL, OPT_INTERFACE },
+	{ "format", required_argument, NULL, OPT_FORMAT },
+	{},
+};
+
+struct snapshot {
+	uint64_t t_ns;
+	struct axdp_slot_iface ifs[AXDP_IFACE_SLOTS];
+	struct axdp_counter c[AXDP_IFACE_SLOTS][AXDP_REASON_COUNT];
+	struct axdp_counter total[AXDP_REASON_COUNT];
+	bool show[AXDP_IFACE_SLOTS];
+};
+
+static int on_opt(struct cli *c, int id, const char *arg, void *st)
+{
+	struct stats_opts *o = st;
+
+	switch (id) {
+	case OPT_RATES: o->rates = true; return CLI_OK;
+	case OPT_WATCH: o->watch = true; return CLI_OK;
+	case OPT_INTERVAL: return cli_parse_seconds(c, "--interval", arg, 0.1, &o->interval);
+	case OPT_COUNT: o->count_given = true; return cli_parse_count(c, "--count", arg, &o->count);
+	case OPT_INTERFACE: o->iface = arg; return CLI_OK;
+	case OPT_FORMAT:
+		if (!strcmp(arg, "human"))
+			o->format = FMT_HUMAN;
+		else if (!strcmp(arg, "json"))
+			o->format = FMT_JSON;
+		else if (!strcmp(arg, "prometheus"))
+			o->format = FMT_PROMETHEUS;
+		else
+			return cli_usage(c, "--format %s: expected human, json or prometheus", arg);
+		return CLI_OK;
+	}
+	return CLI_USAGE;
+}
+
+static int take(struct cli *c, int counters, int slots, struct snapshot *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->t_ns = cli_now_ns(CLOCK_MONOTONIC);
+	if (axdp_slot_ifaces(slots, s->ifs))
+		return cli_error(c, CLI_FAIL, "reading map %s/%s: %s", c->pin_dir, AXDP_MAP_IFACE_SLOTS, strerror(errno));
+	for (int slot = 0; slot < AXDP_IFACE_SLOTS; slot++) {
+		if (!s->ifs[slot].used)
+			continue;
+		if (axdp_counters_read(counters, slot, s->c[slot]))
+			return cli_error(c, CLI_FAIL, "reading map %s/%s: %s", c->pin_dir, AXDP_MAP_COUNTERS, strerror(errno));
+		/* "other" counts packets of interfaces without a slot: shown only when it counted something. */
+		s->show[slot] = slot != 0;
+		for (int r = 0; r < AXDP_REASON_COUNT; r++) {
+			s->total[r].packets += s->c[slot][r].packets;
+			s->total[r].bytes += s->c[slot][r].bytes;
+			s->show[slot] |= s->c[slot][r].packets != 0;
+		}
+	}
+	return CLI_OK;
+}
+
+/* The same slot in the previous snapshot counted the same interface: its counters are comparable. */
+static const struct axdp_counter *before(const struct snapshot *prev, const struct snapshot *cur, int slot)
+{
+	if (!prev)
+		return NULL;
+	if (slot >= 0 && (!prev->ifs[slot].used || prev->ifs[slot].ifindex != cur->ifs[slot].ifindex))
+		return NULL;
+	return slot < 0 ? prev->total : prev->c[slot];
+}
+
+struct rate {
+	bool valid;
+	double pps, bps;
+};
+
+static struct rate rate_of(const struct axdp_counter *was, const struct axdp_counter *now, double secs)
+{
+	struct rate r = { .valid = was && secs > 0 };
+
+	if (r.valid) {
+		r.pps = now->packets >= was->packets ? (double)(now->packets - was->packets) / secs : 0;
+		r.bps = now->bytes >= was->bytes ? (double)(now->bytes - was->bytes) * 8 / secs : 0;
+	}
+	return r;
+}
+
+static int find_iface(const struct snapshot *s, const char *name)
+{
+	for (int slot = 0; slot < AXDP_IFACE_SLOTS; slot++)
+		if (s->ifs[slot].used && !strcmp(s->ifs[slot].name, name))
+			return slot;
+	return -1;
+}
+
+static void json_reasons(struct json *j, const struct axdp_counter *now, const struct axdp_counter *was, double secs,
+			 bool rates)
+{
+	json_arr(j, "reasons");
+	for (int r = 0; r < AXDP_REASON_COUNT; r++) {
+		struct rate rt = rate_of(was ? &was[r] : NULL, &now[r], secs);
+
+		json_obj(j, NULL);
+		json_str(j, "action", cli_reasons[r].action);
+		json_str(j, "reason", cli_reasons[r].name);
+		json_u64(j, "packets", now[r].packets);
+		json_u64(j, "bytes", now[r].bytes);
+		if (rates && rt.valid) {
+			json_num(j, "pps", rt.pps);
+			json_num(j, "bps", rt.bps);
+		} else {
+			json_null(j, "pps");
+			json_null(j, "bps");
+		}
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+}
+
+static void print_json(const struct stats_opts *o, const struct snapshot *cur, const struct snapshot *prev, int only)
+{
+	double secs = prev ? (double)(cur->t_ns - prev->t_ns) / 1e9 : 0;
+	char now[40];
+	struct json j;
+
+	cli_format_mono(now, sizeof(now), cli_now_ns(CLOCK_MONOTONIC_COARSE), true);
+	json_start(&j, stdout);
+	json_obj(&j, NULL);
+	json_str(&j, "time", now);
+	if (o->rates && prev)
+		json_num(&j, "interval_s", secs);
+	else
+		json_null(&j, "interval_s");
+	json_arr(&j, "interfaces");
+	for (int slot = 0; slot < AXDP_IFACE_SLOTS; slot++) {
+		if (!cur->show[slot] || (only >= 0 && slot != only))
+			continue;
+		json_obj(&j, NULL);
+		json_str(&j, "name", cur->ifs[slot].name);
+		json_u64(&j, "ifindex", cur->ifs[slot].ifindex);
+		json_u64(&j, "slot", (uint64_t)slot);
+		json_reasons(&j, cur->c[slot], before(prev, cur, slot), secs, o->rates);
+		json_obj_end(&j);
+	}
+	json_arr_end(&j);
+	json_obj(&j, "total");
+	json_reasons(&j, cur->total, before(prev, cur, -1), secs, o->rates);
+	json_obj_end(&j);
+	json_obj_end(&j);
+	json_end(&j);
+}
+
+static void print_table(const struct cli *c, const struct stats_opts *o, const struct snapshot *cur,
+			const struct snapshot *prev, int only)
+{
+	const struct axdp_counter *now = only >= 0 ? cur->c[only] : cur->total, *was = before(prev, cur, only);
+	double secs = prev ? (double)(cur->t_ns - prev->t_ns) / 1e9 : 0;
+	bool rates = o->rates && prev;
+
+	printf("%s%-7s %-20s %9s %10s", cli_c(c, CLI_BOLD), "ACTION", "REASON", "PACKETS", "BYTES");
+	if (rates)
+		printf(" %12s %12s", "PPS", "BPS");
+	printf("%s\n", cli_c(c, CLI_RESET));
+	for (int r = 0; r < AXDP_REASON_COUNT; r++) {
+		struct rate rt = rate_of(was ? &was[r] : NULL, &now[r], secs);
+		enum cli_color colour = !now[r].packets ? CLI_DIM : r < AXDP_FIRST_DROP ? CLI_GREEN
+								 : r < AXDP_FIRST_EGRESS ? CLI_RED : CLI_RESET;
+		char p[16], b[16], pps[24], bps[24];
+
+		cli_si(p, sizeof(p), (double)now[r].packets, NULL);
+		cli_bytes(b, sizeof(b), (double)now[r].bytes);
+		printf("%s%-7s %-20s %9s %10s", cli_c(c, colour), cli_reasons[r].action, cli_reasons[r].name, p, b);
+		if (rates) {
+			cli_si(pps, sizeof(pps), rt.valid ? rt.pps : 0, "pps");
+			cli_si(bps, sizeof(bps), rt.valid ? rt.bps : 0, "bps");
+			printf(" %12s %12s", pps, bps);
+		}
+		printf("%s\n", cli_c(c, CLI_RESET));
+	}
+	if (only >= 0)
+		return;
+	printf("\n%s%-15s %9s %9s %9s", cli_c(c, CLI_BOLD), "INTERFACE", "PASSED", "DROPPED", "EGRESS");
+	if (rates)
+		printf(" %12s %12s", "PASS PPS", "DROP PPS");
+	printf("%s\n", cli_c(c, CLI_RESET));
+	for (int slot = 0; slot < AXDP_IFACE_SLOTS; slot++) {
+		struct axdp_counter sum[3] = {}, old[3] = {};
+		const struct axdp_counter *w = before(prev, cur, slot);
+		char text[3][16];
+
+		if (!cur->show[slot])
+			continue;
+		for (int r = 0; r < AXDP_REASON_COUNT; r++) {
+			int a = r < AXDP_FIRST_DROP ? 0 : r < AXDP_FIRST_EGRESS ? 1 : 2;
+
+			sum[a].packets += cur->c[slot][r].packets;
+			if (w)
+				old[a].packets += w[r].packets;
+		}
+		for (int a = 0; a < 3; a++)
+			cli_si(text[a], sizeof(text[a]), (double)sum[a].packets, NULL);
+		printf("%-15s %9s %9s %9s", cur->ifs[slot].name, text[0], text[1], text[2]);
+		if (rates) {
+			struct rate pass = rate_of(w ? &old[0] : NULL, &sum[0], secs), drop = rate_of(w ? &old[1] : NULL, &sum[1], secs);
+
+			cli_si(text[0], sizeof(text[0]), pass.pps, "pps");
+			cli_si(text[1], sizeof(text[1]), drop.pps, "pps");
+			printf(" %12s %12s", text[0], text[1]);
+		}
+		printf("\n");
+	}
+}
+
+static int prometheus(struct cli *c, int counters, int slots)
+{
+	struct axdp_metrics_maps m = { .counters = counters, .iface_slots = slots };
+	char err[512];
+	int rc;
+
+	m.port_allow = cli_open_map(c, AXDP_MAP_PORT_ALLOW, &rc);
+	m.conntrack = m.port_allow < 0 ? -1 : cli_open_map(c, AXDP_MAP_CONNTRACK, &rc);
+	if (m.port_allow < 0 || m.conntrack < 0) {
+		if (m.port_allow >= 0)
+			close(m.port_allow);
+		return rc;
+	}
+	m.event_budget = cli_event_budget_fd(c);
+	rc = axdp_metrics_render(stdout, &m, err, sizeof(err)) ? cli_error(c, CLI_FAIL, "%s", err) : CLI_OK;
+	close(m.port_allow);
+	close(m.conntrack);
+	if (m.event_budget >= 0)
+		close(m.event_budget);
+	return rc;
+}
+
+static int run(struct cli *c, struct stats_opts *o)
+{
+	struct snapshot *cur = calloc(1, sizeof(*cur)), *prev = calloc(1, sizeof(*prev)), *t;
+	int rc, counters = -1, slots = -1, only = -1;
+	unsigned long records = 0;
+	bool have_prev = false;
+
+	if (!cur || !prev) {
+		rc = cli_error(c, CLI_FAIL, "out of memory");
+		goto out;
+	}
+	if ((counters = cli_open_map(c, AXDP_MAP_COUNTERS, &rc)) < 0 || (slots = cli_open_map(c, AXDP_MAP_IFACE_SLOTS, &rc)) < 0)
+		goto out;
+	if (o->format == FMT_PROMETHEUS) {
+		rc = prometheus(c, counters, slots);
+		goto out;
+	}
+	cli_catch_signals();
+	if ((rc = take(c, counters, slots, cur)) != CLI_OK)
+		goto out;
+	if (o->iface && (only = find_iface(cur, o->iface)) < 0) {
+		rc = cli_error(c, CLI_FAIL, "interface %s has no counters of its own here: 'axdp status' lists the protected ones",
+			       o->iface);
+		goto out;
+	}
+	/* Rates need two samples: the first record waits one interval. */
+	if (o->rates) {
+		t = prev, prev = cur, cur = t;
+		have_prev = true;
+		if (!cli_sleep(o->interval))
+			goto out;
+		if ((rc = take(c, counters, slots, cur)) != CLI_OK)
+			goto out;
+	}
+	for (;;) {
+		if (o->format == FMT_JSON) {
+			print_json(o, cur, have_prev ? prev : NULL, only);
+		} else {
+			if (o->watch && c->tty) {
+				char now[32];
+
+				cli_format_mono(now, sizeof(now), cli_now_ns(CLOCK_MONOTONIC_COARSE), false);
+				/* Home and clear: the table is redrawn in place. */
+				printf("\033[H\033[2J%saxdp %s, every %g s, %s (Ctrl-C quits)%s\n\n", cli_c(c, CLI_BOLD),
+				       o->rates ? "watch" : "stats", o->interval, now, cli_c(c, CLI_RESET));
+			} else if (o->watch) {
+				char now[40];
+
+				cli_format_mono(now, sizeof(now), cli_now_ns(CLOCK_MONOTONIC_COARSE), true);
+				printf("%s# %s\n", records ? "\n" : "", now);
+			}
+			print_table(c, o, cur, have_prev ? prev : NULL, only);
+			fflush(stdout);
+		}
+		records++;
+		if (!o->watch || (o->count && records >= o->count))
+			break;
+		t = prev, prev = cur, cur = t;
+		have_prev = true;
+		if (!cli_sleep(o->interval))
+			break;
+		if ((rc = take(c, counters, slots, cur)) != CLI_OK)
+			goto out;
+		if (o->iface && (only = find_iface(cur, o->iface)) < 0) {
+			rc = cli_error(c, CLI_FAIL, "interface %s lost its counter slot", o->iface);
+			goto out;
+		}
+	}
+	rc = CLI_OK;
+out:
+	if (counters >= 0)
+		close(counters);
+	if (slots >= 0)
+		close(slots);
+	free(cur);
+	free(prev);
+	return rc;
+}
+
+static int stats(struct cli *c, int argc, char **argv, struct stats_opts *o)
+{
+	char **pos;
+	int npos, rc;
+
+	if (cli_getopt(c, argc, argv, stats_options, true, on_opt, o, &pos, &npos, &rc))
+		return rc;
+	if (npos)
+		return cli_usage(c, "unexpected argument '%s'", pos[0]);
+	if (c->json) {
+		if (o->format == FMT_PROMETHEUS)
+			return cli_usage(c, "--json and --format prometheus exclude each other");
+		o->format = FMT_JSON;
+	}
+	if (o->format == FMT_PROMETHEUS && (o->watch || o->rates || o->iface || o->count_given))
+		return cli_usage(c, "--format prometheus takes no --watch, --rates, --interface or --count");
+	if (o->count_given && !o->watch)
+		return cli_usage(c, "--count needs --watch");
+	return run(c, o);
+}
+
+int cmd_stats(struct cli *c, int argc, char **argv)
+{
+	struct stats_opts o = { .interval = 1 };
+
+	return stats(c, argc, argv, &o);
+}
+
+int cmd_watch(struct cli *c, int argc, char **argv)
+{
+	struct stats_opts o = { .interval = 1, .watch = true, .rates = true };
+
+	return stats(c, argc, argv, &o);
+}

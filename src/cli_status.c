@@ -1,0 +1,287 @@
+// SPDX-License-Identifier: MIT
+/* axdp status: is the host protected, by what, on which interfaces, and is the daemon there to keep it so. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <net/if.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/if_link.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "cli.h"
+#include "counters.h"
+#include "ifaces.h"
+#include "nft_backend.h"
+
+struct iface {
+	char name[IF_NAMESIZE];
+	int ifindex;            /* 0: no such interface in this network namespace */
+	const char *backend;    /* "xdp" or "nftables" */
+	const char *xdp_mode;   /* native, generic, offload, or "detached" when our program is not the one attached */
+	const char *egress;     /* tcx, clsact, or NULL */
+};
+
+struct status {
+	struct iface ifs[AXDP_MAX_IFACES * 2];
+	int n_ifs;
+	int hooks;
+	bool maps;             /* port_allow is pinned */
+	bool active;
+	pid_t pid;
+	struct axdp_counter totals[3];   /* pass, drop, egress */
+	bool have_counters;
+};
+
+static struct iface *iface(struct status *s, const char *name, const char *backend)
+{
+	for (int i = 0; i < s->n_ifs; i++)
+		if (!strcmp(s->ifs[i].name, name) && !strcmp(s->ifs[i].backend, backend))
+			return &s->ifs[i];
+	if (s->n_ifs == (int)(sizeof(s->ifs) / sizeof(s->ifs[0])))
+		return NULL;
+	struct iface *f = &s->ifs[s->n_ifs++];
+
+	memset(f, 0, sizeof(*f));
+	snprintf(f->name, sizeof(f->name), "%s", name);
+	f->ifindex = (int)if_nametoindex(name);
+	f->backend = backend;
+	return f;
+}
+
+/* Is the program of the pinned XDP link the one the interface runs, and in which mode? */
+static const char *xdp_mode(const char *link_path, int ifindex)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	struct bpf_link_info info = {};
+	__u32 len = sizeof(info);
+	int fd = bpf_obj_get(link_path);
+	__u32 ours = 0;
+
+	if (fd >= 0 && bpf_obj_get_info_by_fd(fd, &info, &len) == 0)
+		ours = info.prog_id;
+	if (fd >= 0)
+		close(fd);
+	if (!ifindex || !ours || bpf_xdp_query(ifindex, 0, &q))
+		return "detached";
+	if (q.drv_prog_id == ours)
+		return "native";
+	if (q.skb_prog_id == ours)
+		return "generic";
+	if (q.hw_prog_id == ours)
+		return "offload";
+	return "detached";
+}
+
+static void scan_links(struct cli *c, struct status *s)
+{
+	char dir_path[AXDP_PATH_MAX + 16];
+	struct dirent *de;
+	DIR *dir;
+
+	snprintf(dir_path, sizeof(dir_path), "%s/links", c->pin_dir);
+	dir = opendir(dir_path);
+	while (dir && (de = readdir(dir))) {
+		const char *dash = strchr(de->d_name, '-');
+		char kind[16], path[sizeof(dir_path) + 256];
+		struct iface *f;
+
+		if (de->d_name[0] == '.' || !dash || dash - de->d_name >= (long)sizeof(kind))
+			continue;
+		snprintf(kind, sizeof(kind), "%.*s", (int)(dash - de->d_name), de->d_name);
+		snprintf(path, sizeof(path), "%s/%s", dir_path, de->d_name);
+		if (!strcmp(kind, "hook")) {
+			s->hooks++;
+			continue;
+		}
+		f = iface(s, dash + 1, "xdp");
+		if (!f)
+			continue;
+		if (!strcmp(kind, "xdp"))
+			f->xdp_mode = xdp_mode(path, f->ifindex);
+		else if (!strcmp(kind, "tc"))
+			f->egress = "tcx";
+		else if (!strcmp(kind, "clsact"))
+			f->egress = "clsact";
+	}
+	if (dir)
+		closedir(dir);
+}
+
+/* The nftables backend protects interfaces XDP could not take; nft is only asked if installed. */
+static void scan_nft(struct status *s)
+{
+	char names[AXDP_MAX_IFACES][IF_NAMESIZE], err[256];
+	int n;
+
+	if (axdp_nft_available(err, sizeof(err)))
+		return;
+	n = axdp_nft_interfaces(names, AXDP_MAX_IFACES, err, sizeof(err));
+	for (int i = 0; i < n; i++) {
+		struct iface *f = iface(s, names[i], "nftables");
+
+		if (f)
+			f->egress = "nftables";
+	}
+}
+
+static bool iface_protects(const struct iface *f)
+{
+	return !strcmp(f->backend, "nftables") ||
+	       (f->xdp_mode && strcmp(f->xdp_mode, "detached") != 0);
+}
+
+static void read_totals(struct cli *c, struct status *s)
+{
+	struct axdp_counter all[AXDP_REASON_COUNT];
+	int fd = cli_try_map(c, AXDP_MAP_COUNTERS);
+
+	if (fd < 0)
+		return;
+	if (axdp_counters_read(fd, AXDP_ALL_SLOTS, all) == 0) {
+		s->have_counters = true;
+		for (int r = 0; r < AXDP_REASON_COUNT; r++) {
+			int a = r < AXDP_FIRST_DROP ? 0 : r < AXDP_FIRST_EGRESS ? 1 : 2;
+
+			s->totals[a].packets += all[r].packets;
+			s->totals[a].bytes += all[r].bytes;
+		}
+	}
+	close(fd);
+}
+
+static const char *const action_names[3] = { "pass", "drop", "egress" };
+
+static void print_json(struct cli *c, const struct status *s, const struct cli_ports *ports)
+{
+	struct json j;
+
+	json_start(&j, stdout);
+	json_obj(&j, NULL);
+	json_str(&j, "version", AXDP_VERSION);
+	json_str(&j, "protection", s->active ? "active" : "inactive");
+	json_str(&j, "pin_dir", c->pin_dir);
+	json_str(&j, "config", c->config_file);
+	json_str(&j, "config_error", c->cfg_ok ? NULL : c->cfg_err);
+	json_obj(&j, "daemon");
+	json_bool(&j, "running", s->pid != 0);
+	if (s->pid)
+		json_i64(&j, "pid", s->pid);
+	else
+		json_null(&j, "pid");
+	json_str(&j, "pid_file", c->cfg.pid_file);
+	json_obj_end(&j);
+	json_u64(&j, "socket_hooks", (uint64_t)s->hooks);
+	json_arr(&j, "interfaces");
+	for (int i = 0; i < s->n_ifs; i++) {
+		const struct iface *f = &s->ifs[i];
+
+		json_obj(&j, NULL);
+		json_str(&j, "name", f->name);
+		json_u64(&j, "ifindex", (uint64_t)f->ifindex);
+		json_str(&j, "backend", f->backend);
+		json_str(&j, "xdp_mode", f->xdp_mode);
+		json_str(&j, "egress", f->egress);
+		json_bool(&j, "protected", iface_protects(f));
+		json_obj_end(&j);
+	}
+	json_arr_end(&j);
+	cli_ports_json(&j, ports);
+	json_obj(&j, "counters");
+	for (int a = 0; a < 3; a++) {
+		json_obj(&j, action_names[a]);
+		json_u64(&j, "packets", s->totals[a].packets);
+		json_u64(&j, "bytes", s->totals[a].bytes);
+		json_obj_end(&j);
+	}
+	json_obj_end(&j);
+	json_obj_end(&j);
+	json_end(&j);
+}
+
+static void print_human(struct cli *c, const struct status *s, const struct cli_ports *ports)
+{
+	printf("%sprotection %s%s\n", cli_c(c, s->active ? CLI_GREEN : CLI_RED), s->active ? "active" : "NOT active",
+	       cli_c(c, CLI_RESET));
+	if (s->pid)
+		printf("daemon      autoxdpd running, pid %d\n", (int)s->pid);
+	else
+		printf("daemon      %snot running%s (no live pid in %s)%s\n", cli_c(c, CLI_YELLOW), cli_c(c, CLI_RESET),
+		       c->cfg.pid_file,
+		       s->maps ? ": the pinned data path still protects, but ports no longer close; 'axdp on' starts it"
+			       : "");
+	printf("pin dir     %s%s", c->pin_dir, s->maps ? "" : " (nothing pinned)");
+	if (s->maps)
+		printf(", %d socket hook%s%s", s->hooks, s->hooks == 1 ? "" : "s",
+		       s->hooks ? "" : " (ports open only at the next reconcile)");
+	printf("\n");
+	if (!s->n_ifs)
+		printf("interfaces  none\n");
+	for (int i = 0; i < s->n_ifs; i++) {
+		const struct iface *f = &s->ifs[i];
+		bool ok = iface_protects(f);
+
+		printf("%-11s %s%-15s%s %s", i ? "" : "interfaces", cli_c(c, CLI_BOLD), f->name, cli_c(c, CLI_RESET),
+		       f->backend);
+		if (!strcmp(f->backend, "xdp"))
+			printf(" %s%s%s, egress %s", cli_c(c, ok ? CLI_RESET : CLI_RED), f->xdp_mode ? f->xdp_mode : "missing",
+			       cli_c(c, CLI_RESET), f->egress ? f->egress : "missing");
+		if (!f->ifindex)
+			printf(" (no such interface here)");
+		printf("\n");
+	}
+	if (c->cfg_ok == false)
+		printf("config      %s%s%s\n", cli_c(c, CLI_RED), c->cfg_err, cli_c(c, CLI_RESET));
+	if (s->maps) {
+		printf("\n");
+		cli_ports_print(c, ports);
+	}
+	if (s->have_counters) {
+		char p[3][16], b[3][16];
+
+		for (int a = 0; a < 3; a++) {
+			cli_si(p[a], sizeof(p[a]), (double)s->totals[a].packets, NULL);
+			cli_bytes(b[a], sizeof(b[a]), (double)s->totals[a].bytes);
+		}
+		printf("\ncounters    passed %s packets (%s), dropped %s%s%s (%s), egress %s (%s); 'axdp stats' has the reasons\n",
+		       p[0], b[0], cli_c(c, s->totals[1].packets ? CLI_RED : CLI_RESET), p[1], cli_c(c, CLI_RESET), b[1],
+		       p[2], b[2]);
+	}
+}
+
+int cmd_status(struct cli *c, int argc, char **argv)
+{
+	struct cli_ports ports = {};
+	struct status s = {};
+	char **pos;
+	int npos, rc, fd;
+
+	if (cli_getopt(c, argc, argv, NULL, true, NULL, NULL, &pos, &npos, &rc))
+		return rc;
+	if (npos)
+		return cli_usage(c, "unexpected argument '%s'", pos[0]);
+	cli_load_config(c);
+	if ((rc = cli_require_privileges(c)) != CLI_OK)
+		return rc;
+	s.pid = cli_daemon_pid(c);
+	fd = cli_try_map(c, AXDP_MAP_PORT_ALLOW);
+	s.maps = fd >= 0;
+	if (fd >= 0)
+		close(fd);
+	else if (errno == EPERM || errno == EACCES)
+		return fprintf(stderr, "axdp: reading the firewall's maps needs root (CAP_BPF)\n"), CLI_NOPRIV;
+	scan_links(c, &s);
+	scan_nft(&s);
+	for (int i = 0; i < s.n_ifs; i++)
+		s.active |= iface_protects(&s.ifs[i]);
+	if (s.maps && (rc = cli_ports_collect(c, &ports)) != CLI_OK)
+		return rc;
+	read_totals(c, &s);
+	if (c->json)
+		print_json(c, &s, &ports);
+	else
+		print_human(c, &s, &ports);
+	cli_ports_free(&ports);
+	return s.active ? CLI_OK : CLI_INACTIVE;
+}

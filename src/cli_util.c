@@ -1,0 +1,427 @@
+// SPDX-License-Identifier: MIT
+/* What every axdp command needs: options, messages, the configuration, the pinned maps, time, units. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/capability.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "cli.h"
+#include "pidfile.h"
+
+const char *const cli_l4_names[AXDP_L4_COUNT] = { "tcp", "udp" };
+
+const struct cli_reason cli_reasons[AXDP_REASON_COUNT] = {
+#define CLI_REASON(id, action, name) [AXDP_##id] = { #action, #name },
+	AXDP_REASONS(CLI_REASON)
+#undef CLI_REASON
+};
+
+/* ---- messages ---- */
+
+static void vmessage(struct cli *c, const char *prefix, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "axdp: %s%s%s", c->cmd ? c->cmd : "", c->cmd ? ": " : "", prefix);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+int cli_error(struct cli *c, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmessage(c, "", fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+void cli_warn(struct cli *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmessage(c, "warning: ", fmt, ap);
+	va_end(ap);
+}
+
+int cli_usage(struct cli *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmessage(c, "", fmt, ap);
+	va_end(ap);
+	cli_print_usage(stderr, c->cmd, false);
+	return CLI_USAGE;
+}
+
+/* ---- options ---- */
+
+int cli_getopt(struct cli *c, int argc, char **argv, const struct option *local, bool json_ok,
+	       int (*on_opt)(struct cli *c, int id, const char *arg, void *st), void *st, char ***pos, int *npos,
+	       int *rc)
+{
+	static const struct option globals[] = { CLI_GLOBAL_OPTIONS };
+	struct option opts[32];
+	size_t n = 0;
+	int opt;
+
+	for (; local && local[n].name && n < 24; n++)
+		opts[n] = local[n];
+	for (size_t i = 0; i < sizeof(globals) / sizeof(globals[0]); i++)
+		opts[n++] = globals[i];
+	opts[n] = (struct option){ 0 };
+	optind = 0;   /* GNU getopt: start over, also for a second parse in one process */
+	opterr = 0;
+	*rc = CLI_OK;
+	while ((opt = getopt_long(argc, argv, ":p:c:hV", opts, NULL)) != -1) {
+		switch (opt) {
+		case CLI_OPT_PIN_DIR:
+			c->pin_dir = optarg;
+			c->pin_dir_given = true;
+			break;
+		case CLI_OPT_CONFIG:
+			c->config_file = optarg;
+			snprintf(c->dropin_dir, sizeof(c->dropin_dir), "%s.d", optarg);
+			break;
+		case CLI_OPT_JSON:
+			if (!json_ok)
+				return *rc = cli_usage(c, "--json: this command has no JSON output"), -1;
+			c->json = true;
+			break;
+		case CLI_OPT_HELP:
+			cli_print_usage(stdout, c->cmd, true);
+			return -1;
+		case CLI_OPT_VERSION:
+			printf("axdp %s\n", AXDP_VERSION);
+			return -1;
+		case ':':
+			return *rc = cli_usage(c, "option '%s' needs a value", argv[optind - 1]), -1;
+		case '?':
+			return *rc = cli_usage(c, "unknown option '%s'", argv[optind - 1]), -1;
+		default:
+			if (!on_opt || (*rc = on_opt(c, opt, optarg, st)) != CLI_OK)
+				return -1;
+		}
+	}
+	*pos = argv + optind;
+	*npos = argc - optind;
+	return 0;
+}
+
+int cli_parse_seconds(struct cli *c, const char *opt, const char *arg, double min, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(arg, &end);
+	if (errno || end == arg || *end || !isfinite(v) || v < min || v > 86400)
+		return cli_usage(c, "%s %s: expected seconds from %g to 86400", opt, arg, min);
+	*out = v;
+	return CLI_OK;
+}
+
+int cli_parse_count(struct cli *c, const char *opt, const char *arg, unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(arg, &end, 10);
+	if (errno || end == arg || *end || arg[0] == '-' || v > 100000000)
+		return cli_usage(c, "%s %s: expected a whole number from 0 to 100000000", opt, arg);
+	*out = v;
+	return CLI_OK;
+}
+
+void cli_load_config(struct cli *c)
+{
+	if (c->cfg_loaded)
+		return;
+	c->cfg_loaded = true;
+	c->cfg_ok = axdp_config_load(&c->cfg, c->config_file, c->dropin_dir, c->cfg_err, sizeof(c->cfg_err)) == 0;
+	if (!c->cfg_ok) {
+		axdp_config_defaults(&c->cfg);
+		cli_warn(c, "%s; using the built-in defaults (PinDir=%s, PidFile=%s)", c->cfg_err, c->cfg.pin_dir,
+			 c->cfg.pid_file);
+	}
+	if (!c->pin_dir_given)
+		c->pin_dir = c->cfg.pin_dir;
+}
+
+/* ---- the firewall ---- */
+
+int cli_require_privileges(struct cli *c)
+{
+	cap_flag_value_t bpf = CAP_CLEAR;
+	cap_t caps;
+
+	(void)c;
+	if (geteuid() == 0)
+		return CLI_OK;
+	caps = cap_get_proc();
+	if (caps) {
+		cap_get_flag(caps, CAP_BPF, CAP_EFFECTIVE, &bpf);
+		cap_free(caps);
+	}
+	if (bpf == CAP_SET)
+		return CLI_OK;
+	fprintf(stderr, "axdp: reading the firewall's maps needs root (CAP_BPF)\n");
+	return CLI_NOPRIV;
+}
+
+int cli_try_map(const struct cli *c, const char *name)
+{
+	char path[AXDP_PATH_MAX + 64];
+
+	snprintf(path, sizeof(path), "%s/%s", c->pin_dir, name);
+	return bpf_obj_get(path);
+}
+
+int cli_open_map(struct cli *c, const char *name, int *rc)
+{
+	int fd;
+
+	cli_load_config(c);
+	if ((*rc = cli_require_privileges(c)) != CLI_OK)
+		return -1;
+	fd = cli_try_map(c, name);
+	if (fd >= 0)
+		return fd;
+	if (errno == ENOENT) {
+		*rc = cli_error(c, CLI_INACTIVE,
+				"no map %s/%s: protection is off or autoxdpd never ran with this pin directory "
+				"(start it with 'axdp on', or name another directory with --pin-dir)",
+				c->pin_dir, name);
+	} else if (errno == EPERM || errno == EACCES) {
+		fprintf(stderr, "axdp: reading the firewall's maps needs root (CAP_BPF)\n");
+		*rc = CLI_NOPRIV;
+	} else {
+		*rc = cli_error(c, CLI_FAIL, "opening pinned map %s/%s: %s", c->pin_dir, name, strerror(errno));
+	}
+	return -1;
+}
+
+/* The map called name among those of program id, or -1. */
+static int prog_map(__u32 prog_id, const char *name)
+{
+	__u32 ids[64], found = 0;
+	struct bpf_prog_info info = { .nr_map_ids = 64, .map_ids = (__u64)(unsigned long)ids };
+	__u32 len = sizeof(info);
+	int prog = bpf_prog_get_fd_by_id(prog_id);
+
+	if (prog < 0)
+		return -1;
+	if (bpf_obj_get_info_by_fd(prog, &info, &len)) {
+		close(prog);
+		return -1;
+	}
+	close(prog);
+	for (__u32 i = 0; i < info.nr_map_ids && i < 64 && !found; i++) {
+		struct bpf_map_info mi = {};
+		__u32 mlen = sizeof(mi);
+		int fd = bpf_map_get_fd_by_id(ids[i]);
+
+		if (fd < 0)
+			continue;
+		if (bpf_obj_get_info_by_fd(fd, &mi, &mlen) == 0 && strcmp(mi.name, name) == 0)
+			return fd;
+		close(fd);
+	}
+	return -1;
+}
+
+int cli_event_budget_fd(const struct cli *c)
+{
+	char path[AXDP_PATH_MAX + 64];
+	struct dirent *de;
+	DIR *dir;
+	int fd = -1;
+
+	snprintf(path, sizeof(path), "%s/links", c->pin_dir);
+	dir = opendir(path);
+	while (dir && fd < 0 && (de = readdir(dir))) {
+		struct bpf_link_info info = {};
+		__u32 len = sizeof(info);
+		char link_path[sizeof(path) + 256];
+		int link;
+
+		if (strncmp(de->d_name, "xdp-", 4))
+			continue;
+		snprintf(link_path, sizeof(link_path), "%s/%s", path, de->d_name);
+		link = bpf_obj_get(link_path);
+		if (link < 0)
+			continue;
+		if (bpf_obj_get_info_by_fd(link, &info, &len) == 0)
+			fd = prog_map(info.prog_id, AXDP_MAP_EVENT_BUDGET);
+		close(link);
+	}
+	if (dir)
+		closedir(dir);
+	return fd;
+}
+
+pid_t cli_daemon_pid(struct cli *c)
+{
+	char err[AXDP_PATH_MAX + 128];
+	pid_t pid;
+
+	cli_load_config(c);
+	pid = axdp_pidfile_running(c->cfg.pid_file, err, sizeof(err));
+	if (pid < 0) {
+		cli_warn(c, "%s", err);
+		return 0;
+	}
+	return pid;
+}
+
+/* ---- time ---- */
+
+volatile int cli_stop;
+
+static void on_signal(int sig)
+{
+	cli_stop = sig;
+}
+
+void cli_catch_signals(void)
+{
+	/* No SA_RESTART: a blocking poll must return so the loop sees cli_stop. */
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_DFL);
+}
+
+uint64_t cli_now_ns(int clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+void cli_format_mono(char *buf, size_t len, uint64_t mono_ns, bool rfc3339)
+{
+	uint64_t mono_now = cli_now_ns(CLOCK_MONOTONIC_COARSE), real_now = cli_now_ns(CLOCK_REALTIME);
+	uint64_t real = real_now - (mono_now > mono_ns ? mono_now - mono_ns : 0);
+	time_t secs = (time_t)(real / 1000000000ULL);
+	unsigned ms = (unsigned)(real % 1000000000ULL / 1000000);
+	struct tm tm;
+
+	if (!rfc3339) {
+		localtime_r(&secs, &tm);
+		snprintf(buf, len, "%02d:%02d:%02d.%03u", tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+		return;
+	}
+	gmtime_r(&secs, &tm);
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+		 tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+}
+
+bool cli_sleep(double seconds)
+{
+	uint64_t end = cli_now_ns(CLOCK_MONOTONIC) + (uint64_t)(seconds * 1e9);
+
+	while (!cli_stop) {
+		uint64_t now = cli_now_ns(CLOCK_MONOTONIC);
+		struct timespec ts;
+
+		if (now >= end)
+			return true;
+		ts.tv_sec = (time_t)((end - now) / 1000000000ULL);
+		ts.tv_nsec = (long)((end - now) % 1000000000ULL);
+		nanosleep(&ts, NULL);
+	}
+	return false;
+}
+
+/* ---- output ---- */
+
+const char *cli_c(const struct cli *c, enum cli_color color)
+{
+	static const char *const codes[] = {
+		[CLI_RESET] = "\033[0m", [CLI_BOLD] = "\033[1m",  [CLI_RED] = "\033[31m",
+		[CLI_GREEN] = "\033[32m", [CLI_YELLOW] = "\033[33m", [CLI_DIM] = "\033[2m",
+	};
+
+	return c->color ? codes[color] : "";
+}
+
+void cli_si(char *buf, size_t len, double v, const char *unit)
+{
+	static const char prefixes[] = "kMGTPE";
+	const char *sep = unit && *unit ? " " : "";
+	int p = -1;
+
+	if (!unit)
+		unit = "";
+	while (fabs(v) >= 999.5 && p < 5) {
+		v /= 1000;
+		p++;
+	}
+	if (p < 0)
+		snprintf(buf, len, "%.0f%s%s", v, sep, unit);
+	else
+		snprintf(buf, len, fabs(v) < 9.95 ? "%.1f%s%c%s" : "%.0f%s%c%s", v, sep, prefixes[p], unit);
+}
+
+void cli_bytes(char *buf, size_t len, double bytes)
+{
+	cli_si(buf, len, bytes, "B");
+}
+
+static bool is_v4mapped(const struct axdp_addr *a)
+{
+	return a->w[0] == 0 && a->w[1] == 0 && a->w[2] == htonl(0xffff);
+}
+
+void cli_addr(char *buf, size_t len, const struct axdp_addr *a)
+{
+	char tmp[INET6_ADDRSTRLEN];
+
+	if (is_v4mapped(a))
+		inet_ntop(AF_INET, &a->w[3], tmp, sizeof(tmp));
+	else
+		inet_ntop(AF_INET6, a, tmp, sizeof(tmp));
+	snprintf(buf, len, "%s", tmp);
+}
+
+void cli_addr_port(char *buf, size_t len, const struct axdp_addr *a, unsigned int port)
+{
+	char tmp[INET6_ADDRSTRLEN];
+
+	cli_addr(tmp, sizeof(tmp), a);
+	if (!port)
+		snprintf(buf, len, "%s", tmp);
+	else if (is_v4mapped(a))
+		snprintf(buf, len, "%s:%u", tmp, port);
+	else
+		snprintf(buf, len, "[%s]:%u", tmp, port);
+}
+
+const char *cli_proto_name(unsigned int proto)
+{
+	static const char *const names[256] = {
+		[0] = "-", [1] = "icmp", [2] = "igmp", [6] = "tcp", [17] = "udp", [41] = "ipv6", [47] = "gre",
+		[50] = "esp", [51] = "ah", [58] = "icmpv6", [89] = "ospf", [112] = "vrrp", [132] = "sctp",
+	};
+	static char other[16];
+
+	if (proto < 256 && names[proto])
+		return names[proto];
+	snprintf(other, sizeof(other), "ip/%u", proto);
+	return other;
+}

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The nftables backend: the same policy as the XDP data path, for
+ * interfaces where XDP cannot attach (Backend=auto) or is not wanted
+ * (Backend=nftables).  autoxdp owns exactly one table, "table inet
+ * autoxdp", and never reads or writes anything else of the ruleset.
+ *
+ * Everything that changes lives in sets of that table: the protected
+ * interfaces (iifname), the open ports, the (address, port) pairs of
+ * listeners bound to one address, the denied networks (DenyCIDR=,
+ * DenyListFile=) and the trusted ones (TrustCIDR=).  The chains never change while a daemon runs, so a
+ * reconcile rewrites only the sets, its drop counters survive, and each
+ * change is one nftables transaction (see nft_backend.c for how).
+ *
+ * nft(8) is run as a child process, found at AXDP_NFT_PATH_ENV if set,
+ * else in /usr/sbin, /sbin, /usr/local/sbin, then PATH.
+ */
+#ifndef AXDP_NFT_BACKEND_H
+#define AXDP_NFT_BACKEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <net/if.h>
+#include "config.h"
+#include "ifaces.h"
+#include "portsync.h"
+
+#define AXDP_NFT_FAMILY "inet"
+#define AXDP_NFT_TABLE "autoxdp"
+/* The set that lists the interfaces nftables protects: `nft list set inet autoxdp ifaces`. */
+#define AXDP_NFT_SET_IFACES "ifaces"
+#define AXDP_NFT_PACKAGE "nftables"
+#define AXDP_NFT_PATH_ENV "AXDP_NFT"
+/*
+ * Prerouting, after conntrack (-200) so "ct state" works, before DNAT
+ * (-100) so ports are judged as the packet arrived, as XDP judges them.
+ */
+#define AXDP_NFT_PRIORITY (-150)
+
+/* What the daemon keeps about the backend. */
+struct axdp_nft {
+	char ifaces[AXDP_MAX_IFACES][IF_NAMESIZE];  /* protected by nftables, in the ifaces set */
+	int n;
+	bool installed;   /* our table with this version's chains is in the kernel: updates touch sets only */
+	bool absent;      /* our table is known not to exist */
+	bool policy_stale; /* DenyCIDR=, DenyListFile=, TrustCIDR= may have changed (a reload): rewrite their sets */
+};
+
+/* Source networks: denied ones are dropped first of all; trusted ones reach every TCP port if trust_tcp. */
+struct axdp_nft_policy {
+	const struct axdp_cidr_list *trust;
+	const struct axdp_cidr_list *deny;
+	bool trust_tcp;
+};
+
+/* 0 when nft can be run; else -1 and err names the package to install. */
+int axdp_nft_available(char *err, size_t errlen);
+
+bool axdp_nft_protects(const struct axdp_nft *nft, const char *ifname);
+/* Adds or removes ifname in nft->ifaces; takes effect at the next axdp_nft_sync. */
+int axdp_nft_add(struct axdp_nft *nft, const char *ifname, char *err, size_t errlen);
+void axdp_nft_del(struct axdp_nft *nft, const char *ifname);
+
+/*
+ * Brings table inet autoxdp to nft->ifaces and ports, in one transaction:
+ * the whole table when it is not installed yet (existing connections are
+ * seeded then, as conntrack may have never seen them), its sets only
+ * after that.  With no interface left the table is deleted.  cfg gives
+ * the seeds' timeouts.
+ */
+int axdp_nft_sync(struct axdp_nft *nft, const struct axdp_port_state *ports, const struct axdp_config *cfg,
+		  char *err, size_t errlen);
+
+/* Deletes table inet autoxdp of the current network namespace, if there is one; nothing else. */
+int axdp_nft_remove(char *err, size_t errlen);
+
+/*
+ * The interfaces nftables protects in the current network namespace (the
+ * table's ifaces set), at most max; their count, 0 when there is no
+ * table, -1 on error.  For `axdp status`.
+ */
+int axdp_nft_interfaces(char (*names)[IF_NAMESIZE], int max, char *err, size_t errlen);
+
+/*
+ * The nft input of a sync, without running it: the whole table (full)
+ * or the set updates.  For tests and debugging.  seeds may be NULL; pol
+ * NULL leaves the policy sets out of an update (empty in a full one).
+ */
+struct axdp_socket_set;
+int axdp_nft_render(FILE *out, bool full, const struct axdp_nft *nft, const struct axdp_port_state *ports,
+		    const struct axdp_socket_set *seeds, const struct axdp_nft_policy *pol,
+		    const struct axdp_config *cfg);
+
+/* Runs nft -f - on input in the current network namespace; nft's messages go to err. */
+int axdp_nft_run(const char *input, size_t len, char *err, size_t errlen);
+
+#endif

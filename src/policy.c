@@ -1,0 +1,537 @@
+// SPDX-License-Identifier: MIT
+#define _GNU_SOURCE
+#include <errno.h>
+#include <ifaddrs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <bpf/bpf.h>
+#include "denylist.h"
+#include "log.h"
+#include "policy.h"
+
+/* Entries per batch syscall: big enough that syscalls stop mattering, small enough for the stack of keys. */
+#define BATCH 16384
+
+static const char *const deny_names[2] = { AXDP_MAP_DENY_0, AXDP_MAP_DENY_1 };
+
+static int pinned(const char *pin_dir, const char *name, char *err, size_t errlen)
+{
+	char path[AXDP_PATH_MAX + 64];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", pin_dir, name);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		snprintf(err, errlen, "opening map %s: %s (is the data path loaded, and this version's?)", path,
+			 strerror(errno));
+	return fd;
+}
+
+/*
+ * Updating a map-in-map makes the kernel wait for every running
+ * non-sleepable BPF program (maybe_wait_bpf_programs(): synchronize_rcu),
+ * the one way user space has to know that no program still holds a
+ * pointer into a trie it is about to empty.
+ */
+static void open_rcu_wait(struct axdp_policy_maps *m)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, opts);
+
+	m->rcu_inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, "axdp_rcu_in", 4, 4, 1, NULL);
+	if (m->rcu_inner < 0)
+		return;
+	opts.inner_map_fd = m->rcu_inner;
+	m->rcu_wait = bpf_map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS, "axdp_rcu", 4, 4, 1, &opts);
+}
+
+static void wait_for_programs(const struct axdp_policy_maps *m)
+{
+	__u32 zero = 0;
+	int inner = m->rcu_inner;
+
+	/* An XDP program runs for microseconds; without the map-in-map, a generous pause. */
+	if (m->rcu_wait < 0 || bpf_map_update_elem(m->rcu_wait, &zero, &inner, BPF_ANY))
+		usleep(100 * 1000);
+}
+
+void axdp_policy_close(struct axdp_policy_maps *m)
+{
+	int *fds[] = { &m->policy, &m->deny[0], &m->deny[1], &m->trust, &m->local_addrs, &m->rcu_wait, &m->rcu_inner };
+
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+		*fds[i] = -1;
+	}
+	m->deny_loaded = false;
+}
+
+int axdp_policy_open(struct axdp_policy_maps *m, const char *pin_dir, char *err, size_t errlen)
+{
+	memset(m, 0, sizeof(*m));
+	m->rcu_wait = m->rcu_inner = -1;
+	m->policy = pinned(pin_dir, AXDP_MAP_POLICY, err, errlen);
+	m->deny[0] = m->policy < 0 ? -1 : pinned(pin_dir, AXDP_MAP_DENY_0, err, errlen);
+	m->deny[1] = m->deny[0] < 0 ? -1 : pinned(pin_dir, AXDP_MAP_DENY_1, err, errlen);
+	m->trust = m->deny[1] < 0 ? -1 : pinned(pin_dir, AXDP_MAP_TRUST, err, errlen);
+	m->local_addrs = m->trust < 0 ? -1 : pinned(pin_dir, AXDP_MAP_LOCAL_ADDRS, err, errlen);
+	if (m->local_addrs < 0) {
+		axdp_policy_close(m);
+		return -1;
+	}
+	open_rcu_wait(m);
+	return 0;
+}
+
+static int policy_get(const struct axdp_policy_maps *m, struct axdp_policy *pol, char *err, size_t errlen)
+{
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(m->policy, &zero, pol))
+		return snprintf(err, errlen, "map %s: reading: %s", AXDP_MAP_POLICY, strerror(errno)), -1;
+	return 0;
+}
+
+/* The whole entry in one update: generation and count never disagree for long enough to matter. */
+static int policy_put(const struct axdp_policy_maps *m, const struct axdp_policy *pol, char *err, size_t errlen)
+{
+	__u32 zero = 0;
+
+	if (bpf_map_update_elem(m->policy, &zero, pol, BPF_ANY))
+		return snprintf(err, errlen, "map %s: writing: %s", AXDP_MAP_POLICY, strerror(errno)), -1;
+	return 0;
+}
+
+static bool batch_refused(int e)
+{
+	return e == EINVAL || e == ENOTSUP || e == EOPNOTSUPP || e == 524 /* ENOTSUPP, kernel-internal */;
+}
+
+/* Adds n keys of key_size bytes with value 1. */
+static int fill(struct axdp_policy_maps *m, int fd, const char *name, const void *keys, size_t key_size, size_t n,
+		char *err, size_t errlen)
+{
+	static const __u8 ones[BATCH] = { [0 ... BATCH - 1] = 1 };
+	const char *k = keys;
+	size_t done = 0;
+
+	while (done < n && !m->no_batch) {
+		__u32 count = (__u32)(n - done < BATCH ? n - done : BATCH);
+		LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = BPF_ANY);
+
+		if (bpf_map_update_batch(fd, k + done * key_size, ones, &count, &opts) == 0) {
+			done += count;
+			continue;
+		}
+		if (!batch_refused(errno) || count)
+			return snprintf(err, errlen, "map %s: adding entry %zu of %zu: %s%s", name, done + count + 1, n,
+					strerror(errno), errno == ENOMEM || errno == E2BIG ? " (map full?)" : ""), -1;
+		m->no_batch = true;
+	}
+	for (; done < n; done++)
+		if (bpf_map_update_elem(fd, k + done * key_size, ones, BPF_ANY))
+			return snprintf(err, errlen, "map %s: adding entry %zu of %zu: %s%s", name, done + 1, n,
+					strerror(errno), errno == ENOMEM || errno == E2BIG ? " (map full?)" : ""), -1;
+	return 0;
+}
+
+/* Every key in the map by BPF_MAP_LOOKUP_BATCH; -errno when the kernel refuses it. */
+static int keys_by_batch(int fd, size_t key_size, char **out, size_t *n)
+{
+	static __u8 values[BATCH];
+	/* The generic batch ops (tries, hashes of ours) carry a whole key as the position. */
+	char in[64], next[64];
+	size_t cap = BATCH;
+	char *v = malloc(cap * key_size);
+	bool first = true;
+
+	*n = 0;
+	for (;;) {
+		__u32 count = BATCH;
+		LIBBPF_OPTS(bpf_map_batch_opts, opts);
+		int rc;
+
+		if (!v)
+			return -ENOMEM;
+		rc = bpf_map_lookup_batch(fd, first ? NULL : in, next, v + *n * key_size, values, &count, &opts);
+		if (rc && errno != ENOENT) {
+			rc = -errno;
+			free(v);
+			return rc;
+		}
+		*n += count;
+		if (rc)
+			break; /* ENOENT: that was the last of them */
+		first = false;
+		memcpy(in, next, key_size);
+		if (*n + BATCH > cap) {
+			char *nv = realloc(v, (cap *= 2) * key_size);
+
+			if (!nv)
+				free(v);
+			v = nv;
+		}
+	}
+	*out = v;
+	return 0;
+}
+
+/* Every key in the map; *out malloc'd (NULL when empty). */
+static int keys_of(struct axdp_policy_maps *m, int fd, size_t key_size, void **out, size_t *n)
+{
+	char key[64], next[64];
+	size_t cap = 0;
+	char *v = NULL;
+	int rc;
+
+	if (!m->no_batch) {
+		rc = keys_by_batch(fd, key_size, &v, n);
+		if (rc == 0 || !batch_refused(-rc)) {
+			*out = v;
+			return rc;
+		}
+		m->no_batch = true;
+	}
+	*n = 0;
+	for (rc = bpf_map_get_next_key(fd, NULL, next); rc == 0; rc = bpf_map_get_next_key(fd, key, next)) {
+		if (*n == cap) {
+			char *nv = realloc(v, (cap = cap ? cap * 2 : 1024) * key_size);
+
+			if (!nv) {
+				free(v);
+				return -ENOMEM;
+			}
+			v = nv;
+		}
+		memcpy(key, next, key_size);
+		memcpy(v + *n * key_size, key, key_size);
+		(*n)++;
+	}
+	if (errno != ENOENT) {
+		free(v);
+		return -errno;
+	}
+	*out = v;
+	return 0;
+}
+
+static int delete_keys(struct axdp_policy_maps *m, int fd, const char *name, const char *keys, size_t key_size,
+		       size_t n, char *err, size_t errlen)
+{
+	size_t done = 0;
+
+	while (done < n && !m->no_batch) {
+		__u32 count = (__u32)(n - done < BATCH ? n - done : BATCH);
+		LIBBPF_OPTS(bpf_map_batch_opts, opts);
+
+		if (bpf_map_delete_batch(fd, keys + done * key_size, &count, &opts) == 0) {
+			done += count;
+			continue;
+		}
+		if (!batch_refused(errno) || count)
+			return snprintf(err, errlen, "map %s: removing entries: %s", name, strerror(errno)), -1;
+		m->no_batch = true;
+	}
+	for (; done < n; done++)
+		if (bpf_map_delete_elem(fd, keys + done * key_size) && errno != ENOENT)
+			return snprintf(err, errlen, "map %s: removing an entry: %s", name, strerror(errno)), -1;
+	return 0;
+}
+
+static int lpm_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct axdp_lpm_key));
+}
+
+static int addr_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct axdp_addr));
+}
+
+/* Removes the keys of the map that are not in keep[0..nkeep) (sorted by cmp); keep NULL: all. */
+static int prune(struct axdp_policy_maps *m, int fd, const char *name, size_t key_size, const void *keep, size_t nkeep,
+		 int (*cmp)(const void *, const void *), char *err, size_t errlen)
+{
+	void *all = NULL;
+	size_t n, gone = 0;
+	int rc = keys_of(m, fd, key_size, &all, &n);
+
+	if (rc)
+		return snprintf(err, errlen, "map %s: listing: %s", name, strerror(-rc)), -1;
+	for (size_t i = 0; i < n; i++) {
+		char *key = (char *)all + i * key_size;
+
+		if (!keep || !bsearch(key, keep, nkeep, key_size, cmp))
+			memmove((char *)all + gone++ * key_size, key, key_size);
+	}
+	rc = delete_keys(m, fd, name, all, key_size, gone, err, errlen);
+	free(all);
+	return rc;
+}
+
+static struct axdp_lpm_key *lpm_keys(const struct axdp_cidr *v, size_t n)
+{
+	struct axdp_lpm_key *k = calloc(n ? n : 1, sizeof(*k));
+
+	for (size_t i = 0; k && i < n; i++) {
+		k[i].prefixlen = v[i].prefix;
+		memcpy(&k[i].addr, v[i].addr, sizeof(k[i].addr));
+	}
+	if (k)
+		qsort(k, n, sizeof(*k), lpm_cmp);
+	return k;
+}
+
+int axdp_policy_set_deny(struct axdp_policy_maps *m, const struct axdp_cidr *v, size_t n, char *err, size_t errlen)
+{
+	struct axdp_lpm_key *keys;
+	struct axdp_policy pol;
+	__u32 live, idle;
+	int rc = -1;
+
+	if (n > AXDP_DENY_ENTRIES)
+		return snprintf(err, errlen, "deny list: %zu entries, more than the %u it holds", n, AXDP_DENY_ENTRIES), -1;
+	if (policy_get(m, &pol, err, errlen))
+		return -1;
+	live = pol.deny_generation & 1;
+	idle = !live;
+	keys = lpm_keys(v, n);
+	if (!keys)
+		return snprintf(err, errlen, "deny list: out of memory"), -1;
+	/* The idle generation is empty unless an earlier run stopped half way. */
+	if (prune(m, m->deny[idle], deny_names[idle], sizeof(*keys), NULL, 0, NULL, err, errlen) ||
+	    fill(m, m->deny[idle], deny_names[idle], keys, sizeof(*keys), n, err, errlen) ||
+	    policy_get(m, &pol, err, errlen))
+		goto out;
+	pol.deny_generation = idle;
+	pol.deny_entries = (__u32)n;
+	if (policy_put(m, &pol, err, errlen))
+		goto out;
+	/* A program that read the old generation may still be looking it up: it finishes first. */
+	wait_for_programs(m);
+	rc = prune(m, m->deny[live], deny_names[live], sizeof(*keys), NULL, 0, NULL, err, errlen);
+out:
+	free(keys);
+	return rc;
+}
+
+int axdp_policy_set_trust(struct axdp_policy_maps *m, const struct axdp_cidr *v, size_t n, char *err, size_t errlen)
+{
+	struct axdp_lpm_key *keys;
+	struct axdp_policy pol;
+	int rc = -1;
+
+	if (n > AXDP_TRUST_ENTRIES)
+		return snprintf(err, errlen, "TrustCIDR=: %zu entries, more than the %u the trie holds", n,
+				AXDP_TRUST_ENTRIES), -1;
+	keys = lpm_keys(v, n);
+	if (!keys)
+		return snprintf(err, errlen, "trust list: out of memory"), -1;
+	if (fill(m, m->trust, AXDP_MAP_TRUST, keys, sizeof(*keys), n, err, errlen) || policy_get(m, &pol, err, errlen))
+		goto out;
+	pol.trust_entries = (__u32)n;
+	if (policy_put(m, &pol, err, errlen))
+		goto out;
+	rc = prune(m, m->trust, AXDP_MAP_TRUST, sizeof(*keys), keys, n, lpm_cmp, err, errlen);
+out:
+	free(keys);
+	return rc;
+}
+
+int axdp_host_addrs(struct axdp_addr **out, size_t *n, char *err, size_t errlen)
+{
+	struct ifaddrs *ifa, *i;
+	struct axdp_addr *v;
+	size_t count = 0, u = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (getifaddrs(&ifa))
+		return snprintf(err, errlen, "listing the host's addresses (getifaddrs): %s", strerror(errno)), -1;
+	for (i = ifa; i; i = i->ifa_next)
+		count++;
+	v = calloc(count ? count : 1, sizeof(*v));
+	if (!v) {
+		freeifaddrs(ifa);
+		return snprintf(err, errlen, "listing the host's addresses: out of memory"), -1;
+	}
+	count = 0;
+	for (i = ifa; i; i = i->ifa_next) {
+		if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET) {
+			v[count].w[2] = htonl(0xffff);
+			v[count++].w[3] = ((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr;
+		} else if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET6) {
+			memcpy(&v[count++], &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr, sizeof(*v));
+		}
+	}
+	freeifaddrs(ifa);
+	qsort(v, count, sizeof(*v), addr_cmp);
+	for (size_t j = 0; j < count; j++)
+		if (!u || addr_cmp(&v[u - 1], &v[j]))
+			v[u++] = v[j];
+	*out = v;
+	*n = u;
+	return 0;
+}
+
+int axdp_policy_set_local(struct axdp_policy_maps *m, const struct axdp_addr *v, size_t n, char *err, size_t errlen)
+{
+	struct axdp_addr *sorted = malloc((n ? n : 1) * sizeof(*sorted));
+	struct axdp_policy pol;
+	int rc = -1;
+
+	if (!sorted)
+		return snprintf(err, errlen, "local addresses: out of memory"), -1;
+	memcpy(sorted, v, n * sizeof(*v));
+	qsort(sorted, n, sizeof(*sorted), addr_cmp);
+	if (n > AXDP_LOCAL_ADDR_ENTRIES)
+		n = AXDP_LOCAL_ADDR_ENTRIES; /* the lowest ones; a host with more is beyond this check */
+	if (fill(m, m->local_addrs, AXDP_MAP_LOCAL_ADDRS, sorted, sizeof(*sorted), n, err, errlen) ||
+	    policy_get(m, &pol, err, errlen))
+		goto out;
+	pol.local_addrs = (__u32)n;
+	if (policy_put(m, &pol, err, errlen))
+		goto out;
+	rc = prune(m, m->local_addrs, AXDP_MAP_LOCAL_ADDRS, sizeof(*sorted), sorted, n, addr_cmp, err, errlen);
+out:
+	free(sorted);
+	return rc;
+}
+
+int axdp_policy_sync_local(struct axdp_policy_maps *m, char *err, size_t errlen)
+{
+	struct axdp_addr *v;
+	size_t n;
+	int rc;
+
+	if (axdp_host_addrs(&v, &n, err, errlen))
+		return -1;
+	rc = axdp_policy_set_local(m, v, n, err, errlen);
+	free(v);
+	return rc;
+}
+
+/* FNV-1a over the sorted entries: equal lists, equal digests. */
+static uint64_t digest(const struct axdp_cidr *v, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ULL ^ n;
+
+	for (size_t i = 0; i < n; i++) {
+		const unsigned char *b = v[i].addr;
+
+		for (size_t j = 0; j < sizeof(v[i].addr); j++)
+			h = (h ^ b[j]) * 0x100000001b3ULL;
+		h = (h ^ v[i].prefix) * 0x100000001b3ULL;
+	}
+	return h;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static size_t live_deny_entries(const struct axdp_policy_maps *m)
+{
+	struct axdp_policy pol;
+	char err[128];
+
+	return policy_get(m, &pol, err, sizeof(err)) ? SIZE_MAX : pol.deny_entries;
+}
+
+int axdp_policy_apply(struct axdp_policy_maps *m, const struct axdp_config *cfg, char *err, size_t errlen)
+{
+	struct axdp_cidr_list deny, trust = { 0 };
+	uint64_t start = now_ms(), h;
+	int rc = 0;
+
+	if (axdp_denylist_collect(cfg, &deny, err, errlen)) {
+		axdp_log(LOG_ERR, "deny list not replaced, the running one stays: %s", err);
+		rc = -1;
+	} else if (!m->deny_loaded || (h = digest(deny.v, deny.n)) != m->deny_digest || live_deny_entries(m) != deny.n) {
+		/* Unchanged lists are not rewritten, unless someone else changed the maps meanwhile. */
+		h = digest(deny.v, deny.n);
+		if (axdp_policy_set_deny(m, deny.v, deny.n, err, errlen) == 0) {
+			m->deny_digest = h;
+			m->deny_loaded = true;
+			axdp_log(LOG_INFO, "deny list: %zu entries from DenyCIDR= and %zu DenyListFile= lists, loaded in %llu ms",
+				 deny.n, cfg->deny_list_files.n, (unsigned long long)(now_ms() - start));
+		} else {
+			m->deny_loaded = false;
+			axdp_log(LOG_ERR, "deny list: %s", err);
+			rc = -1;
+		}
+	}
+	free(deny.v);
+
+	trust.v = cfg->trust_cidrs.n ? malloc(cfg->trust_cidrs.n * sizeof(*trust.v)) : NULL;
+	if (cfg->trust_cidrs.n && !trust.v)
+		return snprintf(err, errlen, "trust list: out of memory"), -1;
+	if (trust.v)
+		memcpy(trust.v, cfg->trust_cidrs.v, cfg->trust_cidrs.n * sizeof(*trust.v));
+	trust.n = cfg->trust_cidrs.n;
+	axdp_cidr_list_unique(&trust);
+	if (axdp_policy_set_trust(m, trust.v, trust.n, err, errlen)) {
+		axdp_log(LOG_ERR, "trust list: %s", err);
+		rc = -1;
+	}
+	free(trust.v);
+	return rc;
+}
+
+/* The kernel's account of a map's memory ("memlock:" in fdinfo: map_mem_usage() since Linux 6.4). */
+static uint64_t map_memory(int fd)
+{
+	char path[64], line[128];
+	unsigned long long bytes = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "memlock: %llu", &bytes) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return bytes;
+}
+
+static uint32_t max_entries(int fd)
+{
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.max_entries;
+}
+
+int axdp_policy_usage(const char *pin_dir, struct axdp_policy_usage *u, char *err, size_t errlen)
+{
+	struct axdp_policy_maps m;
+	struct axdp_policy pol;
+
+	memset(u, 0, sizeof(*u));
+	if (axdp_policy_open(&m, pin_dir, err, errlen))
+		return -1;
+	if (policy_get(&m, &pol, err, errlen)) {
+		axdp_policy_close(&m);
+		return -1;
+	}
+	u->deny_entries = pol.deny_entries;
+	u->deny_generation = pol.deny_generation;
+	u->trust_entries = pol.trust_entries;
+	u->local_addrs = pol.local_addrs;
+	u->deny_max = max_entries(m.deny[0]);
+	u->trust_max = max_entries(m.trust);
+	u->local_max = max_entries(m.local_addrs);
+	u->deny_bytes = map_memory(m.deny[0]) + map_memory(m.deny[1]);
+	u->trust_bytes = map_memory(m.trust);
+	axdp_policy_close(&m);
+	return 0;
+}

@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <stdalign.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <linux/cn_proc.h>
+#include <linux/connector.h>
+#include <linux/netlink.h>
+#include "proc_events.h"
+
+int axdp_proc_events_open(char *err, size_t errlen)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = CN_IDX_PROC, .nl_pid = 0 };
+	struct {
+		struct nlmsghdr nh;
+		struct cn_msg cn;
+		enum proc_cn_mcast_op op;
+	} __attribute__((packed)) req = {
+		.nh = { .nlmsg_len = sizeof(req), .nlmsg_type = NLMSG_DONE },
+		.cn = { .id = { .idx = CN_IDX_PROC, .val = CN_VAL_PROC }, .len = sizeof(enum proc_cn_mcast_op) },
+		.op = PROC_CN_MCAST_LISTEN,
+	};
+	int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_CONNECTOR);
+
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || send(fd, &req, sizeof(req), 0) < 0) {
+		snprintf(err, errlen, "subscribing to the process connector: %s%s", strerror(errno),
+			 errno == ECONNREFUSED ? " (only the initial network namespace has it)" : "");
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int axdp_proc_events_drain(int fd)
+{
+	alignas(struct nlmsghdr) char buf[8192];
+	bool relevant = false;
+
+	for (;;) {
+		ssize_t n = recv(fd, buf, sizeof(buf), 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return relevant;
+		/* Lost events cannot be named: assume they mattered. */
+		if (n < 0 && errno == ENOBUFS)
+			return 1;
+		if (n <= 0)
+			return -1;
+		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, n); h = NLMSG_NEXT(h, n)) {
+			struct cn_msg *cn = NLMSG_DATA(h);
+			struct proc_event *ev = (struct proc_event *)cn->data;
+
+			if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*cn) + sizeof(ev->what)))
+				continue;
+			relevant |= ev->what == PROC_EVENT_EXEC || ev->what == PROC_EVENT_EXIT;
+		}
+	}
+}

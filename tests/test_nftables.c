@@ -1,0 +1,1015 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The nftables backend, end to end: the real daemon in a throwaway server
+ * namespace, judged by what the client namespace's TCP/UDP stack meets.
+ * The behaviours both backends must share run once per backend (one
+ * parameter: Backend=xdp or Backend=nftables in the daemon's config);
+ * the rest is about nftables alone: falling back where XDP is taken,
+ * moving between backends without a gap, never touching a user's ruleset,
+ * running without the BPF object, and a missing nft.
+ *
+ * Every nft command runs inside a namespace the test created.
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <criterion/hooks.h>
+#include <criterion/logging.h>
+#include <criterion/parameterized.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/wait.h>
+#include <linux/if_link.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "autoxdp_abi.h"
+#include "daemon.h"
+#include "netns.h"
+#include "nft.h"
+#include "nft_backend.h"
+#include "portsync.h"
+
+#define SERVER NETNS_SERVER
+#define CLIENT NETNS_CLIENT
+
+#define RECONCILE_S 2
+#define STRINGIFY_(x) #x
+#define STRINGIFY(x) STRINGIFY_(x)
+#define READY_MS 10000
+#define STOP_MS 3000
+#define IO_MS 1000
+/* Without a firewall the stack answers RST in microseconds: silence this long means dropped. */
+#define DROPPED_MS 600
+#define FIRST_SYN_MS 500
+#define BOUND_SLACK_MS 700
+/* A listener must be reachable this soon after listen() in nftables mode (measured: milliseconds). */
+#define NFT_OPEN_BOUND_MS 500
+/* The prober: a SYN to each target this often, silence for this long counts as dropped. */
+#define PROBE_INTERVAL_US 3000
+#define PROBE_TIMEOUT_MS 150
+
+#define CLOSED_PORT 9
+#define EXCLUDED_PORT 9999
+
+enum backend { XDP, NFT };
+static const char *const backend_name[] = { [XDP] = "xdp", [NFT] = "nftables" };
+
+static struct {
+	struct netns_pair ns;
+	struct axdpd d;
+	struct probe probe;
+	bool made;
+} fx;
+
+/* ---- time ---- */
+
+static long now_ms(void)
+{
+	return probe_now_ms();
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+/* ---- fixture ---- */
+
+static void teardown(void)
+{
+	char err[512];
+
+	probe_stop(&fx.probe);
+	if (!fx.made)
+		return;
+	axdpd_cleanup(&fx.d);
+	cr_expect(netns_pair_destroy(&fx.ns, err, sizeof(err)) == 0, "teardown: %s", err);
+	fx.made = false;
+}
+
+ReportHook(POST_ALL)(struct criterion_global_stats *stats)
+{
+	(void)stats;
+	axdpd_remove_stale();
+	netns_remove_stale();
+}
+
+TestSuite(nft, .fini = teardown, .timeout = 60);
+TestSuite(nft_cli, .timeout = 15);
+
+/* Namespaces and a daemon configured with Backend=backend plus extra (whole lines); started if start. */
+static void setup(enum backend backend, const char *extra, bool start)
+{
+	char config[1024], err[1024];
+
+	axdpd_remove_stale();
+	netns_remove_stale();
+	memset(&fx, 0, sizeof(fx));
+	fx.d.notify_fd = -1;
+	if (netns_pair_create(&fx.ns, err, sizeof(err)))
+		cr_assert_fail("setup: %s", err);
+	fx.made = true;
+	snprintf(config, sizeof(config), "[Daemon]\nReconcileIntervalSec=" STRINGIFY(RECONCILE_S) "\nBackend=%s\n%s",
+		 backend_name[backend], extra ? extra : "");
+	cr_assert(axdpd_init(&fx.d, fx.ns.name[SERVER], fx.ns.ifname[SERVER], config) == 0, "setup: %s", fx.d.err);
+	if (start)
+		cr_assert(axdpd_start(&fx.d, READY_MS) == 0, "setup: starting autoxdpd (Backend=%s): %s",
+			  backend_name[backend], fx.d.err);
+}
+
+/* ---- sockets ---- */
+
+static socklen_t sockaddr_of(int af, const char *addr, uint16_t port, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (af == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		cr_assert(inet_pton(AF_INET, addr, &sin->sin_addr) == 1, "bad IPv4 address %s", addr);
+		return sizeof(*sin);
+	}
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_port = htons(port);
+	cr_assert(inet_pton(AF_INET6, addr, &sin6->sin6_addr) == 1, "bad IPv6 address %s", addr);
+	return sizeof(*sin6);
+}
+
+static const char *addr_of(enum netns_side side, int af)
+{
+	return af == AF_INET ? fx.ns.ip4[side] : fx.ns.ip6[side];
+}
+
+static const char *any_of(int af)
+{
+	return af == AF_INET ? "0.0.0.0" : "::";
+}
+
+static int sock(enum netns_side side, int af, int type)
+{
+	struct timeval tv = { .tv_sec = IO_MS / 1000, .tv_usec = (IO_MS % 1000) * 1000 };
+	char err[512];
+	int fd = netns_socket(fx.ns.name[side], af, type, 0, err, sizeof(err));
+
+	cr_assert(fd >= 0, "%s", err);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+static int serve(enum netns_side side, int af, int type, const char *addr, uint16_t port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sockaddr_of(af, addr, port, &ss);
+	int fd = sock(side, af, type), one = 1;
+
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	cr_assert(bind(fd, (struct sockaddr *)&ss, len) == 0, "binding [%s]:%u: %s", addr, port, strerror(errno));
+	if (type == SOCK_STREAM)
+		cr_assert(listen(fd, 64) == 0, "listen on [%s]:%u: %s", addr, port, strerror(errno));
+	return fd;
+}
+
+static uint16_t local_port(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	cr_assert(getsockname(fd, (struct sockaddr *)&ss, &len) == 0, "getsockname: %s", strerror(errno));
+	return ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+					     : ((struct sockaddr_in6 *)&ss)->sin6_port);
+}
+
+/* 0 when connected, else the errno: ETIMEDOUT means no answer at all within ms. */
+static int connect_within(int fd, int af, const char *addr, uint16_t port, int ms)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sockaddr_of(af, addr, port, &ss), optlen = sizeof(int);
+	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+	int flags = fcntl(fd, F_GETFL), rc;
+
+	fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+	rc = connect(fd, (struct sockaddr *)&ss, len) == 0 ? 0 : errno;
+	if (rc == EINPROGRESS) {
+		if (poll(&pfd, 1, ms) == 0)
+			rc = ETIMEDOUT;
+		else
+			getsockopt(fd, SOL_SOCKET, SO_ERROR, &rc, &optlen);
+	}
+	fcntl(fd, F_SETFL, flags);
+	return rc;
+}
+
+static int try_connect(int af, const char *addr, uint16_t port, int ms)
+{
+	int fd = sock(CLIENT, af, SOCK_STREAM), rc = connect_within(fd, af, addr, port, ms);
+
+	close(fd);
+	return rc;
+}
+
+static int accept_one(int listener)
+{
+	struct pollfd pfd = { .fd = listener, .events = POLLIN };
+	struct timeval tv = { .tv_sec = IO_MS / 1000, .tv_usec = (IO_MS % 1000) * 1000 };
+	int fd;
+
+	cr_assert(poll(&pfd, 1, IO_MS) == 1, "accept: no connection within %d ms", IO_MS);
+	fd = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
+	cr_assert(fd >= 0, "accept: %s", strerror(errno));
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+/* One message each way, a first: the session still carries data in both directions. */
+static void exchange(int a, int b, const char *step, const char *what)
+{
+	char out[64], in[64];
+	int len = snprintf(out, sizeof(out), "%s/%s", step, what);
+
+	for (int dir = 0; dir < 2; dir++) {
+		int from = dir ? b : a, to = dir ? a : b;
+		ssize_t got = 0, r;
+
+		cr_assert(send(from, out, (size_t)len, MSG_NOSIGNAL) == len, "%s: %s: send: %s", step, what,
+			  strerror(errno));
+		while (got < len && (r = recv(to, in + got, (size_t)(len - got), 0)) > 0)
+			got += r;
+		cr_assert(got == len && memcmp(in, out, (size_t)len) == 0, "%s: %s: %s did not arrive within %d ms", step,
+			  what, dir ? "the answer" : "the first message", IO_MS);
+	}
+}
+
+static bool datagram_within(int fd, char *buf, size_t cap, ssize_t *len, struct sockaddr_storage *from, int ms)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	socklen_t flen = sizeof(*from);
+
+	if (poll(&pfd, 1, ms) <= 0)
+		return false;
+	*len = recvfrom(fd, buf, cap, MSG_DONTWAIT, (struct sockaddr *)from, &flen);
+	return *len >= 0;
+}
+
+static void send_to(int fd, int af, const char *addr, uint16_t port, const char *msg)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sockaddr_of(af, addr, port, &ss);
+
+	cr_assert(sendto(fd, msg, strlen(msg), 0, (struct sockaddr *)&ss, len) == (ssize_t)strlen(msg),
+		  "sendto [%s]:%u: %s", addr, port, strerror(errno));
+}
+
+/*
+ * Fresh connects until one gets through; the ms from start until the SYN
+ * that made it left, or -1 after bound_ms.  Each attempt waits attempt_ms.
+ */
+static long reachable_after(int af, const char *addr, uint16_t port, long start, long bound_ms, int attempt_ms)
+{
+	while (now_ms() - start <= bound_ms) {
+		long sent = now_ms();
+		int rc = try_connect(af, addr, port, attempt_ms);
+
+		if (rc == 0)
+			return sent - start;
+		cr_assert_eq(rc, ETIMEDOUT, "[%s]:%u: connect: %s (the SYN reached the stack without its listener)", addr,
+			     port, strerror(rc));
+	}
+	return -1;
+}
+
+/* Polls until a connect is dropped instead of answered; ms from start, or -1. */
+static long dropped_after(int af, const char *addr, uint16_t port, long start, long bound_ms)
+{
+	while (now_ms() - start <= bound_ms) {
+		long sent = now_ms();
+		int rc = try_connect(af, addr, port, DROPPED_MS);
+
+		if (rc == ETIMEDOUT)
+			return sent - start;
+		sleep_ms(20);
+	}
+	return -1;
+}
+
+/* ---- the daemon's side ---- */
+
+static char *daemon_log(void)
+{
+	char *log = axdpd_read_log(&fx.d);
+
+	cr_assert(log, "reading %s", fx.d.log);
+	return log;
+}
+
+static bool log_has(const char *what)
+{
+	char *log = daemon_log();
+	bool found = strstr(log, what) != NULL;
+
+	free(log);
+	return found;
+}
+
+static void ruleset(char *buf, size_t len)
+{
+	char err[1024];
+
+	cr_assert(nftns_ruleset(fx.ns.name[SERVER], buf, len, err, sizeof(err)) == 0, "nft list ruleset in %s: %s",
+		  fx.ns.name[SERVER], err);
+}
+
+struct ifaces_arg {
+	char names[AXDP_MAX_IFACES][IF_NAMESIZE];
+	int n;
+	char err[512];
+};
+
+static int list_ifaces(void *arg)
+{
+	struct ifaces_arg *a = arg;
+
+	a->n = axdp_nft_interfaces(a->names, AXDP_MAX_IFACES, a->err, sizeof(a->err));
+	return a->n < 0 ? -1 : 0;
+}
+
+/* Is the server's veth in table inet autoxdp's interface set? */
+static bool on_nftables(void)
+{
+	struct ifaces_arg a = { .n = 0 };
+	char err[256];
+
+	cr_assert(netns_call(fx.ns.name[SERVER], list_ifaces, &a, err, sizeof(err)) == 0, "listing %s: %s %s",
+		  AXDP_NFT_SET_IFACES, err, a.err);
+	for (int i = 0; i < a.n; i++)
+		if (strcmp(a.names[i], fx.ns.ifname[SERVER]) == 0)
+			return true;
+	return false;
+}
+
+static int query_xdp(void *arg)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+
+	if (bpf_xdp_query(fx.ns.ifindex[SERVER], 0, &q))
+		return -1;
+	*(__u32 *)arg = q.prog_id;
+	return 0;
+}
+
+static __u32 xdp_prog_on_veth(void)
+{
+	__u32 id = 0;
+	char err[256];
+
+	cr_assert(netns_call(fx.ns.name[SERVER], query_xdp, &id, err, sizeof(err)) == 0, "querying XDP: %s", err);
+	return id;
+}
+
+/* SIGHUP, then READY=1 after RELOADING=1. */
+static void reload(const char *step)
+{
+	size_t from = axdpd_notes_end(&fx.d);
+
+	cr_assert(axdpd_signal(&fx.d, SIGHUP) == 0, "%s: %s", step, fx.d.err);
+	cr_assert(axdpd_wait_note(&fx.d, "RELOADING=1", &from, IO_MS * 3) == 0, "%s: %s", step, fx.d.err);
+	cr_assert(axdpd_wait_note(&fx.d, "READY=1", &from, IO_MS * 5) == 0, "%s: %s", step, fx.d.err);
+	cr_assert(!axdpd_exited(&fx.d), "%s: the daemon exited", step);
+}
+
+static void start_probe(int af)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+
+	len = sockaddr_of(af, addr_of(SERVER, af), CLOSED_PORT, &ss);
+	cr_assert(probe_target(&fx.probe, (struct sockaddr *)&ss, len) == 0, "%s", fx.probe.err);
+	len = sockaddr_of(af, addr_of(SERVER, af), EXCLUDED_PORT, &ss);
+	cr_assert(probe_target(&fx.probe, (struct sockaddr *)&ss, len) == 0, "%s", fx.probe.err);
+	cr_assert(probe_start(&fx.probe, fx.ns.name[CLIENT], PROBE_INTERVAL_US, PROBE_TIMEOUT_MS) == 0, "%s",
+		  fx.probe.err);
+}
+
+static void expect_no_hole(long since, const char *step)
+{
+	struct probe_hole h = {};
+	long holes;
+
+	/* Everything sent so far has been judged once the timeout has passed. */
+	sleep_ms(PROBE_TIMEOUT_MS + 50);
+	holes = probe_holes_since(&fx.probe, since, &h);
+	cr_expect_eq(holes, 0, "%s: %ld SYNs to closed ports were answered; the first left %ld ms after the start of "
+		     "the step, to port %u, answered %s", step, holes, h.sent_ms - since,
+		     h.target ? EXCLUDED_PORT : CLOSED_PORT, h.error ? strerror(h.error) : "by an accepted connection");
+	cr_assert_str_empty(fx.probe.err, "prober: %s", fx.probe.err);
+}
+
+/* ---- once per backend ---- */
+
+struct bcase {
+	enum backend backend;
+	int af;
+};
+
+static struct bcase bcases[] = { { XDP, AF_INET }, { XDP, AF_INET6 }, { NFT, AF_INET }, { NFT, AF_INET6 } };
+static enum backend backends[] = { XDP, NFT };
+
+static const char *fam(int af)
+{
+	return af == AF_INET ? "IPv4" : "IPv6";
+}
+
+ParameterizedTestParameters(nft, listener_reachable_after_listen)
+{
+	return cr_make_param_array(struct bcase, bcases, sizeof(bcases) / sizeof(bcases[0]));
+}
+
+ParameterizedTest(struct bcase *c, nft, listener_reachable_after_listen)
+{
+	const uint16_t port = 8080;
+	const char *srv;
+	int listener, cli, conn, rc;
+	long start, took, closed;
+
+	setup(c->backend, NULL, true);
+	srv = addr_of(SERVER, c->af);
+	rc = try_connect(c->af, srv, port, DROPPED_MS);
+	cr_assert_eq(rc, ETIMEDOUT, "%s/%s: before listen(), a connect to %u: %s", backend_name[c->backend], fam(c->af),
+		     port, rc ? strerror(rc) : "connected");
+
+	listener = serve(SERVER, c->af, SOCK_STREAM, any_of(c->af), port);
+	start = now_ms();
+	if (c->backend == XDP) {
+		/* The hook opened the port inside listen(): the very first SYN passes. */
+		took = reachable_after(c->af, srv, port, start, 0, FIRST_SYN_MS);
+		cr_assert_geq(took, 0, "xdp/%s: the first SYN after listen() was dropped", fam(c->af));
+	} else {
+		/* The hook's event reaches the daemon, which applies one nft transaction. */
+		took = reachable_after(c->af, srv, port, start, NFT_OPEN_BOUND_MS, 5);
+		cr_assert_geq(took, 0, "nftables/%s: port %u not reachable %d ms after listen()", fam(c->af), port,
+			      NFT_OPEN_BOUND_MS);
+	}
+	cr_log_info("%s/%s: reachable %ld ms after listen()", backend_name[c->backend], fam(c->af), took);
+	accept_one(listener); /* the probe that got through */
+	cli = sock(CLIENT, c->af, SOCK_STREAM);
+	cr_assert_eq(connect_within(cli, c->af, srv, port, IO_MS), 0, "connect after open");
+	conn = accept_one(listener);
+	exchange(cli, conn, "open", fam(c->af));
+	close(conn);
+	close(cli);
+
+	close(listener);
+	start = now_ms();
+	closed = dropped_after(c->af, srv, port, start, RECONCILE_S * 1000L + BOUND_SLACK_MS);
+	cr_assert_geq(closed, 0, "%s/%s: port %u still answered %d ms after its listener closed",
+		      backend_name[c->backend], fam(c->af), port, RECONCILE_S * 1000 + BOUND_SLACK_MS);
+}
+
+ParameterizedTestParameters(nft, closed_ports_drop_until_axdp_off)
+{
+	return cr_make_param_array(enum backend, backends, 2);
+}
+
+ParameterizedTest(enum backend *b, nft, closed_ports_drop_until_axdp_off)
+{
+	char rules[65536];
+	struct sockaddr_storage from;
+	char buf[16];
+	ssize_t n;
+	int udp, rc;
+
+	setup(*b, NULL, true);
+	for (int af = AF_INET; af; af = af == AF_INET ? AF_INET6 : 0) {
+		rc = try_connect(af, addr_of(SERVER, af), CLOSED_PORT, DROPPED_MS);
+		cr_expect_eq(rc, ETIMEDOUT, "%s/%s: SYN to closed port %u: expected dropped, got %s", backend_name[*b],
+			     fam(af), CLOSED_PORT, rc ? strerror(rc) : "connected");
+	}
+	/* A closed UDP port answers nothing either: no ICMP port unreachable comes back. */
+	udp = sock(CLIENT, AF_INET, SOCK_DGRAM);
+	{
+		struct sockaddr_storage ss;
+		socklen_t len = sockaddr_of(AF_INET, addr_of(SERVER, AF_INET), CLOSED_PORT, &ss);
+
+		cr_assert(connect(udp, (struct sockaddr *)&ss, len) == 0, "udp connect: %s", strerror(errno));
+	}
+	cr_assert(send(udp, "x", 1, 0) == 1, "udp send: %s", strerror(errno));
+	cr_expect(!datagram_within(udp, buf, sizeof(buf), &n, &from, DROPPED_MS) && errno != ECONNREFUSED,
+		  "%s: a datagram to closed UDP port %u was answered (%s)", backend_name[*b], CLOSED_PORT, strerror(errno));
+	close(udp);
+	ruleset(rules, sizeof(rules));
+	cr_expect_eq(nft_has_table(rules, AXDP_NFT_FAMILY, AXDP_NFT_TABLE), *b == NFT,
+		     "Backend=%s: table inet autoxdp %s:\n%s", backend_name[*b], *b == NFT ? "missing" : "present", rules);
+
+	cr_assert_eq(axdpd_off(&fx.d), 0, "axdp off: %s", fx.d.err);
+	rc = try_connect(AF_INET, addr_of(SERVER, AF_INET), CLOSED_PORT, IO_MS);
+	cr_expect_eq(rc, ECONNREFUSED, "%s: after axdp off a SYN to closed port %u was not answered with RST (%s)",
+		     backend_name[*b], CLOSED_PORT, rc ? strerror(rc) : "connected");
+	ruleset(rules, sizeof(rules));
+	cr_expect(!nft_has_table(rules, AXDP_NFT_FAMILY, AXDP_NFT_TABLE), "axdp off left table inet autoxdp:\n%s", rules);
+}
+
+ParameterizedTestParameters(nft, established_sessions_survive_start_reload_restart)
+{
+	return cr_make_param_array(struct bcase, bcases, sizeof(bcases) / sizeof(bcases[0]));
+}
+
+ParameterizedTest(struct bcase *c, nft, established_sessions_survive_start_reload_restart)
+{
+	const uint16_t srv_port = 7001, cli_port = 7002;
+	const char *srv, *cli_addr;
+	int listener, cli_listener, in_cli, out_srv, in_srv, out_cli, rc;
+
+	setup(c->backend, NULL, false);
+	srv = addr_of(SERVER, c->af);
+	cli_addr = addr_of(CLIENT, c->af);
+	/*
+	 * Inbound: client to a server listener.  Outbound: the server to a
+	 * client listener; the client speaks first after each step, so that
+	 * session's first packet is inbound to the server's ephemeral port and
+	 * passes only as a known connection (for nftables: seeded at install,
+	 * since conntrack never saw the handshake).
+	 */
+	listener = serve(SERVER, c->af, SOCK_STREAM, any_of(c->af), srv_port);
+	cli_listener = serve(CLIENT, c->af, SOCK_STREAM, cli_addr, cli_port);
+	in_cli = sock(CLIENT, c->af, SOCK_STREAM);
+	out_srv = sock(SERVER, c->af, SOCK_STREAM);
+	rc = connect_within(in_cli, c->af, srv, srv_port, IO_MS);
+	cr_assert_eq(rc, 0, "inbound connect before the daemon: %s", strerror(rc));
+	in_srv = accept_one(listener);
+	rc = connect_within(out_srv, c->af, cli_addr, cli_port, IO_MS);
+	cr_assert_eq(rc, 0, "outbound connect before the daemon: %s", strerror(rc));
+	out_cli = accept_one(cli_listener);
+	exchange(in_cli, in_srv, "no firewall", "inbound");
+	exchange(out_cli, out_srv, "no firewall", "outbound");
+
+	cr_assert(axdpd_start(&fx.d, READY_MS) == 0, "starting: %s", fx.d.err);
+	cr_assert(log_has(c->backend == NFT ? "protected, nftables" : "protected, XDP"), "the log does not say %s",
+		  backend_name[c->backend]);
+	exchange(out_cli, out_srv, "daemon started", "outbound");
+	exchange(in_cli, in_srv, "daemon started", "inbound");
+
+	/* A reload that changes the port lists: the sets are rewritten, the sessions stay. */
+	cr_assert(axdpd_dropin(&fx.d, "50-ports.conf", "[Ports]\nAllowTCP=4000-4010\nExcludeTCP=" STRINGIFY(EXCLUDED_PORT) "\n") == 0,
+		  "%s", fx.d.err);
+	reload("reload");
+	exchange(out_cli, out_srv, "reloaded", "outbound");
+	exchange(in_cli, in_srv, "reloaded", "inbound");
+	rc = try_connect(c->af, srv, 4005, IO_MS);
+	cr_expect_eq(rc, ECONNREFUSED, "AllowTCP=4000-4010 after reload: port 4005 expected open (RST), got %s",
+		     rc ? strerror(rc) : "connected");
+
+	/* A crash and a restart: what protects stays (pins, the table), the restart takes it over. */
+	axdpd_stop(&fx.d, SIGKILL, STOP_MS);
+	exchange(out_cli, out_srv, "daemon killed", "outbound");
+	exchange(in_cli, in_srv, "daemon killed", "inbound");
+	cr_assert(axdpd_start(&fx.d, READY_MS) == 0, "restarting: %s", fx.d.err);
+	exchange(out_cli, out_srv, "daemon restarted", "outbound");
+	exchange(in_cli, in_srv, "daemon restarted", "inbound");
+	rc = try_connect(c->af, srv, CLOSED_PORT, DROPPED_MS);
+	cr_expect_eq(rc, ETIMEDOUT, "after the restart, closed port %u: %s", CLOSED_PORT, rc ? strerror(rc) : "connected");
+
+	close(out_cli);
+	close(out_srv);
+	close(in_srv);
+	close(in_cli);
+	close(cli_listener);
+	close(listener);
+}
+
+ParameterizedTestParameters(nft, udp_reply_passes_unsolicited_does_not)
+{
+	return cr_make_param_array(struct bcase, bcases, sizeof(bcases) / sizeof(bcases[0]));
+}
+
+ParameterizedTest(struct bcase *c, nft, udp_reply_passes_unsolicited_does_not)
+{
+	const uint16_t echo_port = 7777, other_port = 7778;
+	const char *cli_addr;
+	int echo, other, outbound;
+	struct sockaddr_storage from;
+	char buf[64];
+	ssize_t n;
+	uint16_t eph;
+
+	setup(c->backend, NULL, true);
+	cli_addr = addr_of(CLIENT, c->af);
+	echo = serve(CLIENT, c->af, SOCK_DGRAM, cli_addr, echo_port);
+	other = serve(CLIENT, c->af, SOCK_DGRAM, cli_addr, other_port);
+	/* An ephemeral port: a client socket, which opens nothing. */
+	outbound = serve(SERVER, c->af, SOCK_DGRAM, any_of(c->af), 0);
+	eph = local_port(outbound);
+
+	send_to(outbound, c->af, cli_addr, echo_port, "request");
+	cr_assert(datagram_within(echo, buf, sizeof(buf), &n, &from, IO_MS) && n == 7, "the request did not arrive");
+	cr_assert(sendto(echo, buf, (size_t)n, 0, (struct sockaddr *)&from,
+			 from.ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6)) == n,
+		  "echo reply: %s", strerror(errno));
+	cr_expect(datagram_within(outbound, buf, sizeof(buf), &n, &from, IO_MS) && n == 7,
+		  "%s/%s: the reply to ephemeral port %u did not arrive", backend_name[c->backend], fam(c->af), eph);
+
+	/* The same server port, from a port the server never wrote to: no flow, dropped. */
+	send_to(other, c->af, addr_of(SERVER, c->af), eph, "unsolicited");
+	cr_expect(!datagram_within(outbound, buf, sizeof(buf), &n, &from, DROPPED_MS),
+		  "%s/%s: an unsolicited datagram to ephemeral port %u got in", backend_name[c->backend], fam(c->af), eph);
+	close(outbound);
+	close(other);
+	close(echo);
+}
+
+ParameterizedTestParameters(nft, reloads_leave_no_gap)
+{
+	return cr_make_param_array(enum backend, backends, 2);
+}
+
+ParameterizedTest(enum backend *b, nft, reloads_leave_no_gap)
+{
+	int excluded;
+	long since;
+
+	setup(*b, "[Ports]\nExcludeTCP=" STRINGIFY(EXCLUDED_PORT) "\n", true);
+	excluded = serve(SERVER, AF_INET, SOCK_STREAM, "0.0.0.0", EXCLUDED_PORT);
+	start_probe(AF_INET);
+	since = now_ms();
+	for (int i = 0; i < 10; i++) {
+		char text[128];
+
+		snprintf(text, sizeof(text), "[Ports]\nAllowTCP=%d\nAllowUDP=%d-%d\n", 5000 + i, 6000, 6000 + i);
+		cr_assert(axdpd_dropin(&fx.d, "50-reload.conf", text) == 0, "%s", fx.d.err);
+		reload("reload");
+		sleep_ms(30);
+	}
+	/* Closing and opening listeners while probing: the sets change under the prober too. */
+	for (int i = 0; i < 5; i++)
+		close(serve(SERVER, AF_INET, SOCK_STREAM, "0.0.0.0", (uint16_t)(8100 + i)));
+	expect_no_hole(since, "ten reloads");
+	cr_log_info("%s: %ld probes judged in %ld ms of reloads", backend_name[*b], probe_judged(&fx.probe),
+		    now_ms() - since);
+	cr_expect_gt(probe_judged(&fx.probe), 100, "the prober judged only %ld probes in %ld ms", probe_judged(&fx.probe),
+		     now_ms() - since);
+	probe_stop(&fx.probe);
+	close(excluded);
+}
+
+static int cmp_long(const void *a, const void *b)
+{
+	return (*(const long *)a > *(const long *)b) - (*(const long *)a < *(const long *)b);
+}
+
+/*
+ * listen() to reachable in nftables mode, measured: the hook writes the
+ * BPF allow-list inside listen(), its ring-buffer event wakes the daemon,
+ * which sends the sets to nft in one transaction.  Fresh connects every
+ * 2 ms find the moment the first SYN gets through.
+ */
+Test(nft, listen_to_open_delay_is_milliseconds)
+{
+	enum { ROUNDS = 15 };
+	long took[ROUNDS];
+
+	setup(NFT, NULL, true);
+	for (int i = 0; i < ROUNDS; i++) {
+		int listener = serve(SERVER, AF_INET, SOCK_STREAM, "0.0.0.0", (uint16_t)(8200 + i));
+		long start = now_ms();
+
+		took[i] = reachable_after(AF_INET, addr_of(SERVER, AF_INET), (uint16_t)(8200 + i), start, NFT_OPEN_BOUND_MS, 2);
+		cr_assert_geq(took[i], 0, "round %d: port %u not reachable %d ms after listen()", i, 8200 + i,
+			      NFT_OPEN_BOUND_MS);
+		close(listener);
+	}
+	qsort(took, ROUNDS, sizeof(took[0]), cmp_long);
+	cr_log_info("nftables: listen() to reachable over %d listeners: median %ld ms, max %ld ms (2 ms resolution)",
+		    ROUNDS, took[ROUNDS / 2], took[ROUNDS - 1]);
+	fprintf(stderr, "nftables: listen() to reachable: median %ld ms, max %ld ms over %d listeners\n", took[ROUNDS / 2],
+		took[ROUNDS - 1], ROUNDS);
+}
+
+ParameterizedTestParameters(nft, denied_and_trusted_sources)
+{
+	return cr_make_param_array(enum backend, backends, 2);
+}
+
+/* DenyCIDR= drops a source before anything else; TrustCIDR= with TrustOpensAllTCP= reaches every TCP port. */
+ParameterizedTest(enum backend *b, nft, denied_and_trusted_sources)
+{
+	char text[256];
+	int listener, rc;
+
+	setup(*b, NULL, false);
+	snprintf(text, sizeof(text), "[Policy]\nDenyCIDR=%s\n", addr_of(CLIENT, AF_INET));
+	cr_assert(axdpd_dropin(&fx.d, "50-policy.conf", text) == 0, "%s", fx.d.err);
+	cr_assert(axdpd_start(&fx.d, READY_MS) == 0, "starting: %s", fx.d.err);
+	listener = serve(SERVER, AF_INET6, SOCK_STREAM, "::", 8080);
+	rc = try_connect(AF_INET, addr_of(SERVER, AF_INET), 8080, DROPPED_MS);
+	cr_expect_eq(rc, ETIMEDOUT, "%s: a denied source reached an open port: %s", backend_name[*b],
+		     rc ? strerror(rc) : "connected");
+	rc = try_connect(AF_INET6, addr_of(SERVER, AF_INET6), 8080, IO_MS);
+	cr_expect_eq(rc, 0, "%s: the client's IPv6 address is not denied, yet: %s", backend_name[*b], strerror(rc));
+
+	/* A reload rewrites the source sets: the deny is lifted. */
+	cr_assert(axdpd_dropin(&fx.d, "50-policy.conf", "[Policy]\nDenyCIDR=\n") == 0, "%s", fx.d.err);
+	reload("deny lifted");
+	rc = try_connect(AF_INET, addr_of(SERVER, AF_INET), 8080, IO_MS);
+	cr_expect_eq(rc, 0, "%s: the deny was lifted by the reload, yet: %s", backend_name[*b], strerror(rc));
+
+	snprintf(text, sizeof(text), "[Policy]\nTrustCIDR=%s\nTrustOpensAllTCP=yes\n", addr_of(CLIENT, AF_INET6));
+	cr_assert(axdpd_dropin(&fx.d, "50-policy.conf", text) == 0, "%s", fx.d.err);
+	/* A restart, not a reload: TrustOpensAllTCP= is a knob of the object, which a reload must load anew. */
+	cr_assert(axdpd_stop(&fx.d, SIGTERM, STOP_MS) == 0, "%s", fx.d.err);
+	cr_assert(axdpd_start(&fx.d, READY_MS) == 0, "restarting: %s", fx.d.err);
+	rc = try_connect(AF_INET6, addr_of(SERVER, AF_INET6), CLOSED_PORT, IO_MS);
+	cr_expect_eq(rc, ECONNREFUSED, "%s: a trusted source did not reach closed port %u (expected RST): %s",
+		     backend_name[*b], CLOSED_PORT, rc ? strerror(rc) : "connected");
+	rc = try_connect(AF_INET, addr_of(SERVER, AF_INET), CLOSED_PORT, DROPPED_MS);
+	cr_expect_eq(rc, ETIMEDOUT, "%s: an untrusted source reached closed port %u: %s", backend_name[*b], CLOSED_PORT,
+		     rc ? strerror(rc) : "connected");
+	close(listener);
+}
+
+/* ---- nftables alone ---- */
+
+/*
+ * Another XDP program holds the interface, so XDP cannot attach: auto
+ * ends on nftables.  Across the start, a reload, the switch to XDP once
+ * the interface is free, Backend=nftables, a crash and a restart, a
+ * closed port never answers after the first READY=1.
+ */
+Test(nft, auto_falls_back_where_xdp_is_taken_and_switches_without_gap)
+{
+	char err[512], rules[65536];
+	size_t from = 0;
+	long since;
+	int excluded, listener, rc;
+
+	setup(NFT, "[Ports]\nExcludeTCP=" STRINGIFY(EXCLUDED_PORT) "\n", false);
+	cr_assert(axdpd_dropin(&fx.d, "10-auto.conf", "[Daemon]\nBackend=auto\n") == 0, "%s", fx.d.err);
+	cr_assert(xdp_blocker_attach(fx.ns.name[SERVER], fx.ns.ifindex[SERVER], err, sizeof(err)) == 0, "%s", err);
+	excluded = serve(SERVER, AF_INET, SOCK_STREAM, "0.0.0.0", EXCLUDED_PORT);
+	start_probe(AF_INET);
+
+	cr_assert(axdpd_start(&fx.d, READY_MS) == 0, "starting with the interface taken: %s", fx.d.err);
+	since = now_ms();
+	cr_expect(log_has("protected, nftables (XDP failed"), "the log does not say why nftables protects");
+	cr_expect(on_nftables(), "%s is not in table inet autoxdp's ifaces set", fx.ns.ifname[SERVER]);
+	{
+		char line[512] = "", want[64];
+		bool named = false;
+
+		snprintf(want, sizeof(want), "%s nftables", fx.ns.ifname[SERVER]);
+		while (axdpd_next_note(&fx.d, "STATUS=", &from, line, sizeof(line)))
+			named = named || strstr(line, want);
+		cr_expect(named, "no STATUS= says '%s'; the last: %s", want, line);
+	}
+	listener = serve(SERVER, AF_INET, SOCK_STREAM, "0.0.0.0", 8080);
+	cr_expect_geq(reachable_after(AF_INET, addr_of(SERVER, AF_INET), 8080, now_ms(), NFT_OPEN_BOUND_MS, 5), 0,
+		      "a new listener is not reachable on nftables");
+	close(listener);
+	reload("reload while XDP is taken");
+	cr_expect(on_nftables(), "the reload took %s off nftables", fx.ns.ifname[SERVER]);
+	expect_no_hole(since, "start and reload on nftables");
+
+	/* The interface is free: the next reload moves it to XDP, attaching before leaving nftables. */
+	cr_assert(xdp_blocker_detach(fx.ns.name[SERVER], fx.ns.ifindex[SERVER], err, sizeof(err)) == 0, "%s", err);
+	reload("reload with the interface free");
+	cr_expect(log_has("protected, XDP"), "the reload did not move to XDP");
+	cr_expect_neq(xdp_prog_on_veth(), 0, "no XDP program on %s", fx.ns.ifname[SERVER]);
+	ruleset(rules, sizeof(rules));
+	cr_expect(!nft_has_table(rules, AXDP_NFT_FAMILY, AXDP_NFT_TABLE), "table inet autoxdp stayed after moving to XDP");
+	expect_no_hole(since, "nftables to XDP");
+
+	/* And back: Backend=nftables takes over before XDP goes. */
+	cr_assert(axdpd_dropin(&fx.d, "10-auto.conf", "[Daemon]\nBackend=nftables\n") == 0, "%s", fx.d.err);
+	reload("reload with Backend=nftables");
+	cr_expect(on_nftables(), "Backend=nftables did not put %s on nftables", fx.ns.ifname[SERVER]);
+	cr_expect_eq(xdp_prog_on_veth(), 0, "XDP stayed on %s under Backend=nftables", fx.ns.ifname[SERVER]);
+	expect_no_hole(since, "XDP to nftables");
+
+	/* A crash leaves the table; the restart (auto, interface free) replaces it by XDP. */
+	axdpd_stop(&fx.d, SIGKILL, STOP_MS);
+	cr_expect(on_nftables(), "the table went with the daemon");
+	cr_assert(axdpd_dropin(&fx.d, "10-auto.conf", "[Daemon]\nBackend=auto\n") == 0, "%s", fx.d.err);
+	cr_assert(axdpd_start(&fx.d, READY_MS) == 0, "restarting: %s", fx.d.err);
+	cr_expect_neq(xdp_prog_on_veth(), 0, "the restart (auto, interface free) did not attach XDP");
+	cr_expect(!on_nftables(), "the restart left %s on nftables", fx.ns.ifname[SERVER]);
+	expect_no_hole(since, "crash and restart");
+	cr_log_info("%ld probes judged, none answered", probe_judged(&fx.probe));
+	probe_stop(&fx.probe);
+	close(excluded);
+
+	rc = axdpd_off(&fx.d);
+	cr_expect_eq(rc, 0, "axdp off: %s", fx.d.err);
+}
+
+/* A user's own ruleset is not ours: byte-identical across everything the daemon does. */
+Test(nft, user_ruleset_stays_byte_identical)
+{
+	static const char user[] =
+		"table inet user {\n"
+		"\tset blocked { type ipv4_addr; flags interval; elements = { 192.0.2.0/24, 198.51.100.7 } }\n"
+		"\tchain input { type filter hook input priority 10; policy accept; ip saddr @blocked drop; "
+		"tcp dport 12345 accept; }\n"
+		"\tchain pre { type filter hook prerouting priority -150; policy accept; meta mark 0x42 accept; }\n"
+		"}\n"
+		"table ip user4 {\n\tchain out { type filter hook output priority 0; policy accept; oifname \"lo\" accept; }\n}\n"
+		"table netdev userdev {\n\tchain in { type filter hook ingress device \"lo\" priority 0; policy accept; }\n}\n";
+	static const char *const load[] = { "-f", "-", NULL };
+	static char before[65536], now[65536];
+	char err[1024];
+	int listener, rc;
+
+	setup(NFT, NULL, false);
+	rc = nftns(fx.ns.name[SERVER], load, user, NULL, 0, err, sizeof(err));
+	cr_assert_eq(rc, 0, "loading the user's ruleset: %s", err);
+	ruleset(before, sizeof(before));
+	cr_assert(nft_has_table(before, "inet", "user"), "the user's table did not load:\n%s", before);
+
+#define SAME_AS_BEFORE(step)                                                                                  \
+	do {                                                                                                  \
+		ruleset(now, sizeof(now));                                                                    \
+		cr_expect(nft_has_table(now, AXDP_NFT_FAMILY, AXDP_NFT_TABLE), "%s: no table inet autoxdp", step); \
+		nft_strip_table(now, AXDP_NFT_FAMILY, AXDP_NFT_TABLE);                                        \
+		cr_expect_str_eq(now, before, "%s: the user's ruleset changed", step);                         \
+	} while (0)
+
+	cr_assert(axdpd_start(&fx.d, READY_MS) == 0, "starting: %s", fx.d.err);
+	SAME_AS_BEFORE("start");
+	listener = serve(SERVER, AF_INET, SOCK_STREAM, "0.0.0.0", 8080);
+	cr_expect_geq(reachable_after(AF_INET, addr_of(SERVER, AF_INET), 8080, now_ms(), NFT_OPEN_BOUND_MS, 5), 0,
+		      "the listener did not open");
+	close(listener);
+	cr_assert(axdpd_wait_reconcile(&fx.d, RECONCILE_S * 1000 + BOUND_SLACK_MS) == 0, "%s", fx.d.err);
+	SAME_AS_BEFORE("reconcile");
+	cr_assert(axdpd_dropin(&fx.d, "50-ports.conf", "[Ports]\nAllowTCP=443\n") == 0, "%s", fx.d.err);
+	reload("reload");
+	SAME_AS_BEFORE("reload");
+	cr_assert(axdpd_stop(&fx.d, SIGTERM, STOP_MS) == 0, "%s", fx.d.err);
+	SAME_AS_BEFORE("stop");
+	cr_assert(axdpd_start(&fx.d, READY_MS) == 0, "restarting: %s", fx.d.err);
+	SAME_AS_BEFORE("restart");
+	cr_assert_eq(axdpd_off(&fx.d), 0, "axdp off: %s", fx.d.err);
+	axdpd_stop(&fx.d, 0, STOP_MS);
+	ruleset(now, sizeof(now));
+	cr_expect_str_eq(now, before, "after axdp off the ruleset is not the user's as it was");
+#undef SAME_AS_BEFORE
+}
+
+/* No BPF object at all: nftables protects, ports follow sock_diag at each poll. */
+Test(nft, without_the_bpf_object_nftables_polls)
+{
+	const uint16_t port = 8081;
+	char note[512] = "", rules[65536];
+	size_t from = 0;
+	long took;
+	int listener, rc;
+
+	setenv(AXDPD_OBJECT_ENV, "/nonexistent/autoxdp.bpf.o", 1);
+	setup(NFT, NULL, false);
+	cr_assert(axdpd_dropin(&fx.d, "10-auto.conf", "[Daemon]\nBackend=auto\n") == 0, "%s", fx.d.err);
+	cr_assert(axdpd_start(&fx.d, READY_MS) == 0, "starting without an object: %s", fx.d.err);
+	cr_expect(log_has("protecting with nftables alone"), "the log does not say nftables protects alone");
+	cr_expect(axdpd_next_note(&fx.d, "STATUS=", &from, note, sizeof(note)) && strstr(note, "polling"),
+		  "STATUS does not say it polls: %s", note);
+	cr_expect(on_nftables(), "%s not on nftables", fx.ns.ifname[SERVER]);
+	rc = try_connect(AF_INET, addr_of(SERVER, AF_INET), CLOSED_PORT, DROPPED_MS);
+	cr_expect_eq(rc, ETIMEDOUT, "closed port %u: %s", CLOSED_PORT, rc ? strerror(rc) : "connected");
+
+	listener = serve(SERVER, AF_INET, SOCK_STREAM, "0.0.0.0", port);
+	took = reachable_after(AF_INET, addr_of(SERVER, AF_INET), port, now_ms(), RECONCILE_S * 1000L + BOUND_SLACK_MS,
+			       100);
+	cr_expect_geq(took, 0, "a listener did not open within ReconcileIntervalSec=%d", RECONCILE_S);
+	cr_log_info("no object: port open %ld ms after listen()", took);
+	close(listener);
+	cr_expect_geq(dropped_after(AF_INET, addr_of(SERVER, AF_INET), port, now_ms(), RECONCILE_S * 1000L + BOUND_SLACK_MS),
+		      0, "the port did not close");
+
+	/* axdp off removes the table and the daemon, seeing its pin directory gone, exits. */
+	cr_assert_eq(axdpd_off(&fx.d), 0, "axdp off: %s", fx.d.err);
+	for (long start = now_ms(); !axdpd_exited(&fx.d) && now_ms() - start < RECONCILE_S * 1000L + BOUND_SLACK_MS;)
+		sleep_ms(50);
+	cr_expect_eq(fx.d.pid, 0, "the daemon kept running after axdp off");
+	ruleset(rules, sizeof(rules));
+	cr_expect(!nft_has_table(rules, AXDP_NFT_FAMILY, AXDP_NFT_TABLE), "the table outlived axdp off:\n%s", rules);
+}
+
+/* No nft program: a clear error that names the package. */
+Test(nft, missing_nft_names_the_package)
+{
+	char *log;
+
+	setenv(AXDP_NFT_PATH_ENV, "/nonexistent/nft", 1);
+	setup(NFT, NULL, false);
+	cr_assert_neq(axdpd_start(&fx.d, READY_MS), 0, "Backend=nftables started without nft");
+	log = daemon_log();
+	cr_expect(strstr(log, "install the nftables package"), "the error does not name the package:\n%s", log);
+	free(log);
+}
+
+/* ---- rendering ---- */
+
+static const char *rendered(bool full, const struct axdp_nft *nft, const struct axdp_port_state *st,
+			    const struct axdp_config *cfg)
+{
+	static char *text;
+	size_t len = 0;
+	FILE *f;
+
+	free(text);
+	text = NULL;
+	f = open_memstream(&text, &len);
+	cr_assert(f && axdp_nft_render(f, full, nft, st, NULL, NULL, cfg) == 0 && fclose(f) == 0, "rendering");
+	return text;
+}
+
+Test(nft, rendered_ruleset_loads_and_merges_ranges)
+{
+	static const char *const list_tcp[] = { "list", "set", "inet", "autoxdp", "tcp_open", NULL };
+	static const char *const list_addr[] = { "list", "set", "inet", "autoxdp", "tcp_open_addr6", NULL };
+	static const char *const load[] = { "-f", "-", NULL };
+	struct axdp_port_state st = { .flags = calloc(AXDP_L4_COUNT * AXDP_PORTS, sizeof(uint32_t)) };
+	struct axdp_addr_port ap[2] = {};
+	struct axdp_nft nft = { .n = 0 };
+	struct axdp_config cfg;
+	char out[8192], err[1024];
+	const char *text;
+
+	setup(NFT, NULL, false);
+	axdp_config_defaults(&cfg);
+	cr_assert(st.flags);
+	for (uint32_t p = 8000; p <= 8010; p++)
+		st.flags[AXDP_L4_TCP * AXDP_PORTS + p] = AXDP_PORT_OPEN_ANY;
+	st.flags[AXDP_L4_TCP * AXDP_PORTS + 22] = AXDP_PORT_OPEN_ANY;
+	st.flags[AXDP_L4_TCP * AXDP_PORTS + 80] = AXDP_PORT_OPEN_ANY;
+	st.flags[AXDP_L4_TCP * AXDP_PORTS + 81] = AXDP_PORT_OPEN_ANY | AXDP_PORT_OPEN_ADDR;
+	st.flags[AXDP_L4_TCP * AXDP_PORTS + 9443] = AXDP_PORT_OPEN_ADDR;
+	st.flags[AXDP_L4_UDP * AXDP_PORTS + 65535] = AXDP_PORT_OPEN_ANY;
+	st.flags[AXDP_L4_TCP * AXDP_PORTS + 7] = AXDP_PORT_EXCLUDED;
+	inet_pton(AF_INET6, "::ffff:10.1.2.3", &ap[0].local);
+	ap[0].port = 81;
+	ap[0].l4 = AXDP_L4_TCP;
+	inet_pton(AF_INET6, "2001:db8::1", &ap[1].local);
+	ap[1].port = 9443;
+	ap[1].l4 = AXDP_L4_TCP;
+	st.addrs = ap;
+	st.n_addrs = 2;
+	cr_assert(axdp_nft_add(&nft, fx.ns.ifname[SERVER], err, sizeof(err)) == 0, "%s", err);
+	cr_expect_neq(axdp_nft_add(&nft, "bad\"name", err, sizeof(err)), 0, "a quote in a name was accepted");
+
+	text = rendered(true, &nft, &st, &cfg);
+	cr_expect(strstr(text, "elements = { 22, 80-81, 8000-8010 }"), "tcp ranges not merged:\n%s", text);
+	cr_expect(strstr(text, "elements = { 65535 }"), "udp/65535 missing:\n%s", text);
+	cr_expect(strstr(text, "elements = { 10.1.2.3 . 81 }"), "v4 address pair missing:\n%s", text);
+	cr_expect(strstr(text, "elements = { 2001:db8::1 . 9443 }"), "v6 address pair missing:\n%s", text);
+	cr_expect(!strstr(text, " 7,") && !strstr(text, "{ 7 "), "excluded port 7 rendered open:\n%s", text);
+	cr_assert_eq(nftns(fx.ns.name[SERVER], load, text, NULL, 0, err, sizeof(err)), 0, "full ruleset: %s\n%s", err,
+		     text);
+	/* Twice: the install replaces its own table. */
+	cr_assert_eq(nftns(fx.ns.name[SERVER], load, text, NULL, 0, err, sizeof(err)), 0, "second install: %s", err);
+
+	st.flags[AXDP_L4_TCP * AXDP_PORTS + 22] = 0;
+	st.n_addrs = 1;
+	text = rendered(false, &nft, &st, &cfg);
+	cr_expect(!strstr(text, "table"), "an update must not touch the table itself:\n%s", text);
+	cr_assert_eq(nftns(fx.ns.name[SERVER], load, text, NULL, 0, err, sizeof(err)), 0, "update: %s\n%s", err, text);
+	cr_assert_eq(nftns(fx.ns.name[SERVER], list_tcp, NULL, out, sizeof(out), err, sizeof(err)), 0, "%s", err);
+	cr_expect(strstr(out, "elements = { 80-81, 8000-8010 }"), "after the update: %s", out);
+	cr_assert_eq(nftns(fx.ns.name[SERVER], list_addr, NULL, out, sizeof(out), err, sizeof(err)), 0, "%s", err);
+	cr_expect(!strstr(out, "elements"), "the v6 pair stayed after the update: %s", out);
+	free(st.flags);
+	axdp_config_free(&cfg);
+}
+
+/* ---- the command line ---- */
+
+Test(nft_cli, backend_option)
+{
+	struct axdpd d;
+	char program[AXDPD_PATH], out[8192], err[2048];
+	const char *ok[] = { axdpd_program("autoxdpd", program, sizeof(program)), "--config", NULL, "--backend",
+			     "nftables", "--check-config", NULL };
+	const char *bad[] = { program, "--config", NULL, "--backend", "ebpf", "--check-config", NULL };
+	int rc;
+
+	cr_assert(axdpd_init(&d, NULL, NULL, "[Daemon]\nBackend=xdp\n") == 0, "%s", d.err);
+	ok[2] = bad[2] = d.config;
+	rc = axdpd_exec(&d, NULL, ok, out, sizeof(out), err, sizeof(err), 5000);
+	cr_expect_eq(rc, 0, "--backend nftables --check-config: exit %d: %s", rc, err);
+	cr_expect(strstr(out, "\nBackend=nftables\n"), "the command line did not override Backend=xdp:\n%s", out);
+	rc = axdpd_exec(&d, NULL, bad, out, sizeof(out), err, sizeof(err), 5000);
+	cr_expect_neq(rc, 0, "--backend ebpf was accepted");
+	cr_expect(strstr(err, "ebpf") && strstr(err, "auto, xdp or nftables"), "stderr: %s", err);
+	axdpd_cleanup(&d);
+}
