@@ -684,8 +684,9 @@ rejected_free:
 rejected:
 	axdp_log(LOG_ERR, "configuration rejected, the running one stays in force: %s", err);
 ready:
-	sd_notify(0, "READY=1");
+	/* STATUS first: whoever waits for READY=1 finds the status already there. */
 	notify_status(d);
+	sd_notify(0, "READY=1");
 }
 
 static int run(struct daemon *d)
@@ -821,8 +822,8 @@ int main(int argc, char **argv)
 	/* Before READY=1: once systemd says started, axdp(8) finds the daemon. */
 	if (axdp_pidfile_write(d.cfg.pid_file, getpid(), err, sizeof(err)))
 		axdp_log(LOG_WARNING, "PidFile=%s: %s; axdp(8) will not find the daemon", d.cfg.pid_file, err);
-	sd_notify(0, "READY=1");
 	notify_status(&d);
+	sd_notify(0, "READY=1");
 	axdp_log(LOG_INFO, "autoxdpd %s running; protection stays in place when it stops", AXDP_VERSION);
 	run(&d);
 	axdp_pidfile_remove(d.cfg.pid_file, getpid());

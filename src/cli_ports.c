@@ -1,9 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* axdp ports: what is open, on which addresses, and who listens there. */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -29,70 +27,37 @@ static int by_inode(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static void read_comm(int proc, const char *pid, char comm[16])
-{
-	char path[64];
-	ssize_t n;
-	int fd;
+struct owners {
+	struct owner *v;
+	size_t n, left;
+};
 
-	snprintf(path, sizeof(path), "%s/comm", pid);
-	fd = openat(proc, path, O_RDONLY | O_CLOEXEC);
-	n = fd >= 0 ? read(fd, comm, 15) : -1;
-	if (fd >= 0)
-		close(fd);
-	comm[n > 0 ? n : 0] = '\0';
-	comm[strcspn(comm, "\n")] = '\0';
+static enum axdp_proc_walk claim(void *ctx, struct axdp_proc_socket *s)
+{
+	struct owners *o = ctx;
+	struct owner key = { .inode = s->inode }, *hit = bsearch(&key, o->v, o->n, sizeof(*o->v), by_inode);
+	const char *comm;
+
+	if (!hit || hit->pid)
+		return AXDP_PROC_NEXT_FD;
+	comm = axdp_proc_socket_comm(s);
+	hit->pid = atoi(s->pid);
+	snprintf(hit->comm, sizeof(hit->comm), "%s", comm ? comm : "");
+	return --o->left ? AXDP_PROC_NEXT_FD : AXDP_PROC_STOP;
 }
 
 /*
- * Who holds each socket inode: one pass over /proc/PID/fd for all of
- * them (axdp_socket_process_name scans once per socket).  Best effort:
+ * Who holds each socket inode: one pass over /proc for all of them
+ * (axdp_socket_process_name scans once per socket).  Best effort:
  * processes come and go, and those of other users need root to look at.
  */
 static void find_owners(struct owner *o, size_t n)
 {
-	DIR *proc = n ? opendir("/proc") : NULL;
-	size_t left = n;
-	struct dirent *de;
+	struct owners all = { o, n, n };
 
 	qsort(o, n, sizeof(*o), by_inode);
-	while (proc && left && (de = readdir(proc))) {
-		char path[300], link[64], comm[16] = "";
-		struct dirent *fe;
-		DIR *fds;
-		int dfd;
-
-		if (de->d_name[0] < '1' || de->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "%s/fd", de->d_name);
-		dfd = openat(dirfd(proc), path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		fds = dfd >= 0 ? fdopendir(dfd) : NULL;
-		if (!fds) {
-			if (dfd >= 0)
-				close(dfd);
-			continue;
-		}
-		while ((fe = readdir(fds))) {
-			ssize_t len = readlinkat(dirfd(fds), fe->d_name, link, sizeof(link) - 1);
-			struct owner key, *hit;
-
-			if (len <= 9 || strncmp(link, "socket:[", 8))
-				continue;
-			link[len] = '\0';
-			key.inode = strtoull(link + 8, NULL, 10);
-			hit = bsearch(&key, o, n, sizeof(*o), by_inode);
-			if (!hit || hit->pid)
-				continue;
-			if (!comm[0])
-				read_comm(dirfd(proc), de->d_name, comm);
-			hit->pid = atoi(de->d_name);
-			memcpy(hit->comm, comm, sizeof(comm));
-			left--;
-		}
-		closedir(fds);
-	}
-	if (proc)
-		closedir(proc);
+	if (n)
+		axdp_proc_sockets(claim, &all);
 }
 
 static struct cli_port *find_row(struct cli_ports *p, int l4, unsigned port)

@@ -263,6 +263,38 @@ static int oom(const struct pos *p)
 	return fail(p, "out of memory: free some memory and retry");
 }
 
+/*
+ * Lists whose elements own no memory (interface names, CIDRs): emptying
+ * keeps the array, a copy duplicates the array alone.
+ */
+#define FLAT_LIST_OPS(prefix, list_type)                       \
+	static void prefix##_reset(void *f)                    \
+	{                                                      \
+		((list_type *)f)->n = 0;                       \
+	}                                                      \
+                                                               \
+	static int prefix##_dup(void *f)                       \
+	{                                                      \
+		list_type *l = f;                              \
+                                                               \
+		l->v = memdup(l->v, l->n, sizeof(*l->v));      \
+		l->cap = l->n;                                 \
+		if (l->n && !l->v) {                           \
+			l->n = l->cap = 0;                     \
+			return -1;                             \
+		}                                              \
+		return 0;                                      \
+	}                                                      \
+                                                               \
+	static void prefix##_release(void *f)                  \
+	{                                                      \
+		list_type *l = f;                              \
+                                                               \
+		free(l->v);                                    \
+		l->v = NULL;                                   \
+		l->n = l->cap = 0;                             \
+	}
+
 /* -- T_IFNAMES -- */
 
 /* The kernel's dev_valid_name(), so a name accepted here can exist. */
@@ -325,32 +357,7 @@ static bool ifnames_equal(const void *a, const void *b)
 	return x->n == y->n && (!x->n || !memcmp(x->v, y->v, x->n * sizeof(*x->v)));
 }
 
-static void ifnames_reset(void *f)
-{
-	((struct axdp_ifname_list *)f)->n = 0;
-}
-
-static int ifnames_dup(void *f)
-{
-	struct axdp_ifname_list *l = f;
-
-	l->v = memdup(l->v, l->n, sizeof(*l->v));
-	l->cap = l->n;
-	if (l->n && !l->v) {
-		l->n = l->cap = 0;
-		return -1;
-	}
-	return 0;
-}
-
-static void ifnames_release(void *f)
-{
-	struct axdp_ifname_list *l = f;
-
-	free(l->v);
-	l->v = NULL;
-	l->n = l->cap = 0;
-}
+FLAT_LIST_OPS(ifnames, struct axdp_ifname_list)
 
 /* -- T_PATH -- */
 
@@ -705,32 +712,7 @@ static bool cidrs_equal(const void *a, const void *b)
 	return true;
 }
 
-static void cidrs_reset(void *f)
-{
-	((struct axdp_cidr_list *)f)->n = 0;
-}
-
-static int cidrs_dup(void *f)
-{
-	struct axdp_cidr_list *l = f;
-
-	l->v = memdup(l->v, l->n, sizeof(*l->v));
-	l->cap = l->n;
-	if (l->n && !l->v) {
-		l->n = l->cap = 0;
-		return -1;
-	}
-	return 0;
-}
-
-static void cidrs_release(void *f)
-{
-	struct axdp_cidr_list *l = f;
-
-	free(l->v);
-	l->v = NULL;
-	l->n = l->cap = 0;
-}
+FLAT_LIST_OPS(cidrs, struct axdp_cidr_list)
 
 /* -- T_BOOL -- */
 

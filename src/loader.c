@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -16,6 +15,7 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include "errbuf.h"
 #include "loader.h"
 
 /* Debian 12's UAPI headers predate TCX (Linux 6.6); the values are ABI. */
@@ -25,17 +25,6 @@
 #define AXDP_TC_PRIORITY 0xa8d9
 
 #define LINKS_SUBDIR "links"
-
-__attribute__((format(printf, 3, 4)))
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 const char *axdp_xdp_mode_name(enum axdp_xdp_mode mode)
 {
@@ -70,19 +59,19 @@ static int prepare_pin_dir(const char *pin_dir, char *err, size_t errlen)
 	snprintf(parent, sizeof(parent), "%s", pin_dir);
 	slash = strrchr(parent, '/');
 	if (!slash || slash == parent)
-		return fail(err, errlen, "pin directory %s: must be a directory below a bpf filesystem", pin_dir);
+		return axdp_fail(err, errlen, "pin directory %s: must be a directory below a bpf filesystem", pin_dir);
 	*slash = '\0';
 	if (!on_bpffs(parent)) {
 		if (strcmp(parent, "/sys/fs/bpf") != 0)
-			return fail(err, errlen, "pin directory %s: %s is not a bpf filesystem; mount one with 'mount -t bpf bpf %s'",
+			return axdp_fail(err, errlen, "pin directory %s: %s is not a bpf filesystem; mount one with 'mount -t bpf bpf %s'",
 				    pin_dir, parent, parent);
 		if (mount("bpf", parent, "bpf", 0, "mode=0700") != 0)
-			return fail(err, errlen, "mounting bpffs on %s: %s; mount it with 'mount -t bpf bpf %s'",
+			return axdp_fail(err, errlen, "mounting bpffs on %s: %s; mount it with 'mount -t bpf bpf %s'",
 				    parent, strerror(errno), parent);
 	}
 	snprintf(links, sizeof(links), "%s/" LINKS_SUBDIR, pin_dir);
 	if ((mkdir(pin_dir, 0700) != 0 && errno != EEXIST) || (mkdir(links, 0700) != 0 && errno != EEXIST))
-		return fail(err, errlen, "creating pin directory %s: %s", links, strerror(errno));
+		return axdp_fail(err, errlen, "creating pin directory %s: %s", links, strerror(errno));
 	return 0;
 }
 
@@ -102,7 +91,7 @@ static int set_knobs(struct bpf_object *obj, const char *path, const struct axdp
 	id = btf ? btf__find_by_name_kind(btf, ".rodata", BTF_KIND_DATASEC) : -1;
 	initial = rodata ? bpf_map__initial_value(rodata, &size) : NULL;
 	if (id < 0 || !initial)
-		return fail(err, errlen, "%s: no .rodata section with BTF; rebuild the object with 'make'", path);
+		return axdp_fail(err, errlen, "%s: no .rodata section with BTF; rebuild the object with 'make'", path);
 	sec = btf__type_by_id(btf, id);
 	var = btf_var_secinfos(sec);
 	for (i = 0; i < btf_vlen(sec); i++, var++) {
@@ -111,20 +100,20 @@ static int set_knobs(struct bpf_object *obj, const char *path, const struct axdp
 		if (strcmp(btf__name_by_offset(btf, t->name_off), AXDP_KNOBS_VAR) != 0)
 			continue;
 		if (var->size != sizeof(*knobs) || var->offset + var->size > size)
-			return fail(err, errlen, "%s: variable '%s' is %u bytes, this program expects %zu: object and program are from different versions",
+			return axdp_fail(err, errlen, "%s: variable '%s' is %u bytes, this program expects %zu: object and program are from different versions",
 				    path, AXDP_KNOBS_VAR, var->size, sizeof(*knobs));
 		data = malloc(size);
 		if (!data)
-			return fail(err, errlen, "%s: setting '%s': out of memory", path, AXDP_KNOBS_VAR);
+			return axdp_fail(err, errlen, "%s: setting '%s': out of memory", path, AXDP_KNOBS_VAR);
 		memcpy(data, initial, size);
 		memcpy(data + var->offset, knobs, sizeof(*knobs));
 		rc = bpf_map__set_initial_value(rodata, data, size);
 		free(data);
 		if (rc)
-			return fail(err, errlen, "%s: setting '%s': %s", path, AXDP_KNOBS_VAR, strerror(-rc));
+			return axdp_fail(err, errlen, "%s: setting '%s': %s", path, AXDP_KNOBS_VAR, strerror(-rc));
 		return 0;
 	}
-	return fail(err, errlen, "%s: no variable '%s' in .rodata: not an autoxdp data path object", path, AXDP_KNOBS_VAR);
+	return axdp_fail(err, errlen, "%s: no variable '%s' in .rodata: not an autoxdp data path object", path, AXDP_KNOBS_VAR);
 }
 
 static int program_fd(struct bpf_object *obj, const char *path, const char *name, char *err, size_t errlen)
@@ -132,7 +121,7 @@ static int program_fd(struct bpf_object *obj, const char *path, const char *name
 	struct bpf_program *prog = bpf_object__find_program_by_name(obj, name);
 
 	if (!prog)
-		return fail(err, errlen, "%s: no program '%s': not an autoxdp data path object", path, name);
+		return axdp_fail(err, errlen, "%s: no program '%s': not an autoxdp data path object", path, name);
 	return bpf_program__fd(prog);
 }
 
@@ -147,7 +136,7 @@ static int open_and_load(struct axdp_datapath *dp, const char *path, const struc
 
 	dp->obj = bpf_object__open_file(path, &open_opts);
 	if (!dp->obj)
-		return fail(err, errlen, "opening BPF object %s: %s; install autoxdp or pass the object's path",
+		return axdp_fail(err, errlen, "opening BPF object %s: %s; install autoxdp or pass the object's path",
 			    path, strerror(errno));
 	for (size_t i = 0; i < HOOK_COUNT; i++) {
 		struct bpf_program *prog = bpf_object__find_program_by_name(dp->obj, hook_programs[i]);
@@ -159,7 +148,7 @@ static int open_and_load(struct axdp_datapath *dp, const char *path, const struc
 		return -1;
 	rc = bpf_object__load(dp->obj);
 	if (rc)
-		return fail(err, errlen, "loading %s: %s (pinned maps in %s incompatible with this object, or the verifier refused it: libbpf's messages above say which)",
+		return axdp_fail(err, errlen, "loading %s: %s (pinned maps in %s incompatible with this object, or the verifier refused it: libbpf's messages above say which)",
 			    path, strerror(-rc), dp->pin_dir);
 	dp->hooks = hooks;
 	dp->xdp_fd = program_fd(dp->obj, path, AXDP_PROG_XDP, err, errlen);
@@ -175,7 +164,7 @@ int axdp_datapath_load(struct axdp_datapath *dp, const struct axdp_load_opts *op
 	memset(dp, 0, sizeof(*dp));
 	dp->xdp_fd = dp->tc_fd = -1;
 	if (snprintf(dp->pin_dir, sizeof(dp->pin_dir), "%s", pin_dir) >= (int)sizeof(dp->pin_dir))
-		return fail(err, errlen, "pin directory %s: path too long", pin_dir);
+		return axdp_fail(err, errlen, "pin directory %s: path too long", pin_dir);
 	if (prepare_pin_dir(pin_dir, err, errlen))
 		return -1;
 	if (open_and_load(dp, path, opts, opts->hooks, err, errlen) == 0)
@@ -204,7 +193,7 @@ int axdp_datapath_map_fd(const struct axdp_datapath *dp, const char *map_name, c
 	struct bpf_map *map = bpf_object__find_map_by_name(dp->obj, map_name);
 
 	if (!map)
-		return fail(err, errlen, "map '%s' not found in the loaded object", map_name);
+		return axdp_fail(err, errlen, "map '%s' not found in the loaded object", map_name);
 	return bpf_map__fd(map);
 }
 
@@ -226,7 +215,7 @@ static int adopt_link(const char *path, int prog_fd, const char *ifname, char *e
 	if (fd < 0 && errno == ENOENT)
 		return 0;
 	if (fd < 0)
-		return fail(err, errlen, "%s: opening pinned link %s: %s", ifname, path, strerror(errno));
+		return axdp_fail(err, errlen, "%s: opening pinned link %s: %s", ifname, path, strerror(errno));
 	rc = bpf_link_update(fd, prog_fd, NULL);
 	close(fd);
 	if (rc == 0)
@@ -236,7 +225,7 @@ static int adopt_link(const char *path, int prog_fd, const char *ifname, char *e
 		unlink(path);
 		return 0;
 	}
-	return fail(err, errlen, "%s: updating pinned link %s: %s", ifname, path, strerror(-rc));
+	return axdp_fail(err, errlen, "%s: updating pinned link %s: %s", ifname, path, strerror(-rc));
 }
 
 static int pin_new_link(int link_fd, const char *path, const char *ifname, char *err, size_t errlen)
@@ -245,7 +234,7 @@ static int pin_new_link(int link_fd, const char *path, const char *ifname, char 
 
 	close(link_fd);
 	if (rc)
-		return fail(err, errlen, "%s: pinning link at %s: %s", ifname, path, strerror(errno));
+		return axdp_fail(err, errlen, "%s: pinning link at %s: %s", ifname, path, strerror(errno));
 	return 0;
 }
 
@@ -265,7 +254,7 @@ static int attach_xdp(const struct axdp_datapath *dp, struct axdp_attachment *a,
 	if (rc == 1) {
 		a->adopted = true;
 		if (bpf_xdp_query(a->ifindex, 0, &query))
-			return fail(err, errlen, "%s: querying XDP mode: %s", a->ifname, strerror(errno));
+			return axdp_fail(err, errlen, "%s: querying XDP mode: %s", a->ifname, strerror(errno));
 		a->xdp_mode = query.attach_mode == XDP_ATTACHED_SKB ? AXDP_XDP_GENERIC : AXDP_XDP_NATIVE;
 		return 0;
 	}
@@ -279,14 +268,14 @@ static int attach_xdp(const struct axdp_datapath *dp, struct axdp_attachment *a,
 		}
 		native_errno = errno;
 		if (mode == AXDP_XDP_NATIVE)
-			return fail(err, errlen, "%s: attaching XDP in native mode: %s (driver without XDP support or MTU above its XDP limit; try XdpMode=generic)",
+			return axdp_fail(err, errlen, "%s: attaching XDP in native mode: %s (driver without XDP support or MTU above its XDP limit; try XdpMode=generic)",
 				    a->ifname, strerror(native_errno));
 	}
 	lopts.flags = flags[AXDP_XDP_GENERIC];
 	fd = bpf_link_create(dp->xdp_fd, a->ifindex, BPF_XDP, &lopts);
 	if (fd < 0) {
 		rc = errno;
-		return fail(err, errlen, "%s: attaching XDP in generic mode: %s%s", a->ifname, strerror(rc),
+		return axdp_fail(err, errlen, "%s: attaching XDP in generic mode: %s%s", a->ifname, strerror(rc),
 			    rc == EBUSY || rc == EEXIST ? " (another XDP program is attached: remove it with 'ip link set dev IFACE xdp off')" : "");
 	}
 	a->xdp_mode = AXDP_XDP_GENERIC;
@@ -302,15 +291,15 @@ static int attach_clsact(const struct axdp_datapath *dp, struct axdp_attachment 
 	int rc = bpf_tc_hook_create(&hook);
 
 	if (rc && rc != -EEXIST)
-		return fail(err, errlen, "%s: creating clsact qdisc: %s", a->ifname, strerror(-rc));
+		return axdp_fail(err, errlen, "%s: creating clsact qdisc: %s", a->ifname, strerror(-rc));
 	rc = bpf_tc_attach(&hook, &tc);
 	if (rc)
-		return fail(err, errlen, "%s: attaching tc egress filter: %s", a->ifname, strerror(-rc));
+		return axdp_fail(err, errlen, "%s: attaching tc egress filter: %s", a->ifname, strerror(-rc));
 	a->tc_mode = AXDP_TC_CLSACT;
 	/* A filter has no link to pin: the program pinned beside the links says there is one to remove. */
 	link_pin_path(path, sizeof(path), dp->pin_dir, "clsact", a->ifname);
 	if (bpf_obj_pin(dp->tc_fd, path) && errno != EEXIST)
-		return fail(err, errlen, "%s: pinning %s: %s", a->ifname, path, strerror(errno));
+		return axdp_fail(err, errlen, "%s: pinning %s: %s", a->ifname, path, strerror(errno));
 	return 0;
 }
 
@@ -332,7 +321,7 @@ static int attach_tc(const struct axdp_datapath *dp, struct axdp_attachment *a, 
 	/* Kernels before 6.6 know no TCX; the clsact filter is replaced in place by handle. */
 	if (errno == EINVAL)
 		return attach_clsact(dp, a, err, errlen);
-	return fail(err, errlen, "%s: attaching tc egress (tcx): %s", a->ifname, strerror(errno));
+	return axdp_fail(err, errlen, "%s: attaching tc egress (tcx): %s", a->ifname, strerror(errno));
 }
 
 /* Zeroes the counters of a slot a new interface takes over. */
@@ -382,7 +371,7 @@ static int register_counter_slot(const struct axdp_datapath *dp, const struct ax
 	clear_slot_counters(axdp_datapath_map_fd(dp, AXDP_MAP_COUNTERS, err, errlen), s.slot);
 	s.ifindex = a->ifindex;
 	if (bpf_map_update_elem(fd, &key, &s, BPF_ANY))
-		return fail(err, errlen, "%s: map %s: %s", a->ifname, AXDP_MAP_IFACE_SLOTS, strerror(errno));
+		return axdp_fail(err, errlen, "%s: map %s: %s", a->ifname, AXDP_MAP_IFACE_SLOTS, strerror(errno));
 	return 0;
 }
 
@@ -393,9 +382,9 @@ int axdp_attach(const struct axdp_datapath *dp, const char *ifname, enum axdp_xd
 	snprintf(out->ifname, sizeof(out->ifname), "%s", ifname);
 	out->ifindex = if_nametoindex(ifname);
 	if (!out->ifindex)
-		return fail(err, errlen, "%s: no such interface (%s)", ifname, strerror(errno));
+		return axdp_fail(err, errlen, "%s: no such interface (%s)", ifname, strerror(errno));
 	if (out->ifindex == 1 || strcmp(ifname, "lo") == 0)
-		return fail(err, errlen, "%s: loopback is never filtered", ifname);
+		return axdp_fail(err, errlen, "%s: loopback is never filtered", ifname);
 	/* Egress first: return traffic of connections made meanwhile is already tracked when ingress starts judging. */
 	if (register_counter_slot(dp, out, err, errlen) || attach_tc(dp, out, err, errlen) ||
 	    attach_xdp(dp, out, mode, err, errlen))
@@ -426,14 +415,14 @@ static int attach_hook(const struct axdp_datapath *dp, const char *name, int cgr
 	int rc;
 
 	if (!prog)
-		return fail(err, errlen, "program '%s' not found in the loaded object", name);
+		return axdp_fail(err, errlen, "program '%s' not found in the loaded object", name);
 	link = cgroup_fd >= 0 ? bpf_program__attach_cgroup(prog, cgroup_fd) : bpf_program__attach(prog);
 	if (!link)
-		return fail(err, errlen, "attaching socket hook %s: %s", name, strerror(errno));
+		return axdp_fail(err, errlen, "attaching socket hook %s: %s", name, strerror(errno));
 	link_pin_path(path, sizeof(path), dp->pin_dir, "hook", name);
 	rc = detach_link(path, name, err, errlen);
 	if (!rc && bpf_link__pin(link, path))
-		rc = fail(err, errlen, "pinning socket hook %s at %s: %s", name, path, strerror(errno));
+		rc = axdp_fail(err, errlen, "pinning socket hook %s at %s: %s", name, path, strerror(errno));
 	bpf_link__disconnect(link);
 	bpf_link__destroy(link);
 	return rc;
@@ -445,12 +434,12 @@ int axdp_attach_hooks(const struct axdp_datapath *dp, char *err, size_t errlen)
 	int cgroup_fd, rc = 0;
 
 	if (!dp->hooks)
-		return fail(err, errlen, "socket hooks were not loaded: %s", dp->hooks_error);
+		return axdp_fail(err, errlen, "socket hooks were not loaded: %s", dp->hooks_error);
 	if (!root)
-		return fail(err, errlen, "no cgroup v2 hierarchy at /sys/fs/cgroup or /sys/fs/cgroup/unified: UDP binds cannot be hooked");
+		return axdp_fail(err, errlen, "no cgroup v2 hierarchy at /sys/fs/cgroup or /sys/fs/cgroup/unified: UDP binds cannot be hooked");
 	cgroup_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (cgroup_fd < 0)
-		return fail(err, errlen, "opening cgroup %s: %s", root, strerror(errno));
+		return axdp_fail(err, errlen, "opening cgroup %s: %s", root, strerror(errno));
 	for (size_t i = 0; i < HOOK_COUNT && !rc; i++)
 		rc = attach_hook(dp, hook_programs[i], strcmp(hook_programs[i], AXDP_PROG_LISTEN) ? cgroup_fd : -1,
 				 err, errlen);
@@ -463,12 +452,12 @@ static int detach_link(const char *path, const char *ifname, char *err, size_t e
 	int fd = bpf_obj_get(path);
 
 	if (fd < 0)
-		return errno == ENOENT ? 0 : fail(err, errlen, "%s: opening pinned link %s: %s", ifname, path, strerror(errno));
+		return errno == ENOENT ? 0 : axdp_fail(err, errlen, "%s: opening pinned link %s: %s", ifname, path, strerror(errno));
 	/* Detach even if another process still holds the link open. */
 	bpf_link_detach(fd);
 	close(fd);
 	if (unlink(path))
-		return fail(err, errlen, "%s: removing pin %s: %s", ifname, path, strerror(errno));
+		return axdp_fail(err, errlen, "%s: removing pin %s: %s", ifname, path, strerror(errno));
 	return 0;
 }
 
@@ -482,7 +471,7 @@ static int detach_clsact(const char *path, const char *ifname, char *err, size_t
 	if (hook.ifindex)
 		bpf_tc_detach(&hook, &tc);
 	if (unlink(path))
-		return fail(err, errlen, "%s: removing pin %s: %s", ifname, path, strerror(errno));
+		return axdp_fail(err, errlen, "%s: removing pin %s: %s", ifname, path, strerror(errno));
 	return 0;
 }
 
@@ -510,7 +499,7 @@ int axdp_remove_all(const char *pin_dir, char *err, size_t errlen)
 	snprintf(path, sizeof(path), "%s/" LINKS_SUBDIR, pin_dir);
 	dir = opendir(path);
 	if (!dir && errno != ENOENT)
-		return fail(err, errlen, "reading %s: %s", path, strerror(errno));
+		return axdp_fail(err, errlen, "reading %s: %s", path, strerror(errno));
 	while (dir && (de = readdir(dir))) {
 		const char *ifname = strchr(de->d_name, '-');
 		char link[PATH_MAX];
@@ -536,12 +525,12 @@ int axdp_remove_all(const char *pin_dir, char *err, size_t errlen)
 			continue;
 		if (unlink(path) && errno != ENOENT) {
 			closedir(dir);
-			return fail(err, errlen, "removing pinned map %s: %s", path, strerror(errno));
+			return axdp_fail(err, errlen, "removing pinned map %s: %s", path, strerror(errno));
 		}
 	}
 	if (dir)
 		closedir(dir);
 	if (rmdir(pin_dir) && errno != ENOENT)
-		return fail(err, errlen, "removing pin directory %s: %s (something else is pinned there)", pin_dir, strerror(errno));
+		return axdp_fail(err, errlen, "removing pin directory %s: %s (something else is pinned there)", pin_dir, strerror(errno));
 	return 0;
 }

@@ -30,7 +30,6 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -39,22 +38,12 @@
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include "denylist.h"
+#include "errbuf.h"
 #include "nft_backend.h"
 #include "sockdiag.h"
 
 #define NFT_OUT_MAX (64 * 1024)
 #define T AXDP_NFT_FAMILY " " AXDP_NFT_TABLE
-
-__attribute__((format(printf, 3, 4)))
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 /* ---- finding and running nft ---- */
 
@@ -83,7 +72,7 @@ static int missing(char *err, size_t errlen)
 {
 	const char *env = getenv(AXDP_NFT_PATH_ENV);
 
-	return fail(err, errlen,
+	return axdp_fail(err, errlen,
 		    "nftables backend: the nft program was not found (%s%s%s); install the %s package ('apt install %s' or 'dnf install %s')",
 		    env && *env ? AXDP_NFT_PATH_ENV "=" : "looked in /usr/sbin, /sbin, /usr/local/sbin and PATH",
 		    env && *env ? env : "", env && *env ? " is not executable" : "", AXDP_NFT_PACKAGE, AXDP_NFT_PACKAGE,
@@ -137,7 +126,7 @@ static int run_nft(const char *const args[], const char *input, size_t len, char
 	out_fd = memfd_create("axdp-nft-out", MFD_CLOEXEC);
 	err_fd = memfd_create("axdp-nft-err", MFD_CLOEXEC);
 	if (in_fd < 0 || out_fd < 0 || err_fd < 0) {
-		fail(err, errlen, "nftables backend: memfd_create: %s", strerror(errno));
+		axdp_fail(err, errlen, "nftables backend: memfd_create: %s", strerror(errno));
 		goto out;
 	}
 	for (size_t done = 0; input && done < len;) {
@@ -146,7 +135,7 @@ static int run_nft(const char *const args[], const char *input, size_t len, char
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0) {
-			fail(err, errlen, "nftables backend: buffering nft input: %s", strerror(errno));
+			axdp_fail(err, errlen, "nftables backend: buffering nft input: %s", strerror(errno));
 			goto out;
 		}
 		done += (size_t)w;
@@ -171,7 +160,7 @@ static int run_nft(const char *const args[], const char *input, size_t len, char
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	if (rc) {
-		fail(err, errlen, "nftables backend: running %s: %s", nft, strerror(rc));
+		axdp_fail(err, errlen, "nftables backend: running %s: %s", nft, strerror(rc));
 		rc = -1;
 		goto out;
 	}
@@ -185,11 +174,11 @@ static int run_nft(const char *const args[], const char *input, size_t len, char
 			char msg[1024];
 
 			read_back(err_fd, msg, sizeof(msg));
-			fail(err, errlen, "nft %s: exit %d: %s", args[0], rc, msg[0] ? msg : "(no message)");
+			axdp_fail(err, errlen, "nft %s: exit %d: %s", args[0], rc, msg[0] ? msg : "(no message)");
 		}
 	} else {
 		rc = -1;
-		fail(err, errlen, "nft %s: killed by signal %d", args[0], WTERMSIG(status));
+		axdp_fail(err, errlen, "nft %s: killed by signal %d", args[0], WTERMSIG(status));
 	}
 out:
 	if (in_fd >= 0)
@@ -225,9 +214,9 @@ int axdp_nft_add(struct axdp_nft *nft, const char *ifname, char *err, size_t err
 		return 0;
 	/* nft strings have no escapes; the kernel allows these characters in names. */
 	if (strpbrk(ifname, "\"\\") || !*ifname || strlen(ifname) >= IF_NAMESIZE)
-		return fail(err, errlen, "%s: this interface name cannot be written in an nftables set", ifname);
+		return axdp_fail(err, errlen, "%s: this interface name cannot be written in an nftables set", ifname);
 	if (nft->n == AXDP_MAX_IFACES)
-		return fail(err, errlen, "%s: already %d interfaces protected", ifname, AXDP_MAX_IFACES);
+		return axdp_fail(err, errlen, "%s: already %d interfaces protected", ifname, AXDP_MAX_IFACES);
 	snprintf(nft->ifaces[nft->n++], IF_NAMESIZE, "%s", ifname);
 	return 0;
 }
@@ -526,11 +515,11 @@ static int apply(bool full, const struct axdp_nft *nft, const struct axdp_port_s
 	if (!f) {
 		axdp_socket_set_free(&seeds);
 		free(deny.v);
-		return fail(err, errlen, "nftables backend: out of memory");
+		return axdp_fail(err, errlen, "nftables backend: out of memory");
 	}
 	rc = axdp_nft_render(f, full, nft, ports, &seeds, policy ? &pol : NULL, cfg);
 	if (fclose(f) || rc)
-		rc = fail(err, errlen, "nftables backend: rendering the ruleset: out of memory");
+		rc = axdp_fail(err, errlen, "nftables backend: rendering the ruleset: out of memory");
 	else
 		rc = axdp_nft_run(text, len, err, errlen);
 	free(text);
@@ -573,7 +562,7 @@ int axdp_nft_sync(struct axdp_nft *nft, const struct axdp_port_state *ports, con
 			return -1;
 		nft->installed = true;
 		nft->absent = false;
-		return fail(err, errlen, "table " T " had been changed or removed outside autoxdp; recreated it (%s)", first);
+		return axdp_fail(err, errlen, "table " T " had been changed or removed outside autoxdp; recreated it (%s)", first);
 	}
 	if (apply(true, nft, ports, cfg, err, errlen))
 		return -1;
@@ -593,14 +582,14 @@ int axdp_nft_interfaces(char (*names)[IF_NAMESIZE], int max, char *err, size_t e
 	if (!nft_path(buf, sizeof(buf)))
 		return free(out), 0;
 	if (!out)
-		return fail(err, errlen, "out of memory");
+		return axdp_fail(err, errlen, "out of memory");
 	rc = run_nft(args, NULL, 0, out, NFT_OUT_MAX, msg, sizeof(msg));
 	if (rc != 0) {
 		free(out);
 		/* No table (or no set in it): nothing protected by nftables. */
 		if (rc > 0 && strstr(msg, "No such file or directory"))
 			return 0;
-		return fail(err, errlen, "%s", msg);
+		return axdp_fail(err, errlen, "%s", msg);
 	}
 	p = strstr(out, "elements = {");
 	while (p && (p = strchr(p, '"')) && n < max) {

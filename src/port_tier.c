@@ -1,13 +1,10 @@
 // SPDX-License-Identifier: MIT
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <netinet/in.h>
 #include "port_tier.h"
 
@@ -69,66 +66,31 @@ static struct axdp_tier_seen *seen_find(const struct axdp_tier_cache *c, uint64_
 	return c->n ? bsearch(&key, c->v, c->n, sizeof(*c->v), seen_cmp) : NULL;
 }
 
-static int read_comm(int procfd, const char *pid, char *comm, size_t len)
-{
-	char path[64];
-	ssize_t n;
-	int fd;
+struct naming {
+	const struct axdp_config *cfg;
+	struct axdp_tier_cache *c;
+};
 
-	snprintf(path, sizeof(path), "%s/comm", pid);
-	fd = openat(procfd, path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	n = read(fd, comm, len - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	comm[n] = '\0';
-	comm[strcspn(comm, "\n")] = '\0';
-	return 0;
+static enum axdp_proc_walk name_listener(void *ctx, struct axdp_proc_socket *sock)
+{
+	const struct naming *nm = ctx;
+	struct axdp_tier_seen *s = seen_find(nm->c, sock->inode);
+	const char *comm;
+
+	if (!s || s->tier != TIER_NEW)
+		return AXDP_PROC_NEXT_FD;
+	if (!(comm = axdp_proc_socket_comm(sock)))
+		return AXDP_PROC_NEXT_PROCESS;
+	s->tier = strict_name(nm->cfg, comm) ? AXDP_TIER_STRICT : AXDP_TIER_NORMAL;
+	return AXDP_PROC_NEXT_FD;
 }
 
 /* One pass over /proc/PID/fd for every listener marked TIER_NEW; what no process holds becomes TIER_UNKNOWN. */
 static void name_new_listeners(const struct axdp_config *cfg, struct axdp_tier_cache *c)
 {
-	DIR *proc = opendir("/proc");
-	struct dirent *de;
+	struct naming nm = { cfg, c };
 
-	while (proc && (de = readdir(proc))) {
-		char path[300], link[64], comm[32] = "";
-		DIR *fds;
-		int dfd;
-
-		if (de->d_name[0] < '1' || de->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "%s/fd", de->d_name);
-		dfd = openat(dirfd(proc), path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		fds = dfd < 0 ? NULL : fdopendir(dfd);
-		if (!fds) {
-			if (dfd >= 0)
-				close(dfd);
-			continue; /* gone, or another user's once privileges are dropped */
-		}
-		for (struct dirent *fe; (fe = readdir(fds));) {
-			ssize_t n = readlinkat(dirfd(fds), fe->d_name, link, sizeof(link) - 1);
-			struct axdp_tier_seen *s;
-			uint64_t inode;
-
-			if (n <= 8 || memcmp(link, "socket:[", 8))
-				continue;
-			link[n] = '\0';
-			inode = strtoull(link + 8, NULL, 10);
-			s = seen_find(c, inode);
-			if (!s || s->tier != TIER_NEW)
-				continue;
-			if (!comm[0] && read_comm(dirfd(proc), de->d_name, comm, sizeof(comm)))
-				break;
-			s->tier = strict_name(cfg, comm) ? AXDP_TIER_STRICT : AXDP_TIER_NORMAL;
-		}
-		closedir(fds);
-	}
-	if (proc)
-		closedir(proc);
+	axdp_proc_sockets(name_listener, &nm);
 	for (size_t i = 0; i < c->n; i++)
 		if (c->v[i].tier == TIER_NEW)
 			c->v[i].tier = TIER_UNKNOWN;

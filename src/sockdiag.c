@@ -5,7 +5,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <stdalign.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -268,10 +267,10 @@ bool axdp_socket_set_contains(const struct axdp_socket_set *s, uint8_t proto,
 	return s->n && bsearch(&key, s->v, s->n, sizeof(*s->v), key_cmp) != NULL;
 }
 
-static int read_comm(int procfd, long pid, char *comm, size_t len)
+static int read_comm(int procfd, const char *pid, char *comm, size_t len)
 {
-	char path[64], buf[64];
-	snprintf(path, sizeof(path), "%ld/comm", pid);
+	char path[300], buf[64];
+	snprintf(path, sizeof(path), "%s/comm", pid);
 	int fd = openat(procfd, path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
@@ -288,44 +287,83 @@ static int read_comm(int procfd, long pid, char *comm, size_t len)
 	return 0;
 }
 
+void axdp_proc_sockets(enum axdp_proc_walk (*fn)(void *ctx, struct axdp_proc_socket *s), void *ctx)
+{
+	enum axdp_proc_walk next = AXDP_PROC_NEXT_FD;
+	DIR *proc = opendir("/proc");
+	struct dirent *de;
+
+	while (proc && next != AXDP_PROC_STOP && (de = readdir(proc))) {
+		struct axdp_proc_socket s = { .pid = de->d_name, .proc_fd = dirfd(proc) };
+		char path[300], link[64];
+		DIR *fds;
+		int dfd;
+
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "%s/fd", de->d_name);
+		dfd = openat(dirfd(proc), path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		fds = dfd < 0 ? NULL : fdopendir(dfd);
+		if (!fds) {
+			if (dfd >= 0)
+				close(dfd);
+			continue;
+		}
+		next = AXDP_PROC_NEXT_FD;
+		for (struct dirent *fe; next == AXDP_PROC_NEXT_FD && (fe = readdir(fds));) {
+			ssize_t n = readlinkat(dirfd(fds), fe->d_name, link, sizeof(link) - 1);
+
+			if (n <= 8 || memcmp(link, "socket:[", 8))
+				continue;
+			link[n] = '\0';
+			s.inode = strtoull(link + 8, NULL, 10);
+			next = fn(ctx, &s);
+		}
+		closedir(fds);
+	}
+	if (proc)
+		closedir(proc);
+}
+
+const char *axdp_proc_socket_comm(struct axdp_proc_socket *s)
+{
+	if (!s->comm[0] && read_comm(s->proc_fd, s->pid, s->comm, sizeof(s->comm)) < 0)
+		return NULL;
+	return s->comm;
+}
+
+struct name_query {
+	uint64_t inode;
+	char *comm;
+	size_t len;
+	bool found;
+};
+
+static enum axdp_proc_walk name_holder(void *ctx, struct axdp_proc_socket *s)
+{
+	struct name_query *q = ctx;
+	const char *comm;
+
+	if (s->inode != q->inode)
+		return AXDP_PROC_NEXT_FD;
+	/* Exited between the fd match and reading comm: another process may hold it too. */
+	if (!(comm = axdp_proc_socket_comm(s)))
+		return AXDP_PROC_NEXT_PROCESS;
+	snprintf(q->comm, q->len, "%s", comm);
+	q->found = true;
+	return AXDP_PROC_STOP;
+}
+
 int axdp_socket_process_name(uint64_t inode, char *comm, size_t len)
 {
-	char want[40], link[64], path[64];
-	bool found = false;
+	struct name_query q = { inode, comm, len, false };
 
 	if (!comm || !len) {
 		errno = EINVAL;
 		return -1;
 	}
-	int wl = snprintf(want, sizeof(want), "socket:[%" PRIu64 "]", inode);
-	DIR *proc = opendir("/proc");
-	if (!proc)
-		return -1;
-	/* Processes come and go during the scan: every per-pid failure just means "skip". */
-	for (struct dirent *de; !found && (de = readdir(proc));) {
-		char *end;
-		long pid = strtol(de->d_name, &end, 10);
-		if (pid <= 0 || *end != '\0')
-			continue;
-		snprintf(path, sizeof(path), "%ld/fd", pid);
-		int dfd = openat(dirfd(proc), path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (dfd < 0)
-			continue;
-		DIR *fds = fdopendir(dfd);
-		if (!fds) {
-			close(dfd);
-			continue;
-		}
-		for (struct dirent *fe; !found && (fe = readdir(fds));) {
-			ssize_t n = readlinkat(dirfd(fds), fe->d_name, link, sizeof(link));
-			found = n == wl && memcmp(link, want, (size_t)wl) == 0;
-		}
-		closedir(fds);
-		if (found && read_comm(dirfd(proc), pid, comm, len) < 0)
-			found = false; /* exited between the fd match and reading comm */
-	}
-	closedir(proc);
-	if (!found) {
+	axdp_proc_sockets(name_holder, &q);
+	if (!q.found) {
 		errno = ENOENT;
 		return -1;
 	}

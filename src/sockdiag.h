@@ -59,4 +59,29 @@ bool axdp_socket_set_contains(const struct axdp_socket_set *s, uint8_t proto,
  */
 int axdp_socket_process_name(uint64_t inode, char *comm, size_t len);
 
+/* A socket some process holds, as axdp_proc_sockets() finds it. */
+struct axdp_proc_socket {
+	uint64_t inode;
+	const char *pid;   /* the process's directory in /proc */
+	int proc_fd;       /* /proc */
+	char comm[16];     /* read by axdp_proc_socket_comm(), once per process */
+};
+
+enum axdp_proc_walk {
+	AXDP_PROC_NEXT_FD,
+	AXDP_PROC_NEXT_PROCESS,
+	AXDP_PROC_STOP,
+};
+
+/*
+ * fn for every socket of every process, in one pass over /proc/PID/fd
+ * however many sockets a caller looks for.  Best effort: processes come
+ * and go, and those of other users are skipped once privileges are
+ * dropped.
+ */
+void axdp_proc_sockets(enum axdp_proc_walk (*fn)(void *ctx, struct axdp_proc_socket *s), void *ctx);
+
+/* The holding process's command name; NULL when the process is gone. */
+const char *axdp_proc_socket_comm(struct axdp_proc_socket *s);
+
 #endif

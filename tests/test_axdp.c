@@ -26,11 +26,14 @@
 #include <sys/stat.h>
 #include <bpf/bpf.h>
 #include "autoxdp_abi.h"
+#include "crit_fixture.h"
 #include "daemon.h"
 #include "jsoncheck.h"
 #include "netns.h"
 #include "promtext.h"
 #include "run.h"
+#include "sock.h"
+#include "timing.h"
 
 #define SERVER NETNS_SERVER
 #define CLIENT NETNS_CLIENT
@@ -65,49 +68,33 @@ static void teardown(void)
 {
 	char err[512];
 
-	axdpd_cleanup(&fx.d);
-	cr_expect(netns_pair_destroy(&fx.ns, err, sizeof(err)) == 0, "teardown: %s", err);
+	cr_expect(axdpd_fixture_teardown(&fx.ns, &fx.d, err, sizeof(err)) == 0, "teardown: %s", err);
 }
 
-ReportHook(POST_ALL)(struct criterion_global_stats *stats)
-{
-	(void)stats;
-	axdpd_remove_stale();
-	netns_remove_stale();
-}
+CRIT_AFTER_ALL(axdpd_fixture_remove_stale())
 
 static void setup(void)
 {
 	char err[sizeof(fx.d.err)], metrics_conf[AXDPD_PATH + 64];
 
-	axdpd_remove_stale();
-	netns_remove_stale();
 	memset(&fx, 0, sizeof(fx));
-	fx.d.notify_fd = -1;
-	if (netns_pair_create(&fx.ns, err, sizeof(err))) {
-		teardown();
+	if (axdpd_fixture_setup(&fx.ns, &fx.d, CONFIG, err, sizeof(err)))
 		cr_assert_fail("setup: %s", err);
-	}
-	if (axdpd_init(&fx.d, fx.ns.name[SERVER], fx.ns.ifname[SERVER], CONFIG))
-		goto failed;
 	snprintf(fx.metrics, sizeof(fx.metrics), "%s/autoxdp.prom", fx.d.dir);
 	snprintf(fx.dropin, sizeof(fx.dropin), "%s/50-axdp.conf", fx.d.dropins);
 	snprintf(metrics_conf, sizeof(metrics_conf), "[Daemon]\nMetricsFile=%s\n", fx.metrics);
-	if (axdpd_dropin(&fx.d, "10-metrics.conf", metrics_conf) || axdpd_start(&fx.d, READY_MS))
-		goto failed;
-	return;
-failed:
-	snprintf(err, sizeof(err), "%s", fx.d.err);
-	teardown();
-	cr_assert_fail("setup: %s", err);
+	if (axdpd_dropin(&fx.d, "10-metrics.conf", metrics_conf) || axdpd_start(&fx.d, READY_MS)) {
+		snprintf(err, sizeof(err), "%s", fx.d.err);
+		teardown();
+		cr_assert_fail("setup: %s", err);
+	}
 }
 
 /* Command-line cases need no daemon and no namespace: a scratch directory for the output is all. */
 static void setup_cli(void)
 {
 	memset(&fx, 0, sizeof(fx));
-	fx.d.notify_fd = -1;
-	cr_assert(axdpd_init(&fx.d, NULL, NULL, "") == 0, "setup: %s", fx.d.err);
+	crit_scratch_setup(&fx.d);
 }
 
 static void teardown_cli(void)
@@ -212,17 +199,6 @@ static void python_agrees(const char *json)
 
 /* ---- the data path and the network ---- */
 
-static int pinned(const char *name)
-{
-	char path[AXDPD_PATH + 32];
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/%s", fx.d.pin_dir, name);
-	fd = bpf_obj_get(path);
-	cr_assert(fd >= 0, "opening pinned %s: %s", path, strerror(errno));
-	return fd;
-}
-
 static uint64_t coarse_now_ns(void)
 {
 	struct timespec ts;
@@ -234,7 +210,7 @@ static uint64_t coarse_now_ns(void)
 static uint64_t lease(void)
 {
 	struct axdp_event_ctl ctl = {};
-	int fd = pinned(AXDP_MAP_EVENT_CTL);
+	int fd = crit_pinned(&fx.d, AXDP_MAP_EVENT_CTL);
 	__u32 zero = 0;
 
 	cr_assert(bpf_map_lookup_elem(fd, &zero, &ctl) == 0, "reading event_ctl: %s", strerror(errno));
@@ -281,19 +257,13 @@ static int sock_in(enum netns_side side, int af, int type)
 static int listen_on(enum netns_side side, int af, uint16_t port)
 {
 	struct sockaddr_storage ss;
-	socklen_t len = netns_sockaddr(&fx.ns, side, af, port, &ss);
+	/* The wildcard address, not the side's own: a wildcard listener opens the port on every address. */
+	socklen_t len = tsock_addr(af, af == AF_INET ? "0.0.0.0" : "::", port, &ss);
 	int fd = sock_in(side, af, SOCK_STREAM), one = 1;
 
-	/* The wildcard address, not the side's own: a wildcard listener opens the port on every address. */
-	if (af == AF_INET)
-		((struct sockaddr_in *)&ss)->sin_addr.s_addr = htonl(INADDR_ANY);
-	else
-		((struct sockaddr_in6 *)&ss)->sin6_addr = in6addr_any;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (af == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	cr_assert(bind(fd, (struct sockaddr *)&ss, len) == 0 && listen(fd, 16) == 0, "listening on port %u: %s", port,
-		  strerror(errno));
+	cr_assert(tsock_bind(fd, &ss, len, 16) == 0, "listening on port %u: %s", port, strerror(errno));
 	return fd;
 }
 
@@ -536,7 +506,7 @@ static void probe_shows_up(int af, uint16_t port)
 	run_free(&s);
 
 	start_reader(&r, args);
-	sent = run_now_ms();
+	sent = now_ms();
 	fd = send_syn(af, port);
 	cr_assert_eq(axdp_wait(&r, 5000), 0, "axdp events: %s", r.err);
 	cr_expect_leq(r.ended_ms - sent, EVENT_MS, "%s: the event came %ld ms after the probe:\n%s", af == AF_INET ? "IPv4" : "IPv6",

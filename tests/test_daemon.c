@@ -32,10 +32,13 @@
 #include <bpf/libbpf.h>
 #include "counters.h"
 #include "autoxdp_abi.h"
+#include "crit_fixture.h"
+#include "crit_sock.h"
 #include "daemon.h"
 #include "netns.h"
 #include "portsync.h"
 #include "sockdiag.h"
+#include "timing.h"
 
 #define SERVER NETNS_SERVER
 #define CLIENT NETNS_CLIENT
@@ -77,36 +80,21 @@ static void teardown(void)
 {
 	char err[512];
 
-	axdpd_cleanup(&fx.d);
-	cr_expect(netns_pair_destroy(&fx.ns, err, sizeof(err)) == 0, "teardown: %s", err);
+	cr_expect(axdpd_fixture_teardown(&fx.ns, &fx.d, err, sizeof(err)) == 0, "teardown: %s", err);
 }
 
-ReportHook(POST_ALL)(struct criterion_global_stats *stats)
-{
-	(void)stats;
-	axdpd_remove_stale();
-	netns_remove_stale();
-}
+CRIT_AFTER_ALL(axdpd_fixture_remove_stale())
 
 static void setup_stopped(void)
 {
-	char err[512];
+	char err[1024];
 
-	axdpd_remove_stale();
-	netns_remove_stale();
 	memset(&fx, 0, sizeof(fx));
-	fx.d.notify_fd = -1;
-	if (netns_pair_create(&fx.ns, err, sizeof(err))) {
-		teardown();
+	if (axdpd_fixture_setup(&fx.ns, &fx.d, CONFIG, err, sizeof(err)))
 		cr_assert_fail("setup: %s", err);
-	}
 	snprintf(fx.addr2[0], sizeof(fx.addr2[0]), "10.200.%u.11", fx.ns.subnet);
 	snprintf(fx.addr2[1], sizeof(fx.addr2[1]), "fd00:200:%u::11", fx.ns.subnet);
-	if (axdpd_init(&fx.d, fx.ns.name[SERVER], fx.ns.ifname[SERVER], CONFIG)) {
-		snprintf(err, sizeof(err), "%s", fx.d.err);
-		teardown();
-		cr_assert_fail("setup: %s", err);
-	}
+	crit_net_use(&fx.ns, IO_MS);
 }
 
 static void setup_running(void)
@@ -125,8 +113,7 @@ static void setup_running(void)
 static void setup_cli(void)
 {
 	memset(&fx, 0, sizeof(fx));
-	fx.d.notify_fd = -1;
-	cr_assert(axdpd_init(&fx.d, NULL, NULL, "") == 0, "setup: %s", fx.d.err);
+	crit_scratch_setup(&fx.d);
 }
 
 static void teardown_cli(void)
@@ -138,45 +125,16 @@ TestSuite(daemon, .init = setup_running, .fini = teardown, .timeout = 30);
 TestSuite(daemon_lifecycle, .init = setup_stopped, .fini = teardown, .timeout = 30);
 TestSuite(daemon_cli, .init = setup_cli, .fini = teardown_cli, .timeout = 15);
 
-/* ---- time ---- */
-
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) && errno == EINTR)
-		;
-}
-
 /* ---- the daemon's pinned maps ---- */
 
 static int pinned(const char *name)
 {
-	char path[AXDPD_PATH + 32];
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/%s", fx.d.pin_dir, name);
-	fd = bpf_obj_get(path);
-	cr_assert(fd >= 0, "opening pinned %s: %s", path, strerror(errno));
-	return fd;
+	return crit_pinned(&fx.d, name);
 }
 
 static uint64_t counter(enum axdp_reason reason)
 {
-	struct axdp_counter all[AXDP_REASON_COUNT];
-	int fd = pinned(AXDP_MAP_COUNTERS);
-
-	cr_assert(axdp_counters_read(fd, AXDP_ALL_SLOTS, all) == 0, "reading counters: %s", strerror(errno));
-	close(fd);
-	return all[reason].packets;
+	return crit_counter(&fx.d, reason);
 }
 
 static uint32_t port_flags(enum axdp_l4 l4, uint16_t port)
@@ -252,153 +210,6 @@ static int table_index[] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 1
 		suite##_##test##_body(&families[*i]);                              \
 	}                                                                          \
 	static void suite##_##test##_body(const struct family *f)
-
-static socklen_t sockaddr_of(int af, const char *addr, uint16_t port, struct sockaddr_storage *ss)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (af == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(port);
-		cr_assert(inet_pton(AF_INET, addr, &sin->sin_addr) == 1, "bad IPv4 address %s", addr);
-		return sizeof(*sin);
-	}
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-
-	sin6->sin6_family = AF_INET6;
-	sin6->sin6_port = htons(port);
-	cr_assert(inet_pton(AF_INET6, addr, &sin6->sin6_addr) == 1, "bad IPv6 address %s", addr);
-	return sizeof(*sin6);
-}
-
-static const char *side_addr(enum netns_side side, int af)
-{
-	return af == AF_INET ? fx.ns.ip4[side] : fx.ns.ip6[side];
-}
-
-static void set_timeouts(int fd)
-{
-	struct timeval tv = { .tv_sec = IO_MS / 1000, .tv_usec = (IO_MS % 1000) * 1000 };
-
-	cr_assert(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == 0 &&
-		  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == 0, "socket timeouts: %s", strerror(errno));
-}
-
-static int sock(enum netns_side side, int af, int type)
-{
-	char err[512];
-	int fd = netns_socket(fx.ns.name[side], af, type, 0, err, sizeof(err));
-
-	cr_assert(fd >= 0, "%s", err);
-	set_timeouts(fd);
-	return fd;
-}
-
-static uint16_t local_port(int fd)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-
-	cr_assert(getsockname(fd, (struct sockaddr *)&ss, &len) == 0, "getsockname: %s", strerror(errno));
-	return ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
-					     : ((struct sockaddr_in6 *)&ss)->sin6_port);
-}
-
-/* A TCP listener or bound UDP socket on addr:port in side's namespace (port 0: the kernel picks). */
-static int serve(enum netns_side side, int af, int type, const char *addr, uint16_t port)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sockaddr_of(af, addr, port, &ss);
-	int fd = sock(side, af, type), one = 1;
-
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	cr_assert(bind(fd, (struct sockaddr *)&ss, len) == 0, "binding [%s]:%u in %s: %s", addr, port,
-		  fx.ns.name[side], strerror(errno));
-	if (type == SOCK_STREAM)
-		cr_assert(listen(fd, 16) == 0, "listen on [%s]:%u: %s", addr, port, strerror(errno));
-	return fd;
-}
-
-/* 0 when connected, else the errno: ETIMEDOUT means no answer at all within ms. */
-static int connect_within(int fd, int af, const char *addr, uint16_t port, int ms)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sockaddr_of(af, addr, port, &ss), optlen = sizeof(int);
-	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
-	int flags = fcntl(fd, F_GETFL), rc;
-
-	fcntl(fd, F_SETFL, flags | O_NONBLOCK);
-	rc = connect(fd, (struct sockaddr *)&ss, len) == 0 ? 0 : errno;
-	if (rc == EINPROGRESS) {
-		if (poll(&pfd, 1, ms) == 0)
-			rc = ETIMEDOUT;
-		else
-			getsockopt(fd, SOL_SOCKET, SO_ERROR, &rc, &optlen);
-	}
-	fcntl(fd, F_SETFL, flags);
-	return rc;
-}
-
-/* A fresh client connect to addr:port: 0, ECONNREFUSED, or ETIMEDOUT when the SYN was dropped. */
-static int try_connect(int af, const char *addr, uint16_t port, int ms)
-{
-	int fd = sock(CLIENT, af, SOCK_STREAM), rc = connect_within(fd, af, addr, port, ms);
-
-	close(fd);
-	return rc;
-}
-
-static int accept_one(int listener)
-{
-	struct pollfd pfd = { .fd = listener, .events = POLLIN };
-	int fd;
-
-	cr_assert(poll(&pfd, 1, IO_MS) == 1, "accept: no connection within %d ms", IO_MS);
-	fd = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
-	cr_assert(fd >= 0, "accept: %s", strerror(errno));
-	set_timeouts(fd);
-	return fd;
-}
-
-/* One message each way, a first: proof the session still carries data in both directions. */
-static void exchange(int a, int b, const char *step, const char *what)
-{
-	char out[64], in[64];
-	int len = snprintf(out, sizeof(out), "%s/%s", step, what);
-
-	for (int dir = 0; dir < 2; dir++) {
-		int from = dir ? b : a, to = dir ? a : b;
-		ssize_t got = 0, r;
-
-		cr_assert(send(from, out, (size_t)len, MSG_NOSIGNAL) == len, "%s: %s: send: %s", step, what,
-			  strerror(errno));
-		while (got < len && (r = recv(to, in + got, (size_t)(len - got), 0)) > 0)
-			got += r;
-		cr_assert(got == len && memcmp(in, out, (size_t)len) == 0, "%s: %s: %s data did not arrive within %d ms (%s)",
-			  step, what, dir ? "the answer" : "the first message", IO_MS, got < len ? strerror(errno) : "garbled");
-	}
-}
-
-static bool datagram_within(int fd, char *buf, size_t cap, ssize_t *len, struct sockaddr_storage *from, int ms)
-{
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
-	socklen_t flen = sizeof(*from);
-
-	if (poll(&pfd, 1, ms) <= 0)
-		return false;
-	*len = recvfrom(fd, buf, cap, 0, (struct sockaddr *)from, &flen);
-	return *len >= 0;
-}
-
-static void send_to(int fd, int af, const char *addr, uint16_t port, const char *msg)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sockaddr_of(af, addr, port, &ss);
-
-	cr_assert(sendto(fd, msg, strlen(msg), 0, (struct sockaddr *)&ss, len) == (ssize_t)strlen(msg),
-		  "sendto [%s]:%u: %s", addr, port, strerror(errno));
-}
 
 /* `ip ARGS` in the host namespace (the arguments name ours with -n); asserts success. */
 static void ip(const char *const argv[])
@@ -484,18 +295,18 @@ FAMILY_TEST(daemon, udp_server_opens_udp_client_does_not)
 	ssize_t n;
 
 	send_to(client, f->af, srv, service, "query");
-	cr_assert(datagram_within(server, buf, sizeof(buf), &n, &from, IO_MS) && n == 5,
+	cr_assert(tsock_datagram_within(server, buf, sizeof(buf), &n, &from, IO_MS) && n == 5,
 		  "%s: the first datagram to UDP %u did not arrive", f->name, service);
 
 	cr_assert(axdp_ephemeral_range(&lo, &hi) == 0 && eph >= lo && eph <= hi, "%s: port %u is not ephemeral (%u-%u)",
 		  f->name, eph, lo, hi);
 	send_to(outbound, f->af, cli_addr, echo_port, "request");
-	cr_assert(datagram_within(echo, buf, sizeof(buf), &n, &from, IO_MS) && n == 7,
+	cr_assert(tsock_datagram_within(echo, buf, sizeof(buf), &n, &from, IO_MS) && n == 7,
 		  "%s: the client's echo did not get the server's request", f->name);
 	cr_assert(sendto(echo, buf, (size_t)n, 0, (struct sockaddr *)&from,
 			 from.ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6)) == n,
 		  "echo reply: %s", strerror(errno));
-	cr_assert(datagram_within(outbound, buf, sizeof(buf), &n, &from, IO_MS) && n == 7,
+	cr_assert(tsock_datagram_within(outbound, buf, sizeof(buf), &n, &from, IO_MS) && n == 7,
 		  "%s: the echo's reply to ephemeral port %u did not arrive", f->name, eph);
 	cr_expect_gt(counter(AXDP_PASS_UDP_FLOW), flow_before, "%s: the reply did not pass by udp_conntrack", f->name);
 

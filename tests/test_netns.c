@@ -29,8 +29,11 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "counters.h"
+#include "crit_fixture.h"
+#include "dpfix.h"
 #include "loader.h"
 #include "netns.h"
+#include "sock.h"
 
 #define SERVER NETNS_SERVER
 #define CLIENT NETNS_CLIENT
@@ -38,7 +41,6 @@
 /* Debian 12's UAPI headers predate TCX; the attach type is ABI. */
 #define TEST_BPF_TCX_EGRESS 47
 
-#define BPFFS "/sys/fs/bpf"
 #define PIN_PREFIX "axdp-netns-"
 #define OBJECT_ENV "AXDP_BPF_OBJECT"
 #define OBJECT_DEFAULT "build/autoxdp.bpf.o"
@@ -51,87 +53,19 @@
 #define CLOSED_PORT 9
 #define CHUNK 4096
 
-static struct {
-	struct netns_pair ns;
-	struct axdp_datapath dp;
-	struct axdp_attachment att;
-	char pin_dir[64];
-	int home;
-} fx = { .home = -1, .dp = { .xdp_fd = -1, .tc_fd = -1 } };
+static struct dpfix fx = DPFIX_INIT;
 
 /* ---- cleanup: pins and namespaces, also those of crashed or timed-out runs ---- */
 
-/* Plain unlinks: safe from any namespace, and a link whose last pin goes is released. */
-static void remove_pins(const char *dir)
-{
-	char sub[PATH_MAX], path[PATH_MAX * 2];
-	const char *dirs[] = { sub, dir };
-	struct dirent *de;
-	DIR *d;
-
-	snprintf(sub, sizeof(sub), "%s/links", dir);
-	for (size_t i = 0; i < 2; i++) {
-		d = opendir(dirs[i]);
-		while (d && (de = readdir(d))) {
-			snprintf(path, sizeof(path), "%s/%s", dirs[i], de->d_name);
-			if (de->d_name[0] != '.' && de->d_type != DT_DIR)
-				unlink(path);
-		}
-		if (d)
-			closedir(d);
-		rmdir(dirs[i]);
-	}
-}
-
-static void remove_stale_pins(void)
-{
-	DIR *d = opendir(BPFFS);
-	struct dirent *de;
-
-	while (d && (de = readdir(d))) {
-		char path[PATH_MAX];
-		long pid;
-		int end = 0;
-
-		if (sscanf(de->d_name, PIN_PREFIX "%ld%n", &pid, &end) != 1 || de->d_name[end] || netns_pid_alive(pid))
-			continue;
-		snprintf(path, sizeof(path), BPFFS "/%s", de->d_name);
-		remove_pins(path);
-	}
-	if (d)
-		closedir(d);
-}
-
 static void teardown(void)
 {
-	char err[512];
-	bool in_server = fx.ns.created[SERVER] && netns_enter(fx.ns.name[SERVER], err, sizeof(err)) == 0;
+	char err[1024];
 
-	if (fx.dp.obj)
-		axdp_datapath_close(&fx.dp);
-	if (fx.pin_dir[0]) {
-		/* The loader resolves interface names in the current namespace: only ever run it in ours. */
-		if (in_server) {
-			cr_expect(axdp_detach(fx.pin_dir, fx.ns.ifname[SERVER], err, sizeof(err)) == 0,
-				  "teardown: axdp_detach: %s", err);
-			cr_expect(axdp_remove_all(fx.pin_dir, err, sizeof(err)) == 0, "teardown: axdp_remove_all: %s", err);
-		}
-		remove_pins(fx.pin_dir);
-		fx.pin_dir[0] = '\0';
-	}
-	if (fx.home >= 0) {
-		cr_expect(netns_return(fx.home, err, sizeof(err)) == 0, "teardown: %s", err);
-		fx.home = -1;
-	}
+	cr_expect(dpfix_detach(&fx, err, sizeof(err)) == 0, "teardown: %s", err);
 	cr_expect(netns_pair_destroy(&fx.ns, err, sizeof(err)) == 0, "teardown: %s", err);
 }
 
-ReportHook(POST_ALL)(struct criterion_global_stats *stats)
-{
-	(void)stats;
-	netns_remove_stale();
-	remove_stale_pins();
-}
+CRIT_AFTER_ALL(dpfix_remove_stale(PIN_PREFIX))
 
 /* ---- setup: namespaces, then the data path loaded and attached from inside the server side ---- */
 
@@ -151,26 +85,13 @@ static struct axdp_load_opts load_opts(void)
 
 static void setup(enum axdp_xdp_mode mode)
 {
-	struct axdp_load_opts opts;
 	char err[512];
 
-	netns_remove_stale();
-	remove_stale_pins();
-	snprintf(fx.pin_dir, sizeof(fx.pin_dir), BPFFS "/" PIN_PREFIX "%d", (int)getpid());
-	opts = load_opts();
-	if (netns_pair_create(&fx.ns, err, sizeof(err)))
-		goto failed;
-	fx.home = netns_current(err, sizeof(err));
-	if (fx.home < 0 || netns_enter(fx.ns.name[SERVER], err, sizeof(err)))
-		goto failed;
-	if (axdp_datapath_load(&fx.dp, &opts, err, sizeof(err)) ||
-	    axdp_attach(&fx.dp, fx.ns.ifname[SERVER], mode, &fx.att, err, sizeof(err)))
-		goto failed;
-	return;
-failed:
-	teardown();
-	cr_assert_fail("setup (%s XDP on %s in %s): %s", axdp_xdp_mode_name(mode), fx.ns.ifname[SERVER],
-		 fx.ns.name[SERVER], err);
+	if (dpfix_setup(&fx, PIN_PREFIX, object_path(), NULL, mode, err, sizeof(err))) {
+		teardown();
+		cr_assert_fail("setup (%s XDP on %s in %s): %s", axdp_xdp_mode_name(mode), fx.ns.ifname[SERVER],
+			       fx.ns.name[SERVER], err);
+	}
 }
 
 static void setup_native(void)
@@ -281,25 +202,21 @@ static struct family families[] = { { AF_INET, "IPv4" }, { AF_INET6, "IPv6" } };
 
 static int sock(enum netns_side side, int af, int type, int proto)
 {
-	struct timeval tv = { .tv_sec = IO_TIMEOUT_MS / 1000 };
 	char err[512];
 	int fd = netns_socket(fx.ns.name[side], af, type, proto, err, sizeof(err));
 
 	cr_assert(fd >= 0, "%s", err);
-	cr_assert(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == 0 &&
-		  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == 0,
-		  "socket timeouts in %s: %s", fx.ns.name[side], strerror(errno));
+	cr_assert(tsock_timeouts(fd, IO_TIMEOUT_MS) == 0, "socket timeouts in %s: %s", fx.ns.name[side],
+		  strerror(errno));
 	return fd;
 }
 
 static uint16_t local_port(int fd)
 {
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
+	int port = tsock_local_port(fd);
 
-	cr_assert(getsockname(fd, (struct sockaddr *)&ss, &len) == 0, "getsockname: %s", strerror(errno));
-	return ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
-					     : ((struct sockaddr_in6 *)&ss)->sin6_port);
+	cr_assert(port >= 0, "getsockname: %s", strerror(errno));
+	return (uint16_t)port;
 }
 
 /* A socket of type bound to side's address on an ephemeral port. */
@@ -320,20 +237,9 @@ static int bound(enum netns_side side, int af, int type, uint16_t *port)
 static int connect_within(int fd, enum netns_side to, int af, uint16_t port, int ms)
 {
 	struct sockaddr_storage ss;
-	socklen_t len = netns_sockaddr(&fx.ns, to, af, port, &ss), optlen = sizeof(int);
-	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
-	int flags = fcntl(fd, F_GETFL), rc;
+	socklen_t len = netns_sockaddr(&fx.ns, to, af, port, &ss);
 
-	fcntl(fd, F_SETFL, flags | O_NONBLOCK);
-	rc = connect(fd, (struct sockaddr *)&ss, len) == 0 ? 0 : errno;
-	if (rc == EINPROGRESS) {
-		if (poll(&pfd, 1, ms) == 0)
-			rc = ETIMEDOUT;
-		else
-			getsockopt(fd, SOL_SOCKET, SO_ERROR, &rc, &optlen);
-	}
-	fcntl(fd, F_SETFL, flags);
-	return rc;
+	return tsock_connect_within(fd, &ss, len, ms);
 }
 
 static int accept_one(int listener)
@@ -369,17 +275,6 @@ static void carry(int from, int to, size_t len, const char *what)
 		}
 		cr_assert(memcmp(in, out, n) == 0, "%s: data differs in bytes %zu..%zu", what, off, off + n);
 	}
-}
-
-/* Waits for one datagram on fd; false if none came within ms. */
-static bool datagram_within(int fd, void *buf, size_t cap, ssize_t *len, int ms)
-{
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
-
-	if (poll(&pfd, 1, ms) <= 0)
-		return false;
-	*len = recv(fd, buf, cap, 0);
-	return *len >= 0;
 }
 
 /* ---- the cases ---- */
@@ -471,7 +366,7 @@ FAMILY_TEST(netns, server_outbound_udp_gets_reply)
 	cr_assert_eq(n, 7, "%s: client's echo socket got no request: %s", f->name, strerror(errno));
 	cr_assert(sendto(echo, buf, (size_t)n, 0, (struct sockaddr *)&from, from_len) == n, "%s: echo reply: %s",
 		  f->name, strerror(errno));
-	cr_assert(datagram_within(srv, buf, sizeof(buf), &n, IO_TIMEOUT_MS) && n == 7 && !memcmp(buf, "request", 7),
+	cr_assert(tsock_datagram_within(srv, buf, sizeof(buf), &n, NULL, IO_TIMEOUT_MS) && n == 7 && !memcmp(buf, "request", 7),
 		  "%s: the reply to the server's UDP request did not arrive", f->name);
 	cr_assert_gt(counter(AXDP_PASS_UDP_FLOW), before, "%s: counter udp_conntrack did not grow", f->name);
 	close(echo);
@@ -490,7 +385,7 @@ FAMILY_TEST(netns, unsolicited_udp_to_closed_port_is_dropped)
 
 	cr_assert(sendto(cli, "knock", 5, 0, (struct sockaddr *)&to, to_len) == 5, "%s: client's sendto: %s", f->name,
 		  strerror(errno));
-	cr_assert(!datagram_within(srv, buf, sizeof(buf), &n, CLOSED_WAIT_MS),
+	cr_assert(!tsock_datagram_within(srv, buf, sizeof(buf), &n, NULL, CLOSED_WAIT_MS),
 		  "%s: a datagram to closed UDP port %u arrived", f->name, port);
 	cr_assert_gt(counter(AXDP_DROP_UDP_CLOSED), before, "%s: counter udp_port_closed did not grow", f->name);
 
@@ -498,7 +393,7 @@ FAMILY_TEST(netns, unsolicited_udp_to_closed_port_is_dropped)
 	open_port(AXDP_L4_UDP, port);
 	cr_assert(sendto(cli, "knock", 5, 0, (struct sockaddr *)&to, to_len) == 5, "%s: client's sendto: %s", f->name,
 		  strerror(errno));
-	cr_assert(datagram_within(srv, buf, sizeof(buf), &n, IO_TIMEOUT_MS) && n == 5,
+	cr_assert(tsock_datagram_within(srv, buf, sizeof(buf), &n, NULL, IO_TIMEOUT_MS) && n == 5,
 		  "%s: a datagram to UDP port %u did not arrive after opening it", f->name, port);
 	close(cli);
 	close(srv);
@@ -556,7 +451,7 @@ static bool ping(enum netns_side from, enum netns_side to, int af)
 
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		ms = IO_TIMEOUT_MS - ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000);
-		if (ms <= 0 || !datagram_within(fd, buf, sizeof(buf), &n, (int)ms))
+		if (ms <= 0 || !tsock_datagram_within(fd, buf, sizeof(buf), &n, NULL, (int)ms))
 			break;
 		/* IPv4 raw sockets deliver the IP header, IPv6 ones do not. */
 		size_t off = af == AF_INET ? (size_t)(buf[0] & 0x0f) * 4 : 0;

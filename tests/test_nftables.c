@@ -32,11 +32,14 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "autoxdp_abi.h"
+#include "crit_fixture.h"
+#include "crit_sock.h"
 #include "daemon.h"
 #include "netns.h"
 #include "nft.h"
 #include "nft_backend.h"
 #include "portsync.h"
+#include "timing.h"
 
 #define SERVER NETNS_SERVER
 #define CLIENT NETNS_CLIENT
@@ -70,21 +73,6 @@ static struct {
 	bool made;
 } fx;
 
-/* ---- time ---- */
-
-static long now_ms(void)
-{
-	return probe_now_ms();
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) && errno == EINTR)
-		;
-}
-
 /* ---- fixture ---- */
 
 static void teardown(void)
@@ -94,17 +82,11 @@ static void teardown(void)
 	probe_stop(&fx.probe);
 	if (!fx.made)
 		return;
-	axdpd_cleanup(&fx.d);
-	cr_expect(netns_pair_destroy(&fx.ns, err, sizeof(err)) == 0, "teardown: %s", err);
+	cr_expect(axdpd_fixture_teardown(&fx.ns, &fx.d, err, sizeof(err)) == 0, "teardown: %s", err);
 	fx.made = false;
 }
 
-ReportHook(POST_ALL)(struct criterion_global_stats *stats)
-{
-	(void)stats;
-	axdpd_remove_stale();
-	netns_remove_stale();
-}
+CRIT_AFTER_ALL(axdpd_fixture_remove_stale())
 
 TestSuite(nft, .fini = teardown, .timeout = 60);
 TestSuite(nft_cli, .timeout = 15);
@@ -114,16 +96,13 @@ static void setup(enum backend backend, const char *extra, bool start)
 {
 	char config[1024], err[1024];
 
-	axdpd_remove_stale();
-	netns_remove_stale();
 	memset(&fx, 0, sizeof(fx));
-	fx.d.notify_fd = -1;
-	if (netns_pair_create(&fx.ns, err, sizeof(err)))
-		cr_assert_fail("setup: %s", err);
-	fx.made = true;
 	snprintf(config, sizeof(config), "[Daemon]\nReconcileIntervalSec=" STRINGIFY(RECONCILE_S) "\nBackend=%s\n%s",
 		 backend_name[backend], extra ? extra : "");
-	cr_assert(axdpd_init(&fx.d, fx.ns.name[SERVER], fx.ns.ifname[SERVER], config) == 0, "setup: %s", fx.d.err);
+	if (axdpd_fixture_setup(&fx.ns, &fx.d, config, err, sizeof(err)))
+		cr_assert_fail("setup: %s", err);
+	fx.made = true;
+	crit_net_use(&fx.ns, IO_MS);
 	if (start)
 		cr_assert(axdpd_start(&fx.d, READY_MS) == 0, "setup: starting autoxdpd (Backend=%s): %s",
 			  backend_name[backend], fx.d.err);
@@ -131,148 +110,9 @@ static void setup(enum backend backend, const char *extra, bool start)
 
 /* ---- sockets ---- */
 
-static socklen_t sockaddr_of(int af, const char *addr, uint16_t port, struct sockaddr_storage *ss)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (af == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(port);
-		cr_assert(inet_pton(AF_INET, addr, &sin->sin_addr) == 1, "bad IPv4 address %s", addr);
-		return sizeof(*sin);
-	}
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-
-	sin6->sin6_family = AF_INET6;
-	sin6->sin6_port = htons(port);
-	cr_assert(inet_pton(AF_INET6, addr, &sin6->sin6_addr) == 1, "bad IPv6 address %s", addr);
-	return sizeof(*sin6);
-}
-
-static const char *addr_of(enum netns_side side, int af)
-{
-	return af == AF_INET ? fx.ns.ip4[side] : fx.ns.ip6[side];
-}
-
 static const char *any_of(int af)
 {
 	return af == AF_INET ? "0.0.0.0" : "::";
-}
-
-static int sock(enum netns_side side, int af, int type)
-{
-	struct timeval tv = { .tv_sec = IO_MS / 1000, .tv_usec = (IO_MS % 1000) * 1000 };
-	char err[512];
-	int fd = netns_socket(fx.ns.name[side], af, type, 0, err, sizeof(err));
-
-	cr_assert(fd >= 0, "%s", err);
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	return fd;
-}
-
-static int serve(enum netns_side side, int af, int type, const char *addr, uint16_t port)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sockaddr_of(af, addr, port, &ss);
-	int fd = sock(side, af, type), one = 1;
-
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	cr_assert(bind(fd, (struct sockaddr *)&ss, len) == 0, "binding [%s]:%u: %s", addr, port, strerror(errno));
-	if (type == SOCK_STREAM)
-		cr_assert(listen(fd, 64) == 0, "listen on [%s]:%u: %s", addr, port, strerror(errno));
-	return fd;
-}
-
-static uint16_t local_port(int fd)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-
-	cr_assert(getsockname(fd, (struct sockaddr *)&ss, &len) == 0, "getsockname: %s", strerror(errno));
-	return ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
-					     : ((struct sockaddr_in6 *)&ss)->sin6_port);
-}
-
-/* 0 when connected, else the errno: ETIMEDOUT means no answer at all within ms. */
-static int connect_within(int fd, int af, const char *addr, uint16_t port, int ms)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sockaddr_of(af, addr, port, &ss), optlen = sizeof(int);
-	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
-	int flags = fcntl(fd, F_GETFL), rc;
-
-	fcntl(fd, F_SETFL, flags | O_NONBLOCK);
-	rc = connect(fd, (struct sockaddr *)&ss, len) == 0 ? 0 : errno;
-	if (rc == EINPROGRESS) {
-		if (poll(&pfd, 1, ms) == 0)
-			rc = ETIMEDOUT;
-		else
-			getsockopt(fd, SOL_SOCKET, SO_ERROR, &rc, &optlen);
-	}
-	fcntl(fd, F_SETFL, flags);
-	return rc;
-}
-
-static int try_connect(int af, const char *addr, uint16_t port, int ms)
-{
-	int fd = sock(CLIENT, af, SOCK_STREAM), rc = connect_within(fd, af, addr, port, ms);
-
-	close(fd);
-	return rc;
-}
-
-static int accept_one(int listener)
-{
-	struct pollfd pfd = { .fd = listener, .events = POLLIN };
-	struct timeval tv = { .tv_sec = IO_MS / 1000, .tv_usec = (IO_MS % 1000) * 1000 };
-	int fd;
-
-	cr_assert(poll(&pfd, 1, IO_MS) == 1, "accept: no connection within %d ms", IO_MS);
-	fd = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
-	cr_assert(fd >= 0, "accept: %s", strerror(errno));
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	return fd;
-}
-
-/* One message each way, a first: the session still carries data in both directions. */
-static void exchange(int a, int b, const char *step, const char *what)
-{
-	char out[64], in[64];
-	int len = snprintf(out, sizeof(out), "%s/%s", step, what);
-
-	for (int dir = 0; dir < 2; dir++) {
-		int from = dir ? b : a, to = dir ? a : b;
-		ssize_t got = 0, r;
-
-		cr_assert(send(from, out, (size_t)len, MSG_NOSIGNAL) == len, "%s: %s: send: %s", step, what,
-			  strerror(errno));
-		while (got < len && (r = recv(to, in + got, (size_t)(len - got), 0)) > 0)
-			got += r;
-		cr_assert(got == len && memcmp(in, out, (size_t)len) == 0, "%s: %s: %s did not arrive within %d ms", step,
-			  what, dir ? "the answer" : "the first message", IO_MS);
-	}
-}
-
-static bool datagram_within(int fd, char *buf, size_t cap, ssize_t *len, struct sockaddr_storage *from, int ms)
-{
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
-	socklen_t flen = sizeof(*from);
-
-	if (poll(&pfd, 1, ms) <= 0)
-		return false;
-	*len = recvfrom(fd, buf, cap, MSG_DONTWAIT, (struct sockaddr *)from, &flen);
-	return *len >= 0;
-}
-
-static void send_to(int fd, int af, const char *addr, uint16_t port, const char *msg)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sockaddr_of(af, addr, port, &ss);
-
-	cr_assert(sendto(fd, msg, strlen(msg), 0, (struct sockaddr *)&ss, len) == (ssize_t)strlen(msg),
-		  "sendto [%s]:%u: %s", addr, port, strerror(errno));
 }
 
 /*
@@ -397,9 +237,9 @@ static void start_probe(int af)
 	struct sockaddr_storage ss;
 	socklen_t len;
 
-	len = sockaddr_of(af, addr_of(SERVER, af), CLOSED_PORT, &ss);
+	len = sockaddr_of(af, side_addr(SERVER, af), CLOSED_PORT, &ss);
 	cr_assert(probe_target(&fx.probe, (struct sockaddr *)&ss, len) == 0, "%s", fx.probe.err);
-	len = sockaddr_of(af, addr_of(SERVER, af), EXCLUDED_PORT, &ss);
+	len = sockaddr_of(af, side_addr(SERVER, af), EXCLUDED_PORT, &ss);
 	cr_assert(probe_target(&fx.probe, (struct sockaddr *)&ss, len) == 0, "%s", fx.probe.err);
 	cr_assert(probe_start(&fx.probe, fx.ns.name[CLIENT], PROBE_INTERVAL_US, PROBE_TIMEOUT_MS) == 0, "%s",
 		  fx.probe.err);
@@ -447,7 +287,7 @@ ParameterizedTest(struct bcase *c, nft, listener_reachable_after_listen)
 	long start, took, closed;
 
 	setup(c->backend, NULL, true);
-	srv = addr_of(SERVER, c->af);
+	srv = side_addr(SERVER, c->af);
 	rc = try_connect(c->af, srv, port, DROPPED_MS);
 	cr_assert_eq(rc, ETIMEDOUT, "%s/%s: before listen(), a connect to %u: %s", backend_name[c->backend], fam(c->af),
 		     port, rc ? strerror(rc) : "connected");
@@ -495,7 +335,7 @@ ParameterizedTest(enum backend *b, nft, closed_ports_drop_until_axdp_off)
 
 	setup(*b, NULL, true);
 	for (int af = AF_INET; af; af = af == AF_INET ? AF_INET6 : 0) {
-		rc = try_connect(af, addr_of(SERVER, af), CLOSED_PORT, DROPPED_MS);
+		rc = try_connect(af, side_addr(SERVER, af), CLOSED_PORT, DROPPED_MS);
 		cr_expect_eq(rc, ETIMEDOUT, "%s/%s: SYN to closed port %u: expected dropped, got %s", backend_name[*b],
 			     fam(af), CLOSED_PORT, rc ? strerror(rc) : "connected");
 	}
@@ -503,12 +343,12 @@ ParameterizedTest(enum backend *b, nft, closed_ports_drop_until_axdp_off)
 	udp = sock(CLIENT, AF_INET, SOCK_DGRAM);
 	{
 		struct sockaddr_storage ss;
-		socklen_t len = sockaddr_of(AF_INET, addr_of(SERVER, AF_INET), CLOSED_PORT, &ss);
+		socklen_t len = sockaddr_of(AF_INET, side_addr(SERVER, AF_INET), CLOSED_PORT, &ss);
 
 		cr_assert(connect(udp, (struct sockaddr *)&ss, len) == 0, "udp connect: %s", strerror(errno));
 	}
 	cr_assert(send(udp, "x", 1, 0) == 1, "udp send: %s", strerror(errno));
-	cr_expect(!datagram_within(udp, buf, sizeof(buf), &n, &from, DROPPED_MS) && errno != ECONNREFUSED,
+	cr_expect(!tsock_datagram_within(udp, buf, sizeof(buf), &n, &from, DROPPED_MS) && errno != ECONNREFUSED,
 		  "%s: a datagram to closed UDP port %u was answered (%s)", backend_name[*b], CLOSED_PORT, strerror(errno));
 	close(udp);
 	ruleset(rules, sizeof(rules));
@@ -516,7 +356,7 @@ ParameterizedTest(enum backend *b, nft, closed_ports_drop_until_axdp_off)
 		     "Backend=%s: table inet autoxdp %s:\n%s", backend_name[*b], *b == NFT ? "missing" : "present", rules);
 
 	cr_assert_eq(axdpd_off(&fx.d), 0, "axdp off: %s", fx.d.err);
-	rc = try_connect(AF_INET, addr_of(SERVER, AF_INET), CLOSED_PORT, IO_MS);
+	rc = try_connect(AF_INET, side_addr(SERVER, AF_INET), CLOSED_PORT, IO_MS);
 	cr_expect_eq(rc, ECONNREFUSED, "%s: after axdp off a SYN to closed port %u was not answered with RST (%s)",
 		     backend_name[*b], CLOSED_PORT, rc ? strerror(rc) : "connected");
 	ruleset(rules, sizeof(rules));
@@ -535,8 +375,8 @@ ParameterizedTest(struct bcase *c, nft, established_sessions_survive_start_reloa
 	int listener, cli_listener, in_cli, out_srv, in_srv, out_cli, rc;
 
 	setup(c->backend, NULL, false);
-	srv = addr_of(SERVER, c->af);
-	cli_addr = addr_of(CLIENT, c->af);
+	srv = side_addr(SERVER, c->af);
+	cli_addr = side_addr(CLIENT, c->af);
 	/*
 	 * Inbound: client to a server listener.  Outbound: the server to a
 	 * client listener; the client speaks first after each step, so that
@@ -607,7 +447,7 @@ ParameterizedTest(struct bcase *c, nft, udp_reply_passes_unsolicited_does_not)
 	uint16_t eph;
 
 	setup(c->backend, NULL, true);
-	cli_addr = addr_of(CLIENT, c->af);
+	cli_addr = side_addr(CLIENT, c->af);
 	echo = serve(CLIENT, c->af, SOCK_DGRAM, cli_addr, echo_port);
 	other = serve(CLIENT, c->af, SOCK_DGRAM, cli_addr, other_port);
 	/* An ephemeral port: a client socket, which opens nothing. */
@@ -615,16 +455,16 @@ ParameterizedTest(struct bcase *c, nft, udp_reply_passes_unsolicited_does_not)
 	eph = local_port(outbound);
 
 	send_to(outbound, c->af, cli_addr, echo_port, "request");
-	cr_assert(datagram_within(echo, buf, sizeof(buf), &n, &from, IO_MS) && n == 7, "the request did not arrive");
+	cr_assert(tsock_datagram_within(echo, buf, sizeof(buf), &n, &from, IO_MS) && n == 7, "the request did not arrive");
 	cr_assert(sendto(echo, buf, (size_t)n, 0, (struct sockaddr *)&from,
 			 from.ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6)) == n,
 		  "echo reply: %s", strerror(errno));
-	cr_expect(datagram_within(outbound, buf, sizeof(buf), &n, &from, IO_MS) && n == 7,
+	cr_expect(tsock_datagram_within(outbound, buf, sizeof(buf), &n, &from, IO_MS) && n == 7,
 		  "%s/%s: the reply to ephemeral port %u did not arrive", backend_name[c->backend], fam(c->af), eph);
 
 	/* The same server port, from a port the server never wrote to: no flow, dropped. */
-	send_to(other, c->af, addr_of(SERVER, c->af), eph, "unsolicited");
-	cr_expect(!datagram_within(outbound, buf, sizeof(buf), &n, &from, DROPPED_MS),
+	send_to(other, c->af, side_addr(SERVER, c->af), eph, "unsolicited");
+	cr_expect(!tsock_datagram_within(outbound, buf, sizeof(buf), &n, &from, DROPPED_MS),
 		  "%s/%s: an unsolicited datagram to ephemeral port %u got in", backend_name[c->backend], fam(c->af), eph);
 	close(outbound);
 	close(other);
@@ -686,7 +526,7 @@ Test(nft, listen_to_open_delay_is_milliseconds)
 		int listener = serve(SERVER, AF_INET, SOCK_STREAM, "0.0.0.0", (uint16_t)(8200 + i));
 		long start = now_ms();
 
-		took[i] = reachable_after(AF_INET, addr_of(SERVER, AF_INET), (uint16_t)(8200 + i), start, NFT_OPEN_BOUND_MS, 2);
+		took[i] = reachable_after(AF_INET, side_addr(SERVER, AF_INET), (uint16_t)(8200 + i), start, NFT_OPEN_BOUND_MS, 2);
 		cr_assert_geq(took[i], 0, "round %d: port %u not reachable %d ms after listen()", i, 8200 + i,
 			      NFT_OPEN_BOUND_MS);
 		close(listener);
@@ -710,31 +550,31 @@ ParameterizedTest(enum backend *b, nft, denied_and_trusted_sources)
 	int listener, rc;
 
 	setup(*b, NULL, false);
-	snprintf(text, sizeof(text), "[Policy]\nDenyCIDR=%s\n", addr_of(CLIENT, AF_INET));
+	snprintf(text, sizeof(text), "[Policy]\nDenyCIDR=%s\n", side_addr(CLIENT, AF_INET));
 	cr_assert(axdpd_dropin(&fx.d, "50-policy.conf", text) == 0, "%s", fx.d.err);
 	cr_assert(axdpd_start(&fx.d, READY_MS) == 0, "starting: %s", fx.d.err);
 	listener = serve(SERVER, AF_INET6, SOCK_STREAM, "::", 8080);
-	rc = try_connect(AF_INET, addr_of(SERVER, AF_INET), 8080, DROPPED_MS);
+	rc = try_connect(AF_INET, side_addr(SERVER, AF_INET), 8080, DROPPED_MS);
 	cr_expect_eq(rc, ETIMEDOUT, "%s: a denied source reached an open port: %s", backend_name[*b],
 		     rc ? strerror(rc) : "connected");
-	rc = try_connect(AF_INET6, addr_of(SERVER, AF_INET6), 8080, IO_MS);
+	rc = try_connect(AF_INET6, side_addr(SERVER, AF_INET6), 8080, IO_MS);
 	cr_expect_eq(rc, 0, "%s: the client's IPv6 address is not denied, yet: %s", backend_name[*b], strerror(rc));
 
 	/* A reload rewrites the source sets: the deny is lifted. */
 	cr_assert(axdpd_dropin(&fx.d, "50-policy.conf", "[Policy]\nDenyCIDR=\n") == 0, "%s", fx.d.err);
 	reload("deny lifted");
-	rc = try_connect(AF_INET, addr_of(SERVER, AF_INET), 8080, IO_MS);
+	rc = try_connect(AF_INET, side_addr(SERVER, AF_INET), 8080, IO_MS);
 	cr_expect_eq(rc, 0, "%s: the deny was lifted by the reload, yet: %s", backend_name[*b], strerror(rc));
 
-	snprintf(text, sizeof(text), "[Policy]\nTrustCIDR=%s\nTrustOpensAllTCP=yes\n", addr_of(CLIENT, AF_INET6));
+	snprintf(text, sizeof(text), "[Policy]\nTrustCIDR=%s\nTrustOpensAllTCP=yes\n", side_addr(CLIENT, AF_INET6));
 	cr_assert(axdpd_dropin(&fx.d, "50-policy.conf", text) == 0, "%s", fx.d.err);
 	/* A restart, not a reload: TrustOpensAllTCP= is a knob of the object, which a reload must load anew. */
 	cr_assert(axdpd_stop(&fx.d, SIGTERM, STOP_MS) == 0, "%s", fx.d.err);
 	cr_assert(axdpd_start(&fx.d, READY_MS) == 0, "restarting: %s", fx.d.err);
-	rc = try_connect(AF_INET6, addr_of(SERVER, AF_INET6), CLOSED_PORT, IO_MS);
+	rc = try_connect(AF_INET6, side_addr(SERVER, AF_INET6), CLOSED_PORT, IO_MS);
 	cr_expect_eq(rc, ECONNREFUSED, "%s: a trusted source did not reach closed port %u (expected RST): %s",
 		     backend_name[*b], CLOSED_PORT, rc ? strerror(rc) : "connected");
-	rc = try_connect(AF_INET, addr_of(SERVER, AF_INET), CLOSED_PORT, DROPPED_MS);
+	rc = try_connect(AF_INET, side_addr(SERVER, AF_INET), CLOSED_PORT, DROPPED_MS);
 	cr_expect_eq(rc, ETIMEDOUT, "%s: an untrusted source reached closed port %u: %s", backend_name[*b], CLOSED_PORT,
 		     rc ? strerror(rc) : "connected");
 	close(listener);
@@ -775,7 +615,7 @@ Test(nft, auto_falls_back_where_xdp_is_taken_and_switches_without_gap)
 		cr_expect(named, "no STATUS= says '%s'; the last: %s", want, line);
 	}
 	listener = serve(SERVER, AF_INET, SOCK_STREAM, "0.0.0.0", 8080);
-	cr_expect_geq(reachable_after(AF_INET, addr_of(SERVER, AF_INET), 8080, now_ms(), NFT_OPEN_BOUND_MS, 5), 0,
+	cr_expect_geq(reachable_after(AF_INET, side_addr(SERVER, AF_INET), 8080, now_ms(), NFT_OPEN_BOUND_MS, 5), 0,
 		      "a new listener is not reachable on nftables");
 	close(listener);
 	reload("reload while XDP is taken");
@@ -848,7 +688,7 @@ Test(nft, user_ruleset_stays_byte_identical)
 	cr_assert(axdpd_start(&fx.d, READY_MS) == 0, "starting: %s", fx.d.err);
 	SAME_AS_BEFORE("start");
 	listener = serve(SERVER, AF_INET, SOCK_STREAM, "0.0.0.0", 8080);
-	cr_expect_geq(reachable_after(AF_INET, addr_of(SERVER, AF_INET), 8080, now_ms(), NFT_OPEN_BOUND_MS, 5), 0,
+	cr_expect_geq(reachable_after(AF_INET, side_addr(SERVER, AF_INET), 8080, now_ms(), NFT_OPEN_BOUND_MS, 5), 0,
 		      "the listener did not open");
 	close(listener);
 	cr_assert(axdpd_wait_reconcile(&fx.d, RECONCILE_S * 1000 + BOUND_SLACK_MS) == 0, "%s", fx.d.err);
@@ -884,16 +724,16 @@ Test(nft, without_the_bpf_object_nftables_polls)
 	cr_expect(axdpd_next_note(&fx.d, "STATUS=", &from, note, sizeof(note)) && strstr(note, "polling"),
 		  "STATUS does not say it polls: %s", note);
 	cr_expect(on_nftables(), "%s not on nftables", fx.ns.ifname[SERVER]);
-	rc = try_connect(AF_INET, addr_of(SERVER, AF_INET), CLOSED_PORT, DROPPED_MS);
+	rc = try_connect(AF_INET, side_addr(SERVER, AF_INET), CLOSED_PORT, DROPPED_MS);
 	cr_expect_eq(rc, ETIMEDOUT, "closed port %u: %s", CLOSED_PORT, rc ? strerror(rc) : "connected");
 
 	listener = serve(SERVER, AF_INET, SOCK_STREAM, "0.0.0.0", port);
-	took = reachable_after(AF_INET, addr_of(SERVER, AF_INET), port, now_ms(), RECONCILE_S * 1000L + BOUND_SLACK_MS,
+	took = reachable_after(AF_INET, side_addr(SERVER, AF_INET), port, now_ms(), RECONCILE_S * 1000L + BOUND_SLACK_MS,
 			       100);
 	cr_expect_geq(took, 0, "a listener did not open within ReconcileIntervalSec=%d", RECONCILE_S);
 	cr_log_info("no object: port open %ld ms after listen()", took);
 	close(listener);
-	cr_expect_geq(dropped_after(AF_INET, addr_of(SERVER, AF_INET), port, now_ms(), RECONCILE_S * 1000L + BOUND_SLACK_MS),
+	cr_expect_geq(dropped_after(AF_INET, side_addr(SERVER, AF_INET), port, now_ms(), RECONCILE_S * 1000L + BOUND_SLACK_MS),
 		      0, "the port did not close");
 
 	/* axdp off removes the table and the daemon, seeing its pin directory gone, exits. */

@@ -24,9 +24,12 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "counters.h"
+#include "crit_fixture.h"
 #include "daemon.h"
 #include "netns.h"
 #include "policy.h"
+#include "sock.h"
+#include "timing.h"
 
 #define SERVER NETNS_SERVER
 #define CLIENT NETNS_CLIENT
@@ -50,30 +53,18 @@ static void teardown(void)
 		waitpid(fx.child, NULL, 0);
 		fx.child = 0;
 	}
-	axdpd_cleanup(&fx.d);
-	cr_expect(netns_pair_destroy(&fx.ns, err, sizeof(err)) == 0, "teardown: %s", err);
+	cr_expect(axdpd_fixture_teardown(&fx.ns, &fx.d, err, sizeof(err)) == 0, "teardown: %s", err);
 }
 
-ReportHook(POST_ALL)(struct criterion_global_stats *stats)
-{
-	(void)stats;
-	axdpd_remove_stale();
-	netns_remove_stale();
-}
+CRIT_AFTER_ALL(axdpd_fixture_remove_stale())
 
 static void setup(void)
 {
-	char err[512];
+	char err[1024];
 
-	axdpd_remove_stale();
-	netns_remove_stale();
 	memset(&fx, 0, sizeof(fx));
-	fx.d.notify_fd = -1;
-	if (netns_pair_create(&fx.ns, err, sizeof(err)) ||
-	    (axdpd_init(&fx.d, fx.ns.name[SERVER], fx.ns.ifname[SERVER], "") && snprintf(err, sizeof(err), "%s", fx.d.err))) {
-		teardown();
+	if (axdpd_fixture_setup(&fx.ns, &fx.d, "", err, sizeof(err)))
 		cr_assert_fail("setup: %s", err);
-	}
 }
 
 TestSuite(policy_daemon, .init = setup, .fini = teardown, .timeout = 60);
@@ -105,67 +96,37 @@ static void start(void)
 
 static int pinned(const char *name)
 {
-	char path[AXDPD_PATH + 64];
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/%s", fx.d.pin_dir, name);
-	fd = bpf_obj_get(path);
-	cr_assert(fd >= 0, "%s: %s", path, strerror(errno));
-	return fd;
+	return crit_pinned(&fx.d, name);
 }
 
 static uint64_t counter(enum axdp_reason reason)
 {
-	struct axdp_counter all[AXDP_REASON_COUNT];
-	int fd = pinned(AXDP_MAP_COUNTERS);
-
-	cr_assert_eq(axdp_counters_read(fd, AXDP_ALL_SLOTS, all), 0, "counters: %s", strerror(errno));
-	close(fd);
-	return all[reason].packets;
+	return crit_counter(&fx.d, reason);
 }
 
 static int listen_on(uint16_t port)
 {
 	struct sockaddr_storage ss;
 	char err[256];
-	socklen_t len;
-	int fd = netns_socket(fx.ns.name[SERVER], AF_INET, SOCK_STREAM, 0, err, sizeof(err)), one = 1;
+	socklen_t len = tsock_addr(AF_INET, "0.0.0.0", port, &ss);
+	int fd = netns_socket(fx.ns.name[SERVER], AF_INET, SOCK_STREAM, 0, err, sizeof(err));
 
 	cr_assert(fd >= 0, "%s", err);
-	len = netns_sockaddr(&fx.ns, SERVER, AF_INET, port, &ss);
-	((struct sockaddr_in *)&ss)->sin_addr.s_addr = htonl(INADDR_ANY);
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	cr_assert(bind(fd, (struct sockaddr *)&ss, len) == 0 && listen(fd, 16) == 0, "listen on %u: %s", port,
-		  strerror(errno));
+	cr_assert(tsock_bind(fd, &ss, len, 16) == 0, "listen on %u: %s", port, strerror(errno));
 	return fd;
 }
 
 static int connect_within(uint16_t port, int ms)
 {
 	struct sockaddr_storage ss;
-	socklen_t len = netns_sockaddr(&fx.ns, SERVER, AF_INET, port, &ss), optlen = sizeof(int);
+	socklen_t len = netns_sockaddr(&fx.ns, SERVER, AF_INET, port, &ss);
 	char err[256];
-	int fd = netns_socket(fx.ns.name[CLIENT], AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0, err, sizeof(err)), rc;
-	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+	int fd = netns_socket(fx.ns.name[CLIENT], AF_INET, SOCK_STREAM, 0, err, sizeof(err)), rc;
 
 	cr_assert(fd >= 0, "%s", err);
-	rc = connect(fd, (struct sockaddr *)&ss, len) == 0 ? 0 : errno;
-	if (rc == EINPROGRESS) {
-		if (poll(&pfd, 1, ms) == 0)
-			rc = ETIMEDOUT;
-		else
-			getsockopt(fd, SOL_SOCKET, SO_ERROR, &rc, &optlen);
-	}
+	rc = tsock_connect_within(fd, &ss, len, ms);
 	close(fd);
 	return rc;
-}
-
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
 }
 
 /* A published-list-shaped file of n entries (distinct /24s to /32s), with extra lines first. */

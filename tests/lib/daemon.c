@@ -18,6 +18,8 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include "daemon.h"
+#include "stale.h"
+#include "timing.h"
 
 #define BPFFS "/sys/fs/bpf"
 #define SCRATCH_PARENT "/tmp"
@@ -37,22 +39,6 @@ static int fail(struct axdpd *d, const char *fmt, ...)
 	vsnprintf(d->err, sizeof(d->err), fmt, ap);
 	va_end(ap);
 	return -1;
-}
-
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) && errno == EINTR)
-		;
 }
 
 const char *axdpd_program(const char *name, char *buf, size_t len)
@@ -80,28 +66,6 @@ static int write_file(struct axdpd *d, const char *path, const char *text)
 	if (fwrite(text, 1, len, f) != len || fclose(f) != 0)
 		return fail(d, "writing %s: %s", path, strerror(errno));
 	return 0;
-}
-
-/* Plain unlinks, deepest first: safe from any namespace, and a link whose last pin goes is released. */
-static void remove_tree(const char *path, int depth)
-{
-	DIR *dir = depth > 0 ? opendir(path) : NULL;
-	struct dirent *de;
-
-	while (dir && (de = readdir(dir))) {
-		char sub[PATH_MAX];
-
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
-		if (de->d_type == DT_DIR)
-			remove_tree(sub, depth - 1);
-		else
-			unlink(sub);
-	}
-	if (dir)
-		closedir(dir);
-	rmdir(path);
 }
 
 /* ---- notify socket ---- */
@@ -576,15 +540,6 @@ int axdpd_off(struct axdpd *d)
 	return rc;
 }
 
-static bool netns_exists(const char *name)
-{
-	char path[sizeof(NETNS_RUN_DIR) + NETNS_NAME_MAX + 1];
-	struct stat st;
-
-	snprintf(path, sizeof(path), NETNS_RUN_DIR "/%s", name);
-	return name[0] && stat(path, &st) == 0;
-}
-
 void axdpd_cleanup(struct axdpd *d)
 {
 	struct stat st;
@@ -601,7 +556,7 @@ void axdpd_cleanup(struct axdpd *d)
 	if (d->pin_dir[0] && stat(d->pin_dir, &st) == 0 && d->dir[0] && netns_exists(d->netns))
 		axdpd_off(d);
 	if (d->pin_dir[0])
-		remove_tree(d->pin_dir, TREE_DEPTH);
+		rmtree(d->pin_dir, TREE_DEPTH);
 	if (d->reader_running) {
 		atomic_store(&d->quit, true);
 		pthread_join(d->reader, NULL);
@@ -616,47 +571,51 @@ void axdpd_cleanup(struct axdpd *d)
 	d->notes = NULL;
 	d->notes_len = d->notes_cap = 0;
 	if (d->dir[0])
-		remove_tree(d->dir, TREE_DEPTH);
+		rmtree(d->dir, TREE_DEPTH);
 	d->dir[0] = d->pin_dir[0] = '\0';
-}
-
-static void remove_stale_in(const char *parent, const char *fmt)
-{
-	DIR *dir = opendir(parent);
-	struct dirent *de;
-
-	while (dir && (de = readdir(dir))) {
-		char path[PATH_MAX];
-		long pid;
-		int end = 0;
-
-		if (sscanf(de->d_name, fmt, &pid, &end) != 1 || !end || pid == getpid() || netns_pid_alive(pid))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", parent, de->d_name);
-		remove_tree(path, TREE_DEPTH);
-	}
-	if (dir)
-		closedir(dir);
 }
 
 void axdpd_remove_stale(void)
 {
-	/* %n lands only when the whole pattern matched; the pin directory name must end right there. */
-	DIR *dir = opendir(BPFFS);
-	struct dirent *de;
+	stale_remove(BPFFS, AXDPD_PREFIX, "", TREE_DEPTH);
+	stale_remove(SCRATCH_PARENT, AXDPD_PREFIX, "-", TREE_DEPTH);
+}
 
-	while (dir && (de = readdir(dir))) {
-		char path[PATH_MAX];
-		long pid;
-		int end = 0;
+/* ---- the end-to-end suites' fixture ---- */
 
-		if (sscanf(de->d_name, AXDPD_PREFIX "%ld%n", &pid, &end) != 1 || de->d_name[end] || pid == getpid() ||
-		    netns_pid_alive(pid))
-			continue;
-		snprintf(path, sizeof(path), BPFFS "/%s", de->d_name);
-		remove_tree(path, TREE_DEPTH);
+void axdpd_fixture_remove_stale(void)
+{
+	axdpd_remove_stale();
+	netns_remove_stale();
+}
+
+int axdpd_fixture_setup(struct netns_pair *ns, struct axdpd *d, const char *config_text, char *err, size_t errlen)
+{
+	char why[512];
+
+	axdpd_fixture_remove_stale();
+	memset(ns, 0, sizeof(*ns));
+	/* Zeroed with no notify socket, so a teardown after a failure here touches nothing it does not own. */
+	memset(d, 0, sizeof(*d));
+	d->notify_fd = -1;
+	if (netns_pair_create(ns, err, errlen))
+		goto failed;
+	if (axdpd_init(d, ns->name[NETNS_SERVER], ns->ifname[NETNS_SERVER], config_text)) {
+		snprintf(err, errlen, "%s", d->err);
+		goto failed;
 	}
-	if (dir)
-		closedir(dir);
-	remove_stale_in(SCRATCH_PARENT, AXDPD_PREFIX "%ld-%n");
+	return 0;
+failed:
+	if (axdpd_fixture_teardown(ns, d, why, sizeof(why))) {
+		size_t used = strlen(err);
+
+		snprintf(err + used, errlen - used, "; then tearing down: %s", why);
+	}
+	return -1;
+}
+
+int axdpd_fixture_teardown(struct netns_pair *ns, struct axdpd *d, char *err, size_t errlen)
+{
+	axdpd_cleanup(d);
+	return netns_pair_destroy(ns, err, errlen);
 }

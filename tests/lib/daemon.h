@@ -119,4 +119,16 @@ void axdpd_cleanup(struct axdpd *d);
 /* Pin and scratch directories of this scheme whose creating process is gone. */
 void axdpd_remove_stale(void);
 
+/*
+ * The fixture of the daemon's end-to-end suites: leftovers of dead runs
+ * removed, a fresh namespace pair in ns, and d set up by axdpd_init for
+ * its server side, config_text as the configuration; no daemon yet.  On
+ * failure both are torn down again and err says which step failed.
+ */
+int axdpd_fixture_setup(struct netns_pair *ns, struct axdpd *d, const char *config_text, char *err, size_t errlen);
+/* axdpd_cleanup, then the namespaces; -1 with err when they could not be removed.  Safe twice. */
+int axdpd_fixture_teardown(struct netns_pair *ns, struct axdpd *d, char *err, size_t errlen);
+/* Daemon leftovers and namespaces whose creating process is gone. */
+void axdpd_fixture_remove_stale(void);
+
 #endif

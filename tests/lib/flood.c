@@ -15,6 +15,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include "flood.h"
+#include "timing.h"
 
 #define BATCH 256
 #define FRAME_MAX 64
@@ -141,14 +142,6 @@ static size_t build(const struct flood *f, const struct flood_spec *s, uint64_t 
 	pseudo = sum16(ip + 12, 8, 0) + ip[9] + (uint32_t)l4len;
 	*(uint16_t *)(l4 + (s->kind == FLOOD_UDP ? 6 : 16)) = htons(fold(sum16(l4, l4len, pseudo)));
 	return 14 + 20 + l4len;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 int flood_send(struct flood *f, const struct flood_spec *s, struct flood_result *r, char *err, size_t errlen)

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: MIT
 #define _GNU_SOURCE
-#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -13,7 +12,9 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include "errbuf.h"
 #include "netns.h"
+#include "sock.h"
 
 /* Where iproute2 keeps named namespaces; the names are what `ip netns list` shows. */
 #define NETNS_RUN_DIR "/run/netns"
@@ -24,17 +25,6 @@ extern char **environ;
 
 static const char *const side_tag[] = { [NETNS_SERVER] = "srv", [NETNS_CLIENT] = "cli" };
 static const char *const side_if[] = { [NETNS_SERVER] = "veth-srv", [NETNS_CLIENT] = "veth-cli" };
-
-__attribute__((format(printf, 3, 4)))
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 /* Runs `ip ARGS...` (NULL-terminated) without a shell, so names need no quoting. */
 static int ip(char *err, size_t errlen, ...)
@@ -56,12 +46,12 @@ static int ip(char *err, size_t errlen, ...)
 
 	rc = posix_spawnp(&pid, IP_BIN, NULL, NULL, (char *const *)argv, environ);
 	if (rc)
-		return fail(err, errlen, "'%s': cannot run %s: %s (install iproute2)", cmd, IP_BIN, strerror(rc));
+		return axdp_fail(err, errlen, "'%s': cannot run %s: %s (install iproute2)", cmd, IP_BIN, strerror(rc));
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
-			return fail(err, errlen, "'%s': waiting for it: %s", cmd, strerror(errno));
+			return axdp_fail(err, errlen, "'%s': waiting for it: %s", cmd, strerror(errno));
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		return fail(err, errlen, "'%s' failed (%s %d; its message is on stderr)", cmd,
+		return axdp_fail(err, errlen, "'%s' failed (%s %d; its message is on stderr)", cmd,
 			    WIFEXITED(status) ? "exit" : "signal",
 			    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
 	return 0;
@@ -78,7 +68,7 @@ int netns_current(char *err, size_t errlen)
 	int fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
-		return fail(err, errlen, "opening /proc/thread-self/ns/net: %s", strerror(errno));
+		return axdp_fail(err, errlen, "opening /proc/thread-self/ns/net: %s", strerror(errno));
 	return fd;
 }
 
@@ -89,7 +79,7 @@ int netns_return(int fd, char *err, size_t errlen)
 
 	close(fd);
 	if (rc)
-		return fail(err, errlen, "returning to the saved network namespace: %s", strerror(saved));
+		return axdp_fail(err, errlen, "returning to the saved network namespace: %s", strerror(saved));
 	return 0;
 }
 
@@ -101,12 +91,12 @@ int netns_enter(const char *name, char *err, size_t errlen)
 	snprintf(path, sizeof(path), NETNS_RUN_DIR "/%s", name);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return fail(err, errlen, "network namespace %s: opening %s: %s", name, path, strerror(errno));
+		return axdp_fail(err, errlen, "network namespace %s: opening %s: %s", name, path, strerror(errno));
 	rc = setns(fd, CLONE_NEWNET);
 	saved = errno;
 	close(fd);
 	if (rc)
-		return fail(err, errlen, "network namespace %s: setns: %s", name, strerror(saved));
+		return axdp_fail(err, errlen, "network namespace %s: setns: %s", name, strerror(saved));
 	return 0;
 }
 
@@ -149,7 +139,7 @@ int netns_socket(const char *name, int domain, int type, int protocol, char *err
 		return -1;
 	}
 	if (fd < 0)
-		return fail(err, errlen, "network namespace %s: socket(%d, %d, %d): %s", name, domain, type,
+		return axdp_fail(err, errlen, "network namespace %s: socket(%d, %d, %d): %s", name, domain, type,
 			    protocol, strerror(saved));
 	return fd;
 }
@@ -162,21 +152,7 @@ static int lookup_ifindex(void *arg)
 socklen_t netns_sockaddr(const struct netns_pair *p, enum netns_side side, int family, uint16_t port,
 			 struct sockaddr_storage *ss)
 {
-	memset(ss, 0, sizeof(*ss));
-	if (family == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(port);
-		inet_pton(AF_INET, p->ip4[side], &sin->sin_addr);
-		return sizeof(*sin);
-	}
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-
-	sin6->sin6_family = AF_INET6;
-	sin6->sin6_port = htons(port);
-	inet_pton(AF_INET6, p->ip6[side], &sin6->sin6_addr);
-	return sizeof(*sin6);
+	return tsock_addr(family, family == AF_INET ? p->ip4[side] : p->ip6[side], port, ss);
 }
 
 static int setup_side(struct netns_pair *p, enum netns_side s, char *err, size_t errlen)
@@ -191,7 +167,7 @@ static int setup_side(struct netns_pair *p, enum netns_side s, char *err, size_t
 		return -1;
 	p->ifindex[s] = netns_call(p->name[s], lookup_ifindex, p->ifname[s], err, errlen);
 	if (p->ifindex[s] <= 0)
-		return fail(err, errlen, "network namespace %s: no interface %s after creating it", p->name[s],
+		return axdp_fail(err, errlen, "network namespace %s: no interface %s after creating it", p->name[s],
 			    p->ifname[s]);
 	return 0;
 }
@@ -235,13 +211,13 @@ undo:
 	return -1;
 }
 
-static bool netns_exists(const char *name)
+bool netns_exists(const char *name)
 {
 	char path[sizeof(NETNS_RUN_DIR) + NETNS_NAME_MAX + 1];
 	struct stat st;
 
 	snprintf(path, sizeof(path), NETNS_RUN_DIR "/%s", name);
-	return stat(path, &st) == 0;
+	return name[0] && stat(path, &st) == 0;
 }
 
 int netns_pair_destroy(struct netns_pair *p, char *err, size_t errlen)

@@ -52,6 +52,9 @@ int netns_pair_destroy(struct netns_pair *p, char *err, size_t errlen);
 /* Namespaces of this naming scheme whose creating process is gone: left by a crash or a timeout. */
 void netns_remove_stale(void);
 
+/* Does /run/netns/NAME exist? */
+bool netns_exists(const char *name);
+
 /* Is the process that created a resource tagged with pid still running? */
 bool netns_pid_alive(long pid);
 

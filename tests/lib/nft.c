@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,29 +15,12 @@
 #include <linux/if_link.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "errbuf.h"
 #include "netns.h"
 #include "nft.h"
+#include "timing.h"
 
 #define NETNS_RUN_DIR "/run/netns"
-
-__attribute__((format(printf, 3, 4)))
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-long probe_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
-}
 
 static void read_back(int fd, char *buf, size_t cap)
 {
@@ -62,20 +44,20 @@ int nftns(const char *netns, const char *const args[], const char *input, char *
 
 	/* The host's ruleset is never ours to touch. */
 	if (!netns || !*netns)
-		return fail(err, errlen, "nftns: no network namespace given; refusing to run nft on the host");
+		return axdp_fail(err, errlen, "nftns: no network namespace given; refusing to run nft on the host");
 	for (; args[n - 1] && n < 11; n++)
 		argv[n] = args[n - 1];
 	argv[n] = NULL;
 	snprintf(path, sizeof(path), NETNS_RUN_DIR "/%s", netns);
 	ns_fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (ns_fd < 0)
-		return fail(err, errlen, "network namespace %s: %s", netns, strerror(errno));
+		return axdp_fail(err, errlen, "network namespace %s: %s", netns, strerror(errno));
 	in_fd = memfd_create("nft-in", MFD_CLOEXEC);
 	out_fd = memfd_create("nft-out", MFD_CLOEXEC);
 	err_fd = memfd_create("nft-err", MFD_CLOEXEC);
 	if (in_fd < 0 || out_fd < 0 || err_fd < 0 ||
 	    (input && write(in_fd, input, strlen(input)) != (ssize_t)strlen(input))) {
-		fail(err, errlen, "nftns: buffers: %s", strerror(errno));
+		axdp_fail(err, errlen, "nftns: buffers: %s", strerror(errno));
 		status = -1;
 		goto out;
 	}
@@ -91,7 +73,7 @@ int nftns(const char *netns, const char *const args[], const char *input, char *
 		_exit(127);
 	}
 	if (pid < 0) {
-		fail(err, errlen, "fork: %s", strerror(errno));
+		axdp_fail(err, errlen, "fork: %s", strerror(errno));
 		status = -1;
 		goto out;
 	}
@@ -99,9 +81,9 @@ int nftns(const char *netns, const char *const args[], const char *input, char *
 		;
 	read_back(out_fd, out, outlen);
 	if (!WIFEXITED(status)) {
-		status = fail(err, errlen, "nft killed by signal %d", WTERMSIG(status));
+		status = axdp_fail(err, errlen, "nft killed by signal %d", WTERMSIG(status));
 	} else if ((status = WEXITSTATUS(status)) == 125 || status == 127) {
-		fail(err, errlen, "nft: %s", status == 125 ? "setns failed" : "not found (install nftables)");
+		axdp_fail(err, errlen, "nft: %s", status == 125 ? "setns failed" : "not found (install nftables)");
 		status = -1;
 	} else if (status) {
 		read_back(err_fd, err, errlen);
@@ -185,11 +167,11 @@ int xdp_blocker_attach(const char *netns, int ifindex, char *err, size_t errlen)
 
 	a.prog_fd = bpf_prog_load(BPF_PROG_TYPE_XDP, "axdp_blocker", "GPL", insns, 2, NULL);
 	if (a.prog_fd < 0)
-		return fail(err, errlen, "loading the blocker XDP program: %s", strerror(errno));
+		return axdp_fail(err, errlen, "loading the blocker XDP program: %s", strerror(errno));
 	rc = netns_call(netns, blocker_in_ns, &a, nserr, sizeof(nserr));
 	close(a.prog_fd);
 	if (rc)
-		return fail(err, errlen, "attaching the blocker XDP program to ifindex %d in %s: %s %s", ifindex, netns,
+		return axdp_fail(err, errlen, "attaching the blocker XDP program to ifindex %d in %s: %s %s", ifindex, netns,
 			    rc < 0 ? strerror(-rc) : "", nserr);
 	return 0;
 }
@@ -201,7 +183,7 @@ int xdp_blocker_detach(const char *netns, int ifindex, char *err, size_t errlen)
 	int rc = netns_call(netns, blocker_in_ns, &a, nserr, sizeof(nserr));
 
 	if (rc)
-		return fail(err, errlen, "detaching the blocker XDP program in %s: %s %s", netns, rc < 0 ? strerror(-rc) : "",
+		return axdp_fail(err, errlen, "detaching the blocker XDP program in %s: %s %s", netns, rc < 0 ? strerror(-rc) : "",
 			    nserr);
 	return 0;
 }
@@ -211,7 +193,7 @@ int xdp_blocker_detach(const char *netns, int ifindex, char *err, size_t errlen)
 int probe_target(struct probe *p, const struct sockaddr *sa, socklen_t len)
 {
 	if (p->n_targets == PROBE_MAX_TARGETS)
-		return fail(p->err, sizeof(p->err), "too many probe targets");
+		return axdp_fail(p->err, sizeof(p->err), "too many probe targets");
 	memcpy(&p->target[p->n_targets], sa, len);
 	p->target_len[p->n_targets++] = len;
 	return 0;
@@ -246,7 +228,7 @@ static void *probe_run(void *arg)
 	static __thread struct inflight fl[INFLIGHT_MAX];
 	struct pollfd pfd[INFLIGHT_MAX];
 	char err[256];
-	long next = probe_now_ms();
+	long next = now_ms();
 	int n = 0;
 
 	if (netns_enter(p->netns, err, sizeof(err))) {
@@ -254,14 +236,14 @@ static void *probe_run(void *arg)
 		return NULL;
 	}
 	while (!atomic_load(&p->stop) || n) {
-		long now = probe_now_ms();
+		long now = now_ms();
 
 		for (int t = 0; !atomic_load(&p->stop) && now >= next && t < p->n_targets && n < INFLIGHT_MAX; t++) {
 			int fd = socket(p->target[t].ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
 			if (fd < 0)
 				continue;
-			fl[n] = (struct inflight){ fd, t, probe_now_ms() };
+			fl[n] = (struct inflight){ fd, t, now_ms() };
 			pthread_mutex_lock(&p->lock);
 			p->sent++;
 			pthread_mutex_unlock(&p->lock);
@@ -282,7 +264,7 @@ static void *probe_run(void *arg)
 		for (int i = 0; i < n; i++)
 			pfd[i] = (struct pollfd){ .fd = fl[i].fd, .events = POLLOUT };
 		poll(pfd, (nfds_t)n, 1);
-		now = probe_now_ms();
+		now = now_ms();
 		for (int i = 0; i < n;) {
 			int error = 0;
 			socklen_t len = sizeof(error);
@@ -313,7 +295,7 @@ int probe_start(struct probe *p, const char *client_netns, int interval_us, int 
 	atomic_store(&p->stop, false);
 	pthread_mutex_init(&p->lock, NULL);
 	if (pthread_create(&p->thread, NULL, probe_run, p))
-		return fail(p->err, sizeof(p->err), "starting the prober thread");
+		return axdp_fail(p->err, sizeof(p->err), "starting the prober thread");
 	p->running = true;
 	return 0;
 }

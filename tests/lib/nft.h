@@ -84,6 +84,4 @@ long probe_holes_since(struct probe *p, long since_ms, struct probe_hole *first)
 /* Probes judged so far (dropped + holes). */
 long probe_judged(struct probe *p);
 
-long probe_now_ms(void);
-
 #endif

@@ -14,16 +14,9 @@
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include "run.h"
+#include "timing.h"
 
 #define POLL_MS 5
-
-long run_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
-}
 
 int run_start(struct run *r, const char *netns, const char *const argv[], const char *dir, char *err, size_t errlen)
 {
@@ -98,7 +91,7 @@ static char *slurp(const char *path)
 
 int run_wait(struct run *r, int timeout_ms, char *err, size_t errlen)
 {
-	long deadline = run_now_ms() + timeout_ms;
+	long deadline = now_ms() + timeout_ms;
 	int status = 0;
 	bool killed = false;
 
@@ -109,13 +102,13 @@ int run_wait(struct run *r, int timeout_ms, char *err, size_t errlen)
 			break;
 		if (w < 0 && errno != EINTR)
 			return snprintf(err, errlen, "waitpid: %s", strerror(errno)), -1;
-		if (!killed && run_now_ms() >= deadline) {
+		if (!killed && now_ms() >= deadline) {
 			kill(r->pid, SIGKILL);
 			killed = true;
 		}
 		usleep(POLL_MS * 1000);
 	}
-	r->ended_ms = run_now_ms();
+	r->ended_ms = now_ms();
 	r->pid = 0;
 	r->out = slurp(r->out_path);
 	r->err = slurp(r->err_path);

@@ -32,6 +32,4 @@ int run_sync(struct run *r, const char *netns, const char *const argv[], const c
 
 void run_free(struct run *r);
 
-long run_now_ms(void);
-
 #endif

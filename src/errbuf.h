@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The error convention of this code base: a function that fails writes
+ * one line into the caller's err buffer (truncated to errlen) and returns
+ * -1, so a caller can `return axdp_fail(err, errlen, ...)` in one step.
+ */
+#ifndef AXDP_ERRBUF_H
+#define AXDP_ERRBUF_H
+
+#include <stddef.h>
+
+__attribute__((format(printf, 3, 4)))
+int axdp_fail(char *err, size_t errlen, const char *fmt, ...);
+
+#endif
