@@ -81,6 +81,7 @@ deps:
 
 check: deps
 	$(MAKE) all $(TEST_BIN)
+	BUILD=$(BUILD) OBJ=$(BPF_OBJ) tests/verifier-kernels.sh
 	AXDP_BPF_OBJECT=$(BPF_OBJ) AXDP_BUILD=$(BUILD) tests/run-tests $(TEST_BIN)
 
 $(BUILD)/bench: tests/bench.c $(TEST_LIB) $(wildcard tests/lib/*.h) $(LIB_OBJ) | $(BUILD)
@@ -179,3 +180,8 @@ check-packages:
 # Debian 12 guest under qemu: installs the .deb, checks the service protects it.
 check-e2e:
 	tests/e2e-qemu.sh
+
+# Loads every program on this kernel and on Debian 12's 6.1 under qemu, attaching nothing.
+.PHONY: check-verifier
+check-verifier: $(BPF_OBJ)
+	BUILD=$(BUILD) OBJ=$(BPF_OBJ) tests/verifier-kernels.sh

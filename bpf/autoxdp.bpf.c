@@ -13,11 +13,18 @@ int xdp_ingress(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;
-	enum axdp_reason reason = count(judge_inbound(data, end), ctx->ingress_ifindex, end - data);
+	__u32 bytes;
+	enum axdp_reason reason = judge_inbound(data, end, &bytes);
 
+	count(reason, ctx->ingress_ifindex, bytes);
 	if (reason < AXDP_FIRST_DROP)
 		return XDP_PASS;
-	sample_drop(data, end, ctx->ingress_ifindex, reason);
+	/*
+	 * Read again, not kept: a packet pointer live across the judgement
+	 * holds the range each parse gave it, and the verifier would check
+	 * the judgement once per range.
+	 */
+	sample_drop((void *)(long)ctx->data, (void *)(long)ctx->data_end, ctx->ingress_ifindex, reason);
 	return XDP_DROP;
 }
 
@@ -30,7 +37,8 @@ int tc_egress(struct __sk_buff *skb)
 	void *data = (void *)(long)skb->data;
 	void *end = (void *)(long)skb->data_end;
 
-	if (end - data < EGRESS_HEADER_BYTES && end - data < skb->len) {
+	/* Comparisons, not a difference: subtracting packet pointers needs CAP_PERFMON, which reloads lack. */
+	if (data + EGRESS_HEADER_BYTES > end && data + skb->len > end) {
 		bpf_skb_pull_data(skb, EGRESS_HEADER_BYTES);
 		data = (void *)(long)skb->data;
 		end = (void *)(long)skb->data_end;

@@ -301,12 +301,14 @@ static __always_inline enum axdp_reason judge_l4(const struct packet *p, const s
 	return AXDP_DROP_PROTO;
 }
 
-static __always_inline enum axdp_reason judge_inbound(void *data, void *end)
+/* The verdict on one frame; *bytes is what its counter counts (see struct packet). */
+static __always_inline enum axdp_reason judge_inbound(void *data, void *end, __u32 *bytes)
 {
 	struct axdp_policy *pol = policy_state();
 	struct packet p;
 	enum axdp_reason reason = parse_packet(data, end, &p);
 
+	*bytes = p.bytes;
 	if (reason != PARSED)
 		return reason;
 	/* Source policy first: a denied or impossible source gets no further look. */

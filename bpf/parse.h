@@ -13,6 +13,7 @@
 #include <linux/ip.h>
 #include <linux/ipv6.h>
 #include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
 #include "autoxdp_abi.h"
 
 #define PARSED AXDP_REASON_COUNT
@@ -56,11 +57,50 @@ struct packet {
 	void *l4;         /* L4 header, unless FRAG_LATER */
 	__u32 l4_len;     /* L4 bytes the IP header claims in this packet */
 	__be32 frag_id;
+	__u32 bytes;      /* link header plus IP datagram: what counters count */
 	__u8 proto;       /* L4 protocol */
 	__u8 frag_proto;  /* protocol field the fragment ids belong to */
 	__u8 frag;        /* enum frag_kind */
 	__u8 ipv6;
 };
+
+/*
+ * A 16-bit length read from the wire, for adding to a packet pointer.
+ * The 6.1 verifier forgets all bounds across the byte swap of bpf_ntohs
+ * and refuses the addition; the mask restores them, and the barrier
+ * keeps clang from dropping a mask it knows to be redundant.
+ */
+static __always_inline __u32 wire_len16(__be16 v)
+{
+	__u32 len = bpf_ntohs(v);
+
+	barrier_var(len);
+	return len & 0xffff;
+}
+
+/*
+ * Zero, in a writable global that nothing writes: the verifier cannot
+ * know its value.  opaque(v, mask) is v (mask must cover every value v
+ * takes) to the CPU; to the verifier it is anything within mask.  Headers
+ * located through it look alike to the verifier whatever came before them
+ * (the number of VLAN tags, the mix of IPv6 extension headers), so it
+ * checks what follows once instead of once per variant: that took 6.1's
+ * verifier past its 1M instructions.  Costs a load and two ALU ops.
+ */
+__u32 opaque_zero SEC(".bss");
+
+static __always_inline __u32 opaque(__u32 v, __u32 mask)
+{
+	return (v + opaque_zero) & mask;
+}
+
+/* Covers the link header: Ethernet and AXDP_MAX_VLAN_DEPTH tags. */
+#define L2_OFF_MASK 0x1f
+_Static_assert(ETH_HLEN + AXDP_MAX_VLAN_DEPTH * 4 <= L2_OFF_MASK, "L2_OFF_MASK must cover the link header");
+
+/* Covers every L4 offset: the link header, an IPv6 header, extension headers of at most 2048 bytes. */
+#define L4_OFF_MASK 0x7fff
+_Static_assert(L2_OFF_MASK + 40 + AXDP_MAX_IPV6_EXTHDRS * 2048 <= L4_OFF_MASK, "L4_OFF_MASK must cover every L4 offset");
 
 static __always_inline void addr_from_ipv4(struct axdp_addr *a, __be32 ip)
 {
@@ -79,7 +119,7 @@ static __always_inline enum axdp_reason parse_ipv4(void *pos, void *end, struct 
 	if ((void *)(iph + 1) > end || iph->version != 4 || iph->ihl < 5)
 		return AXDP_DROP_IPV4_MALFORMED;
 	hlen = iph->ihl * 4;
-	total = bpf_ntohs(iph->tot_len);
+	total = wire_len16(iph->tot_len);
 	if (total < hlen || pos + total > end)
 		return AXDP_DROP_IPV4_MALFORMED;
 
@@ -101,6 +141,7 @@ static __always_inline enum axdp_reason parse_ipv4(void *pos, void *end, struct 
 	p->frag_id = iph->id;
 	p->l4 = pos + hlen;
 	p->l4_len = total - hlen;
+	p->bytes += total;
 	return PARSED;
 }
 
@@ -109,31 +150,38 @@ static __always_inline enum axdp_reason parse_ipv4(void *pos, void *end, struct 
  * that is longer, truncated, or runs past the payload length is dropped:
  * the kernel would walk it too, and we must not judge a packet by a
  * header we did not reach.
+ *
+ * The walk carries the offset of the header in hand, cur, rather than a
+ * pointer: a pointer's variable part would differ for every mix of
+ * header kinds behind it, and the verifier would check the rest of the
+ * program once per mix (see opaque()).  ip6 is at data + off.
  */
-static __always_inline enum axdp_reason parse_ipv6(void *pos, void *end, struct packet *p)
+static __always_inline enum axdp_reason parse_ipv6(void *data, __u32 off, void *end, struct packet *p)
 {
-	struct ipv6hdr *ip6 = pos;
-	void *payload_end;
+	struct ipv6hdr *ip6 = data + off;
+	__u32 left; /* payload bytes behind cur; a scalar, since subtracting packet pointers needs CAP_PERFMON */
+	__u32 cur = off + sizeof(*ip6);
 	__u8 nexthdr;
 	int i;
 
 	if ((void *)(ip6 + 1) > end || ip6->version != 6)
 		return AXDP_DROP_IPV6_MALFORMED;
 	/* Payload length 0 announces a jumbogram, which has no place on the internet. */
-	payload_end = (void *)(ip6 + 1) + bpf_ntohs(ip6->payload_len);
-	if (payload_end == (void *)(ip6 + 1) || payload_end > end)
+	left = wire_len16(ip6->payload_len);
+	if (!left || (void *)(ip6 + 1) + left > end)
 		return AXDP_DROP_IPV6_MALFORMED;
+	p->bytes += sizeof(*ip6) + left;
 
 	__builtin_memcpy(&p->src, &ip6->saddr, sizeof(p->src));
 	__builtin_memcpy(&p->dst, &ip6->daddr, sizeof(p->dst));
 	p->ipv6 = 1;
 	p->frag = FRAG_NONE;
 	nexthdr = ip6->nexthdr;
-	pos = ip6 + 1;
 
 	for (i = 0; i < AXDP_MAX_IPV6_EXTHDRS; i++) {
-		struct ipv6_opt_hdr *opt = pos;
-		struct ipv6_frag_hdr *fh = pos;
+		struct ipv6_opt_hdr *opt = data + cur;
+		struct ipv6_frag_hdr *fh = data + cur;
+		__u32 hdr_len;
 		__u16 frag_off;
 
 		switch (nexthdr) {
@@ -146,13 +194,13 @@ static __always_inline enum axdp_reason parse_ipv6(void *pos, void *end, struct 
 			if ((void *)(opt + 1) > end)
 				return AXDP_DROP_IPV6_EXTHDR;
 			nexthdr = opt->nexthdr;
-			pos += (opt->hdrlen + 1) * 8;
+			hdr_len = (opt->hdrlen + 1) * 8;
 			break;
 		case IPPROTO_AH:
 			if ((void *)(opt + 1) > end)
 				return AXDP_DROP_IPV6_EXTHDR;
 			nexthdr = opt->nexthdr;
-			pos += (opt->hdrlen + 2) * 4;
+			hdr_len = (opt->hdrlen + 2) * 4;
 			break;
 		case IPPROTO_FRAGMENT:
 			if ((void *)(fh + 1) > end || p->frag != FRAG_NONE)
@@ -161,7 +209,7 @@ static __always_inline enum axdp_reason parse_ipv6(void *pos, void *end, struct 
 			p->frag_id = fh->identification;
 			p->frag_proto = fh->nexthdr;
 			nexthdr = fh->nexthdr;
-			pos = fh + 1;
+			hdr_len = sizeof(*fh);
 			if (frag_off & IP6_OFFSET_MASK)
 				p->frag = FRAG_LATER;
 			else if (frag_off & IP6_MORE_FRAGMENTS)
@@ -171,8 +219,10 @@ static __always_inline enum axdp_reason parse_ipv6(void *pos, void *end, struct 
 		default:
 			goto chain_end;
 		}
-		if (pos > payload_end)
+		if (hdr_len > left)
 			return AXDP_DROP_IPV6_EXTHDR;
+		left -= hdr_len;
+		cur = opaque(cur + hdr_len, L4_OFF_MASK);
 		if (p->frag == FRAG_LATER)
 			goto chain_end;
 	}
@@ -186,8 +236,8 @@ static __always_inline enum axdp_reason parse_ipv6(void *pos, void *end, struct 
 	}
 chain_end:
 	p->proto = nexthdr;
-	p->l4 = pos;
-	p->l4_len = payload_end - pos;
+	p->l4 = data + cur;
+	p->l4_len = left;
 	return PARSED;
 }
 
@@ -196,11 +246,14 @@ static __always_inline enum axdp_reason parse_packet(void *data, void *end, stru
 {
 	struct ethhdr *eth = data;
 	void *pos = eth + 1;
+	__u32 off = sizeof(*eth);
 	__be16 proto;
 	int i;
 
+	p->bytes = 0;
 	if (pos > end)
 		return AXDP_DROP_L2_MALFORMED;
+	p->bytes = sizeof(*eth);
 	proto = eth->h_proto;
 
 	for (i = 0; i < AXDP_MAX_VLAN_DEPTH; i++) {
@@ -212,12 +265,15 @@ static __always_inline enum axdp_reason parse_packet(void *data, void *end, stru
 			return AXDP_DROP_L2_MALFORMED;
 		proto = tag->encapsulated_proto;
 		pos = tag + 1;
+		off += sizeof(*tag);
+		p->bytes += sizeof(*tag);
 	}
 
+	off = opaque(off, L2_OFF_MASK);
 	if (proto == bpf_htons(ETH_P_IP))
-		return parse_ipv4(pos, end, p);
+		return parse_ipv4(data + off, end, p);
 	if (proto == bpf_htons(ETH_P_IPV6))
-		return parse_ipv6(pos, end, p);
+		return parse_ipv6(data, off, end, p);
 	if (proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD))
 		return AXDP_DROP_VLAN_DEPTH;
 	/* ARP and the rest: the stack has no IP handler that could be reached through them. */

@@ -48,7 +48,10 @@ static __always_inline bool source_martian(const struct packet *p)
 		first = bpf_ntohl(p->src.w[3]) >> 24;
 		return first == 0 || first == 127 || first >= 224;
 	}
-	if (!p->src.w[0] && !p->src.w[1] && !p->src.w[2] && (!p->src.w[3] || p->src.w[3] == bpf_htonl(1)))
+	/* :: is the source of duplicate address detection and early MLD reports: ICMPv6 judges those. */
+	if (!p->src.w[0] && !p->src.w[1] && !p->src.w[2] && !p->src.w[3])
+		return p->proto != IPPROTO_ICMPV6;
+	if (!p->src.w[0] && !p->src.w[1] && !p->src.w[2] && p->src.w[3] == bpf_htonl(1))
 		return true;
 	return (bpf_ntohl(p->src.w[0]) >> 24) == 0xff;
 }

@@ -62,7 +62,8 @@ rc=0
 verdicts=()
 # report NAME LOG: the loader's lines, then the verdict.
 report() {
-	sed -n 's/^VERIFIER\(-LOG\)\{0,1\}: /  /p' "$2"
+	sed -n -e 's/^VERIFIER: \([^ ]* [^ ]*\) processed \([0-9]*\) insns .* total_states \([0-9]*\) .*/  \1: \2 insns, \3 states/p' \
+		-e '/ processed [0-9]* insns /!s/^VERIFIER\(-LOG\)\{0,1\}: /  /p' "$2"
 	if grep -q '^VERIFIER-RESULT: PASS' "$2"; then
 		verdicts+=("PASS $1")
 	else
@@ -128,9 +129,12 @@ if [[ $GUEST != 0 ]]; then
 		-kernel "$kernel" -initrd "$VK/initramfs.cpio" \
 		-append "console=ttyS0 quiet panic=-1 rdinit=/init" </dev/null 2>&1 |
 		tr -d '\r' >"$VK/guest.log" || true
-	grep -q '^VERIFIER-EXIT:' "$VK/guest.log" ||
-		{ tail -20 "$VK/guest.log"; echo "  guest did not finish within ${GUEST_TIMEOUT}s" >>"$VK/guest.log"; }
-	say "guest done after $((SECONDS - start)) s"
+	if grep -q '^VERIFIER-EXIT:' "$VK/guest.log"; then
+		say "guest done after $((SECONDS - start)) s"
+	else
+		tail -20 "$VK/guest.log"
+		say "the guest stopped without a verdict after $((SECONDS - start)) s (timeout ${GUEST_TIMEOUT}s)"
+	fi
 	report "$name (qemu)" "$VK/guest.log"
 fi
 

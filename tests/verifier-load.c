@@ -35,6 +35,7 @@ struct variant {
 static struct axdp_rate rate(__u64 per_s, __u64 burst)
 {
 	struct axdp_rate r = { AXDP_NSEC_PER_SEC / per_s, AXDP_NSEC_PER_SEC / per_s * (burst - 1) };
+
 	return r;
 }
 
@@ -60,7 +61,7 @@ static int build_variants(struct variant *v)
 	v[0].knobs.syn[AXDP_TIER_STRICT] = rate(5, 10);
 	v[0].knobs.icmp_echo = rate(100, 200);
 
-	/* Every branch the knobs can keep: the most the verifier is ever asked to walk. */
+	/* Every branch the knobs can keep. */
 	v[1] = v[0];
 	v[1].name = "all-on";
 	v[1].knobs.trust_opens_tcp = 1;
@@ -141,7 +142,7 @@ static const char *stats_line(const char *log)
 {
 	const char *s = strstr(log, "processed ");
 
-	return s ? s : "no statistics in the log";
+	return s ? s : "no statistics in the log\n";
 }
 
 /* Loads again just the refused program, logging every instruction, for the lines before the refusal. */
@@ -159,10 +160,10 @@ static void trace_refusal(const char *path, const char *pin_dir, const struct va
 		bool it = !strcmp(bpf_program__name(prog), refused);
 
 		bpf_program__set_autoload(prog, it);
-		if (it)
+		if (it) {
 			bpf_program__set_log_buf(prog, log, TRACE_LOG_BYTES);
-		if (it)
 			bpf_program__set_log_level(prog, 1);
+		}
 	}
 	rc = bpf_object__load(obj);
 	printf("VERIFIER: %s %s: instruction trace%s, last %d lines:\n", v->name, refused,
