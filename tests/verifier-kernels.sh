@@ -86,7 +86,8 @@ fi
 
 # ---- 2. Debian 12's 6.1 kernel under qemu ----
 if [[ $GUEST != 0 ]]; then
-	deb=${KERNEL_DEB:-$(ls "$VK"/linux-image-6.1.0-*-amd64_*.deb 2>/dev/null | sort -V | tail -1)}
+	# `|| true`: with nothing cached yet ls fails, and pipefail would end the script here.
+	deb=${KERNEL_DEB:-$(ls "$VK"/linux-image-6.1.0-*-amd64_*.deb 2>/dev/null | sort -V | tail -1 || true)}
 	if [[ -z $deb ]]; then
 		pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-6\.1\.0-/ {print $2; exit}')
 		[[ -n $pkg ]] || die "apt knows no linux-image-6.1.0-*-amd64 (is this Debian 12?)"
