@@ -21,7 +21,8 @@
 #define AXDP_DENY_ENTRIES      (1 << 20)  /* per generation: the public DROP lists fit many times */
 #define AXDP_TRUST_ENTRIES     65536
 #define AXDP_LOCAL_ADDR_ENTRIES 1024
-#define AXDP_RATE_ENTRIES      262144
+#define AXDP_RATE_SLOT_BITS    18         /* per-source rate buckets: 2^18 slots of 32 bytes */
+#define AXDP_RATE_SLOTS        (1u << AXDP_RATE_SLOT_BITS)
 #define AXDP_SOCK_ENTRIES      65536
 #define AXDP_SOCK_EVENTS_BYTES (256 * 1024)
 #define AXDP_DROP_EVENTS_BYTES (256 * 1024)
@@ -70,6 +71,31 @@ struct axdp_lpm_key {
 };
 
 /*
+ * Buckets of source addresses the deny list leaves alone, one bit each in
+ * the deny_clear array (__u64 words): a set bit means no entry of the
+ * live deny list covers any address of the bucket, so the data path skips
+ * the trie, whose lookup costs far more than the bit.  A clear bit only
+ * means "look it up": a fresh map of zeros is correct.  IPv4 buckets are
+ * /24s; IPv6 buckets are /32s hashed onto as many bits.
+ */
+#define AXDP_DENY_BUCKET_BITS 24
+#define AXDP_DENY_V6_BUCKETS  (1u << AXDP_DENY_BUCKET_BITS)  /* bucket numbers of IPv6 start here */
+#define AXDP_DENY_CLEAR_WORDS ((2u << AXDP_DENY_BUCKET_BITS) / 64)
+
+static inline __attribute__((always_inline)) __u32 axdp_deny_bucket_v6(__u32 top32)
+{
+	return AXDP_DENY_V6_BUCKETS + ((top32 * 0x9e3779b1u) >> (32 - AXDP_DENY_BUCKET_BITS));
+}
+
+/* Host-order words in, so user space and the data path compute the same bucket. */
+static inline __attribute__((always_inline)) __u32 axdp_deny_bucket(__u32 w0, __u32 w1, __u32 w2, __u32 w3)
+{
+	if (!w0 && !w1 && w2 == 0xffff)
+		return w3 >> (32 - AXDP_DENY_BUCKET_BITS);
+	return axdp_deny_bucket_v6(w0);
+}
+
+/*
  * Source policy state, one entry.  Two generations of the deny trie exist
  * so a list is replaced whole: the daemon fills the idle one, then flips
  * deny_generation.  Counts let the data path skip empty tries.
@@ -81,13 +107,25 @@ struct axdp_policy {
 	__u32 local_addrs;      /* entries of local_addrs */
 };
 
-/* Key of the per-source rate buckets (value: __u64 theoretical arrival time, ns). */
-struct axdp_rate_key {
-	struct axdp_addr source;  /* masked by the knobs' source prefix */
-	__u16 port;
-	__u8 l4;
-	__u8 pad;
-};
+/*
+ * The slot of a per-source rate bucket: a keyed hash (NH: sums of products
+ * of key-offset words) of the masked source and of port << 8 | l4, then
+ * mixed (MurmurHash3's finalizer) so that sources differing in a few bits
+ * spread over the table.  Without the key nobody can pick sources that
+ * share a slot; with it, a test can.
+ */
+static inline __attribute__((always_inline)) __u32
+axdp_rate_slot(const struct axdp_addr *source, __u32 port_l4, const volatile __u32 *key)
+{
+	__u64 h = (__u64)(__u32)(source->w[0] + key[0]) * (__u32)(source->w[1] + key[1]) +
+		  (__u64)(__u32)(source->w[2] + key[2]) * (__u32)(source->w[3] + key[3]) +
+		  (__u64)(__u32)(port_l4 + key[4]) * (__u32)(key[5] | 1);
+
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	return (__u32)(h >> (64 - AXDP_RATE_SLOT_BITS));
+}
 
 /* addr_allow key: this port is open on this local address only. Value: __u8 1. */
 struct axdp_addr_port {
@@ -187,6 +225,9 @@ struct axdp_knobs {
 	/* Sources are rate limited by these prefixes (v4-mapped for IPv4). */
 	struct axdp_addr source_mask_v4;
 	struct axdp_addr source_mask_v6;
+	/* Key of axdp_rate_slot(); all zero: the loader draws one at each load. */
+	__u32 rate_hash_key[6];
+	__u32 pad2;
 };
 
 #define AXDP_DEFAULT_TCP_TIMEOUT_S         86400
@@ -350,9 +391,10 @@ struct axdp_counter {
 #define AXDP_MAP_POLICY     "policy"
 #define AXDP_MAP_DENY_0     "deny_0"
 #define AXDP_MAP_DENY_1     "deny_1"
+#define AXDP_MAP_DENY_CLEAR "deny_clear"
 #define AXDP_MAP_TRUST      "trust"
 #define AXDP_MAP_LOCAL_ADDRS "local_addrs"
-#define AXDP_MAP_RATE_SOURCES "rate_sources"
+#define AXDP_MAP_RATE_SLOTS "rate_slots"
 #define AXDP_MAP_EVENT_CTL  "event_ctl"
 #define AXDP_MAP_EVENT_BUDGET "event_budget"
 #define AXDP_MAP_DROP_EVENTS "drop_events"

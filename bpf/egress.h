@@ -23,16 +23,16 @@ static __always_inline void mark_flow_port(const struct axdp_flow_key *key, __u6
 	__u64 *seen = bpf_map_lookup_elem(&flow_ports, &idx);
 	__u64 *clock = bpf_map_lookup_elem(&egress_clock, &zero);
 
-	if (seen && now - *seen > CLOCK_STEP_NS)
+	if (seen && (__s64)(now - *seen) > (__s64)CLOCK_STEP_NS)
 		*seen = now;
-	if (clock && now - *clock > CLOCK_STEP_NS)
+	if (clock && (__s64)(now - *clock) > (__s64)CLOCK_STEP_NS)
 		*clock = now;
 }
 
 /* flags are added to the entry's, after clearing those not in keep. */
 static __always_inline enum axdp_reason record_flow(const struct axdp_flow_key *key, __u32 flags, __u32 keep)
 {
-	__u64 now = bpf_ktime_get_coarse_ns();
+	__u64 now = coarse_now();
 	struct axdp_flow *f = flow_lookup(key, now);
 	struct axdp_flow fresh = { .last_seen_ns = now, .flags = flags };
 	__u32 next;
@@ -46,7 +46,7 @@ static __always_inline enum axdp_reason record_flow(const struct axdp_flow_key *
 	next = (f->flags & keep) | flags;
 	if (next != f->flags)
 		f->flags = next;
-	if (now - f->last_seen_ns > FLOW_REFRESH_NS)
+	if ((__s64)(now - f->last_seen_ns) > (__s64)FLOW_REFRESH_NS)
 		f->last_seen_ns = now;
 	return AXDP_EGRESS_TRACKED;
 }

@@ -8,6 +8,7 @@
 #ifndef AXDP_EVENTS_H
 #define AXDP_EVENTS_H
 
+#include "clock.h"
 #include "maps.h"
 #include "parse.h"
 
@@ -18,7 +19,7 @@ static __always_inline bool someone_listens(__u64 *now)
 
 	if (!ctl || !ctl->listen_until_ns)
 		return false;
-	*now = bpf_ktime_get_coarse_ns();
+	*now = coarse_now();
 	return *now < ctl->listen_until_ns;
 }
 

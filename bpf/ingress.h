@@ -47,7 +47,7 @@ static __always_inline bool inbound_flow_alive(const struct packet *p, __be16 sr
 	struct axdp_flow_key key = {};
 
 	inbound_flow_key(&key, p, src_port, dst_port);
-	return flow_lookup(&key, bpf_ktime_get_coarse_ns()) != NULL;
+	return flow_lookup(&key, coarse_now()) != NULL;
 }
 
 /* Tiers spelled out so each rate is a constant the verifier can prune when it is off. */
@@ -191,7 +191,7 @@ static __always_inline enum axdp_reason judge_icmp_error(const struct packet *p,
 	default:
 		return p->ipv6 ? AXDP_PASS_ICMP_ERROR : AXDP_DROP_ICMP_UNMATCHED;
 	}
-	if (flow_lookup(&key, bpf_ktime_get_coarse_ns()))
+	if (flow_lookup(&key, coarse_now()))
 		return AXDP_PASS_ICMP_ERROR;
 	return AXDP_DROP_ICMP_UNMATCHED;
 }
@@ -268,7 +268,7 @@ static __always_inline enum axdp_reason judge_later_fragment(const struct packet
 
 	fragment_key(&key, p);
 	f = bpf_map_lookup_elem(&fragments, &key);
-	if (f && bpf_ktime_get_coarse_ns() - f->first_seen_ns < knobs.frag_timeout_ns)
+	if (f && (__s64)(coarse_now() - f->first_seen_ns) < (__s64)knobs.frag_timeout_ns)
 		return AXDP_PASS_FRAGMENT;
 	return AXDP_DROP_FRAG_ORPHAN;
 }
@@ -276,7 +276,7 @@ static __always_inline enum axdp_reason judge_later_fragment(const struct packet
 static __always_inline void admit_fragments(const struct packet *p)
 {
 	struct axdp_frag_key key = {};
-	struct axdp_frag f = { .first_seen_ns = bpf_ktime_get_coarse_ns() };
+	struct axdp_frag f = { .first_seen_ns = coarse_now() };
 
 	fragment_key(&key, p);
 	bpf_map_update_elem(&fragments, &key, &f, BPF_ANY);

@@ -111,6 +111,16 @@ struct {
 
 LPM_MAP(deny_0, AXDP_DENY_ENTRIES);
 LPM_MAP(deny_1, AXDP_DENY_ENTRIES);
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, AXDP_DENY_CLEAR_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
+	/* The daemon rewrites all 4 MiB at each list change through a mapping, not syscalls. */
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} deny_clear SEC(".maps");
 LPM_MAP(trust, AXDP_TRUST_ENTRIES);
 
 struct {
@@ -121,14 +131,26 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } local_addrs SEC(".maps");
 
-/* Shared by all CPUs: updated without a lock, so racing CPUs can let a few extra through (see autoxdp.conf(5)). */
+/*
+ * Per-source buckets, shared by all CPUs and updated without a lock, so
+ * racing CPUs can let a few extra through (see autoxdp.conf(5)).  A slot
+ * names the source it holds: another source hashed there takes it over.
+ * Not pinned: a new hash key comes with each load, so the slots of the
+ * previous program would mean nothing to the next.
+ */
+struct rate_slot {
+	struct axdp_addr source;  /* masked by the knobs' source prefix */
+	__u32 port_l4;            /* port << 8 | l4; 0: unused (port 0 never gets here) */
+	__u32 pad;
+	__u64 tat;                /* theoretical arrival time, coarse clock */
+};
+
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, AXDP_RATE_ENTRIES);
-	__type(key, struct axdp_rate_key);
-	__type(value, __u64);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} rate_sources SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, AXDP_RATE_SLOTS);
+	__type(key, __u32);
+	__type(value, struct rate_slot);
+} rate_slots SEC(".maps");
 
 /* Per-CPU buckets: [port] for UDP packets and bytes, [0] of echo for ICMP. */
 struct cpu_buckets {

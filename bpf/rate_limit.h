@@ -10,6 +10,7 @@
 #ifndef AXDP_RATE_LIMIT_H
 #define AXDP_RATE_LIMIT_H
 
+#include "clock.h"
 #include "maps.h"
 #include "parse.h"
 
@@ -24,31 +25,42 @@ static __always_inline bool gcra_allow(__u64 *tat, const volatile struct axdp_ra
 	return true;
 }
 
+/*
+ * The bucket of a source is an array slot, read inline, where a hash map
+ * would cost a call and a hash per packet.  A source finding its slot
+ * held by another starts anew, as if an LRU had evicted the other: so a
+ * collision can only let a source begin a fresh burst, never limit it by
+ * someone else's traffic, and a flood of spoofed sources cannot lock a
+ * real client out.
+ */
 static __always_inline bool source_within_rate(const struct packet *p, enum axdp_l4 l4, __u16 port,
 					       const volatile struct axdp_rate *r)
 {
 	const volatile struct axdp_addr *mask = p->ipv6 ? &knobs.source_mask_v6 : &knobs.source_mask_v4;
-	struct axdp_rate_key key = {
-		.source.w = { p->src.w[0] & mask->w[0], p->src.w[1] & mask->w[1],
-			      p->src.w[2] & mask->w[2], p->src.w[3] & mask->w[3] },
-		.port = port,
-		.l4 = l4,
-	};
-	__u64 now = bpf_ktime_get_coarse_ns(), *tat = bpf_map_lookup_elem(&rate_sources, &key);
-	__u64 first = now + r->interval_ns;
+	struct axdp_addr src = { { p->src.w[0] & mask->w[0], p->src.w[1] & mask->w[1], p->src.w[2] & mask->w[2],
+				   p->src.w[3] & mask->w[3] } };
+	__u32 port_l4 = (__u32)port << 8 | l4;
+	__u32 idx = axdp_rate_slot(&src, port_l4, knobs.rate_hash_key);
+	struct rate_slot *s = bpf_map_lookup_elem(&rate_slots, &idx);
+	__u64 now = coarse_now();
 
-	if (!tat) {
-		bpf_map_update_elem(&rate_sources, &key, &first, BPF_ANY);
+	if (!s)
+		return true;
+	if (s->port_l4 != port_l4 || s->source.w[0] != src.w[0] || s->source.w[1] != src.w[1] ||
+	    s->source.w[2] != src.w[2] || s->source.w[3] != src.w[3]) {
+		s->source = src;
+		s->port_l4 = port_l4;
+		s->tat = now + r->interval_ns;
 		return true;
 	}
-	return gcra_allow(tat, r, now, 1);
+	return gcra_allow(&s->tat, r, now, 1);
 }
 
 static __always_inline bool udp_port_within_budget(__u16 port, __u32 bytes)
 {
 	__u32 key = port;
 	struct cpu_buckets *b = bpf_map_lookup_elem(&udp_port_buckets, &key);
-	__u64 now = bpf_ktime_get_coarse_ns();
+	__u64 now = coarse_now();
 
 	if (!b)
 		return true;
@@ -62,7 +74,7 @@ static __always_inline bool echo_within_rate(void)
 	__u32 zero = 0;
 	struct cpu_buckets *b = bpf_map_lookup_elem(&echo_buckets, &zero);
 
-	return !b || gcra_allow(&b->packets_tat, &knobs.icmp_echo, bpf_ktime_get_coarse_ns(), 1);
+	return !b || gcra_allow(&b->packets_tat, &knobs.icmp_echo, coarse_now(), 1);
 }
 
 #endif

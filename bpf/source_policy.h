@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR MIT) */
 /*
  * Who may talk to the host at all: denied CIDRs, martian sources, trusted
- * CIDRs.  Empty lists cost one read of the policy entry; the martian
- * ranges are arithmetic.
+ * CIDRs.  Empty lists cost one read of the policy entry; a source far
+ * from every denied network one bit more; the martian ranges are
+ * arithmetic.
  */
 #ifndef AXDP_SOURCE_POLICY_H
 #define AXDP_SOURCE_POLICY_H
@@ -17,11 +18,22 @@ static __always_inline struct axdp_policy *policy_state(void)
 	return bpf_map_lookup_elem(&policy, &zero);
 }
 
+/* The deny list has nothing near this source: most sources, for a fraction of a trie lookup. */
+static __always_inline bool deny_bucket_clear(const struct axdp_addr *src)
+{
+	__u32 bucket = axdp_deny_bucket(bpf_ntohl(src->w[0]), bpf_ntohl(src->w[1]), bpf_ntohl(src->w[2]),
+					bpf_ntohl(src->w[3]));
+	__u32 word = bucket / 64;
+	__u64 *bits = bpf_map_lookup_elem(&deny_clear, &word);
+
+	return bits && (*bits >> (bucket % 64)) & 1;
+}
+
 static __always_inline bool source_denied(const struct axdp_policy *pol, const struct axdp_addr *src)
 {
 	struct axdp_lpm_key key = { .prefixlen = 128, .addr = *src };
 
-	if (!pol->deny_entries)
+	if (!pol->deny_entries || deny_bucket_clear(src))
 		return false;
 	return pol->deny_generation ? bpf_map_lookup_elem(&deny_1, &key) != NULL
 				    : bpf_map_lookup_elem(&deny_0, &key) != NULL;

@@ -6,6 +6,7 @@
 #ifndef AXDP_STATE_H
 #define AXDP_STATE_H
 
+#include "clock.h"
 #include "maps.h"
 #include "parse.h"
 

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/mount.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <linux/if_link.h>
@@ -125,6 +126,14 @@ static int program_fd(struct bpf_object *obj, const char *path, const char *name
 	return bpf_program__fd(prog);
 }
 
+static bool per_source_limits(const struct axdp_knobs *k)
+{
+	for (int t = 0; t < AXDP_TIER_COUNT; t++)
+		if (k->syn[t].interval_ns)
+			return true;
+	return k->udp_source.interval_ns != 0;
+}
+
 static const char *const hook_programs[] = { AXDP_PROG_LISTEN, AXDP_PROG_BIND4, AXDP_PROG_BIND6, AXDP_PROG_RELEASE };
 #define HOOK_COUNT (sizeof(hook_programs) / sizeof(hook_programs[0]))
 
@@ -132,19 +141,33 @@ static int open_and_load(struct axdp_datapath *dp, const char *path, const struc
 			 bool hooks, char *err, size_t errlen)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, open_opts, .pin_root_path = dp->pin_dir);
+	static const __u32 no_key[sizeof(opts->knobs.rate_hash_key) / sizeof(__u32)];
+	struct axdp_knobs knobs;
+	struct bpf_map *rate_slots;
 	int rc;
 
 	dp->obj = bpf_object__open_file(path, &open_opts);
 	if (!dp->obj)
 		return axdp_fail(err, errlen, "opening BPF object %s: %s; install autoxdp or pass the object's path",
 			    path, strerror(errno));
+	rate_slots = bpf_object__find_map_by_name(dp->obj, AXDP_MAP_RATE_SLOTS);
+	if (!rate_slots)
+		return axdp_fail(err, errlen, "%s: no map '%s': not this version's data path object", path,
+				 AXDP_MAP_RATE_SLOTS);
 	for (size_t i = 0; i < HOOK_COUNT; i++) {
 		struct bpf_program *prog = bpf_object__find_program_by_name(dp->obj, hook_programs[i]);
 
 		if (prog)
 			bpf_program__set_autoload(prog, hooks);
 	}
-	if (set_knobs(dp->obj, path, &opts->knobs, err, errlen))
+	knobs = opts->knobs;
+	if (!memcmp(knobs.rate_hash_key, no_key, sizeof(no_key)) &&
+	    getrandom(knobs.rate_hash_key, sizeof(knobs.rate_hash_key), 0) != sizeof(knobs.rate_hash_key))
+		return axdp_fail(err, errlen, "drawing the rate-limit hash key (getrandom): %s", strerror(errno));
+	/* With every per-source limit off nothing reads the table: one slot instead of 8 MiB. */
+	if (!per_source_limits(&knobs) && bpf_map__set_max_entries(rate_slots, 1))
+		return axdp_fail(err, errlen, "%s: map '%s': cannot resize", path, AXDP_MAP_RATE_SLOTS);
+	if (set_knobs(dp->obj, path, &knobs, err, errlen))
 		return -1;
 	rc = bpf_object__load(dp->obj);
 	if (rc)

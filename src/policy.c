@@ -8,7 +8,9 @@
 #include <time.h>
 #include <unistd.h>
 #include <netinet/in.h>
+#include <sys/mman.h>
 #include <bpf/bpf.h>
+#include "deny_buckets.h"
 #include "denylist.h"
 #include "log.h"
 #include "policy.h"
@@ -60,8 +62,12 @@ static void wait_for_programs(const struct axdp_policy_maps *m)
 
 void axdp_policy_close(struct axdp_policy_maps *m)
 {
-	int *fds[] = { &m->policy, &m->deny[0], &m->deny[1], &m->trust, &m->local_addrs, &m->rcu_wait, &m->rcu_inner };
+	int *fds[] = { &m->policy, &m->deny[0], &m->deny[1], &m->deny_clear, &m->trust, &m->local_addrs, &m->rcu_wait,
+		       &m->rcu_inner };
 
+	if (m->deny_clear_words)
+		munmap(m->deny_clear_words, AXDP_DENY_CLEAR_WORDS * sizeof(uint64_t));
+	m->deny_clear_words = NULL;
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		if (*fds[i] >= 0)
 			close(*fds[i]);
@@ -77,7 +83,8 @@ int axdp_policy_open(struct axdp_policy_maps *m, const char *pin_dir, char *err,
 	m->policy = pinned(pin_dir, AXDP_MAP_POLICY, err, errlen);
 	m->deny[0] = m->policy < 0 ? -1 : pinned(pin_dir, AXDP_MAP_DENY_0, err, errlen);
 	m->deny[1] = m->deny[0] < 0 ? -1 : pinned(pin_dir, AXDP_MAP_DENY_1, err, errlen);
-	m->trust = m->deny[1] < 0 ? -1 : pinned(pin_dir, AXDP_MAP_TRUST, err, errlen);
+	m->deny_clear = m->deny[1] < 0 ? -1 : pinned(pin_dir, AXDP_MAP_DENY_CLEAR, err, errlen);
+	m->trust = m->deny_clear < 0 ? -1 : pinned(pin_dir, AXDP_MAP_TRUST, err, errlen);
 	m->local_addrs = m->trust < 0 ? -1 : pinned(pin_dir, AXDP_MAP_LOCAL_ADDRS, err, errlen);
 	if (m->local_addrs < 0) {
 		axdp_policy_close(m);
@@ -286,35 +293,72 @@ static struct axdp_lpm_key *lpm_keys(const struct axdp_cidr *v, size_t n)
 	return k;
 }
 
+static int map_deny_clear(struct axdp_policy_maps *m, char *err, size_t errlen)
+{
+	void *p;
+
+	if (m->deny_clear_words)
+		return 0;
+	p = mmap(NULL, AXDP_DENY_CLEAR_WORDS * sizeof(uint64_t), PROT_READ | PROT_WRITE, MAP_SHARED, m->deny_clear, 0);
+	if (p == MAP_FAILED)
+		return snprintf(err, errlen, "map %s: mapping it: %s", AXDP_MAP_DENY_CLEAR, strerror(errno)), -1;
+	m->deny_clear_words = p;
+	return 0;
+}
+
+/*
+ * Programs read the words as the daemon writes them: whole-word stores,
+ * and a bit only ever set where no list being switched between has an
+ * entry near (see axdp_policy_set_deny()).
+ */
+static void store_clear(struct axdp_policy_maps *m, const uint64_t *covered, bool keep_cleared)
+{
+	for (size_t i = 0; i < AXDP_DENY_CLEAR_WORDS; i++) {
+		uint64_t word = ~covered[i];
+
+		if (keep_cleared)
+			word &= __atomic_load_n(&m->deny_clear_words[i], __ATOMIC_RELAXED);
+		__atomic_store_n(&m->deny_clear_words[i], word, __ATOMIC_RELAXED);
+	}
+}
+
 int axdp_policy_set_deny(struct axdp_policy_maps *m, const struct axdp_cidr *v, size_t n, char *err, size_t errlen)
 {
 	struct axdp_lpm_key *keys;
 	struct axdp_policy pol;
+	uint64_t *covered = NULL;
 	__u32 live, idle;
 	int rc = -1;
 
 	if (n > AXDP_DENY_ENTRIES)
 		return snprintf(err, errlen, "deny list: %zu entries, more than the %u it holds", n, AXDP_DENY_ENTRIES), -1;
-	if (policy_get(m, &pol, err, errlen))
+	if (policy_get(m, &pol, err, errlen) || map_deny_clear(m, err, errlen))
 		return -1;
 	live = pol.deny_generation & 1;
 	idle = !live;
 	keys = lpm_keys(v, n);
-	if (!keys)
-		return snprintf(err, errlen, "deny list: out of memory"), -1;
+	covered = keys ? axdp_deny_buckets_covered(keys, n) : NULL;
+	if (!covered) {
+		snprintf(err, errlen, "deny list: out of memory");
+		goto out;
+	}
 	/* The idle generation is empty unless an earlier run stopped half way. */
 	if (prune(m, m->deny[idle], deny_names[idle], sizeof(*keys), NULL, 0, NULL, err, errlen) ||
 	    fill(m, m->deny[idle], deny_names[idle], keys, sizeof(*keys), n, err, errlen) ||
 	    policy_get(m, &pol, err, errlen))
 		goto out;
+	/* Until the old generation is gone, only buckets neither list touches are skipped. */
+	store_clear(m, covered, true);
 	pol.deny_generation = idle;
 	pol.deny_entries = (__u32)n;
 	if (policy_put(m, &pol, err, errlen))
 		goto out;
 	/* A program that read the old generation may still be looking it up: it finishes first. */
 	wait_for_programs(m);
+	store_clear(m, covered, false);
 	rc = prune(m, m->deny[live], deny_names[live], sizeof(*keys), NULL, 0, NULL, err, errlen);
 out:
+	free(covered);
 	free(keys);
 	return rc;
 }
@@ -530,7 +574,7 @@ int axdp_policy_usage(const char *pin_dir, struct axdp_policy_usage *u, char *er
 	u->deny_max = max_entries(m.deny[0]);
 	u->trust_max = max_entries(m.trust);
 	u->local_max = max_entries(m.local_addrs);
-	u->deny_bytes = map_memory(m.deny[0]) + map_memory(m.deny[1]);
+	u->deny_bytes = map_memory(m.deny[0]) + map_memory(m.deny[1]) + map_memory(m.deny_clear);
 	u->trust_bytes = map_memory(m.trust);
 	axdp_policy_close(&m);
 	return 0;

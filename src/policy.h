@@ -14,7 +14,8 @@
 #include "config.h"
 
 struct axdp_policy_maps {
-	int policy, deny[2], trust, local_addrs;   /* fds of the pinned maps */
+	int policy, deny[2], deny_clear, trust, local_addrs;   /* fds of the pinned maps */
+	uint64_t *deny_clear_words;   /* deny_clear mapped, once a deny list was set through this */
 	int rcu_wait, rcu_inner;  /* a map-in-map whose update waits for running programs; -1: sleep instead */
 	bool no_batch;      /* the kernel refused BPF_MAP_*_BATCH on the tries: one syscall per entry */
 	/* What the daemon last loaded into deny, so a reload with the same lists rewrites nothing. */
@@ -29,8 +30,10 @@ void axdp_policy_close(struct axdp_policy_maps *m);
 /*
  * Replaces the deny list with v[0..n) (unique, see axdp_cidr_list_unique)
  * without a moment in which neither list is live: the idle generation is
- * filled, the policy entry names it and its count in one update, running
- * programs finish, then the old generation is emptied.
+ * filled, the buckets the new list touches stop being skipped, the policy
+ * entry names the new generation and its count in one update, running
+ * programs finish, then the old generation is emptied and the buckets
+ * only it touched are skipped again.
  */
 int axdp_policy_set_deny(struct axdp_policy_maps *m, const struct axdp_cidr *v, size_t n, char *err, size_t errlen);
 
@@ -59,7 +62,7 @@ struct axdp_policy_usage {
 	uint32_t deny_entries, deny_max, deny_generation;
 	uint32_t trust_entries, trust_max;
 	uint32_t local_addrs, local_max;
-	uint64_t deny_bytes, trust_bytes;   /* both generations of deny together */
+	uint64_t deny_bytes, trust_bytes;   /* both generations of deny and deny_clear together */
 };
 
 int axdp_policy_usage(const char *pin_dir, struct axdp_policy_usage *u, char *err, size_t errlen);

@@ -42,11 +42,17 @@ struct bench_class {
 	void (*build)(struct pkt *p);
 	int reason;
 	bool deny;           /* timed with DENY_ENTRIES live in the deny trie; the others with it empty */
+	const char *plain;   /* the class this one adds a list or a limit to, for the "vs plain" column */
 };
 
-/* A DROP list's worth of entries, /16 to /32, that never covers PKT_REMOTE4 but covers DENIED4. */
+/*
+ * A DROP list's worth of entries, /16 to /32, that never covers
+ * PKT_REMOTE4 but covers DENIED4; NEAR4 shares DENIED4's /24, so its
+ * packets cannot skip the trie.
+ */
 #define DENY_ENTRIES 100000
-#define DENIED4 "203.0.113.66"
+#define DENIED4 "198.18.0.66"
+#define NEAR4 "198.18.0.67"
 
 static void syn_closed_v4(struct pkt *p)
 {
@@ -76,6 +82,11 @@ static void syn_rated(struct pkt *p)
 static void syn_denied(struct pkt *p)
 {
 	pkt_tcp4(p, DENIED4, PKT_LOCAL4, RPORT, OPEN_TCP, PKT_TCP_SYN);
+}
+
+static void syn_near_denied(struct pkt *p)
+{
+	pkt_tcp4(p, NEAR4, PKT_LOCAL4, RPORT, OPEN_TCP, PKT_TCP_SYN);
 }
 
 static void xmas_open(struct pkt *p)
@@ -143,22 +154,31 @@ static void later_fragment(struct pkt *p)
 }
 
 static struct bench_class classes[] = {
-	{ "closed-port SYN v4", NULL, syn_closed_v4, AXDP_DROP_TCP_CLOSED, false },
-	{ "closed-port SYN v6", NULL, syn_closed_v6, AXDP_DROP_TCP_CLOSED, false },
-	{ "closed-port UDP", NULL, udp_closed, AXDP_DROP_UDP_CLOSED, false },
-	{ "allowed SYN", NULL, syn_open, AXDP_PASS_TCP_PORT, false },
-	{ "established-flow ACK", flow_tcp, established_ack, AXDP_PASS_TCP_FLOW, false },
-	{ "UDP reply", flow_udp, udp_reply, AXDP_PASS_UDP_FLOW, false },
-	{ "malformed TCP (XMAS)", NULL, xmas_open, AXDP_DROP_TCP_MALFORMED, false },
-	{ "ICMP echo request", NULL, echo_request, AXDP_PASS_ICMP_ECHO, false },
-	{ "later fragment", first_fragment, later_fragment, AXDP_PASS_FRAGMENT, false },
-	{ "allowed SYN, rate limit", NULL, syn_rated, AXDP_PASS_TCP_PORT, false },
-	{ "closed SYN, 100k deny", NULL, syn_closed_v4, AXDP_DROP_TCP_CLOSED, true },
-	{ "allowed SYN, 100k deny", NULL, syn_open, AXDP_PASS_TCP_PORT, true },
-	{ "denied SYN, 100k deny", NULL, syn_denied, AXDP_DROP_DENIED, true },
+	{ "closed-port SYN v4", NULL, syn_closed_v4, AXDP_DROP_TCP_CLOSED, false, NULL },
+	{ "closed-port SYN v6", NULL, syn_closed_v6, AXDP_DROP_TCP_CLOSED, false, NULL },
+	{ "closed-port UDP", NULL, udp_closed, AXDP_DROP_UDP_CLOSED, false, NULL },
+	{ "allowed SYN", NULL, syn_open, AXDP_PASS_TCP_PORT, false, NULL },
+	{ "established-flow ACK", flow_tcp, established_ack, AXDP_PASS_TCP_FLOW, false, NULL },
+	{ "UDP reply", flow_udp, udp_reply, AXDP_PASS_UDP_FLOW, false, NULL },
+	{ "malformed TCP (XMAS)", NULL, xmas_open, AXDP_DROP_TCP_MALFORMED, false, NULL },
+	{ "ICMP echo request", NULL, echo_request, AXDP_PASS_ICMP_ECHO, false, NULL },
+	{ "later fragment", first_fragment, later_fragment, AXDP_PASS_FRAGMENT, false, NULL },
+	{ "allowed SYN, rate limit", NULL, syn_rated, AXDP_PASS_TCP_PORT, false, "allowed SYN" },
+	{ "closed SYN, 100k deny", NULL, syn_closed_v4, AXDP_DROP_TCP_CLOSED, true, "closed-port SYN v4" },
+	{ "allowed SYN, 100k deny", NULL, syn_open, AXDP_PASS_TCP_PORT, true, "allowed SYN" },
+	{ "near-listed SYN, 100k", NULL, syn_near_denied, AXDP_PASS_TCP_PORT, true, "allowed SYN" },
+	{ "denied SYN, 100k deny", NULL, syn_denied, AXDP_DROP_DENIED, true, "allowed SYN" },
 };
 
-static struct axdp_policy_maps P = { .policy = -1, .deny = { -1, -1 }, .trust = -1, .local_addrs = -1,
+static const struct bench_class *class_named(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(classes); i++)
+		if (!strcmp(classes[i].name, name))
+			return &classes[i];
+	return NULL;
+}
+
+static struct axdp_policy_maps P = { .policy = -1, .deny = { -1, -1 }, .deny_clear = -1, .trust = -1, .local_addrs = -1,
 				     .rcu_wait = -1, .rcu_inner = -1 };
 static uint32_t deny_loaded;
 
@@ -181,7 +201,7 @@ static int load_deny(struct dpt *t, char *err, size_t errlen)
 		prefix = 16 + (uint32_t)(x % 17);
 		net &= prefix == 32 ? ~0u : ~0u << (32 - prefix);
 		if ((net >> 24) == 198 || (net >> 24) == 127)
-			continue; /* keep PKT_REMOTE4 (198.51.100.7) out */
+			continue; /* keep PKT_REMOTE4 (198.51.100.7) and NEAR4 out */
 		v[l.n].prefix = (uint8_t)(96 + prefix);
 		v[l.n].addr[10] = v[l.n].addr[11] = 0xff;
 		v[l.n].addr[12] = (uint8_t)(net >> 24), v[l.n].addr[13] = (uint8_t)(net >> 16);
@@ -287,6 +307,7 @@ int main(int argc, char **argv)
 		.source_mask_v4 = { { ~0u, ~0u, ~0u, ~0u } }, .source_mask_v6 = { { ~0u, ~0u, ~0u, ~0u } },
 	};
 	uint32_t repeat = DEFAULT_REPEAT, ns[ARRAY_SIZE(classes)][ROUNDS], empty_ns[ARRAY_SIZE(classes)][ROUNDS];
+	uint32_t class_ns[ARRAY_SIZE(classes)];
 	struct pkt pkts[ARRAY_SIZE(classes)];
 	char why[256], *end;
 	int empty_fd, retval, round, rc;
@@ -330,16 +351,24 @@ int main(int argc, char **argv)
 		}
 	}
 
-	printf("%-24s %-6s %-18s %8s %8s %9s\n", "class", "action", "reason", "ns/pkt", "empty", "overhead");
+	for (i = 0; i < ARRAY_SIZE(classes); i++)
+		class_ns[i] = median(ns[i], ROUNDS);
+	printf("%-24s %-6s %-18s %8s %8s %9s %9s\n", "class", "action", "reason", "ns/pkt", "empty", "overhead",
+	       "vs plain");
 	for (i = 0; i < ARRAY_SIZE(classes); i++) {
-		const struct bench_class *c = &classes[i];
-		uint32_t class_ns = median(ns[i], ROUNDS), floor_ns = median(empty_ns[i], ROUNDS);
+		const struct bench_class *c = &classes[i], *plain = c->plain ? class_named(c->plain) : NULL;
+		uint32_t floor_ns = median(empty_ns[i], ROUNDS);
 
-		printf("%-24s %-6s %-18s %8u %8u %+9lld\n", c->name, c->reason < AXDP_FIRST_DROP ? "pass" : "drop",
-		       dpt_reason_name(c->reason), class_ns, floor_ns, (long long)class_ns - floor_ns);
+		printf("%-24s %-6s %-18s %8u %8u %+9lld", c->name, c->reason < AXDP_FIRST_DROP ? "pass" : "drop",
+		       dpt_reason_name(c->reason), class_ns[i], floor_ns, (long long)class_ns[i] - floor_ns);
+		if (plain)
+			printf(" %+9lld", (long long)class_ns[i] - class_ns[plain - classes]);
+		printf("\n");
 	}
 	printf("median of %d rounds of %u runs each; empty: r0 = XDP_PASS on the same packet\n", ROUNDS, repeat);
 	printf("SYN rate limit compiled in (port %d normal tier, the others unlimited); \"100k deny\": %u entries "
-	       "/16../32 live in the deny trie, else it is empty\n", RATED_TCP, deny_loaded);
+	       "/16../32 live in the deny trie, else it is empty; near-listed: a source in the /24 of a listed one\n",
+	       RATED_TCP, deny_loaded);
+	printf("vs plain: the cost the list or limit adds to the same packet without it\n");
 	return 0;
 }

@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <bpf/bpf.h>
 #include "datapath.h"
+#include "deny_buckets.h"
 #include "denylist.h"
 #include "policy.h"
 #include "rate_knobs.h"
@@ -44,7 +45,7 @@ enum {
 };
 
 static struct dpt T;
-static struct axdp_policy_maps M = { .policy = -1, .deny = { -1, -1 }, .trust = -1, .local_addrs = -1,
+static struct axdp_policy_maps M = { .policy = -1, .deny = { -1, -1 }, .deny_clear = -1, .trust = -1, .local_addrs = -1,
 				     .rcu_wait = -1, .rcu_inner = -1 };
 static char scratch[64];
 static const char *current = "";   /* the table case running, for messages */
@@ -74,8 +75,11 @@ static void config_with(struct axdp_config *c, void (*tweak)(struct axdp_config 
 		tweak(c);
 }
 
-/* One receiving CPU: test runs happen on the CPU of the caller, so per-CPU budgets get the whole rate. */
-static void load(void (*tweak)(struct axdp_config *))
+/*
+ * One receiving CPU: test runs happen on the CPU of the caller, so per-CPU
+ * budgets get the whole rate.  rate_key NULL: the loader draws one.
+ */
+static void load_keyed(void (*tweak)(struct axdp_config *), const __u32 *rate_key)
 {
 	struct axdp_knobs k = AXDP_KNOBS_DEFAULT;
 	struct axdp_config c;
@@ -91,6 +95,8 @@ static void load(void (*tweak)(struct axdp_config *))
 	config_with(&c, tweak);
 	axdp_rate_knobs(&k, &c, 1);
 	axdp_config_free(&c);
+	if (rate_key)
+		memcpy(k.rate_hash_key, rate_key, sizeof(k.rate_hash_key));
 	cr_assert_eq(dpt_load(&T, &k), 0, "loading the data path: %s", T.err);
 	cr_assert_eq(axdp_policy_open(&M, T.dp.pin_dir, err, sizeof(err)), 0, "%s", err);
 	if ((rc = dpt_port_open_tier(&T, AXDP_L4_TCP, OPEN_TCP, AXDP_TIER_NORMAL)) ||
@@ -99,6 +105,11 @@ static void load(void (*tweak)(struct axdp_config *))
 	    (rc = dpt_port_open_tier(&T, AXDP_L4_TCP, FREE_TCP, AXDP_TIER_UNLIMITED)) ||
 	    (rc = dpt_port_open(&T, AXDP_L4_UDP, OPEN_UDP)) || (rc = dpt_port_open(&T, AXDP_L4_UDP, OTHER_UDP)))
 		cr_assert_fail("opening the test's ports: %s", strerror(-rc));
+}
+
+static void load(void (*tweak)(struct axdp_config *))
+{
+	load_keyed(tweak, NULL);
 }
 
 static struct axdp_cidr cidr(const char *s)
@@ -320,6 +331,23 @@ static const struct policy_case cases[] = {
 	    { UDP, "2001:db8:eeee::5", OPEN_UDP, 1, DROP(DENIED) },
 	    { SYN, "2001:db8:eeee::6", OPEN_TCP, 1, PASS(TCP_PORT) },
 	    { SYN, "2001:db8:fffe::7", OPEN_TCP, 1, PASS(TCP_PORT) } } },
+	{ "deny: sources near a denied address look it up, the others skip the trie", NULL,
+	  LIST("198.51.100.7", "2001:db8:ffff::7"), NULL, NULL,
+	  { { SYN, "198.51.100.7", OPEN_TCP, 1, DROP(DENIED) },
+	    { SYN, "198.51.100.8", OPEN_TCP, 1, PASS(TCP_PORT) },
+	    { SYN, "198.51.101.7", OPEN_TCP, 1, PASS(TCP_PORT) },
+	    { SYN, "2001:db8:ffff::7", OPEN_TCP, 1, DROP(DENIED) },
+	    { SYN, "2001:db8:ffff::8", OPEN_TCP, 1, PASS(TCP_PORT) },
+	    { SYN, "2001:db9::7", OPEN_TCP, 1, PASS(TCP_PORT) } } },
+	{ "deny: prefixes wider than a bucket, /8 and an IPv6 /29", NULL, LIST("10.0.0.0/8", "2001:db8::/29"), NULL, NULL,
+	  { { SYN, "10.0.0.1", OPEN_TCP, 1, DROP(DENIED) },
+	    { SYN, "10.255.255.254", OPEN_TCP, 1, DROP(DENIED) },
+	    { SYN, "11.0.0.1", OPEN_TCP, 1, PASS(TCP_PORT) },
+	    { SYN, "9.255.255.254", OPEN_TCP, 1, PASS(TCP_PORT) },
+	    { SYN, "2001:db8::1", OPEN_TCP, 1, DROP(DENIED) },
+	    { SYN, "2001:dbf:ffff::1", OPEN_TCP, 1, DROP(DENIED) },
+	    { SYN, "2001:dc0::1", OPEN_TCP, 1, PASS(TCP_PORT) },
+	    { SYN, "2001:db7:ffff::1", OPEN_TCP, 1, PASS(TCP_PORT) } } },
 	{ "deny wins over an open port and over trust", trust_opens, LIST("198.51.100.7"), LIST("198.51.100.0/24"), NULL,
 	  { { SYN, "198.51.100.7", OPEN_TCP, 1, DROP(DENIED) },
 	    { SYN, "198.51.100.7", CLOSED_TCP, 1, DROP(DENIED) },
@@ -428,7 +456,8 @@ static const struct policy_case cases[] = {
 	  { { ECHO, "198.51.100.7", 0, AXDP_DEFAULT_ICMP_ECHO_BURST, PASS(ICMP_ECHO), THEN_DROP(20, ICMP_RATE) } } },
 };
 
-static int table_index[] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23 };
+static int table_index[] = { 0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14,
+			     15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29 };
 
 ParameterizedTestParameters(policy, cases)
 {
@@ -519,6 +548,70 @@ Test(policy, trust_and_local_addresses_replace_and_prune)
 	cr_assert_eq(policy_entry().local_addrs, 1);
 	fire(&(struct shot){ SYN, PKT_LOCAL4, OPEN_TCP, 1, PASS(TCP_PORT) });
 	fire(&(struct shot){ SYN, PKT_OTHER4, OPEN_TCP, 1, DROP(MARTIAN) });
+}
+
+/*
+ * Two sources whose buckets share a slot (found with the hash key the
+ * test fixes): each takes the slot over with a fresh bucket, so neither is
+ * ever limited by the other's SYNs, and the bound the man page gives
+ * holds: a source can begin a burst anew once another claimed its slot.
+ */
+Test(policy, sources_sharing_a_rate_slot_start_anew_and_never_limit_each_other)
+{
+	static const __u32 key[6] = { 0x01234567, 0x89abcdef, 0x0f1e2d3c, 0x4b5a6978, 0x13572468, 0x2468ace1 };
+	struct axdp_addr a = dpt_addr("198.51.100.7"), b = a;
+	__u32 port_l4 = (__u32)OPEN_TCP << 8 | AXDP_L4_TCP, slot = axdp_rate_slot(&a, port_l4, key);
+	char b_str[INET_ADDRSTRLEN];
+	uint32_t host;
+
+	for (host = 1; host; host++) {
+		b.w[3] = htonl(0x0a000000u + host);
+		if (axdp_rate_slot(&b, port_l4, key) == slot)
+			break;
+	}
+	cr_assert(host, "test bug: no address of 10/8 shares the slot of 198.51.100.7");
+	inet_ntop(AF_INET, &b.w[3], b_str, sizeof(b_str));
+	cr_log_info("%s shares the rate slot of 198.51.100.7", b_str);
+	current = "shared slot";
+	load_keyed(syn_1_burst_3, key);
+	fire(&(struct shot){ SYN, "198.51.100.7", OPEN_TCP, 3, PASS(TCP_PORT), THEN_DROP(2, SYN_RATE) });
+	fire(&(struct shot){ SYN, b_str, OPEN_TCP, 3, PASS(TCP_PORT), THEN_DROP(2, SYN_RATE) });
+	fire(&(struct shot){ SYN, "198.51.100.7", OPEN_TCP, 3, PASS(TCP_PORT), THEN_DROP(1, SYN_RATE) });
+}
+
+/*
+ * The /24s of one /16, as SourcePrefixIPv4=24 makes of a spoofer's
+ * sources, differ in 8 bits of one word: they must still spread over the
+ * table whatever the key, or they would keep taking each other's slot
+ * and pass unlimited.  Random placement gives 256 * 255 / 2 / 2^18, about
+ * 0.12 shared pairs per key.
+ */
+Test(policy_files, rate_slots_spread_sources_that_differ_in_few_bits)
+{
+	static __u32 seen[AXDP_RATE_SLOTS / 32];
+	uint64_t x = 0x243f6a8885a308d3ULL;
+	size_t shared = 0;
+	const int keys = 1000;
+
+	for (int k = 0; k < keys; k++) {
+		__u32 key[6];
+
+		for (int i = 0; i < 6; i++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			key[i] = (__u32)(x >> 32);
+		}
+		memset(seen, 0, sizeof(seen));
+		for (__u32 net = 0; net < 256; net++) {
+			struct axdp_addr a = { { 0, 0, htonl(0xffff), htonl(0x64400000u | net << 8) } };
+			__u32 slot = axdp_rate_slot(&a, (__u32)OPEN_TCP << 8 | AXDP_L4_TCP, key);
+
+			shared += (seen[slot / 32] >> (slot % 32)) & 1;
+			seen[slot / 32] |= 1u << (slot % 32);
+		}
+	}
+	cr_log_info("%zu shared slots over %d keys", shared, keys);
+	cr_expect_leq(shared, (size_t)keys, "%zu slots shared among 256 /24s over %d keys (about %d expected)", shared,
+		      keys, keys / 8);
 }
 
 /* Hammers a denied source through the program while another thread replaces the deny list. */
@@ -793,6 +886,60 @@ Test(policy_files, block_import_copies_the_list_and_names_it_in_a_drop_in)
 }
 
 /* ---- the knobs' numbers and the new configuration types ---- */
+
+static bool bucket_covered(const uint64_t *bits, const char *addr)
+{
+	struct axdp_addr a = dpt_addr(addr);
+	__u32 b = axdp_deny_bucket(ntohl(a.w[0]), ntohl(a.w[1]), ntohl(a.w[2]), ntohl(a.w[3]));
+
+	return (bits[b / 64] >> (b % 64)) & 1;
+}
+
+static size_t buckets_covered(const uint64_t *bits, __u32 from, __u32 count)
+{
+	size_t n = 0;
+
+	for (__u32 b = from; b < from + count; b++)
+		n += (bits[b / 64] >> (b % 64)) & 1;
+	return n;
+}
+
+/* What the data path may skip the trie for: every bucket no entry reaches, and no other. */
+Test(policy_files, deny_buckets_cover_what_each_entry_reaches)
+{
+	const char *const entries[] = { "198.51.100.7", "10.0.0.0/8", "2001:db8:ffff::/48", "2001:db8::/29",
+					"192.0.2.0/23" };
+	struct axdp_lpm_key keys[ARRAY_SIZE(entries)];
+	uint64_t *bits;
+
+	for (size_t i = 0; i < ARRAY_SIZE(entries); i++) {
+		struct axdp_cidr c = cidr(entries[i]);
+
+		keys[i].prefixlen = c.prefix;
+		memcpy(&keys[i].addr, c.addr, sizeof(keys[i].addr));
+	}
+	bits = axdp_deny_buckets_covered(keys, ARRAY_SIZE(keys));
+	cr_assert(bits);
+	cr_expect(bucket_covered(bits, "198.51.100.255"), "a /32 covers its /24");
+	cr_expect(!bucket_covered(bits, "198.51.101.0"));
+	cr_expect(bucket_covered(bits, "10.0.0.0") && bucket_covered(bits, "10.255.255.255"), "a /8 covers 65536 /24s");
+	cr_expect(!bucket_covered(bits, "11.0.0.0") && !bucket_covered(bits, "9.255.255.255"));
+	cr_expect(bucket_covered(bits, "192.0.3.1") && !bucket_covered(bits, "192.0.4.1"));
+	cr_expect_eq(buckets_covered(bits, 0, AXDP_DENY_V6_BUCKETS), 1 + 65536 + 2, "IPv4: exactly the /24s reached");
+	cr_expect(bucket_covered(bits, "2001:db8:1234::1"), "a /48 covers its /32's bucket");
+	cr_expect(bucket_covered(bits, "2001:dbf::1"), "a /29 covers the buckets of its eight /32s");
+	cr_expect(!bucket_covered(bits, "2001:dc0::1"));
+	cr_expect_leq(buckets_covered(bits, AXDP_DENY_V6_BUCKETS, AXDP_DENY_V6_BUCKETS), 8,
+		      "IPv6: only the buckets of 2001:db8::/29's /32s");
+	free(bits);
+
+	keys[0] = (struct axdp_lpm_key){ .prefixlen = 0 };
+	bits = axdp_deny_buckets_covered(keys, 1);
+	cr_assert(bits);
+	cr_expect_eq(buckets_covered(bits, 0, 2 * AXDP_DENY_V6_BUCKETS), 2 * (size_t)AXDP_DENY_V6_BUCKETS,
+		     "::/0 reaches every address the trie would match, IPv4 as v4-mapped included");
+	free(bits);
+}
 
 Test(policy_files, knobs_from_configuration)
 {

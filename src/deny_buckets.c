@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: MIT
+#include <stdbool.h>
+#include <stdlib.h>
+#include <arpa/inet.h>
+#include "deny_buckets.h"
+
+/* Below this prefix an IPv6 entry touches 65536 /32s or more: the whole IPv6 half is covered outright. */
+#define V6_WALK_MIN_PREFIX 16
+
+static void set_bits(uint64_t *bits, uint32_t from, uint32_t count)
+{
+	for (; count && from % 64; from++, count--)
+		bits[from / 64] |= 1ULL << (from % 64);
+	for (; count >= 64; from += 64, count -= 64)
+		bits[from / 64] = ~0ULL;
+	for (; count; from++, count--)
+		bits[from / 64] |= 1ULL << (from % 64);
+}
+
+/* The first nbits of a are those of ::ffff:0:0, the prefix of v4-mapped addresses. */
+static bool leads_v4_mapped(const struct axdp_addr *a, uint32_t nbits)
+{
+	static const uint32_t mapped[3] = { 0, 0, 0xffff };
+
+	for (uint32_t w = 0; w < 3 && nbits; w++) {
+		uint32_t take = nbits < 32 ? nbits : 32, mask = ~0u << (32 - take);
+
+		if ((ntohl(a->w[w]) ^ mapped[w]) & mask)
+			return false;
+		nbits -= take;
+	}
+	return true;
+}
+
+static void cover(uint64_t *bits, const struct axdp_lpm_key *k)
+{
+	uint32_t len = k->prefixlen, top32 = ntohl(k->addr.w[0]);
+
+	/* IPv4 buckets: the part of ::ffff:0:0/96 the entry covers, as /24s. */
+	if (leads_v4_mapped(&k->addr, len < 96 ? len : 96)) {
+		uint32_t v4_len = len > 96 ? len - 96 : 0, first = ntohl(k->addr.w[3]) >> (32 - AXDP_DENY_BUCKET_BITS);
+		uint32_t count = v4_len >= AXDP_DENY_BUCKET_BITS ? 1 : 1u << (AXDP_DENY_BUCKET_BITS - v4_len);
+
+		set_bits(bits, first & ~(count - 1), count);
+		if (len >= 96)
+			return; /* an IPv4 entry: IPv6 sources never match it */
+	}
+	/* IPv6 buckets: the hashed /32s the entry touches. */
+	if (len >= 32) {
+		set_bits(bits, axdp_deny_bucket_v6(top32), 1);
+	} else if (len < V6_WALK_MIN_PREFIX) {
+		set_bits(bits, AXDP_DENY_V6_BUCKETS, AXDP_DENY_V6_BUCKETS);
+	} else {
+		uint32_t span = 1u << (32 - len), base = top32 & ~(span - 1);
+
+		for (uint32_t i = 0; i < span; i++)
+			set_bits(bits, axdp_deny_bucket_v6(base + i), 1);
+	}
+}
+
+uint64_t *axdp_deny_buckets_covered(const struct axdp_lpm_key *keys, size_t n)
+{
+	uint64_t *bits = calloc(AXDP_DENY_CLEAR_WORDS, sizeof(*bits));
+
+	for (size_t i = 0; bits && i < n; i++)
+		cover(bits, &keys[i]);
+	return bits;
+}
