@@ -71,6 +71,19 @@ struct axdp_lpm_key {
 };
 
 /*
+ * Value of the deny and trust tries: the family of sources an entry
+ * judges.  An IPv4 entry is one within ::ffff:0:0/96, however it was
+ * written; any other is IPv6, and an IPv6 prefix wide enough to span the
+ * v4-mapped block (::/0, the ::/8 of bogon lists) says nothing about
+ * IPv4 sources.  1 is also what tries written before this distinction
+ * hold for every entry.
+ */
+enum axdp_lpm_family {
+	AXDP_LPM_IPV4 = 1,
+	AXDP_LPM_IPV6 = 2,
+};
+
+/*
  * Buckets of source addresses the deny list leaves alone, one bit each in
  * the deny_clear array (__u64 words): a set bit means no entry of the
  * live deny list covers any address of the bucket, so the data path skips

@@ -29,27 +29,36 @@ static __always_inline bool deny_bucket_clear(const struct axdp_addr *src)
 	return bits && (*bits >> (bucket % 64)) & 1;
 }
 
-static __always_inline bool source_denied(const struct axdp_policy *pol, const struct axdp_addr *src)
+static __always_inline bool addr_v4_mapped(const struct axdp_addr *a)
+{
+	return !a->w[0] && !a->w[1] && a->w[2] == bpf_htonl(0xffff);
+}
+
+/* The trie has an entry for this source, of its family (enum axdp_lpm_family). */
+static __always_inline bool source_listed(void *trie, const struct axdp_addr *src)
 {
 	struct axdp_lpm_key key = { .prefixlen = 128, .addr = *src };
+	__u8 *family = bpf_map_lookup_elem(trie, &key);
 
+	return family && (*family != AXDP_LPM_IPV6 || !addr_v4_mapped(src));
+}
+
+static __always_inline bool source_denied(const struct axdp_policy *pol, const struct axdp_addr *src)
+{
 	if (!pol->deny_entries || deny_bucket_clear(src))
 		return false;
-	return pol->deny_generation ? bpf_map_lookup_elem(&deny_1, &key) != NULL
-				    : bpf_map_lookup_elem(&deny_0, &key) != NULL;
+	return pol->deny_generation ? source_listed(&deny_1, src) : source_listed(&deny_0, src);
 }
 
 static __always_inline bool source_trusted(const struct axdp_policy *pol, const struct axdp_addr *src)
 {
-	struct axdp_lpm_key key = { .prefixlen = 128, .addr = *src };
-
-	return pol->trust_entries && bpf_map_lookup_elem(&trust, &key) != NULL;
+	return pol->trust_entries && source_listed(&trust, src);
 }
 
 /*
  * Sources no internet-facing link ever legitimately sees: this network,
  * loopback, multicast, class E and broadcast for IPv4; unspecified,
- * loopback and multicast for IPv6.  RFC 1918, CGNAT and link-local stay
+ * loopback, multicast and v4-mapped for IPv6.  RFC 1918, CGNAT and link-local stay
  * allowed: clouds use them for metadata, DNS, DHCP and NDP.
  */
 static __always_inline bool source_martian(const struct packet *p)
@@ -60,6 +69,9 @@ static __always_inline bool source_martian(const struct packet *p)
 		first = bpf_ntohl(p->src.w[3]) >> 24;
 		return first == 0 || first == 127 || first >= 224;
 	}
+	/* RFC 4291 2.5.5.2: never on the wire; it would pass for the IPv4 source in every list. */
+	if (addr_v4_mapped(&p->src))
+		return true;
 	/* :: is the source of duplicate address detection and early MLD reports: ICMPv6 judges those. */
 	if (!p->src.w[0] && !p->src.w[1] && !p->src.w[2] && !p->src.w[3])
 		return p->proto != IPPROTO_ICMPV6;

@@ -32,21 +32,21 @@ static bool leads_v4_mapped(const struct axdp_addr *a, uint32_t nbits)
 	return true;
 }
 
+enum axdp_lpm_family axdp_lpm_family(const struct axdp_lpm_key *k)
+{
+	return k->prefixlen >= 96 && leads_v4_mapped(&k->addr, 96) ? AXDP_LPM_IPV4 : AXDP_LPM_IPV6;
+}
+
 static void cover(uint64_t *bits, const struct axdp_lpm_key *k)
 {
 	uint32_t len = k->prefixlen, top32 = ntohl(k->addr.w[0]);
 
-	/* IPv4 buckets: the part of ::ffff:0:0/96 the entry covers, as /24s. */
-	if (leads_v4_mapped(&k->addr, len < 96 ? len : 96)) {
-		uint32_t v4_len = len > 96 ? len - 96 : 0, first = ntohl(k->addr.w[3]) >> (32 - AXDP_DENY_BUCKET_BITS);
+	if (axdp_lpm_family(k) == AXDP_LPM_IPV4) {
+		uint32_t v4_len = len - 96, first = ntohl(k->addr.w[3]) >> (32 - AXDP_DENY_BUCKET_BITS);
 		uint32_t count = v4_len >= AXDP_DENY_BUCKET_BITS ? 1 : 1u << (AXDP_DENY_BUCKET_BITS - v4_len);
 
 		set_bits(bits, first & ~(count - 1), count);
-		if (len >= 96)
-			return; /* an IPv4 entry: IPv6 sources never match it */
-	}
-	/* IPv6 buckets: the hashed /32s the entry touches. */
-	if (len >= 32) {
+	} else if (len >= 32) {
 		set_bits(bits, axdp_deny_bucket_v6(top32), 1);
 	} else if (len < V6_WALK_MIN_PREFIX) {
 		set_bits(bits, AXDP_DENY_V6_BUCKETS, AXDP_DENY_V6_BUCKETS);

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Which source buckets a deny list touches (see axdp_deny_bucket() in the
- * ABI header): the complement is what the data path may skip the trie
- * for.  Computed here from the list alone, so it can be checked without
- * a kernel.
+ * What an entry of the deny and trust tries reaches: the family of
+ * sources it judges, and the source buckets a deny list touches (see
+ * axdp_deny_bucket() in the ABI header), whose complement is what the
+ * data path may skip the trie for.  Computed from the entries alone, so
+ * it can be checked without a kernel.
  */
 #ifndef AXDP_DENY_BUCKETS_H
 #define AXDP_DENY_BUCKETS_H
@@ -18,5 +19,8 @@
  * memory.
  */
 uint64_t *axdp_deny_buckets_covered(const struct axdp_lpm_key *keys, size_t n);
+
+/* The value the entry's key gets in a trie. */
+enum axdp_lpm_family axdp_lpm_family(const struct axdp_lpm_key *k);
 
 #endif

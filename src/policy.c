@@ -118,9 +118,9 @@ static bool batch_refused(int e)
 	return e == EINVAL || e == ENOTSUP || e == EOPNOTSUPP || e == 524 /* ENOTSUPP, kernel-internal */;
 }
 
-/* Adds n keys of key_size bytes with value 1. */
-static int fill(struct axdp_policy_maps *m, int fd, const char *name, const void *keys, size_t key_size, size_t n,
-		char *err, size_t errlen)
+/* Adds n keys of key_size bytes with their one-byte values (NULL: 1 each). */
+static int fill(struct axdp_policy_maps *m, int fd, const char *name, const void *keys, size_t key_size,
+		const __u8 *values, size_t n, char *err, size_t errlen)
 {
 	static const __u8 ones[BATCH] = { [0 ... BATCH - 1] = 1 };
 	const char *k = keys;
@@ -130,7 +130,7 @@ static int fill(struct axdp_policy_maps *m, int fd, const char *name, const void
 		__u32 count = (__u32)(n - done < BATCH ? n - done : BATCH);
 		LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = BPF_ANY);
 
-		if (bpf_map_update_batch(fd, k + done * key_size, ones, &count, &opts) == 0) {
+		if (bpf_map_update_batch(fd, k + done * key_size, values ? values + done : ones, &count, &opts) == 0) {
 			done += count;
 			continue;
 		}
@@ -140,7 +140,7 @@ static int fill(struct axdp_policy_maps *m, int fd, const char *name, const void
 		m->no_batch = true;
 	}
 	for (; done < n; done++)
-		if (bpf_map_update_elem(fd, k + done * key_size, ones, BPF_ANY))
+		if (bpf_map_update_elem(fd, k + done * key_size, values ? values + done : ones, BPF_ANY))
 			return snprintf(err, errlen, "map %s: adding entry %zu of %zu: %s%s", name, done + 1, n,
 					strerror(errno), errno == ENOMEM || errno == E2BIG ? " (map full?)" : ""), -1;
 	return 0;
@@ -280,16 +280,24 @@ static int prune(struct axdp_policy_maps *m, int fd, const char *name, size_t ke
 	return rc;
 }
 
-static struct axdp_lpm_key *lpm_keys(const struct axdp_cidr *v, size_t n)
+/* Sorted trie keys of the entries, and each one's value in *families; NULL when out of memory. */
+static struct axdp_lpm_key *lpm_keys(const struct axdp_cidr *v, size_t n, __u8 **families)
 {
 	struct axdp_lpm_key *k = calloc(n ? n : 1, sizeof(*k));
 
-	for (size_t i = 0; k && i < n; i++) {
+	*families = malloc(n ? n : 1);
+	if (!k || !*families) {
+		free(k);
+		free(*families);
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
 		k[i].prefixlen = v[i].prefix;
 		memcpy(&k[i].addr, v[i].addr, sizeof(k[i].addr));
 	}
-	if (k)
-		qsort(k, n, sizeof(*k), lpm_cmp);
+	qsort(k, n, sizeof(*k), lpm_cmp);
+	for (size_t i = 0; i < n; i++)
+		(*families)[i] = (__u8)axdp_lpm_family(&k[i]);
 	return k;
 }
 
@@ -327,6 +335,7 @@ int axdp_policy_set_deny(struct axdp_policy_maps *m, const struct axdp_cidr *v, 
 	struct axdp_lpm_key *keys;
 	struct axdp_policy pol;
 	uint64_t *covered = NULL;
+	__u8 *families = NULL;
 	__u32 live, idle;
 	int rc = -1;
 
@@ -336,7 +345,7 @@ int axdp_policy_set_deny(struct axdp_policy_maps *m, const struct axdp_cidr *v, 
 		return -1;
 	live = pol.deny_generation & 1;
 	idle = !live;
-	keys = lpm_keys(v, n);
+	keys = lpm_keys(v, n, &families);
 	covered = keys ? axdp_deny_buckets_covered(keys, n) : NULL;
 	if (!covered) {
 		snprintf(err, errlen, "deny list: out of memory");
@@ -344,7 +353,7 @@ int axdp_policy_set_deny(struct axdp_policy_maps *m, const struct axdp_cidr *v, 
 	}
 	/* The idle generation is empty unless an earlier run stopped half way. */
 	if (prune(m, m->deny[idle], deny_names[idle], sizeof(*keys), NULL, 0, NULL, err, errlen) ||
-	    fill(m, m->deny[idle], deny_names[idle], keys, sizeof(*keys), n, err, errlen) ||
+	    fill(m, m->deny[idle], deny_names[idle], keys, sizeof(*keys), families, n, err, errlen) ||
 	    policy_get(m, &pol, err, errlen))
 		goto out;
 	/* Until the old generation is gone, only buckets neither list touches are skipped. */
@@ -359,6 +368,7 @@ int axdp_policy_set_deny(struct axdp_policy_maps *m, const struct axdp_cidr *v, 
 	rc = prune(m, m->deny[live], deny_names[live], sizeof(*keys), NULL, 0, NULL, err, errlen);
 out:
 	free(covered);
+	free(families);
 	free(keys);
 	return rc;
 }
@@ -367,21 +377,24 @@ int axdp_policy_set_trust(struct axdp_policy_maps *m, const struct axdp_cidr *v,
 {
 	struct axdp_lpm_key *keys;
 	struct axdp_policy pol;
+	__u8 *families;
 	int rc = -1;
 
 	if (n > AXDP_TRUST_ENTRIES)
 		return snprintf(err, errlen, "TrustCIDR=: %zu entries, more than the %u the trie holds", n,
 				AXDP_TRUST_ENTRIES), -1;
-	keys = lpm_keys(v, n);
+	keys = lpm_keys(v, n, &families);
 	if (!keys)
 		return snprintf(err, errlen, "trust list: out of memory"), -1;
-	if (fill(m, m->trust, AXDP_MAP_TRUST, keys, sizeof(*keys), n, err, errlen) || policy_get(m, &pol, err, errlen))
+	if (fill(m, m->trust, AXDP_MAP_TRUST, keys, sizeof(*keys), families, n, err, errlen) ||
+	    policy_get(m, &pol, err, errlen))
 		goto out;
 	pol.trust_entries = (__u32)n;
 	if (policy_put(m, &pol, err, errlen))
 		goto out;
 	rc = prune(m, m->trust, AXDP_MAP_TRUST, sizeof(*keys), keys, n, lpm_cmp, err, errlen);
 out:
+	free(families);
 	free(keys);
 	return rc;
 }
@@ -434,7 +447,7 @@ int axdp_policy_set_local(struct axdp_policy_maps *m, const struct axdp_addr *v,
 	qsort(sorted, n, sizeof(*sorted), addr_cmp);
 	if (n > AXDP_LOCAL_ADDR_ENTRIES)
 		n = AXDP_LOCAL_ADDR_ENTRIES; /* the lowest ones; a host with more is beyond this check */
-	if (fill(m, m->local_addrs, AXDP_MAP_LOCAL_ADDRS, sorted, sizeof(*sorted), n, err, errlen) ||
+	if (fill(m, m->local_addrs, AXDP_MAP_LOCAL_ADDRS, sorted, sizeof(*sorted), NULL, n, err, errlen) ||
 	    policy_get(m, &pol, err, errlen))
 		goto out;
 	pol.local_addrs = (__u32)n;

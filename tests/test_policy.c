@@ -348,6 +348,15 @@ static const struct policy_case cases[] = {
 	    { SYN, "2001:dbf:ffff::1", OPEN_TCP, 1, DROP(DENIED) },
 	    { SYN, "2001:dc0::1", OPEN_TCP, 1, PASS(TCP_PORT) },
 	    { SYN, "2001:db7:ffff::1", OPEN_TCP, 1, PASS(TCP_PORT) } } },
+	{ "deny: IPv6 prefixes never cover IPv4 sources (::/0, the ::/8 of bogon lists); v4-mapped addresses do",
+	  NULL, LIST("::/0", "::ffff:203.0.113.9"), NULL, NULL,
+	  { { SYN, "2001:db8::7", OPEN_TCP, 1, DROP(DENIED) },
+	    { SYN, "198.51.100.7", OPEN_TCP, 1, PASS(TCP_PORT) },
+	    { SYN, "203.0.113.9", OPEN_TCP, 1, DROP(DENIED) } } },
+	{ "trust: ::/0 trusts no IPv4 source", syn_1_burst_1, NULL, LIST("::/0"), NULL,
+	  { { SYN, "2001:db8::7", OPEN_TCP, 5, PASS(TCP_PORT) },
+	    { SYN, "198.51.100.7", OPEN_TCP, 1, PASS(TCP_PORT) },
+	    { SYN, "198.51.100.7", OPEN_TCP, 1, DROP(SYN_RATE) } } },
 	{ "deny wins over an open port and over trust", trust_opens, LIST("198.51.100.7"), LIST("198.51.100.0/24"), NULL,
 	  { { SYN, "198.51.100.7", OPEN_TCP, 1, DROP(DENIED) },
 	    { SYN, "198.51.100.7", CLOSED_TCP, 1, DROP(DENIED) },
@@ -379,7 +388,8 @@ static const struct policy_case cases[] = {
 	  { { SYN, "::", OPEN_TCP, 1, DROP(MARTIAN) },
 	    { SYN, "::1", OPEN_TCP, 1, DROP(MARTIAN) },
 	    { UDP, "ff02::1", OPEN_UDP, 1, DROP(MARTIAN) },
-	    { SYN, "ff0e::1:3", OPEN_TCP, 1, DROP(MARTIAN) } } },
+	    { SYN, "ff0e::1:3", OPEN_TCP, 1, DROP(MARTIAN) },
+	    { SYN, "::ffff:198.51.100.7", OPEN_TCP, 1, DROP(MARTIAN) } } },
 	{ "RFC 1918, CGNAT, link-local and ULA sources are no martians", NULL, NULL, NULL, NULL,
 	  { { SYN, "10.1.2.3", OPEN_TCP, 1, PASS(TCP_PORT) },
 	    { SYN, "172.16.5.4", OPEN_TCP, 1, PASS(TCP_PORT) },
@@ -934,10 +944,14 @@ Test(policy_files, deny_buckets_cover_what_each_entry_reaches)
 	free(bits);
 
 	keys[0] = (struct axdp_lpm_key){ .prefixlen = 0 };
-	bits = axdp_deny_buckets_covered(keys, 1);
+	keys[1] = (struct axdp_lpm_key){ .prefixlen = 128, .addr = dpt_addr("::ffff:203.0.113.9") };
+	bits = axdp_deny_buckets_covered(keys, 2);
 	cr_assert(bits);
-	cr_expect_eq(buckets_covered(bits, 0, 2 * AXDP_DENY_V6_BUCKETS), 2 * (size_t)AXDP_DENY_V6_BUCKETS,
-		     "::/0 reaches every address the trie would match, IPv4 as v4-mapped included");
+	cr_expect_eq(buckets_covered(bits, AXDP_DENY_V6_BUCKETS, AXDP_DENY_V6_BUCKETS), (size_t)AXDP_DENY_V6_BUCKETS,
+		     "::/0 reaches every IPv6 bucket");
+	cr_expect_eq(buckets_covered(bits, 0, AXDP_DENY_V6_BUCKETS), 1,
+		     "and no IPv4 one: only the v4-mapped address written as such does");
+	cr_expect(bucket_covered(bits, "203.0.113.1"));
 	free(bits);
 }
 
