@@ -87,8 +87,9 @@ static __always_inline enum axdp_reason judge_tcp(const struct packet *p, const 
 	if (slot) {
 		if (source_is_local(pol, &p->src))
 			return AXDP_DROP_MARTIAN;
-		if ((flags & (TCP_SYN | TCP_ACK)) == TCP_SYN && !source_trusted(pol, &p->src) &&
-		    !syn_within_rate(p, bpf_ntohs(th->dest), slot->tier))
+		/* The bucket before the trust trie: a source within its rate never pays for the lookup. */
+		if ((flags & (TCP_SYN | TCP_ACK)) == TCP_SYN && !syn_within_rate(p, bpf_ntohs(th->dest), slot->tier) &&
+		    !source_trusted(pol, &p->src))
 			return AXDP_DROP_SYN_RATE;
 		return AXDP_PASS_TCP_PORT;
 	}
@@ -117,8 +118,9 @@ static __always_inline enum axdp_reason judge_udp(const struct packet *p, const 
 	if (port_open(AXDP_L4_UDP, uh->dest, &p->dst)) {
 		if (source_is_local(pol, &p->src))
 			return AXDP_DROP_MARTIAN;
-		if (knobs.udp_source.interval_ns && !source_trusted(pol, &p->src) &&
-		    !source_within_rate(p, AXDP_L4_UDP, bpf_ntohs(uh->dest), &knobs.udp_source))
+		if (knobs.udp_source.interval_ns &&
+		    !source_within_rate(p, AXDP_L4_UDP, bpf_ntohs(uh->dest), &knobs.udp_source) &&
+		    !source_trusted(pol, &p->src))
 			return AXDP_DROP_UDP_RATE;
 		if ((knobs.udp_port_packets.interval_ns || knobs.udp_port_bytes.interval_ns) &&
 		    !udp_port_within_budget(bpf_ntohs(uh->dest), p->l4_len))
