@@ -35,9 +35,11 @@ static const struct command {
 	const char *summary;
 	const char *help;   /* what follows the synopsis in 'axdp help COMMAND' */
 } commands[] = {
-	{ "status", cmd_status, "status [--json]", "daemon, interfaces, open ports, counters (the default)",
+	{ "status", cmd_status, "status [--json]", "daemon, interfaces, policy, limits, ports, counters (the default)",
 	  "Whether protection is active: the daemon (through its PidFile=), each protected interface with its\n"
-	  "backend, XDP mode and egress hook, the open ports with their listeners, and counter totals.\n"
+	  "backend, XDP mode and egress hook, the deny and trust lists, the rate limits the running XDP\n"
+	  "program enforces (and any the configuration changes at the next restart), the open ports with\n"
+	  "their listeners, and counter totals.\n"
 	  "Exit status 3 when protection is not active.\n" },
 	{ "ports", cmd_ports, "ports [--json]", "ports open to the outside, with bind address and process",
 	  "Every open port: protocol, the addresses it is open on (* for all), and the processes listening\n"

@@ -95,8 +95,14 @@ int cli_open_map(struct cli *c, const char *name, int *rc);
 /* The same, quietly: -1 with errno when it is not there. */
 int cli_try_map(const struct cli *c, const char *name);
 
-/* The event_budget map of the XDP program in force (it is not pinned), or -1. */
-int cli_event_budget_fd(const struct cli *c);
+struct bpf_map_info;
+/*
+ * A map of the XDP program in force that is not pinned (event_budget,
+ * the .rodata libbpf names OBJECT.rodata), found through the pinned
+ * links: the first whose name ends in name, its info in *info when not
+ * NULL.  -1 when no XDP program runs or it has no such map.
+ */
+int cli_xdp_map(const struct cli *c, const char *name, struct bpf_map_info *info);
 
 /* autoxdpd's pid from PidFile=, 0 when not running. */
 pid_t cli_daemon_pid(struct cli *c);
@@ -120,6 +126,8 @@ const char *cli_c(const struct cli *c, enum cli_color color);
 void cli_si(char *buf, size_t len, double v, const char *unit);
 /* Bytes: "412 B", "1.2 kB". */
 void cli_bytes(char *buf, size_t len, double bytes);
+/* Exact, in groups of three: "1,048,576". */
+void cli_count(char *buf, size_t len, uint64_t v);
 
 /* IPv4-mapped addresses print as IPv4. */
 void cli_addr(char *buf, size_t len, const struct axdp_addr *a);
@@ -186,6 +194,42 @@ int cli_ports_collect(struct cli *c, struct cli_ports *out);
 void cli_ports_free(struct cli_ports *p);
 void cli_ports_print(const struct cli *c, const struct cli_ports *p);
 void cli_ports_json(struct json *j, const struct cli_ports *p);   /* the "ports" member */
+
+/* ---- rate limits and source switches in force, for status (cli_knobs.c) ---- */
+
+enum cli_limit {
+	CLI_LIMIT_SYN,              /* per source and port */
+	CLI_LIMIT_STRICT_SYN,
+	CLI_LIMIT_UDP,
+	CLI_LIMIT_UDP_PORT_PACKETS, /* per port, shared by all sources */
+	CLI_LIMIT_UDP_PORT_BYTES,
+	CLI_LIMIT_ICMP_ECHO,        /* per host */
+	CLI_LIMIT_COUNT,
+};
+
+/* A limit as autoxdp.conf(5) writes it: per_s 0 is off; burst 0 when off or when it has none (per-port budgets). */
+struct cli_rate {
+	uint64_t per_s, burst;
+};
+
+struct cli_limit_values {
+	struct cli_rate rate[CLI_LIMIT_COUNT];
+	unsigned int source_prefix_v4, source_prefix_v6;
+	bool drop_martians, trust_opens_all_tcp;
+};
+
+struct cli_limits {
+	bool running;                          /* read from the XDP program in force; else the configuration's */
+	struct cli_limit_values now;
+	/* The configuration's numbers, and what they become in the data path: a restart applies them. */
+	struct cli_limit_values configured, after_restart;
+	bool restart_pending;
+};
+
+/* From the XDP program in force, else from c->cfg (loaded).  0, or -1 with err. */
+int cli_limits_collect(struct cli *c, struct cli_limits *l, char *err, size_t errlen);
+void cli_limits_print(const struct cli *c, const struct cli_limits *l);
+void cli_limits_json(struct json *j, const struct cli_limits *l);   /* the "rate_limits" member */
 
 /* ---- the commands ---- */
 

@@ -260,7 +260,7 @@ static int prometheus(struct cli *c, int counters, int slots)
 			close(m.port_allow);
 		return rc;
 	}
-	m.event_budget = cli_event_budget_fd(c);
+	m.event_budget = cli_xdp_map(c, AXDP_MAP_EVENT_BUDGET, NULL);
 	rc = axdp_metrics_render(stdout, &m, err, sizeof(err)) ? cli_error(c, CLI_FAIL, "%s", err) : CLI_OK;
 	close(m.port_allow);
 	close(m.conntrack);

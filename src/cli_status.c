@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: MIT
-/* axdp status: is the host protected, by what, on which interfaces, and is the daemon there to keep it so. */
+/*
+ * axdp status: is the host protected, by what, on which interfaces, and
+ * is the daemon there to keep it so; how full the source policy's lists
+ * are and which rate limits are in force.
+ */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -14,6 +18,7 @@
 #include "counters.h"
 #include "ifaces.h"
 #include "nft_backend.h"
+#include "policy.h"
 
 struct iface {
 	char name[IF_NAMESIZE];
@@ -32,6 +37,10 @@ struct status {
 	pid_t pid;
 	struct axdp_counter totals[3];   /* pass, drop, egress */
 	bool have_counters;
+	struct axdp_policy_usage policy;
+	bool have_policy;
+	struct cli_limits limits;
+	bool have_limits;
 };
 
 static struct iface *iface(struct status *s, const char *name, const char *backend)
@@ -151,7 +160,44 @@ static void read_totals(struct cli *c, struct status *s)
 	close(fd);
 }
 
+/* The lists exist once the daemon pinned its maps; the limits always do, in the program or the configuration. */
+static void read_policy_and_limits(struct cli *c, struct status *s)
+{
+	char err[AXDP_PATH_MAX + 256];
+
+	if (s->maps && !(s->have_policy = axdp_policy_usage(c->pin_dir, &s->policy, err, sizeof(err)) == 0))
+		cli_warn(c, "source policy: %s", err);
+	if (!(s->have_limits = cli_limits_collect(c, &s->limits, err, sizeof(err)) == 0))
+		cli_warn(c, "rate limits: %s", err);
+}
+
 static const char *const action_names[3] = { "pass", "drop", "egress" };
+
+/* A list of the source policy: entries of capacity, and the kernel's memory for it when bytes is not NULL. */
+static void list_json(struct json *j, const char *key, uint32_t entries, uint32_t capacity, const uint64_t *bytes)
+{
+	json_obj(j, key);
+	json_u64(j, "entries", entries);
+	json_u64(j, "capacity", capacity);
+	if (bytes)
+		json_u64(j, "bytes", *bytes);
+	json_obj_end(j);
+}
+
+static void policy_json(struct json *j, const struct status *s)
+{
+	const struct axdp_policy_usage *u = &s->policy;
+
+	if (!s->have_policy) {
+		json_null(j, "policy");
+		return;
+	}
+	json_obj(j, "policy");
+	list_json(j, "deny", u->deny_entries, u->deny_max, &u->deny_bytes);
+	list_json(j, "trust", u->trust_entries, u->trust_max, &u->trust_bytes);
+	list_json(j, "local_addresses", u->local_addrs, u->local_max, NULL);
+	json_obj_end(j);
+}
 
 static void print_json(struct cli *c, const struct status *s, const struct cli_ports *ports)
 {
@@ -187,6 +233,11 @@ static void print_json(struct cli *c, const struct status *s, const struct cli_p
 		json_obj_end(&j);
 	}
 	json_arr_end(&j);
+	policy_json(&j, s);
+	if (s->have_limits)
+		cli_limits_json(&j, &s->limits);
+	else
+		json_null(&j, "rate_limits");
 	cli_ports_json(&j, ports);
 	json_obj(&j, "counters");
 	for (int a = 0; a < 3; a++) {
@@ -198,6 +249,21 @@ static void print_json(struct cli *c, const struct status *s, const struct cli_p
 	json_obj_end(&j);
 	json_obj_end(&j);
 	json_end(&j);
+}
+
+static void print_policy(const struct axdp_policy_usage *u)
+{
+	char entries[32], capacity[32], bytes[16];
+
+	cli_count(entries, sizeof(entries), u->deny_entries);
+	cli_count(capacity, sizeof(capacity), u->deny_max);
+	cli_bytes(bytes, sizeof(bytes), (double)u->deny_bytes);
+	printf("policy      deny %s of %s entries (%s), trust ", entries, capacity, bytes);
+	if (u->trust_entries)
+		printf("%u network%s", u->trust_entries, u->trust_entries == 1 ? "" : "s");
+	else
+		printf("none");
+	printf(", %u local address%s\n", u->local_addrs, u->local_addrs == 1 ? "" : "es");
 }
 
 static void print_human(struct cli *c, const struct status *s, const struct cli_ports *ports)
@@ -233,6 +299,10 @@ static void print_human(struct cli *c, const struct status *s, const struct cli_
 	}
 	if (c->cfg_ok == false)
 		printf("config      %s%s%s\n", cli_c(c, CLI_RED), c->cfg_err, cli_c(c, CLI_RESET));
+	if (s->have_policy)
+		print_policy(&s->policy);
+	if (s->have_limits)
+		cli_limits_print(c, &s->limits);
 	if (s->maps) {
 		printf("\n");
 		cli_ports_print(c, ports);
@@ -278,6 +348,7 @@ int cmd_status(struct cli *c, int argc, char **argv)
 	if (s.maps && (rc = cli_ports_collect(c, &ports)) != CLI_OK)
 		return rc;
 	read_totals(c, &s);
+	read_policy_and_limits(c, &s);
 	if (c->json)
 		print_json(c, &s, &ports);
 	else

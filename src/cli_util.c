@@ -212,36 +212,51 @@ int cli_open_map(struct cli *c, const char *name, int *rc)
 	return -1;
 }
 
-/* The map called name among those of program id, or -1. */
-static int prog_map(__u32 prog_id, const char *name)
+/* The map id if its name ends in name, with its info in *out (may be NULL); else -1. */
+static int map_named(__u32 id, const char *name, struct bpf_map_info *out)
 {
-	__u32 ids[64], found = 0;
-	struct bpf_prog_info info = { .nr_map_ids = 64, .map_ids = (__u64)(unsigned long)ids };
-	__u32 len = sizeof(info);
-	int prog = bpf_prog_get_fd_by_id(prog_id);
+	struct bpf_map_info mi = {};
+	__u32 len = sizeof(mi);
+	size_t n = strlen(name), have;
+	int fd = bpf_map_get_fd_by_id(id);
 
-	if (prog < 0)
+	if (fd < 0)
 		return -1;
-	if (bpf_obj_get_info_by_fd(prog, &info, &len)) {
-		close(prog);
-		return -1;
+	if (bpf_obj_get_info_by_fd(fd, &mi, &len) == 0 && (have = strnlen(mi.name, sizeof(mi.name))) >= n &&
+	    strcmp(mi.name + have - n, name) == 0) {
+		if (out)
+			*out = mi;
+		return fd;
 	}
-	close(prog);
-	for (__u32 i = 0; i < info.nr_map_ids && i < 64 && !found; i++) {
-		struct bpf_map_info mi = {};
-		__u32 mlen = sizeof(mi);
-		int fd = bpf_map_get_fd_by_id(ids[i]);
-
-		if (fd < 0)
-			continue;
-		if (bpf_obj_get_info_by_fd(fd, &mi, &mlen) == 0 && strcmp(mi.name, name) == 0)
-			return fd;
-		close(fd);
-	}
+	close(fd);
 	return -1;
 }
 
-int cli_event_budget_fd(const struct cli *c)
+/* The first map of program prog_id whose name ends in name, or -1. */
+static int prog_map(__u32 prog_id, const char *name, struct bpf_map_info *out)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info), n, *ids = NULL;
+	int prog = bpf_prog_get_fd_by_id(prog_id), fd = -1;
+
+	if (prog < 0)
+		return -1;
+	/* Once for the number of maps, once for their ids. */
+	if (bpf_obj_get_info_by_fd(prog, &info, &len) == 0 && (n = info.nr_map_ids) &&
+	    (ids = calloc(n, sizeof(*ids)))) {
+		info = (struct bpf_prog_info){ .nr_map_ids = n, .map_ids = (__u64)(unsigned long)ids };
+		len = sizeof(info);
+		if (bpf_obj_get_info_by_fd(prog, &info, &len))
+			n = 0;
+		for (__u32 i = 0; i < n && i < info.nr_map_ids && fd < 0; i++)
+			fd = map_named(ids[i], name, out);
+	}
+	free(ids);
+	close(prog);
+	return fd;
+}
+
+int cli_xdp_map(const struct cli *c, const char *name, struct bpf_map_info *info)
 {
 	char path[AXDP_PATH_MAX + 64];
 	struct dirent *de;
@@ -251,8 +266,8 @@ int cli_event_budget_fd(const struct cli *c)
 	snprintf(path, sizeof(path), "%s/links", c->pin_dir);
 	dir = opendir(path);
 	while (dir && fd < 0 && (de = readdir(dir))) {
-		struct bpf_link_info info = {};
-		__u32 len = sizeof(info);
+		struct bpf_link_info link_info = {};
+		__u32 len = sizeof(link_info);
 		char link_path[sizeof(path) + 256];
 		int link;
 
@@ -262,8 +277,8 @@ int cli_event_budget_fd(const struct cli *c)
 		link = bpf_obj_get(link_path);
 		if (link < 0)
 			continue;
-		if (bpf_obj_get_info_by_fd(link, &info, &len) == 0)
-			fd = prog_map(info.prog_id, AXDP_MAP_EVENT_BUDGET);
+		if (bpf_obj_get_info_by_fd(link, &link_info, &len) == 0)
+			fd = prog_map(link_info.prog_id, name, info);
 		close(link);
 	}
 	if (dir)
@@ -381,6 +396,21 @@ void cli_si(char *buf, size_t len, double v, const char *unit)
 void cli_bytes(char *buf, size_t len, double bytes)
 {
 	cli_si(buf, len, bytes, "B");
+}
+
+void cli_count(char *buf, size_t len, uint64_t v)
+{
+	char digits[24];
+	int n = snprintf(digits, sizeof(digits), "%llu", (unsigned long long)v);
+	size_t o = 0;
+
+	for (int i = 0; i < n && o + 2 < len; i++) {
+		if (i && (n - i) % 3 == 0)
+			buf[o++] = ',';
+		buf[o++] = digits[i];
+	}
+	if (len)
+		buf[o] = '\0';
 }
 
 static bool is_v4mapped(const struct axdp_addr *a)

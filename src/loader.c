@@ -76,6 +76,23 @@ static int prepare_pin_dir(const char *pin_dir, char *err, size_t errlen)
 	return 0;
 }
 
+const struct btf_var_secinfo *axdp_knobs_var(const struct btf *btf, __u32 datasec_id)
+{
+	const struct btf_type *sec = btf__type_by_id(btf, datasec_id);
+	const struct btf_var_secinfo *var;
+
+	if (!sec || !btf_is_datasec(sec))
+		return NULL;
+	var = btf_var_secinfos(sec);
+	for (int i = 0; i < btf_vlen(sec); i++, var++) {
+		const struct btf_type *t = btf__type_by_id(btf, var->type);
+
+		if (t && strcmp(btf__name_by_offset(btf, t->name_off), AXDP_KNOBS_VAR) == 0)
+			return var;
+	}
+	return NULL;
+}
+
 /* Writes the knobs into the object's .rodata before load, found by name through BTF. */
 static int set_knobs(struct bpf_object *obj, const char *path, const struct axdp_knobs *knobs,
 		     char *err, size_t errlen)
@@ -83,38 +100,32 @@ static int set_knobs(struct bpf_object *obj, const char *path, const struct axdp
 	struct bpf_map *rodata = bpf_object__find_map_by_name(obj, ".rodata");
 	struct btf *btf = bpf_object__btf(obj);
 	const struct btf_var_secinfo *var;
-	const struct btf_type *sec;
 	const void *initial;
 	size_t size;
 	char *data;
-	int id, i, rc;
+	int id, rc;
 
 	id = btf ? btf__find_by_name_kind(btf, ".rodata", BTF_KIND_DATASEC) : -1;
 	initial = rodata ? bpf_map__initial_value(rodata, &size) : NULL;
 	if (id < 0 || !initial)
 		return axdp_fail(err, errlen, "%s: no .rodata section with BTF; rebuild the object with 'make'", path);
-	sec = btf__type_by_id(btf, id);
-	var = btf_var_secinfos(sec);
-	for (i = 0; i < btf_vlen(sec); i++, var++) {
-		const struct btf_type *t = btf__type_by_id(btf, var->type);
-
-		if (strcmp(btf__name_by_offset(btf, t->name_off), AXDP_KNOBS_VAR) != 0)
-			continue;
-		if (var->size != sizeof(*knobs) || var->offset + var->size > size)
-			return axdp_fail(err, errlen, "%s: variable '%s' is %u bytes, this program expects %zu: object and program are from different versions",
-				    path, AXDP_KNOBS_VAR, var->size, sizeof(*knobs));
-		data = malloc(size);
-		if (!data)
-			return axdp_fail(err, errlen, "%s: setting '%s': out of memory", path, AXDP_KNOBS_VAR);
-		memcpy(data, initial, size);
-		memcpy(data + var->offset, knobs, sizeof(*knobs));
-		rc = bpf_map__set_initial_value(rodata, data, size);
-		free(data);
-		if (rc)
-			return axdp_fail(err, errlen, "%s: setting '%s': %s", path, AXDP_KNOBS_VAR, strerror(-rc));
-		return 0;
-	}
-	return axdp_fail(err, errlen, "%s: no variable '%s' in .rodata: not an autoxdp data path object", path, AXDP_KNOBS_VAR);
+	var = axdp_knobs_var(btf, (__u32)id);
+	if (!var)
+		return axdp_fail(err, errlen, "%s: no variable '%s' in .rodata: not an autoxdp data path object", path,
+				 AXDP_KNOBS_VAR);
+	if (var->size != sizeof(*knobs) || var->offset + var->size > size)
+		return axdp_fail(err, errlen, "%s: variable '%s' is %u bytes, this program expects %zu: object and program are from different versions",
+			    path, AXDP_KNOBS_VAR, var->size, sizeof(*knobs));
+	data = malloc(size);
+	if (!data)
+		return axdp_fail(err, errlen, "%s: setting '%s': out of memory", path, AXDP_KNOBS_VAR);
+	memcpy(data, initial, size);
+	memcpy(data + var->offset, knobs, sizeof(*knobs));
+	rc = bpf_map__set_initial_value(rodata, data, size);
+	free(data);
+	if (rc)
+		return axdp_fail(err, errlen, "%s: setting '%s': %s", path, AXDP_KNOBS_VAR, strerror(-rc));
+	return 0;
 }
 
 static int program_fd(struct bpf_object *obj, const char *path, const char *name, char *err, size_t errlen)

@@ -85,6 +85,16 @@ int axdp_detach(const char *pin_dir, const char *ifname, char *err, size_t errle
 /* Protection off: every attachment recorded under pin_dir, then the maps and the directory. */
 int axdp_remove_all(const char *pin_dir, char *err, size_t errlen);
 
+struct btf;
+struct btf_var_secinfo;
+
+/*
+ * The variable AXDP_KNOBS_VAR among those of the DATASEC type datasec_id
+ * of btf (the object's before load, the kernel's of a loaded .rodata
+ * map), or NULL.  Its size says whether it is this version's knobs.
+ */
+const struct btf_var_secinfo *axdp_knobs_var(const struct btf *btf, __u32 datasec_id);
+
 const char *axdp_xdp_mode_name(enum axdp_xdp_mode mode);
 const char *axdp_tc_mode_name(enum axdp_tc_mode mode);
 

@@ -800,6 +800,84 @@ Test(axdp, reload_checks_the_configuration_first)
 	run_free(&r);
 }
 
+/* The SYN limit as status --json reports it: read from the running program, and whether a restart changes it. */
+static void expect_syn(const struct jv *limits, double per_s, double burst, bool pending, const char *out)
+{
+	const struct jv *syn = jv_get(limits, "syn");
+
+	cr_expect_str_eq(jv_str(limits, "from"), "running", "%s", out);
+	cr_expect_eq(jv_num(syn, "per_second"), per_s, "status: SYN %g/s, the running program has %g:\n%s",
+		     jv_num(syn, "per_second"), per_s, out);
+	cr_expect_eq(jv_num(syn, "burst"), burst, "status: SYN burst %g, the running program has %g:\n%s",
+		     jv_num(syn, "burst"), burst, out);
+	cr_expect_eq(jv_get(limits, "restart_pending")->b, pending, "status: restart_pending should be %d:\n%s", pending,
+		     out);
+}
+
+/* A deny list, and a SYN limit off the default. */
+#define LIMITS(syn_per_s) "[Policy]\nDenyCIDR=203.0.113.0/24\n[RateLimit]\nSYNPerSecond=" syn_per_s "\nSYNBurst=9\n"
+
+Test(axdp, status_shows_the_deny_list_and_the_limits_the_program_runs_with)
+{
+	const struct jv *deny, *rl;
+	struct run r;
+	struct jv *doc;
+	size_t from;
+	char *log;
+
+	/* Rate limits are compiled into the program: the daemon takes them at start. */
+	cr_assert(axdpd_dropin(&fx.d, "20-limits.conf", LIMITS("7")) == 0, "%s", fx.d.err);
+	cr_assert_eq(axdpd_stop(&fx.d, SIGTERM, 5000), 0, "%s", fx.d.err);
+	cr_assert_eq(axdpd_start(&fx.d, READY_MS), 0, "restarting with SYNPerSecond=7: %s", fx.d.err);
+
+	AXDP_OK(&r, "status", "--json");
+	doc = documented("status", r.out);
+	deny = jv_get(jv_get(doc, "policy"), "deny");
+	cr_assert_not_null(deny, "status has no policy.deny:\n%s", r.out);
+	cr_expect_eq(jv_num(deny, "entries"), 1, "%s", r.out);
+	cr_expect_eq(jv_num(deny, "capacity"), AXDP_DENY_ENTRIES, "%s", r.out);
+	cr_expect_gt(jv_num(deny, "bytes"), 0, "%s", r.out);
+	rl = jv_get(doc, "rate_limits");
+	cr_assert_not_null(rl, "status has no rate_limits:\n%s", r.out);
+	expect_syn(rl, 7, 9, false, r.out);
+	/* Untouched limits come back as their defaults: the inversion is exact for them. */
+	cr_expect_eq(jv_num(jv_get(rl, "strict_syn"), "per_second"), 5, "%s", r.out);
+	cr_expect_eq(jv_num(jv_get(rl, "strict_syn"), "burst"), 10, "%s", r.out);
+	cr_expect_eq(jv_num(jv_get(rl, "icmp_echo"), "per_second"), 100, "%s", r.out);
+	cr_expect_eq(jv_num(jv_get(rl, "udp"), "per_second"), 0, "%s", r.out);
+	cr_expect(jv_get(jv_get(rl, "udp"), "burst")->type == JV_NULL, "UDP is off, yet a burst:\n%s", r.out);
+	cr_expect_eq(jv_num(rl, "source_prefix_ipv4"), 32, "%s", r.out);
+	cr_expect_eq(jv_num(rl, "source_prefix_ipv6"), 64, "%s", r.out);
+	cr_expect(jv_get(rl, "drop_martians")->b, "%s", r.out);
+	jv_free(doc);
+	run_free(&r);
+	AXDP_OK(&r, "status");
+	cr_expect(strstr(r.out, "\npolicy      deny 1 of 1,048,576 entries ("), "%s", r.out);
+	cr_expect(strstr(r.out, "\nlimits      per /32 or /64 source and port: SYN 7/s burst 9, "), "%s", r.out);
+	cr_expect(!strstr(r.out, "restart pending"), "%s", r.out);
+	run_free(&r);
+
+	/* The reload refuses the new rate: the program keeps 7/s, and status says a restart would change it. */
+	cr_assert(axdpd_dropin(&fx.d, "20-limits.conf", LIMITS("8")) == 0, "%s", fx.d.err);
+	from = axdpd_notes_end(&fx.d);
+	AXDP_OK(&r, "reload");
+	run_free(&r);
+	cr_assert_eq(axdpd_wait_note(&fx.d, "READY=1", &from, READY_MS), 0, "no READY=1 after the reload: %s", fx.d.err);
+	log = axdpd_read_log(&fx.d);
+	cr_expect(log && strstr(log, "take effect at restart"), "the daemon did not refuse the new rate at reload:\n%s", log);
+	free(log);
+	AXDP_OK(&r, "status");
+	cr_expect(strstr(r.out, "\nlimits      per /32 or /64 source and port: SYN 7/s burst 9, "), "%s", r.out);
+	cr_expect(strstr(r.out, "\nconfigured  SYN 8/s burst 9: restart pending, 'systemctl restart autoxdp' applies it\n"),
+		  "%s", r.out);
+	run_free(&r);
+	AXDP_OK(&r, "status", "--json");
+	doc = documented("status", r.out);
+	expect_syn(jv_get(doc, "rate_limits"), 7, 9, true, r.out);
+	jv_free(doc);
+	run_free(&r);
+}
+
 Test(axdp, status_follows_the_daemon_and_off)
 {
 	char text[32];
@@ -837,7 +915,15 @@ Test(axdp, status_follows_the_daemon_and_off)
 	cr_expect_eq(AXDP(&r, "status", "--json"), 3, "status after off: %s", r.err);
 	doc = documented("status", r.out);
 	cr_expect_str_eq(jv_str(doc, "protection"), "inactive");
+	/* Nothing pinned, no program: no lists, and the limits are the configuration's. */
+	cr_expect(jv_get(doc, "policy")->type == JV_NULL, "status after off has policy:\n%s", r.out);
+	cr_expect_str_eq(jv_str(jv_get(doc, "rate_limits"), "from"), "configuration", "%s", r.out);
+	cr_expect_eq(jv_num(jv_get(jv_get(doc, "rate_limits"), "syn"), "per_second"), 50, "%s", r.out);
 	jv_free(doc);
+	run_free(&r);
+	cr_expect_eq(AXDP(&r, "status"), 3, "status after off: %s", r.err);
+	cr_expect(strstr(r.out, "\nlimits      as configured: no XDP program runs\n") && !strstr(r.out, "\npolicy "), "%s",
+		  r.out);
 	run_free(&r);
 	cr_expect_eq(AXDP(&r, "stats"), 3, "stats after off: %s", r.err);
 	run_free(&r);
