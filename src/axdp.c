@@ -94,7 +94,9 @@ static const struct command {
 	  "Stop the service first ('systemctl stop autoxdp'), or systemd may start it again.\n" },
 	{ "reload", cmd_reload, "reload", "check the configuration, then make the daemon reload it",
 	  "Parses the configuration as the daemon would; if it is valid, sends SIGHUP to the daemon\n"
-	  "named by PidFile= and checks that it is still running.\n" },
+	  "named by PidFile= and checks that it is still running.  A changed rate limit, timeout,\n"
+	  "DropMartians= or TrustOpensAllTCP= is compiled into the data path: then it sends nothing\n"
+	  "and says to restart (systemctl restart autoxdp, without a gap).\n" },
 	{ "version", cmd_version, "version [--json]", "print the version", "" },
 	{ "help", cmd_help, "help [COMMAND]", "this help, or a command's", "" },
 };
@@ -276,6 +278,8 @@ static int cmd_on(struct cli *c, int argc, char **argv)
 
 static int cmd_reload(struct cli *c, int argc, char **argv)
 {
+	struct cli_limits limits;
+	char err[512];
 	pid_t pid;
 	int rc;
 
@@ -287,6 +291,12 @@ static int cmd_reload(struct cli *c, int argc, char **argv)
 	if (!pid)
 		return cli_error(c, CLI_INACTIVE, "autoxdpd is not running (no live pid in %s): start it with 'axdp on'",
 				 c->cfg.pid_file);
+	/* The daemon would refuse the whole configuration and say so only in its log. */
+	if (cli_limits_collect(c, &limits, err, sizeof(err)) == 0 && limits.restart_pending)
+		return cli_error(c, CLI_FAIL, "not reloading: %s changed, and data-path settings ([RateLimit], "
+				 "[Conntrack] timeouts, DropMartians=, TrustOpensAllTCP=) apply only at restart, without a gap: "
+				 "systemctl restart autoxdp ('axdp status' shows what changes)",
+				 c->config_file);
 	if (kill(pid, SIGHUP))
 		return cli_error(c, errno == EPERM ? CLI_NOPRIV : CLI_FAIL, "signalling autoxdpd (pid %d): %s", (int)pid,
 				 strerror(errno));

@@ -223,7 +223,8 @@ struct cli_limits {
 	struct cli_limit_values now;
 	/* The configuration's numbers, and what they become in the data path: a restart applies them. */
 	struct cli_limit_values configured, after_restart;
-	bool restart_pending;
+	bool timeouts_pending;   /* the [Conntrack] timeouts differ too */
+	bool restart_pending;    /* the daemon refuses to reload this configuration: a restart applies it */
 };
 
 /* From the XDP program in force, else from c->cfg (loaded).  0, or -1 with err. */

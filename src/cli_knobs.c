@@ -173,6 +173,16 @@ static bool item_equal(const struct cli_limit_values *a, const struct cli_limit_
 	}
 }
 
+/* The daemon refuses a reload that changes these as well (they are knobs too). */
+static bool timeouts_differ(const struct axdp_knobs *k, const struct axdp_config *cfg)
+{
+	return k->tcp_timeout_ns != cfg->tcp_timeout_s * AXDP_NSEC_PER_SEC ||
+	       k->tcp_closing_timeout_ns != cfg->tcp_closing_timeout_s * AXDP_NSEC_PER_SEC ||
+	       k->udp_timeout_ns != cfg->udp_timeout_s * AXDP_NSEC_PER_SEC ||
+	       k->icmp_timeout_ns != cfg->icmp_timeout_s * AXDP_NSEC_PER_SEC ||
+	       k->frag_timeout_ns != cfg->frag_timeout_s * AXDP_NSEC_PER_SEC;
+}
+
 int cli_limits_collect(struct cli *c, struct cli_limits *l, char *err, size_t errlen)
 {
 	struct axdp_knobs now = {}, configured = AXDP_KNOBS_DEFAULT;
@@ -197,7 +207,11 @@ int cli_limits_collect(struct cli *c, struct cli_limits *l, char *err, size_t er
 	}
 	from_knobs(&l->now, &now, ncpus);
 	/* A configuration that does not parse is no restart's: the daemon would refuse to start with it. */
-	for (int i = 0; i < ITEM_COUNT && c->cfg_ok; i++)
+	if (!c->cfg_ok)
+		return 0;
+	l->timeouts_pending = timeouts_differ(&now, &c->cfg);
+	l->restart_pending = l->timeouts_pending;
+	for (int i = 0; i < ITEM_COUNT; i++)
 		l->restart_pending |= !item_equal(&l->now, &l->after_restart, i);
 	return 0;
 }
@@ -269,7 +283,10 @@ void cli_limits_print(const struct cli *c, const struct cli_limits *l)
 	if (!l->restart_pending)
 		return;
 	printf("%s", cli_c(c, CLI_YELLOW));
-	print_items("configured", &l->configured, l);
+	if (l->timeouts_pending && !memcmp(&l->now, &l->after_restart, sizeof(l->now)))
+		printf("%-11s [Conntrack] timeouts", "configured");
+	else
+		print_items("configured", &l->configured, l);
 	printf(": restart pending, 'systemctl restart autoxdp' applies it%s\n", cli_c(c, CLI_RESET));
 }
 

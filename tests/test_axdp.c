@@ -857,11 +857,17 @@ Test(axdp, status_shows_the_deny_list_and_the_limits_the_program_runs_with)
 	cr_expect(!strstr(r.out, "restart pending"), "%s", r.out);
 	run_free(&r);
 
-	/* The reload refuses the new rate: the program keeps 7/s, and status says a restart would change it. */
+	/*
+	 * The daemon refuses the new rate at reload: the program keeps 7/s,
+	 * and status says a restart would change it.  axdp reload refuses it
+	 * up front, rather than report a reload that did not happen.
+	 */
 	cr_assert(axdpd_dropin(&fx.d, "20-limits.conf", LIMITS("8")) == 0, "%s", fx.d.err);
-	from = axdpd_notes_end(&fx.d);
-	AXDP_OK(&r, "reload");
+	cr_expect_eq(AXDP(&r, "reload"), 1, "%s", r.out);
+	cr_expect(strstr(r.err, "apply only at restart"), "%s", r.err);
 	run_free(&r);
+	from = axdpd_notes_end(&fx.d);
+	cr_assert_eq(kill(fx.d.pid, SIGHUP), 0);
 	cr_assert_eq(axdpd_wait_note(&fx.d, "READY=1", &from, READY_MS), 0, "no READY=1 after the reload: %s", fx.d.err);
 	log = axdpd_read_log(&fx.d);
 	cr_expect(log && strstr(log, "take effect at restart"), "the daemon did not refuse the new rate at reload:\n%s", log);
@@ -875,6 +881,19 @@ Test(axdp, status_shows_the_deny_list_and_the_limits_the_program_runs_with)
 	doc = documented("status", r.out);
 	expect_syn(jv_get(doc, "rate_limits"), 7, 9, true, r.out);
 	jv_free(doc);
+	run_free(&r);
+
+	/* A timeout is compiled in as well: with the rate back, only it keeps a restart pending. */
+	cr_assert(axdpd_dropin(&fx.d, "20-limits.conf", LIMITS("7") "[Conntrack]\nTCPTimeoutSec=1234\n") == 0, "%s",
+		  fx.d.err);
+	cr_expect_eq(AXDP(&r, "reload"), 1, "%s", r.out);
+	cr_expect(strstr(r.err, "apply only at restart"), "%s", r.err);
+	run_free(&r);
+	AXDP_OK(&r, "status");
+	cr_expect(strstr(r.out, "\nconfigured  [Conntrack] timeouts: restart pending"), "%s", r.out);
+	run_free(&r);
+	cr_assert(axdpd_dropin(&fx.d, "20-limits.conf", LIMITS("7")) == 0, "%s", fx.d.err);
+	AXDP_OK(&r, "reload");
 	run_free(&r);
 }
 
