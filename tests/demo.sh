@@ -28,6 +28,11 @@ if [[ -t 1 ]]; then bold=$'\e[1m' plain=$'\e[0m'; else bold='' plain=''; fi
 say() { printf '\n%s== %s%s\n' "$bold" "$*" "$plain"; }
 die() { printf 'demo: %s\n' "$*" >&2; exit 1; }
 
+# axdp where an operator runs it: beside the daemon, so interface names resolve in its namespace.
+axdp_srv() {
+	nsenter --net="/run/netns/$srv" "$axdp" --config "$tmp/autoxdp.conf" --pin-dir "$pin" "$@"
+}
+
 stop() { # pid: end a process this script started, and reap it
 	if [[ -n $1 ]] && kill "$1" 2>/dev/null; then wait "$1" 2>/dev/null || true; fi
 }
@@ -38,7 +43,7 @@ cleanup() {
 	stop "$listener_pid"
 	stop "$daemon_pid"
 	if [[ -e $pin ]]; then
-		"$axdp" --pin-dir "$pin" off >/dev/null 2>&1
+		axdp_srv off >/dev/null 2>&1
 		# Should 'axdp off' fail, unpinned links are released, and the veth goes with its namespace.
 		[[ -e $pin ]] && rm -rf "$pin"
 	fi
@@ -125,8 +130,11 @@ for _ in $(seq 50); do
 done
 show_probe "$open_port" answered
 
+say "What protects the server (axdp status)"
+axdp_srv status
+
 say "Counters (axdp stats, rows that are not zero)"
-"$axdp" --pin-dir "$pin" stats | awk 'NR == 1 || $3 != 0'
+axdp_srv stats | awk 'NR == 1 || $3 != 0'
 
 say "The daemon stops (SIGTERM); protection stays"
 stop "$daemon_pid"
@@ -135,7 +143,7 @@ show_probe "$closed_port" "no answer"
 show_probe "$open_port" answered
 
 say "axdp off removes protection: links, socket hooks, pins"
-"$axdp" --pin-dir "$pin" off
+axdp_srv off
 show_probe "$closed_port" refused
 
 stop "$listener_pid"
