@@ -21,8 +21,8 @@
 #define AXDP_DENY_ENTRIES      (1 << 20)  /* per generation: the public DROP lists fit many times */
 #define AXDP_TRUST_ENTRIES     65536
 #define AXDP_LOCAL_ADDR_ENTRIES 1024
-#define AXDP_RATE_SLOT_BITS    18         /* per-source rate buckets: 2^18 slots of 32 bytes */
-#define AXDP_RATE_SLOTS        (1u << AXDP_RATE_SLOT_BITS)
+#define AXDP_RATE_SET_BITS     17         /* per-source rate buckets: 2^17 sets of two 32-byte slots */
+#define AXDP_RATE_SETS         (1u << AXDP_RATE_SET_BITS)
 #define AXDP_SOCK_ENTRIES      65536
 #define AXDP_SOCK_EVENTS_BYTES (256 * 1024)
 #define AXDP_DROP_EVENTS_BYTES (256 * 1024)
@@ -121,14 +121,14 @@ struct axdp_policy {
 };
 
 /*
- * The slot of a per-source rate bucket: a keyed hash (NH: sums of products
+ * The set of slots of a per-source rate bucket: a keyed hash (NH: sums of products
  * of key-offset words) of the masked source and of port << 8 | l4, then
  * mixed (MurmurHash3's finalizer) so that sources differing in a few bits
  * spread over the table.  Without the key nobody can pick sources that
- * share a slot; with it, a test can.
+ * share a set; with it, a test can.
  */
 static inline __attribute__((always_inline)) __u32
-axdp_rate_slot(const struct axdp_addr *source, __u32 port_l4, const volatile __u32 *key)
+axdp_rate_set(const struct axdp_addr *source, __u32 port_l4, const volatile __u32 *key)
 {
 	__u64 h = (__u64)(__u32)(source->w[0] + key[0]) * (__u32)(source->w[1] + key[1]) +
 		  (__u64)(__u32)(source->w[2] + key[2]) * (__u32)(source->w[3] + key[3]) +
@@ -137,7 +137,7 @@ axdp_rate_slot(const struct axdp_addr *source, __u32 port_l4, const volatile __u
 	h ^= h >> 33;
 	h *= 0xff51afd7ed558ccdULL;
 	h ^= h >> 33;
-	return (__u32)(h >> (64 - AXDP_RATE_SLOT_BITS));
+	return (__u32)(h >> (64 - AXDP_RATE_SET_BITS));
 }
 
 /* addr_allow key: this port is open on this local address only. Value: __u8 1. */
@@ -238,7 +238,7 @@ struct axdp_knobs {
 	/* Sources are rate limited by these prefixes (v4-mapped for IPv4). */
 	struct axdp_addr source_mask_v4;
 	struct axdp_addr source_mask_v6;
-	/* Key of axdp_rate_slot(); all zero: the loader draws one at each load. */
+	/* Key of axdp_rate_set(); all zero: the loader draws one at each load. */
 	__u32 rate_hash_key[6];
 	__u32 pad2;
 };
@@ -407,7 +407,7 @@ struct axdp_counter {
 #define AXDP_MAP_DENY_CLEAR "deny_clear"
 #define AXDP_MAP_TRUST      "trust"
 #define AXDP_MAP_LOCAL_ADDRS "local_addrs"
-#define AXDP_MAP_RATE_SLOTS "rate_slots"
+#define AXDP_MAP_RATE_SETS  "rate_sets"
 #define AXDP_MAP_EVENT_CTL  "event_ctl"
 #define AXDP_MAP_EVENT_BUDGET "event_budget"
 #define AXDP_MAP_DROP_EVENTS "drop_events"

@@ -134,7 +134,8 @@ struct {
 /*
  * Per-source buckets, shared by all CPUs and updated without a lock, so
  * racing CPUs can let a few extra through (see autoxdp.conf(5)).  A slot
- * names the source it holds: another source hashed there takes it over.
+ * names the source it holds; a source has the two slots of its set (one
+ * cache line), so two sources hashed together both keep their buckets.
  * Not pinned: a new hash key comes with each load, so the slots of the
  * previous program would mean nothing to the next.
  */
@@ -145,12 +146,16 @@ struct rate_slot {
 	__u64 tat;                /* theoretical arrival time, coarse clock */
 };
 
+struct rate_set {
+	struct rate_slot way[2];
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, AXDP_RATE_SLOTS);
+	__uint(max_entries, AXDP_RATE_SETS);
 	__type(key, __u32);
-	__type(value, struct rate_slot);
-} rate_slots SEC(".maps");
+	__type(value, struct rate_set);
+} rate_sets SEC(".maps");
 
 /* Per-CPU buckets: [port] for UDP packets and bytes, [0] of echo for ICMP. */
 struct cpu_buckets {

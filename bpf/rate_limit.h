@@ -25,13 +25,19 @@ static __always_inline bool gcra_allow(__u64 *tat, const volatile struct axdp_ra
 	return true;
 }
 
+static __always_inline bool slot_holds(const struct rate_slot *s, const struct axdp_addr *src, __u32 port_l4)
+{
+	return s->port_l4 == port_l4 && s->source.w[0] == src->w[0] && s->source.w[1] == src->w[1] &&
+	       s->source.w[2] == src->w[2] && s->source.w[3] == src->w[3];
+}
+
 /*
  * The bucket of a source is an array slot, read inline, where a hash map
- * would cost a call and a hash per packet.  A source finding its slot
- * held by another starts anew, as if an LRU had evicted the other: so a
- * collision can only let a source begin a fresh burst, never limit it by
- * someone else's traffic, and a flood of spoofed sources cannot lock a
- * real client out.
+ * would cost a call and a hash per packet.  A source in neither slot of
+ * its set takes the one idle longer (the earlier arrival time), as if an
+ * LRU had evicted it: so a collision can only let a source begin a fresh
+ * burst, never limit it by someone else's traffic, and a flood of
+ * spoofed sources cannot lock a real client out.
  */
 static __always_inline bool source_within_rate(const struct packet *p, enum axdp_l4 l4, __u16 port,
 					       const volatile struct axdp_rate *r)
@@ -40,18 +46,23 @@ static __always_inline bool source_within_rate(const struct packet *p, enum axdp
 	struct axdp_addr src = { { p->src.w[0] & mask->w[0], p->src.w[1] & mask->w[1], p->src.w[2] & mask->w[2],
 				   p->src.w[3] & mask->w[3] } };
 	__u32 port_l4 = (__u32)port << 8 | l4;
-	__u32 idx = axdp_rate_slot(&src, port_l4, knobs.rate_hash_key);
-	struct rate_slot *s = bpf_map_lookup_elem(&rate_slots, &idx);
+	__u32 idx = axdp_rate_set(&src, port_l4, knobs.rate_hash_key);
+	struct rate_set *set = bpf_map_lookup_elem(&rate_sets, &idx);
 	__u64 now = coarse_now();
+	struct rate_slot *s;
 
-	if (!s)
+	if (!set)
 		return true;
-	if (s->port_l4 != port_l4 || s->source.w[0] != src.w[0] || s->source.w[1] != src.w[1] ||
-	    s->source.w[2] != src.w[2] || s->source.w[3] != src.w[3]) {
-		s->source = src;
-		s->port_l4 = port_l4;
-		s->tat = now + r->interval_ns;
-		return true;
+	s = &set->way[0];
+	if (!slot_holds(s, &src, port_l4)) {
+		s = &set->way[1];
+		if (!slot_holds(s, &src, port_l4)) {
+			s = set->way[0].tat <= set->way[1].tat ? &set->way[0] : &set->way[1];
+			s->source = src;
+			s->port_l4 = port_l4;
+			s->tat = now + r->interval_ns;
+			return true;
+		}
 	}
 	return gcra_allow(&s->tat, r, now, 1);
 }

@@ -154,17 +154,17 @@ static int open_and_load(struct axdp_datapath *dp, const char *path, const struc
 	LIBBPF_OPTS(bpf_object_open_opts, open_opts, .pin_root_path = dp->pin_dir);
 	static const __u32 no_key[sizeof(opts->knobs.rate_hash_key) / sizeof(__u32)];
 	struct axdp_knobs knobs;
-	struct bpf_map *rate_slots;
+	struct bpf_map *rate_sets;
 	int rc;
 
 	dp->obj = bpf_object__open_file(path, &open_opts);
 	if (!dp->obj)
 		return axdp_fail(err, errlen, "opening BPF object %s: %s; install autoxdp or pass the object's path",
 			    path, strerror(errno));
-	rate_slots = bpf_object__find_map_by_name(dp->obj, AXDP_MAP_RATE_SLOTS);
-	if (!rate_slots)
+	rate_sets = bpf_object__find_map_by_name(dp->obj, AXDP_MAP_RATE_SETS);
+	if (!rate_sets)
 		return axdp_fail(err, errlen, "%s: no map '%s': not this version's data path object", path,
-				 AXDP_MAP_RATE_SLOTS);
+				 AXDP_MAP_RATE_SETS);
 	for (size_t i = 0; i < HOOK_COUNT; i++) {
 		struct bpf_program *prog = bpf_object__find_program_by_name(dp->obj, hook_programs[i]);
 
@@ -175,9 +175,9 @@ static int open_and_load(struct axdp_datapath *dp, const char *path, const struc
 	if (!memcmp(knobs.rate_hash_key, no_key, sizeof(no_key)) &&
 	    getrandom(knobs.rate_hash_key, sizeof(knobs.rate_hash_key), 0) != sizeof(knobs.rate_hash_key))
 		return axdp_fail(err, errlen, "drawing the rate-limit hash key (getrandom): %s", strerror(errno));
-	/* With every per-source limit off nothing reads the table: one slot instead of 8 MiB. */
-	if (!per_source_limits(&knobs) && bpf_map__set_max_entries(rate_slots, 1))
-		return axdp_fail(err, errlen, "%s: map '%s': cannot resize", path, AXDP_MAP_RATE_SLOTS);
+	/* With every per-source limit off nothing reads the table: one set instead of 8 MiB. */
+	if (!per_source_limits(&knobs) && bpf_map__set_max_entries(rate_sets, 1))
+		return axdp_fail(err, errlen, "%s: map '%s': cannot resize", path, AXDP_MAP_RATE_SETS);
 	if (set_knobs(dp->obj, path, &knobs, err, errlen))
 		return -1;
 	rc = bpf_object__load(dp->obj);

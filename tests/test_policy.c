@@ -561,46 +561,53 @@ Test(policy, trust_and_local_addresses_replace_and_prune)
 }
 
 /*
- * Two sources whose buckets share a slot (found with the hash key the
- * test fixes): each takes the slot over with a fresh bucket, so neither is
- * ever limited by the other's SYNs, and the bound the man page gives
- * holds: a source can begin a burst anew once another claimed its slot.
+ * Three sources whose buckets share a set of two slots (found with the
+ * hash key the test fixes).  Two of them keep a bucket each and are
+ * limited each by its own SYNs; the third takes the slot idle longer
+ * with a fresh bucket, and so does the source it displaced when it comes
+ * back: sharing never limits a source by another's traffic, and the bound
+ * the man page gives holds, a source can begin a burst anew once two
+ * others claimed its set.
  */
-Test(policy, sources_sharing_a_rate_slot_start_anew_and_never_limit_each_other)
+Test(policy, sources_sharing_a_rate_set_keep_their_buckets_or_start_anew)
 {
 	static const __u32 key[6] = { 0x01234567, 0x89abcdef, 0x0f1e2d3c, 0x4b5a6978, 0x13572468, 0x2468ace1 };
 	struct axdp_addr a = dpt_addr("198.51.100.7"), b = a;
-	__u32 port_l4 = (__u32)OPEN_TCP << 8 | AXDP_L4_TCP, slot = axdp_rate_slot(&a, port_l4, key);
-	char b_str[INET_ADDRSTRLEN];
-	uint32_t host;
+	__u32 port_l4 = (__u32)OPEN_TCP << 8 | AXDP_L4_TCP, set = axdp_rate_set(&a, port_l4, key);
+	char shared[2][INET_ADDRSTRLEN];
+	uint32_t host = 0;
 
-	for (host = 1; host; host++) {
-		b.w[3] = htonl(0x0a000000u + host);
-		if (axdp_rate_slot(&b, port_l4, key) == slot)
-			break;
+	for (int found = 0; found < 2; found++) {
+		for (host++; host; host++) {
+			b.w[3] = htonl(0x0a000000u + host);
+			if (axdp_rate_set(&b, port_l4, key) == set)
+				break;
+		}
+		cr_assert(host, "test bug: no two addresses of 10/8 share the set of 198.51.100.7");
+		inet_ntop(AF_INET, &b.w[3], shared[found], sizeof(shared[found]));
 	}
-	cr_assert(host, "test bug: no address of 10/8 shares the slot of 198.51.100.7");
-	inet_ntop(AF_INET, &b.w[3], b_str, sizeof(b_str));
-	cr_log_info("%s shares the rate slot of 198.51.100.7", b_str);
-	current = "shared slot";
+	cr_log_info("%s and %s share the rate set of 198.51.100.7", shared[0], shared[1]);
+	current = "shared set";
 	load_keyed(syn_1_burst_3, key);
 	fire(&(struct shot){ SYN, "198.51.100.7", OPEN_TCP, 3, PASS(TCP_PORT), THEN_DROP(2, SYN_RATE) });
-	fire(&(struct shot){ SYN, b_str, OPEN_TCP, 3, PASS(TCP_PORT), THEN_DROP(2, SYN_RATE) });
+	fire(&(struct shot){ SYN, shared[0], OPEN_TCP, 3, PASS(TCP_PORT), THEN_DROP(2, SYN_RATE) });
+	fire(&(struct shot){ SYN, "198.51.100.7", OPEN_TCP, 1, DROP(SYN_RATE) });
+	fire(&(struct shot){ SYN, shared[1], OPEN_TCP, 3, PASS(TCP_PORT), THEN_DROP(2, SYN_RATE) });
 	fire(&(struct shot){ SYN, "198.51.100.7", OPEN_TCP, 3, PASS(TCP_PORT), THEN_DROP(1, SYN_RATE) });
 }
 
 /*
  * The /24s of one /16, as SourcePrefixIPv4=24 makes of a spoofer's
  * sources, differ in 8 bits of one word: they must still spread over the
- * table whatever the key, or they would keep taking each other's slot
- * and pass unlimited.  Random placement gives 256 * 255 / 2 / 2^18, about
- * 0.12 shared pairs per key.
+ * table whatever the key, or three of them would share a set and keep
+ * taking each other's slots, passing unlimited.  Random placement of 256
+ * keys in 2^17 sets gives a set of three about once in 5,000 keys.
  */
-Test(policy_files, rate_slots_spread_sources_that_differ_in_few_bits)
+Test(policy_files, rate_sets_spread_sources_that_differ_in_few_bits)
 {
-	static __u32 seen[AXDP_RATE_SLOTS / 32];
+	static uint8_t in_set[AXDP_RATE_SETS];
 	uint64_t x = 0x243f6a8885a308d3ULL;
-	size_t shared = 0;
+	size_t crowded = 0;
 	const int keys = 1000;
 
 	for (int k = 0; k < keys; k++) {
@@ -610,18 +617,15 @@ Test(policy_files, rate_slots_spread_sources_that_differ_in_few_bits)
 			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
 			key[i] = (__u32)(x >> 32);
 		}
-		memset(seen, 0, sizeof(seen));
+		memset(in_set, 0, sizeof(in_set));
 		for (__u32 net = 0; net < 256; net++) {
 			struct axdp_addr a = { { 0, 0, htonl(0xffff), htonl(0x64400000u | net << 8) } };
-			__u32 slot = axdp_rate_slot(&a, (__u32)OPEN_TCP << 8 | AXDP_L4_TCP, key);
 
-			shared += (seen[slot / 32] >> (slot % 32)) & 1;
-			seen[slot / 32] |= 1u << (slot % 32);
+			crowded += ++in_set[axdp_rate_set(&a, (__u32)OPEN_TCP << 8 | AXDP_L4_TCP, key)] == 3;
 		}
 	}
-	cr_log_info("%zu shared slots over %d keys", shared, keys);
-	cr_expect_leq(shared, (size_t)keys, "%zu slots shared among 256 /24s over %d keys (about %d expected)", shared,
-		      keys, keys / 8);
+	cr_log_info("%zu sets of three or more over %d keys", crowded, keys);
+	cr_expect_leq(crowded, 2, "%zu sets held three of 256 /24s over %d keys (about 0.2 expected)", crowded, keys);
 }
 
 /* Hammers a denied source through the program while another thread replaces the deny list. */
