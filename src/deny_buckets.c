@@ -17,24 +17,11 @@ static void set_bits(uint64_t *bits, uint32_t from, uint32_t count)
 		bits[from / 64] |= 1ULL << (from % 64);
 }
 
-/* The first nbits of a are those of ::ffff:0:0, the prefix of v4-mapped addresses. */
-static bool leads_v4_mapped(const struct axdp_addr *a, uint32_t nbits)
-{
-	static const uint32_t mapped[3] = { 0, 0, 0xffff };
-
-	for (uint32_t w = 0; w < 3 && nbits; w++) {
-		uint32_t take = nbits < 32 ? nbits : 32, mask = ~0u << (32 - take);
-
-		if ((ntohl(a->w[w]) ^ mapped[w]) & mask)
-			return false;
-		nbits -= take;
-	}
-	return true;
-}
-
 enum axdp_lpm_family axdp_lpm_family(const struct axdp_lpm_key *k)
 {
-	return k->prefixlen >= 96 && leads_v4_mapped(&k->addr, 96) ? AXDP_LPM_IPV4 : AXDP_LPM_IPV6;
+	bool v4_mapped = !k->addr.w[0] && !k->addr.w[1] && k->addr.w[2] == htonl(0xffff);
+
+	return k->prefixlen >= 96 && v4_mapped ? AXDP_LPM_IPV4 : AXDP_LPM_IPV6;
 }
 
 static void cover(uint64_t *bits, const struct axdp_lpm_key *k)
