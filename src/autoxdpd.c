@@ -25,7 +25,6 @@
 #include <bpf/libbpf.h>
 #include <systemd/sd-daemon.h>
 #include "config.h"
-#include "conntrack_seed.h"
 #include "ifaces.h"
 #include "loader.h"
 #include "log.h"
@@ -563,7 +562,6 @@ static void adopt_nft(struct daemon *d)
 static int start(struct daemon *d, char *err, size_t errlen)
 {
 	char seed_err[ERRLEN];
-	int seeded;
 
 	d->bpf = open_datapath(&d->cfg, &d->dp, err, errlen) == 0;
 	if (!d->bpf) {
@@ -587,17 +585,9 @@ static int start(struct daemon *d, char *err, size_t errlen)
 			 d->dp.hooks_error);
 	else if (d->bpf && axdp_attach_hooks(&d->dp, err, errlen))
 		return -1;
+	/* Seeds conntrack with the existing connections no open port serves, as every reconcile does. */
 	if (axdp_portsync_reconcile(&d->ps, &d->cfg, err, errlen))
 		return -1;
-	if (d->bpf) {
-		seeded = axdp_conntrack_seed(bpf_map__fd(bpf_object__find_map_by_name(d->dp.obj, AXDP_MAP_CONNTRACK)),
-				     bpf_map__fd(bpf_object__find_map_by_name(d->dp.obj, AXDP_MAP_FLOW_PORTS)),
-				     seed_err, sizeof(seed_err));
-		if (seeded < 0)
-			axdp_log(LOG_WARNING, "seeding conntrack with existing connections: %s", seed_err);
-		else
-			axdp_log(LOG_INFO, "conntrack seeded with %d existing connections", seeded);
-	}
 	/* Deny and trust lists before the first packet is judged. */
 	sync_policy(d, true);
 	adopt_nft(d);

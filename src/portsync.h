@@ -3,13 +3,15 @@
  * Keeps the allow-lists equal to the listening sockets: what sock_diag
  * reports, filtered by the configuration, is written to port_allow and
  * addr_allow.  The socket hooks open ports ahead of it; only this code
- * closes them, and only after sock_diag shows no listener is left.
+ * closes them, and only after sock_diag shows no listener is left and the
+ * port's remaining connections are in conntrack.
  */
 #ifndef AXDP_PORTSYNC_H
 #define AXDP_PORTSYNC_H
 
 #include <stdint.h>
 #include "config.h"
+#include "conntrack_seed.h"
 #include "loader.h"
 #include "port_tier.h"
 
@@ -17,6 +19,8 @@ struct axdp_portsync {
 	struct axdp_port_slot *slots;  /* port_allow, mapped; without a data path, memory of our own */
 	int addr_allow_fd;             /* -1 without a data path */
 	int bind_exclude_fd;           /* -1 without a data path */
+	int conntrack_fd, flow_ports_fd;  /* -1 without a data path */
+	struct axdp_seed_counts kept;  /* what the last reconcile did to conntrack */
 	uint16_t ephemeral_lo, ephemeral_hi;
 	/* Without a data path (nftables only, sock_diag polling): addr_allow kept here. */
 	bool local;
@@ -41,7 +45,13 @@ struct axdp_port_state {
 int axdp_portsync_open(struct axdp_portsync *ps, const struct axdp_datapath *dp, char *err, size_t errlen);
 void axdp_portsync_close(struct axdp_portsync *ps);
 
-/* Brings port_allow, addr_allow and bind_exclude to what cfg and the sockets say; logs each change. */
+/*
+ * Brings port_allow, addr_allow and bind_exclude to what cfg and the
+ * sockets say; logs each change.  With a data path, first keeps every
+ * connection no open port serves in conntrack (axdp_conntrack_keep), so a
+ * session whose listener closed outlives its port.  On failure nothing
+ * closes.
+ */
 int axdp_portsync_reconcile(struct axdp_portsync *ps, const struct axdp_config *cfg, char *err, size_t errlen);
 
 /*
