@@ -76,6 +76,7 @@ struct daemon {
 	int settle_fd;         /* one-shot: a burst of process events settled, reconcile */
 	bool settling;         /* settle_fd is armed */
 	bool reconcile_due;
+	bool renew_due;        /* the periodic reconcile: idle sessions' conntrack entries get stamped */
 	bool stop;
 };
 
@@ -289,13 +290,13 @@ static void sync_policy(struct daemon *d, bool lists)
 		axdp_log(LOG_ERR, "own addresses for the martian check: %s", err);
 }
 
-static void reconcile(struct daemon *d)
+static void reconcile(struct daemon *d, bool renew)
 {
 	char err[ERRLEN];
 
-	d->reconcile_due = false;
+	d->reconcile_due = d->renew_due = false;
 	sync_policy(d, false);
-	if (axdp_portsync_reconcile(&d->ps, &d->cfg, err, sizeof(err)))
+	if (axdp_portsync_reconcile(&d->ps, &d->cfg, renew, err, sizeof(err)))
 		axdp_log(LOG_ERR, "reconciling the allow-lists: %s; retrying at the next interval", err);
 	nft_sync(d);
 }
@@ -585,8 +586,8 @@ static int start(struct daemon *d, char *err, size_t errlen)
 			 d->dp.hooks_error);
 	else if (d->bpf && axdp_attach_hooks(&d->dp, err, errlen))
 		return -1;
-	/* Seeds conntrack with the existing connections no open port serves, as every reconcile does. */
-	if (axdp_portsync_reconcile(&d->ps, &d->cfg, err, errlen))
+	/* Seeds conntrack with the existing connections no open port serves. */
+	if (axdp_portsync_reconcile(&d->ps, &d->cfg, true, err, errlen))
 		return -1;
 	/* Deny and trust lists before the first packet is judged. */
 	sync_policy(d, true);
@@ -665,7 +666,7 @@ static void reload(struct daemon *d)
 	sync_policy(d, true);
 	sync_interfaces(d);
 	switch_backends(d, true);
-	reconcile(d);
+	reconcile(d, true);
 	write_metrics(d);
 	axdp_log(LOG_INFO, "configuration reloaded");
 	goto ready;
@@ -709,7 +710,7 @@ static int run(struct daemon *d)
 					d->stop = true;
 			} else if (fd == d->reconcile_fd) {
 				if (read(fd, &ticks, sizeof(ticks)) > 0)
-					d->reconcile_due = true;
+					d->reconcile_due = d->renew_due = true;
 			} else if (fd == d->watchdog_fd) {
 				if (read(fd, &ticks, sizeof(ticks)) > 0)
 					sd_notify(0, "WATCHDOG=1");
@@ -738,7 +739,7 @@ static int run(struct daemon *d)
 			}
 		}
 		if (d->reconcile_due) {
-			reconcile(d);
+			reconcile(d, d->renew_due);
 			notify_status(d);
 		} else if (d->nft_due) {
 			nft_sync(d);
@@ -807,7 +808,7 @@ int main(int argc, char **argv)
 		axdp_log(LOG_ERR, "%s", err);
 		return 1;
 	}
-	reconcile(&d);
+	reconcile(&d, false);   /* start() has just renewed */
 	write_metrics(&d);
 	/* Before READY=1: once systemd says started, axdp(8) finds the daemon. */
 	if (axdp_pidfile_write(d.cfg.pid_file, getpid(), err, sizeof(err)))

@@ -235,6 +235,29 @@ static bool served_by_port(const struct axdp_socket *c, const void *ctx)
 	return (flags & AXDP_PORT_OPEN_ADDR) && addr_ports_has(&key, d->addrs);
 }
 
+/*
+ * Whether this reconcile takes anything away: an open bit of a slot, or an
+ * address entry of a listener gone.  Only then do connections need to be
+ * listed before it writes, the listing being the costly part (sock_diag
+ * walks the kernel's whole connection hash table).
+ */
+static bool closes_something(const struct axdp_portsync *ps, const uint32_t *before, const uint32_t *want,
+			     const struct addr_ports *addrs)
+{
+	struct axdp_addr_port key, next;
+
+	for (uint32_t idx = 0; idx < SLOTS; idx++)
+		if (before[idx] & ~want[idx] & OPEN_BITS)
+			return true;
+	for (int rc = bpf_map_get_next_key(ps->addr_allow_fd, NULL, &next); rc == 0;
+	     rc = bpf_map_get_next_key(ps->addr_allow_fd, &key, &next)) {
+		key = next;
+		if (!addr_ports_has(&key, addrs))
+			return true;
+	}
+	return false;
+}
+
 static int sync_bind_exclude(const struct axdp_portsync *ps, const struct axdp_config *cfg, char *err, size_t errlen)
 {
 	struct axdp_lpm_key key;
@@ -254,7 +277,8 @@ static int sync_bind_exclude(const struct axdp_portsync *ps, const struct axdp_c
 	return 0;
 }
 
-int axdp_portsync_reconcile(struct axdp_portsync *ps, const struct axdp_config *cfg, char *err, size_t errlen)
+int axdp_portsync_reconcile(struct axdp_portsync *ps, const struct axdp_config *cfg, bool renew, char *err,
+			    size_t errlen)
 {
 	struct axdp_socket_set socks = {};
 	struct addr_ports addrs = {};
@@ -291,7 +315,7 @@ int axdp_portsync_reconcile(struct axdp_portsync *ps, const struct axdp_config *
 	 * own window, which sessions do not widen).  Sessions served by an
 	 * open port need no entry; they get one in the reconcile that closes it.
 	 */
-	if (!ps->local) {
+	if (!ps->local && (renew || closes_something(ps, before, want, &addrs))) {
 		struct desired d = { want, &addrs };
 
 		if (axdp_conntrack_keep(ps->conntrack_fd, ps->flow_ports_fd, served_by_port, &d, &ps->kept, err, errlen))

@@ -47,12 +47,15 @@ void axdp_portsync_close(struct axdp_portsync *ps);
 
 /*
  * Brings port_allow, addr_allow and bind_exclude to what cfg and the
- * sockets say; logs each change.  With a data path, first keeps every
- * connection no open port serves in conntrack (axdp_conntrack_keep), so a
- * session whose listener closed outlives its port.  On failure nothing
+ * sockets say; logs each change.  With a data path, when a port or an
+ * address of one is about to close, or when renew is set (start, reload,
+ * the periodic pass), first keeps every connection no open port serves in
+ * conntrack (axdp_conntrack_keep), so a session whose listener closed
+ * outlives its port and an idle one its timeout.  On failure nothing
  * closes.
  */
-int axdp_portsync_reconcile(struct axdp_portsync *ps, const struct axdp_config *cfg, char *err, size_t errlen);
+int axdp_portsync_reconcile(struct axdp_portsync *ps, const struct axdp_config *cfg, bool renew, char *err,
+			    size_t errlen);
 
 /*
  * A copy of the allow-lists now: the last reconcile plus whatever the
