@@ -6,6 +6,7 @@
 #include <sys/mman.h>
 #include <netinet/in.h>
 #include <bpf/bpf.h>
+#include "conntrack_seed.h"
 #include "log.h"
 #include "portsync.h"
 #include "sockdiag.h"
@@ -317,12 +318,13 @@ int axdp_portsync_reconcile(struct axdp_portsync *ps, const struct axdp_config *
 	 */
 	if (!ps->local && (renew || closes_something(ps, before, want, &addrs))) {
 		struct desired d = { want, &addrs };
+		struct axdp_seed_counts kept;
 
-		if (axdp_conntrack_keep(ps->conntrack_fd, ps->flow_ports_fd, served_by_port, &d, &ps->kept, err, errlen))
+		if (axdp_conntrack_keep(ps->conntrack_fd, ps->flow_ports_fd, served_by_port, &d, &kept, err, errlen))
 			goto out;
-		if (ps->kept.added)
+		if (kept.added)
 			axdp_log(LOG_INFO, "conntrack: entered %u connections no open port serves (from sock_diag)",
-				 ps->kept.added);
+				 kept.added);
 	}
 	/* Address entries go in before the bit that makes the data path look for them. */
 	for (size_t i = 0; i < addrs.n && !ps->local; i++)

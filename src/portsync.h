@@ -11,7 +11,6 @@
 
 #include <stdint.h>
 #include "config.h"
-#include "conntrack_seed.h"
 #include "loader.h"
 #include "port_tier.h"
 
@@ -20,7 +19,6 @@ struct axdp_portsync {
 	int addr_allow_fd;             /* -1 without a data path */
 	int bind_exclude_fd;           /* -1 without a data path */
 	int conntrack_fd, flow_ports_fd;  /* -1 without a data path */
-	struct axdp_seed_counts kept;  /* what the last reconcile did to conntrack */
 	uint16_t ephemeral_lo, ephemeral_hi;
 	/* Without a data path (nftables only, sock_diag polling): addr_allow kept here. */
 	bool local;
