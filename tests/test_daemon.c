@@ -644,28 +644,52 @@ FAMILY_TEST(daemon_lifecycle, session_outlives_its_listener_across_reload_and_re
 #define IDLE_TIMEOUT_S 3
 #define IDLE_RECONCILE_S 1
 
+/*
+ * Two idle sessions whose port closed, one of them half-closed by the
+ * server (its FIN flags the entry closing): both outlive their timeout,
+ * the stamps keep the flag.
+ */
 FAMILY_TEST(daemon_lifecycle, idle_session_outlives_tcp_timeout)
 {
-	const uint16_t port = 7105;
-	struct axdp_flow before, after;
-	int cli, srv;
+	const uint16_t port = 7105, half_port = 7106;
+	struct axdp_flow before, after, half_before, half_after;
+	char buf[64];
+	int cli, srv, half_cli, half_srv;
 
 	cr_assert(axdpd_dropin(&fx.d, "50-short.conf", "[Daemon]\nReconcileIntervalSec=" STRINGIFY(IDLE_RECONCILE_S)
-				"\n[Conntrack]\nTCPTimeoutSec=" STRINGIFY(IDLE_TIMEOUT_S) "\n") == 0, "%s", fx.d.err);
+				"\n[Conntrack]\nTCPTimeoutSec=" STRINGIFY(IDLE_TIMEOUT_S)
+				"\nTCPClosingTimeoutSec=" STRINGIFY(IDLE_TIMEOUT_S) "\n") == 0, "%s", fx.d.err);
 	cr_assert(axdpd_start(&fx.d, READY_MS) == 0, "%s: starting: %s", f->name, fx.d.err);
 	orphan_session(f, port, &cli, &srv);
+	orphan_session(f, half_port, &half_cli, &half_srv);
 	wait_port_closed(f, port, IDLE_RECONCILE_S);
+	wait_port_closed(f, half_port, IDLE_RECONCILE_S);
+	cr_assert(shutdown(half_srv, SHUT_WR) == 0, "shutdown: %s", strerror(errno));
+	cr_assert_eq(recv(half_cli, buf, sizeof(buf), 0), 0, "%s: the server's FIN did not reach the client", f->name);
 	cr_assert(session_entry(srv, &before), "%s: no conntrack entry for the session after tcp/%u closed", f->name,
 		  port);
+	cr_assert(session_entry(half_srv, &half_before) && (half_before.flags & AXDP_FLOW_CLOSING),
+		  "%s: the half-closed session has no entry flagged closing", f->name);
 
-	/* Idle for twice the timeout: no segment either way, so no one but the daemon stamps the entry. */
+	/* Idle for twice the timeout: no segment either way, so no one but the daemon stamps the entries. */
 	sleep_ms(2 * IDLE_TIMEOUT_S * 1000L);
 	cr_assert(session_entry(srv, &after), "%s: the idle session's entry is gone", f->name);
 	cr_expect_gt(after.last_seen_ns, before.last_seen_ns, "%s: the reconcile did not refresh the idle entry",
 		     f->name);
 	cr_expect_eq(after.flags, before.flags, "%s: the refresh changed the entry's flags %#x to %#x", f->name,
 		     before.flags, after.flags);
+	cr_assert(session_entry(half_srv, &half_after), "%s: the half-closed session's entry is gone", f->name);
+	cr_expect_gt(half_after.last_seen_ns, half_before.last_seen_ns,
+		     "%s: the reconcile did not refresh the half-closed entry", f->name);
+	cr_expect_eq(half_after.flags, half_before.flags, "%s: the refresh changed the half-closed entry's flags %#x to %#x",
+		     f->name, half_before.flags, half_after.flags);
+
 	exchange(cli, srv, "idle past TCPTimeoutSec", f->name);
+	cr_assert(send(half_cli, "late", 4, MSG_NOSIGNAL) == 4, "send: %s", strerror(errno));
+	cr_expect_eq(recv(half_srv, buf, sizeof(buf), 0), 4, "%s: the half-closed session's data did not arrive (%s)",
+		     f->name, strerror(errno));
+	close(half_srv);
+	close(half_cli);
 	close(srv);
 	close(cli);
 }
