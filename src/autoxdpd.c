@@ -25,7 +25,6 @@
 #include <bpf/libbpf.h>
 #include <systemd/sd-daemon.h>
 #include "config.h"
-#include "conntrack_seed.h"
 #include "ifaces.h"
 #include "loader.h"
 #include "log.h"
@@ -77,6 +76,7 @@ struct daemon {
 	int settle_fd;         /* one-shot: a burst of process events settled, reconcile */
 	bool settling;         /* settle_fd is armed */
 	bool reconcile_due;
+	bool renew_due;        /* the periodic reconcile: idle sessions' conntrack entries get stamped */
 	bool stop;
 };
 
@@ -290,13 +290,13 @@ static void sync_policy(struct daemon *d, bool lists)
 		axdp_log(LOG_ERR, "own addresses for the martian check: %s", err);
 }
 
-static void reconcile(struct daemon *d)
+static void reconcile(struct daemon *d, bool renew)
 {
 	char err[ERRLEN];
 
-	d->reconcile_due = false;
+	d->reconcile_due = d->renew_due = false;
 	sync_policy(d, false);
-	if (axdp_portsync_reconcile(&d->ps, &d->cfg, err, sizeof(err)))
+	if (axdp_portsync_reconcile(&d->ps, &d->cfg, renew, err, sizeof(err)))
 		axdp_log(LOG_ERR, "reconciling the allow-lists: %s; retrying at the next interval", err);
 	nft_sync(d);
 }
@@ -563,7 +563,6 @@ static void adopt_nft(struct daemon *d)
 static int start(struct daemon *d, char *err, size_t errlen)
 {
 	char seed_err[ERRLEN];
-	int seeded;
 
 	d->bpf = open_datapath(&d->cfg, &d->dp, err, errlen) == 0;
 	if (!d->bpf) {
@@ -587,17 +586,9 @@ static int start(struct daemon *d, char *err, size_t errlen)
 			 d->dp.hooks_error);
 	else if (d->bpf && axdp_attach_hooks(&d->dp, err, errlen))
 		return -1;
-	if (axdp_portsync_reconcile(&d->ps, &d->cfg, err, errlen))
+	/* Seeds conntrack with the existing connections no open port serves. */
+	if (axdp_portsync_reconcile(&d->ps, &d->cfg, true, err, errlen))
 		return -1;
-	if (d->bpf) {
-		seeded = axdp_conntrack_seed(bpf_map__fd(bpf_object__find_map_by_name(d->dp.obj, AXDP_MAP_CONNTRACK)),
-				     bpf_map__fd(bpf_object__find_map_by_name(d->dp.obj, AXDP_MAP_FLOW_PORTS)),
-				     seed_err, sizeof(seed_err));
-		if (seeded < 0)
-			axdp_log(LOG_WARNING, "seeding conntrack with existing connections: %s", seed_err);
-		else
-			axdp_log(LOG_INFO, "conntrack seeded with %d existing connections", seeded);
-	}
 	/* Deny and trust lists before the first packet is judged. */
 	sync_policy(d, true);
 	adopt_nft(d);
@@ -675,7 +666,7 @@ static void reload(struct daemon *d)
 	sync_policy(d, true);
 	sync_interfaces(d);
 	switch_backends(d, true);
-	reconcile(d);
+	reconcile(d, true);
 	write_metrics(d);
 	axdp_log(LOG_INFO, "configuration reloaded");
 	goto ready;
@@ -719,7 +710,7 @@ static int run(struct daemon *d)
 					d->stop = true;
 			} else if (fd == d->reconcile_fd) {
 				if (read(fd, &ticks, sizeof(ticks)) > 0)
-					d->reconcile_due = true;
+					d->reconcile_due = d->renew_due = true;
 			} else if (fd == d->watchdog_fd) {
 				if (read(fd, &ticks, sizeof(ticks)) > 0)
 					sd_notify(0, "WATCHDOG=1");
@@ -748,7 +739,7 @@ static int run(struct daemon *d)
 			}
 		}
 		if (d->reconcile_due) {
-			reconcile(d);
+			reconcile(d, d->renew_due);
 			notify_status(d);
 		} else if (d->nft_due) {
 			nft_sync(d);
@@ -817,7 +808,7 @@ int main(int argc, char **argv)
 		axdp_log(LOG_ERR, "%s", err);
 		return 1;
 	}
-	reconcile(&d);
+	reconcile(&d, false);   /* start() has just renewed */
 	write_metrics(&d);
 	/* Before READY=1: once systemd says started, axdp(8) finds the daemon. */
 	if (axdp_pidfile_write(d.cfg.pid_file, getpid(), err, sizeof(err)))

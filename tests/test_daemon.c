@@ -15,6 +15,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -35,6 +36,7 @@
 #include "crit_fixture.h"
 #include "crit_sock.h"
 #include "daemon.h"
+#include "flood.h"
 #include "netns.h"
 #include "portsync.h"
 #include "sockdiag.h"
@@ -443,6 +445,253 @@ FAMILY_TEST(daemon_lifecycle, established_sessions_survive_start_reload_crash_re
 	close(in_cli);
 	close(cli_listener);
 	close(listener);
+}
+
+/* ---- sessions whose listener closed ---- */
+
+#define OPEN_BITS (AXDP_PORT_OPEN_ANY | AXDP_PORT_OPEN_ADDR)
+
+/*
+ * What `systemctl stop ssh` does to a logged-in operator: the server
+ * accepted the session, then closed its listener.  Leaves the listener
+ * closed and the session idle, the server having sent nothing since, so
+ * egress has recorded nothing: whatever lets the client's next segment
+ * in, the daemon put there.
+ */
+static void orphan_session(const struct family *f, uint16_t port, int *cli, int *srv)
+{
+	int listener = serve(SERVER, f->af, SOCK_STREAM, f->any, port), rc;
+
+	*cli = sock(CLIENT, f->af, SOCK_STREAM);
+	rc = connect_within(*cli, f->af, side_addr(SERVER, f->af), port, IO_MS);
+	cr_assert_eq(rc, 0, "%s: connect to tcp/%u: %s", f->name, port, strerror(rc));
+	*srv = accept_one(listener);
+	exchange(*cli, *srv, "listening", f->name);
+	close(listener);
+}
+
+/* Until port_allow has tcp/port closed and a probe SYN is dropped; asserts within a few reconciles. */
+static void wait_port_closed(const struct family *f, uint16_t port, int reconcile_s)
+{
+	long start = now_ms(), bound = 3 * (reconcile_s * 1000L + BOUND_SLACK_MS);
+	int rc;
+
+	while (port_flags(AXDP_L4_TCP, port) & OPEN_BITS) {
+		cr_assert_lt(now_ms() - start, bound, "%s: tcp/%u still open %ld ms after its listener closed", f->name,
+			     port, bound);
+		sleep_ms(50);
+	}
+	rc = try_connect(f->af, side_addr(SERVER, f->af), port, DROPPED_MS);
+	cr_assert_eq(rc, ETIMEDOUT, "%s: a probe connect to the closed tcp/%u: expected dropped, got %s", f->name, port,
+		     rc ? strerror(rc) : "connected");
+}
+
+static void addr16_of(const struct sockaddr_storage *ss, uint8_t out[16], __be16 *port)
+{
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
+
+		memset(out, 0, 10);
+		out[10] = out[11] = 0xff;
+		memcpy(out + 12, &sin->sin_addr, 4);
+		*port = sin->sin_port;
+	} else {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
+
+		memcpy(out, &sin6->sin6_addr, 16);
+		*port = sin6->sin6_port;
+	}
+}
+
+/* The conntrack entry of the server's side of a session; false when there is none. */
+static bool session_entry(int srv, struct axdp_flow *flow)
+{
+	struct sockaddr_storage local, remote;
+	socklen_t llen = sizeof(local), rlen = sizeof(remote);
+	struct axdp_flow_key key = { .proto = IPPROTO_TCP };
+	int fd = pinned(AXDP_MAP_CONNTRACK);
+	bool found;
+
+	cr_assert(getsockname(srv, (struct sockaddr *)&local, &llen) == 0 &&
+		  getpeername(srv, (struct sockaddr *)&remote, &rlen) == 0, "the session's addresses: %s", strerror(errno));
+	addr16_of(&local, (uint8_t *)&key.local, &key.local_port);
+	addr16_of(&remote, (uint8_t *)&key.remote, &key.remote_port);
+	found = bpf_map_lookup_elem(fd, &key, flow) == 0;
+	close(fd);
+	return found;
+}
+
+/* conntrack entries whose local port is port. */
+static int entries_on_port(uint16_t port)
+{
+	struct axdp_flow_key key, next;
+	int fd = pinned(AXDP_MAP_CONNTRACK), n = 0;
+
+	for (int rc = bpf_map_get_next_key(fd, NULL, &next); rc == 0; rc = bpf_map_get_next_key(fd, &key, &next)) {
+		key = next;
+		n += ntohs(key.local_port) == port;
+	}
+	close(fd);
+	return n;
+}
+
+static void axdp_reload(void)
+{
+	char program[AXDPD_PATH], out[4096], err[4096];
+	const char *argv[] = { axdpd_program("axdp", program, sizeof(program)), "--config", fx.d.config,
+			       "--pin-dir", fx.d.pin_dir, "reload", NULL };
+	int rc = axdpd_exec(&fx.d, NULL, argv, out, sizeof(out), err, sizeof(err), 10000);
+
+	cr_assert_eq(rc, 0, "axdp reload: exit %d: %s%s%s", rc, out, err, rc < 0 ? fx.d.err : "");
+}
+
+FAMILY_TEST(daemon, session_outlives_its_listener)
+{
+	const uint16_t port = 7101;
+	uint64_t by_flow;
+	int cli, srv;
+
+	orphan_session(f, port, &cli, &srv);
+	wait_port_closed(f, port, RECONCILE_S);
+	by_flow = counter(AXDP_PASS_TCP_FLOW);
+	exchange(cli, srv, "listener closed", f->name);
+	cr_expect_gt(counter(AXDP_PASS_TCP_FLOW), by_flow, "%s: the client's segment did not pass by tcp_conntrack",
+		     f->name);
+	/* Still there a reconcile later: the session, not the moment of closing, keeps it. */
+	cr_assert(axdpd_wait_reconcile(&fx.d, RECONCILE_S * 1000 + BOUND_SLACK_MS) == 0, "%s", fx.d.err);
+	exchange(cli, srv, "a reconcile later", f->name);
+	close(srv);
+	close(cli);
+}
+
+/*
+ * The entry is the kernel's socket, not the port: segments of any other
+ * tuple to the closed port are still dropped and make no entry.  IPv4
+ * frames from an address of the client's subnet the client does not have.
+ */
+#define SPOOFED 40
+
+Test(daemon, spoofed_segments_to_a_closed_port_stay_dropped)
+{
+	const struct family *f = &families[0];
+	const uint16_t port = 7102;
+	struct flood_spec spec = {
+		.kind = FLOOD_ACK,
+		.src = flood_ip4(side_addr(CLIENT, AF_INET)) + 50,
+		.dst = flood_ip4(side_addr(SERVER, AF_INET)),
+		.dport_lo = port, .dport_hi = port,
+		.count = SPOOFED, .pps = 1000,
+	};
+	struct flood_result r;
+	struct flood fl;
+	char err[256];
+	uint64_t closed;
+	int cli, srv;
+
+	orphan_session(f, port, &cli, &srv);
+	wait_port_closed(f, port, RECONCILE_S);
+	cr_assert(flood_open(&fl, &fx.ns, err, sizeof(err)) == 0, "%s", err);
+	closed = counter(AXDP_DROP_TCP_CLOSED);
+	cr_assert(flood_send(&fl, &spec, &r, err, sizeof(err)) == 0, "%s", err);
+	flood_close(&fl);
+	cr_expect_geq(counter(AXDP_DROP_TCP_CLOSED) - closed, r.sent - r.refused,
+		      "%" PRIu64 " spoofed ACKs to the closed tcp/%u, tcp_port_closed grew by %" PRIu64, r.sent - r.refused,
+		      port, counter(AXDP_DROP_TCP_CLOSED) - closed);
+	cr_assert(axdpd_wait_reconcile(&fx.d, RECONCILE_S * 1000 + BOUND_SLACK_MS) == 0, "%s", fx.d.err);
+	cr_expect_eq(entries_on_port(port), 1, "conntrack has %d entries for tcp/%u, expected the session's alone",
+		     entries_on_port(port), port);
+	exchange(cli, srv, "after the spoofed segments", f->name);
+	close(srv);
+	close(cli);
+}
+
+FAMILY_TEST(daemon_lifecycle, session_outlives_its_listener_across_reload_and_restart)
+{
+	const uint16_t port = 7103, port_down = 7104;
+	int cli, srv, cli_down, srv_down, listener_down, rc;
+
+	cr_assert(axdpd_start(&fx.d, READY_MS) == 0, "%s: starting: %s", f->name, fx.d.err);
+	orphan_session(f, port, &cli, &srv);
+	wait_port_closed(f, port, RECONCILE_S);
+	exchange(cli, srv, "listener closed", f->name);
+
+	axdp_reload();
+	exchange(cli, srv, "axdp reload", f->name);
+
+	/* A second session whose listener closes while no daemon runs: the start closes its port. */
+	listener_down = serve(SERVER, f->af, SOCK_STREAM, f->any, port_down);
+	cli_down = sock(CLIENT, f->af, SOCK_STREAM);
+	rc = connect_within(cli_down, f->af, side_addr(SERVER, f->af), port_down, IO_MS);
+	cr_assert_eq(rc, 0, "%s: connect to tcp/%u: %s", f->name, port_down, strerror(rc));
+	srv_down = accept_one(listener_down);
+	exchange(cli_down, srv_down, "listening", f->name);
+
+	axdpd_stop(&fx.d, SIGKILL, STOP_MS);
+	close(listener_down);
+	exchange(cli, srv, "daemon killed", f->name);
+	cr_assert(axdpd_start(&fx.d, READY_MS) == 0, "%s: restarting: %s", f->name, fx.d.err);
+	wait_port_closed(f, port_down, RECONCILE_S);
+	exchange(cli, srv, "daemon restarted", f->name);
+	exchange(cli_down, srv_down, "listener closed while no daemon ran", f->name);
+
+	close(srv_down);
+	close(cli_down);
+	close(srv);
+	close(cli);
+}
+
+/* Short enough to outwait in a test: an idle session is kept by the reconcile, not by its traffic. */
+#define IDLE_TIMEOUT_S 3
+#define IDLE_RECONCILE_S 1
+
+/*
+ * Two idle sessions whose port closed, one of them half-closed by the
+ * server (its FIN flags the entry closing): both outlive their timeout,
+ * the stamps keep the flag.
+ */
+FAMILY_TEST(daemon_lifecycle, idle_session_outlives_tcp_timeout)
+{
+	const uint16_t port = 7105, half_port = 7106;
+	struct axdp_flow before, after, half_before, half_after;
+	char buf[64];
+	int cli, srv, half_cli, half_srv;
+
+	cr_assert(axdpd_dropin(&fx.d, "50-short.conf", "[Daemon]\nReconcileIntervalSec=" STRINGIFY(IDLE_RECONCILE_S)
+				"\n[Conntrack]\nTCPTimeoutSec=" STRINGIFY(IDLE_TIMEOUT_S)
+				"\nTCPClosingTimeoutSec=" STRINGIFY(IDLE_TIMEOUT_S) "\n") == 0, "%s", fx.d.err);
+	cr_assert(axdpd_start(&fx.d, READY_MS) == 0, "%s: starting: %s", f->name, fx.d.err);
+	orphan_session(f, port, &cli, &srv);
+	orphan_session(f, half_port, &half_cli, &half_srv);
+	wait_port_closed(f, port, IDLE_RECONCILE_S);
+	wait_port_closed(f, half_port, IDLE_RECONCILE_S);
+	cr_assert(shutdown(half_srv, SHUT_WR) == 0, "shutdown: %s", strerror(errno));
+	cr_assert_eq(recv(half_cli, buf, sizeof(buf), 0), 0, "%s: the server's FIN did not reach the client", f->name);
+	cr_assert(session_entry(srv, &before), "%s: no conntrack entry for the session after tcp/%u closed", f->name,
+		  port);
+	cr_assert(session_entry(half_srv, &half_before) && (half_before.flags & AXDP_FLOW_CLOSING),
+		  "%s: the half-closed session has no entry flagged closing", f->name);
+
+	/* Idle for twice the timeout: no segment either way, so no one but the daemon stamps the entries. */
+	sleep_ms(2 * IDLE_TIMEOUT_S * 1000L);
+	cr_assert(session_entry(srv, &after), "%s: the idle session's entry is gone", f->name);
+	cr_expect_gt(after.last_seen_ns, before.last_seen_ns, "%s: the reconcile did not refresh the idle entry",
+		     f->name);
+	cr_expect_eq(after.flags, before.flags, "%s: the refresh changed the entry's flags %#x to %#x", f->name,
+		     before.flags, after.flags);
+	cr_assert(session_entry(half_srv, &half_after), "%s: the half-closed session's entry is gone", f->name);
+	cr_expect_gt(half_after.last_seen_ns, half_before.last_seen_ns,
+		     "%s: the reconcile did not refresh the half-closed entry", f->name);
+	cr_expect_eq(half_after.flags, half_before.flags, "%s: the refresh changed the half-closed entry's flags %#x to %#x",
+		     f->name, half_before.flags, half_after.flags);
+
+	exchange(cli, srv, "idle past TCPTimeoutSec", f->name);
+	cr_assert(send(half_cli, "late", 4, MSG_NOSIGNAL) == 4, "send: %s", strerror(errno));
+	cr_expect_eq(recv(half_srv, buf, sizeof(buf), 0), 4, "%s: the half-closed session's data did not arrive (%s)",
+		     f->name, strerror(errno));
+	close(half_srv);
+	close(half_cli);
+	close(srv);
+	close(cli);
 }
 
 /* ---- many listeners coming and going ---- */

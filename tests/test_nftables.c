@@ -431,6 +431,65 @@ ParameterizedTest(struct bcase *c, nft, established_sessions_survive_start_reloa
 	close(listener);
 }
 
+static uint16_t peer_port(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	cr_assert(getpeername(fd, (struct sockaddr *)&ss, &len) == 0, "getpeername: %s", strerror(errno));
+	return ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+					     : ((struct sockaddr_in6 *)&ss)->sin6_port);
+}
+
+ParameterizedTestParameters(nft, session_outlives_its_listener)
+{
+	return cr_make_param_array(struct bcase, bcases, sizeof(bcases) / sizeof(bcases[0]));
+}
+
+/*
+ * The accepted session keeps passing once its listener closed and its port
+ * is dropping SYNs: by a conntrack entry the daemon made (XDP), by the
+ * kernel's conntrack (nftables, ct state established).
+ */
+ParameterizedTest(struct bcase *c, nft, session_outlives_its_listener)
+{
+	const uint16_t port = 7003;
+	const char *srv;
+	int listener, cli, conn, rc;
+	long start;
+
+	setup(c->backend, NULL, true);
+	srv = side_addr(SERVER, c->af);
+	listener = serve(SERVER, c->af, SOCK_STREAM, any_of(c->af), port);
+	/* nftables opens the port a few ms after listen(): the probes that find it open are accepted and dropped. */
+	cr_assert_geq(reachable_after(c->af, srv, port, now_ms(), NFT_OPEN_BOUND_MS, 5), 0,
+		      "%s/%s: tcp/%u not reachable after listen()", backend_name[c->backend], fam(c->af), port);
+	cli = sock(CLIENT, c->af, SOCK_STREAM);
+	rc = connect_within(cli, c->af, srv, port, IO_MS);
+	cr_assert_eq(rc, 0, "%s/%s: connect: %s", backend_name[c->backend], fam(c->af), strerror(rc));
+	while (peer_port(conn = accept_one(listener)) != local_port(cli))
+		close(conn);
+	exchange(cli, conn, "listening", fam(c->af));
+	close(listener);
+
+	start = now_ms();
+	while ((rc = try_connect(c->af, srv, port, DROPPED_MS)) != ETIMEDOUT) {
+		cr_assert_eq(rc, ECONNREFUSED, "%s/%s: probe connect to tcp/%u: %s", backend_name[c->backend], fam(c->af),
+			     port, rc ? strerror(rc) : "connected");
+		cr_assert_lt(now_ms() - start, 3 * (RECONCILE_S * 1000L + BOUND_SLACK_MS),
+			     "%s/%s: tcp/%u still open after its listener closed", backend_name[c->backend], fam(c->af), port);
+		sleep_ms(20);
+	}
+	exchange(cli, conn, "listener closed", fam(c->af));
+	reload("reload");
+	exchange(cli, conn, "reloaded", fam(c->af));
+	axdpd_stop(&fx.d, SIGKILL, STOP_MS);
+	cr_assert(axdpd_start(&fx.d, READY_MS) == 0, "restarting: %s", fx.d.err);
+	exchange(cli, conn, "daemon restarted", fam(c->af));
+	close(conn);
+	close(cli);
+}
+
 ParameterizedTestParameters(nft, udp_reply_passes_unsolicited_does_not)
 {
 	return cr_make_param_array(struct bcase, bcases, sizeof(bcases) / sizeof(bcases[0]));
