@@ -36,6 +36,7 @@
 #include "port_tier.h"
 #include "portsync.h"
 #include "proc_events.h"
+#include "mode_switch.h"
 #include "rate_knobs.h"
 
 #ifndef SO_NETNS_COOKIE
@@ -62,6 +63,7 @@ struct daemon {
 	struct cmdline cmd;
 	struct axdp_config cfg;
 	struct axdp_datapath dp;
+	struct axdp_mode_switch mode;   /* the other Mode='s program, ready to swap in */
 	struct axdp_portsync ps;
 	struct axdp_policy_maps pol;
 	bool policy;           /* pol is open: deny, trust and local address maps */
@@ -216,6 +218,7 @@ static struct axdp_knobs knobs_from(const struct axdp_config *cfg)
 		.netns_cookie = netns_cookie(),
 		/* 0 would turn off the drop events 'axdp events' and 'axdp top' read. */
 		.events_per_cpu = AXDP_DEFAULT_EVENTS_PER_CPU,
+		.audit = cfg->mode == AXDP_MODE_AUDIT,
 	};
 
 	axdp_ephemeral_range(&k.ephemeral_lo, &k.ephemeral_hi);
@@ -235,7 +238,8 @@ static void notify_status(struct daemon *d)
 				axdp_xdp_mode_name(d->att[i].xdp_mode));
 	for (int i = 0; i < d->nft.n && len < sizeof(ifs); i++)
 		len += snprintf(ifs + len, sizeof(ifs) - len, "%s%s nftables", len ? ", " : "", d->nft.ifaces[i]);
-	sd_notifyf(0, "STATUS=protecting %s; %u tcp and %u udp ports open%s", len ? ifs : "no interface yet",
+	sd_notifyf(0, "STATUS=%s %s; %u tcp and %u udp ports open%s",
+		   d->bpf && d->mode.audit ? "auditing (nothing dropped)" : "protecting", len ? ifs : "no interface yet",
 		   open[AXDP_L4_TCP], open[AXDP_L4_UDP],
 		   !d->bpf ? "; no data path object, polling" : d->dp.hooks ? "" : "; socket hooks unavailable, polling");
 }
@@ -566,6 +570,10 @@ static int start(struct daemon *d, char *err, size_t errlen)
 	int seeded;
 
 	d->bpf = open_datapath(&d->cfg, &d->dp, err, errlen) == 0;
+	if (d->bpf && axdp_mode_prepare(&d->mode, &d->dp, d->cfg.bpf_object, seed_err, sizeof(seed_err)))
+		axdp_log(LOG_WARNING, "loading the %s program beside the %s one: %s; a changed Mode= applies at restart only",
+			 d->cfg.mode == AXDP_MODE_AUDIT ? "enforce" : "audit",
+			 d->cfg.mode == AXDP_MODE_AUDIT ? "audit" : "enforce", seed_err);
 	if (!d->bpf) {
 		/* nftables alone still protects; XDP-only cannot. */
 		if (d->cfg.backend == AXDP_BACKEND_XDP)
@@ -647,6 +655,8 @@ static void reload(struct daemon *d)
 		goto rejected_free;
 	}
 	after = knobs_from(&next);
+	/* Mode= is the one knob the daemon switches itself: it holds both programs (mode_switch.h). */
+	before.audit = after.audit;
 	/*
 	 * Timeouts, rate limits and the other knobs are compiled into the
 	 * programs (.rodata), and loading programs that parse packets needs
@@ -659,6 +669,23 @@ static void reload(struct daemon *d)
 			 "DropMartians=, TrustOpensAllTCP=) take effect at restart, without a gap: systemctl restart autoxdp",
 			 strcmp(next.bpf_object, d->cfg.bpf_object) ? "BpfObject=" : "a data-path setting");
 		goto rejected_free;
+	}
+	if (d->bpf && next.mode != d->cfg.mode) {
+		if (axdp_mode_switch(&d->mode, &d->dp, next.mode == AXDP_MODE_AUDIT, d->att, d->n_att, err, sizeof(err))) {
+			/* Interfaces already switched switch back: one mode, the one the running configuration names. */
+			char back[ERRLEN];
+
+			if (axdp_mode_switch(&d->mode, &d->dp, d->cfg.mode == AXDP_MODE_AUDIT, d->att, d->n_att, back,
+					     sizeof(back)))
+				axdp_log(LOG_ERR, "switching back to Mode=%s: %s", d->cfg.mode == AXDP_MODE_AUDIT ? "audit" : "enforce",
+					 back);
+			snprintf(err + strlen(err), sizeof(err) - strlen(err), "; Mode=%s applies at restart",
+				 next.mode == AXDP_MODE_AUDIT ? "audit" : "enforce");
+			goto rejected_free;
+		}
+		axdp_log(LOG_NOTICE, "Mode=%s: %s", next.mode == AXDP_MODE_AUDIT ? "audit" : "enforce",
+			 next.mode == AXDP_MODE_AUDIT ? "nothing is dropped, drops are counted and logged as would-drop"
+						      : "drops are enforced again");
 	}
 	if (next.reconcile_interval_s != d->cfg.reconcile_interval_s)
 		set_interval(d->reconcile_fd, next.reconcile_interval_s * 1000000ULL);
@@ -833,6 +860,7 @@ int main(int argc, char **argv)
 	axdp_portsync_close(&d.ps);
 	if (d.policy)
 		axdp_policy_close(&d.pol);
+	axdp_mode_close(&d.mode);
 	axdp_datapath_close(&d.dp);
 	axdp_config_free(&d.cfg);
 	return 0;
