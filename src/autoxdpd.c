@@ -620,7 +620,7 @@ static int start(struct daemon *d, char *err, size_t errlen)
 static void write_metrics(struct daemon *d)
 {
 	static bool failing;   /* log a failure once, not every interval */
-	struct axdp_metrics_maps m = { -1, -1, -1, -1, -1 };
+	struct axdp_metrics_maps m = AXDP_METRICS_MAPS_NONE;
 	char err[ERRLEN];
 
 	if (!d->cfg.metrics_file[0])
@@ -631,6 +631,8 @@ static void write_metrics(struct daemon *d)
 		m.port_allow = axdp_datapath_map_fd(&d->dp, AXDP_MAP_PORT_ALLOW, err, sizeof(err));
 		m.conntrack = axdp_datapath_map_fd(&d->dp, AXDP_MAP_CONNTRACK, err, sizeof(err));
 		m.event_budget = axdp_datapath_map_fd(&d->dp, AXDP_MAP_EVENT_BUDGET, err, sizeof(err));
+		m.audit_counters = axdp_datapath_map_fd(&d->dp, AXDP_MAP_AUDIT_COUNTERS, err, sizeof(err));
+		m.audit = d->mode.audit;
 	}
 	if (axdp_metrics_write_file(d->cfg.metrics_file, &m, err, sizeof(err)) == 0)
 		failing = false;
