@@ -25,8 +25,12 @@ int xdp_ingress(struct xdp_md *ctx)
 	 * the judgement once per range.
 	 */
 	sample_drop((void *)(long)ctx->data, (void *)(long)ctx->data_end, ctx->ingress_ifindex, reason);
-	/* A constant: in enforce mode the verifier removes the test, and this is the code it always was. */
-	return knobs.audit ? XDP_PASS : XDP_DROP;
+	/* A constant: in enforce mode the verifier removes this, and the drop path is what it always was. */
+	if (knobs.audit) {
+		count_in(&audit_counters, reason, ctx->ingress_ifindex, bytes);
+		return XDP_PASS;
+	}
+	return XDP_DROP;
 }
 
 /* Locally built packets keep their headers in the linear part; pull them in if a driver did not. */

@@ -400,6 +400,7 @@ struct axdp_counter {
 
 /* Names of the maps and programs in the object; maps are pinned by these. */
 #define AXDP_MAP_COUNTERS   "counters"
+#define AXDP_MAP_AUDIT_COUNTERS "audit_counters"
 #define AXDP_MAP_PORT_ALLOW "port_allow"
 #define AXDP_MAP_ADDR_ALLOW "addr_allow"
 #define AXDP_MAP_CONNTRACK  "conntrack"

@@ -546,7 +546,7 @@ static void find_why(struct cli *c, struct live *l, const struct probe *p, struc
 	}
 	if (ports && cli_ports_collect(c, &w->ports) == CLI_OK)
 		w->port = cli_ports_find(&w->ports, l4, p->dport);
-	if (p->proto == IPPROTO_TCP && w->have_slot && syn_rate(&l->knobs, w->slot.tier) &&
+	if (p->proto == IPPROTO_TCP && w->port && w->have_slot && syn_rate(&l->knobs, w->slot.tier) &&
 	    syn_rate(&l->knobs, w->slot.tier)->interval_ns) {
 		const struct axdp_rate *r = syn_rate(&l->knobs, w->slot.tier);
 		struct live_map *rs = live_map(l, AXDP_MAP_RATE_SETS);
