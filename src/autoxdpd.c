@@ -570,6 +570,7 @@ static int start(struct daemon *d, char *err, size_t errlen)
 	int seeded;
 
 	d->bpf = open_datapath(&d->cfg, &d->dp, err, errlen) == 0;
+	d->mode.audit = d->cfg.mode == AXDP_MODE_AUDIT;
 	if (d->bpf && axdp_mode_prepare(&d->mode, &d->dp, d->cfg.bpf_object, seed_err, sizeof(seed_err)))
 		axdp_log(LOG_WARNING, "loading the %s program beside the %s one: %s; a changed Mode= applies at restart only",
 			 d->cfg.mode == AXDP_MODE_AUDIT ? "enforce" : "audit",

@@ -19,6 +19,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -408,6 +409,12 @@ struct outcome {
 	int reason;              /* enum axdp_reason, -1 if none counted */
 };
 
+/* libbpf's warnings, which say why a load failed; not its notes on a load that works. */
+static int libbpf_warnings(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	return level == LIBBPF_WARN ? vfprintf(stderr, fmt, ap) : 0;
+}
+
 static int run_copy(struct cli *c, struct live *l, const struct probe *p, struct outcome *o)
 {
 	struct bpf_prog_info info = {};
@@ -421,8 +428,7 @@ static int run_copy(struct cli *c, struct live *l, const struct probe *p, struct
 	int rc = CLI_FAIL;
 
 	cli_load_config(c);
-	/* libbpf's own messages only for a failure, through err: the operator asked for one verdict. */
-	libbpf_set_print(NULL);
+	libbpf_set_print(libbpf_warnings);
 	if (axdp_xdp_copy_load(&copy, c->cfg.bpf_object, &l->knobs, map_source, l, err, sizeof(err)))
 		return cli_error(c, CLI_FAIL, "%s (BpfObject=%s)", err, c->cfg.bpf_object);
 	if (bpf_obj_get_info_by_fd(copy.prog_fd, &info, &info_len) == 0 && memcmp(info.tag, l->prog.tag, sizeof(info.tag))) {

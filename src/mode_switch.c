@@ -19,6 +19,7 @@ int axdp_mode_prepare(struct axdp_mode_switch *ms, struct axdp_datapath *dp, con
 
 	ms->other.obj = NULL;
 	ms->other.prog_fd = -1;
+	/* On failure ms->audit stays what the caller set: the mode the configuration loaded. */
 	if (axdp_object_knobs(dp->obj, &knobs, err, errlen))
 		return -1;
 	ms->audit = knobs.audit;

@@ -20,7 +20,10 @@ struct axdp_mode_switch {
 	bool audit;                   /* the mode dp->xdp_fd judges in */
 };
 
-/* After axdp_datapath_load(): the other mode's program.  0, or -1 with err (switching then needs a restart). */
+/*
+ * After axdp_datapath_load(), with ms->audit the mode it was loaded in:
+ * the other mode's program.  0, or -1 with err (switching then needs a restart).
+ */
 int axdp_mode_prepare(struct axdp_mode_switch *ms, struct axdp_datapath *dp, const char *object_path, char *err,
 		      size_t errlen);
 
