@@ -370,12 +370,20 @@ static struct axdp_addr masked_source(const struct probe *p, const struct axdp_k
 }
 
 /* One entry of a map of the firewall into the same key of its private copy. */
-static void copy_entry(struct live *l, const char *name, const void *key, size_t value_len)
+static void copy_entry(struct live *l, const char *name, const void *key)
 {
 	struct live_map *m = live_map(l, name);
+	int ncpu = libbpf_num_possible_cpus();
+	size_t value_len;
 	void *v;
 
-	if (!m || m->copy_fd < 0 || !(v = calloc(1, value_len)))
+	if (!m || m->copy_fd < 0 || ncpu <= 0)
+		return;
+	value_len = m->info.value_size;
+	/* Per-CPU maps: one value per possible CPU, each rounded up to 8 bytes. */
+	if (m->info.type == BPF_MAP_TYPE_PERCPU_ARRAY || m->info.type == BPF_MAP_TYPE_PERCPU_HASH)
+		value_len = (value_len + 7) / 8 * 8 * (size_t)ncpu;
+	if (!(v = calloc(1, value_len)))
 		return;
 	if (bpf_map_lookup_elem(m->fd, key, v) == 0)
 		bpf_map_update_elem(m->copy_fd, key, v, BPF_ANY);
@@ -385,7 +393,6 @@ static void copy_entry(struct live *l, const char *name, const void *key, size_t
 /* The buckets this packet draws on, as they are now: the verdict on a rate limit is the real one. */
 static void copy_buckets(struct live *l, const struct probe *p)
 {
-	int ncpu = libbpf_num_possible_cpus();
 	struct live_map *rs = live_map(l, AXDP_MAP_RATE_SETS);
 	__u32 zero = 0, port = p->dport;
 
@@ -395,13 +402,10 @@ static void copy_buckets(struct live *l, const struct probe *p)
 					  l->knobs.rate_hash_key);
 
 		if (idx < rs->info.max_entries)
-			copy_entry(l, AXDP_MAP_RATE_SETS, &idx, rs->info.value_size);
+			copy_entry(l, AXDP_MAP_RATE_SETS, &idx);
 	}
-	if (ncpu <= 0)
-		return;
-	/* Per-CPU values: one rounded-up value per possible CPU. */
-	copy_entry(l, "udp_port_buckets", &port, (size_t)ncpu * 16);
-	copy_entry(l, "echo_buckets", &zero, (size_t)ncpu * 16);
+	copy_entry(l, "udp_port_buckets", &port);
+	copy_entry(l, "echo_buckets", &zero);
 }
 
 struct outcome {

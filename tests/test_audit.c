@@ -274,7 +274,7 @@ static long conntrack_entries(void)
 Test(audit, judges_as_enforce_and_drops_nothing)
 {
 	uint64_t closed = counted(AXDP_MAP_COUNTERS, AXDP_DROP_TCP_CLOSED);
-	char metric[160];
+	char metric[160], src[64], dst[64];
 	struct run r;
 	struct jv *doc;
 
@@ -307,6 +307,13 @@ Test(audit, judges_as_enforce_and_drops_nothing)
 		 fx.ns.ifname[SERVER]);
 	cr_expect(strstr(r.out, metric), "no %s in\n%s", metric + 1, r.out);
 	run_free(&r);
+
+	/* explain copies the program in force, the daemon's audit one now. */
+	doc = EXPLAIN("tcp", endpoint(src, sizeof(src), CLIENT, AF_INET, 0),
+		      endpoint(dst, sizeof(dst), SERVER, AF_INET, CLOSED_PORT));
+	expect_verdict(doc, "would_drop", "tcp_port_closed");
+	cr_expect_str_eq(jv_str(doc, "mode"), "audit");
+	jv_free(doc);
 
 	AXDP_OK(&r, "audit", "off");
 	run_free(&r);
@@ -483,6 +490,47 @@ Test(explain, rate_limited_and_no_side_effects)
 	for (int i = 0; i < SYN_BURST; i++)
 		close(keep[i]);
 	close(fd);
+}
+
+static uint64_t lease(void)
+{
+	struct axdp_event_ctl ctl = {};
+	int fd = crit_pinned(&fx.d, AXDP_MAP_EVENT_CTL);
+	__u32 zero = 0;
+
+	cr_assert(bpf_map_lookup_elem(fd, &zero, &ctl) == 0, "reading event_ctl: %s", strerror(errno));
+	close(fd);
+	return ctl.listen_until_ns;
+}
+
+Test(explain, logs_no_drop_event)
+{
+	char program[AXDPD_PATH], err[512], src[64], dst[64];
+	const char *argv[] = { axdpd_program("axdp", program, sizeof(program)), "--config", fx.d.config, "--pin-dir",
+			       fx.d.pin_dir, "events", "--count", "1", "--timeout", "3", "--json", NULL };
+	struct run events;
+	int i;
+
+	cr_assert_eq(run_start(&events, fx.ns.name[SERVER], argv, fx.d.dir, err, sizeof(err)), 0, "%s", err);
+	/* Sampling starts once the reader holds the lease. */
+	for (i = 0; i < 400 && !lease(); i++)
+		usleep(5000);
+	cr_assert(lease(), "axdp events took no lease");
+	for (i = 0; i < 3; i++)
+		jv_free(EXPLAIN("tcp", endpoint(src, sizeof(src), CLIENT, AF_INET, 0),
+				endpoint(dst, sizeof(dst), SERVER, AF_INET, CLOSED_PORT)));
+	cr_expect_eq(run_wait(&events, 10000, err, sizeof(err)), 1, "axdp events saw an event (or failed: %s):\n%s%s", err,
+		     events.out, events.err);
+	cr_expect_str_eq(events.out, "", "explained drops were logged as events");
+	run_free(&events);
+	/* The reader was live: a real drop is logged. */
+	cr_assert_eq(run_start(&events, fx.ns.name[SERVER], argv, fx.d.dir, err, sizeof(err)), 0, "%s", err);
+	for (i = 0; i < 400 && lease() <= 0; i++)
+		usleep(5000);
+	usleep(100000);
+	cr_expect_eq(connect_from(CLIENT, CLOSED_PORT, NULL), ETIMEDOUT);
+	cr_expect_eq(run_wait(&events, 10000, err, sizeof(err)), 0, "a real drop was not logged: %s\n%s", err, events.err);
+	run_free(&events);
 }
 
 Test(explain, wrong_input_exits_2)
