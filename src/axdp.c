@@ -93,16 +93,17 @@ static const struct command {
 	  "its start and swaps the one asked for into every interface's link atomically: no moment of another\n"
 	  "protection, and conntrack, counters and rate buckets stay as they are.\n" },
 	{ "explain", cmd_explain,
-	  "explain tcp|udp|icmp SRC[:PORT] DST[:PORT] [--flags FLAGS] [--interface IFACE] [--json]",
+	  "explain tcp|udp|icmp SRC[:PORT] DST[:PORT] [--flags FLAGS] [--type TYPE] [--id N] [--interface IFACE] [--json]",
 	  "the verdict the firewall gives a packet, and what decided it",
 	  "Builds the packet, runs it through a private copy of the XDP program in force (its knobs, its\n"
 	  "allow-lists, deny and trust lists, conntrack), and prints the verdict, the reason and the entries\n"
 	  "that decided it: the open port and its listeners, the deny or trust entry, the rate tier and\n"
 	  "bucket, the conntrack entry.  Real traffic is not affected: see axdp(8).\n"
-	  "IPv6 addresses with a port are written [ADDR]:PORT.  ICMP: an echo request unless --type says\n"
-	  "otherwise.\n"
+	  "IPv6 addresses with a port are written [ADDR]:PORT; TCP and UDP need the destination port, the\n"
+	  "source port defaults to 40000.  Bad arguments: exit status 2.\n"
 	  "  --flags FLAGS      TCP flags, letters of S A F R P U (default S)\n"
-	  "  --type TYPE        ICMP: echo-request, echo-reply, unreachable or a number (default echo-request)\n"
+	  "  --type TYPE        ICMP: echo-request (default) or echo-reply\n"
+	  "  --id N             ICMP: the echo identifier (default 0)\n"
 	  "  --interface IFACE  as received on IFACE (default: the first protected interface)\n" },
 	{ "on", cmd_on, "on", "start the daemon (systemctl start autoxdp)",
 	  "Starts the autoxdp service through systemd and waits for the daemon's pid file.\n" },
