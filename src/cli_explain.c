@@ -50,6 +50,8 @@ struct probe {
 };
 
 static const char tcp_flag_letters[] = "FSRPAU";   /* bit i is letter i: FIN SYN RST PSH ACK URG */
+#define TCP_SYN 0x02
+#define TCP_ACK 0x10
 
 static int on_opt(struct cli *c, int id, const char *arg, void *st)
 {
@@ -218,7 +220,7 @@ static size_t build_frame(const struct probe *p, uint8_t *f)
 	case IPPROTO_TCP:
 		t[0] = p->sport >> 8, t[1] = (uint8_t)p->sport, t[2] = p->dport >> 8, t[3] = (uint8_t)p->dport;
 		t[7] = 1;                                   /* seq */
-		t[11] = p->flags & 0x10 ? 1 : 0;            /* ack */
+		t[11] = p->flags & TCP_ACK ? 1 : 0;         /* ack number */
 		t[12] = 5 << 4;
 		t[13] = p->flags;
 		t[14] = 0xfa, t[15] = 0xf0;                 /* window */
@@ -512,11 +514,6 @@ static bool lpm_match(int fd, const struct axdp_addr *addr, bool ipv4, char *buf
 	return false;
 }
 
-static int pinned(struct cli *c, const char *name)
-{
-	return cli_try_map(c, name);
-}
-
 static uint64_t coarse_now_ns(void)
 {
 	return cli_now_ns(CLOCK_MONOTONIC_COARSE);
@@ -526,11 +523,11 @@ static void find_why(struct cli *c, struct live *l, const struct probe *p, struc
 {
 	int l4 = p->proto == IPPROTO_TCP ? AXDP_L4_TCP : AXDP_L4_UDP;
 	bool ports = p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP;
-	int fd, deny[2] = { pinned(c, AXDP_MAP_DENY_0), pinned(c, AXDP_MAP_DENY_1) };
+	int fd, deny[2] = { cli_try_map(c, AXDP_MAP_DENY_0), cli_try_map(c, AXDP_MAP_DENY_1) };
 	struct axdp_policy pol = {};
 	__u32 zero = 0;
 
-	if ((fd = pinned(c, AXDP_MAP_POLICY)) >= 0) {
+	if ((fd = cli_try_map(c, AXDP_MAP_POLICY)) >= 0) {
 		bpf_map_lookup_elem(fd, &zero, &pol);
 		close(fd);
 	}
@@ -538,17 +535,17 @@ static void find_why(struct cli *c, struct live *l, const struct probe *p, struc
 	for (int i = 0; i < 2; i++)
 		if (deny[i] >= 0)
 			close(deny[i]);
-	if ((fd = pinned(c, AXDP_MAP_TRUST)) >= 0) {
+	if ((fd = cli_try_map(c, AXDP_MAP_TRUST)) >= 0) {
 		lpm_match(fd, &p->src, !p->ipv6, w->trust, sizeof(w->trust));
 		close(fd);
 	}
-	if ((fd = pinned(c, AXDP_MAP_LOCAL_ADDRS)) >= 0) {
+	if ((fd = cli_try_map(c, AXDP_MAP_LOCAL_ADDRS)) >= 0) {
 		__u8 v;
 
 		w->local_source = bpf_map_lookup_elem(fd, &p->src, &v) == 0;
 		close(fd);
 	}
-	if (ports && (fd = pinned(c, AXDP_MAP_PORT_ALLOW)) >= 0) {
+	if (ports && (fd = cli_try_map(c, AXDP_MAP_PORT_ALLOW)) >= 0) {
 		__u32 idx = (__u32)l4 * AXDP_PORTS + p->dport;
 
 		w->have_slot = bpf_map_lookup_elem(fd, &idx, &w->slot) == 0;
@@ -574,7 +571,7 @@ static void find_why(struct cli *c, struct live *l, const struct probe *p, struc
 							       ? 0
 							       : (r->tolerance_ns - (set[i].tat - now)) / r->interval_ns + 1;
 	}
-	if ((fd = pinned(c, AXDP_MAP_CONNTRACK)) >= 0) {
+	if ((fd = cli_try_map(c, AXDP_MAP_CONNTRACK)) >= 0) {
 		struct axdp_flow_key key = { .remote = p->src, .local = p->dst, .proto = p->proto };
 		uint64_t timeout;
 
@@ -599,7 +596,7 @@ static const char *const tier_names[AXDP_TIER_COUNT] = { "normal", "strict", "un
 
 static const char *verdict_of(const struct outcome *o)
 {
-	if (o->retval == 2 /* XDP_PASS */)
+	if (o->retval == XDP_PASS)
 		return AXDP_REASON_DROPS(o->reason) ? "would_drop" : "pass";
 	return "drop";
 }
@@ -619,7 +616,7 @@ static const char *because(const struct probe *p, const struct outcome *o, const
 	case AXDP_PASS_UDP_FLOW:
 	case AXDP_PASS_ICMP_FLOW: return "it belongs to a connection this host opened";
 	case AXDP_DROP_TCP_CLOSED:
-		return p->flags == 0x02 ? "nothing listens on the port, and a SYN never belongs to a connection this host opened"
+		return p->flags == TCP_SYN ? "nothing listens on the port, and a SYN never belongs to a connection this host opened"
 					: "nothing listens on the port, and no connection this host opened matches";
 	case AXDP_DROP_UDP_CLOSED: return "nothing listens on the port, and no flow this host opened matches";
 	case AXDP_DROP_SYN_RATE: return "the source used up its burst of new connections to this port";
@@ -737,7 +734,7 @@ int cmd_explain(struct cli *c, int argc, char **argv)
 		{ "id", required_argument, NULL, OPT_ID },
 		{},
 	};
-	struct probe p = { .flags = 0x02, .flags_text = "S" };
+	struct probe p = { .flags = TCP_SYN, .flags_text = "S" };
 	struct live l = { .prog_fd = -1 };
 	struct outcome o = { .reason = -1 };
 	struct why w = {};
