@@ -573,8 +573,7 @@ static int start(struct daemon *d, char *err, size_t errlen)
 	d->mode.audit = d->cfg.mode == AXDP_MODE_AUDIT;
 	if (d->bpf && axdp_mode_prepare(&d->mode, &d->dp, d->cfg.bpf_object, seed_err, sizeof(seed_err)))
 		axdp_log(LOG_WARNING, "loading the %s program beside the %s one: %s; a changed Mode= applies at restart only",
-			 d->cfg.mode == AXDP_MODE_AUDIT ? "enforce" : "audit",
-			 d->cfg.mode == AXDP_MODE_AUDIT ? "audit" : "enforce", seed_err);
+			 axdp_mode_name(!d->mode.audit), axdp_mode_name(d->mode.audit), seed_err);
 	if (!d->bpf) {
 		/* nftables alone still protects; XDP-only cannot. */
 		if (d->cfg.backend == AXDP_BACKEND_XDP)
@@ -674,21 +673,20 @@ static void reload(struct daemon *d)
 		goto rejected_free;
 	}
 	if (d->bpf && next.mode != d->cfg.mode) {
-		if (axdp_mode_switch(&d->mode, &d->dp, next.mode == AXDP_MODE_AUDIT, d->att, d->n_att, err, sizeof(err))) {
+		bool audit = next.mode == AXDP_MODE_AUDIT;
+
+		if (axdp_mode_switch(&d->mode, &d->dp, audit, d->att, d->n_att, err, sizeof(err))) {
 			/* Interfaces already switched switch back: one mode, the one the running configuration names. */
 			char back[ERRLEN];
 
-			if (axdp_mode_switch(&d->mode, &d->dp, d->cfg.mode == AXDP_MODE_AUDIT, d->att, d->n_att, back,
-					     sizeof(back)))
-				axdp_log(LOG_ERR, "switching back to Mode=%s: %s", d->cfg.mode == AXDP_MODE_AUDIT ? "audit" : "enforce",
-					 back);
+			if (axdp_mode_switch(&d->mode, &d->dp, !audit, d->att, d->n_att, back, sizeof(back)))
+				axdp_log(LOG_ERR, "switching back to Mode=%s: %s", axdp_mode_name(!audit), back);
 			snprintf(err + strlen(err), sizeof(err) - strlen(err), "; Mode=%s applies at restart",
-				 next.mode == AXDP_MODE_AUDIT ? "audit" : "enforce");
+				 axdp_mode_name(audit));
 			goto rejected_free;
 		}
-		axdp_log(LOG_NOTICE, "Mode=%s: %s", next.mode == AXDP_MODE_AUDIT ? "audit" : "enforce",
-			 next.mode == AXDP_MODE_AUDIT ? "nothing is dropped, drops are counted and logged as would-drop"
-						      : "drops are enforced again");
+		axdp_log(LOG_NOTICE, "Mode=%s: %s", axdp_mode_name(audit),
+			 audit ? "nothing is dropped, drops are counted and logged as would-drop" : "drops are enforced again");
 	}
 	if (next.reconcile_interval_s != d->cfg.reconcile_interval_s)
 		set_interval(d->reconcile_fd, next.reconcile_interval_s * 1000000ULL);

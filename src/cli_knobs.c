@@ -17,6 +17,7 @@
 #include <bpf/btf.h>
 #include "cli.h"
 #include "loader.h"
+#include "mode_switch.h"
 #include "rate_knobs.h"
 
 #define KNOB(f) offsetof(struct axdp_knobs, f)
@@ -113,7 +114,7 @@ int cli_running_audit(const struct cli *c)
 
 const char *cli_mode_name(int audit)
 {
-	return audit < 0 ? NULL : audit ? "audit" : "enforce";
+	return audit < 0 ? NULL : axdp_mode_name(audit);
 }
 
 /* ---- knobs back to the configuration's numbers ---- */

@@ -36,7 +36,7 @@ int axdp_mode_switch(struct axdp_mode_switch *ms, struct axdp_datapath *dp, bool
 	if (audit == ms->audit)
 		return 0;
 	if (ms->other.prog_fd < 0)
-		return axdp_fail(err, errlen, "the %s program did not load at start", audit ? "audit" : "enforce");
+		return axdp_fail(err, errlen, "the %s program did not load at start", axdp_mode_name(audit));
 	fd = ms->other.prog_fd;
 	ms->other.prog_fd = dp->xdp_fd;
 	dp->xdp_fd = fd;
