@@ -228,7 +228,9 @@ struct axdp_knobs {
 	/* Source policy. */
 	__u8 drop_martians;           /* sources never legitimate on an internet-facing link */
 	__u8 trust_opens_tcp;         /* trusted sources reach every TCP port */
-	__u8 pad[6];
+	/* Mode=audit: every verdict as in enforce mode, but what would drop passes. */
+	__u8 audit;
+	__u8 pad[5];
 	/* Rate limits; an interval of 0 turns a limit off and the verifier drops its code. */
 	struct axdp_rate syn[AXDP_TIER_COUNT];  /* new TCP connections per source and port */
 	struct axdp_rate udp_source;             /* UDP datagrams per source and port */
@@ -313,6 +315,9 @@ enum axdp_reason {
 #define AXDP_FIRST_DROP   AXDP_DROP_DENIED
 #define AXDP_FIRST_EGRESS AXDP_EGRESS_TRACKED
 
+/* Is this verdict a drop (in audit mode: a packet that would have been dropped)? */
+#define AXDP_REASON_DROPS(reason) ((reason) >= AXDP_FIRST_DROP && (reason) < AXDP_FIRST_EGRESS)
+
 /* Counter slots exceed the reasons so an upgrade adding one can reuse the pinned map. */
 #define AXDP_COUNTER_SLOTS 64
 
@@ -356,8 +361,10 @@ struct axdp_drop_event {
 	__u8 proto;              /* 0 when the packet did not parse as far as IP */
 	__u8 reason;             /* enum axdp_reason */
 	__u8 ipv6;
-	__u8 pad;
+	__u8 flags;              /* AXDP_EVENT_* */
 };
+
+#define AXDP_EVENT_WOULD_DROP 0x1   /* audit mode: judged a drop, passed */
 
 /*
  * What the socket hooks tell the daemon through the sock_events ring
@@ -393,6 +400,7 @@ struct axdp_counter {
 
 /* Names of the maps and programs in the object; maps are pinned by these. */
 #define AXDP_MAP_COUNTERS   "counters"
+#define AXDP_MAP_AUDIT_COUNTERS "audit_counters"
 #define AXDP_MAP_PORT_ALLOW "port_allow"
 #define AXDP_MAP_ADDR_ALLOW "addr_allow"
 #define AXDP_MAP_CONNTRACK  "conntrack"

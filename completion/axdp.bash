@@ -11,7 +11,7 @@ _axdp()
 		words=("${COMP_WORDS[@]}") cword=$COMP_CWORD
 	fi
 
-	local commands="status ports conntrack stats watch events top allow exclude trust block on off reload version help"
+	local commands="status ports conntrack stats watch events top explain allow exclude trust block audit on off reload version help"
 	local globals="--pin-dir --config --json --help --version"
 
 	case $prev in
@@ -31,7 +31,15 @@ _axdp()
 		COMPREPLY=($(compgen -W "$(ls /sys/class/net 2>/dev/null)" -- "$cur"))
 		return
 		;;
-	--interval | --count | --limit | --timeout | --comment)
+	--flags)
+		COMPREPLY=($(compgen -W "S A SA F FA R RA P PA" -- "$cur"))
+		return
+		;;
+	--type)
+		COMPREPLY=($(compgen -W "echo-request echo-reply" -- "$cur"))
+		return
+		;;
+	--interval | --count | --limit | --timeout | --comment | --id)
 		return
 		;;
 	esac
@@ -40,7 +48,8 @@ _axdp()
 	local i cmd= sub= nargs=0
 	for ((i = 1; i < cword; i++)); do
 		case ${words[i]} in
-		-p | --pin-dir | -c | --config | --format | --interface | --interval | --count | --limit | --timeout | --comment)
+		-p | --pin-dir | -c | --config | --format | --interface | --interval | --count | --limit | --timeout | --comment | \
+			--flags | --type | --id)
 			((i++))
 			;;
 		-*) ;;
@@ -62,6 +71,7 @@ _axdp()
 	watch) opts+=" --interval --count --interface" ;;
 	events) opts+=" --count --timeout" ;;
 	top) opts+=" --interval --limit" ;;
+	explain) opts+=" --flags --type --id --interface" ;;
 	allow | exclude | trust | block) opts+=" --comment" ;;
 	esac
 	if [[ $cur == -* ]]; then
@@ -76,8 +86,11 @@ _axdp()
 	help)
 		((nargs == 0)) && COMPREPLY=($(compgen -W "$commands" -- "$cur"))
 		;;
-	conntrack)
+	conntrack | explain)
 		((nargs == 0)) && COMPREPLY=($(compgen -W "tcp udp icmp" -- "$cur"))
+		;;
+	audit)
+		((nargs == 0)) && COMPREPLY=($(compgen -W "on off" -- "$cur"))
 		;;
 	allow | exclude | trust | block)
 		if ((nargs == 0)); then

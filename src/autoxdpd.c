@@ -35,6 +35,7 @@
 #include "port_tier.h"
 #include "portsync.h"
 #include "proc_events.h"
+#include "mode_switch.h"
 #include "rate_knobs.h"
 
 #ifndef SO_NETNS_COOKIE
@@ -61,6 +62,7 @@ struct daemon {
 	struct cmdline cmd;
 	struct axdp_config cfg;
 	struct axdp_datapath dp;
+	struct axdp_mode_switch mode;   /* the other Mode='s program, ready to swap in */
 	struct axdp_portsync ps;
 	struct axdp_policy_maps pol;
 	bool policy;           /* pol is open: deny, trust and local address maps */
@@ -216,6 +218,7 @@ static struct axdp_knobs knobs_from(const struct axdp_config *cfg)
 		.netns_cookie = netns_cookie(),
 		/* 0 would turn off the drop events 'axdp events' and 'axdp top' read. */
 		.events_per_cpu = AXDP_DEFAULT_EVENTS_PER_CPU,
+		.audit = cfg->mode == AXDP_MODE_AUDIT,
 	};
 
 	axdp_ephemeral_range(&k.ephemeral_lo, &k.ephemeral_hi);
@@ -235,7 +238,8 @@ static void notify_status(struct daemon *d)
 				axdp_xdp_mode_name(d->att[i].xdp_mode));
 	for (int i = 0; i < d->nft.n && len < sizeof(ifs); i++)
 		len += snprintf(ifs + len, sizeof(ifs) - len, "%s%s nftables", len ? ", " : "", d->nft.ifaces[i]);
-	sd_notifyf(0, "STATUS=protecting %s; %u tcp and %u udp ports open%s", len ? ifs : "no interface yet",
+	sd_notifyf(0, "STATUS=%s %s; %u tcp and %u udp ports open%s",
+		   d->bpf && d->mode.audit ? "auditing (nothing dropped)" : "protecting", len ? ifs : "no interface yet",
 		   open[AXDP_L4_TCP], open[AXDP_L4_UDP],
 		   !d->bpf ? "; no data path object, polling" : d->dp.hooks ? "" : "; socket hooks unavailable, polling");
 }
@@ -565,6 +569,10 @@ static int start(struct daemon *d, char *err, size_t errlen)
 	char seed_err[ERRLEN];
 
 	d->bpf = open_datapath(&d->cfg, &d->dp, err, errlen) == 0;
+	d->mode.audit = d->cfg.mode == AXDP_MODE_AUDIT;
+	if (d->bpf && axdp_mode_prepare(&d->mode, &d->dp, d->cfg.bpf_object, seed_err, sizeof(seed_err)))
+		axdp_log(LOG_WARNING, "loading the %s program beside the %s one: %s; a changed Mode= applies at restart only",
+			 axdp_mode_name(!d->mode.audit), axdp_mode_name(d->mode.audit), seed_err);
 	if (!d->bpf) {
 		/* nftables alone still protects; XDP-only cannot. */
 		if (d->cfg.backend == AXDP_BACKEND_XDP)
@@ -603,7 +611,7 @@ static int start(struct daemon *d, char *err, size_t errlen)
 static void write_metrics(struct daemon *d)
 {
 	static bool failing;   /* log a failure once, not every interval */
-	struct axdp_metrics_maps m = { -1, -1, -1, -1, -1 };
+	struct axdp_metrics_maps m = AXDP_METRICS_MAPS_NONE;
 	char err[ERRLEN];
 
 	if (!d->cfg.metrics_file[0])
@@ -614,6 +622,8 @@ static void write_metrics(struct daemon *d)
 		m.port_allow = axdp_datapath_map_fd(&d->dp, AXDP_MAP_PORT_ALLOW, err, sizeof(err));
 		m.conntrack = axdp_datapath_map_fd(&d->dp, AXDP_MAP_CONNTRACK, err, sizeof(err));
 		m.event_budget = axdp_datapath_map_fd(&d->dp, AXDP_MAP_EVENT_BUDGET, err, sizeof(err));
+		m.audit_counters = axdp_datapath_map_fd(&d->dp, AXDP_MAP_AUDIT_COUNTERS, err, sizeof(err));
+		m.audit = d->mode.audit;
 	}
 	if (axdp_metrics_write_file(d->cfg.metrics_file, &m, err, sizeof(err)) == 0)
 		failing = false;
@@ -638,6 +648,8 @@ static void reload(struct daemon *d)
 		goto rejected_free;
 	}
 	after = knobs_from(&next);
+	/* Mode= is the one knob the daemon switches itself: it holds both programs (mode_switch.h). */
+	before.audit = after.audit;
 	/*
 	 * Timeouts, rate limits and the other knobs are compiled into the
 	 * programs (.rodata), and loading programs that parse packets needs
@@ -650,6 +662,22 @@ static void reload(struct daemon *d)
 			 "DropMartians=, TrustOpensAllTCP=) take effect at restart, without a gap: systemctl restart autoxdp",
 			 strcmp(next.bpf_object, d->cfg.bpf_object) ? "BpfObject=" : "a data-path setting");
 		goto rejected_free;
+	}
+	if (d->bpf && next.mode != d->cfg.mode) {
+		bool audit = next.mode == AXDP_MODE_AUDIT;
+
+		if (axdp_mode_switch(&d->mode, &d->dp, audit, d->att, d->n_att, err, sizeof(err))) {
+			/* Interfaces already switched switch back: one mode, the one the running configuration names. */
+			char back[ERRLEN];
+
+			if (axdp_mode_switch(&d->mode, &d->dp, !audit, d->att, d->n_att, back, sizeof(back)))
+				axdp_log(LOG_ERR, "switching back to Mode=%s: %s", axdp_mode_name(!audit), back);
+			snprintf(err + strlen(err), sizeof(err) - strlen(err), "; Mode=%s applies at restart",
+				 axdp_mode_name(audit));
+			goto rejected_free;
+		}
+		axdp_log(LOG_NOTICE, "Mode=%s: %s", axdp_mode_name(audit),
+			 audit ? "nothing is dropped, drops are counted and logged as would-drop" : "drops are enforced again");
 	}
 	if (next.reconcile_interval_s != d->cfg.reconcile_interval_s)
 		set_interval(d->reconcile_fd, next.reconcile_interval_s * 1000000ULL);
@@ -824,6 +852,7 @@ int main(int argc, char **argv)
 	axdp_portsync_close(&d.ps);
 	if (d.policy)
 		axdp_policy_close(&d.pol);
+	axdp_mode_close(&d.mode);
 	axdp_datapath_close(&d.dp);
 	axdp_config_free(&d.cfg);
 	return 0;

@@ -87,6 +87,24 @@ static const struct command {
 	{ "block", cmd_policy, "block add|remove CIDR [--comment TEXT] | block list [--json]",
 	  "source networks whose packets are dropped (DenyCIDR=)",
 	  "Changes DenyCIDR= in FILE.d/50-axdp.conf and reloads the daemon.  See autoxdp.conf(5).\n" },
+	{ "audit", cmd_audit, "audit on|off", "drop nothing, count and log what would drop (Mode=audit), or enforce again",
+	  "Writes Mode=audit (on) or Mode=enforce (off) to FILE.d/50-axdp-mode.conf, reloads the daemon and\n"
+	  "waits until the XDP program in force runs that mode.  The daemon holds both modes' programs from\n"
+	  "its start and swaps the one asked for into every interface's link atomically: no moment of another\n"
+	  "protection, and conntrack, counters and rate buckets stay as they are.\n" },
+	{ "explain", cmd_explain,
+	  "explain tcp|udp|icmp SRC[:PORT] DST[:PORT] [--flags FLAGS] [--type TYPE] [--id N] [--interface IFACE] [--json]",
+	  "the verdict the firewall gives a packet, and what decided it",
+	  "Builds the packet, runs it through a private copy of the XDP program in force (its knobs, its\n"
+	  "allow-lists, deny and trust lists, conntrack), and prints the verdict, the reason and the entries\n"
+	  "that decided it: the open port and its listeners, the deny or trust entry, the rate tier and\n"
+	  "bucket, the conntrack entry.  Real traffic is not affected: see axdp(8).\n"
+	  "IPv6 addresses with a port are written [ADDR]:PORT; TCP and UDP need the destination port, the\n"
+	  "source port defaults to 40000.  Bad arguments: exit status 2.\n"
+	  "  --flags FLAGS      TCP flags, letters of S A F R P U (default S)\n"
+	  "  --type TYPE        ICMP: echo-request (default) or echo-reply\n"
+	  "  --id N             ICMP: the echo identifier (default 0)\n"
+	  "  --interface IFACE  as received on IFACE (default: the first protected interface)\n" },
 	{ "on", cmd_on, "on", "start the daemon (systemctl start autoxdp)",
 	  "Starts the autoxdp service through systemd and waits for the daemon's pid file.\n" },
 	{ "off", cmd_off, "off", "remove protection completely: XDP, tc, socket hooks, pins",
@@ -96,7 +114,8 @@ static const struct command {
 	  "Parses the configuration as the daemon would; if it is valid, sends SIGHUP to the daemon\n"
 	  "named by PidFile= and checks that it is still running.  A changed rate limit, timeout,\n"
 	  "DropMartians= or TrustOpensAllTCP= is compiled into the data path: then it sends nothing\n"
-	  "and says to restart (systemctl restart autoxdp, without a gap).\n" },
+	  "and says to restart (systemctl restart autoxdp, without a gap).  A changed Mode= is switched\n"
+	  "by the reload (see 'axdp help audit'), and axdp waits until the XDP program in force runs it.\n" },
 	{ "version", cmd_version, "version [--json]", "print the version", "" },
 	{ "help", cmd_help, "help [COMMAND]", "this help, or a command's", "" },
 };
@@ -281,7 +300,7 @@ static int cmd_reload(struct cli *c, int argc, char **argv)
 	struct cli_limits limits;
 	char err[512];
 	pid_t pid;
-	int rc;
+	int rc, running;
 
 	if (no_arguments(c, argc, argv, false, &rc))
 		return rc;
@@ -297,6 +316,7 @@ static int cmd_reload(struct cli *c, int argc, char **argv)
 				 "[Conntrack] timeouts, DropMartians=, TrustOpensAllTCP=) apply only at restart, without a gap: "
 				 "systemctl restart autoxdp ('axdp status' shows what changes)",
 				 c->config_file);
+	running = cli_running_audit(c);
 	if (kill(pid, SIGHUP))
 		return cli_error(c, errno == EPERM ? CLI_NOPRIV : CLI_FAIL, "signalling autoxdpd (pid %d): %s", (int)pid,
 				 strerror(errno));
@@ -305,6 +325,16 @@ static int cmd_reload(struct cli *c, int argc, char **argv)
 		return cli_error(c, CLI_FAIL, "autoxdpd (pid %d) is gone after the reload: see 'journalctl -u autoxdp'",
 				 (int)pid);
 	printf("autoxdpd (pid %d) reloaded %s\n", (int)pid, c->config_file);
+	/* A changed Mode= is the one data-path setting a reload switches: say when it is in force, or that it is not. */
+	if (c->cfg_ok && running >= 0 && running != (c->cfg.mode == AXDP_MODE_AUDIT)) {
+		if (!cli_wait_mode(c, c->cfg.mode == AXDP_MODE_AUDIT))
+			return cli_error(c, CLI_FAIL, "Mode=%s did not take effect: the XDP program in force still runs "
+					 "Mode=%s; see 'journalctl -u autoxdp' ('systemctl restart autoxdp' applies it)",
+					 cli_mode_name(c->cfg.mode == AXDP_MODE_AUDIT), cli_mode_name(running));
+		printf("Mode=%s in force%s\n", cli_mode_name(c->cfg.mode == AXDP_MODE_AUDIT),
+		       c->cfg.mode == AXDP_MODE_AUDIT ? ": nothing is dropped, drops are counted and logged as would-drop"
+						      : ": drops are enforced");
+	}
 	return CLI_OK;
 }
 

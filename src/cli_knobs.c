@@ -17,6 +17,7 @@
 #include <bpf/btf.h>
 #include "cli.h"
 #include "loader.h"
+#include "mode_switch.h"
 #include "rate_knobs.h"
 
 #define KNOB(f) offsetof(struct axdp_knobs, f)
@@ -56,8 +57,8 @@ static const int shown[] = {
 
 static const char *const restart_hint = "'systemctl restart autoxdp' loads this version's data path";
 
-/* The knobs from the .rodata map fd: its value (key 0) is the whole section, its BTF value type the DATASEC. */
-static int read_knobs(int fd, const struct bpf_map_info *info, struct axdp_knobs *k, char *err, size_t errlen)
+/* Its value (key 0) is the whole section, its BTF value type the DATASEC. */
+int cli_knobs_from_rodata(int fd, const struct bpf_map_info *info, struct axdp_knobs *k, char *err, size_t errlen)
 {
 	const struct btf_var_secinfo *var;
 	struct btf *btf = info->btf_id ? btf__load_from_kernel_by_id(info->btf_id) : NULL;
@@ -98,9 +99,22 @@ static int running_knobs(const struct cli *c, struct axdp_knobs *k, char *err, s
 
 	if (fd < 0)
 		return 0;
-	rc = read_knobs(fd, &info, k, err, errlen);
+	rc = cli_knobs_from_rodata(fd, &info, k, err, errlen);
 	close(fd);
 	return rc ? -1 : 1;
+}
+
+int cli_running_audit(const struct cli *c)
+{
+	struct axdp_knobs k;
+	char err[512];
+
+	return running_knobs(c, &k, err, sizeof(err)) > 0 ? k.audit : -1;
+}
+
+const char *cli_mode_name(int audit)
+{
+	return audit < 0 ? NULL : axdp_mode_name(audit);
 }
 
 /* ---- knobs back to the configuration's numbers ---- */

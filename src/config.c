@@ -19,6 +19,7 @@ _Static_assert(AXDP_PATH_MAX == PATH_MAX, "paths must fit what the kernel accept
 /* Enum fields are written through an unsigned int pointer by the table-driven parser. */
 _Static_assert(sizeof(enum axdp_xdp_mode) == sizeof(unsigned int), "enum size");
 _Static_assert(sizeof(enum axdp_backend) == sizeof(unsigned int), "enum size");
+_Static_assert(sizeof(enum axdp_run_mode) == sizeof(unsigned int), "enum size");
 _Static_assert(sizeof(uint32_t) == sizeof(unsigned int), "integer fields compare as unsigned int");
 
 #define STR_(x) #x
@@ -176,6 +177,12 @@ static const char *const backend_names[] = {
 	NULL,
 };
 
+static const char *const run_mode_names[] = {
+	[AXDP_MODE_ENFORCE] = "enforce",
+	[AXDP_MODE_AUDIT] = "audit",
+	NULL,
+};
+
 #define OFF(field) offsetof(struct axdp_config, field)
 
 /* Print order is table order, so keys of one section must stay together. */
@@ -186,6 +193,7 @@ static const struct key keys[] = {
 	{ SEC_DAEMON, "PinDir", T_PATH, OFF(pin_dir), 1, AXDP_PATH_MAX - 1, NULL, AXDP_PIN_DIR_DEFAULT },
 	{ SEC_DAEMON, "XdpMode", T_ENUM, OFF(xdp_mode), 0, 0, xdp_mode_names, "auto" },
 	{ SEC_DAEMON, "Backend", T_ENUM, OFF(backend), 0, 0, backend_names, "auto" },
+	{ SEC_DAEMON, "Mode", T_ENUM, OFF(mode), 0, 0, run_mode_names, "enforce" },
 	{ SEC_DAEMON, "ReconcileIntervalSec", T_UINT, OFF(reconcile_interval_s), 1, 3600, NULL,
 	  STR(AXDP_DEFAULT_RECONCILE_INTERVAL_S) },
 	{ SEC_DAEMON, "PidFile", T_PATH, OFF(pid_file), 1, AXDP_PATH_MAX - 1, NULL, AXDP_DEFAULT_PID_FILE },

@@ -38,6 +38,12 @@ enum axdp_backend {
 	AXDP_BACKEND_NFTABLES,
 };
 
+/* Mode=: whether a verdict to drop drops (enforce) or is only counted and logged (audit). */
+enum axdp_run_mode {
+	AXDP_MODE_ENFORCE,
+	AXDP_MODE_AUDIT,
+};
+
 /* IPv4 is stored v4-mapped (::ffff:a.b.c.d) with prefix + 96, like addresses in the ABI. */
 struct axdp_cidr {
 	uint8_t addr[16]; /* network order; bits past prefix are always zero */
@@ -82,6 +88,7 @@ struct axdp_config {
 	char pin_dir[AXDP_PATH_MAX];
 	enum axdp_xdp_mode xdp_mode;
 	enum axdp_backend backend;
+	enum axdp_run_mode mode;
 	uint32_t reconcile_interval_s;
 	char pid_file[AXDP_PATH_MAX];     /* written at READY, removed at exit; axdp(8) finds the daemon by it */
 	char metrics_file[AXDP_PATH_MAX];  /* empty: no metrics file */

@@ -93,9 +93,8 @@ const struct btf_var_secinfo *axdp_knobs_var(const struct btf *btf, __u32 datase
 	return NULL;
 }
 
-/* Writes the knobs into the object's .rodata before load, found by name through BTF. */
-static int set_knobs(struct bpf_object *obj, const char *path, const struct axdp_knobs *knobs,
-		     char *err, size_t errlen)
+int axdp_set_knobs(struct bpf_object *obj, const char *path, const struct axdp_knobs *knobs,
+		   char *err, size_t errlen)
 {
 	struct bpf_map *rodata = bpf_object__find_map_by_name(obj, ".rodata");
 	struct btf *btf = bpf_object__btf(obj);
@@ -178,7 +177,7 @@ static int open_and_load(struct axdp_datapath *dp, const char *path, const struc
 	/* With every per-source limit off nothing reads the table: one set instead of 8 MiB. */
 	if (!per_source_limits(&knobs) && bpf_map__set_max_entries(rate_sets, 1))
 		return axdp_fail(err, errlen, "%s: map '%s': cannot resize", path, AXDP_MAP_RATE_SETS);
-	if (set_knobs(dp->obj, path, &knobs, err, errlen))
+	if (axdp_set_knobs(dp->obj, path, &knobs, err, errlen))
 		return -1;
 	rc = bpf_object__load(dp->obj);
 	if (rc)
@@ -260,6 +259,18 @@ static int adopt_link(const char *path, int prog_fd, const char *ifname, char *e
 		return 0;
 	}
 	return axdp_fail(err, errlen, "%s: updating pinned link %s: %s", ifname, path, strerror(-rc));
+}
+
+int axdp_update_xdp(const char *pin_dir, const char *ifname, int prog_fd, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	int rc;
+
+	link_pin_path(path, sizeof(path), pin_dir, "xdp", ifname);
+	rc = adopt_link(path, prog_fd, ifname, err, errlen);
+	if (rc == 0)
+		return axdp_fail(err, errlen, "%s: no XDP link pinned at %s", ifname, path);
+	return rc < 0 ? -1 : 0;
 }
 
 static int pin_new_link(int link_fd, const char *path, const char *ifname, char *err, size_t errlen)

@@ -79,6 +79,9 @@ int axdp_attach(const struct axdp_datapath *dp, const char *ifname, enum axdp_xd
  */
 int axdp_attach_hooks(const struct axdp_datapath *dp, char *err, size_t errlen);
 
+/* Swaps prog_fd into the XDP link pinned for ifname, atomically; no pinned link is an error. */
+int axdp_update_xdp(const char *pin_dir, const char *ifname, int prog_fd, char *err, size_t errlen);
+
 /* Removes exactly what axdp_attach put on ifname (links, filters, pins). */
 int axdp_detach(const char *pin_dir, const char *ifname, char *err, size_t errlen);
 
@@ -94,6 +97,10 @@ struct btf_var_secinfo;
  * map), or NULL.  Its size says whether it is this version's knobs.
  */
 const struct btf_var_secinfo *axdp_knobs_var(const struct btf *btf, __u32 datasec_id);
+
+/* Writes knobs into the .rodata of obj (opened from path, not loaded yet), found by name through BTF. */
+int axdp_set_knobs(struct bpf_object *obj, const char *path, const struct axdp_knobs *knobs, char *err,
+		   size_t errlen);
 
 const char *axdp_xdp_mode_name(enum axdp_xdp_mode mode);
 const char *axdp_tc_mode_name(enum axdp_tc_mode mode);
