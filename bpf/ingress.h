@@ -326,7 +326,7 @@ static __always_inline enum axdp_reason judge_inbound(void *data, void *end, __u
 	if (p.frag == FRAG_LATER)
 		return judge_later_fragment(&p);
 	reason = judge_l4(&p, pol, end);
-	if (p.frag == FRAG_FIRST && reason < AXDP_FIRST_DROP)
+	if (p.frag == FRAG_FIRST && axdp_reason_action(reason) == AXDP_ACTION_pass)
 		admit_fragments(&p);
 	return reason;
 }
