@@ -228,7 +228,8 @@ struct axdp_knobs {
 	/* Source policy. */
 	__u8 drop_martians;           /* sources never legitimate on an internet-facing link */
 	__u8 trust_opens_tcp;         /* trusted sources reach every TCP port */
-	__u8 pad[6];
+	__u8 dhcp_client;             /* DHCP and DHCPv6 server replies reach the host's client, port or not */
+	__u8 pad[5];
 	/* Rate limits; an interval of 0 turns a limit off and the verifier drops its code. */
 	struct axdp_rate syn[AXDP_TIER_COUNT];  /* new TCP connections per source and port */
 	struct axdp_rate udp_source;             /* UDP datagrams per source and port */
@@ -252,6 +253,7 @@ struct axdp_knobs {
 
 #define AXDP_KNOBS_DEFAULT {                                                          \
 	.drop_martians = 1,                                                               \
+	.dhcp_client = 1,                                                                 \
 	.tcp_timeout_ns = AXDP_DEFAULT_TCP_TIMEOUT_S * AXDP_NSEC_PER_SEC,                 \
 	.tcp_closing_timeout_ns = AXDP_DEFAULT_TCP_CLOSING_TIMEOUT_S * AXDP_NSEC_PER_SEC, \
 	.udp_timeout_ns = AXDP_DEFAULT_UDP_TIMEOUT_S * AXDP_NSEC_PER_SEC,                 \
@@ -307,7 +309,8 @@ struct axdp_knobs {
 	X(31, EGRESS_TRACKED,      egress, flow_tracked) \
 	X(32, EGRESS_SERVER,       egress, server_reply) \
 	X(33, EGRESS_CLOSED,       egress, flow_closed) \
-	X(34, EGRESS_OTHER,        egress, untracked)
+	X(34, EGRESS_OTHER,        egress, untracked) \
+	X(35, PASS_DHCP_REPLY,     pass,   dhcp_reply)
 
 enum axdp_reason {
 #define AXDP_REASON_ENUM(number, id, action, name) AXDP_##id = (number),
@@ -356,7 +359,7 @@ _Static_assert((0ULL AXDP_REASONS(AXDP_REASON_SUM)) == (0ULL AXDP_REASONS(AXDP_R
 #undef AXDP_REASON_SUM
 #undef AXDP_REASON_UNION
 _Static_assert(AXDP_REASON_COUNT <= AXDP_COUNTER_SLOTS, "more reasons than counter slots");
-_Static_assert(AXDP_PASS_REASONS == 0x7ffULL && AXDP_DROP_REASONS == 0x7ffff800ULL,
+_Static_assert(AXDP_PASS_REASONS == 0x8000007ffULL && AXDP_DROP_REASONS == 0x7ffff800ULL,
 	       "a released reason changed its action: pinned counters would change meaning; append a new reason");
 
 /*
