@@ -51,10 +51,20 @@ enum axdp_tier {
 	AXDP_TIER_COUNT,
 };
 
-/* Bits of a port_allow slot. */
-#define AXDP_PORT_OPEN_ANY  0x1 /* a listener on a wildcard address: any local address */
-#define AXDP_PORT_OPEN_ADDR 0x2 /* listeners on specific local addresses: see addr_allow */
-#define AXDP_PORT_EXCLUDED  0x4 /* configured never to open: the socket hooks leave it closed */
+/*
+ * Bits of a port_allow slot.  A wildcard listener opens the port for the
+ * families it receives: an IPv6 socket on :: both (unless IPV6_V6ONLY),
+ * one on 0.0.0.0 (or ::ffff:0.0.0.0) IPv4 alone.  0x1 keeps the meaning
+ * it had before the per-family bits, so slots pinned by an older version
+ * stay right.
+ */
+#define AXDP_PORT_OPEN_ANY  0x1  /* any local address of both families: :: without IPV6_V6ONLY, AllowTCP= */
+#define AXDP_PORT_OPEN_ADDR 0x2  /* listeners on specific local addresses: see addr_allow */
+#define AXDP_PORT_EXCLUDED  0x4  /* configured never to open: the socket hooks leave it closed */
+#define AXDP_PORT_OPEN_ANY4 0x8  /* any local IPv4 address: 0.0.0.0 */
+#define AXDP_PORT_OPEN_ANY6 0x10 /* any local IPv6 address: :: with IPV6_V6ONLY */
+#define AXDP_PORT_OPEN_WILDCARD (AXDP_PORT_OPEN_ANY | AXDP_PORT_OPEN_ANY4 | AXDP_PORT_OPEN_ANY6)
+#define AXDP_PORT_OPEN          (AXDP_PORT_OPEN_WILDCARD | AXDP_PORT_OPEN_ADDR)
 
 /*
  * Addresses are IPv6-sized everywhere; IPv4 is stored v4-mapped
@@ -63,6 +73,36 @@ enum axdp_tier {
 struct axdp_addr {
 	__be32 w[4];
 };
+
+/* The third word of ::ffff:a.b.c.d as it lies in memory. */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define AXDP_V4_MAPPED_W2 0xffff0000u
+#else
+#define AXDP_V4_MAPPED_W2 0x0000ffffu
+#endif
+
+static inline __attribute__((always_inline)) int axdp_addr_v4_mapped(const struct axdp_addr *a)
+{
+	return !a->w[0] && !a->w[1] && a->w[2] == AXDP_V4_MAPPED_W2;
+}
+
+/* The wildcard bits that open a port for packets to local. */
+static inline __attribute__((always_inline)) __u32 axdp_port_open_for(const struct axdp_addr *local)
+{
+	return AXDP_PORT_OPEN_ANY | (axdp_addr_v4_mapped(local) ? AXDP_PORT_OPEN_ANY4 : AXDP_PORT_OPEN_ANY6);
+}
+
+/* What a listener bound to addr opens on every address: a wildcard bit, or 0 for one address (addr_allow). */
+static inline __attribute__((always_inline)) __u32 axdp_wildcard_bit(const struct axdp_addr *a, int v6only)
+{
+	if (a->w[0] | a->w[1] | a->w[3])
+		return 0;
+	if (a->w[2] == AXDP_V4_MAPPED_W2)
+		return AXDP_PORT_OPEN_ANY4;
+	if (a->w[2])
+		return 0;
+	return v6only ? AXDP_PORT_OPEN_ANY6 : AXDP_PORT_OPEN_ANY;
+}
 
 /* Key of the LPM tries (bind_exclude): prefixlen counts from the start of addr, +96 for IPv4. */
 struct axdp_lpm_key {

@@ -52,7 +52,7 @@ int axdp_slot_ifaces(int fd, struct axdp_slot_iface out[AXDP_IFACE_SLOTS])
 
 static bool slot_open(__u32 flags)
 {
-	return flags & (AXDP_PORT_OPEN_ANY | AXDP_PORT_OPEN_ADDR);
+	return flags & AXDP_PORT_OPEN;
 }
 
 int axdp_open_ports_count(int fd, unsigned int out[AXDP_L4_COUNT])

@@ -21,6 +21,8 @@ enum {
 	OPEN_UDP = 53,
 	CLOSED_UDP = 54,
 	ADDR_TCP = 8080,     /* open on PKT_LOCAL4 and PKT_LOCAL6 only */
+	V4_TCP = 8004,       /* open on any IPv4 address: a listener on 0.0.0.0 */
+	V6_TCP = 8006,       /* open on any IPv6 address: a listener on :: with IPV6_V6ONLY */
 	EPHEMERAL = 40000,   /* the remote peer's port */
 	ECHO_ID = 0x1234,
 	FRAG_ID = 0x4242,
@@ -37,7 +39,8 @@ static void setup(void)
 	cr_assert_eq(dpt_load(&T, NULL), 0, "loading the data path: %s", T.err);
 	if ((rc = dpt_port_open(&T, AXDP_L4_TCP, OPEN_TCP)) || (rc = dpt_port_open(&T, AXDP_L4_UDP, OPEN_UDP)) ||
 	    (rc = dpt_port_open_on(&T, AXDP_L4_TCP, ADDR_TCP, PKT_LOCAL4)) ||
-	    (rc = dpt_port_open_on(&T, AXDP_L4_TCP, ADDR_TCP, PKT_LOCAL6))) {
+	    (rc = dpt_port_open_on(&T, AXDP_L4_TCP, ADDR_TCP, PKT_LOCAL6)) ||
+	    (rc = dpt_port_open_family(&T, AXDP_L4_TCP, V4_TCP, 4)) || (rc = dpt_port_open_family(&T, AXDP_L4_TCP, V6_TCP, 6))) {
 		dpt_unload(&T);
 		cr_assert_fail("opening the test's ports: %s", strerror(-rc));
 	}
@@ -505,6 +508,17 @@ static const struct scenario scenarios[] = {
 	{ "UDP to an open port", { { V6(udp), .port = OPEN_UDP, PASS(UDP_PORT) } } },
 	{ "UDP to a closed port", { { V4(udp), .port = CLOSED_UDP, DROP(UDP_CLOSED) } } },
 	{ "UDP to a closed port", { { V6(udp), .port = CLOSED_UDP, DROP(UDP_CLOSED) } } },
+	/* A wildcard listener of one family: ingress, egress and ICMP errors judge the other family closed. */
+	{ "SYN to a port open on any IPv4 address", { { V4(syn), .port = V4_TCP, PASS(TCP_PORT) } } },
+	{ "SYN to a port open on any IPv4 address", { { V6(syn), .port = V4_TCP, DROP(TCP_CLOSED) } } },
+	{ "SYN to a port open on any IPv6 address", { { V6(syn), .port = V6_TCP, PASS(TCP_PORT) } } },
+	{ "SYN to a port open on any IPv6 address", { { V4(syn), .port = V6_TCP, DROP(TCP_CLOSED) } } },
+	{ "a reply from a port open on any IPv6 address", { { V6(sent_by_host), .port = V6_TCP, EGRESS(SERVER) } } },
+	{ "a reply from a port open on any IPv6 address", { { V4(sent_by_host), .port = V6_TCP, EGRESS(TRACKED) } } },
+	{ "parameter problem about a reply from a port open on any IPv4 address",
+	  { { V4(icmp_error), .arg = ICMP(12, 0), .port = V4_TCP, PASS(ICMP_ERROR) } } },
+	{ "parameter problem about a reply from a port open on any IPv4 address",
+	  { { V6(icmp_error), .arg = ICMP(4, 0), .port = V4_TCP, DROP(ICMP_UNMATCHED) } } },
 	/* DHCP replies reach a client that binds no port; requests and other sources do not. */
 	{ "DHCP OFFER to the broadcast address",
 	  { { V4(udp_from), .src = "192.0.2.1", .addr = "255.255.255.255", .arg = 67, .port = 68, PASS(DHCP_REPLY) } } },

@@ -797,6 +797,8 @@ Test(nft, rendered_ruleset_loads_and_merges_ranges)
 	st.flags[AXDP_L4_TCP * AXDP_PORTS + 9443] = AXDP_PORT_OPEN_ADDR;
 	st.flags[AXDP_L4_UDP * AXDP_PORTS + 65535] = AXDP_PORT_OPEN_ANY;
 	st.flags[AXDP_L4_TCP * AXDP_PORTS + 7] = AXDP_PORT_EXCLUDED;
+	st.flags[AXDP_L4_TCP * AXDP_PORTS + 8443] = AXDP_PORT_OPEN_ANY4;
+	st.flags[AXDP_L4_UDP * AXDP_PORTS + 5353] = AXDP_PORT_OPEN_ANY6;
 	inet_pton(AF_INET6, "::ffff:10.1.2.3", &ap[0].local);
 	ap[0].port = 81;
 	ap[0].l4 = AXDP_L4_TCP;
@@ -814,6 +816,11 @@ Test(nft, rendered_ruleset_loads_and_merges_ranges)
 	cr_expect(strstr(text, "elements = { 10.1.2.3 . 81 }"), "v4 address pair missing:\n%s", text);
 	cr_expect(strstr(text, "elements = { 2001:db8::1 . 9443 }"), "v6 address pair missing:\n%s", text);
 	cr_expect(!strstr(text, " 7,") && !strstr(text, "{ 7 "), "excluded port 7 rendered open:\n%s", text);
+	cr_expect(strstr(text, "set tcp_open4 {\n\t\ttype inet_service\n\t\tflags interval\n\t\telements = { 8443 }") &&
+		  strstr(text, "set udp_open6 {\n\t\ttype inet_service\n\t\tflags interval\n\t\telements = { 5353 }") &&
+		  strstr(text, "meta nfproto ipv4 tcp dport @tcp_open4 accept") &&
+		  strstr(text, "meta nfproto ipv6 udp dport @udp_open6 accept"),
+		  "a port open for one family only is not rendered for that family alone:\n%s", text);
 	cr_expect(strstr(text, "udp sport 67 udp dport 68 accept") &&
 		  strstr(text, "ip6 saddr fe80::/10 udp sport 547 udp dport 546 accept"),
 		  "AllowDHCPClient=yes (the default) without its rules:\n%s", text);

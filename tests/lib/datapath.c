@@ -189,6 +189,11 @@ int dpt_port_open(struct dpt *t, enum axdp_l4 l4, uint16_t port)
 	return port_slot_set(t, l4, port, AXDP_PORT_OPEN_ANY);
 }
 
+int dpt_port_open_family(struct dpt *t, enum axdp_l4 l4, uint16_t port, int family)
+{
+	return port_slot_set(t, l4, port, family == 4 ? AXDP_PORT_OPEN_ANY4 : AXDP_PORT_OPEN_ANY6);
+}
+
 int dpt_port_open_on(struct dpt *t, enum axdp_l4 l4, uint16_t port, const char *local)
 {
 	struct axdp_addr_port key = { .local = dpt_addr(local), .port = port, .l4 = (__u8)l4 };
