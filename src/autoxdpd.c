@@ -669,6 +669,9 @@ static void reload(struct daemon *d)
 		if (axdp_pidfile_write(next.pid_file, getpid(), err, sizeof(err)))
 			axdp_log(LOG_WARNING, "PidFile=%s: %s; axdp(8) will not find the daemon", next.pid_file, err);
 	}
+	/* Without a data path only the nftables chains hold AllowDHCPClient=: rewrite the table, in one transaction. */
+	if (next.allow_dhcp_client != d->cfg.allow_dhcp_client)
+		d->nft.installed = false;
 	axdp_config_free(&d->cfg);
 	d->cfg = next;
 	d->nft.policy_stale = true;

@@ -774,6 +774,33 @@ static const char *rendered(bool full, const struct axdp_nft *nft, const struct 
 	return text;
 }
 
+/*
+ * Without a data path (no object: nftables alone) the chains hold
+ * AllowDHCPClient=, so a reload rewrites them; with one, the daemon
+ * refuses the change until a restart, as for every data-path setting.
+ */
+Test(nft, dhcp_client_rules_follow_reloads)
+{
+	static const char rule4[] = "udp sport 67 udp dport 68 accept", rule6[] = "udp sport 547 udp dport 546 accept";
+	char out[65536], err[1024];
+
+	setenv(AXDPD_OBJECT_ENV, "/nonexistent/autoxdp.bpf.o", 1);
+	setup(NFT, NULL, false);
+	cr_assert(axdpd_dropin(&fx.d, "10-auto.conf", "[Daemon]\nBackend=auto\n") == 0, "%s", fx.d.err);
+	cr_assert(axdpd_start(&fx.d, READY_MS) == 0, "starting without an object: %s", fx.d.err);
+	cr_assert_eq(nftns_ruleset(fx.ns.name[SERVER], out, sizeof(out), err, sizeof(err)), 0, "%s", err);
+	cr_expect(strstr(out, rule4) && strstr(out, rule6), "AllowDHCPClient=yes (the default) without its rules:\n%s",
+		  out);
+	cr_assert(axdpd_dropin(&fx.d, "50-dhcp.conf", "[Policy]\nAllowDHCPClient=no\n") == 0, "%s", fx.d.err);
+	reload("AllowDHCPClient=no");
+	cr_assert_eq(nftns_ruleset(fx.ns.name[SERVER], out, sizeof(out), err, sizeof(err)), 0, "%s", err);
+	cr_expect(!strstr(out, rule4) && !strstr(out, rule6), "AllowDHCPClient=no, yet the rules stay:\n%s", out);
+	cr_assert(axdpd_dropin(&fx.d, "50-dhcp.conf", "[Policy]\nAllowDHCPClient=yes\n") == 0, "%s", fx.d.err);
+	reload("AllowDHCPClient=yes");
+	cr_assert_eq(nftns_ruleset(fx.ns.name[SERVER], out, sizeof(out), err, sizeof(err)), 0, "%s", err);
+	cr_expect(strstr(out, rule4) && strstr(out, rule6), "AllowDHCPClient=yes again, yet no rules:\n%s", out);
+}
+
 Test(nft, rendered_ruleset_loads_and_merges_ranges)
 {
 	static const char *const list_tcp[] = { "list", "set", "inet", "autoxdp", "tcp_open", NULL };
