@@ -34,9 +34,9 @@ TEST_LIB   := $(wildcard tests/lib/*.c)
 
 # Packages the build and the tests need, by distribution.
 DEB_DEPS := $(CLANG) make gcc pkg-config libbpf-dev libelf-dev zlib1g-dev libsystemd-dev libcap-dev \
-            libcriterion-dev iproute2 bpftool nftables
+            libcriterion-dev iproute2 bpftool nftables busybox-static isc-dhcp-client
 RPM_DEPS := clang make gcc pkgconf libbpf-devel elfutils-libelf-devel zlib-devel systemd-devel libcap-devel \
-            criterion-devel iproute bpftool nftables
+            criterion-devel iproute bpftool nftables busybox dhcp-client
 
 .PHONY: all deps check bench demo install clean help FORCE
 all: $(BPF_OBJ) $(PROGRAMS:%=$(BUILD)/%)

@@ -29,18 +29,13 @@ static __always_inline bool deny_bucket_clear(const struct axdp_addr *src)
 	return bits && (*bits >> (bucket % 64)) & 1;
 }
 
-static __always_inline bool addr_v4_mapped(const struct axdp_addr *a)
-{
-	return !a->w[0] && !a->w[1] && a->w[2] == bpf_htonl(0xffff);
-}
-
 /* The trie has an entry for this source, of its family (enum axdp_lpm_family). */
 static __always_inline bool source_listed(void *trie, const struct axdp_addr *src)
 {
 	struct axdp_lpm_key key = { .prefixlen = 128, .addr = *src };
 	__u8 *family = bpf_map_lookup_elem(trie, &key);
 
-	return family && (*family != AXDP_LPM_IPV6 || !addr_v4_mapped(src));
+	return family && (*family != AXDP_LPM_IPV6 || !axdp_addr_v4_mapped(src));
 }
 
 static __always_inline bool source_denied(const struct axdp_policy *pol, const struct axdp_addr *src)
@@ -70,7 +65,7 @@ static __always_inline bool source_martian(const struct packet *p)
 		return first == 0 || first == 127 || first >= 224;
 	}
 	/* RFC 4291 2.5.5.2: never on the wire; it would pass for the IPv4 source in every list. */
-	if (addr_v4_mapped(&p->src))
+	if (axdp_addr_v4_mapped(&p->src))
 		return true;
 	/* :: is the source of duplicate address detection and early MLD reports: ICMPv6 judges those. */
 	if (!p->src.w[0] && !p->src.w[1] && !p->src.w[2] && !p->src.w[3])

@@ -659,7 +659,7 @@ static void reload(struct daemon *d)
 	 */
 	if (d->bpf && (memcmp(&before, &after, sizeof(before)) != 0 || strcmp(next.bpf_object, d->cfg.bpf_object) != 0)) {
 		snprintf(err, sizeof(err), "%s changed: data-path settings (BpfObject=, [Conntrack], [RateLimit], "
-			 "DropMartians=, TrustOpensAllTCP=) take effect at restart, without a gap: systemctl restart autoxdp",
+			 "DropMartians=, AllowDHCPClient=, TrustOpensAllTCP=) take effect at restart, without a gap: systemctl restart autoxdp",
 			 strcmp(next.bpf_object, d->cfg.bpf_object) ? "BpfObject=" : "a data-path setting");
 		goto rejected_free;
 	}
@@ -688,6 +688,9 @@ static void reload(struct daemon *d)
 		if (axdp_pidfile_write(next.pid_file, getpid(), err, sizeof(err)))
 			axdp_log(LOG_WARNING, "PidFile=%s: %s; axdp(8) will not find the daemon", next.pid_file, err);
 	}
+	/* Without a data path only the nftables chains hold AllowDHCPClient=: rewrite the table, in one transaction. */
+	if (next.allow_dhcp_client != d->cfg.allow_dhcp_client)
+		d->nft.installed = false;
 	axdp_config_free(&d->cfg);
 	d->cfg = next;
 	d->nft.policy_stale = true;

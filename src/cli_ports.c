@@ -10,9 +10,9 @@
 #include <sys/mman.h>
 #include <bpf/bpf.h>
 #include "cli.h"
+#include "portsync.h"
 #include "sockdiag.h"
 
-#define OPEN_BITS (AXDP_PORT_OPEN_ANY | AXDP_PORT_OPEN_ADDR)
 
 struct owner {
 	uint64_t inode;
@@ -165,7 +165,7 @@ int cli_ports_collect(struct cli *c, struct cli_ports *out)
 		int l4 = (int)(idx / AXDP_PORTS);
 		unsigned port = idx % AXDP_PORTS;
 
-		if (!port || !(slots[idx].flags & OPEN_BITS))
+		if (!port || !(slots[idx].flags & AXDP_PORT_OPEN))
 			continue;
 		v = realloc(out->v, (out->n + 1) * sizeof(*v));
 		if (!v)
@@ -217,7 +217,7 @@ void cli_port_detail(const struct cli *c, const struct cli_port *r)
 	const char *sep = "";
 
 	printf("%s", cli_c(c, CLI_DIM));
-	if (!(r->flags & AXDP_PORT_OPEN_ANY)) {
+	if (r->n_addrs && strcmp(axdp_port_open_on(r->flags, true), "any")) {
 		printf("on");
 		for (size_t a = 0; a < r->n_addrs; a++) {
 			char addr[INET6_ADDRSTRLEN];
@@ -253,8 +253,7 @@ void cli_ports_print(const struct cli *c, const struct cli_ports *p)
 	for (size_t i = 0; i < p->n; i++) {
 		const struct cli_port *r = &p->v[i];
 
-		printf("%-5s %6u  %s\n", cli_l4_names[r->l4], r->port,
-		       r->flags & AXDP_PORT_OPEN_ANY ? "any address" : "bound addresses only");
+		printf("%-5s %6u  %s\n", cli_l4_names[r->l4], r->port, axdp_port_open_on(r->flags, false));
 		printf("%14s", "");
 		cli_port_detail(c, r);
 	}
@@ -267,7 +266,7 @@ void cli_port_json(struct json *j, const char *key, const struct cli_port *r)
 	json_obj(j, key);
 	json_str(j, "protocol", cli_l4_names[r->l4]);
 	json_u64(j, "port", r->port);
-	json_str(j, "open_on", r->flags & AXDP_PORT_OPEN_ANY ? "any" : "addresses");
+	json_str(j, "open_on", axdp_port_open_on(r->flags, true));
 	json_arr(j, "addresses");
 	for (size_t a = 0; a < r->n_addrs; a++) {
 		char addr[INET6_ADDRSTRLEN];

@@ -15,7 +15,7 @@ struct reason_label {
 };
 
 static const struct reason_label reason_labels[AXDP_REASON_COUNT] = {
-#define AXDP_REASON_LABEL(id, action, name) [AXDP_##id] = { #action, #name },
+#define AXDP_REASON_LABEL(number, id, action, name) [AXDP_##id] = { #action, #name },
 	AXDP_REASONS(AXDP_REASON_LABEL)
 #undef AXDP_REASON_LABEL
 };
@@ -52,7 +52,7 @@ int axdp_slot_ifaces(int fd, struct axdp_slot_iface out[AXDP_IFACE_SLOTS])
 
 static bool slot_open(__u32 flags)
 {
-	return flags & (AXDP_PORT_OPEN_ANY | AXDP_PORT_OPEN_ADDR);
+	return flags & AXDP_PORT_OPEN;
 }
 
 int axdp_open_ports_count(int fd, unsigned int out[AXDP_L4_COUNT])

@@ -12,7 +12,6 @@
 #include "sockdiag.h"
 
 #define SLOTS (AXDP_L4_COUNT * AXDP_PORTS)
-#define OPEN_BITS (AXDP_PORT_OPEN_ANY | AXDP_PORT_OPEN_ADDR)
 
 static const char *const l4_name[AXDP_L4_COUNT] = { [AXDP_L4_TCP] = "tcp", [AXDP_L4_UDP] = "udp" };
 
@@ -29,6 +28,19 @@ int axdp_ephemeral_range(uint16_t *lo, uint16_t *hi)
 	*lo = a;
 	*hi = b;
 	return 0;
+}
+
+const char *axdp_port_open_on(uint32_t flags, bool json)
+{
+	bool v4 = flags & (AXDP_PORT_OPEN_ANY | AXDP_PORT_OPEN_ANY4), v6 = flags & (AXDP_PORT_OPEN_ANY | AXDP_PORT_OPEN_ANY6);
+
+	if (v4 && v6)
+		return json ? "any" : "any address";
+	if (v4)
+		return json ? "ipv4" : "any IPv4 address";
+	if (v6)
+		return json ? "ipv6" : "any IPv6 address";
+	return json ? "addresses" : "bound addresses only";
 }
 
 /* No data path: the same bookkeeping in plain memory, for the nftables backend alone. */
@@ -108,11 +120,12 @@ static void log_change(enum axdp_l4 l4, uint16_t port, uint32_t was, uint32_t no
 {
 	struct axdp_log_fields f = { .protocol = l4_name[l4], .port = port, .process = "" };
 	char comm[32] = "";
+	bool anywhere;
 	size_t i;
 
-	if (!(was & OPEN_BITS) == !(now & OPEN_BITS))
+	if (!(was & AXDP_PORT_OPEN) == !(now & AXDP_PORT_OPEN))
 		return;
-	if (!(now & OPEN_BITS)) {
+	if (!(now & AXDP_PORT_OPEN)) {
 		axdp_log_fields(LOG_INFO, &f, "closed %s/%u: no listener left", l4_name[l4], port);
 		return;
 	}
@@ -121,8 +134,9 @@ static void log_change(enum axdp_l4 l4, uint16_t port, uint32_t was, uint32_t no
 		    axdp_socket_process_name(socks->v[i].inode, comm, sizeof(comm)) == 0)
 			break;
 	f.process = comm;
-	axdp_log_fields(LOG_INFO, &f, "opened %s/%u%s%s%s", l4_name[l4], port, now & AXDP_PORT_OPEN_ANY ? "" : " on its bound addresses",
-			comm[0] ? " for " : "", comm);
+	anywhere = !strcmp(axdp_port_open_on(now, true), "any");
+	axdp_log_fields(LOG_INFO, &f, "opened %s/%u%s%s%s%s", l4_name[l4], port, anywhere ? "" : " on ",
+			anywhere ? "" : axdp_port_open_on(now, false), comm[0] ? " for " : "", comm);
 }
 
 /* A growable list of the (address, port) pairs that should be in addr_allow. */
@@ -205,7 +219,7 @@ static int desired_state(const struct axdp_portsync *ps, const struct axdp_confi
 		if (!listener_opens(ps, cfg, s, l4))
 			continue;
 		if (s->wildcard)
-			want[l4 * AXDP_PORTS + s->port] |= AXDP_PORT_OPEN_ANY;
+			want[l4 * AXDP_PORTS + s->port] |= axdp_socket_wildcard_bit(s);
 		else if (addr_ports_push(addrs, s, l4))
 			return -1;
 		else
@@ -227,10 +241,10 @@ static bool served_by_port(const struct axdp_socket *c, const void *ctx)
 	uint32_t flags = d->want[l4 * AXDP_PORTS + c->port];
 	struct axdp_addr_port key;
 
-	if (flags & AXDP_PORT_OPEN_ANY)
-		return true;
 	memset(&key, 0, sizeof(key));   /* compared whole, padding included */
 	memcpy(&key.local, c->addr, sizeof(key.local));
+	if (flags & axdp_port_open_for(&key.local))
+		return true;
 	key.port = c->port;
 	key.l4 = l4;
 	return (flags & AXDP_PORT_OPEN_ADDR) && addr_ports_has(&key, d->addrs);
@@ -248,7 +262,7 @@ static bool closes_something(const struct axdp_portsync *ps, const uint32_t *bef
 	struct axdp_addr_port key, next;
 
 	for (uint32_t idx = 0; idx < SLOTS; idx++)
-		if (before[idx] & ~want[idx] & OPEN_BITS)
+		if (before[idx] & ~want[idx] & AXDP_PORT_OPEN)
 			return true;
 	for (int rc = bpf_map_get_next_key(ps->addr_allow_fd, NULL, &next); rc == 0;
 	     rc = bpf_map_get_next_key(ps->addr_allow_fd, &key, &next)) {
@@ -363,7 +377,7 @@ void axdp_portsync_count(const struct axdp_portsync *ps, unsigned int open[AXDP_
 	for (int l4 = 0; l4 < AXDP_L4_COUNT; l4++) {
 		open[l4] = 0;
 		for (uint32_t port = 0; port < AXDP_PORTS; port++)
-			open[l4] += !!(ps->slots[l4 * AXDP_PORTS + port].flags & OPEN_BITS);
+			open[l4] += !!(ps->slots[l4 * AXDP_PORTS + port].flags & AXDP_PORT_OPEN);
 	}
 }
 

@@ -39,6 +39,13 @@ struct axdp_port_state {
 	size_t n_addrs, cap_addrs;
 };
 
+/*
+ * Where a port_allow slot's flags open it: "any address", "any IPv4
+ * address", "any IPv6 address" or "bound addresses only"; with json
+ * "any", "ipv4", "ipv6" or "addresses".
+ */
+const char *axdp_port_open_on(uint32_t flags, bool json);
+
 /* dp NULL: no data path could load; the allow-lists live in this process only. */
 int axdp_portsync_open(struct axdp_portsync *ps, const struct axdp_datapath *dp, char *err, size_t errlen);
 void axdp_portsync_close(struct axdp_portsync *ps);

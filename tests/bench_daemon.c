@@ -36,7 +36,7 @@ static bool port_is_open(int port_allow_fd, __u16 port)
 	struct axdp_port_slot slot;
 
 	return bpf_map_lookup_elem(port_allow_fd, &idx, &slot) == 0 &&
-	       (slot.flags & (AXDP_PORT_OPEN_ANY | AXDP_PORT_OPEN_ADDR));
+	       (slot.flags & AXDP_PORT_OPEN);
 }
 
 /* Nanoseconds until the port reaches the wanted state, 0 if it already has, -1 after the limit. */

@@ -404,7 +404,7 @@ Test(axdp, ports_name_the_listening_process)
 		if (jv_num(jv_at(ports, i), "port") == 8092)
 			p = jv_at(ports, i);
 	cr_assert_not_null(p, "ports lacks tcp/8092:\n%s", r.out);
-	cr_expect_str_eq(jv_str(p, "open_on"), "any");
+	cr_expect_str_eq(jv_str(p, "open_on"), "ipv4", "a listener on 0.0.0.0 opens IPv4 only");
 	ls = jv_get(p, "listeners");
 	cr_assert_eq(ls->n, 1, "%s", r.out);
 	cr_expect_str_eq(jv_str(jv_at(ls, 0), "address"), "0.0.0.0");
@@ -415,7 +415,7 @@ Test(axdp, ports_name_the_listening_process)
 
 	/* The human form keeps "PROTO PORT how" on the first line, for scripts. */
 	AXDP_OK(&r, "ports");
-	cr_expect(strstr(r.out, "tcp     8092  any address\n"), "%s", r.out);
+	cr_expect(strstr(r.out, "tcp     8092  any IPv4 address\n"), "%s", r.out);
 	cr_expect(strstr(r.out, comm), "%s", r.out);
 	run_free(&r);
 	close(fd);
@@ -849,6 +849,7 @@ Test(axdp, status_shows_the_deny_list_and_the_limits_the_program_runs_with)
 	cr_expect_eq(jv_num(rl, "source_prefix_ipv4"), 32, "%s", r.out);
 	cr_expect_eq(jv_num(rl, "source_prefix_ipv6"), 64, "%s", r.out);
 	cr_expect(jv_get(rl, "drop_martians")->b, "%s", r.out);
+	cr_expect(jv_get(rl, "allow_dhcp_client")->b, "%s", r.out);
 	jv_free(doc);
 	run_free(&r);
 	AXDP_OK(&r, "status");

@@ -277,7 +277,7 @@ FAMILY_TEST(daemon, listener_started_after_ready_gets_first_syn)
 		      f->name, port, RECONCILE_S * 1000 + BOUND_SLACK_MS, RECONCILE_S);
 	cr_log_info("%s: port %u dropped SYNs %ld ms after the listener closed", f->name, port, closed);
 	cr_expect_gt(counter(AXDP_DROP_TCP_CLOSED), closed_before, "%s: tcp_port_closed did not count the drop", f->name);
-	cr_expect_eq(port_flags(AXDP_L4_TCP, port) & (AXDP_PORT_OPEN_ANY | AXDP_PORT_OPEN_ADDR), 0,
+	cr_expect_eq(port_flags(AXDP_L4_TCP, port) & AXDP_PORT_OPEN, 0,
 		     "%s: port_allow still has tcp/%u open", f->name, port);
 }
 
@@ -314,7 +314,8 @@ FAMILY_TEST(daemon, udp_server_opens_udp_client_does_not)
 
 	/* After a reconcile too: sock_diag lists the outbound socket as bound and unconnected. */
 	cr_assert(axdpd_wait_reconcile(&fx.d, RECONCILE_S * 1000 + BOUND_SLACK_MS) == 0, "%s", fx.d.err);
-	cr_expect_str_eq(axdp_ports_says("udp", service, how, sizeof(how)), "any address",
+	cr_expect_str_eq(axdp_ports_says("udp", service, how, sizeof(how)),
+			 f->af == AF_INET ? "any IPv4 address" : "any address",
 			 "%s: axdp ports does not list udp/%u as open on any address", f->name, service);
 	cr_expect_str_empty(axdp_ports_says("udp", eph, how, sizeof(how)),
 			    "%s: axdp ports lists the client socket's ephemeral udp/%u: %s", f->name, eph, how);
@@ -367,6 +368,114 @@ FAMILY_TEST(daemon, bound_addresses_open_only_themselves)
 		     rc ? strerror(rc) : "connected");
 	close(on_second);
 	close(on_lo);
+}
+
+/* ---- wildcard listeners open the families they receive ---- */
+
+/* A socket of side's namespace on [::]:port with IPV6_V6ONLY; a TCP one listens. */
+static int serve_v6only(int type, uint16_t port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sockaddr_of(AF_INET6, "::", port, &ss);
+	int one = 1, fd = sock(SERVER, AF_INET6, type);
+
+	cr_assert(setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) == 0, "IPV6_V6ONLY: %s", strerror(errno));
+	cr_assert(tsock_bind(fd, &ss, len, type == SOCK_STREAM ? 64 : 0) == 0, "binding [::]:%u: %s", port,
+		  strerror(errno));
+	return fd;
+}
+
+/* A connect from the client to the server's address of af: 0 (connected) or the errno, ETIMEDOUT when dropped. */
+static int connect_to_server(int af, uint16_t port)
+{
+	return try_connect(af, side_addr(SERVER, af), port, DROPPED_MS);
+}
+
+/* One datagram from the client to the server's address of af and port; whether server got it. */
+static bool datagram_arrives(int server, int af, uint16_t port)
+{
+	int client = sock(CLIENT, af, SOCK_DGRAM);
+	struct sockaddr_storage from;
+	char buf[16];
+	ssize_t n;
+	bool got;
+
+	send_to(client, af, side_addr(SERVER, af), port, "hello");
+	got = tsock_datagram_within(server, buf, sizeof(buf), &n, &from, DROPPED_MS);
+	close(client);
+	return got;
+}
+
+/*
+ * What the hooks set at listen() and bind(), then what the reconcile
+ * finds through sock_diag: an IPv6 socket with IPV6_V6ONLY opens its
+ * port for IPv6 alone, one on 0.0.0.0 for IPv4 alone, one on :: for
+ * both, one on a v4-mapped address for that IPv4 address alone.
+ */
+Test(daemon, wildcard_listeners_open_their_families_only)
+{
+	const uint16_t tcp6 = 7101, udp6 = 7102, tcp4 = 7103, dual = 7104, mapped = 7105;
+	int l6 = serve_v6only(SOCK_STREAM, tcp6), u6 = serve_v6only(SOCK_DGRAM, udp6);
+	int l4 = serve(SERVER, AF_INET, SOCK_STREAM, "0.0.0.0", tcp4), ld = serve(SERVER, AF_INET6, SOCK_STREAM, "::", dual);
+	char v4mapped[64], how[64];
+	int lm, rc;
+
+	snprintf(v4mapped, sizeof(v4mapped), "::ffff:%s", side_addr(SERVER, AF_INET));
+	lm = serve(SERVER, AF_INET6, SOCK_STREAM, v4mapped, mapped);
+	for (int pass = 0; pass < 2; pass++) {
+		const char *when = pass ? "after a reconcile" : "at listen()";
+		uint64_t tcp_closed = counter(AXDP_DROP_TCP_CLOSED), udp_closed = counter(AXDP_DROP_UDP_CLOSED);
+		uint64_t udp_open = counter(AXDP_PASS_UDP_PORT);
+
+		rc = connect_to_server(AF_INET6, tcp6);
+		cr_expect_eq(rc, 0, "%s: IPv6 to the IPV6_V6ONLY listener on tcp/%u: %s", when, tcp6, strerror(rc));
+		rc = connect_to_server(AF_INET, tcp6);
+		cr_expect_eq(rc, ETIMEDOUT, "%s: IPv4 to the IPV6_V6ONLY listener on tcp/%u: expected dropped, got %s",
+			     when, tcp6, rc ? strerror(rc) : "connected");
+		cr_expect_gt(counter(AXDP_DROP_TCP_CLOSED), tcp_closed, "%s: tcp_port_closed did not count the IPv4 SYN",
+			     when);
+		cr_expect(datagram_arrives(u6, AF_INET6, udp6), "%s: IPv6 to the IPV6_V6ONLY socket on udp/%u was lost",
+			  when, udp6);
+		cr_expect_eq(counter(AXDP_PASS_UDP_PORT), udp_open + 1, "%s: the IPv6 datagram did not pass as udp_port_open",
+			     when);
+		datagram_arrives(u6, AF_INET, udp6);
+		cr_expect_eq(counter(AXDP_DROP_UDP_CLOSED), udp_closed + 1,
+			     "%s: the IPv4 datagram to the IPV6_V6ONLY socket on udp/%u was not dropped as udp_port_closed",
+			     when, udp6);
+
+		rc = connect_to_server(AF_INET, tcp4);
+		cr_expect_eq(rc, 0, "%s: IPv4 to the 0.0.0.0 listener on tcp/%u: %s", when, tcp4, strerror(rc));
+		rc = connect_to_server(AF_INET6, tcp4);
+		cr_expect_eq(rc, ETIMEDOUT, "%s: IPv6 to the 0.0.0.0 listener on tcp/%u: expected dropped, got %s", when,
+			     tcp4, rc ? strerror(rc) : "connected");
+
+		rc = connect_to_server(AF_INET, dual);
+		cr_expect_eq(rc, 0, "%s: IPv4 to the :: listener on tcp/%u: %s", when, dual, strerror(rc));
+		rc = connect_to_server(AF_INET6, dual);
+		cr_expect_eq(rc, 0, "%s: IPv6 to the :: listener on tcp/%u: %s", when, dual, strerror(rc));
+
+		rc = connect_to_server(AF_INET, mapped);
+		cr_expect_eq(rc, 0, "%s: IPv4 to the [%s] listener on tcp/%u: %s", when, v4mapped, mapped, strerror(rc));
+		rc = connect_to_server(AF_INET6, mapped);
+		cr_expect_eq(rc, ETIMEDOUT, "%s: IPv6 to the [%s] listener on tcp/%u: expected dropped, got %s", when,
+			     v4mapped, mapped, rc ? strerror(rc) : "connected");
+
+		cr_expect_eq(port_flags(AXDP_L4_TCP, tcp6) & AXDP_PORT_OPEN, AXDP_PORT_OPEN_ANY6, "%s: tcp/%u", when, tcp6);
+		cr_expect_eq(port_flags(AXDP_L4_UDP, udp6) & AXDP_PORT_OPEN, AXDP_PORT_OPEN_ANY6, "%s: udp/%u", when, udp6);
+		cr_expect_eq(port_flags(AXDP_L4_TCP, tcp4) & AXDP_PORT_OPEN, AXDP_PORT_OPEN_ANY4, "%s: tcp/%u", when, tcp4);
+		cr_expect_eq(port_flags(AXDP_L4_TCP, dual) & AXDP_PORT_OPEN, AXDP_PORT_OPEN_ANY, "%s: tcp/%u", when, dual);
+		cr_expect_eq(port_flags(AXDP_L4_TCP, mapped) & AXDP_PORT_OPEN, AXDP_PORT_OPEN_ADDR, "%s: tcp/%u", when,
+			     mapped);
+		if (!pass)
+			cr_assert(axdpd_wait_reconcile(&fx.d, RECONCILE_S * 1000 + BOUND_SLACK_MS) == 0, "%s", fx.d.err);
+	}
+	cr_expect_str_eq(axdp_ports_says("tcp", tcp6, how, sizeof(how)), "any IPv6 address");
+	cr_expect_str_eq(axdp_ports_says("tcp", tcp4, how, sizeof(how)), "any IPv4 address");
+	close(lm);
+	close(ld);
+	close(l4);
+	close(u6);
+	close(l6);
 }
 
 /* ---- sessions across the daemon's life ---- */
@@ -778,7 +887,7 @@ static bool opens_port(const struct axdp_socket *s, uint16_t eph_lo, uint16_t ep
 /* Compares port_allow and addr_allow with what sock_diag reports: "" when equal, else the first difference. */
 static void compare_with_sockdiag(const struct axdp_port_slot *slots, char *diff, size_t len)
 {
-	const uint32_t open_bits = AXDP_PORT_OPEN_ANY | AXDP_PORT_OPEN_ADDR;
+	const uint32_t open_bits = AXDP_PORT_OPEN;
 	struct axdp_socket_set set = {};
 	static uint32_t want[AXDP_L4_COUNT * AXDP_PORTS];
 	struct axdp_addr_port key, next;
@@ -800,8 +909,11 @@ static void compare_with_sockdiag(const struct axdp_port_slot *slots, char *diff
 
 		if (!opens_port(s, lo, hi))
 			continue;
+		/* 0.0.0.0 (or ::ffff:0.0.0.0) receives IPv4, :: with IPV6_V6ONLY IPv6, :: without both. */
 		if (s->wildcard) {
-			want[l4 * AXDP_PORTS + s->port] |= AXDP_PORT_OPEN_ANY;
+			want[l4 * AXDP_PORTS + s->port] |= s->addr[10] == 0xff ? AXDP_PORT_OPEN_ANY4
+							  : s->v6only       ? AXDP_PORT_OPEN_ANY6
+									    : AXDP_PORT_OPEN_ANY;
 			continue;
 		}
 		want[l4 * AXDP_PORTS + s->port] |= AXDP_PORT_OPEN_ADDR;

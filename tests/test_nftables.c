@@ -833,6 +833,33 @@ static const char *rendered(bool full, const struct axdp_nft *nft, const struct 
 	return text;
 }
 
+/*
+ * Without a data path (no object: nftables alone) the chains hold
+ * AllowDHCPClient=, so a reload rewrites them; with one, the daemon
+ * refuses the change until a restart, as for every data-path setting.
+ */
+Test(nft, dhcp_client_rules_follow_reloads)
+{
+	static const char rule4[] = "udp sport 67 udp dport 68 accept", rule6[] = "udp sport 547 udp dport 546 accept";
+	char out[65536], err[1024];
+
+	setenv(AXDPD_OBJECT_ENV, "/nonexistent/autoxdp.bpf.o", 1);
+	setup(NFT, NULL, false);
+	cr_assert(axdpd_dropin(&fx.d, "10-auto.conf", "[Daemon]\nBackend=auto\n") == 0, "%s", fx.d.err);
+	cr_assert(axdpd_start(&fx.d, READY_MS) == 0, "starting without an object: %s", fx.d.err);
+	cr_assert_eq(nftns_ruleset(fx.ns.name[SERVER], out, sizeof(out), err, sizeof(err)), 0, "%s", err);
+	cr_expect(strstr(out, rule4) && strstr(out, rule6), "AllowDHCPClient=yes (the default) without its rules:\n%s",
+		  out);
+	cr_assert(axdpd_dropin(&fx.d, "50-dhcp.conf", "[Policy]\nAllowDHCPClient=no\n") == 0, "%s", fx.d.err);
+	reload("AllowDHCPClient=no");
+	cr_assert_eq(nftns_ruleset(fx.ns.name[SERVER], out, sizeof(out), err, sizeof(err)), 0, "%s", err);
+	cr_expect(!strstr(out, rule4) && !strstr(out, rule6), "AllowDHCPClient=no, yet the rules stay:\n%s", out);
+	cr_assert(axdpd_dropin(&fx.d, "50-dhcp.conf", "[Policy]\nAllowDHCPClient=yes\n") == 0, "%s", fx.d.err);
+	reload("AllowDHCPClient=yes");
+	cr_assert_eq(nftns_ruleset(fx.ns.name[SERVER], out, sizeof(out), err, sizeof(err)), 0, "%s", err);
+	cr_expect(strstr(out, rule4) && strstr(out, rule6), "AllowDHCPClient=yes again, yet no rules:\n%s", out);
+}
+
 Test(nft, rendered_ruleset_loads_and_merges_ranges)
 {
 	static const char *const list_tcp[] = { "list", "set", "inet", "autoxdp", "tcp_open", NULL };
@@ -856,6 +883,8 @@ Test(nft, rendered_ruleset_loads_and_merges_ranges)
 	st.flags[AXDP_L4_TCP * AXDP_PORTS + 9443] = AXDP_PORT_OPEN_ADDR;
 	st.flags[AXDP_L4_UDP * AXDP_PORTS + 65535] = AXDP_PORT_OPEN_ANY;
 	st.flags[AXDP_L4_TCP * AXDP_PORTS + 7] = AXDP_PORT_EXCLUDED;
+	st.flags[AXDP_L4_TCP * AXDP_PORTS + 8443] = AXDP_PORT_OPEN_ANY4;
+	st.flags[AXDP_L4_UDP * AXDP_PORTS + 5353] = AXDP_PORT_OPEN_ANY6;
 	inet_pton(AF_INET6, "::ffff:10.1.2.3", &ap[0].local);
 	ap[0].port = 81;
 	ap[0].l4 = AXDP_L4_TCP;
@@ -873,6 +902,14 @@ Test(nft, rendered_ruleset_loads_and_merges_ranges)
 	cr_expect(strstr(text, "elements = { 10.1.2.3 . 81 }"), "v4 address pair missing:\n%s", text);
 	cr_expect(strstr(text, "elements = { 2001:db8::1 . 9443 }"), "v6 address pair missing:\n%s", text);
 	cr_expect(!strstr(text, " 7,") && !strstr(text, "{ 7 "), "excluded port 7 rendered open:\n%s", text);
+	cr_expect(strstr(text, "set tcp_open4 {\n\t\ttype inet_service\n\t\tflags interval\n\t\telements = { 8443 }") &&
+		  strstr(text, "set udp_open6 {\n\t\ttype inet_service\n\t\tflags interval\n\t\telements = { 5353 }") &&
+		  strstr(text, "meta nfproto ipv4 tcp dport @tcp_open4 accept") &&
+		  strstr(text, "meta nfproto ipv6 udp dport @udp_open6 accept"),
+		  "a port open for one family only is not rendered for that family alone:\n%s", text);
+	cr_expect(strstr(text, "udp sport 67 udp dport 68 accept") &&
+		  strstr(text, "ip6 saddr fe80::/10 udp sport 547 udp dport 546 accept"),
+		  "AllowDHCPClient=yes (the default) without its rules:\n%s", text);
 	cr_assert_eq(nftns(fx.ns.name[SERVER], load, text, NULL, 0, err, sizeof(err)), 0, "full ruleset: %s\n%s", err,
 		     text);
 	/* Twice: the install replaces its own table. */

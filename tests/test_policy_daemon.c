@@ -224,7 +224,7 @@ static enum axdp_tier tier_of(uint16_t port)
 
 	cr_assert_eq(bpf_map_lookup_elem(fd, &idx, &slot), 0, "slot of %u: %s", port, strerror(errno));
 	close(fd);
-	cr_assert(slot.flags & AXDP_PORT_OPEN_ANY, "port %u is not open", port);
+	cr_assert(slot.flags & AXDP_PORT_OPEN_WILDCARD, "port %u is not open on every address", port);
 	return (enum axdp_tier)slot.tier;
 }
 
