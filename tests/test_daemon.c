@@ -59,11 +59,13 @@
 #define IO_MS 1000
 /* Without the firewall the stack answers RST in microseconds: silence this long means dropped. */
 #define DROPPED_MS 600
-/* The first SYN retransmission leaves at 1 s: a connect well under it used the first SYN. */
-#define FIRST_SYN_MS 500
-/* Slack on top of the reconcile interval for timer phase and scheduling. */
-#define BOUND_SLACK_MS 700
-#define SETTLE_MS 2000
+/*
+ * Hang limits on what the daemon does by its own clock (a reconcile pass
+ * every RECONCILE_S, events as they come), not measures of it: other work
+ * on the machine may delay it by seconds.
+ */
+#define RECONCILE_HANG_MS (RECONCILE_S * 1000 * 5)
+#define SETTLE_MS 10000
 
 /* CAP_BPF (39) and CAP_NET_ADMIN (12): what the daemon keeps after start. */
 #define CAPS_WANTED 0x0000008000001000ULL
@@ -249,18 +251,14 @@ FAMILY_TEST(daemon, listener_started_after_ready_gets_first_syn)
 	uint64_t closed_before = counter(AXDP_DROP_TCP_CLOSED);
 	int listener = serve(SERVER, f->af, SOCK_STREAM, f->any, port);
 	int cli = sock(CLIENT, f->af, SOCK_STREAM), conn, rc;
-	struct tcp_info ti = {};
-	socklen_t tlen = sizeof(ti);
 	long start = now_ms(), took, closed;
 
 	/* No sleep between listen() and connect(): the point is that nothing needs to wait. */
 	rc = connect_within(cli, f->af, srv, port, IO_MS);
 	took = now_ms() - start;
 	cr_assert_eq(rc, 0, "%s: connect to a fresh listener on %u: %s", f->name, port, strerror(rc));
-	cr_assert(getsockopt(cli, IPPROTO_TCP, TCP_INFO, &ti, &tlen) == 0, "TCP_INFO: %s", strerror(errno));
-	cr_expect(ti.tcpi_total_retrans == 0 && ti.tcpi_retransmits == 0,
-		  "%s: the client retransmitted (total %u): the first SYN was dropped", f->name, ti.tcpi_total_retrans);
-	cr_expect_lt(took, FIRST_SYN_MS, "%s: connect took %ld ms: the first SYN was not answered", f->name, took);
+	cr_expect_eq(retransmits(cli), 0, "%s: the client retransmitted: the first SYN was dropped", f->name);
+	cr_log_info("%s: connect to a fresh listener took %ld ms", f->name, took);
 	cr_expect_eq(counter(AXDP_DROP_TCP_CLOSED), closed_before, "%s: tcp_port_closed grew while port %u listened",
 		     f->name, port);
 	conn = accept_one(listener);
@@ -270,9 +268,9 @@ FAMILY_TEST(daemon, listener_started_after_ready_gets_first_syn)
 
 	close(listener);
 	start = now_ms();
-	closed = dropped_within(f->af, srv, port, start, RECONCILE_S * 1000L + BOUND_SLACK_MS);
+	closed = dropped_within(f->af, srv, port, start, RECONCILE_HANG_MS);
 	cr_assert_geq(closed, 0, "%s: port %u still answered %d ms after its listener closed (ReconcileIntervalSec=%d)",
-		      f->name, port, RECONCILE_S * 1000 + BOUND_SLACK_MS, RECONCILE_S);
+		      f->name, port, RECONCILE_HANG_MS, RECONCILE_S);
 	cr_log_info("%s: port %u dropped SYNs %ld ms after the listener closed", f->name, port, closed);
 	cr_expect_gt(counter(AXDP_DROP_TCP_CLOSED), closed_before, "%s: tcp_port_closed did not count the drop", f->name);
 	cr_expect_eq(port_flags(AXDP_L4_TCP, port) & (AXDP_PORT_OPEN_ANY | AXDP_PORT_OPEN_ADDR), 0,
@@ -311,7 +309,7 @@ FAMILY_TEST(daemon, udp_server_opens_udp_client_does_not)
 	cr_expect_gt(counter(AXDP_PASS_UDP_FLOW), flow_before, "%s: the reply did not pass by udp_conntrack", f->name);
 
 	/* After a reconcile too: sock_diag lists the outbound socket as bound and unconnected. */
-	cr_assert(axdpd_wait_reconcile(&fx.d, RECONCILE_S * 1000 + BOUND_SLACK_MS) == 0, "%s", fx.d.err);
+	cr_assert(axdpd_wait_reconcile(&fx.d, RECONCILE_HANG_MS) == 0, "%s", fx.d.err);
 	cr_expect_str_eq(axdp_ports_says("udp", service, how, sizeof(how)), "any address",
 			 "%s: axdp ports does not list udp/%u as open on any address", f->name, service);
 	cr_expect_str_empty(axdp_ports_says("udp", eph, how, sizeof(how)),
@@ -355,7 +353,7 @@ FAMILY_TEST(daemon, bound_addresses_open_only_themselves)
 		     lo_port, f->loopback, rc ? strerror(rc) : "connected");
 
 	/* The reconcile applies the same rule from sock_diag and must agree with the hooks. */
-	cr_assert(axdpd_wait_reconcile(&fx.d, RECONCILE_S * 1000 + BOUND_SLACK_MS) == 0, "%s", fx.d.err);
+	cr_assert(axdpd_wait_reconcile(&fx.d, RECONCILE_HANG_MS) == 0, "%s", fx.d.err);
 	cr_expect_str_empty(axdp_ports_says("tcp", lo_port, how, sizeof(how)), "%s: axdp ports lists tcp/%u: %s",
 			    f->name, lo_port, how);
 	cr_expect_str_eq(axdp_ports_says("tcp", addr_port, how, sizeof(how)), "bound addresses only",
@@ -675,15 +673,22 @@ Test(daemon, listener_opened_during_a_reconcile_stays_open)
 
 	race.listener = serve(SERVER, AF_INET, SOCK_STREAM, "0.0.0.0", RACE_BASE_PORT - 1);
 	for (int i = 0; i < RACE_ROUNDS && n_lost < RACE_REPORT_MAX; i++) {
-		int rc;
+		int rc, cli;
 
 		race.next_port = RACE_BASE_PORT + i;
 		race.delay_us = (long)(i % 13) * RACE_MAX_DELAY_US / 12;
 		cr_assert(netns_call(fx.ns.name[SERVER], race_swap, NULL, err, sizeof(err)) == 0, "round %d: %s %s", i, err,
 			  race.err);
-		/* The reconcile the close started is long over by now; the port must still be open. */
+		/*
+		 * The reconcile the close started is most likely over by now; the
+		 * port must still be open: the first SYN answered, however slowly.
+		 */
 		sleep_ms(RACE_SETTLE_MS);
-		rc = try_connect(AF_INET, srv, race.next_port, FIRST_SYN_MS);
+		cli = sock(CLIENT, AF_INET, SOCK_STREAM);
+		rc = connect_within(cli, AF_INET, srv, race.next_port, IO_MS * 5);
+		if (!rc && retransmits(cli))
+			rc = ETIMEDOUT; /* dropped first, reopened by a later reconcile */
+		close(cli);
 		if (rc == 0)
 			continue;
 		n_lost++;
