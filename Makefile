@@ -33,10 +33,11 @@ TEST_BIN   := $(TEST_SRC:tests/%.c=$(BUILD)/%)
 TEST_LIB   := $(wildcard tests/lib/*.c)
 
 # Packages the build and the tests need, by distribution.
+# python3: the JSON cross-check of test_axdp.
 DEB_DEPS := $(CLANG) make gcc pkg-config libbpf-dev libelf-dev zlib1g-dev libsystemd-dev libcap-dev \
-            libcriterion-dev iproute2 bpftool nftables
+            libcriterion-dev iproute2 bpftool nftables python3
 RPM_DEPS := clang make gcc pkgconf libbpf-devel elfutils-libelf-devel zlib-devel systemd-devel libcap-devel \
-            criterion-devel iproute bpftool nftables
+            criterion-devel iproute bpftool nftables python3
 
 .PHONY: all deps check bench demo install clean help FORCE
 all: $(BPF_OBJ) $(PROGRAMS:%=$(BUILD)/%)

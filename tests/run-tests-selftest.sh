@@ -31,8 +31,11 @@ for s in killed good; do
 done
 
 # Stand-ins for a runner that exits 0 with a report cut short, or none.
-tap_of='for a; do case $a in --tap=*) tap=${a#--tap=};; esac; done'
-printf '#!/bin/sh\n%s\nprintf "TAP version 13\\n1..3\\nok 1 - a\\nok 2 - b\\n" > "$tap"\n' "$tap_of" > "$dir/short"
+cat > "$dir/short" <<'SH'
+#!/bin/sh
+for a; do case $a in --tap=*) tap=${a#--tap=} ;; esac; done
+printf 'TAP version 13\n1..3\nok 1 - a\nok 2 - b\n' > "$tap"
+SH
 printf '#!/bin/sh\nexit 0\n' > "$dir/silent"
 chmod +x "$dir/short" "$dir/silent"
 
@@ -55,4 +58,8 @@ expect 0 "2 passed, 0 failed, 0 skipped" "$dir/good"
 expect 1 "2 passed, 1 failed, 0 skipped" "$dir/good" "$dir/killed"
 expect 1 "2 passed, 1 failed, 0 skipped" "$dir/good" "$dir/silent"
 expect 1 "4 passed, 1 failed, 0 skipped" "$dir/good" "$dir/short"
-[ "$fails" -eq 0 ] && echo "run-tests self-test: PASS" || { echo "run-tests self-test: $fails FAILED" >&2; exit 1; }
+if [ "$fails" -ne 0 ]; then
+	echo "run-tests self-test: $fails FAILED" >&2
+	exit 1
+fi
+echo "run-tests self-test: PASS"
