@@ -51,7 +51,8 @@
 #define AXDP_MS 10000
 /* A veth answers in microseconds: silence this long means dropped. */
 #define DROPPED_MS 600
-#define IO_MS 1000
+/* Bounds a reply that comes in microseconds: only a failure, or a machine other work stalls, waits it out. */
+#define IO_MS 5000
 /*
  * Hang limits on what the daemon and axdp do by their own clocks (an
  * event read, a metrics file written every second, a reader taking the

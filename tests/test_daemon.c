@@ -54,9 +54,9 @@
 
 /* Loading and verifying the object takes a few hundred ms; this only bounds a failure. */
 #define READY_MS 10000
-#define STOP_MS 3000
-/* A reply on a veth takes microseconds; these only bound a failure. */
-#define IO_MS 1000
+#define STOP_MS 10000
+/* A reply on a veth takes microseconds; these only bound a failure, on a machine other work may stall. */
+#define IO_MS 5000
 /* Without the firewall the stack answers RST in microseconds: silence this long means dropped. */
 #define DROPPED_MS 600
 /*
@@ -685,7 +685,7 @@ Test(daemon, listener_opened_during_a_reconcile_stays_open)
 		 */
 		sleep_ms(RACE_SETTLE_MS);
 		cli = sock(CLIENT, AF_INET, SOCK_STREAM);
-		rc = connect_within(cli, AF_INET, srv, race.next_port, IO_MS * 5);
+		rc = connect_within(cli, AF_INET, srv, race.next_port, IO_MS);
 		if (!rc && retransmits(cli))
 			rc = ETIMEDOUT; /* dropped first, reopened by a later reconcile */
 		close(cli);
