@@ -322,14 +322,14 @@ static void coarse_sources(struct axdp_config *c)
 	c->source_prefix_v4 = 24;
 }
 
-TestSuite(flood, .fini = teardown, .timeout = 60);
+TestSuite(flood, .fini = teardown, .timeout = 120);
 
 Test(flood, spoofed_syn_flood_spares_established_connections_and_a_new_client)
 {
 	uint64_t before[AXDP_REASON_COUNT], after[AXDP_REASON_COUNT], segs0, segs1, tcp_counted, flood_passed, lost, bound;
 	struct flood_spec spec = { .kind = FLOOD_SYN, .src = flood_ip4("100.64.0.0"), .src_count = 65536,
 				   .dport_lo = SERVICE_PORT, .dport_hi = SERVICE_PORT, .count = FLOOD_SYNS,
-				   .max_seconds = 20 };
+				   .max_seconds = 40 };
 	struct flood_link_stats l0, l1;
 	struct conn conns[CONNECTIONS];
 	struct new_client late = { .delay_s = 0.3, .rc = -1 };
@@ -416,9 +416,9 @@ Test(flood, spoofed_syn_flood_spares_established_connections_and_a_new_client)
 Test(flood, ack_flood_and_udp_flood_to_closed_ports_drop_in_xdp)
 {
 	struct flood_spec ack = { .kind = FLOOD_ACK, .src = flood_ip4("198.18.0.0"), .src_count = 131072,
-				  .dport_lo = 20000, .dport_hi = 29999, .count = CLOSED_FLOOD, .max_seconds = 10 },
+				  .dport_lo = 20000, .dport_hi = 29999, .count = CLOSED_FLOOD, .max_seconds = 25 },
 			  udp = { .kind = FLOOD_UDP, .src = flood_ip4("203.0.113.0"), .src_count = 256, .dport_lo = 30000,
-				  .dport_hi = 39999, .count = CLOSED_FLOOD, .max_seconds = 10, .seed = 7 };
+				  .dport_hi = 39999, .count = CLOSED_FLOOD, .max_seconds = 25, .seed = 7 };
 	uint64_t before[AXDP_REASON_COUNT], mid[AXDP_REASON_COUNT], after[AXDP_REASON_COUNT];
 	struct flood_link_stats l0, l1, l2;
 	struct flood_result ra, ru;
@@ -493,7 +493,7 @@ Test(flood, rate_limit_passes_a_good_client_and_holds_a_brute_force_to_the_rate)
 {
 	char brute_src[INET_ADDRSTRLEN];
 	struct flood_spec brute = { .kind = FLOOD_SYN, .src_count = 1, .dport_lo = STRICT_PORT, .dport_hi = STRICT_PORT,
-				    .count = 2 * BRUTE_PPS, .pps = BRUTE_PPS, .max_seconds = 5 };
+				    .count = 2 * BRUTE_PPS, .pps = BRUTE_PPS, .max_seconds = 30 };
 	uint64_t before[AXDP_REASON_COUNT], after[AXDP_REASON_COUNT], segs0, segs1, passed, limited, bound, lost;
 	atomic_bool brute_done = false;
 	struct good_client good = { .brute_done = &brute_done };
