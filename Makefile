@@ -33,10 +33,11 @@ TEST_BIN   := $(TEST_SRC:tests/%.c=$(BUILD)/%)
 TEST_LIB   := $(wildcard tests/lib/*.c)
 
 # Packages the build and the tests need, by distribution.
+# python3: the JSON cross-check of test_axdp.
 DEB_DEPS := $(CLANG) make gcc pkg-config libbpf-dev libelf-dev zlib1g-dev libsystemd-dev libcap-dev \
-            libcriterion-dev iproute2 bpftool nftables busybox-static isc-dhcp-client
+            libcriterion-dev iproute2 bpftool nftables python3 busybox-static isc-dhcp-client
 RPM_DEPS := clang make gcc pkgconf libbpf-devel elfutils-libelf-devel zlib-devel systemd-devel libcap-devel \
-            criterion-devel iproute bpftool nftables busybox dhcp-client
+            criterion-devel iproute bpftool nftables python3 busybox dhcp-client
 
 .PHONY: all deps check bench demo install clean help FORCE
 all: $(BPF_OBJ) $(PROGRAMS:%=$(BUILD)/%)
@@ -82,6 +83,7 @@ deps:
 check: deps
 	$(MAKE) all $(TEST_BIN)
 	BUILD=$(BUILD) OBJ=$(BPF_OBJ) tests/verifier-kernels.sh
+	tests/run-tests-selftest.sh $(BUILD)/run-tests-selftest
 	AXDP_BPF_OBJECT=$(BPF_OBJ) AXDP_BUILD=$(BUILD) tests/run-tests $(TEST_BIN)
 
 $(BUILD)/bench: tests/bench.c $(TEST_LIB) $(wildcard tests/lib/*.h) $(LIB_OBJ) | $(BUILD)

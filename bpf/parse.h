@@ -12,6 +12,7 @@
 #include <linux/in.h>
 #include <linux/ip.h>
 #include <linux/ipv6.h>
+#include <stdbool.h>
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 #include "autoxdp_abi.h"
@@ -161,6 +162,7 @@ static __always_inline enum axdp_reason parse_ipv6(void *data, __u32 off, void *
 	struct ipv6hdr *ip6 = data + off;
 	__u32 left; /* payload bytes behind cur; a scalar, since subtracting packet pointers needs CAP_PERFMON */
 	__u32 cur = off + sizeof(*ip6);
+	bool frag_hdr_seen = false; /* apart from p->frag: an atomic fragment leaves that FRAG_NONE */
 	__u8 nexthdr;
 	int i;
 
@@ -203,8 +205,10 @@ static __always_inline enum axdp_reason parse_ipv6(void *data, __u32 off, void *
 			hdr_len = (opt->hdrlen + 2) * 4;
 			break;
 		case IPPROTO_FRAGMENT:
-			if ((void *)(fh + 1) > end || p->frag != FRAG_NONE)
+			/* RFC 8200 4.1: at most once, whatever the first one said. */
+			if ((void *)(fh + 1) > end || frag_hdr_seen)
 				return AXDP_DROP_IPV6_EXTHDR;
+			frag_hdr_seen = true;
 			frag_off = bpf_ntohs(fh->frag_off);
 			p->frag_id = fh->identification;
 			p->frag_proto = fh->nexthdr;

@@ -6,8 +6,10 @@
 # the BPF object keeping its BTF, `make install DESTDIR= PREFIX=`, the unit
 # (systemd-analyze verify, security score <= 2.0) and the OpenRC script.
 # Needs no root privileges for the checks themselves; installs missing tools
-# with apt-get when run as root on Debian.  Never installs or starts the
-# package on this machine: tests/e2e-qemu.sh does that inside a guest.
+# with apt-get when run as root on Debian, and a tool still missing after
+# that fails the checks that need it (a check that did not run did not
+# pass).  Never installs or starts the package on this machine:
+# tests/e2e-qemu.sh does that inside a guest.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 
@@ -22,19 +24,24 @@ ko() { fail=$((fail + 1)); echo "FAIL: $*"; }
 check() { local what=$1; shift; if "$@"; then ok "$what"; else ko "$what"; fi; }
 
 # Tools: the build dependencies of debian/control plus the packaging tools.
-need=()
-for p in debhelper dpkg-dev fakeroot lintian rpm clang libbpf-dev libelf-dev zlib1g-dev libsystemd-dev \
-	libcap-dev pkg-config make gcc systemd shellcheck file cpio binutils; do
-	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q 'ok installed' || need+=("$p")
-done
+tools=(debhelper dpkg-dev fakeroot lintian rpm clang libbpf-dev libelf-dev zlib1g-dev libsystemd-dev
+	libcap-dev pkg-config make gcc systemd shellcheck file cpio binutils)
+missing() {
+	local p
+	for p in "${tools[@]}"; do
+		dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q 'ok installed' || echo "$p"
+	done
+}
+mapfile -t need < <(missing)
 if ((${#need[@]})); then
 	if [[ $(id -u) = 0 ]] && command -v apt-get >/dev/null; then
 		echo "installing: ${need[*]}"
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-	else
-		echo "missing packages: ${need[*]} (run as root on Debian to install them)" >&2
+		check "apt-get installed ${need[*]}" test "$?" = 0
 	fi
+	mapfile -t need < <(missing)
 fi
+check "tools installed${need[*]:+ (missing: ${need[*]}; as root on Debian this script installs them)}" test "${#need[@]}" = 0
 
 # ---- Build ----
 rm -f "$PKG"/*.deb "$PKG"/*.rpm
@@ -96,6 +103,7 @@ if [[ -n $rpm ]]; then
 fi
 
 # ---- lintian: no error, no warning (overrides in debian/autoxdp.lintian-overrides) ----
+check "lintian is installed" sh -c "command -v lintian >/dev/null"
 if [[ -f $deb ]] && command -v lintian >/dev/null; then
 	echo "--- lintian"
 	changes=$PKG/autoxdp_${VERSION}_${arch}.changes
@@ -160,7 +168,7 @@ check "unit allows bpf()" grep -qE '^SystemCallFilter=.*\bbpf\b' systemd/autoxdp
 check "openrc/autoxdp: sh -n" sh -n openrc/autoxdp
 check "openrc/autoxdp: supervise-daemon, reload by SIGHUP" \
 	sh -c "grep -q '^supervisor=\"supervise-daemon\"' openrc/autoxdp && grep -q -- '--signal HUP' openrc/autoxdp"
-if command -v shellcheck >/dev/null; then check "openrc/autoxdp: shellcheck" shellcheck -s sh openrc/autoxdp; fi
+check "openrc/autoxdp: shellcheck" shellcheck -s sh openrc/autoxdp
 
 echo "package-check: $pass passed, $fail failed"
 echo "$pass passed, $fail failed"

@@ -56,16 +56,18 @@
 
 /* Loading and verifying the object takes a few hundred ms; this only bounds a failure. */
 #define READY_MS 10000
-#define STOP_MS 3000
-/* A reply on a veth takes microseconds; these only bound a failure. */
-#define IO_MS 1000
+#define STOP_MS 10000
+/* A reply on a veth takes microseconds; these only bound a failure, on a machine other work may stall. */
+#define IO_MS 5000
 /* Without the firewall the stack answers RST in microseconds: silence this long means dropped. */
 #define DROPPED_MS 600
-/* The first SYN retransmission leaves at 1 s: a connect well under it used the first SYN. */
-#define FIRST_SYN_MS 500
-/* Slack on top of the reconcile interval for timer phase and scheduling. */
-#define BOUND_SLACK_MS 700
-#define SETTLE_MS 2000
+/*
+ * Hang limits on what the daemon does by its own clock (a reconcile pass
+ * every RECONCILE_S, events as they come), not measures of it: other work
+ * on the machine may delay it by seconds.
+ */
+#define RECONCILE_HANG_MS (RECONCILE_S * 1000 * 5)
+#define SETTLE_MS 10000
 
 /* CAP_BPF (39) and CAP_NET_ADMIN (12): what the daemon keeps after start. */
 #define CAPS_WANTED 0x0000008000001000ULL
@@ -251,18 +253,14 @@ FAMILY_TEST(daemon, listener_started_after_ready_gets_first_syn)
 	uint64_t closed_before = counter(AXDP_DROP_TCP_CLOSED);
 	int listener = serve(SERVER, f->af, SOCK_STREAM, f->any, port);
 	int cli = sock(CLIENT, f->af, SOCK_STREAM), conn, rc;
-	struct tcp_info ti = {};
-	socklen_t tlen = sizeof(ti);
 	long start = now_ms(), took, closed;
 
 	/* No sleep between listen() and connect(): the point is that nothing needs to wait. */
 	rc = connect_within(cli, f->af, srv, port, IO_MS);
 	took = now_ms() - start;
 	cr_assert_eq(rc, 0, "%s: connect to a fresh listener on %u: %s", f->name, port, strerror(rc));
-	cr_assert(getsockopt(cli, IPPROTO_TCP, TCP_INFO, &ti, &tlen) == 0, "TCP_INFO: %s", strerror(errno));
-	cr_expect(ti.tcpi_total_retrans == 0 && ti.tcpi_retransmits == 0,
-		  "%s: the client retransmitted (total %u): the first SYN was dropped", f->name, ti.tcpi_total_retrans);
-	cr_expect_lt(took, FIRST_SYN_MS, "%s: connect took %ld ms: the first SYN was not answered", f->name, took);
+	cr_expect_eq(retransmits(cli), 0, "%s: the client retransmitted: the first SYN was dropped", f->name);
+	cr_log_info("%s: connect to a fresh listener took %ld ms", f->name, took);
 	cr_expect_eq(counter(AXDP_DROP_TCP_CLOSED), closed_before, "%s: tcp_port_closed grew while port %u listened",
 		     f->name, port);
 	conn = accept_one(listener);
@@ -272,9 +270,9 @@ FAMILY_TEST(daemon, listener_started_after_ready_gets_first_syn)
 
 	close(listener);
 	start = now_ms();
-	closed = dropped_within(f->af, srv, port, start, RECONCILE_S * 1000L + BOUND_SLACK_MS);
+	closed = dropped_within(f->af, srv, port, start, RECONCILE_HANG_MS);
 	cr_assert_geq(closed, 0, "%s: port %u still answered %d ms after its listener closed (ReconcileIntervalSec=%d)",
-		      f->name, port, RECONCILE_S * 1000 + BOUND_SLACK_MS, RECONCILE_S);
+		      f->name, port, RECONCILE_HANG_MS, RECONCILE_S);
 	cr_log_info("%s: port %u dropped SYNs %ld ms after the listener closed", f->name, port, closed);
 	cr_expect_gt(counter(AXDP_DROP_TCP_CLOSED), closed_before, "%s: tcp_port_closed did not count the drop", f->name);
 	cr_expect_eq(port_flags(AXDP_L4_TCP, port) & AXDP_PORT_OPEN, 0,
@@ -313,7 +311,7 @@ FAMILY_TEST(daemon, udp_server_opens_udp_client_does_not)
 	cr_expect_gt(counter(AXDP_PASS_UDP_FLOW), flow_before, "%s: the reply did not pass by udp_conntrack", f->name);
 
 	/* After a reconcile too: sock_diag lists the outbound socket as bound and unconnected. */
-	cr_assert(axdpd_wait_reconcile(&fx.d, RECONCILE_S * 1000 + BOUND_SLACK_MS) == 0, "%s", fx.d.err);
+	cr_assert(axdpd_wait_reconcile(&fx.d, RECONCILE_HANG_MS) == 0, "%s", fx.d.err);
 	cr_expect_str_eq(axdp_ports_says("udp", service, how, sizeof(how)),
 			 f->af == AF_INET ? "any IPv4 address" : "any address",
 			 "%s: axdp ports does not list udp/%u as open on any address", f->name, service);
@@ -358,7 +356,7 @@ FAMILY_TEST(daemon, bound_addresses_open_only_themselves)
 		     lo_port, f->loopback, rc ? strerror(rc) : "connected");
 
 	/* The reconcile applies the same rule from sock_diag and must agree with the hooks. */
-	cr_assert(axdpd_wait_reconcile(&fx.d, RECONCILE_S * 1000 + BOUND_SLACK_MS) == 0, "%s", fx.d.err);
+	cr_assert(axdpd_wait_reconcile(&fx.d, RECONCILE_HANG_MS) == 0, "%s", fx.d.err);
 	cr_expect_str_empty(axdp_ports_says("tcp", lo_port, how, sizeof(how)), "%s: axdp ports lists tcp/%u: %s",
 			    f->name, lo_port, how);
 	cr_expect_str_eq(axdp_ports_says("tcp", addr_port, how, sizeof(how)), "bound addresses only",
@@ -467,7 +465,7 @@ Test(daemon, wildcard_listeners_open_their_families_only)
 		cr_expect_eq(port_flags(AXDP_L4_TCP, mapped) & AXDP_PORT_OPEN, AXDP_PORT_OPEN_ADDR, "%s: tcp/%u", when,
 			     mapped);
 		if (!pass)
-			cr_assert(axdpd_wait_reconcile(&fx.d, RECONCILE_S * 1000 + BOUND_SLACK_MS) == 0, "%s", fx.d.err);
+			cr_assert(axdpd_wait_reconcile(&fx.d, RECONCILE_HANG_MS) == 0, "%s", fx.d.err);
 	}
 	cr_expect_str_eq(axdp_ports_says("tcp", tcp6, how, sizeof(how)), "any IPv6 address");
 	cr_expect_str_eq(axdp_ports_says("tcp", tcp4, how, sizeof(how)), "any IPv4 address");
@@ -558,7 +556,6 @@ FAMILY_TEST(daemon_lifecycle, established_sessions_survive_start_reload_crash_re
 
 /* ---- sessions whose listener closed ---- */
 
-#define OPEN_BITS (AXDP_PORT_OPEN_ANY | AXDP_PORT_OPEN_ADDR)
 
 /*
  * What `systemctl stop ssh` does to a logged-in operator: the server
@@ -582,10 +579,10 @@ static void orphan_session(const struct family *f, uint16_t port, int *cli, int 
 /* Until port_allow has tcp/port closed and a probe SYN is dropped; asserts within a few reconciles. */
 static void wait_port_closed(const struct family *f, uint16_t port, int reconcile_s)
 {
-	long start = now_ms(), bound = 3 * (reconcile_s * 1000L + BOUND_SLACK_MS);
+	long start = now_ms(), bound = reconcile_s * 1000L * 5;
 	int rc;
 
-	while (port_flags(AXDP_L4_TCP, port) & OPEN_BITS) {
+	while (port_flags(AXDP_L4_TCP, port) & AXDP_PORT_OPEN) {
 		cr_assert_lt(now_ms() - start, bound, "%s: tcp/%u still open %ld ms after its listener closed", f->name,
 			     port, bound);
 		sleep_ms(50);
@@ -667,7 +664,7 @@ FAMILY_TEST(daemon, session_outlives_its_listener)
 	cr_expect_gt(counter(AXDP_PASS_TCP_FLOW), by_flow, "%s: the client's segment did not pass by tcp_conntrack",
 		     f->name);
 	/* Still there a reconcile later: the session, not the moment of closing, keeps it. */
-	cr_assert(axdpd_wait_reconcile(&fx.d, RECONCILE_S * 1000 + BOUND_SLACK_MS) == 0, "%s", fx.d.err);
+	cr_assert(axdpd_wait_reconcile(&fx.d, RECONCILE_HANG_MS) == 0, "%s", fx.d.err);
 	exchange(cli, srv, "a reconcile later", f->name);
 	close(srv);
 	close(cli);
@@ -706,7 +703,7 @@ Test(daemon, spoofed_segments_to_a_closed_port_stay_dropped)
 	cr_expect_geq(counter(AXDP_DROP_TCP_CLOSED) - closed, r.sent - r.refused,
 		      "%" PRIu64 " spoofed ACKs to the closed tcp/%u, tcp_port_closed grew by %" PRIu64, r.sent - r.refused,
 		      port, counter(AXDP_DROP_TCP_CLOSED) - closed);
-	cr_assert(axdpd_wait_reconcile(&fx.d, RECONCILE_S * 1000 + BOUND_SLACK_MS) == 0, "%s", fx.d.err);
+	cr_assert(axdpd_wait_reconcile(&fx.d, RECONCILE_HANG_MS) == 0, "%s", fx.d.err);
 	cr_expect_eq(entries_on_port(port), 1, "conntrack has %d entries for tcp/%u, expected the session's alone",
 		     entries_on_port(port), port);
 	exchange(cli, srv, "after the spoofed segments", f->name);
@@ -1036,15 +1033,22 @@ Test(daemon, listener_opened_during_a_reconcile_stays_open)
 
 	race.listener = serve(SERVER, AF_INET, SOCK_STREAM, "0.0.0.0", RACE_BASE_PORT - 1);
 	for (int i = 0; i < RACE_ROUNDS && n_lost < RACE_REPORT_MAX; i++) {
-		int rc;
+		int rc, cli;
 
 		race.next_port = RACE_BASE_PORT + i;
 		race.delay_us = (long)(i % 13) * RACE_MAX_DELAY_US / 12;
 		cr_assert(netns_call(fx.ns.name[SERVER], race_swap, NULL, err, sizeof(err)) == 0, "round %d: %s %s", i, err,
 			  race.err);
-		/* The reconcile the close started is long over by now; the port must still be open. */
+		/*
+		 * The reconcile the close started is most likely over by now; the
+		 * port must still be open: the first SYN answered, however slowly.
+		 */
 		sleep_ms(RACE_SETTLE_MS);
-		rc = try_connect(AF_INET, srv, race.next_port, FIRST_SYN_MS);
+		cli = sock(CLIENT, AF_INET, SOCK_STREAM);
+		rc = connect_within(cli, AF_INET, srv, race.next_port, IO_MS);
+		if (!rc && retransmits(cli))
+			rc = ETIMEDOUT; /* dropped first, reopened by a later reconcile */
+		close(cli);
 		if (rc == 0)
 			continue;
 		n_lost++;

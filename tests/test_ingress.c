@@ -226,6 +226,7 @@ static void push_chain(struct pkt *p, const char *chain)
 		case 'R': pkt_ipv6_ext(p, IPPROTO_ROUTING, 8); break;
 		case 'A': pkt_ipv6_ext(p, IPPROTO_AH, 24); break;
 		case 'F': pkt_ipv6_frag(p, 0, false, FRAG_ID); break; /* atomic */
+		case 'M': pkt_ipv6_frag(p, 0, true, FRAG_ID); break;  /* first: offset 0, more to come */
 		default: cr_assert_fail("unknown extension header '%c' in a scenario", *chain);
 		}
 	}
@@ -233,7 +234,8 @@ static void push_chain(struct pkt *p, const char *chain)
 
 /*
  * chain: extension headers in order, H hop-by-hop, D destination options,
- * R routing, A AH, F an atomic fragment header.  arg: what follows:
+ * R routing, A AH, F an atomic fragment header, M a first fragment's
+ * (offset 0, more to come).  arg: what follows:
  * IPPROTO_TCP is a SYN to s->port, anything else a bare protocol number.
  */
 static void v6_chain(struct pkt *p, const struct step *s)
@@ -470,6 +472,15 @@ static const struct scenario scenarios[] = {
 	{ "AH, SYN to a closed port", { { V6(v6_chain), .chain = "DA", .arg = IPPROTO_TCP, .port = CLOSED_TCP, DROP(TCP_CLOSED) } } },
 	{ "atomic fragment header, SYN to an open port",
 	  { { V6(v6_chain), .chain = "F", .arg = IPPROTO_TCP, .port = OPEN_TCP, PASS(TCP_PORT) } } },
+	/* A second fragment header, whatever either one says (RFC 8200 4.1: it occurs once). */
+	{ "atomic fragment header, then another atomic one",
+	  { { V6(v6_chain), .chain = "FF", .arg = IPPROTO_TCP, .port = OPEN_TCP, DROP(IPV6_EXTHDR) } } },
+	{ "atomic fragment header, then a first fragment's",
+	  { { V6(v6_chain), .chain = "FM", .arg = IPPROTO_TCP, .port = OPEN_TCP, DROP(IPV6_EXTHDR) } } },
+	{ "first fragment's header, then an atomic one",
+	  { { V6(v6_chain), .chain = "MF", .arg = IPPROTO_TCP, .port = OPEN_TCP, DROP(IPV6_EXTHDR) } } },
+	{ "first fragment's header, then another first fragment's",
+	  { { V6(v6_chain), .chain = "MM", .arg = IPPROTO_TCP, .port = OPEN_TCP, DROP(IPV6_EXTHDR) } } },
 	{ "extension header cut by the payload length", { { V6(v6_chain_cut), .chain = "HD", DROP(IPV6_EXTHDR) } } },
 	{ "no next header (59)", { { V6(v6_chain), .chain = "D", .arg = 59, DROP(PROTO) } } },
 	{ "unassigned next header 253", { { V6(v6_chain), .chain = "", .arg = 253, DROP(PROTO) } } },
@@ -597,6 +608,7 @@ static const struct scenario scenarios[] = {
 	{ "MLD report (131)", { { V6(icmp), .arg = ICMP(131, 0), PASS(NDP) } } },
 	{ "MLD done (132)", { { V6(icmp), .arg = ICMP(132, 0), PASS(NDP) } } },
 	{ "MLDv2 report (143)", { { V6(icmp), .arg = ICMP(143, 0), PASS(NDP) } } },
+	{ "redirect (137)", { { V6(icmp), .arg = ICMP(137, 0), DROP(ICMP_OTHER) } } },
 	{ "unassigned ICMPv6 type 200", { { V6(icmp), .arg = ICMP(200, 0), DROP(ICMP_OTHER) } } },
 	{ "ICMPv6 header cut by the frame", { { V6(icmp_cut), DROP(ICMP_MALFORMED) } } },
 	{ "ICMP (v4) inside IPv6", { { V6(proto), .arg = IPPROTO_ICMP, DROP(PROTO) } } },
