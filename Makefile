@@ -7,6 +7,7 @@ SBINDIR    ?= $(PREFIX)/sbin
 LIBEXECDIR ?= $(PREFIX)/lib/autoxdp
 MANDIR     ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
+STATEDIR   ?= /var/lib/autoxdp
 DESTDIR    ?=
 
 CLANG      ?= clang-14
@@ -109,6 +110,7 @@ install: all
 	install -D -m 0644 $(BPF_OBJ) $(DESTDIR)$(LIBEXECDIR)/autoxdp.bpf.o
 	install -D -m 0644 config/autoxdp.conf $(DESTDIR)$(SYSCONFDIR)/autoxdp.conf
 	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/autoxdp.conf.d
+	install -d -m 0755 $(DESTDIR)$(STATEDIR)
 	install -D -m 0644 man/autoxdpd.8 $(DESTDIR)$(MANDIR)/man8/autoxdpd.8
 	install -D -m 0644 man/axdp.8 $(DESTDIR)$(MANDIR)/man8/axdp.8
 	install -D -m 0644 man/autoxdp.conf.5 $(DESTDIR)$(MANDIR)/man5/autoxdp.conf.5

@@ -49,6 +49,7 @@ check "rpm built (${rpm##*/})" test -n "$rpm"
 
 # ---- File lists ----
 common=(/usr/sbin/autoxdpd /usr/sbin/axdp /usr/lib/autoxdp/autoxdp.bpf.o /etc/autoxdp.conf /etc/autoxdp.conf.d
+	/var/lib/autoxdp
 	'/usr/share/man/man8/autoxdpd.8*' '/usr/share/man/man8/axdp.8*' '/usr/share/man/man5/autoxdp.conf.5*')
 if [[ -f completion/axdp.bash ]]; then common+=(/usr/share/bash-completion/completions/axdp); fi
 has() { # has LISTFILE GLOB
@@ -77,6 +78,7 @@ if [[ -f $deb ]]; then
 	check "deb prerm runs 'axdp off' after the stop" \
 		awk '/deb-systemd-invoke stop/ {s=NR} /axdp off/ && s {found=1} END {exit !found}' "$ctl/prerm"
 	check "deb postrm purge removes the pin dir" grep -q 'rm -rf /sys/fs/bpf/autoxdp' "$ctl/postrm"
+	check "deb postrm purge removes the bans" grep -q 'rm -rf /var/lib/autoxdp' "$ctl/postrm"
 	for s in postinst prerm postrm; do check "deb $s: sh -n" sh -n "$ctl/$s"; done
 	rm -rf "$ctl"
 fi
