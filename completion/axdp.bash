@@ -31,7 +31,7 @@ _axdp()
 		COMPREPLY=($(compgen -W "$(ls /sys/class/net 2>/dev/null)" -- "$cur"))
 		return
 		;;
-	--interval | --count | --limit | --timeout | --comment)
+	--interval | --count | --limit | --timeout | --comment | --for)
 		return
 		;;
 	esac
@@ -40,7 +40,7 @@ _axdp()
 	local i cmd= sub= nargs=0
 	for ((i = 1; i < cword; i++)); do
 		case ${words[i]} in
-		-p | --pin-dir | -c | --config | --format | --interface | --interval | --count | --limit | --timeout | --comment)
+		-p | --pin-dir | -c | --config | --format | --interface | --interval | --count | --limit | --timeout | --comment | --for)
 			((i++))
 			;;
 		-*) ;;
@@ -62,7 +62,10 @@ _axdp()
 	watch) opts+=" --interval --count --interface" ;;
 	events) opts+=" --count --timeout" ;;
 	top) opts+=" --interval --limit" ;;
-	allow | exclude | trust | block) opts+=" --comment" ;;
+	allow | exclude) opts+=" --comment" ;;
+	trust) opts+=" --comment --force" ;;
+	block) opts+=" --for --comment --force" ;;
+	reload) opts+=" --force" ;;
 	esac
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "$opts" -- "$cur"))
@@ -79,7 +82,14 @@ _axdp()
 	conntrack)
 		((nargs == 0)) && COMPREPLY=($(compgen -W "tcp udp icmp" -- "$cur"))
 		;;
-	allow | exclude | trust | block)
+	block)
+		if ((nargs == 0)); then
+			COMPREPLY=($(compgen -W "add remove list import" -- "$cur"))
+		elif ((nargs == 1)) && [[ $sub == import ]]; then
+			COMPREPLY=($(compgen -f -- "$cur"))
+		fi
+		;;
+	allow | exclude | trust)
 		if ((nargs == 0)); then
 			COMPREPLY=($(compgen -W "add remove list" -- "$cur"))
 		elif ((nargs == 1)) && [[ $sub == add || $sub == remove ]]; then
