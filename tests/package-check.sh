@@ -49,7 +49,7 @@ check "rpm built (${rpm##*/})" test -n "$rpm"
 
 # ---- File lists ----
 common=(/usr/sbin/autoxdpd /usr/sbin/axdp /usr/lib/autoxdp/autoxdp.bpf.o /etc/autoxdp.conf /etc/autoxdp.conf.d
-	/var/lib/autoxdp
+	/var/lib/autoxdp /etc/fail2ban/action.d/autoxdp.conf
 	'/usr/share/man/man8/autoxdpd.8*' '/usr/share/man/man8/axdp.8*' '/usr/share/man/man5/autoxdp.conf.5*')
 if [[ -f completion/axdp.bash ]]; then common+=(/usr/share/bash-completion/completions/axdp); fi
 has() { # has LISTFILE GLOB
@@ -70,6 +70,7 @@ if [[ -f $deb ]]; then
 	ctl=$(mktemp -d)
 	dpkg-deb -e "$deb" "$ctl"
 	check "deb: /etc/autoxdp.conf is a conffile" grep -qx /etc/autoxdp.conf "$ctl/conffiles"
+	check "deb: the fail2ban action is a conffile" grep -qx /etc/fail2ban/action.d/autoxdp.conf "$ctl/conffiles"
 	check "deb: Recommends nftables" sh -c "dpkg-deb -f '$deb' Recommends | grep -qw nftables"
 	check "deb postinst enables the service" grep -q "deb-systemd-helper enable 'autoxdp.service'" "$ctl/postinst"
 	check "deb postinst starts, or restarts on upgrade" grep -q '_dh_action=restart' "$ctl/postinst"
