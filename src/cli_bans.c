@@ -22,7 +22,7 @@
 #include "policy.h"
 
 struct block_opts {
-	const char *duration;
+	const char *duration, *comment;
 	bool force;
 };
 
@@ -37,7 +37,9 @@ static int block_opt(struct cli *c, int id, const char *arg, void *st)
 		o->duration = arg;
 	else if (id == OPT_FORCE)
 		o->force = true;
-	else if (id != OPT_COMMENT)
+	else if (id == OPT_COMMENT)
+		o->comment = arg;
+	else
 		return CLI_USAGE;
 	return CLI_OK;
 }
@@ -303,6 +305,8 @@ int cmd_block(struct cli *c, int argc, char **argv)
 		return cmd_policy(c, argc, argv);
 	if (o.duration && strcmp(sub, "add"))
 		return cli_usage(c, "--for goes with add");
+	if (o.comment)
+		return cli_usage(c, "--comment is written above DenyCIDR=: it goes with add without --for or -");
 	if (npos != 2)
 		return cli_usage(c, "%s: expected one CIDR, or - to read them from stdin", sub);
 	if (c->json)
