@@ -7,7 +7,6 @@ SBINDIR    ?= $(PREFIX)/sbin
 LIBEXECDIR ?= $(PREFIX)/lib/autoxdp
 MANDIR     ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
-STATEDIR   ?= /var/lib/autoxdp
 DESTDIR    ?=
 
 CLANG      ?= clang-14
@@ -122,7 +121,6 @@ install: all
 	install -D -m 0644 $(BPF_OBJ) $(DESTDIR)$(LIBEXECDIR)/autoxdp.bpf.o
 	install -D -m 0644 config/autoxdp.conf $(DESTDIR)$(SYSCONFDIR)/autoxdp.conf
 	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/autoxdp.conf.d
-	install -d -m 0755 $(DESTDIR)$(STATEDIR)
 	install -D -m 0644 config/fail2ban/action.d/autoxdp.conf $(DESTDIR)$(SYSCONFDIR)/fail2ban/action.d/autoxdp.conf
 	install -D -m 0644 config/crowdsec/autoxdp.yaml $(DESTDIR)$(SYSCONFDIR)/crowdsec/bouncers/autoxdp.yaml
 	install -D -m 0755 config/crowdsec/crowdsec-action $(DESTDIR)$(LIBEXECDIR)/crowdsec-action

@@ -35,7 +35,7 @@ static int cidr_qcmp(const void *a, const void *b)
 static int read_file(struct axdp_bans *b, char *err, size_t errlen)
 {
 	FILE *f = fopen(b->path, "re");
-	struct axdp_ban *v = NULL;
+	struct axdp_ban *v = NULL, *grown;
 	char *line = NULL;
 	size_t len = 0, lineno = 0, n = 0, cap = 0;
 	ssize_t got;
@@ -55,10 +55,14 @@ static int read_file(struct axdp_bans *b, char *err, size_t errlen)
 			snprintf(err, errlen, "%s:%zu: expected \"CIDR EXPIRES\" (written only by axdp and autoxdpd): "
 				 "remove the line or the file", b->path, lineno);
 			rc = -1;
-		} else if (n == cap && !(v = reallocarray(v, cap = cap ? cap * 2 : 4096, sizeof(*v)))) {
+		} else if (n == cap && !(grown = reallocarray(v, cap ? cap * 2 : 4096, sizeof(*v)))) {
 			snprintf(err, errlen, "reading %s: out of memory", b->path);
 			rc = -1;
 		} else {
+			if (n == cap) {
+				v = grown;
+				cap = cap ? cap * 2 : 4096;
+			}
 			v[n++] = ban;
 		}
 	}
@@ -101,7 +105,7 @@ void axdp_bans_close(struct axdp_bans *b)
 	b->lock = -1;
 	free(b->v);
 	b->v = NULL;
-	b->n = b->cap = 0;
+	b->n = 0;
 }
 
 int axdp_bans_save(struct axdp_bans *b, char *err, size_t errlen)
@@ -174,7 +178,6 @@ int axdp_bans_merge(struct axdp_bans *b, struct axdp_ban *v, size_t n)
 	free(b->v);
 	b->v = out;
 	b->n = o;
-	b->cap = b->n + n ? b->n + n : 1;
 	b->changed |= n > 0;
 	return 0;
 }
@@ -329,7 +332,10 @@ int axdp_bans_update(struct axdp_policy_maps *m, const char *state_dir, const st
 		axdp_log(LOG_INFO, "bans: %zu in force from %s", b.n, b.path);
 	}
 	m->bans_covered = covered;
-	rc = cfg ? axdp_policy_apply(m, cfg, err, errlen) : axdp_policy_refresh_clear(m, err, errlen);
+	/* An unchanged deny list is not rewritten: the bits bans no longer need are set here. */
+	rc = cfg ? axdp_policy_apply(m, cfg, err, errlen) : 0;
+	if (rc == 0)
+		rc = axdp_policy_refresh_clear(m, err, errlen);
 	m->bans_covered = NULL;
 	*next = axdp_bans_next_expiry(&b);
 out:

@@ -35,7 +35,7 @@ struct axdp_bans {
 	char path[AXDP_PATH_MAX + 16];
 	int lock;
 	struct axdp_ban *v;
-	size_t n, cap;
+	size_t n;
 	bool changed;      /* since read: axdp_bans_save() writes */
 };
 

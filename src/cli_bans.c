@@ -98,9 +98,15 @@ static int read_stdin(struct cli *c, bool with_duration, uint64_t dflt, int64_t 
 			break;
 		}
 		ban.expires = seconds ? now + (int64_t)seconds : 0;
-		if (*n == cap && !(*out = reallocarray(*out, cap = cap ? cap * 2 : 4096, sizeof(**out)))) {
-			rc = cli_error(c, CLI_FAIL, "reading stdin: out of memory");
-			break;
+		if (*n == cap) {
+			struct axdp_ban *grown = reallocarray(*out, cap ? cap * 2 : 4096, sizeof(**out));
+
+			if (!grown) {
+				rc = cli_error(c, CLI_FAIL, "reading stdin: out of memory");
+				break;
+			}
+			*out = grown;
+			cap = cap ? cap * 2 : 4096;
 		}
 		(*out)[(*n)++] = ban;
 	}

@@ -74,7 +74,10 @@ if [[ -f $deb ]]; then
 	check "deb: the fail2ban action is a conffile" grep -qx /etc/fail2ban/action.d/autoxdp.conf "$ctl/conffiles"
 	check "deb: the CrowdSec bouncer configuration is a conffile" \
 		grep -qx /etc/crowdsec/bouncers/autoxdp.yaml "$ctl/conffiles"
-	check "deb postinst does not enable the CrowdSec bouncer" sh -c "! grep -q \"enable 'autoxdp-crowdsec.service'\" '$ctl/postinst'"
+	# --no-enable --no-start: only an administrator's earlier enable is restored, nothing is started.
+	check "deb postinst leaves the CrowdSec bouncer disabled and stopped" \
+		sh -c "grep -q \"update-state 'autoxdp-crowdsec.service'\" '$ctl/postinst' && \
+		       ! grep -q \"start 'autoxdp-crowdsec.service'\" '$ctl/postinst'"
 	check "deb: Recommends nftables" sh -c "dpkg-deb -f '$deb' Recommends | grep -qw nftables"
 	check "deb postinst enables the service" grep -q "deb-systemd-helper enable 'autoxdp.service'" "$ctl/postinst"
 	check "deb postinst starts, or restarts on upgrade" grep -q '_dh_action=restart' "$ctl/postinst"
