@@ -4,8 +4,8 @@
  * stdin) to a real daemon's data path in a throwaway server namespace;
  * the client namespace's TCP stack says whether they are enforced; they
  * expire, survive a daemon restart and the loss of every pin (what a
- * reboot does), and removing one leaves its bucket's other bans in
- * force.  And the guard rails: blocking the operator's own SSH source or
+ * reboot does), judge IPv6 as IPv4, and removing one leaves its bucket's
+ * other bans in force.  And the guard rails: blocking the operator's own SSH source or
  * the default gateway is refused without --force.
  */
 #define _GNU_SOURCE
@@ -45,7 +45,7 @@ static struct {
 	struct netns_pair ns;
 	struct axdpd d;
 	char state[AXDPD_PATH + 16];
-	int listener;
+	int listener, listener6;
 } fx;
 
 static void teardown(void)
@@ -54,6 +54,8 @@ static void teardown(void)
 
 	if (fx.listener > 0)
 		close(fx.listener);
+	if (fx.listener6 > 0)
+		close(fx.listener6);
 	unsetenv("SSH_CONNECTION");
 	cr_expect(axdpd_fixture_teardown(&fx.ns, &fx.d, err, sizeof(err)) == 0, "teardown: %s", err);
 }
@@ -80,6 +82,12 @@ static void setup(void)
 	len = tsock_addr(AF_INET, "0.0.0.0", PORT, &ss);
 	cr_assert(tsock_bind(fx.listener, &ss, len, 64) == 0, "listen: %s", strerror(errno));
 	fcntl(fx.listener, F_SETFL, O_NONBLOCK);
+	fx.listener6 = netns_socket(fx.ns.name[SERVER], AF_INET6, SOCK_STREAM, 0, err, sizeof(err));
+	cr_assert(fx.listener6 >= 0, "%s", err);
+	setsockopt(fx.listener6, IPPROTO_IPV6, IPV6_V6ONLY, &(int){ 1 }, sizeof(int));
+	len = tsock_addr(AF_INET6, "::", PORT, &ss);
+	cr_assert(tsock_bind(fx.listener6, &ss, len, 64) == 0, "listen v6: %s", strerror(errno));
+	fcntl(fx.listener6, F_SETFL, O_NONBLOCK);
 }
 
 TestSuite(bans, .init = setup, .fini = teardown, .timeout = 120);
@@ -115,21 +123,27 @@ static int sh(struct run *r, const char *fmt, ...)
 
 /* ---- the network ---- */
 
-/* A connection attempt from the client: 0, or ETIMEDOUT after ms of silence (dropped). */
-static int connect_client(int ms)
+/* A connection attempt from the client over af: 0, or ETIMEDOUT after ms of silence (dropped). */
+static int connect_client_af(int af, int ms)
 {
 	struct sockaddr_storage ss;
-	socklen_t len = netns_sockaddr(&fx.ns, SERVER, AF_INET, PORT, &ss);
+	socklen_t len = netns_sockaddr(&fx.ns, SERVER, af, PORT, &ss);
 	char err[256];
-	int fd = netns_socket(fx.ns.name[CLIENT], AF_INET, SOCK_STREAM, 0, err, sizeof(err)), rc;
+	int fd = netns_socket(fx.ns.name[CLIENT], af, SOCK_STREAM, 0, err, sizeof(err)), rc;
 
 	cr_assert(fd >= 0, "%s", err);
 	rc = tsock_connect_within(fd, &ss, len, ms);
 	close(fd);
 	/* Accepted and closed at once: a full accept queue would drop SYNs itself and pass for a ban. */
-	while ((fd = accept4(fx.listener, NULL, NULL, SOCK_NONBLOCK)) >= 0)
+	while ((fd = accept4(fx.listener, NULL, NULL, SOCK_NONBLOCK)) >= 0 ||
+	       (fx.listener6 > 0 && (fd = accept4(fx.listener6, NULL, NULL, SOCK_NONBLOCK)) >= 0))
 		close(fd);
 	return rc;
+}
+
+static int connect_client(int ms)
+{
+	return connect_client_af(AF_INET, ms);
 }
 
 static void expect_dropped(const char *when)
@@ -350,6 +364,24 @@ Test(bans, removing_bans_keeps_the_rest_of_their_bucket_in_force)
 	SH_OK(&r, "$AXDP block remove %s", fx.ns.ip4[CLIENT]);
 	run_free(&r);
 	expect_passes("after removing the last");
+}
+
+Test(bans, an_ipv6_ban_drops_that_source_and_no_ipv4)
+{
+	struct run r;
+	int rc;
+
+	rc = connect_client_af(AF_INET6, IO_MS);
+	cr_assert_eq(rc, 0, "IPv6 before the ban: %s", strerror(rc));
+	SH_OK(&r, "$AXDP block add %s --for 1h", fx.ns.ip6[CLIENT]);
+	run_free(&r);
+	rc = connect_client_af(AF_INET6, DROPPED_MS);
+	cr_expect_eq(rc, ETIMEDOUT, "IPv6 SYN of a banned source: %s", strerror(rc));
+	expect_passes("IPv4 of the same host, not banned");
+	SH_OK(&r, "$AXDP block remove %s", fx.ns.ip6[CLIENT]);
+	run_free(&r);
+	rc = connect_client_af(AF_INET6, IO_MS);
+	cr_expect_eq(rc, 0, "IPv6 after the ban was lifted: %s", strerror(rc));
 }
 
 Test(bans, wrong_input_is_refused_with_the_line)
