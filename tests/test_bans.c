@@ -22,6 +22,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include "autoxdp_abi.h"
+#include "bans.h"
 #include <sys/socket.h>
 #include "crit_fixture.h"
 #include "daemon.h"
@@ -450,4 +451,95 @@ Test(bans, blocking_the_own_ssh_source_or_the_gateway_needs_force)
 	cr_expect(strstr(r.err, "--force"), "a forced block says what it did: %s", r.err);
 	run_free(&r);
 	expect_dropped("after the forced ban");
+}
+
+/* ---- the state file and durations, without a kernel ---- */
+
+static char scratch[64];
+
+static void unit_setup(void)
+{
+	snprintf(scratch, sizeof(scratch), "/tmp/axdp-bans-XXXXXX");
+	cr_assert(mkdtemp(scratch), "mkdtemp: %s", strerror(errno));
+}
+
+static void unit_teardown(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", scratch);
+	cr_expect_eq(system(cmd), 0);
+}
+
+TestSuite(bans_state, .init = unit_setup, .fini = unit_teardown, .timeout = 10);
+
+Test(bans_state, durations)
+{
+	static const struct { const char *s; uint64_t want; } ok[] = {
+		{ "90", 90 }, { "90s", 90 }, { "15m", 900 }, { "2h", 7200 }, { "7d", 604800 }, { "1w", 604800 },
+		{ "1h30m", 5400 },
+	};
+	static const char *const bad[] = { "", "0", "0s", "-5", "5x", "h", "1.5h", "99999999999w" };
+	uint64_t v;
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		cr_expect(axdp_duration_parse(ok[i].s, &v), "'%s' refused", ok[i].s);
+		cr_expect_eq(v, ok[i].want, "'%s': %llu", ok[i].s, (unsigned long long)v);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_expect(!axdp_duration_parse(bad[i], &v), "'%s' accepted", bad[i]);
+}
+
+static struct axdp_ban ban(const char *cidr, int64_t expires)
+{
+	struct axdp_ban b = { .expires = expires };
+
+	cr_assert_eq(axdp_cidr_parse(cidr, strlen(cidr), false, &b.cidr), 0, "%s", cidr);
+	return b;
+}
+
+/* The last ban of a network wins, the file keeps them across opens, and expiry takes exactly the due ones. */
+Test(bans_state, merge_save_reopen_and_expire)
+{
+	struct axdp_ban in[] = { ban("192.0.2.1", 100), ban("2001:db8::/48", 0), ban("192.0.2.1", 300),
+				 ban("198.51.100.0/24", 200) };
+	struct axdp_cidr *gone;
+	struct axdp_bans b;
+	char err[512];
+	ssize_t n;
+
+	cr_assert_eq(axdp_bans_open(&b, scratch, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(axdp_bans_merge(&b, in, 4), 0);
+	cr_expect_eq(b.n, 3);
+	cr_assert_eq(axdp_bans_save(&b, err, sizeof(err)), 0, "%s", err);
+	axdp_bans_close(&b);
+
+	cr_assert_eq(axdp_bans_open(&b, scratch, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(b.n, 3);
+	cr_expect_eq(axdp_bans_next_expiry(&b), 200, "192.0.2.1 ends at 300 now, the /24 at 200");
+	n = axdp_bans_drop(&b, NULL, 0, 250, &gone);
+	cr_expect_eq(n, 1);
+	cr_expect(n == 1 && gone[0].prefix == 96 + 24, "the /24 expired");
+	free(gone);
+	cr_expect_eq(axdp_bans_next_expiry(&b), 300);
+	n = axdp_bans_drop(&b, (struct axdp_cidr[]){ ban("2001:db8::/48", 0).cidr }, 1, 0, &gone);
+	cr_expect_eq(n, 1);
+	free(gone);
+	cr_expect_eq(b.n, 1);
+	axdp_bans_close(&b);
+}
+
+Test(bans_state, a_damaged_file_is_refused_with_its_line)
+{
+	struct axdp_bans b;
+	char path[128], err[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/" AXDP_BANS_FILE, scratch);
+	f = fopen(path, "w");
+	cr_assert(f);
+	fputs("# header\n192.0.2.1/32 100\n192.0.2.2/32 soon\n", f);
+	cr_assert_eq(fclose(f), 0);
+	cr_assert_eq(axdp_bans_open(&b, scratch, err, sizeof(err)), -1);
+	cr_expect(strstr(err, "/bans:3:"), "%s", err);
 }
