@@ -19,6 +19,7 @@
 #define AXDP_ADDR_PORT_ENTRIES 16384
 #define AXDP_BIND_EXCLUDE_ENTRIES 1024
 #define AXDP_DENY_ENTRIES      (1 << 20)  /* per generation: the public DROP lists fit many times */
+#define AXDP_BAN_ENTRIES       (1 << 20)  /* runtime bans (axdp block add --for): a million fit */
 #define AXDP_TRUST_ENTRIES     65536
 #define AXDP_LOCAL_ADDR_ENTRIES 1024
 #define AXDP_RATE_SET_BITS     17         /* per-source rate buckets: 2^17 sets of two 32-byte slots */
@@ -126,8 +127,9 @@ enum axdp_lpm_family {
 /*
  * Buckets of source addresses the deny list leaves alone, one bit each in
  * the deny_clear array (__u64 words): a set bit means no entry of the
- * live deny list covers any address of the bucket, so the data path skips
- * the trie, whose lookup costs far more than the bit.  A clear bit only
+ * live deny list nor of the runtime bans covers any address of the
+ * bucket, so the data path skips the tries, whose lookups cost far more
+ * than the bit.  A clear bit only
  * means "look it up": a fresh map of zeros is correct.  IPv4 buckets are
  * /24s; IPv6 buckets are /32s hashed onto as many bits.
  */
@@ -499,6 +501,7 @@ struct axdp_counter {
 #define AXDP_MAP_DENY_0     "deny_0"
 #define AXDP_MAP_DENY_1     "deny_1"
 #define AXDP_MAP_DENY_CLEAR "deny_clear"
+#define AXDP_MAP_BANS       "bans"
 #define AXDP_MAP_TRUST      "trust"
 #define AXDP_MAP_LOCAL_ADDRS "local_addrs"
 #define AXDP_MAP_RATE_SETS  "rate_sets"

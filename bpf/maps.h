@@ -111,6 +111,8 @@ struct {
 
 LPM_MAP(deny_0, AXDP_DENY_ENTRIES);
 LPM_MAP(deny_1, AXDP_DENY_ENTRIES);
+/* Runtime bans, changed entry by entry by axdp and the daemon's expiry (src/bans.c); deny_clear covers them too. */
+LPM_MAP(bans, AXDP_BAN_ENTRIES);
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

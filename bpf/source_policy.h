@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR MIT) */
 /*
  * Who may talk to the host at all: denied CIDRs, martian sources, trusted
- * CIDRs.  Empty lists cost one read of the policy entry; a source far
- * from every denied network one bit more; the martian ranges are
- * arithmetic.
+ * CIDRs.  A source far from every denied network and ban costs one bit
+ * of deny_clear; an empty trust list one read of the policy entry; the
+ * martian ranges are arithmetic.
  */
 #ifndef AXDP_SOURCE_POLICY_H
 #define AXDP_SOURCE_POLICY_H
@@ -38,11 +38,19 @@ static __always_inline bool source_listed(void *trie, const struct axdp_addr *sr
 	return family && (*family != AXDP_LPM_IPV6 || !axdp_addr_v4_mapped(src));
 }
 
+/*
+ * Denied by the configuration's list or a runtime ban.  deny_clear covers
+ * both, so a source far from every entry costs the one bitmap read, also
+ * when both are empty (every bit set).
+ */
 static __always_inline bool source_denied(const struct axdp_policy *pol, const struct axdp_addr *src)
 {
-	if (!pol->deny_entries || deny_bucket_clear(src))
+	if (deny_bucket_clear(src))
 		return false;
-	return pol->deny_generation ? source_listed(&deny_1, src) : source_listed(&deny_0, src);
+	if (pol->deny_entries &&
+	    (pol->deny_generation ? source_listed(&deny_1, src) : source_listed(&deny_0, src)))
+		return true;
+	return source_listed(&bans, src);
 }
 
 static __always_inline bool source_trusted(const struct axdp_policy *pol, const struct axdp_addr *src)

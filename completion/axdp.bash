@@ -39,7 +39,7 @@ _axdp()
 		COMPREPLY=($(compgen -W "echo-request echo-reply" -- "$cur"))
 		return
 		;;
-	--interval | --count | --limit | --timeout | --comment | --id)
+	--interval | --count | --limit | --timeout | --comment | --id | --for)
 		return
 		;;
 	esac
@@ -49,7 +49,7 @@ _axdp()
 	for ((i = 1; i < cword; i++)); do
 		case ${words[i]} in
 		-p | --pin-dir | -c | --config | --format | --interface | --interval | --count | --limit | --timeout | --comment | \
-			--flags | --type | --id)
+			--flags | --type | --id | --for)
 			((i++))
 			;;
 		-*) ;;
@@ -72,7 +72,10 @@ _axdp()
 	events) opts+=" --count --timeout" ;;
 	top) opts+=" --interval --limit" ;;
 	explain) opts+=" --flags --type --id --interface" ;;
-	allow | exclude | trust | block) opts+=" --comment" ;;
+	allow | exclude) opts+=" --comment" ;;
+	trust) opts+=" --comment --force" ;;
+	block) opts+=" --for --comment --force" ;;
+	reload) opts+=" --force" ;;
 	esac
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "$opts" -- "$cur"))
@@ -92,7 +95,14 @@ _axdp()
 	audit)
 		((nargs == 0)) && COMPREPLY=($(compgen -W "on off" -- "$cur"))
 		;;
-	allow | exclude | trust | block)
+	block)
+		if ((nargs == 0)); then
+			COMPREPLY=($(compgen -W "add remove list import" -- "$cur"))
+		elif ((nargs == 1)) && [[ $sub == import ]]; then
+			COMPREPLY=($(compgen -f -- "$cur"))
+		fi
+		;;
+	allow | exclude | trust)
 		if ((nargs == 0)); then
 			COMPREPLY=($(compgen -W "add remove list" -- "$cur"))
 		elif ((nargs == 1)) && [[ $sub == add || $sub == remove ]]; then

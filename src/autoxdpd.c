@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/epoll.h>
+#include <sys/inotify.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -24,6 +25,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <systemd/sd-daemon.h>
+#include "bans.h"
 #include "config.h"
 #include "ifaces.h"
 #include "loader.h"
@@ -76,6 +78,9 @@ struct daemon {
 	int epoll_fd, signal_fd, reconcile_fd, watchdog_fd, link_fd, metrics_fd;
 	int proc_fd;           /* without socket hooks: the process connector, or -1 */
 	int settle_fd;         /* one-shot: a burst of process events settled, reconcile */
+	int bans_watch_fd;     /* inotify on StateDirectory=: axdp changed the bans file */
+	int bans_timer_fd;     /* CLOCK_REALTIME, armed at the next ban's expiry */
+	bool bans_synced;      /* the bans trie was made equal to the file once */
 	bool settling;         /* settle_fd is armed */
 	bool reconcile_due;
 	bool renew_due;        /* the periodic reconcile: idle sessions' conntrack entries get stamped */
@@ -276,7 +281,28 @@ static void nft_sync(struct daemon *d)
 	}
 }
 
-/* Source policy: with lists, DenyCIDR=/DenyListFile=/TrustCIDR= too; always the host's own addresses. */
+/*
+ * Runtime bans (bans.h): the expired ones out, the trie equal to the file
+ * at the first run, deny_clear from what remains; with lists the
+ * configuration's lists too, under the same lock.  The timer follows the
+ * next expiry.
+ */
+static void update_bans(struct daemon *d, const struct axdp_config *lists)
+{
+	struct itimerspec at = { 0 };
+	char err[ERRLEN];
+	int64_t next;
+
+	if (axdp_bans_update(&d->pol, d->cfg.state_dir, lists, !d->bans_synced, &next, err, sizeof(err)) == 0)
+		d->bans_synced = true;
+	else
+		axdp_log(LOG_ERR, "bans: %s", err);
+	at.it_value.tv_sec = next;
+	if (d->bans_timer_fd >= 0 && timerfd_settime(d->bans_timer_fd, TFD_TIMER_ABSTIME, &at, NULL))
+		axdp_log(LOG_ERR, "bans: arming the expiry timer: %s; bans expire at the next change", strerror(errno));
+}
+
+/* Source policy: with lists, DenyCIDR=/DenyListFile=/TrustCIDR= and the bans too; always the host's own addresses. */
 static void sync_policy(struct daemon *d, bool lists)
 {
 	char err[ERRLEN];
@@ -289,7 +315,7 @@ static void sync_policy(struct daemon *d, bool lists)
 	}
 	d->policy = true;
 	if (lists)
-		axdp_policy_apply(&d->pol, &d->cfg, err, sizeof(err)); /* logs what it did */
+		update_bans(d, &d->cfg); /* logs what it did */
 	if (axdp_policy_sync_local(&d->pol, err, sizeof(err)))
 		axdp_log(LOG_ERR, "own addresses for the martian check: %s", err);
 }
@@ -647,6 +673,11 @@ static void reload(struct daemon *d)
 		snprintf(err, sizeof(err), "PinDir=%s: a new pin directory takes effect at restart, not at reload", next.pin_dir);
 		goto rejected_free;
 	}
+	if (strcmp(next.state_dir, d->cfg.state_dir) != 0) {
+		snprintf(err, sizeof(err), "StateDirectory=%s: a new state directory takes effect at restart, not at reload",
+			 next.state_dir);
+		goto rejected_free;
+	}
 	after = knobs_from(&next);
 	/* Mode= is the one knob the daemon switches itself: it holds both programs (mode_switch.h). */
 	before.audit = after.audit;
@@ -711,6 +742,40 @@ ready:
 	sd_notify(0, "READY=1");
 }
 
+/* Drains the inotify events of the state directory: did one name the bans file? */
+static bool bans_file_changed(int fd)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	bool changed = false;
+	ssize_t n;
+
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		for (char *p = buf; p < buf + n; p += sizeof(struct inotify_event) + ((struct inotify_event *)p)->len) {
+			const struct inotify_event *e = (const struct inotify_event *)p;
+
+			changed |= (e->len && !strcmp(e->name, AXDP_BANS_FILE)) || (e->mask & IN_Q_OVERFLOW);
+		}
+	return changed;
+}
+
+/* After start: the bans file and its directory exist (axdp_bans_update created them). */
+static void watch_bans(struct daemon *d)
+{
+	if (!d->bpf)
+		return;
+	d->bans_timer_fd = timerfd_create(CLOCK_REALTIME, TFD_CLOEXEC | TFD_NONBLOCK);
+	d->bans_watch_fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	if (d->bans_watch_fd >= 0 &&
+	    inotify_add_watch(d->bans_watch_fd, d->cfg.state_dir, IN_CLOSE_WRITE | IN_MOVED_TO | IN_DELETE) < 0) {
+		axdp_log(LOG_ERR, "bans: watching %s: %s; bans axdp adds are enforced, but expire only after a reload",
+			 d->cfg.state_dir, strerror(errno));
+		close(d->bans_watch_fd);
+		d->bans_watch_fd = -1;
+	}
+	/* The first run (in start) had no timer yet. */
+	update_bans(d, NULL);
+}
+
 static int run(struct daemon *d)
 {
 	struct epoll_event ev[8];
@@ -760,6 +825,12 @@ static int run(struct daemon *d)
 					d->settling = false;
 					d->reconcile_due = true;
 				}
+			} else if (fd == d->bans_watch_fd) {
+				if (bans_file_changed(fd))
+					update_bans(d, NULL);
+			} else if (fd == d->bans_timer_fd) {
+				if (read(fd, &ticks, sizeof(ticks)) > 0)
+					update_bans(d, NULL);
 			} else if (fd == d->link_fd) {
 				if (axdp_link_monitor_drain(fd) != 0) {
 					sync_interfaces(d);
@@ -782,7 +853,7 @@ static int run(struct daemon *d)
 
 int main(int argc, char **argv)
 {
-	struct daemon d = { .epoll_fd = -1 };
+	struct daemon d = { .epoll_fd = -1, .bans_watch_fd = -1, .bans_timer_fd = -1 };
 	uint64_t watchdog_usec = 0;
 	char err[ERRLEN];
 	sigset_t mask;
@@ -814,6 +885,7 @@ int main(int argc, char **argv)
 	d.metrics_fd = timer_fd(d.cfg.metrics_interval_s * 1000000ULL);
 	d.link_fd = axdp_link_monitor_open(err, sizeof(err));
 	d.epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	watch_bans(&d);
 	if (d.link_fd < 0)
 		axdp_log(LOG_WARNING, "%s: interfaces that appear later are not protected until a reload", err);
 	d.proc_fd = d.settle_fd = -1;
@@ -830,7 +902,8 @@ int main(int argc, char **argv)
 	if (d.signal_fd < 0 || d.reconcile_fd < 0 || d.metrics_fd < 0 || d.epoll_fd < 0 ||
 	    watch(d.epoll_fd, d.signal_fd) || watch(d.epoll_fd, d.metrics_fd) ||
 	    watch(d.epoll_fd, d.reconcile_fd) || watch(d.epoll_fd, d.watchdog_fd) || watch(d.epoll_fd, d.link_fd) ||
-	    watch(d.epoll_fd, d.proc_fd) || watch(d.epoll_fd, d.settle_fd) ||
+	    watch(d.epoll_fd, d.proc_fd) || watch(d.epoll_fd, d.settle_fd) || watch(d.epoll_fd, d.bans_watch_fd) ||
+	    watch(d.epoll_fd, d.bans_timer_fd) ||
 	    watch(d.epoll_fd, d.events ? ring_buffer__epoll_fd(d.events) : -1)) {
 		axdp_log(LOG_ERR, "setting up the event loop: %s", strerror(errno));
 		return 1;

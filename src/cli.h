@@ -262,5 +262,14 @@ int cmd_top(struct cli *c, int argc, char **argv);
 int cmd_policy(struct cli *c, int argc, char **argv);   /* allow, trust, block, exclude */
 int cmd_audit(struct cli *c, int argc, char **argv);
 int cmd_explain(struct cli *c, int argc, char **argv);
+int cmd_block(struct cli *c, int argc, char **argv);    /* runtime bans and import; the rest goes to cmd_policy */
+/* The runtime bans for 'block list': a table after the DenyCIDR= one, or the "bans" array of j. */
+void cli_bans_list(struct cli *c, struct json *j);
+/*
+ * Guard rails: CLI_OK unless one of v[0..n) covers the client of
+ * $SSH_CONNECTION or a default gateway; then the refusal ("refusing to
+ * ACTION ...") and CLI_FAIL, or with force a warning and CLI_OK.
+ */
+int cli_guard(struct cli *c, const char *action, const struct axdp_cidr *v, size_t n, bool force);
 
 #endif

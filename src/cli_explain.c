@@ -248,7 +248,7 @@ static size_t build_frame(const struct probe *p, uint8_t *f)
 static const char *const shared_maps[] = {
 	AXDP_MAP_PORT_ALLOW, AXDP_MAP_ADDR_ALLOW, AXDP_MAP_CONNTRACK, AXDP_MAP_FLOW_PORTS, AXDP_MAP_EGRESS_CLOCK,
 	AXDP_MAP_POLICY, AXDP_MAP_DENY_0, AXDP_MAP_DENY_1, AXDP_MAP_DENY_CLEAR, AXDP_MAP_TRUST,
-	AXDP_MAP_LOCAL_ADDRS, AXDP_MAP_IFACE_SLOTS,
+	AXDP_MAP_LOCAL_ADDRS, AXDP_MAP_IFACE_SLOTS, AXDP_MAP_BANS,
 };
 
 #define MAX_MAPS 64
@@ -535,6 +535,13 @@ static void find_why(struct cli *c, struct live *l, const struct probe *p, struc
 	for (int i = 0; i < 2; i++)
 		if (deny[i] >= 0)
 			close(deny[i]);
+	/* A runtime ban denies as a deny entry does (axdp block add --for). */
+	if (!w->deny[0] && (fd = cli_try_map(c, AXDP_MAP_BANS)) >= 0) {
+		lpm_match(fd, &p->src, !p->ipv6, w->deny, sizeof(w->deny));
+		if (w->deny[0])
+			snprintf(w->deny + strlen(w->deny), sizeof(w->deny) - strlen(w->deny), " (runtime ban)");
+		close(fd);
+	}
 	if ((fd = cli_try_map(c, AXDP_MAP_TRUST)) >= 0) {
 		lpm_match(fd, &p->src, !p->ipv6, w->trust, sizeof(w->trust));
 		close(fd);

@@ -197,6 +197,7 @@ static const struct key keys[] = {
 	{ SEC_DAEMON, "ReconcileIntervalSec", T_UINT, OFF(reconcile_interval_s), 1, 3600, NULL,
 	  STR(AXDP_DEFAULT_RECONCILE_INTERVAL_S) },
 	{ SEC_DAEMON, "PidFile", T_PATH, OFF(pid_file), 1, AXDP_PATH_MAX - 1, NULL, AXDP_DEFAULT_PID_FILE },
+	{ SEC_DAEMON, "StateDirectory", T_PATH, OFF(state_dir), 1, AXDP_PATH_MAX - 1, NULL, AXDP_DEFAULT_STATE_DIR },
 	/* min 0: empty is a value here, "no metrics file". */
 	{ SEC_DAEMON, "MetricsFile", T_PATH, OFF(metrics_file), 0, AXDP_PATH_MAX - 1, NULL, "" },
 	{ SEC_DAEMON, "MetricsIntervalSec", T_UINT, OFF(metrics_interval_s), 1, 86400, NULL,
@@ -584,6 +585,14 @@ static void cidr_format(char buf[CIDR_STRLEN], const struct axdp_cidr *c)
 		inet_ntop(AF_INET6, c->addr, a, sizeof(a));
 		snprintf(buf, CIDR_STRLEN, "%s/%u", a, c->prefix);
 	}
+}
+
+void axdp_cidr_format(char *buf, size_t len, const struct axdp_cidr *c)
+{
+	char text[CIDR_STRLEN];
+
+	cidr_format(text, c);
+	snprintf(buf, len, "%s", text);
 }
 
 enum cidr_scan { CIDR_OK, CIDR_BAD_ADDR, CIDR_BAD_PREFIX, CIDR_HOST_BITS };

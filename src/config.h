@@ -20,6 +20,7 @@
 
 #define AXDP_DEFAULT_RECONCILE_INTERVAL_S 30
 #define AXDP_DEFAULT_PID_FILE "/run/autoxdp/autoxdpd.pid"
+#define AXDP_DEFAULT_STATE_DIR "/var/lib/autoxdp"
 #define AXDP_DEFAULT_METRICS_INTERVAL_S 15
 /* Conntrack defaults come from autoxdp_abi.h: the BPF object has the same ones. */
 
@@ -91,6 +92,7 @@ struct axdp_config {
 	enum axdp_run_mode mode;
 	uint32_t reconcile_interval_s;
 	char pid_file[AXDP_PATH_MAX];     /* written at READY, removed at exit; axdp(8) finds the daemon by it */
+	char state_dir[AXDP_PATH_MAX];    /* runtime bans (bans.h), kept across restarts and reboots */
 	char metrics_file[AXDP_PATH_MAX];  /* empty: no metrics file */
 	uint32_t metrics_interval_s;
 
@@ -163,6 +165,9 @@ bool axdp_cidr_contains(const struct axdp_cidr *cidr, const uint8_t addr16[16]);
  * 0, or -1 when s is not one.
  */
 int axdp_cidr_parse(const char *s, size_t len, bool mask_host_bits, struct axdp_cidr *out);
+/* "ADDR/PREFIX", IPv4 for a v4-mapped network; AXDP_CIDR_STRLEN bytes always suffice. */
+#define AXDP_CIDR_STRLEN 50
+void axdp_cidr_format(char *buf, size_t len, const struct axdp_cidr *c);
 
 /* True if a listener bound to addr16 must open nothing (ExcludeBindCIDR=). */
 bool axdp_config_bind_excluded(const struct axdp_config *c, const uint8_t addr16[16]);

@@ -56,6 +56,8 @@ check "rpm built (${rpm##*/})" test -n "$rpm"
 
 # ---- File lists ----
 common=(/usr/sbin/autoxdpd /usr/sbin/axdp /usr/lib/autoxdp/autoxdp.bpf.o /etc/autoxdp.conf /etc/autoxdp.conf.d
+	/var/lib/autoxdp /etc/fail2ban/action.d/autoxdp.conf /etc/crowdsec/bouncers/autoxdp.yaml
+	/usr/lib/autoxdp/crowdsec-action
 	'/usr/share/man/man8/autoxdpd.8*' '/usr/share/man/man8/axdp.8*' '/usr/share/man/man5/autoxdp.conf.5*')
 if [[ -f completion/axdp.bash ]]; then common+=(/usr/share/bash-completion/completions/axdp); fi
 has() { # has LISTFILE GLOB
@@ -69,13 +71,20 @@ has() { # has LISTFILE GLOB
 if [[ -f $deb ]]; then
 	dpkg-deb -c "$deb" | awk '{print $6}' | sed 's|^\.||; s|/$||' >"$PKG/deb.files"
 	echo "--- deb file list"; grep -v '/$' "$PKG/deb.files" | sed '/^$/d'
-	for p in "${common[@]}" /lib/systemd/system/autoxdp.service '/usr/share/doc/autoxdp/README*' \
+	for p in "${common[@]}" /lib/systemd/system/autoxdp.service /lib/systemd/system/autoxdp-crowdsec.service '/usr/share/doc/autoxdp/README*' \
 		/usr/share/doc/autoxdp/copyright; do
 		check "deb contains $p" has "$PKG/deb.files" "$p"
 	done
 	ctl=$(mktemp -d)
 	dpkg-deb -e "$deb" "$ctl"
 	check "deb: /etc/autoxdp.conf is a conffile" grep -qx /etc/autoxdp.conf "$ctl/conffiles"
+	check "deb: the fail2ban action is a conffile" grep -qx /etc/fail2ban/action.d/autoxdp.conf "$ctl/conffiles"
+	check "deb: the CrowdSec bouncer configuration is a conffile" \
+		grep -qx /etc/crowdsec/bouncers/autoxdp.yaml "$ctl/conffiles"
+	# --no-enable --no-start: only an administrator's earlier enable is restored, nothing is started.
+	check "deb postinst leaves the CrowdSec bouncer disabled and stopped" \
+		sh -c "grep -q \"update-state 'autoxdp-crowdsec.service'\" '$ctl/postinst' && \
+		       ! grep -q \"start 'autoxdp-crowdsec.service'\" '$ctl/postinst'"
 	check "deb: Recommends nftables" sh -c "dpkg-deb -f '$deb' Recommends | grep -qw nftables"
 	check "deb postinst enables the service" grep -q "deb-systemd-helper enable 'autoxdp.service'" "$ctl/postinst"
 	check "deb postinst starts, or restarts on upgrade" grep -q '_dh_action=restart' "$ctl/postinst"
@@ -84,13 +93,14 @@ if [[ -f $deb ]]; then
 	check "deb prerm runs 'axdp off' after the stop" \
 		awk '/deb-systemd-invoke stop/ {s=NR} /axdp off/ && s {found=1} END {exit !found}' "$ctl/prerm"
 	check "deb postrm purge removes the pin dir" grep -q 'rm -rf /sys/fs/bpf/autoxdp' "$ctl/postrm"
+	check "deb postrm purge removes the bans" grep -q 'rm -rf /var/lib/autoxdp' "$ctl/postrm"
 	for s in postinst prerm postrm; do check "deb $s: sh -n" sh -n "$ctl/$s"; done
 	rm -rf "$ctl"
 fi
 if [[ -n $rpm ]]; then
 	rpm -qlp "$rpm" 2>/dev/null >"$PKG/rpm.files"
 	echo "--- rpm file list"; grep -v '/\.build-id' "$PKG/rpm.files"
-	for p in "${common[@]}" /usr/lib/systemd/system/autoxdp.service "/usr/share/doc/autoxdp*/README.md" \
+	for p in "${common[@]}" /usr/lib/systemd/system/autoxdp.service /usr/lib/systemd/system/autoxdp-crowdsec.service "/usr/share/doc/autoxdp*/README.md" \
 		"/usr/share/licenses/autoxdp*/LICENSE"; do
 		check "rpm contains $p" has "$PKG/rpm.files" "$p"
 	done

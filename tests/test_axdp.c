@@ -745,7 +745,7 @@ Test(axdp, block_drops_a_source_and_trust_is_written)
 	cr_expect(text && strstr(text, "[Policy]\n# the client\nDenyCIDR="), "%s", text);
 	free(text);
 	AXDP_OK(&r, "block", "list", "--json");
-	jv_free(documented("list", r.out));
+	jv_free(documented("block list", r.out));
 	run_free(&r);
 	AXDP_OK(&r, "block", "remove", fx.ns.ip4[CLIENT]);
 	run_free(&r);
