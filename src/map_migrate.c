@@ -171,9 +171,11 @@ static int copy_entries(const struct taken_over *t, const char *snapshot, int ne
 		}
 	} else {
 		char *prev = NULL, *next = key + kb;
+		int walk = 0;
 
 		/* Bounded: a hash map restarts its walk when the previous key went away meanwhile. */
-		for (__u64 n = 0; n < 2ull * t->old.max_entries && bpf_map_get_next_key(t->old_fd, prev, next) == 0; n++) {
+		for (__u64 n = 0; n < 2ull * t->old.max_entries && (walk = bpf_map_get_next_key(t->old_fd, prev, next)) == 0;
+		     n++) {
 			if (bpf_map_lookup_elem(t->old_fd, next, ov) == 0) {
 				widen(t->old.type, t->old.value_size, new->value_size, ov, nv);
 				if (bpf_map_update_elem(new_fd, next, nv, flags) == 0)
@@ -184,7 +186,7 @@ static int copy_entries(const struct taken_over *t, const char *snapshot, int ne
 			memcpy(key, next, kb);
 			prev = key;
 		}
-		if (errno != ENOENT)
+		if (walk && errno != ENOENT)
 			goto out;
 	}
 	rc = 0;
