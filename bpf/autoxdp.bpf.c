@@ -17,7 +17,7 @@ int xdp_ingress(struct xdp_md *ctx)
 	enum axdp_reason reason = judge_inbound(data, end, &bytes);
 
 	count(reason, ctx->ingress_ifindex, bytes);
-	if (reason < AXDP_FIRST_DROP)
+	if (axdp_reason_action(reason) == AXDP_ACTION_pass)
 		return XDP_PASS;
 	/*
 	 * Read again, not kept: a packet pointer live across the judgement

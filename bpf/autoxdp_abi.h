@@ -239,7 +239,8 @@ struct axdp_knobs {
 	/* Source policy. */
 	__u8 drop_martians;           /* sources never legitimate on an internet-facing link */
 	__u8 trust_opens_tcp;         /* trusted sources reach every TCP port */
-	__u8 pad[6];
+	__u8 dhcp_client;             /* DHCP and DHCPv6 server replies reach the host's client, port or not */
+	__u8 pad[5];
 	/* Rate limits; an interval of 0 turns a limit off and the verifier drops its code. */
 	struct axdp_rate syn[AXDP_TIER_COUNT];  /* new TCP connections per source and port */
 	struct axdp_rate udp_source;             /* UDP datagrams per source and port */
@@ -263,6 +264,7 @@ struct axdp_knobs {
 
 #define AXDP_KNOBS_DEFAULT {                                                          \
 	.drop_martians = 1,                                                               \
+	.dhcp_client = 1,                                                                 \
 	.tcp_timeout_ns = AXDP_DEFAULT_TCP_TIMEOUT_S * AXDP_NSEC_PER_SEC,                 \
 	.tcp_closing_timeout_ns = AXDP_DEFAULT_TCP_CLOSING_TIMEOUT_S * AXDP_NSEC_PER_SEC, \
 	.udp_timeout_ns = AXDP_DEFAULT_UDP_TIMEOUT_S * AXDP_NSEC_PER_SEC,                 \
@@ -273,56 +275,85 @@ struct axdp_knobs {
 
 /*
  * Every verdict the data path can reach, with the reason it was reached.
- * X(id, action, name): id is the counter index, action and name are what
- * operators and metrics see.
+ * X(number, id, action, name): number is the reason's counter slot;
+ * action and name are what operators and metrics see.
+ *
+ * Numbers are frozen.  The counters map is pinned and outlives upgrades,
+ * so a reason whose number moved would carry another reason's counts
+ * into the new version.  A new reason takes the next number; a retired
+ * one keeps its row, so the numbers stay 0 .. AXDP_REASON_COUNT - 1.
+ * Whether a verdict passes is its action (axdp_reason_action), never its
+ * place in the list.
  */
-#define AXDP_REASONS(X)                                   \
-	X(PASS_NON_IP,         pass,   non_ip)            \
-	X(PASS_TCP_PORT,       pass,   tcp_port_open)     \
-	X(PASS_TCP_FLOW,       pass,   tcp_conntrack)     \
-	X(PASS_UDP_PORT,       pass,   udp_port_open)     \
-	X(PASS_UDP_FLOW,       pass,   udp_conntrack)     \
-	X(PASS_ICMP_ERROR,     pass,   icmp_error)        \
-	X(PASS_ICMP_ECHO,      pass,   icmp_echo_request) \
-	X(PASS_ICMP_FLOW,      pass,   icmp_echo_reply)   \
-	X(PASS_NDP,            pass,   icmpv6_ndp_mld)    \
-	X(PASS_FRAGMENT,       pass,   fragment_follows)  \
-	X(PASS_TRUSTED,        pass,   trusted_source)    \
-	X(DROP_DENIED,         drop,   denied_source)     \
-	X(DROP_MARTIAN,        drop,   martian_source)    \
-	X(DROP_L2_MALFORMED,   drop,   l2_malformed)      \
-	X(DROP_VLAN_DEPTH,     drop,   vlan_too_deep)     \
-	X(DROP_IPV4_MALFORMED, drop,   ipv4_malformed)    \
-	X(DROP_IPV6_MALFORMED, drop,   ipv6_malformed)    \
-	X(DROP_IPV6_EXTHDR,    drop,   ipv6_exthdr_chain) \
-	X(DROP_FRAG_ORPHAN,    drop,   fragment_orphan)   \
-	X(DROP_PROTO,          drop,   protocol_other)    \
-	X(DROP_TCP_MALFORMED,  drop,   tcp_malformed)     \
-	X(DROP_TCP_CLOSED,     drop,   tcp_port_closed)   \
-	X(DROP_UDP_MALFORMED,  drop,   udp_malformed)     \
-	X(DROP_UDP_CLOSED,     drop,   udp_port_closed)   \
-	X(DROP_ICMP_MALFORMED, drop,   icmp_malformed)    \
-	X(DROP_ICMP_OTHER,     drop,   icmp_other)        \
-	X(DROP_ICMP_UNMATCHED, drop,   icmp_error_unmatched) \
-	X(DROP_SYN_RATE,       drop,   syn_rate_limited)  \
-	X(DROP_UDP_RATE,       drop,   udp_rate_limited)  \
-	X(DROP_UDP_BUDGET,     drop,   udp_port_budget)   \
-	X(DROP_ICMP_RATE,      drop,   icmp_rate_limited) \
-	X(EGRESS_TRACKED,      egress, flow_tracked)      \
-	X(EGRESS_SERVER,       egress, server_reply)      \
-	X(EGRESS_CLOSED,       egress, flow_closed)       \
-	X(EGRESS_OTHER,        egress, untracked)
+#define AXDP_REASONS(X) \
+	X( 0, PASS_NON_IP,         pass,   non_ip) \
+	X( 1, PASS_TCP_PORT,       pass,   tcp_port_open) \
+	X( 2, PASS_TCP_FLOW,       pass,   tcp_conntrack) \
+	X( 3, PASS_UDP_PORT,       pass,   udp_port_open) \
+	X( 4, PASS_UDP_FLOW,       pass,   udp_conntrack) \
+	X( 5, PASS_ICMP_ERROR,     pass,   icmp_error) \
+	X( 6, PASS_ICMP_ECHO,      pass,   icmp_echo_request) \
+	X( 7, PASS_ICMP_FLOW,      pass,   icmp_echo_reply) \
+	X( 8, PASS_NDP,            pass,   icmpv6_ndp_mld) \
+	X( 9, PASS_FRAGMENT,       pass,   fragment_follows) \
+	X(10, PASS_TRUSTED,        pass,   trusted_source) \
+	X(11, DROP_DENIED,         drop,   denied_source) \
+	X(12, DROP_MARTIAN,        drop,   martian_source) \
+	X(13, DROP_L2_MALFORMED,   drop,   l2_malformed) \
+	X(14, DROP_VLAN_DEPTH,     drop,   vlan_too_deep) \
+	X(15, DROP_IPV4_MALFORMED, drop,   ipv4_malformed) \
+	X(16, DROP_IPV6_MALFORMED, drop,   ipv6_malformed) \
+	X(17, DROP_IPV6_EXTHDR,    drop,   ipv6_exthdr_chain) \
+	X(18, DROP_FRAG_ORPHAN,    drop,   fragment_orphan) \
+	X(19, DROP_PROTO,          drop,   protocol_other) \
+	X(20, DROP_TCP_MALFORMED,  drop,   tcp_malformed) \
+	X(21, DROP_TCP_CLOSED,     drop,   tcp_port_closed) \
+	X(22, DROP_UDP_MALFORMED,  drop,   udp_malformed) \
+	X(23, DROP_UDP_CLOSED,     drop,   udp_port_closed) \
+	X(24, DROP_ICMP_MALFORMED, drop,   icmp_malformed) \
+	X(25, DROP_ICMP_OTHER,     drop,   icmp_other) \
+	X(26, DROP_ICMP_UNMATCHED, drop,   icmp_error_unmatched) \
+	X(27, DROP_SYN_RATE,       drop,   syn_rate_limited) \
+	X(28, DROP_UDP_RATE,       drop,   udp_rate_limited) \
+	X(29, DROP_UDP_BUDGET,     drop,   udp_port_budget) \
+	X(30, DROP_ICMP_RATE,      drop,   icmp_rate_limited) \
+	X(31, EGRESS_TRACKED,      egress, flow_tracked) \
+	X(32, EGRESS_SERVER,       egress, server_reply) \
+	X(33, EGRESS_CLOSED,       egress, flow_closed) \
+	X(34, EGRESS_OTHER,        egress, untracked) \
+	X(35, PASS_DHCP_REPLY,     pass,   dhcp_reply)
 
 enum axdp_reason {
-#define AXDP_REASON_ENUM(id, action, name) AXDP_##id,
+#define AXDP_REASON_ENUM(number, id, action, name) AXDP_##id = (number),
 	AXDP_REASONS(AXDP_REASON_ENUM)
 #undef AXDP_REASON_ENUM
-	AXDP_REASON_COUNT,
 };
 
-/* The list above keeps pass, drop and egress reasons in three runs. */
-#define AXDP_FIRST_DROP   AXDP_DROP_DENIED
-#define AXDP_FIRST_EGRESS AXDP_EGRESS_TRACKED
+#define AXDP_REASON_ONE(number, id, action, name) + 1
+enum { AXDP_REASON_COUNT = 0 AXDP_REASONS(AXDP_REASON_ONE) };
+#undef AXDP_REASON_ONE
+
+/* The action column as a value: AXDP_ACTION_##action. */
+enum axdp_action {
+	AXDP_ACTION_pass,
+	AXDP_ACTION_drop,
+	AXDP_ACTION_egress,
+};
+
+/* The reasons of an action, a bit each: constants the data path tests a verdict against. */
+#define AXDP_REASON_IF_PASS(number, id, action, name) | (AXDP_ACTION_##action == AXDP_ACTION_pass ? 1ULL << (number) : 0)
+#define AXDP_REASON_IF_DROP(number, id, action, name) | (AXDP_ACTION_##action == AXDP_ACTION_drop ? 1ULL << (number) : 0)
+#define AXDP_PASS_REASONS (0ULL AXDP_REASONS(AXDP_REASON_IF_PASS))
+#define AXDP_DROP_REASONS (0ULL AXDP_REASONS(AXDP_REASON_IF_DROP))
+
+static inline __attribute__((always_inline)) enum axdp_action axdp_reason_action(__u32 reason)
+{
+	if ((AXDP_PASS_REASONS >> (reason & 63)) & 1)
+		return AXDP_ACTION_pass;
+	if ((AXDP_DROP_REASONS >> (reason & 63)) & 1)
+		return AXDP_ACTION_drop;
+	return AXDP_ACTION_egress;
+}
 
 /*
  * Counter slots exceed the reasons so an upgrade adding one can reuse the
@@ -330,6 +361,21 @@ enum axdp_reason {
  * index, and slot * AXDP_COUNTER_SLOTS + reason must stay where it was.
  */
 #define AXDP_COUNTER_SLOTS 64
+
+/* Numbers unique, dense and within the slots, and each released number's action as it was released. */
+#define AXDP_REASON_CHECK(number, id, action, name) \
+	_Static_assert((number) < AXDP_REASON_COUNT, "reason " #name ": numbers run from 0 without a gap");
+AXDP_REASONS(AXDP_REASON_CHECK)
+#undef AXDP_REASON_CHECK
+#define AXDP_REASON_SUM(number, id, action, name) + (1ULL << (number))
+#define AXDP_REASON_UNION(number, id, action, name) | (1ULL << (number))
+_Static_assert((0ULL AXDP_REASONS(AXDP_REASON_SUM)) == (0ULL AXDP_REASONS(AXDP_REASON_UNION)),
+	       "a reason number is listed twice");
+#undef AXDP_REASON_SUM
+#undef AXDP_REASON_UNION
+_Static_assert(AXDP_REASON_COUNT <= AXDP_COUNTER_SLOTS, "more reasons than counter slots");
+_Static_assert(AXDP_PASS_REASONS == 0x8000007ffULL && AXDP_DROP_REASONS == 0x7ffff800ULL,
+	       "a released reason changed its action: pinned counters would change meaning; append a new reason");
 
 /*
  * Counters are kept per interface: counters[slot * AXDP_COUNTER_SLOTS + reason].

@@ -663,7 +663,7 @@ static void reload(struct daemon *d)
 	 */
 	if (d->bpf && (memcmp(&before, &after, sizeof(before)) != 0 || strcmp(next.bpf_object, d->cfg.bpf_object) != 0)) {
 		snprintf(err, sizeof(err), "%s changed: data-path settings (BpfObject=, [Conntrack], [RateLimit], "
-			 "DropMartians=, TrustOpensAllTCP=) take effect at restart, without a gap: systemctl restart autoxdp",
+			 "DropMartians=, AllowDHCPClient=, TrustOpensAllTCP=) take effect at restart, without a gap: systemctl restart autoxdp",
 			 strcmp(next.bpf_object, d->cfg.bpf_object) ? "BpfObject=" : "a data-path setting");
 		goto rejected_free;
 	}

@@ -95,8 +95,8 @@ static const struct command {
 	{ "reload", cmd_reload, "reload", "check the configuration, then make the daemon reload it",
 	  "Parses the configuration as the daemon would; if it is valid, sends SIGHUP to the daemon\n"
 	  "named by PidFile= and checks that it is still running.  A changed rate limit, timeout,\n"
-	  "DropMartians= or TrustOpensAllTCP= is compiled into the data path: then it sends nothing\n"
-	  "and says to restart (systemctl restart autoxdp, without a gap).\n" },
+	  "DropMartians=, AllowDHCPClient= or TrustOpensAllTCP= is compiled into the data path: then\n"
+	  "it sends nothing and says to restart (systemctl restart autoxdp, without a gap).\n" },
 	{ "version", cmd_version, "version [--json]", "print the version", "" },
 	{ "help", cmd_help, "help [COMMAND]", "this help, or a command's", "" },
 };
@@ -294,7 +294,7 @@ static int cmd_reload(struct cli *c, int argc, char **argv)
 	/* The daemon would refuse the whole configuration and say so only in its log. */
 	if (cli_limits_collect(c, &limits, err, sizeof(err)) == 0 && limits.restart_pending)
 		return cli_error(c, CLI_FAIL, "not reloading: %s changed, and data-path settings ([RateLimit], "
-				 "[Conntrack] timeouts, DropMartians=, TrustOpensAllTCP=) apply only at restart, without a gap: "
+				 "[Conntrack] timeouts, DropMartians=, AllowDHCPClient=, TrustOpensAllTCP=) apply only at restart, without a gap: "
 				 "systemctl restart autoxdp ('axdp status' shows what changes)",
 				 c->config_file);
 	if (kill(pid, SIGHUP))

@@ -215,7 +215,7 @@ struct cli_rate {
 struct cli_limit_values {
 	struct cli_rate rate[CLI_LIMIT_COUNT];
 	unsigned int source_prefix_v4, source_prefix_v6;
-	bool drop_martians, trust_opens_all_tcp;
+	bool drop_martians, allow_dhcp_client, trust_opens_all_tcp;
 };
 
 struct cli_limits {

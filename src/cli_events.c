@@ -328,8 +328,9 @@ static uint64_t dropped_total(int fd)
 
 	if (fd < 0 || axdp_counters_read(fd, AXDP_ALL_SLOTS, all))
 		return 0;
-	for (int r = AXDP_FIRST_DROP; r < AXDP_FIRST_EGRESS; r++)
-		sum += all[r].packets;
+	for (int r = 0; r < AXDP_REASON_COUNT; r++)
+		if (axdp_reason_action(r) == AXDP_ACTION_drop)
+			sum += all[r].packets;
 	return sum;
 }
 

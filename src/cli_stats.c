@@ -199,8 +199,9 @@ static void print_table(const struct cli *c, const struct stats_opts *o, const s
 	printf("%s\n", cli_c(c, CLI_RESET));
 	for (int r = 0; r < AXDP_REASON_COUNT; r++) {
 		struct rate rt = rate_of(was ? &was[r] : NULL, &now[r], secs);
-		enum cli_color colour = !now[r].packets ? CLI_DIM : r < AXDP_FIRST_DROP ? CLI_GREEN
-								 : r < AXDP_FIRST_EGRESS ? CLI_RED : CLI_RESET;
+		enum cli_color colour = !now[r].packets ? CLI_DIM
+					    : axdp_reason_action(r) == AXDP_ACTION_pass ? CLI_GREEN
+					    : axdp_reason_action(r) == AXDP_ACTION_drop ? CLI_RED : CLI_RESET;
 		char p[16], b[16], pps[24], bps[24];
 
 		cli_si(p, sizeof(p), (double)now[r].packets, NULL);
@@ -227,7 +228,7 @@ static void print_table(const struct cli *c, const struct stats_opts *o, const s
 		if (!cur->show[slot])
 			continue;
 		for (int r = 0; r < AXDP_REASON_COUNT; r++) {
-			int a = r < AXDP_FIRST_DROP ? 0 : r < AXDP_FIRST_EGRESS ? 1 : 2;
+			enum axdp_action a = axdp_reason_action(r);
 
 			sum[a].packets += cur->c[slot][r].packets;
 			if (w)

@@ -151,7 +151,7 @@ static void read_totals(struct cli *c, struct status *s)
 	if (axdp_counters_read(fd, AXDP_ALL_SLOTS, all) == 0) {
 		s->have_counters = true;
 		for (int r = 0; r < AXDP_REASON_COUNT; r++) {
-			int a = r < AXDP_FIRST_DROP ? 0 : r < AXDP_FIRST_EGRESS ? 1 : 2;
+			enum axdp_action a = axdp_reason_action(r);
 
 			s->totals[a].packets += all[r].packets;
 			s->totals[a].bytes += all[r].bytes;

@@ -20,7 +20,7 @@
 const char *const cli_l4_names[AXDP_L4_COUNT] = { "tcp", "udp" };
 
 const struct cli_reason cli_reasons[AXDP_REASON_COUNT] = {
-#define CLI_REASON(id, action, name) [AXDP_##id] = { #action, #name },
+#define CLI_REASON(number, id, action, name) [AXDP_##id] = { #action, #name },
 	AXDP_REASONS(CLI_REASON)
 #undef CLI_REASON
 };

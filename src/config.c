@@ -216,6 +216,7 @@ static const struct key keys[] = {
 	{ SEC_POLICY, "TrustCIDR", T_CIDRS, OFF(trust_cidrs), 0, 0, NULL, "" },
 	{ SEC_POLICY, "TrustOpensAllTCP", T_BOOL, OFF(trust_opens_all_tcp), 0, 0, NULL, "no" },
 	{ SEC_POLICY, "DropMartians", T_BOOL, OFF(drop_martians), 0, 0, NULL, "yes" },
+	{ SEC_POLICY, "AllowDHCPClient", T_BOOL, OFF(allow_dhcp_client), 0, 0, NULL, "yes" },
 
 	/* Upper bounds keep interval * burst (ns) far inside 64 bits. */
 	{ SEC_RATELIMIT, "SYNPerSecond", T_UINT, OFF(syn_per_s), 0, 1000000000, NULL, STR(AXDP_DEFAULT_SYN_PER_S) },

@@ -105,6 +105,7 @@ struct axdp_config {
 	struct axdp_cidr_list trust_cidrs;
 	bool trust_opens_all_tcp;
 	bool drop_martians;
+	bool allow_dhcp_client;  /* DHCP server replies pass to a client that binds no port */
 
 	/* [RateLimit]: per second and burst (units); per-port and echo rates are split across CPUs */
 	uint32_t syn_per_s, syn_burst;

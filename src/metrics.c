@@ -15,7 +15,7 @@ struct reason_label {
 };
 
 static const struct reason_label reason_labels[AXDP_REASON_COUNT] = {
-#define AXDP_REASON_LABEL(id, action, name) [AXDP_##id] = { #action, #name },
+#define AXDP_REASON_LABEL(number, id, action, name) [AXDP_##id] = { #action, #name },
 	AXDP_REASONS(AXDP_REASON_LABEL)
 #undef AXDP_REASON_LABEL
 };

@@ -413,6 +413,7 @@ static const char chains[] =
 	"\t\tudp dport @udp_open accept\n"
 	"\t\tip daddr . udp dport @udp_open_addr4 accept\n"
 	"\t\tip6 daddr . udp dport @udp_open_addr6 accept\n"
+	"%s"
 	"\t\tmeta l4proto tcp ip saddr @trusted4 accept\n"
 	"\t\tmeta l4proto tcp ip6 saddr @trusted6 accept\n"
 	"\t\ticmp type { destination-unreachable, time-exceeded, parameter-problem, echo-request } accept\n"
@@ -424,6 +425,11 @@ static const char chains[] =
 	"\t\tmeta l4proto { icmp, ipv6-icmp } counter name \"icmp_other\" drop\n"
 	"\t\tcounter name \"protocol_other\" drop\n"
 	"\t}\n";
+
+/* AllowDHCPClient=: the replies a client that binds no port must get (autoxdpd(8), DHCP clients). */
+static const char dhcp_client_rules[] =
+	"\t\tmeta nfproto ipv4 udp sport 67 udp dport 68 accept\n"
+	"\t\tip6 saddr fe80::/10 udp sport 547 udp dport 546 accept\n";
 
 static bool policy_set(enum set_kind k)
 {
@@ -483,7 +489,7 @@ int axdp_nft_render(FILE *out, bool full, const struct axdp_nft *nft, const stru
 	for (int k = 0; k < S_COUNT; k++)
 		render_set(out, full, k, nft, ports, seeds, pol, cfg);
 	if (full) {
-		fprintf(out, chains, AXDP_NFT_PRIORITY);
+		fprintf(out, chains, AXDP_NFT_PRIORITY, cfg->allow_dhcp_client ? dhcp_client_rules : "");
 		fputs("}\n", out);
 	}
 	return ferror(out) ? -1 : 0;

@@ -331,7 +331,7 @@ int main(int argc, char **argv)
 
 	for (i = 0; i < ARRAY_SIZE(classes); i++) {
 		const struct bench_class *c = &classes[i];
-		int want = c->reason < AXDP_FIRST_DROP ? XDP_PASS : XDP_DROP;
+		int want = axdp_reason_action(c->reason) == AXDP_ACTION_pass ? XDP_PASS : XDP_DROP;
 
 		if (c->prepare && (rc = c->prepare(&T)))
 			fail("%s: preparing state: %s", c->name, strerror(-rc));
@@ -359,7 +359,7 @@ int main(int argc, char **argv)
 		const struct bench_class *c = &classes[i], *plain = c->plain ? class_named(c->plain) : NULL;
 		uint32_t floor_ns = median(empty_ns[i], ROUNDS);
 
-		printf("%-24s %-6s %-18s %8u %8u %+9lld", c->name, c->reason < AXDP_FIRST_DROP ? "pass" : "drop",
+		printf("%-24s %-6s %-18s %8u %8u %+9lld", c->name, axdp_reason_action(c->reason) == AXDP_ACTION_pass ? "pass" : "drop",
 		       dpt_reason_name(c->reason), class_ns[i], floor_ns, (long long)class_ns[i] - floor_ns);
 		if (plain)
 			printf(" %+9lld", (long long)class_ns[i] - class_ns[plain - classes]);

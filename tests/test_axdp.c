@@ -849,6 +849,7 @@ Test(axdp, status_shows_the_deny_list_and_the_limits_the_program_runs_with)
 	cr_expect_eq(jv_num(rl, "source_prefix_ipv4"), 32, "%s", r.out);
 	cr_expect_eq(jv_num(rl, "source_prefix_ipv6"), 64, "%s", r.out);
 	cr_expect(jv_get(rl, "drop_martians")->b, "%s", r.out);
+	cr_expect(jv_get(rl, "allow_dhcp_client")->b, "%s", r.out);
 	jv_free(doc);
 	run_free(&r);
 	AXDP_OK(&r, "status");

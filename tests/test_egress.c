@@ -496,7 +496,7 @@ static const struct knob_case knob_cases[] = {
 /* The packets that open the state a knob times out, then the reply that needs it. */
 static void knob_probe(enum knob_case_id id, int reason)
 {
-	int retval = reason < AXDP_FIRST_DROP ? XDP_PASS : XDP_DROP;
+	int retval = axdp_reason_action(reason) == AXDP_ACTION_pass ? XDP_PASS : XDP_DROP;
 	struct pkt whole, p;
 
 	switch (id) {

@@ -55,6 +55,7 @@ struct step {
 	uint16_t port;      /* the destination port, for builders that take one */
 	int arg;            /* the builder's own knob: VLAN tags, TCP flags, ICMP type, a damage */
 	const char *addr;   /* destination address; NULL: the local one */
+	const char *src;    /* source address; NULL: the remote peer */
 	const char *chain;  /* IPv6 extension headers, see v6_chain */
 	uint8_t l4;         /* fragment builders: IPPROTO_TCP (0) or IPPROTO_UDP */
 	enum dpt_hook hook;
@@ -85,9 +86,9 @@ static void ip_begin(struct pkt *p, const struct step *s, int vlans)
 	for (i = 0; i < vlans; i++)
 		pkt_vlan(p, i == 0 && vlans > 1 ? 0x88a8 : 0x8100, (uint16_t)(100 + i));
 	if (s->family == 4)
-		pkt_ipv4(p, &(struct pkt_ipv4_opts){ .dst = s->addr });
+		pkt_ipv4(p, &(struct pkt_ipv4_opts){ .src = s->src, .dst = s->addr });
 	else
-		pkt_ipv6(p, &(struct pkt_ipv6_opts){ .dst = s->addr });
+		pkt_ipv6(p, &(struct pkt_ipv6_opts){ .src = s->src, .dst = s->addr });
 }
 
 static void tcp_to(struct pkt *p, uint16_t sport, uint16_t dport, uint8_t flags)
@@ -258,6 +259,14 @@ static void udp(struct pkt *p, const struct step *s)
 	ip_begin(p, s, 0);
 	pkt_udp(p, EPHEMERAL, s->port);
 	pkt_payload(p, NULL, 16);
+}
+
+/* arg: the source port. */
+static void udp_from(struct pkt *p, const struct step *s)
+{
+	ip_begin(p, s, 0);
+	pkt_udp(p, (uint16_t)s->arg, s->port);
+	pkt_payload(p, NULL, 300);
 }
 
 enum udp_damage {
@@ -496,6 +505,27 @@ static const struct scenario scenarios[] = {
 	{ "UDP to an open port", { { V6(udp), .port = OPEN_UDP, PASS(UDP_PORT) } } },
 	{ "UDP to a closed port", { { V4(udp), .port = CLOSED_UDP, DROP(UDP_CLOSED) } } },
 	{ "UDP to a closed port", { { V6(udp), .port = CLOSED_UDP, DROP(UDP_CLOSED) } } },
+	/* DHCP replies reach a client that binds no port; requests and other sources do not. */
+	{ "DHCP OFFER to the broadcast address",
+	  { { V4(udp_from), .src = "192.0.2.1", .addr = "255.255.255.255", .arg = 67, .port = 68, PASS(DHCP_REPLY) } } },
+	{ "DHCP OFFER to the offered address",
+	  { { V4(udp_from), .src = "192.0.2.1", .arg = 67, .port = 68, PASS(DHCP_REPLY) } } },
+	{ "DHCP request direction, client to server port",
+	  { { V4(udp_from), .addr = "255.255.255.255", .arg = 68, .port = 67, DROP(UDP_CLOSED) } } },
+	{ "DHCP server port to another closed port", { { V4(udp_from), .arg = 67, .port = 69, DROP(UDP_CLOSED) } } },
+	{ "DHCPv6 reply from a link-local server",
+	  { { V6(udp_from), .src = "fe80::1", .addr = "fe80::10", .arg = 547, .port = 546, PASS(DHCP_REPLY) } } },
+	{ "DHCPv6 reply from the top of fe80::/10",
+	  { { V6(udp_from), .src = "febf::1", .arg = 547, .port = 546, PASS(DHCP_REPLY) } } },
+	{ "DHCPv6 reply from a global source", { { V6(udp_from), .arg = 547, .port = 546, DROP(UDP_CLOSED) } } },
+	{ "DHCPv6 reply from just above fe80::/10",
+	  { { V6(udp_from), .src = "fec0::1", .arg = 547, .port = 546, DROP(UDP_CLOSED) } } },
+	{ "DHCPv6 request direction from link-local",
+	  { { V6(udp_from), .src = "fe80::1", .addr = "ff02::1:2", .arg = 546, .port = 547, DROP(UDP_CLOSED) } } },
+	{ "DHCP ports across families: 67 -> 68 over IPv6",
+	  { { V6(udp_from), .src = "fe80::1", .arg = 67, .port = 68, DROP(UDP_CLOSED) } } },
+	{ "DHCP ports across families: 547 -> 546 over IPv4",
+	  { { V4(udp_from), .src = "192.0.2.1", .arg = 547, .port = 546, DROP(UDP_CLOSED) } } },
 	{ "UDP length 7", { { V4(udp_damaged), .arg = UDP_LEN_BELOW_HEADER, DROP(UDP_MALFORMED) } } },
 	{ "UDP length beyond the datagram", { { V4(udp_damaged), .arg = UDP_LEN_BEYOND_DATAGRAM, DROP(UDP_MALFORMED) } } },
 	{ "UDP length beyond the datagram", { { V6(udp_damaged), .arg = UDP_LEN_BEYOND_DATAGRAM, DROP(UDP_MALFORMED) } } },
@@ -728,4 +758,16 @@ ParameterizedTest(struct cut *c, ingress, truncated, .init = setup, .fini = tear
 			  "IPv%d SYN cut to %zu of %zu bytes%s: %s", c->family, len, whole.len,
 			  c->relength ? ", IP length following" : "", why);
 	}
+}
+
+/* A client that binds port 68 opens it: its replies pass as to any open port. */
+Test(ingress, dhcp_reply_to_an_open_port, .init = setup, .fini = teardown)
+{
+	const struct step s = { V4(udp_from), .src = "192.0.2.1", .arg = 67, .port = 68 };
+	char why[256];
+	struct pkt p;
+
+	cr_assert_eq(dpt_port_open(&T, AXDP_L4_UDP, 68), 0);
+	udp_from(&p, &s);
+	cr_assert(!dpt_expect(&T, DPT_XDP, &p, XDP_PASS, AXDP_PASS_UDP_PORT, why, sizeof(why)), "%s", why);
 }

@@ -814,6 +814,9 @@ Test(nft, rendered_ruleset_loads_and_merges_ranges)
 	cr_expect(strstr(text, "elements = { 10.1.2.3 . 81 }"), "v4 address pair missing:\n%s", text);
 	cr_expect(strstr(text, "elements = { 2001:db8::1 . 9443 }"), "v6 address pair missing:\n%s", text);
 	cr_expect(!strstr(text, " 7,") && !strstr(text, "{ 7 "), "excluded port 7 rendered open:\n%s", text);
+	cr_expect(strstr(text, "udp sport 67 udp dport 68 accept") &&
+		  strstr(text, "ip6 saddr fe80::/10 udp sport 547 udp dport 546 accept"),
+		  "AllowDHCPClient=yes (the default) without its rules:\n%s", text);
 	cr_assert_eq(nftns(fx.ns.name[SERVER], load, text, NULL, 0, err, sizeof(err)), 0, "full ruleset: %s\n%s", err,
 		     text);
 	/* Twice: the install replaces its own table. */

@@ -151,7 +151,7 @@ static void set_local(const char *const *list)
 
 /* ---- packets ---- */
 
-enum kind { SYN, ACK, UDP, UDP700, ECHO };
+enum kind { SYN, ACK, UDP, UDP700, ECHO, DHCP_REPLY };
 
 static bool is_v6(const char *a)
 {
@@ -182,6 +182,10 @@ static void build(struct pkt *p, enum kind kind, const char *src, uint16_t port)
 	case ECHO:
 		pkt_icmp(p, is_v6(src) ? 128 : 8, 0, 0x1234, 1);
 		pkt_payload(p, NULL, 56);
+		break;
+	case DHCP_REPLY:
+		pkt_udp(p, is_v6(src) ? 547 : 67, port);
+		pkt_payload(p, NULL, 300);
 		break;
 	}
 }
@@ -270,6 +274,11 @@ static void trust_opens(struct axdp_config *c)
 static void no_martians(struct axdp_config *c)
 {
 	c->drop_martians = false;
+}
+
+static void no_dhcp_client(struct axdp_config *c)
+{
+	c->allow_dhcp_client = false;
 }
 
 static void prefix_24_and_48(struct axdp_config *c)
@@ -410,6 +419,15 @@ static const struct policy_case cases[] = {
 	    { SYN, PKT_LOCAL6, OPEN_TCP, 1, DROP(MARTIAN) },
 	    { SYN, PKT_LOCAL4, CLOSED_TCP, 1, DROP(TCP_CLOSED) },
 	    { SYN, PKT_OTHER4, OPEN_TCP, 1, PASS(TCP_PORT) } } },
+	{ "DHCP replies: the deny list and martians still win", NULL, LIST("192.0.2.1", "fe80::1"), NULL, NULL,
+	  { { DHCP_REPLY, "192.0.2.1", 68, 1, DROP(DENIED) },
+	    { DHCP_REPLY, "fe80::1", 546, 1, DROP(DENIED) },
+	    { DHCP_REPLY, "0.0.0.0", 68, 1, DROP(MARTIAN) },
+	    { DHCP_REPLY, "192.0.2.2", 68, 1, PASS(DHCP_REPLY) },
+	    { DHCP_REPLY, "fe80::2", 546, 1, PASS(DHCP_REPLY) } } },
+	{ "AllowDHCPClient=no drops DHCP replies to a closed port", no_dhcp_client, NULL, NULL, NULL,
+	  { { DHCP_REPLY, "192.0.2.1", 68, 1, DROP(UDP_CLOSED) },
+	    { DHCP_REPLY, "fe80::1", 546, 1, DROP(UDP_CLOSED) } } },
 	{ "SYN rate: the burst passes, then drops; other sources and non-SYNs unaffected", syn_1_burst_3, NULL, NULL,
 	  NULL,
 	  { { SYN, "198.51.100.7", OPEN_TCP, 3, PASS(TCP_PORT) },
@@ -467,7 +485,7 @@ static const struct policy_case cases[] = {
 };
 
 static int table_index[] = { 0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14,
-			     15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29 };
+			     15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31 };
 
 ParameterizedTestParameters(policy, cases)
 {
@@ -970,6 +988,7 @@ Test(policy_files, knobs_from_configuration)
 	c.strict_syn_per_s = 0;
 	axdp_rate_knobs(&k, &c, 2);
 	cr_expect_eq(k.drop_martians, 1);
+	cr_expect_eq(k.dhcp_client, 1, "DHCP client replies pass by default");
 	cr_expect_eq(k.trust_opens_tcp, 0);
 	cr_expect_eq(k.syn[AXDP_TIER_NORMAL].interval_ns, 20000000, "50/s: 20 ms");
 	cr_expect_eq(k.syn[AXDP_TIER_NORMAL].tolerance_ns, 99ULL * 20000000, "burst 100: 99 intervals ahead");
@@ -1013,11 +1032,12 @@ Test(policy_files, policy_keys_parse_print_and_reject)
 
 	make_scratch();
 	snprintf(path, sizeof(path), "%s/a.conf", scratch);
-	write_file(path, "[Policy]\nDropMartians=off\nTrustOpensAllTCP=True\nDenyListFile=/x/a /x/b\nDenyListFile=/x/c\n"
+	write_file(path, "[Policy]\nDropMartians=off\nAllowDHCPClient=no\nTrustOpensAllTCP=True\nDenyListFile=/x/a /x/b\nDenyListFile=/x/c\n"
 			 "TrustCIDR=10.0.0.0/8 fd00::/8\n[RateLimit]\nStrictProcesses=nginx\nStrictTCP=22 2200-2210\n"
 			 "UnlimitedTCP=443\nUDPPerSecond=7\n");
 	cr_assert_eq(axdp_config_load(&c, path, "/nonexistent", err, sizeof(err)), 0, "%s", err);
 	cr_expect_eq(c.drop_martians, false);
+	cr_expect_eq(c.allow_dhcp_client, false);
 	cr_expect_eq(c.trust_opens_all_tcp, true);
 	cr_expect_eq(c.deny_list_files.n, 3, "lists append within a file");
 	cr_expect_eq(c.trust_cidrs.n, 2);
@@ -1036,6 +1056,7 @@ Test(policy_files, policy_keys_parse_print_and_reject)
 	axdp_config_defaults(&c);
 	cr_expect_eq(c.strict_processes.n, 6, "the default strict processes");
 	cr_expect_eq(c.drop_martians, true);
+	cr_expect_eq(c.allow_dhcp_client, true);
 	axdp_config_free(&c);
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		write_file(path, bad[i][0]);

@@ -73,6 +73,7 @@ static int build_variants(struct variant *v)
 	v[2].name = "all-off";
 	common_knobs(&v[2].knobs);
 	v[2].knobs.drop_martians = 0;
+	v[2].knobs.dhcp_client = 0;
 	v[2].knobs.events_per_cpu = 0;
 	return 3;
 }

@@ -11,13 +11,13 @@
 #include "datapath.h"
 
 static const char *const reason_names[] = {
-#define REASON_NAME(id, action, name) [AXDP_##id] = #name,
+#define REASON_NAME(number, id, action, name) [AXDP_##id] = #name,
 	AXDP_REASONS(REASON_NAME)
 #undef REASON_NAME
 };
 
 static const char *const reason_labels[] = {
-#define REASON_LABEL(id, action, name) [AXDP_##id] = #action " " #name,
+#define REASON_LABEL(number, id, action, name) [AXDP_##id] = #action " " #name,
 	AXDP_REASONS(REASON_LABEL)
 #undef REASON_LABEL
 };
