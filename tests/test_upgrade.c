@@ -8,12 +8,14 @@
  * session that only conntrack lets in keeps carrying data at every step,
  * and what the old maps held is in the new ones.  A takeover that fails
  * (build/autoxdp-badmap.bpf.o, whose conntrack cannot be created) leaves
- * the old programs and maps enforcing.
+ * the old programs and maps enforcing.  The daemon does the same when it
+ * restarts onto the resized object.
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <arpa/inet.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <netinet/tcp.h>
@@ -39,8 +41,16 @@
 /* What the resized object's maps hold (Makefile, UPGRADE_OBJS). */
 #define RESIZED_CT_ENTRIES 131072
 #define RESIZED_DENY_ENTRIES 524288
+/* Loading and verifying the object takes a few hundred ms; this only bounds a failure. */
+#define READY_MS 20000
+#define STOP_MS 5000
 
 static struct dpfix fx = DPFIX_INIT;
+/* The running case's fixture, for the daemon suite. */
+static struct netns_pair dns;
+static struct axdpd axd;
+/* Where the case's maps are pinned: the dpfix's or the daemon's. */
+static const char *pins;
 
 static const char *env_or(const char *name, const char *fallback)
 {
@@ -67,7 +77,7 @@ static void teardown(void)
 	cr_expect(netns_pair_destroy(&fx.ns, err, sizeof(err)) == 0, "teardown: %s", err);
 }
 
-CRIT_AFTER_ALL(dpfix_remove_stale(PIN_PREFIX))
+CRIT_AFTER_ALL(dpfix_remove_stale(PIN_PREFIX); axdpd_fixture_remove_stale())
 
 static void setup(void)
 {
@@ -79,9 +89,32 @@ static void setup(void)
 		cr_assert_fail("setup: %s", err);
 	}
 	crit_net_use(&fx.ns, IO_TIMEOUT_MS);
+	pins = fx.pin_dir;
 }
 
 TestSuite(upgrade, .init = setup, .fini = teardown, .timeout = 90);
+
+static void daemon_teardown(void)
+{
+	char err[512];
+
+	cr_expect(axdpd_fixture_teardown(&dns, &axd, err, sizeof(err)) == 0, "teardown: %s", err);
+}
+
+static void daemon_setup(void)
+{
+	char err[1024];
+
+	if (axdpd_fixture_setup(&dns, &axd, "", err, sizeof(err)) || axdpd_start(&axd, READY_MS)) {
+		snprintf(err + strlen(err), sizeof(err) - strlen(err), "%s", axd.err);
+		daemon_teardown();
+		cr_assert_fail("setup: %s", err);
+	}
+	crit_net_use(&dns, IO_TIMEOUT_MS);
+	pins = axd.pin_dir;
+}
+
+TestSuite(upgrade_daemon, .init = daemon_setup, .fini = daemon_teardown, .timeout = 90);
 
 /* ---- the pinned maps, as any later reader finds them ---- */
 
@@ -90,7 +123,7 @@ static int pinned(const char *name)
 	char path[128];
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/%s", fx.pin_dir, name);
+	snprintf(path, sizeof(path), "%s/%s", pins, name);
 	fd = bpf_obj_get(path);
 	cr_assert(fd >= 0, "opening pinned map %s: %s", path, strerror(errno));
 	return fd;
@@ -111,8 +144,8 @@ static __u32 xdp_prog_id(void)
 {
 	LIBBPF_OPTS(bpf_xdp_query_opts, q);
 
-	cr_assert(bpf_xdp_query(fx.ns.ifindex[SERVER], 0, &q) == 0, "querying XDP on %s: %s", fx.ns.ifname[SERVER],
-		  strerror(errno));
+	cr_assert(bpf_xdp_query(crit_net.ns->ifindex[SERVER], 0, &q) == 0, "querying XDP on %s: %s",
+		  crit_net.ns->ifname[SERVER], strerror(errno));
 	return q.prog_id;
 }
 
@@ -180,12 +213,12 @@ static void *keep_sending(void *arg)
 
 static void session_start(struct session *s)
 {
-	int listener = serve(CLIENT, AF_INET, SOCK_STREAM, fx.ns.ip4[CLIENT], 0), rc;
+	int listener = serve(CLIENT, AF_INET, SOCK_STREAM, side_addr(CLIENT, AF_INET), 0), rc;
 
 	s->port = local_port(listener);
 	s->out = sock(SERVER, AF_INET, SOCK_STREAM);
-	rc = connect_within(s->out, AF_INET, fx.ns.ip4[CLIENT], s->port, IO_TIMEOUT_MS);
-	cr_assert_eq(rc, 0, "the server connecting out to %s:%u: %s", fx.ns.ip4[CLIENT], s->port, strerror(rc));
+	rc = connect_within(s->out, AF_INET, side_addr(CLIENT, AF_INET), s->port, IO_TIMEOUT_MS);
+	cr_assert_eq(rc, 0, "the server connecting out to %s:%u: %s", side_addr(CLIENT, AF_INET), s->port, strerror(rc));
 	s->in = accept_one(listener);
 	close(listener);
 	cr_assert(pthread_create(&s->thread, NULL, keep_sending, s) == 0, "starting the sender");
@@ -224,8 +257,8 @@ static void session_stop(struct session *s)
 static struct axdp_flow_key session_key(const struct session *s)
 {
 	return (struct axdp_flow_key){
-		.remote = v4_mapped(fx.ns.ip4[CLIENT]),
-		.local = v4_mapped(fx.ns.ip4[SERVER]),
+		.remote = v4_mapped(side_addr(CLIENT, AF_INET)),
+		.local = v4_mapped(side_addr(SERVER, AF_INET)),
 		.remote_port = htons(s->port),
 		.local_port = htons(local_port(s->out)),
 		.proto = IPPROTO_TCP,
@@ -255,9 +288,10 @@ static void deny_second_client_address(void)
 	struct run r;
 	int fd;
 
-	snprintf(denied_ip, sizeof(denied_ip), "10.200.%u.%d", fx.ns.subnet, DENIED_HOST);
+	snprintf(denied_ip, sizeof(denied_ip), "10.200.%u.%d", crit_net.ns->subnet, DENIED_HOST);
 	snprintf(cidr, sizeof(cidr), "%s/24", denied_ip);
-	const char *argv[] = { "ip", "-n", fx.ns.name[CLIENT], "addr", "add", cidr, "dev", fx.ns.ifname[CLIENT], NULL };
+	const char *argv[] = { "ip", "-n", crit_net.ns->name[CLIENT], "addr", "add", cidr, "dev", crit_net.ns->ifname[CLIENT],
+			       NULL };
 	cr_assert_eq(run_sync(&r, NULL, argv, "/tmp", 10000, err, sizeof(err)), 0, "ip addr add %s: %s %s", cidr, err,
 		     r.err ? r.err : "");
 	run_free(&r);
@@ -279,7 +313,7 @@ static void denied_source_dropped(uint16_t port, const char *step)
 
 	cr_assert(tsock_bind(fd, &ss, sockaddr_of(AF_INET, denied_ip, 0, &ss), 0) == 0, "binding %s: %s", denied_ip,
 		  strerror(errno));
-	rc = connect_within(fd, AF_INET, fx.ns.ip4[SERVER], port, DROP_WAIT_MS);
+	rc = connect_within(fd, AF_INET, side_addr(SERVER, AF_INET), port, DROP_WAIT_MS);
 	close(fd);
 	cr_assert_eq(rc, ETIMEDOUT, "%s: denied %s connecting to open port %u: expected no answer, got %s", step,
 		     denied_ip, port, rc ? strerror(rc) : "connected");
@@ -288,7 +322,7 @@ static void denied_source_dropped(uint16_t port, const char *step)
 
 static void open_port_answers(uint16_t port, const char *step)
 {
-	int rc = try_connect(AF_INET, fx.ns.ip4[SERVER], port, IO_TIMEOUT_MS);
+	int rc = try_connect(AF_INET, side_addr(SERVER, AF_INET), port, IO_TIMEOUT_MS);
 
 	cr_assert_eq(rc, 0, "%s: connecting to open port %u: %s", step, port, strerror(rc));
 }
@@ -296,7 +330,7 @@ static void open_port_answers(uint16_t port, const char *step)
 static void closed_port_dropped(const char *step)
 {
 	uint64_t before = counted(AXDP_DROP_TCP_CLOSED);
-	int rc = try_connect(AF_INET, fx.ns.ip4[SERVER], CLOSED_PORT, DROP_WAIT_MS);
+	int rc = try_connect(AF_INET, side_addr(SERVER, AF_INET), CLOSED_PORT, DROP_WAIT_MS);
 
 	cr_assert_eq(rc, ETIMEDOUT, "%s: closed port %u: expected no answer, got %s", step, CLOSED_PORT,
 		     rc ? strerror(rc) : "connected");
@@ -309,14 +343,17 @@ struct scene {
 	uint16_t port;
 };
 
-static void scene_start(struct scene *sc)
+/* deny: list a source behind the daemon's back (a daemon would replace the list with its configuration's). */
+static void scene_start(struct scene *sc, bool deny)
 {
-	sc->listener = serve(SERVER, AF_INET, SOCK_STREAM, fx.ns.ip4[SERVER], 0);
+	sc->listener = serve(SERVER, AF_INET, SOCK_STREAM, side_addr(SERVER, AF_INET), 0);
 	sc->port = local_port(sc->listener);
 	open_port(sc->port);
 	open_port_answers(sc->port, "before");
-	deny_second_client_address();
-	denied_source_dropped(sc->port, "before");
+	if (deny) {
+		deny_second_client_address();
+		denied_source_dropped(sc->port, "before");
+	}
 	session_start(&sc->s);
 	session_flows(&sc->s, "before");
 	cr_assert_gt(counted(AXDP_PASS_TCP_FLOW), 0, "before: the session's segments were not passed by conntrack");
@@ -338,7 +375,7 @@ Test(upgrade, changed_maps_are_taken_over_without_a_gap)
 	char err[1024];
 	int fd;
 
-	scene_start(&sc);
+	scene_start(&sc, true);
 	key = session_key(&sc.s);
 	passed = counted(AXDP_PASS_TCP_FLOW);
 	closed_drops = counted(AXDP_DROP_TCP_CLOSED);
@@ -391,7 +428,7 @@ Test(upgrade, failed_takeover_keeps_the_old_state)
 	char err[1024];
 	int fd;
 
-	scene_start(&sc);
+	scene_start(&sc, true);
 	key = session_key(&sc.s);
 	ct_before = pinned_info(AXDP_MAP_CONNTRACK);
 	prog_before = xdp_prog_id();
@@ -411,5 +448,49 @@ Test(upgrade, failed_takeover_keeps_the_old_state)
 	open_port_answers(sc.port, "after the failed load");
 	session_flows(&sc.s, "at the end");
 	session_stop(&sc.s);
+	close(sc.listener);
+}
+
+/* ---- the daemon restarting onto changed maps, as after a package upgrade ---- */
+
+Test(upgrade_daemon, restart_onto_changed_maps_keeps_the_session)
+{
+	struct axdp_flow flow;
+	struct axdp_flow_key key;
+	struct scene sc = {};
+	uint64_t passed, closed_drops;
+	char *log;
+	int fd;
+
+	scene_start(&sc, false);
+	key = session_key(&sc.s);
+	passed = counted(AXDP_PASS_TCP_FLOW);
+	closed_drops = counted(AXDP_DROP_TCP_CLOSED);
+
+	/* Stopping leaves the pinned data path in force, as dpkg's restart does between the two daemons. */
+	cr_assert_eq(axdpd_stop(&axd, SIGTERM, STOP_MS), 0, "%s", axd.err);
+	session_flows(&sc.s, "with the daemon stopped");
+	cr_assert_eq(setenv(AXDPD_OBJECT_ENV, build_object("autoxdp-resized.bpf.o"), 1), 0, "setenv");
+	cr_assert_eq(axdpd_start(&axd, READY_MS), 0, "restarting onto the resized object: %s", axd.err);
+	session_flows(&sc.s, "after the restart");
+
+	log = axdpd_read_log(&axd);
+	cr_assert(log && strstr(log, "pinned maps of another definition taken over") &&
+		  strstr(log, AXDP_MAP_CONNTRACK " (131072 entries"),
+		  "the daemon did not report the takeover:\n%s", log ? log : "(no log)");
+	cr_assert(!strstr(log, "completing the takeover"), "the takeover did not complete:\n%s", log);
+	free(log);
+	cr_assert_eq(pinned_info(AXDP_MAP_CONNTRACK).max_entries, RESIZED_CT_ENTRIES,
+		     "the conntrack pin does not name the new map");
+	fd = pinned(AXDP_MAP_CONNTRACK);
+	cr_assert(bpf_map_lookup_elem(fd, &key, &flow) == 0, "the session's flow is not in the new conntrack: %s",
+		  strerror(errno));
+	close(fd);
+	cr_assert_gt(counted(AXDP_PASS_TCP_FLOW), passed, "tcp_conntrack lost its count: %lu before",
+		     (unsigned long)passed);
+	open_port_answers(sc.port, "after the restart");
+	session_flows(&sc.s, "at the end");
+	session_stop(&sc.s);
+	cr_assert_eq(counted(AXDP_DROP_TCP_CLOSED), closed_drops, "segments were dropped as to a closed port");
 	close(sc.listener);
 }
