@@ -308,6 +308,9 @@ say "boot: first default route via $dev at ${route_at} (ip monitor), XDP attache
 say "boot: XDP attached $(ms "${attached_at:-$xdp_seen}" "$route_at") ms after the first default route (polled: $(ms "$xdp_seen" "$route_seen") ms)"
 journalctl -b -u autoxdp -o short-monotonic --no-pager | sed 's/^/E2E-BOOT-JOURNAL: /' | head -20
 say "boot: is-active: $(systemctl is-active autoxdp)"
+# A start that outlasts TimeoutStartSec= is killed and retried: the boot went unprotected that long.
+say "boot: restarts of the service: $(systemctl show -P NRestarts autoxdp)"
+dmesg | grep -i 'soft lockup' | sed 's/^/E2E-KERNEL: /'
 
 stage remove
 dpkg -r autoxdp >/tmp/dpkg3.log 2>&1 && say "dpkg -r: ok" || { say "dpkg -r: failed"; sed 's/^/E2E: /' /tmp/dpkg3.log; }
@@ -439,6 +442,7 @@ check "DHCP: renewal through the firewall" 'E2E: dhcp0: lease renewed: ok'
 check "DHCP: rebinding through the firewall" 'E2E: dhcp0: lease rebound: ok'
 check "boot: attach delay after the first default route measured" 'E2E: boot: XDP attached -?[0-9]+ ms after the first default route'
 check "boot: service active" 'E2E: boot: is-active: active'
+check "boot: the service started at its first attempt" 'E2E: boot: restarts of the service: 0$'
 check "remove stops the service" 'E2E: after remove is-active: (inactive|unknown)'
 check "remove turns protection off (no pins)" 'E2E: after remove pin dir: absent'
 check "remove leaves no XDP program" "E2E: after remove xdp on [^:]+: 0"
