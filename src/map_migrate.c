@@ -270,8 +270,8 @@ int axdp_migration_plan(struct bpf_object *obj, struct axdp_migration **out, cha
 	return 0;
 }
 
-static void append(char *report, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
+/* One clause more in the report, "; "-separated. */
+__attribute__((format(printf, 3, 4)))
 static void append(char *report, size_t len, const char *fmt, ...)
 {
 	size_t used = strlen(report);
