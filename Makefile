@@ -70,6 +70,15 @@ $(PROGRAMS:%=$(BUILD)/%): $(BUILD)/%: $(BUILD)/%.o $(LIB_OBJ)
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 $(BUILD)/axdp: $(CLI_OBJ)
 
+# Test artifacts for upgrades across changed map definitions (tests/test_upgrade.c):
+# the same sources with other map sizes, and one whose conntrack cannot be created.
+UPGRADE_OBJS := $(BUILD)/autoxdp-resized.bpf.o $(BUILD)/autoxdp-badmap.bpf.o
+$(BUILD)/autoxdp-resized.bpf.o: BPF_DEFS := -DAXDP_CT_ENTRIES=131072 -DAXDP_DENY_ENTRIES=524288 -DAXDP_IFACE_SLOTS=32
+$(BUILD)/autoxdp-badmap.bpf.o: BPF_DEFS := -DAXDP_CT_ENTRIES=0
+$(UPGRADE_OBJS): $(BPF_SRC) $(BUILD)/clang.stamp | $(BUILD)
+	$(CLANG) $(BPF_CFLAGS) $(BPF_DEFS) -c bpf/autoxdp.bpf.c -o $@
+$(BUILD)/test_upgrade: $(UPGRADE_OBJS)
+
 $(BUILD)/test_%: tests/test_%.c $(TEST_LIB) $(wildcard tests/lib/*.h) $(LIB_OBJ) | $(BUILD)
 	$(CC) $(CFLAGS) -Itests/lib $< $(TEST_LIB) $(LIB_OBJ) -o $@ $(LDLIBS) -lcriterion
 

@@ -13,12 +13,23 @@
 #define AXDP_MAX_VLAN_DEPTH   2   /* 802.1Q plus one QinQ outer tag */
 #define AXDP_MAX_IPV6_EXTHDRS 8   /* RFC 8504 lets hosts cap the chain */
 
-/* Map capacities. */
+/*
+ * Map capacities.  An upgrade may change them, and grow a value by
+ * appending fields whose zero means what the old layout meant: the loader
+ * then takes the pinned map over and carries its entries across
+ * (src/map_migrate.c).  A key layout that changes, or a value that
+ * shrinks, starts its map empty.  The tests build a second object with
+ * some of these overridden (-D) to exercise exactly that.
+ */
+#ifndef AXDP_CT_ENTRIES
 #define AXDP_CT_ENTRIES        262144
+#endif
 #define AXDP_FRAG_ENTRIES      16384
 #define AXDP_ADDR_PORT_ENTRIES 16384
 #define AXDP_BIND_EXCLUDE_ENTRIES 1024
+#ifndef AXDP_DENY_ENTRIES
 #define AXDP_DENY_ENTRIES      (1 << 20)  /* per generation: the public DROP lists fit many times */
+#endif
 #define AXDP_BAN_ENTRIES       (1 << 20)  /* runtime bans (axdp block add --for): a million fit */
 #define AXDP_TRUST_ENTRIES     65536
 #define AXDP_LOCAL_ADDR_ENTRIES 1024
@@ -391,7 +402,11 @@ static inline __attribute__((always_inline)) enum axdp_action axdp_reason_action
 /* Is this verdict a drop (in audit mode: a packet that would have been dropped)? */
 #define AXDP_REASON_DROPS(reason) (axdp_reason_action(reason) == AXDP_ACTION_drop)
 
-/* Counter slots exceed the reasons so an upgrade adding one can reuse the pinned map. */
+/*
+ * Counter slots exceed the reasons so an upgrade adding one can reuse the
+ * pinned map.  Never change it: an upgrade carries counters over index by
+ * index, and slot * AXDP_COUNTER_SLOTS + reason must stay where it was.
+ */
 #define AXDP_COUNTER_SLOTS 64
 
 /* Numbers unique, dense and within the slots, and each released number's action as it was released. */
@@ -414,7 +429,9 @@ _Static_assert(AXDP_PASS_REASONS == 0x8000007ffULL && AXDP_DROP_REASONS == 0x7ff
  * iface_slots[ifindex % AXDP_IFINDEX_KEYS] names the slot of an attached
  * interface; slot 0 counts packets of interfaces without one.
  */
-#define AXDP_IFACE_SLOTS  16
+#ifndef AXDP_IFACE_SLOTS
+#define AXDP_IFACE_SLOTS  16   /* may grow: slots are appended to the counters map */
+#endif
 #define AXDP_IFINDEX_KEYS 4096
 
 struct axdp_iface_slot {

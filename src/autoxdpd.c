@@ -613,6 +613,9 @@ static int start(struct daemon *d, char *err, size_t errlen)
 	} else if (d->cfg.backend == AXDP_BACKEND_NFTABLES && axdp_nft_available(err, errlen)) {
 		return -1;
 	}
+	if (d->bpf && d->dp.migrated[0])
+		axdp_log(LOG_NOTICE, "pinned maps of another definition taken over by %s: %s", d->cfg.bpf_object,
+			 d->dp.migrated);
 	if (axdp_portsync_open(&d->ps, d->bpf ? &d->dp : NULL, err, errlen) || (d->bpf && open_events(d, err, errlen)))
 		return -1;
 	if (d->bpf && !d->dp.hooks)
@@ -630,6 +633,10 @@ static int start(struct daemon *d, char *err, size_t errlen)
 	switch_backends(d, true);
 	/* Installs our table whole (replacing an earlier run's in one transaction), or removes a stale one. */
 	nft_sync(d);
+	/* Links of interfaces not attached above get the new programs too; then the old maps go. */
+	if (d->bpf && axdp_datapath_take_over(&d->dp, seed_err, sizeof(seed_err)))
+		axdp_log(LOG_ERR, "completing the takeover of changed maps: %s; links still running the old programs keep the old maps",
+			 seed_err);
 	return 0;
 }
 
