@@ -171,6 +171,13 @@ struct axdp_policy {
 	__u32 deny_entries;     /* in the live generation */
 	__u32 trust_entries;
 	__u32 local_addrs;      /* entries of local_addrs */
+	/*
+	 * Nonzero from the first runtime ban until a sync of the bans finds
+	 * none: with neither a deny list nor bans a source costs no bitmap
+	 * read.  Appended (an upgrade zero-fills it, and the daemon's start
+	 * sets it from the bans it loads).
+	 */
+	__u32 bans;
 };
 
 /*

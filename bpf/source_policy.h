@@ -39,18 +39,18 @@ static __always_inline bool source_listed(void *trie, const struct axdp_addr *sr
 }
 
 /*
- * Denied by the configuration's list or a runtime ban.  deny_clear covers
- * both, so a source far from every entry costs the one bitmap read, also
- * when both are empty (every bit set).
+ * Denied by the configuration's list or a runtime ban.  With neither, a
+ * source costs nothing but the policy entry already read; deny_clear
+ * covers both, so a source far from every entry costs one bitmap read.
  */
 static __always_inline bool source_denied(const struct axdp_policy *pol, const struct axdp_addr *src)
 {
-	if (deny_bucket_clear(src))
+	if ((!pol->deny_entries && !pol->bans) || deny_bucket_clear(src))
 		return false;
 	if (pol->deny_entries &&
 	    (pol->deny_generation ? source_listed(&deny_1, src) : source_listed(&deny_0, src)))
 		return true;
-	return source_listed(&bans, src);
+	return pol->bans && source_listed(&bans, src);
 }
 
 static __always_inline bool source_trusted(const struct axdp_policy *pol, const struct axdp_addr *src)

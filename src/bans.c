@@ -326,10 +326,12 @@ int axdp_bans_update(struct axdp_policy_maps *m, const char *state_dir, const st
 		snprintf(err, errlen, "bans: out of memory");
 		goto out;
 	}
-	if (sync) {
+	/* A sync also tells the data path whether any ban is left; so does the last one expiring. */
+	if (sync || (expired && !b.n)) {
 		if (axdp_policy_ban_sync(m, nets, b.n, err, errlen))
 			goto out;
-		axdp_log(LOG_INFO, "bans: %zu in force from %s", b.n, b.path);
+		if (sync)
+			axdp_log(LOG_INFO, "bans: %zu in force from %s", b.n, b.path);
 	}
 	m->bans_covered = covered;
 	/* An unchanged deny list is not rewritten: the bits bans no longer need are set here. */

@@ -379,6 +379,23 @@ out:
 	return rc;
 }
 
+/*
+ * Tells the data path whether to look at the bans trie at all.  Set after
+ * a ban's entry is in, so the first ban is enforced when its command
+ * returns; cleared only by a sync that left the trie empty.
+ */
+static int mark_bans(const struct axdp_policy_maps *m, bool present, char *err, size_t errlen)
+{
+	struct axdp_policy pol;
+
+	if (policy_get(m, &pol, err, errlen))
+		return -1;
+	if (!pol.bans == !present)
+		return 0;
+	pol.bans = present;
+	return policy_put(m, &pol, err, errlen);
+}
+
 int axdp_policy_ban_add(struct axdp_policy_maps *m, const struct axdp_cidr *v, size_t n, char *err, size_t errlen)
 {
 	struct axdp_lpm_key *keys;
@@ -399,6 +416,8 @@ int axdp_policy_ban_add(struct axdp_policy_maps *m, const struct axdp_cidr *v, s
 		if (covered[i])
 			__atomic_fetch_and(&m->deny_clear_words[i], ~covered[i], __ATOMIC_SEQ_CST);
 	rc = fill(m, m->bans, AXDP_MAP_BANS, keys, sizeof(*keys), families, n, err, errlen);
+	if (!rc && n)
+		rc = mark_bans(m, true, err, errlen);
 out:
 	free(covered);
 	free(families);
@@ -433,6 +452,8 @@ int axdp_policy_ban_sync(struct axdp_policy_maps *m, const struct axdp_cidr *v, 
 	if (!keys)
 		return snprintf(err, errlen, "bans: out of memory"), -1;
 	rc = prune(m, m->bans, AXDP_MAP_BANS, sizeof(*keys), keys, n, lpm_cmp, err, errlen);
+	if (!rc)
+		rc = mark_bans(m, n > 0, err, errlen);
 	free(families);
 	free(keys);
 	return rc;

@@ -200,6 +200,18 @@ static size_t bans_in_map(void)
 	return n;
 }
 
+/* The data path's gate of the bans trie (struct axdp_policy.bans). */
+static __u32 bans_flag(void)
+{
+	struct axdp_policy pol = {};
+	__u32 zero = 0;
+	int fd = crit_pinned(&fx.d, AXDP_MAP_POLICY);
+
+	cr_assert_eq(bpf_map_lookup_elem(fd, &zero, &pol), 0, "map %s: %s", AXDP_MAP_POLICY, strerror(errno));
+	close(fd);
+	return pol.bans;
+}
+
 static struct jv *block_list_json(void)
 {
 	char man[512], err[1024], *schema;
@@ -230,9 +242,11 @@ Test(bans, a_timed_ban_drops_at_once_survives_a_restart_and_expires)
 	char *text, *conf, want[64];
 
 	expect_passes("before the ban");
+	cr_expect_eq(bans_flag(), 0, "no ban yet, but the data path is told to look for bans");
 	SH_OK(&r, "$AXDP block add %s --for 6s", client);
 	cr_expect(strstr(r.out, "banned"), "%s", r.out);
 	run_free(&r);
+	cr_expect_neq(bans_flag(), 0, "a ban is in, but the data path is not told to look for bans");
 	expect_dropped("right after 'block add --for 6s'");
 
 	/* Listed with its remaining time, in the state file, and nowhere in the configuration. */
@@ -260,6 +274,10 @@ Test(bans, a_timed_ban_drops_at_once_survives_a_restart_and_expires)
 	/* It ends by itself: the daemon lifts it from the data path and the file. */
 	cr_assert_eq(wait_lifted(EXPIRY_HANG_MS), 0, "the ban did not expire");
 	cr_expect_eq(bans_in_map(), 0);
+	/* The gate closes right after the trie empties, in the same expiry pass. */
+	for (int i = 0; i < 50 && bans_flag(); i++)
+		usleep(100 * 1000);
+	cr_expect_eq(bans_flag(), 0, "the last ban expired, but the data path still looks for bans");
 	text = slurp(fx.state);
 	cr_expect(!strstr(text, client), "expired ban still in %s:\n%s", fx.state, text);
 	free(text);
