@@ -28,6 +28,7 @@
 #include "daemon.h"
 #include "jsoncheck.h"
 #include "netns.h"
+#include "synprobe.h"
 #include "run.h"
 #include "sock.h"
 
@@ -46,17 +47,14 @@ static struct {
 	struct netns_pair ns;
 	struct axdpd d;
 	char state[AXDPD_PATH + 16];
-	int listener, listener6;
+	struct synprobe probe;
 } fx;
 
 static void teardown(void)
 {
 	char err[512];
 
-	if (fx.listener > 0)
-		close(fx.listener);
-	if (fx.listener6 > 0)
-		close(fx.listener6);
+	synprobe_close(&fx.probe);
 	unsetenv("SSH_CONNECTION");
 	cr_expect(axdpd_fixture_teardown(&fx.ns, &fx.d, err, sizeof(err)) == 0, "teardown: %s", err);
 }
@@ -66,8 +64,6 @@ CRIT_AFTER_ALL(axdpd_fixture_remove_stale())
 static void setup(void)
 {
 	char err[sizeof(fx.d.err)];
-	struct sockaddr_storage ss;
-	socklen_t len;
 
 	memset(&fx, 0, sizeof(fx));
 	if (axdpd_fixture_setup(&fx.ns, &fx.d, "[Daemon]\nReconcileIntervalSec=5\n", err, sizeof(err)))
@@ -78,17 +74,7 @@ static void setup(void)
 		teardown();
 		cr_assert_fail("setup: %s", err);
 	}
-	fx.listener = netns_socket(fx.ns.name[SERVER], AF_INET, SOCK_STREAM, 0, err, sizeof(err));
-	cr_assert(fx.listener >= 0, "%s", err);
-	len = tsock_addr(AF_INET, "0.0.0.0", PORT, &ss);
-	cr_assert(tsock_bind(fx.listener, &ss, len, 64) == 0, "listen: %s", strerror(errno));
-	fcntl(fx.listener, F_SETFL, O_NONBLOCK);
-	fx.listener6 = netns_socket(fx.ns.name[SERVER], AF_INET6, SOCK_STREAM, 0, err, sizeof(err));
-	cr_assert(fx.listener6 >= 0, "%s", err);
-	setsockopt(fx.listener6, IPPROTO_IPV6, IPV6_V6ONLY, &(int){ 1 }, sizeof(int));
-	len = tsock_addr(AF_INET6, "::", PORT, &ss);
-	cr_assert(tsock_bind(fx.listener6, &ss, len, 64) == 0, "listen v6: %s", strerror(errno));
-	fcntl(fx.listener6, F_SETFL, O_NONBLOCK);
+	cr_assert(synprobe_open(&fx.probe, &fx.ns, PORT, true, err, sizeof(err)) == 0, "%s", err);
 }
 
 TestSuite(bans, .init = setup, .fini = teardown, .timeout = 120);
@@ -127,19 +113,7 @@ static int sh(struct run *r, const char *fmt, ...)
 /* A connection attempt from the client over af: 0, or ETIMEDOUT after ms of silence (dropped). */
 static int connect_client_af(int af, int ms)
 {
-	struct sockaddr_storage ss;
-	socklen_t len = netns_sockaddr(&fx.ns, SERVER, af, PORT, &ss);
-	char err[256];
-	int fd = netns_socket(fx.ns.name[CLIENT], af, SOCK_STREAM, 0, err, sizeof(err)), rc;
-
-	cr_assert(fd >= 0, "%s", err);
-	rc = tsock_connect_within(fd, &ss, len, ms);
-	close(fd);
-	/* Accepted and closed at once: a full accept queue would drop SYNs itself and pass for a ban. */
-	while ((fd = accept4(fx.listener, NULL, NULL, SOCK_NONBLOCK)) >= 0 ||
-	       (fx.listener6 > 0 && (fd = accept4(fx.listener6, NULL, NULL, SOCK_NONBLOCK)) >= 0))
-		close(fd);
-	return rc;
+	return synprobe_connect(&fx.probe, af, ms);
 }
 
 static int connect_client(int ms)
@@ -164,10 +138,7 @@ static void expect_passes(const char *when)
 /* Until the client connects again, at most hang_ms; 0 when it did. */
 static int wait_lifted(int hang_ms)
 {
-	for (int waited = 0; waited < hang_ms; waited += DROPPED_MS)
-		if (connect_client(DROPPED_MS) == 0)
-			return 0;
-	return ETIMEDOUT;
+	return synprobe_wait(&fx.probe, AF_INET, false, DROPPED_MS, hang_ms) ? 0 : ETIMEDOUT;
 }
 
 static char *slurp(const char *path)

@@ -27,6 +27,8 @@
 #include "crit_fixture.h"
 #include "daemon.h"
 #include "netns.h"
+#include "synprobe.h"
+#include "timing.h"
 #include "run.h"
 #include "sock.h"
 
@@ -49,7 +51,7 @@ static struct {
 	char config[AXDPD_PATH + 32];
 	char key[128];
 	struct run lapi, bouncer;
-	int listener;
+	struct synprobe probe;
 } fx;
 
 static void stop(struct run *r)
@@ -71,8 +73,7 @@ static void teardown(void)
 
 	stop(&fx.bouncer);
 	stop(&fx.lapi);
-	if (fx.listener > 0)
-		close(fx.listener);
+	synprobe_close(&fx.probe);
 	cr_expect(axdpd_fixture_teardown(&fx.ns, &fx.d, err, sizeof(err)) == 0, "teardown: %s", err);
 }
 
@@ -185,8 +186,6 @@ static void start_bouncer(void)
 static void setup(void)
 {
 	char err[sizeof(fx.d.err)], axdp[3 * AXDPD_PATH], program[AXDPD_PATH], creds[AXDPD_PATH + 64];
-	struct sockaddr_storage ss;
-	socklen_t len;
 
 	memset(&fx, 0, sizeof(fx));
 	if (axdpd_fixture_setup(&fx.ns, &fx.d, "[Daemon]\nReconcileIntervalSec=5\n", err, sizeof(err)))
@@ -211,49 +210,20 @@ static void setup(void)
 	setenv("AXDP", axdp, 1);
 	start_lapi();
 	start_bouncer();
-	fx.listener = netns_socket(fx.ns.name[SERVER], AF_INET, SOCK_STREAM, 0, err, sizeof(err));
-	cr_assert(fx.listener >= 0, "%s", err);
-	len = tsock_addr(AF_INET, "0.0.0.0", PORT, &ss);
-	cr_assert(tsock_bind(fx.listener, &ss, len, 64) == 0, "listen: %s", strerror(errno));
-	fcntl(fx.listener, F_SETFL, O_NONBLOCK);
+	cr_assert(synprobe_open(&fx.probe, &fx.ns, PORT, false, err, sizeof(err)) == 0, "%s", err);
 }
 
 TestSuite(crowdsec, .init = setup, .fini = teardown, .timeout = 240);
 
 static int connect_client(int ms)
 {
-	struct sockaddr_storage ss;
-	socklen_t len = netns_sockaddr(&fx.ns, SERVER, AF_INET, PORT, &ss);
-	char err[256];
-	int fd = netns_socket(fx.ns.name[CLIENT], AF_INET, SOCK_STREAM, 0, err, sizeof(err)), rc;
-
-	cr_assert(fd >= 0, "%s", err);
-	rc = tsock_connect_within(fd, &ss, len, ms);
-	close(fd);
-	/* Accepted and closed at once: a full accept queue would drop SYNs itself and pass for a ban. */
-	while ((fd = accept4(fx.listener, NULL, NULL, SOCK_NONBLOCK)) >= 0)
-		close(fd);
-	return rc;
+	return synprobe_connect(&fx.probe, AF_INET, ms);
 }
 
-static long long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
-/* Polls until the client's SYN is dropped (want_dropped) or passes; false after the hang limit. */
+/* Until the client's SYN is dropped (want_dropped) or passes; false after the hang limit. */
 static bool wait_for(bool want_dropped)
 {
-	for (long long end = mono_ms() + HANG_MS; mono_ms() < end; usleep(100 * 1000)) {
-		int rc = connect_client(DROPPED_MS);
-
-		if (want_dropped ? rc == ETIMEDOUT : rc == 0)
-			return true;
-	}
-	return false;
+	return synprobe_wait(&fx.probe, AF_INET, want_dropped, DROPPED_MS, HANG_MS);
 }
 
 /* axdp block list --json. */
@@ -274,7 +244,7 @@ static bool wait_listed(const char *cidr, bool want)
 {
 	char out[8192];
 
-	for (long long end = mono_ms() + HANG_MS; mono_ms() < end; usleep(200 * 1000)) {
+	for (long end = now_ms() + HANG_MS; now_ms() < end; usleep(200 * 1000)) {
 		bans(out, sizeof(out));
 		if ((strstr(out, cidr) != NULL) == want)
 			return true;

@@ -25,6 +25,8 @@
 #include "crit_fixture.h"
 #include "daemon.h"
 #include "netns.h"
+#include "synprobe.h"
+#include "timing.h"
 #include "run.h"
 #include "sock.h"
 
@@ -48,7 +50,7 @@ static struct {
 	char sock[AXDPD_PATH + 32];
 	char authlog[AXDPD_PATH + 32];
 	struct run server;            /* fail2ban-server -f */
-	int listener;
+	struct synprobe probe;
 } fx;
 
 static void stop_fail2ban(void)
@@ -69,8 +71,7 @@ static void teardown(void)
 	char err[512];
 
 	stop_fail2ban();
-	if (fx.listener > 0)
-		close(fx.listener);
+	synprobe_close(&fx.probe);
 	cr_expect(axdpd_fixture_teardown(&fx.ns, &fx.d, err, sizeof(err)) == 0, "teardown: %s", err);
 }
 
@@ -151,8 +152,6 @@ static void setup(void)
 {
 	const char *argv[] = { "fail2ban-server", "-f", "-x", "-c", fx.f2b, "-s", fx.sock, "-p", NULL, NULL };
 	char err[sizeof(fx.d.err)], pid[AXDPD_PATH + 32], status[4096] = "";
-	struct sockaddr_storage ss;
-	socklen_t len;
 	int i;
 
 	memset(&fx, 0, sizeof(fx));
@@ -176,49 +175,20 @@ static void setup(void)
 		usleep(200 * 1000);
 	}
 	cr_assert_lt(i, 100, "fail2ban-server did not come up: %s", status);
-	fx.listener = netns_socket(fx.ns.name[SERVER], AF_INET, SOCK_STREAM, 0, err, sizeof(err));
-	cr_assert(fx.listener >= 0, "%s", err);
-	len = tsock_addr(AF_INET, "0.0.0.0", PORT, &ss);
-	cr_assert(tsock_bind(fx.listener, &ss, len, 64) == 0, "listen: %s", strerror(errno));
-	fcntl(fx.listener, F_SETFL, O_NONBLOCK);
+	cr_assert(synprobe_open(&fx.probe, &fx.ns, PORT, false, err, sizeof(err)) == 0, "%s", err);
 }
 
 TestSuite(fail2ban, .init = setup, .fini = teardown, .timeout = 180);
 
 static int connect_client(int ms)
 {
-	struct sockaddr_storage ss;
-	socklen_t len = netns_sockaddr(&fx.ns, SERVER, AF_INET, PORT, &ss);
-	char err[256];
-	int fd = netns_socket(fx.ns.name[CLIENT], AF_INET, SOCK_STREAM, 0, err, sizeof(err)), rc;
-
-	cr_assert(fd >= 0, "%s", err);
-	rc = tsock_connect_within(fd, &ss, len, ms);
-	close(fd);
-	/* Accepted and closed at once: a full accept queue would drop SYNs itself and pass for a ban. */
-	while ((fd = accept4(fx.listener, NULL, NULL, SOCK_NONBLOCK)) >= 0)
-		close(fd);
-	return rc;
+	return synprobe_connect(&fx.probe, AF_INET, ms);
 }
 
-static long long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
-/* Polls until the client's SYN is dropped (want_dropped) or passes; false after the hang limit. */
+/* Until the client's SYN is dropped (want_dropped) or passes; false after hang_ms. */
 static bool wait_for(bool want_dropped, int hang_ms)
 {
-	for (long long end = mono_ms() + hang_ms; mono_ms() < end; usleep(100 * 1000)) {
-		int rc = connect_client(DROPPED_MS);
-
-		if (want_dropped ? rc == ETIMEDOUT : rc == 0)
-			return true;
-	}
-	return false;
+	return synprobe_wait(&fx.probe, AF_INET, want_dropped, DROPPED_MS, hang_ms);
 }
 
 /* axdp block list --json, as the operator would see it. */
@@ -267,7 +237,7 @@ Test(fail2ban, failures_ban_in_xdp_until_the_bantime_ends_and_unbanip_lifts)
 	 * autoxdpd may lift the ban a moment before fail2ban's own unban, and
 	 * fail2ban ignores failures of an address it still counts as banned.
 	 */
-	for (long long end = mono_ms() + UNBAN_HANG_MS; mono_ms() < end; usleep(200 * 1000)) {
+	for (long end = now_ms() + UNBAN_HANG_MS; now_ms() < end; usleep(200 * 1000)) {
 		CLIENT_OK(out, "status", JAIL);
 		if (!strstr(out, fx.ns.ip4[CLIENT]))
 			break;
