@@ -57,13 +57,17 @@ help:
 $(BUILD)/clang.stamp: FORCE | $(BUILD)
 	@echo '$(CLANG)' | cmp -s - $@ || echo '$(CLANG)' > $@
 
+# User space is rebuilt when the compiler or its flags change (VERSION is one of them).
+$(BUILD)/cflags.stamp: FORCE | $(BUILD)
+	@echo '$(CC) $(CFLAGS)' | cmp -s - $@ || echo '$(CC) $(CFLAGS)' > $@
+
 $(BUILD):
 	mkdir -p $@
 
 $(BPF_OBJ): $(BPF_SRC) $(BUILD)/clang.stamp | $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) -c bpf/autoxdp.bpf.c -o $@
 
-$(BUILD)/%.o: src/%.c $(wildcard src/*.h) bpf/autoxdp_abi.h | $(BUILD)
+$(BUILD)/%.o: src/%.c $(wildcard src/*.h) bpf/autoxdp_abi.h $(BUILD)/cflags.stamp | $(BUILD)
 	$(CC) $(CFLAGS) -c $< -o $@
 
 $(PROGRAMS:%=$(BUILD)/%): $(BUILD)/%: $(BUILD)/%.o $(LIB_OBJ)

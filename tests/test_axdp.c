@@ -1080,6 +1080,12 @@ Test(axdp_cli, bash_completion_completes_commands_subcommands_and_options)
 		{ "axdp stats --r", "--rates" },
 		{ "axdp -p /tmp stats --format p", "prometheus" },
 		{ "axdp help wa", "watch" },
+		{ "axdp au", "audit" },
+		{ "axdp audit ''", "on off" },
+		{ "axdp ex", "explain exclude" },
+		{ "axdp explain ''", "tcp udp icmp" },
+		{ "axdp explain tcp 1.2.3.4 5.6.7.8:22 --fl", "--flags" },
+		{ "axdp explain icmp 1.2.3.4 5.6.7.8 --type echo-rep", "echo-reply" },
 	};
 	char script[1024], path[512];
 	const char *src = getenv("AXDP_SRCDIR");
