@@ -9,7 +9,7 @@
  * second without building skbs, so the sender is never the bottleneck.
  * Where the kernel refuses live frames (EPERM before it even checks the
  * arguments: seen on 6.18 microVM kernels, a policy of the host kernel, not
- * of this program), it says so in one line and floods through the AF_PACKET
+ * of this program), it says why and floods through the AF_PACKET
  * generator of lib/flood.c instead, with TSO off at the sender so that veth
  * still hands the skbs to the receiver's NAPI; those figures include
  * veth's copy of each skb before native XDP, so they understate native
