@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <netinet/in.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <bpf/bpf.h>
@@ -417,6 +418,40 @@ Test(axdp, ports_name_the_listening_process)
 	AXDP_OK(&r, "ports");
 	cr_expect(strstr(r.out, "tcp     8092  any address\n"), "%s", r.out);
 	cr_expect(strstr(r.out, comm), "%s", r.out);
+	run_free(&r);
+	close(fd);
+}
+
+/*
+ * A process names itself with any bytes (prctl PR_SET_NAME): the JSON stays valid, each byte outside a
+ * well-formed UTF-8 sequence becoming U+FFFD, well-formed ones kept.  Bytes 0xf5-0xff, an overlong form,
+ * a surrogate, a truncated sequence and one above U+10FFFF.
+ */
+Test(axdp, ports_json_stays_valid_whatever_a_process_names_itself)
+{
+	static const char name[] = "a\xf5\xff\xc0\xaf\xed\xa0\x80\xe2\x82\xf4\x90\xc3\xa9z";
+	static const char fffd[] = "\xef\xbf\xbd";
+	char want[128] = "a";
+	const struct jv *ports, *p = NULL;
+	struct run r;
+	struct jv *doc;
+	int fd;
+
+	for (int i = 0; i < 11; i++)
+		strcat(want, fffd);
+	strcat(want, "\xc3\xa9z");
+	cr_assert_eq(prctl(PR_SET_NAME, name), 0, "prctl PR_SET_NAME: %m");
+	fd = listen_on(SERVER, AF_INET, 8093);
+	AXDP_OK(&r, "ports", "--json");
+	python_agrees(r.out);
+	doc = documented("ports", r.out);
+	ports = jv_get(doc, "ports");
+	for (size_t i = 0; i < ports->n; i++)
+		if (jv_num(jv_at(ports, i), "port") == 8093)
+			p = jv_at(ports, i);
+	cr_assert_not_null(p, "ports lacks tcp/8093:\n%s", r.out);
+	cr_expect_str_eq(jv_str(jv_at(jv_get(p, "listeners"), 0), "process"), want, "%s", r.out);
+	jv_free(doc);
 	run_free(&r);
 	close(fd);
 }
