@@ -771,8 +771,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "autoxdpd: %s\n", err);
 		return 1;
 	}
-	if (d.cmd.check_config)
-		return axdp_config_print(&d.cfg, stdout) ? 1 : 0;
+	if (d.cmd.check_config) {
+		int rc = axdp_config_print(&d.cfg, stdout) ? 1 : 0;
+
+		axdp_config_free(&d.cfg);
+		return rc;
+	}
 
 	axdp_log_init();
 	sigemptyset(&mask);
