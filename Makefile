@@ -11,13 +11,18 @@ DESTDIR    ?=
 
 CLANG      ?= clang-14
 CC         ?= gcc
-BUILD      ?= build
+# make check SANITIZE=1: daemon, CLI and tests with ASan and UBSan, in their own build directory.
+SANITIZE   ?=
+BUILD      ?= $(if $(SANITIZE),build-san,build)
 
 ARCH_INCLUDE := /usr/include/$(shell $(CC) -dumpmachine)
 BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -Wall -Wextra -Wno-unused-parameter -Werror -I$(ARCH_INCLUDE) -Ibpf
 CFLAGS     ?= -O2 -g
 CFLAGS     += -std=gnu11 -Wall -Wextra -Werror -Wno-format-truncation -Ibpf -Isrc \
               -DAXDP_VERSION='"$(VERSION)"' -DAXDP_OBJECT_DEFAULT='"$(LIBEXECDIR)/autoxdp.bpf.o"'
+ifneq ($(SANITIZE),)
+CFLAGS     += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+endif
 LDLIBS     := -lbpf -lelf -lz -lsystemd -lcap
 
 BPF_OBJ    := $(BUILD)/autoxdp.bpf.o
@@ -185,3 +190,39 @@ check-e2e:
 .PHONY: check-verifier
 check-verifier: $(BPF_OBJ)
 	BUILD=$(BUILD) OBJ=$(BPF_OBJ) tests/verifier-kernels.sh
+
+# ---- Fuzzing (tests/fuzz/): libFuzzer targets of the parsers, and the data path against its model ----
+# make fuzz FUZZ_SECONDS=600 runs each target that long; new corpus entries and crashes stay in $(FUZZ_BUILD).
+FUZZ_CC      ?= clang-14
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := config cidr dropin sockdiag rtnetlink json
+FUZZ_CFLAGS  := -O1 -g -std=gnu11 -Wall -Wextra -Werror -Wno-gnu-variable-sized-type-not-at-end -Wno-missing-field-initializers -Ibpf -Isrc -Itests/lib -Itests/fuzz \
+                -DAXDP_VERSION='"$(VERSION)"' -DAXDP_OBJECT_DEFAULT='"$(LIBEXECDIR)/autoxdp.bpf.o"' \
+                -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+# The whole CLI, axdp.c's main renamed: libFuzzer brings its own.
+FUZZ_OBJ     := $(LIB_SRC:src/%.c=$(FUZZ_BUILD)/%.o) $(CLI_SRC:src/%.c=$(FUZZ_BUILD)/%.o) $(FUZZ_BUILD)/axdp.o
+
+.PHONY: fuzz fuzz-build
+$(FUZZ_BUILD):
+	mkdir -p $@
+
+$(FUZZ_BUILD)/%.o: src/%.c $(wildcard src/*.h) bpf/autoxdp_abi.h | $(FUZZ_BUILD)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+$(FUZZ_BUILD)/axdp.o: FUZZ_CFLAGS += -Dmain=axdp_main
+
+$(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%): $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_util.c \
+		tests/fuzz/fuzz_util.h tests/lib/jsoncheck.c $(FUZZ_OBJ)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< tests/fuzz/fuzz_util.c tests/lib/jsoncheck.c $(FUZZ_OBJ) \
+		-o $@ $(LDLIBS)
+
+fuzz-build: $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
+
+# Each target for FUZZ_SECONDS from its seeds in tests/fuzz/corpus/TARGET; a crash stops with the input kept.
+fuzz: fuzz-build
+	for t in $(FUZZ_TARGETS); do \
+		mkdir -p $(FUZZ_BUILD)/corpus/$$t && \
+		$(FUZZ_BUILD)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+			-artifact_prefix=$(FUZZ_BUILD)/crash-$$t- -print_final_stats=1 \
+			$(FUZZ_BUILD)/corpus/$$t tests/fuzz/corpus/$$t || exit 1; \
+	done
