@@ -458,6 +458,9 @@ static const struct scenario scenarios[] = {
 	{ "AH, SYN to a closed port", { { V6(v6_chain), .chain = "DA", .arg = IPPROTO_TCP, .port = CLOSED_TCP, DROP(TCP_CLOSED) } } },
 	{ "atomic fragment header, SYN to an open port",
 	  { { V6(v6_chain), .chain = "F", .arg = IPPROTO_TCP, .port = OPEN_TCP, PASS(TCP_PORT) } } },
+	/* The second header would be judged by itself otherwise: found by the differential fuzzer (dpcases). */
+	{ "a second fragment header after an atomic one",
+	  { { V6(v6_chain), .chain = "FDF", .arg = IPPROTO_TCP, .port = OPEN_TCP, DROP(IPV6_EXTHDR) } } },
 	{ "extension header cut by the payload length", { { V6(v6_chain_cut), .chain = "HD", DROP(IPV6_EXTHDR) } } },
 	{ "no next header (59)", { { V6(v6_chain), .chain = "D", .arg = 59, DROP(PROTO) } } },
 	{ "unassigned next header 253", { { V6(v6_chain), .chain = "", .arg = 253, DROP(PROTO) } } },
