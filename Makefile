@@ -35,7 +35,9 @@ LIB_SRC    := $(filter-out $(PROGRAMS:%=src/%.c) $(CLI_SRC),$(wildcard src/*.c))
 LIB_OBJ    := $(LIB_SRC:src/%.c=$(BUILD)/%.o)
 TEST_SRC   := $(wildcard tests/test_*.c)
 TEST_BIN   := $(TEST_SRC:tests/%.c=$(BUILD)/%)
-TEST_LIB   := $(wildcard tests/lib/*.c)
+# tests/model: the reference model of the decision tree and the state the differential fuzzer uses.
+TEST_LIB   := $(wildcard tests/lib/*.c tests/model/*.c)
+TEST_HDR   := $(wildcard tests/lib/*.h tests/model/*.h)
 
 # Packages the build and the tests need, by distribution.
 DEB_DEPS := $(CLANG) make gcc pkg-config libbpf-dev libelf-dev zlib1g-dev libsystemd-dev libcap-dev \
@@ -71,8 +73,11 @@ $(PROGRAMS:%=$(BUILD)/%): $(BUILD)/%: $(BUILD)/%.o $(LIB_OBJ)
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 $(BUILD)/axdp: $(CLI_OBJ)
 
-$(BUILD)/test_%: tests/test_%.c $(TEST_LIB) $(wildcard tests/lib/*.h) $(LIB_OBJ) | $(BUILD)
-	$(CC) $(CFLAGS) -Itests/lib $< $(TEST_LIB) $(LIB_OBJ) -o $@ $(LDLIBS) -lcriterion
+$(BUILD)/test_%: tests/test_%.c $(TEST_LIB) $(TEST_HDR) $(LIB_OBJ) | $(BUILD)
+	$(CC) $(CFLAGS) -Itests/lib -Itests/model $< $(TEST_LIB) $(LIB_OBJ) -o $@ $(LDLIBS) -lcriterion
+
+$(BUILD)/dpfuzz: tests/fuzz/dpfuzz.c $(TEST_LIB) $(TEST_HDR) $(LIB_OBJ) | $(BUILD)
+	$(CC) $(CFLAGS) -Itests/lib -Itests/model $< $(TEST_LIB) $(LIB_OBJ) -o $@ $(LDLIBS)
 
 deps:
 	@if command -v apt-get >/dev/null; then \
@@ -89,14 +94,14 @@ check: deps
 	BUILD=$(BUILD) OBJ=$(BPF_OBJ) tests/verifier-kernels.sh
 	AXDP_BPF_OBJECT=$(BPF_OBJ) AXDP_BUILD=$(BUILD) tests/run-tests $(TEST_BIN)
 
-$(BUILD)/bench: tests/bench.c $(TEST_LIB) $(wildcard tests/lib/*.h) $(LIB_OBJ) | $(BUILD)
-	$(CC) $(CFLAGS) -Itests/lib $< $(TEST_LIB) $(LIB_OBJ) -o $@ $(LDLIBS)
+$(BUILD)/bench: tests/bench.c $(TEST_LIB) $(TEST_HDR) $(LIB_OBJ) | $(BUILD)
+	$(CC) $(CFLAGS) -Itests/lib -Itests/model $< $(TEST_LIB) $(LIB_OBJ) -o $@ $(LDLIBS)
 
-$(BUILD)/bench_daemon: tests/bench_daemon.c $(TEST_LIB) $(wildcard tests/lib/*.h) $(LIB_OBJ) | $(BUILD)
-	$(CC) $(CFLAGS) -Itests/lib $< $(TEST_LIB) $(LIB_OBJ) -o $@ $(LDLIBS) -lpthread
+$(BUILD)/bench_daemon: tests/bench_daemon.c $(TEST_LIB) $(TEST_HDR) $(LIB_OBJ) | $(BUILD)
+	$(CC) $(CFLAGS) -Itests/lib -Itests/model $< $(TEST_LIB) $(LIB_OBJ) -o $@ $(LDLIBS) -lpthread
 
-$(BUILD)/bench_flood: tests/bench_flood.c $(TEST_LIB) $(wildcard tests/lib/*.h) $(LIB_OBJ) | $(BUILD)
-	$(CC) $(CFLAGS) -Itests/lib $< $(TEST_LIB) $(LIB_OBJ) -o $@ $(LDLIBS) -lpthread
+$(BUILD)/bench_flood: tests/bench_flood.c $(TEST_LIB) $(TEST_HDR) $(LIB_OBJ) | $(BUILD)
+	$(CC) $(CFLAGS) -Itests/lib -Itests/model $< $(TEST_LIB) $(LIB_OBJ) -o $@ $(LDLIBS) -lpthread
 
 bench: deps
 	$(MAKE) all $(BUILD)/bench $(BUILD)/bench_daemon $(BUILD)/bench_flood
@@ -219,7 +224,10 @@ $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%): $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.
 fuzz-build: $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 
 # Each target for FUZZ_SECONDS from its seeds in tests/fuzz/corpus/TARGET; a crash stops with the input kept.
-fuzz: fuzz-build
+# Then the data path against its model for FUZZ_SECONDS: mismatches kept in $(FUZZ_BUILD)/datapath-cases,
+# to be copied to tests/fuzz/datapath-cases once decided (make check runs those).
+fuzz: fuzz-build all $(BUILD)/dpfuzz
+	AXDP_BPF_OBJECT=$(BPF_OBJ) $(BUILD)/dpfuzz --seconds $(FUZZ_SECONDS) --keep $(FUZZ_BUILD)/datapath-cases
 	for t in $(FUZZ_TARGETS); do \
 		mkdir -p $(FUZZ_BUILD)/corpus/$$t && \
 		$(FUZZ_BUILD)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
