@@ -13,6 +13,7 @@
  * Exit status 0 when every frame agreed, 1 on a mismatch, 2 on a setup error.
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -145,7 +146,30 @@ static void ipv6_chain(struct pkt *p)
 	}
 }
 
-static void frame(struct pkt *p)
+/* A reply to one of the host's flows, addresses and ports as they came back: conntrack is reached. */
+static bool flow_reply(struct pkt *p, const struct dpm_state *s)
+{
+	const struct dpm_flow *f = &s->flows[pick((uint32_t)s->nflows)];
+	char local[64], remote[64];
+	bool v6 = !(f->local[10] == 0xff && f->local[11] == 0xff && !f->local[0]);
+
+	inet_ntop(v6 ? AF_INET6 : AF_INET, v6 ? f->local : f->local + 12, local, sizeof(local));
+	inet_ntop(v6 ? AF_INET6 : AF_INET, v6 ? f->remote : f->remote + 12, remote, sizeof(remote));
+	if (v6)
+		pkt_ipv6(p, &(struct pkt_ipv6_opts){ .src = remote, .dst = local });
+	else
+		pkt_ipv4(p, &(struct pkt_ipv4_opts){ .src = remote, .dst = local });
+	if (f->proto == IPPROTO_TCP)
+		pkt_tcp(p, &(struct pkt_tcp_opts){ .sport = f->remote_port, .dport = f->local_port,
+						   .flags = tcp_flags[pick(sizeof(tcp_flags))] });
+	else if (f->proto == IPPROTO_UDP)
+		pkt_udp(p, f->remote_port, f->local_port);
+	else
+		pkt_icmp(p, chance(80) ? (v6 ? 129 : 0) : (uint8_t)rnd(), 0, f->local_port, 1);
+	return true;
+}
+
+static void frame(struct pkt *p, const struct dpm_state *s)
 {
 	bool v6 = chance(50);
 	uint32_t tags = chance(80) ? 0 : 1 + pick(3);
@@ -158,6 +182,8 @@ static void frame(struct pkt *p)
 		pkt_arp_request(p, "192.0.2.1", "192.0.2.10");
 		return;
 	}
+	if (chance(5) && flow_reply(p, s))
+		return;
 	if (v6) {
 		pkt_ipv6(p, &(struct pkt_ipv6_opts){ .src = addr(true, false), .dst = addr(true, true),
 						     .version = chance(2) ? (uint8_t)pick(16) : 0 });
@@ -322,7 +348,7 @@ int main(int argc, char **argv)
 				}
 			}
 		}
-		frame(&p);
+		frame(&p, &d.model);
 		if (chance(30)) {
 			mutate(&p);
 			mutated++;
