@@ -775,6 +775,7 @@ int main(int argc, char **argv)
 		int rc = axdp_config_print(&d.cfg, stdout) ? 1 : 0;
 
 		axdp_config_free(&d.cfg);
+		free(d.cmd.interfaces.v);
 		return rc;
 	}
 
@@ -839,5 +840,6 @@ int main(int argc, char **argv)
 		axdp_policy_close(&d.pol);
 	axdp_datapath_close(&d.dp);
 	axdp_config_free(&d.cfg);
+	free(d.cmd.interfaces.v);
 	return 0;
 }
