@@ -92,6 +92,7 @@ deps:
 check: deps
 	$(MAKE) all $(TEST_BIN)
 	BUILD=$(BUILD) OBJ=$(BPF_OBJ) tests/verifier-kernels.sh
+	BUILD=$(BUILD) OBJ=$(BPF_OBJ) tests/verifier-matrix.sh
 	AXDP_BPF_OBJECT=$(BPF_OBJ) AXDP_BUILD=$(BUILD) tests/run-tests $(TEST_BIN)
 
 $(BUILD)/bench: tests/bench.c $(TEST_LIB) $(TEST_HDR) $(LIB_OBJ) | $(BUILD)
@@ -191,10 +192,12 @@ check-packages:
 check-e2e:
 	tests/e2e-qemu.sh
 
-# Loads every program on this kernel and on Debian 12's 6.1 under qemu, attaching nothing.
+# Loads every program on this kernel and on Debian 12's 6.1 under qemu, attaching nothing; then
+# Debian 13's 6.12 (must load) and Debian 11's 5.10 (must refuse it: older than the object).
 .PHONY: check-verifier
 check-verifier: $(BPF_OBJ)
 	BUILD=$(BUILD) OBJ=$(BPF_OBJ) tests/verifier-kernels.sh
+	BUILD=$(BUILD) OBJ=$(BPF_OBJ) tests/verifier-matrix.sh
 
 # ---- Fuzzing (tests/fuzz/): libFuzzer targets of the parsers, and the data path against its model ----
 # make fuzz FUZZ_SECONDS=600 runs each target that long; new corpus entries and crashes stay in $(FUZZ_BUILD).
