@@ -52,6 +52,8 @@ help:
 	@echo "make            build $(BPF_OBJ) and the programs"
 	@echo "make deps       install build and test dependencies (apt or dnf)"
 	@echo "sudo make check run every test against the real kernel"
+	@echo "sudo make check SANITIZE=1  the same under ASan and UBSan (build-san/)"
+	@echo "sudo make fuzz  the data path against its model, then the parsers' libFuzzer targets (FUZZ_SECONDS=60 each)"
 	@echo "make bench      ns/packet of each verdict class through BPF_PROG_TEST_RUN"
 	@echo "sudo make demo  the firewall in two throwaway network namespaces"
 	@echo "make install    install under DESTDIR/PREFIX"
