@@ -51,17 +51,25 @@ int pol_push_token(struct pol_tokens *t, const struct pol_key *k, const char *te
 	if (!v)
 		return -1;
 	t->v = v;
-	v = &t->v[t->n++];
+	v = &t->v[t->n];
 	v->key = k;
-	snprintf(v->text, sizeof(v->text), "%s", text);
+	v->text = strdup(text);
 	v->comment = comment && *comment ? strdup(comment) : NULL;
+	if (!v->text || (comment && *comment && !v->comment)) {
+		free(v->text);
+		free(v->comment);
+		return -1;
+	}
+	t->n++;
 	return 0;
 }
 
 void pol_free_tokens(struct pol_tokens *t)
 {
-	for (size_t i = 0; i < t->n; i++)
+	for (size_t i = 0; i < t->n; i++) {
+		free(t->v[i].text);
 		free(t->v[i].comment);
+	}
 	free(t->v);
 	t->v = NULL;
 	t->n = 0;
@@ -74,7 +82,7 @@ static void drop_tokens(struct pol_tokens *t, const struct pol_key *k)
 
 	for (size_t i = 0; i < t->n; i++) {
 		if (t->v[i].key == k)
-			free(t->v[i].comment);
+			free(t->v[i].text), free(t->v[i].comment);
 		else
 			t->v[kept++] = t->v[i];
 	}
@@ -222,25 +230,38 @@ int pol_read_dropin(struct pol_dropin *d)
 			continue;
 		}
 		eq = strchr(s, '=');
-		k = eq && sec >= 0 ? (*eq = '\0', managed(section, axdp_config_trim(s))) : NULL;
+		k = NULL;
+		if (eq && sec >= 0) {
+			/* The name trimmed in a copy: a line of another key stays as it was written. */
+			char *name = strndup(s, (size_t)(eq - s));
+
+			if (!name) {
+				rc = -1;
+				break;
+			}
+			k = managed(section, axdp_config_trim(name));
+			free(name);
+		}
 		if (k) {
+			/* Split as the parser splits, at any length: a cut token would be another value. */
+			static const char ws[] = " \t\n\r\v\f";
 			const char *tok = axdp_config_trim(eq + 1);
-			char buf[64];
-			int n;
 
 			d->has_key[k - pol_keys] = true;
 			/* As the parser reads it: an empty assignment empties what the file gave the key so far. */
 			if (!*tok)
 				drop_tokens(&d->values, k);
-			while (sscanf(tok, " %63s%n", buf, &n) == 1 && rc == 0) {
-				rc = pol_push_token(&d->values, k, buf, pending);
-				tok += n;
+			for (tok += strspn(tok, ws); *tok && rc == 0; tok += strspn(tok, ws)) {
+				size_t len = strcspn(tok, ws);
+				char *one = strndup(tok, len);
+
+				rc = one ? pol_push_token(&d->values, k, one, pending) : -1;
+				free(one);
+				tok += len;
 			}
 		} else {
 			char **dst = sec >= 0 ? &d->other[sec] : &d->other_sections;
 
-			if (eq)
-				*eq = '=';
 			if (pending) {
 				append(dst, "# ");
 				append(dst, pending);
