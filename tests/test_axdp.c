@@ -795,6 +795,30 @@ Test(axdp, block_drops_a_source_and_trust_is_written)
 	close(l);
 }
 
+/*
+ * Hand edits in the drop-in survive a policy command as the parser reads
+ * them: a BOM, "Key = value" of another key, an empty assignment that
+ * empties a list (found by fuzz_dropin).
+ */
+Test(axdp, policy_change_keeps_hand_edits_of_the_dropin)
+{
+	static const char hand[] = "\xef\xbb\xbf[Policy]\nTrustCIDR=192.0.2.0/24\nTrustCIDR=\n"
+				   "DropMartians = yes\n";
+	struct run r;
+	char *text;
+	FILE *f = fopen(fx.dropin, "we");
+
+	cr_assert(f && fputs(hand, f) >= 0 && fclose(f) == 0, "writing %s", fx.dropin);
+	AXDP_OK(&r, "allow", "add", "tcp", "8444");
+	run_free(&r);
+	text = read_file(fx.dropin);
+	cr_assert_not_null(text);
+	cr_expect(strstr(text, "\nDropMartians = yes\n"), "a hand-written line lost its value:\n%s", text);
+	cr_expect(!strstr(text, "192.0.2.0/24"), "an emptied list came back:\n%s", text);
+	cr_expect(!strstr(text, "\xef\xbb\xbf"), "the BOM became part of a line:\n%s", text);
+	free(text);
+}
+
 Test(axdp, policy_change_overridden_by_a_later_file_is_refused)
 {
 	char *before, *after;
