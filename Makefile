@@ -40,10 +40,14 @@ TEST_LIB   := $(wildcard tests/lib/*.c tests/model/*.c)
 TEST_HDR   := $(wildcard tests/lib/*.h tests/model/*.h)
 
 # Packages the build and the tests need, by distribution.
+# python3: the JSON cross-check of test_axdp.  fail2ban, crowdsec: the real ones run in
+# tests/test_fail2ban.c and tests/test_crowdsec.c, instances of the tests' own.  (No RPM
+# distribution ships crowdsec: there its suite fails until it is installed.)
 DEB_DEPS := $(CLANG) make gcc pkg-config libbpf-dev libelf-dev zlib1g-dev libsystemd-dev libcap-dev \
-            libcriterion-dev iproute2 bpftool nftables
+            libcriterion-dev iproute2 bpftool nftables python3 busybox-static isc-dhcp-client \
+            fail2ban crowdsec crowdsec-custom-bouncer
 RPM_DEPS := clang make gcc pkgconf libbpf-devel elfutils-libelf-devel zlib-devel systemd-devel libcap-devel \
-            criterion-devel iproute bpftool nftables
+            criterion-devel iproute bpftool nftables python3 busybox dhcp-client fail2ban-server
 
 .PHONY: all deps check bench demo install clean help FORCE
 all: $(BPF_OBJ) $(PROGRAMS:%=$(BUILD)/%)
@@ -75,17 +79,36 @@ $(PROGRAMS:%=$(BUILD)/%): $(BUILD)/%: $(BUILD)/%.o $(LIB_OBJ)
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 $(BUILD)/axdp: $(CLI_OBJ)
 
+# Test artifacts for upgrades across changed map definitions (tests/test_upgrade.c):
+# the same sources with other map sizes, and one whose conntrack cannot be created.
+UPGRADE_OBJS := $(BUILD)/autoxdp-resized.bpf.o $(BUILD)/autoxdp-badmap.bpf.o
+$(BUILD)/autoxdp-resized.bpf.o: BPF_DEFS := -DAXDP_CT_ENTRIES=131072 -DAXDP_DENY_ENTRIES=524288 -DAXDP_IFACE_SLOTS=32
+$(BUILD)/autoxdp-badmap.bpf.o: BPF_DEFS := -DAXDP_CT_ENTRIES=0
+$(UPGRADE_OBJS): $(BPF_SRC) $(BUILD)/clang.stamp | $(BUILD)
+	$(CLANG) $(BPF_CFLAGS) $(BPF_DEFS) -c bpf/autoxdp.bpf.c -o $@
+$(BUILD)/test_upgrade: $(UPGRADE_OBJS)
+
 $(BUILD)/test_%: tests/test_%.c $(TEST_LIB) $(TEST_HDR) $(LIB_OBJ) | $(BUILD)
 	$(CC) $(CFLAGS) -Itests/lib -Itests/model $< $(TEST_LIB) $(LIB_OBJ) -o $@ $(LDLIBS) -lcriterion
 
 $(BUILD)/dpfuzz: tests/fuzz/dpfuzz.c $(TEST_LIB) $(TEST_HDR) $(LIB_OBJ) | $(BUILD)
 	$(CC) $(CFLAGS) -Itests/lib -Itests/model $< $(TEST_LIB) $(LIB_OBJ) -o $@ $(LDLIBS)
 
+# Services among them (fail2ban, crowdsec) are installed without being started (a policy-rc.d that
+# denies it, unless one exists): the tests run their own instances, and the host's firewall is never
+# touched.  crowdsec's postinst registers with the central API, which fails offline; a non-empty
+# credentials file, written when it installs crowdsec and there is none, skips that (its README.Debian).
 deps:
 	@if command -v apt-get >/dev/null; then \
 		missing=$$(for p in $(DEB_DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
 		if [ -n "$$missing" ]; then echo "installing:" $$missing; \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; fi; \
+			policy=; if [ ! -e /usr/sbin/policy-rc.d ]; then policy=/usr/sbin/policy-rc.d; \
+				printf '#!/bin/sh\nexit 101\n' > $$policy; chmod 755 $$policy; fi; \
+			capi=/etc/crowdsec/online_api_credentials.yaml; case " $$missing " in *" crowdsec "*) \
+				if [ ! -s $$capi ]; then mkdir -p /etc/crowdsec; \
+				echo '# no central API registration (autoxdp make deps); see README.Debian' > $$capi; fi;; esac; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+			rc=$$?; [ -z "$$policy" ] || rm -f $$policy; [ $$rc = 0 ]; fi; \
 	elif command -v dnf >/dev/null; then \
 		missing=$$(for p in $(RPM_DEPS); do rpm -q $$p >/dev/null 2>&1 || echo $$p; done); \
 		if [ -n "$$missing" ]; then dnf install -y $$missing; fi; \
@@ -95,6 +118,7 @@ check: deps
 	$(MAKE) all $(TEST_BIN)
 	BUILD=$(BUILD) OBJ=$(BPF_OBJ) tests/verifier-kernels.sh
 	BUILD=$(BUILD) OBJ=$(BPF_OBJ) tests/verifier-matrix.sh
+	tests/run-tests-selftest.sh $(BUILD)/run-tests-selftest
 	AXDP_BPF_OBJECT=$(BPF_OBJ) AXDP_BUILD=$(BUILD) tests/run-tests $(TEST_BIN)
 
 $(BUILD)/bench: tests/bench.c $(TEST_LIB) $(TEST_HDR) $(LIB_OBJ) | $(BUILD)
@@ -122,6 +146,9 @@ install: all
 	install -D -m 0644 $(BPF_OBJ) $(DESTDIR)$(LIBEXECDIR)/autoxdp.bpf.o
 	install -D -m 0644 config/autoxdp.conf $(DESTDIR)$(SYSCONFDIR)/autoxdp.conf
 	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/autoxdp.conf.d
+	install -D -m 0644 config/fail2ban/action.d/autoxdp.conf $(DESTDIR)$(SYSCONFDIR)/fail2ban/action.d/autoxdp.conf
+	install -D -m 0644 config/crowdsec/autoxdp.yaml $(DESTDIR)$(SYSCONFDIR)/crowdsec/bouncers/autoxdp.yaml
+	install -D -m 0755 config/crowdsec/crowdsec-action $(DESTDIR)$(LIBEXECDIR)/crowdsec-action
 	install -D -m 0644 man/autoxdpd.8 $(DESTDIR)$(MANDIR)/man8/autoxdpd.8
 	install -D -m 0644 man/axdp.8 $(DESTDIR)$(MANDIR)/man8/axdp.8
 	install -D -m 0644 man/autoxdp.conf.5 $(DESTDIR)$(MANDIR)/man5/autoxdp.conf.5
@@ -146,6 +173,7 @@ install: install-service install-completion
 install-service:
 	install -d -m 0755 $(DESTDIR)$(SYSTEMDUNITDIR)
 	sed 's|/usr/sbin/|$(SBINDIR)/|g' systemd/autoxdp.service > $(DESTDIR)$(SYSTEMDUNITDIR)/autoxdp.service
+	install -m 0644 systemd/autoxdp-crowdsec.service $(DESTDIR)$(SYSTEMDUNITDIR)/autoxdp-crowdsec.service
 	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/autoxdp.service
 
 install-completion:

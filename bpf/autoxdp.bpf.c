@@ -17,7 +17,7 @@ int xdp_ingress(struct xdp_md *ctx)
 	enum axdp_reason reason = judge_inbound(data, end, &bytes);
 
 	count(reason, ctx->ingress_ifindex, bytes);
-	if (reason < AXDP_FIRST_DROP)
+	if (axdp_reason_action(reason) == AXDP_ACTION_pass)
 		return XDP_PASS;
 	/*
 	 * Read again, not kept: a packet pointer live across the judgement
@@ -25,6 +25,11 @@ int xdp_ingress(struct xdp_md *ctx)
 	 * the judgement once per range.
 	 */
 	sample_drop((void *)(long)ctx->data, (void *)(long)ctx->data_end, ctx->ingress_ifindex, reason);
+	/* A constant: in enforce mode the verifier removes this, and the drop path is what it always was. */
+	if (knobs.audit) {
+		count_in(&audit_counters, reason, ctx->ingress_ifindex, bytes);
+		return XDP_PASS;
+	}
 	return XDP_DROP;
 }
 

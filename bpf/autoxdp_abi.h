@@ -13,12 +13,24 @@
 #define AXDP_MAX_VLAN_DEPTH   2   /* 802.1Q plus one QinQ outer tag */
 #define AXDP_MAX_IPV6_EXTHDRS 8   /* RFC 8504 lets hosts cap the chain */
 
-/* Map capacities. */
+/*
+ * Map capacities.  An upgrade may change them, and grow a value by
+ * appending fields whose zero means what the old layout meant: the loader
+ * then takes the pinned map over and carries its entries across
+ * (src/map_migrate.c).  A key layout that changes, or a value that
+ * shrinks, starts its map empty.  The tests build a second object with
+ * some of these overridden (-D) to exercise exactly that.
+ */
+#ifndef AXDP_CT_ENTRIES
 #define AXDP_CT_ENTRIES        262144
+#endif
 #define AXDP_FRAG_ENTRIES      16384
 #define AXDP_ADDR_PORT_ENTRIES 16384
 #define AXDP_BIND_EXCLUDE_ENTRIES 1024
+#ifndef AXDP_DENY_ENTRIES
 #define AXDP_DENY_ENTRIES      (1 << 20)  /* per generation: the public DROP lists fit many times */
+#endif
+#define AXDP_BAN_ENTRIES       (1 << 20)  /* runtime bans (axdp block add --for): a million fit */
 #define AXDP_TRUST_ENTRIES     65536
 #define AXDP_LOCAL_ADDR_ENTRIES 1024
 #define AXDP_RATE_SET_BITS     17         /* per-source rate buckets: 2^17 sets of two 32-byte slots */
@@ -51,10 +63,20 @@ enum axdp_tier {
 	AXDP_TIER_COUNT,
 };
 
-/* Bits of a port_allow slot. */
-#define AXDP_PORT_OPEN_ANY  0x1 /* a listener on a wildcard address: any local address */
-#define AXDP_PORT_OPEN_ADDR 0x2 /* listeners on specific local addresses: see addr_allow */
-#define AXDP_PORT_EXCLUDED  0x4 /* configured never to open: the socket hooks leave it closed */
+/*
+ * Bits of a port_allow slot.  A wildcard listener opens the port for the
+ * families it receives: an IPv6 socket on :: both (unless IPV6_V6ONLY),
+ * one on 0.0.0.0 (or ::ffff:0.0.0.0) IPv4 alone.  0x1 keeps the meaning
+ * it had before the per-family bits, so slots pinned by an older version
+ * stay right.
+ */
+#define AXDP_PORT_OPEN_ANY  0x1  /* any local address of both families: :: without IPV6_V6ONLY, AllowTCP= */
+#define AXDP_PORT_OPEN_ADDR 0x2  /* listeners on specific local addresses: see addr_allow */
+#define AXDP_PORT_EXCLUDED  0x4  /* configured never to open: the socket hooks leave it closed */
+#define AXDP_PORT_OPEN_ANY4 0x8  /* any local IPv4 address: 0.0.0.0 */
+#define AXDP_PORT_OPEN_ANY6 0x10 /* any local IPv6 address: :: with IPV6_V6ONLY */
+#define AXDP_PORT_OPEN_WILDCARD (AXDP_PORT_OPEN_ANY | AXDP_PORT_OPEN_ANY4 | AXDP_PORT_OPEN_ANY6)
+#define AXDP_PORT_OPEN          (AXDP_PORT_OPEN_WILDCARD | AXDP_PORT_OPEN_ADDR)
 
 /*
  * Addresses are IPv6-sized everywhere; IPv4 is stored v4-mapped
@@ -63,6 +85,36 @@ enum axdp_tier {
 struct axdp_addr {
 	__be32 w[4];
 };
+
+/* The third word of ::ffff:a.b.c.d as it lies in memory. */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define AXDP_V4_MAPPED_W2 0xffff0000u
+#else
+#define AXDP_V4_MAPPED_W2 0x0000ffffu
+#endif
+
+static inline __attribute__((always_inline)) int axdp_addr_v4_mapped(const struct axdp_addr *a)
+{
+	return !a->w[0] && !a->w[1] && a->w[2] == AXDP_V4_MAPPED_W2;
+}
+
+/* The wildcard bits that open a port for packets to local. */
+static inline __attribute__((always_inline)) __u32 axdp_port_open_for(const struct axdp_addr *local)
+{
+	return AXDP_PORT_OPEN_ANY | (axdp_addr_v4_mapped(local) ? AXDP_PORT_OPEN_ANY4 : AXDP_PORT_OPEN_ANY6);
+}
+
+/* What a listener bound to addr opens on every address: a wildcard bit, or 0 for one address (addr_allow). */
+static inline __attribute__((always_inline)) __u32 axdp_wildcard_bit(const struct axdp_addr *a, int v6only)
+{
+	if (a->w[0] | a->w[1] | a->w[3])
+		return 0;
+	if (a->w[2] == AXDP_V4_MAPPED_W2)
+		return AXDP_PORT_OPEN_ANY4;
+	if (a->w[2])
+		return 0;
+	return v6only ? AXDP_PORT_OPEN_ANY6 : AXDP_PORT_OPEN_ANY;
+}
 
 /* Key of the LPM tries (bind_exclude): prefixlen counts from the start of addr, +96 for IPv4. */
 struct axdp_lpm_key {
@@ -86,8 +138,9 @@ enum axdp_lpm_family {
 /*
  * Buckets of source addresses the deny list leaves alone, one bit each in
  * the deny_clear array (__u64 words): a set bit means no entry of the
- * live deny list covers any address of the bucket, so the data path skips
- * the trie, whose lookup costs far more than the bit.  A clear bit only
+ * live deny list nor of the runtime bans covers any address of the
+ * bucket, so the data path skips the tries, whose lookups cost far more
+ * than the bit.  A clear bit only
  * means "look it up": a fresh map of zeros is correct.  IPv4 buckets are
  * /24s; IPv6 buckets are /32s hashed onto as many bits.
  */
@@ -228,7 +281,10 @@ struct axdp_knobs {
 	/* Source policy. */
 	__u8 drop_martians;           /* sources never legitimate on an internet-facing link */
 	__u8 trust_opens_tcp;         /* trusted sources reach every TCP port */
-	__u8 pad[6];
+	__u8 dhcp_client;             /* DHCP and DHCPv6 server replies reach the host's client, port or not */
+	/* Mode=audit: every verdict as in enforce mode, but what would drop passes. */
+	__u8 audit;
+	__u8 pad[4];
 	/* Rate limits; an interval of 0 turns a limit off and the verifier drops its code. */
 	struct axdp_rate syn[AXDP_TIER_COUNT];  /* new TCP connections per source and port */
 	struct axdp_rate udp_source;             /* UDP datagrams per source and port */
@@ -252,6 +308,7 @@ struct axdp_knobs {
 
 #define AXDP_KNOBS_DEFAULT {                                                          \
 	.drop_martians = 1,                                                               \
+	.dhcp_client = 1,                                                                 \
 	.tcp_timeout_ns = AXDP_DEFAULT_TCP_TIMEOUT_S * AXDP_NSEC_PER_SEC,                 \
 	.tcp_closing_timeout_ns = AXDP_DEFAULT_TCP_CLOSING_TIMEOUT_S * AXDP_NSEC_PER_SEC, \
 	.udp_timeout_ns = AXDP_DEFAULT_UDP_TIMEOUT_S * AXDP_NSEC_PER_SEC,                 \
@@ -262,66 +319,119 @@ struct axdp_knobs {
 
 /*
  * Every verdict the data path can reach, with the reason it was reached.
- * X(id, action, name): id is the counter index, action and name are what
- * operators and metrics see.
+ * X(number, id, action, name): number is the reason's counter slot;
+ * action and name are what operators and metrics see.
+ *
+ * Numbers are frozen.  The counters map is pinned and outlives upgrades,
+ * so a reason whose number moved would carry another reason's counts
+ * into the new version.  A new reason takes the next number; a retired
+ * one keeps its row, so the numbers stay 0 .. AXDP_REASON_COUNT - 1.
+ * Whether a verdict passes is its action (axdp_reason_action), never its
+ * place in the list.
  */
-#define AXDP_REASONS(X)                                   \
-	X(PASS_NON_IP,         pass,   non_ip)            \
-	X(PASS_TCP_PORT,       pass,   tcp_port_open)     \
-	X(PASS_TCP_FLOW,       pass,   tcp_conntrack)     \
-	X(PASS_UDP_PORT,       pass,   udp_port_open)     \
-	X(PASS_UDP_FLOW,       pass,   udp_conntrack)     \
-	X(PASS_ICMP_ERROR,     pass,   icmp_error)        \
-	X(PASS_ICMP_ECHO,      pass,   icmp_echo_request) \
-	X(PASS_ICMP_FLOW,      pass,   icmp_echo_reply)   \
-	X(PASS_NDP,            pass,   icmpv6_ndp_mld)    \
-	X(PASS_FRAGMENT,       pass,   fragment_follows)  \
-	X(PASS_TRUSTED,        pass,   trusted_source)    \
-	X(DROP_DENIED,         drop,   denied_source)     \
-	X(DROP_MARTIAN,        drop,   martian_source)    \
-	X(DROP_L2_MALFORMED,   drop,   l2_malformed)      \
-	X(DROP_VLAN_DEPTH,     drop,   vlan_too_deep)     \
-	X(DROP_IPV4_MALFORMED, drop,   ipv4_malformed)    \
-	X(DROP_IPV6_MALFORMED, drop,   ipv6_malformed)    \
-	X(DROP_IPV6_EXTHDR,    drop,   ipv6_exthdr_chain) \
-	X(DROP_FRAG_ORPHAN,    drop,   fragment_orphan)   \
-	X(DROP_PROTO,          drop,   protocol_other)    \
-	X(DROP_TCP_MALFORMED,  drop,   tcp_malformed)     \
-	X(DROP_TCP_CLOSED,     drop,   tcp_port_closed)   \
-	X(DROP_UDP_MALFORMED,  drop,   udp_malformed)     \
-	X(DROP_UDP_CLOSED,     drop,   udp_port_closed)   \
-	X(DROP_ICMP_MALFORMED, drop,   icmp_malformed)    \
-	X(DROP_ICMP_OTHER,     drop,   icmp_other)        \
-	X(DROP_ICMP_UNMATCHED, drop,   icmp_error_unmatched) \
-	X(DROP_SYN_RATE,       drop,   syn_rate_limited)  \
-	X(DROP_UDP_RATE,       drop,   udp_rate_limited)  \
-	X(DROP_UDP_BUDGET,     drop,   udp_port_budget)   \
-	X(DROP_ICMP_RATE,      drop,   icmp_rate_limited) \
-	X(EGRESS_TRACKED,      egress, flow_tracked)      \
-	X(EGRESS_SERVER,       egress, server_reply)      \
-	X(EGRESS_CLOSED,       egress, flow_closed)       \
-	X(EGRESS_OTHER,        egress, untracked)
+#define AXDP_REASONS(X) \
+	X( 0, PASS_NON_IP,         pass,   non_ip) \
+	X( 1, PASS_TCP_PORT,       pass,   tcp_port_open) \
+	X( 2, PASS_TCP_FLOW,       pass,   tcp_conntrack) \
+	X( 3, PASS_UDP_PORT,       pass,   udp_port_open) \
+	X( 4, PASS_UDP_FLOW,       pass,   udp_conntrack) \
+	X( 5, PASS_ICMP_ERROR,     pass,   icmp_error) \
+	X( 6, PASS_ICMP_ECHO,      pass,   icmp_echo_request) \
+	X( 7, PASS_ICMP_FLOW,      pass,   icmp_echo_reply) \
+	X( 8, PASS_NDP,            pass,   icmpv6_ndp_mld) \
+	X( 9, PASS_FRAGMENT,       pass,   fragment_follows) \
+	X(10, PASS_TRUSTED,        pass,   trusted_source) \
+	X(11, DROP_DENIED,         drop,   denied_source) \
+	X(12, DROP_MARTIAN,        drop,   martian_source) \
+	X(13, DROP_L2_MALFORMED,   drop,   l2_malformed) \
+	X(14, DROP_VLAN_DEPTH,     drop,   vlan_too_deep) \
+	X(15, DROP_IPV4_MALFORMED, drop,   ipv4_malformed) \
+	X(16, DROP_IPV6_MALFORMED, drop,   ipv6_malformed) \
+	X(17, DROP_IPV6_EXTHDR,    drop,   ipv6_exthdr_chain) \
+	X(18, DROP_FRAG_ORPHAN,    drop,   fragment_orphan) \
+	X(19, DROP_PROTO,          drop,   protocol_other) \
+	X(20, DROP_TCP_MALFORMED,  drop,   tcp_malformed) \
+	X(21, DROP_TCP_CLOSED,     drop,   tcp_port_closed) \
+	X(22, DROP_UDP_MALFORMED,  drop,   udp_malformed) \
+	X(23, DROP_UDP_CLOSED,     drop,   udp_port_closed) \
+	X(24, DROP_ICMP_MALFORMED, drop,   icmp_malformed) \
+	X(25, DROP_ICMP_OTHER,     drop,   icmp_other) \
+	X(26, DROP_ICMP_UNMATCHED, drop,   icmp_error_unmatched) \
+	X(27, DROP_SYN_RATE,       drop,   syn_rate_limited) \
+	X(28, DROP_UDP_RATE,       drop,   udp_rate_limited) \
+	X(29, DROP_UDP_BUDGET,     drop,   udp_port_budget) \
+	X(30, DROP_ICMP_RATE,      drop,   icmp_rate_limited) \
+	X(31, EGRESS_TRACKED,      egress, flow_tracked) \
+	X(32, EGRESS_SERVER,       egress, server_reply) \
+	X(33, EGRESS_CLOSED,       egress, flow_closed) \
+	X(34, EGRESS_OTHER,        egress, untracked) \
+	X(35, PASS_DHCP_REPLY,     pass,   dhcp_reply)
 
 enum axdp_reason {
-#define AXDP_REASON_ENUM(id, action, name) AXDP_##id,
+#define AXDP_REASON_ENUM(number, id, action, name) AXDP_##id = (number),
 	AXDP_REASONS(AXDP_REASON_ENUM)
 #undef AXDP_REASON_ENUM
-	AXDP_REASON_COUNT,
 };
 
-/* The list above keeps pass, drop and egress reasons in three runs. */
-#define AXDP_FIRST_DROP   AXDP_DROP_DENIED
-#define AXDP_FIRST_EGRESS AXDP_EGRESS_TRACKED
+#define AXDP_REASON_ONE(number, id, action, name) + 1
+enum { AXDP_REASON_COUNT = 0 AXDP_REASONS(AXDP_REASON_ONE) };
+#undef AXDP_REASON_ONE
 
-/* Counter slots exceed the reasons so an upgrade adding one can reuse the pinned map. */
+/* The action column as a value: AXDP_ACTION_##action. */
+enum axdp_action {
+	AXDP_ACTION_pass,
+	AXDP_ACTION_drop,
+	AXDP_ACTION_egress,
+};
+
+/* The reasons of an action, a bit each: constants the data path tests a verdict against. */
+#define AXDP_REASON_IF_PASS(number, id, action, name) | (AXDP_ACTION_##action == AXDP_ACTION_pass ? 1ULL << (number) : 0)
+#define AXDP_REASON_IF_DROP(number, id, action, name) | (AXDP_ACTION_##action == AXDP_ACTION_drop ? 1ULL << (number) : 0)
+#define AXDP_PASS_REASONS (0ULL AXDP_REASONS(AXDP_REASON_IF_PASS))
+#define AXDP_DROP_REASONS (0ULL AXDP_REASONS(AXDP_REASON_IF_DROP))
+
+static inline __attribute__((always_inline)) enum axdp_action axdp_reason_action(__u32 reason)
+{
+	if ((AXDP_PASS_REASONS >> (reason & 63)) & 1)
+		return AXDP_ACTION_pass;
+	if ((AXDP_DROP_REASONS >> (reason & 63)) & 1)
+		return AXDP_ACTION_drop;
+	return AXDP_ACTION_egress;
+}
+
+/* Is this verdict a drop (in audit mode: a packet that would have been dropped)? */
+#define AXDP_REASON_DROPS(reason) (axdp_reason_action(reason) == AXDP_ACTION_drop)
+
+/*
+ * Counter slots exceed the reasons so an upgrade adding one can reuse the
+ * pinned map.  Never change it: an upgrade carries counters over index by
+ * index, and slot * AXDP_COUNTER_SLOTS + reason must stay where it was.
+ */
 #define AXDP_COUNTER_SLOTS 64
+
+/* Numbers unique, dense and within the slots, and each released number's action as it was released. */
+#define AXDP_REASON_CHECK(number, id, action, name) \
+	_Static_assert((number) < AXDP_REASON_COUNT, "reason " #name ": numbers run from 0 without a gap");
+AXDP_REASONS(AXDP_REASON_CHECK)
+#undef AXDP_REASON_CHECK
+#define AXDP_REASON_SUM(number, id, action, name) + (1ULL << (number))
+#define AXDP_REASON_UNION(number, id, action, name) | (1ULL << (number))
+_Static_assert((0ULL AXDP_REASONS(AXDP_REASON_SUM)) == (0ULL AXDP_REASONS(AXDP_REASON_UNION)),
+	       "a reason number is listed twice");
+#undef AXDP_REASON_SUM
+#undef AXDP_REASON_UNION
+_Static_assert(AXDP_REASON_COUNT <= AXDP_COUNTER_SLOTS, "more reasons than counter slots");
+_Static_assert(AXDP_PASS_REASONS == 0x8000007ffULL && AXDP_DROP_REASONS == 0x7ffff800ULL,
+	       "a released reason changed its action: pinned counters would change meaning; append a new reason");
 
 /*
  * Counters are kept per interface: counters[slot * AXDP_COUNTER_SLOTS + reason].
  * iface_slots[ifindex % AXDP_IFINDEX_KEYS] names the slot of an attached
  * interface; slot 0 counts packets of interfaces without one.
  */
-#define AXDP_IFACE_SLOTS  16
+#ifndef AXDP_IFACE_SLOTS
+#define AXDP_IFACE_SLOTS  16   /* may grow: slots are appended to the counters map */
+#endif
 #define AXDP_IFINDEX_KEYS 4096
 
 struct axdp_iface_slot {
@@ -356,8 +466,10 @@ struct axdp_drop_event {
 	__u8 proto;              /* 0 when the packet did not parse as far as IP */
 	__u8 reason;             /* enum axdp_reason */
 	__u8 ipv6;
-	__u8 pad;
+	__u8 flags;              /* AXDP_EVENT_* */
 };
+
+#define AXDP_EVENT_WOULD_DROP 0x1   /* audit mode: judged a drop, passed */
 
 /*
  * What the socket hooks tell the daemon through the sock_events ring
@@ -393,6 +505,7 @@ struct axdp_counter {
 
 /* Names of the maps and programs in the object; maps are pinned by these. */
 #define AXDP_MAP_COUNTERS   "counters"
+#define AXDP_MAP_AUDIT_COUNTERS "audit_counters"
 #define AXDP_MAP_PORT_ALLOW "port_allow"
 #define AXDP_MAP_ADDR_ALLOW "addr_allow"
 #define AXDP_MAP_CONNTRACK  "conntrack"
@@ -405,6 +518,7 @@ struct axdp_counter {
 #define AXDP_MAP_DENY_0     "deny_0"
 #define AXDP_MAP_DENY_1     "deny_1"
 #define AXDP_MAP_DENY_CLEAR "deny_clear"
+#define AXDP_MAP_BANS       "bans"
 #define AXDP_MAP_TRUST      "trust"
 #define AXDP_MAP_LOCAL_ADDRS "local_addrs"
 #define AXDP_MAP_RATE_SETS  "rate_sets"

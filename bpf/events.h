@@ -112,6 +112,7 @@ static __always_inline void sample_drop(void *data, void *end, __u32 ifindex, en
 	e->ifindex = ifindex;
 	e->skipped = skipped;
 	e->reason = reason;
+	e->flags = knobs.audit ? AXDP_EVENT_WOULD_DROP : 0;
 	describe(e, data, end);
 	bpf_ringbuf_submit(e, 0);
 }

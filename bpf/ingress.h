@@ -103,6 +103,22 @@ static __always_inline enum axdp_reason judge_tcp(const struct packet *p, const 
 	return AXDP_DROP_TCP_CLOSED;
 }
 
+/*
+ * A reply from a DHCP server (or relay) to the host's DHCP client.  A
+ * client that is acquiring or rebinding its lease listens on a raw or
+ * packet socket and binds nothing to port 68 (546), so the port looks
+ * closed; without its replies the host loses its address.  Only the
+ * server-to-client direction, and for DHCPv6 only from a link-local
+ * address, where RFC 8415 servers and relays answer from.
+ */
+static __always_inline bool dhcp_client_reply(const struct packet *p, const struct udphdr *uh)
+{
+	if (p->ipv6)
+		return uh->source == bpf_htons(547) && uh->dest == bpf_htons(546) &&
+		       (p->src.w[0] & bpf_htonl(0xffc00000)) == bpf_htonl(0xfe800000);
+	return uh->source == bpf_htons(67) && uh->dest == bpf_htons(68);
+}
+
 static __always_inline enum axdp_reason judge_udp(const struct packet *p, const struct axdp_policy *pol, void *end)
 {
 	struct udphdr *uh = p->l4;
@@ -127,6 +143,8 @@ static __always_inline enum axdp_reason judge_udp(const struct packet *p, const 
 			return AXDP_DROP_UDP_BUDGET;
 		return AXDP_PASS_UDP_PORT;
 	}
+	if (knobs.dhcp_client && dhcp_client_reply(p, uh))
+		return AXDP_PASS_DHCP_REPLY;
 	if (!no_flow_possible(AXDP_L4_UDP, uh->dest) && inbound_flow_alive(p, uh->source, uh->dest))
 		return AXDP_PASS_UDP_FLOW;
 	return AXDP_DROP_UDP_CLOSED;
@@ -326,7 +344,7 @@ static __always_inline enum axdp_reason judge_inbound(void *data, void *end, __u
 	if (p.frag == FRAG_LATER)
 		return judge_later_fragment(&p);
 	reason = judge_l4(&p, pol, end);
-	if (p.frag == FRAG_FIRST && reason < AXDP_FIRST_DROP)
+	if (p.frag == FRAG_FIRST && axdp_reason_action(reason) == AXDP_ACTION_pass)
 		admit_fragments(&p);
 	return reason;
 }

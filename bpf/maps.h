@@ -111,6 +111,8 @@ struct {
 
 LPM_MAP(deny_0, AXDP_DENY_ENTRIES);
 LPM_MAP(deny_1, AXDP_DENY_ENTRIES);
+/* Runtime bans, changed entry by entry by axdp and the daemon's expiry (src/bans.c); deny_clear covers them too. */
+LPM_MAP(bans, AXDP_BAN_ENTRIES);
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -206,8 +208,17 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } drop_events SEC(".maps");
 
+/* Mode=audit: of the drops counted above, those that passed; same layout as counters. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, AXDP_IFACE_SLOTS * AXDP_COUNTER_SLOTS);
+	__type(key, __u32);
+	__type(value, struct axdp_counter);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} audit_counters SEC(".maps");
+
 /* Per-CPU slots: counting never touches a cache line another CPU writes. */
-static __always_inline enum axdp_reason count(enum axdp_reason reason, __u32 ifindex, __u64 bytes)
+static __always_inline enum axdp_reason count_in(void *map, enum axdp_reason reason, __u32 ifindex, __u64 bytes)
 {
 	__u32 idx = ifindex % AXDP_IFINDEX_KEYS;
 	struct axdp_iface_slot *s = bpf_map_lookup_elem(&iface_slots, &idx);
@@ -216,13 +227,18 @@ static __always_inline enum axdp_reason count(enum axdp_reason reason, __u32 ifi
 
 	if (s && s->ifindex == ifindex && s->slot < AXDP_IFACE_SLOTS)
 		key += s->slot * AXDP_COUNTER_SLOTS;
-	c = bpf_map_lookup_elem(&counters, &key);
+	c = bpf_map_lookup_elem(map, &key);
 
 	if (c) {
 		c->packets++;
 		c->bytes += bytes;
 	}
 	return reason;
+}
+
+static __always_inline enum axdp_reason count(enum axdp_reason reason, __u32 ifindex, __u64 bytes)
+{
+	return count_in(&counters, reason, ifindex, bytes);
 }
 
 #endif

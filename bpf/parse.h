@@ -12,6 +12,7 @@
 #include <linux/in.h>
 #include <linux/ip.h>
 #include <linux/ipv6.h>
+#include <stdbool.h>
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 #include "autoxdp_abi.h"
@@ -161,7 +162,7 @@ static __always_inline enum axdp_reason parse_ipv6(void *data, __u32 off, void *
 	struct ipv6hdr *ip6 = data + off;
 	__u32 left; /* payload bytes behind cur; a scalar, since subtracting packet pointers needs CAP_PERFMON */
 	__u32 cur = off + sizeof(*ip6);
-	bool frag_hdr;
+	bool frag_hdr_seen = false; /* apart from p->frag: an atomic fragment leaves that FRAG_NONE */
 	__u8 nexthdr;
 	int i;
 
@@ -178,7 +179,6 @@ static __always_inline enum axdp_reason parse_ipv6(void *data, __u32 off, void *
 	p->ipv6 = 1;
 	p->frag = FRAG_NONE;
 	nexthdr = ip6->nexthdr;
-	frag_hdr = false;
 
 	for (i = 0; i < AXDP_MAX_IPV6_EXTHDRS; i++) {
 		struct ipv6_opt_hdr *opt = data + cur;
@@ -205,10 +205,10 @@ static __always_inline enum axdp_reason parse_ipv6(void *data, __u32 off, void *
 			hdr_len = (opt->hdrlen + 2) * 4;
 			break;
 		case IPPROTO_FRAGMENT:
-			/* A second fragment header, also after an atomic one (which leaves p->frag FRAG_NONE). */
-			if ((void *)(fh + 1) > end || frag_hdr)
+			/* RFC 8200 4.1: at most once, whatever the first one said. */
+			if ((void *)(fh + 1) > end || frag_hdr_seen)
 				return AXDP_DROP_IPV6_EXTHDR;
-			frag_hdr = true;
+			frag_hdr_seen = true;
 			frag_off = bpf_ntohs(fh->frag_off);
 			p->frag_id = fh->identification;
 			p->frag_proto = fh->nexthdr;

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR MIT) */
 /*
  * Who may talk to the host at all: denied CIDRs, martian sources, trusted
- * CIDRs.  Empty lists cost one read of the policy entry; a source far
- * from every denied network one bit more; the martian ranges are
- * arithmetic.
+ * CIDRs.  A source far from every denied network and ban costs one bit
+ * of deny_clear; an empty trust list one read of the policy entry; the
+ * martian ranges are arithmetic.
  */
 #ifndef AXDP_SOURCE_POLICY_H
 #define AXDP_SOURCE_POLICY_H
@@ -29,25 +29,28 @@ static __always_inline bool deny_bucket_clear(const struct axdp_addr *src)
 	return bits && (*bits >> (bucket % 64)) & 1;
 }
 
-static __always_inline bool addr_v4_mapped(const struct axdp_addr *a)
-{
-	return !a->w[0] && !a->w[1] && a->w[2] == bpf_htonl(0xffff);
-}
-
 /* The trie has an entry for this source, of its family (enum axdp_lpm_family). */
 static __always_inline bool source_listed(void *trie, const struct axdp_addr *src)
 {
 	struct axdp_lpm_key key = { .prefixlen = 128, .addr = *src };
 	__u8 *family = bpf_map_lookup_elem(trie, &key);
 
-	return family && (*family != AXDP_LPM_IPV6 || !addr_v4_mapped(src));
+	return family && (*family != AXDP_LPM_IPV6 || !axdp_addr_v4_mapped(src));
 }
 
+/*
+ * Denied by the configuration's list or a runtime ban.  deny_clear covers
+ * both, so a source far from every entry costs the one bitmap read, also
+ * when both are empty (every bit set).
+ */
 static __always_inline bool source_denied(const struct axdp_policy *pol, const struct axdp_addr *src)
 {
-	if (!pol->deny_entries || deny_bucket_clear(src))
+	if (deny_bucket_clear(src))
 		return false;
-	return pol->deny_generation ? source_listed(&deny_1, src) : source_listed(&deny_0, src);
+	if (pol->deny_entries &&
+	    (pol->deny_generation ? source_listed(&deny_1, src) : source_listed(&deny_0, src)))
+		return true;
+	return source_listed(&bans, src);
 }
 
 static __always_inline bool source_trusted(const struct axdp_policy *pol, const struct axdp_addr *src)
@@ -70,7 +73,7 @@ static __always_inline bool source_martian(const struct packet *p)
 		return first == 0 || first == 127 || first >= 224;
 	}
 	/* RFC 4291 2.5.5.2: never on the wire; it would pass for the IPv4 source in every list. */
-	if (addr_v4_mapped(&p->src))
+	if (axdp_addr_v4_mapped(&p->src))
 		return true;
 	/* :: is the source of duplicate address detection and early MLD reports: ICMPv6 judges those. */
 	if (!p->src.w[0] && !p->src.w[1] && !p->src.w[2] && !p->src.w[3])

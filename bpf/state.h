@@ -21,8 +21,10 @@ static __always_inline const struct axdp_port_slot *port_open(enum axdp_l4 l4, _
 
 	if (!slot || !slot->flags)
 		return NULL;
-	if (slot->flags & AXDP_PORT_OPEN_ANY)
+	if (slot->flags & axdp_port_open_for(local))
 		return slot;
+	if (!(slot->flags & AXDP_PORT_OPEN_ADDR))
+		return NULL;
 	key.local = *local;
 	key.port = port;
 	key.l4 = l4;

@@ -11,7 +11,7 @@ _axdp()
 		words=("${COMP_WORDS[@]}") cword=$COMP_CWORD
 	fi
 
-	local commands="status ports conntrack stats watch events top allow exclude trust block on off reload version help"
+	local commands="status ports conntrack stats watch events top explain allow exclude trust block audit on off reload version help"
 	local globals="--pin-dir --config --json --help --version"
 
 	case $prev in
@@ -31,7 +31,15 @@ _axdp()
 		COMPREPLY=($(compgen -W "$(ls /sys/class/net 2>/dev/null)" -- "$cur"))
 		return
 		;;
-	--interval | --count | --limit | --timeout | --comment)
+	--flags)
+		COMPREPLY=($(compgen -W "S A SA F FA R RA P PA" -- "$cur"))
+		return
+		;;
+	--type)
+		COMPREPLY=($(compgen -W "echo-request echo-reply" -- "$cur"))
+		return
+		;;
+	--interval | --count | --limit | --timeout | --comment | --id | --for)
 		return
 		;;
 	esac
@@ -40,7 +48,8 @@ _axdp()
 	local i cmd= sub= nargs=0
 	for ((i = 1; i < cword; i++)); do
 		case ${words[i]} in
-		-p | --pin-dir | -c | --config | --format | --interface | --interval | --count | --limit | --timeout | --comment)
+		-p | --pin-dir | -c | --config | --format | --interface | --interval | --count | --limit | --timeout | --comment | \
+			--flags | --type | --id | --for)
 			((i++))
 			;;
 		-*) ;;
@@ -62,7 +71,11 @@ _axdp()
 	watch) opts+=" --interval --count --interface" ;;
 	events) opts+=" --count --timeout" ;;
 	top) opts+=" --interval --limit" ;;
-	allow | exclude | trust | block) opts+=" --comment" ;;
+	explain) opts+=" --flags --type --id --interface" ;;
+	allow | exclude) opts+=" --comment" ;;
+	trust) opts+=" --comment --force" ;;
+	block) opts+=" --for --comment --force" ;;
+	reload) opts+=" --force" ;;
 	esac
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "$opts" -- "$cur"))
@@ -76,10 +89,20 @@ _axdp()
 	help)
 		((nargs == 0)) && COMPREPLY=($(compgen -W "$commands" -- "$cur"))
 		;;
-	conntrack)
+	conntrack | explain)
 		((nargs == 0)) && COMPREPLY=($(compgen -W "tcp udp icmp" -- "$cur"))
 		;;
-	allow | exclude | trust | block)
+	audit)
+		((nargs == 0)) && COMPREPLY=($(compgen -W "on off" -- "$cur"))
+		;;
+	block)
+		if ((nargs == 0)); then
+			COMPREPLY=($(compgen -W "add remove list import" -- "$cur"))
+		elif ((nargs == 1)) && [[ $sub == import ]]; then
+			COMPREPLY=($(compgen -f -- "$cur"))
+		fi
+		;;
+	allow | exclude | trust)
 		if ((nargs == 0)); then
 			COMPREPLY=($(compgen -W "add remove list" -- "$cur"))
 		elif ((nargs == 1)) && [[ $sub == add || $sub == remove ]]; then

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/epoll.h>
+#include <sys/inotify.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -24,8 +25,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <systemd/sd-daemon.h>
+#include "bans.h"
 #include "config.h"
-#include "conntrack_seed.h"
 #include "ifaces.h"
 #include "loader.h"
 #include "log.h"
@@ -36,6 +37,7 @@
 #include "port_tier.h"
 #include "portsync.h"
 #include "proc_events.h"
+#include "mode_switch.h"
 #include "rate_knobs.h"
 
 #ifndef SO_NETNS_COOKIE
@@ -62,6 +64,7 @@ struct daemon {
 	struct cmdline cmd;
 	struct axdp_config cfg;
 	struct axdp_datapath dp;
+	struct axdp_mode_switch mode;   /* the other Mode='s program, ready to swap in */
 	struct axdp_portsync ps;
 	struct axdp_policy_maps pol;
 	bool policy;           /* pol is open: deny, trust and local address maps */
@@ -75,8 +78,12 @@ struct daemon {
 	int epoll_fd, signal_fd, reconcile_fd, watchdog_fd, link_fd, metrics_fd;
 	int proc_fd;           /* without socket hooks: the process connector, or -1 */
 	int settle_fd;         /* one-shot: a burst of process events settled, reconcile */
+	int bans_watch_fd;     /* inotify on StateDirectory=: axdp changed the bans file */
+	int bans_timer_fd;     /* CLOCK_REALTIME, armed at the next ban's expiry */
+	bool bans_synced;      /* the bans trie was made equal to the file once */
 	bool settling;         /* settle_fd is armed */
 	bool reconcile_due;
+	bool renew_due;        /* the periodic reconcile: idle sessions' conntrack entries get stamped */
 	bool stop;
 };
 
@@ -216,6 +223,7 @@ static struct axdp_knobs knobs_from(const struct axdp_config *cfg)
 		.netns_cookie = netns_cookie(),
 		/* 0 would turn off the drop events 'axdp events' and 'axdp top' read. */
 		.events_per_cpu = AXDP_DEFAULT_EVENTS_PER_CPU,
+		.audit = cfg->mode == AXDP_MODE_AUDIT,
 	};
 
 	axdp_ephemeral_range(&k.ephemeral_lo, &k.ephemeral_hi);
@@ -235,7 +243,8 @@ static void notify_status(struct daemon *d)
 				axdp_xdp_mode_name(d->att[i].xdp_mode));
 	for (int i = 0; i < d->nft.n && len < sizeof(ifs); i++)
 		len += snprintf(ifs + len, sizeof(ifs) - len, "%s%s nftables", len ? ", " : "", d->nft.ifaces[i]);
-	sd_notifyf(0, "STATUS=protecting %s; %u tcp and %u udp ports open%s", len ? ifs : "no interface yet",
+	sd_notifyf(0, "STATUS=%s %s; %u tcp and %u udp ports open%s",
+		   d->bpf && d->mode.audit ? "auditing (nothing dropped)" : "protecting", len ? ifs : "no interface yet",
 		   open[AXDP_L4_TCP], open[AXDP_L4_UDP],
 		   !d->bpf ? "; no data path object, polling" : d->dp.hooks ? "" : "; socket hooks unavailable, polling");
 }
@@ -272,7 +281,28 @@ static void nft_sync(struct daemon *d)
 	}
 }
 
-/* Source policy: with lists, DenyCIDR=/DenyListFile=/TrustCIDR= too; always the host's own addresses. */
+/*
+ * Runtime bans (bans.h): the expired ones out, the trie equal to the file
+ * at the first run, deny_clear from what remains; with lists the
+ * configuration's lists too, under the same lock.  The timer follows the
+ * next expiry.
+ */
+static void update_bans(struct daemon *d, const struct axdp_config *lists)
+{
+	struct itimerspec at = { 0 };
+	char err[ERRLEN];
+	int64_t next;
+
+	if (axdp_bans_update(&d->pol, d->cfg.state_dir, lists, !d->bans_synced, &next, err, sizeof(err)) == 0)
+		d->bans_synced = true;
+	else
+		axdp_log(LOG_ERR, "bans: %s", err);
+	at.it_value.tv_sec = next;
+	if (d->bans_timer_fd >= 0 && timerfd_settime(d->bans_timer_fd, TFD_TIMER_ABSTIME, &at, NULL))
+		axdp_log(LOG_ERR, "bans: arming the expiry timer: %s; bans expire at the next change", strerror(errno));
+}
+
+/* Source policy: with lists, DenyCIDR=/DenyListFile=/TrustCIDR= and the bans too; always the host's own addresses. */
 static void sync_policy(struct daemon *d, bool lists)
 {
 	char err[ERRLEN];
@@ -285,18 +315,18 @@ static void sync_policy(struct daemon *d, bool lists)
 	}
 	d->policy = true;
 	if (lists)
-		axdp_policy_apply(&d->pol, &d->cfg, err, sizeof(err)); /* logs what it did */
+		update_bans(d, &d->cfg); /* logs what it did */
 	if (axdp_policy_sync_local(&d->pol, err, sizeof(err)))
 		axdp_log(LOG_ERR, "own addresses for the martian check: %s", err);
 }
 
-static void reconcile(struct daemon *d)
+static void reconcile(struct daemon *d, bool renew)
 {
 	char err[ERRLEN];
 
-	d->reconcile_due = false;
+	d->reconcile_due = d->renew_due = false;
 	sync_policy(d, false);
-	if (axdp_portsync_reconcile(&d->ps, &d->cfg, err, sizeof(err)))
+	if (axdp_portsync_reconcile(&d->ps, &d->cfg, renew, err, sizeof(err)))
 		axdp_log(LOG_ERR, "reconciling the allow-lists: %s; retrying at the next interval", err);
 	nft_sync(d);
 }
@@ -563,9 +593,12 @@ static void adopt_nft(struct daemon *d)
 static int start(struct daemon *d, char *err, size_t errlen)
 {
 	char seed_err[ERRLEN];
-	int seeded;
 
 	d->bpf = open_datapath(&d->cfg, &d->dp, err, errlen) == 0;
+	d->mode.audit = d->cfg.mode == AXDP_MODE_AUDIT;
+	if (d->bpf && axdp_mode_prepare(&d->mode, &d->dp, d->cfg.bpf_object, seed_err, sizeof(seed_err)))
+		axdp_log(LOG_WARNING, "loading the %s program beside the %s one: %s; a changed Mode= applies at restart only",
+			 axdp_mode_name(!d->mode.audit), axdp_mode_name(d->mode.audit), seed_err);
 	if (!d->bpf) {
 		/* nftables alone still protects; XDP-only cannot. */
 		if (d->cfg.backend == AXDP_BACKEND_XDP)
@@ -580,6 +613,9 @@ static int start(struct daemon *d, char *err, size_t errlen)
 	} else if (d->cfg.backend == AXDP_BACKEND_NFTABLES && axdp_nft_available(err, errlen)) {
 		return -1;
 	}
+	if (d->bpf && d->dp.migrated[0])
+		axdp_log(LOG_NOTICE, "pinned maps of another definition taken over by %s: %s", d->cfg.bpf_object,
+			 d->dp.migrated);
 	if (axdp_portsync_open(&d->ps, d->bpf ? &d->dp : NULL, err, errlen) || (d->bpf && open_events(d, err, errlen)))
 		return -1;
 	if (d->bpf && !d->dp.hooks)
@@ -587,17 +623,9 @@ static int start(struct daemon *d, char *err, size_t errlen)
 			 d->dp.hooks_error);
 	else if (d->bpf && axdp_attach_hooks(&d->dp, err, errlen))
 		return -1;
-	if (axdp_portsync_reconcile(&d->ps, &d->cfg, err, errlen))
+	/* Seeds conntrack with the existing connections no open port serves. */
+	if (axdp_portsync_reconcile(&d->ps, &d->cfg, true, err, errlen))
 		return -1;
-	if (d->bpf) {
-		seeded = axdp_conntrack_seed(bpf_map__fd(bpf_object__find_map_by_name(d->dp.obj, AXDP_MAP_CONNTRACK)),
-				     bpf_map__fd(bpf_object__find_map_by_name(d->dp.obj, AXDP_MAP_FLOW_PORTS)),
-				     seed_err, sizeof(seed_err));
-		if (seeded < 0)
-			axdp_log(LOG_WARNING, "seeding conntrack with existing connections: %s", seed_err);
-		else
-			axdp_log(LOG_INFO, "conntrack seeded with %d existing connections", seeded);
-	}
 	/* Deny and trust lists before the first packet is judged. */
 	sync_policy(d, true);
 	adopt_nft(d);
@@ -605,6 +633,10 @@ static int start(struct daemon *d, char *err, size_t errlen)
 	switch_backends(d, true);
 	/* Installs our table whole (replacing an earlier run's in one transaction), or removes a stale one. */
 	nft_sync(d);
+	/* Links of interfaces not attached above get the new programs too; then the old maps go. */
+	if (d->bpf && axdp_datapath_take_over(&d->dp, seed_err, sizeof(seed_err)))
+		axdp_log(LOG_ERR, "completing the takeover of changed maps: %s; links still running the old programs keep the old maps",
+			 seed_err);
 	return 0;
 }
 
@@ -612,7 +644,7 @@ static int start(struct daemon *d, char *err, size_t errlen)
 static void write_metrics(struct daemon *d)
 {
 	static bool failing;   /* log a failure once, not every interval */
-	struct axdp_metrics_maps m = { -1, -1, -1, -1, -1 };
+	struct axdp_metrics_maps m = AXDP_METRICS_MAPS_NONE;
 	char err[ERRLEN];
 
 	if (!d->cfg.metrics_file[0])
@@ -623,6 +655,8 @@ static void write_metrics(struct daemon *d)
 		m.port_allow = axdp_datapath_map_fd(&d->dp, AXDP_MAP_PORT_ALLOW, err, sizeof(err));
 		m.conntrack = axdp_datapath_map_fd(&d->dp, AXDP_MAP_CONNTRACK, err, sizeof(err));
 		m.event_budget = axdp_datapath_map_fd(&d->dp, AXDP_MAP_EVENT_BUDGET, err, sizeof(err));
+		m.audit_counters = axdp_datapath_map_fd(&d->dp, AXDP_MAP_AUDIT_COUNTERS, err, sizeof(err));
+		m.audit = d->mode.audit;
 	}
 	if (axdp_metrics_write_file(d->cfg.metrics_file, &m, err, sizeof(err)) == 0)
 		failing = false;
@@ -646,7 +680,14 @@ static void reload(struct daemon *d)
 		snprintf(err, sizeof(err), "PinDir=%s: a new pin directory takes effect at restart, not at reload", next.pin_dir);
 		goto rejected_free;
 	}
+	if (strcmp(next.state_dir, d->cfg.state_dir) != 0) {
+		snprintf(err, sizeof(err), "StateDirectory=%s: a new state directory takes effect at restart, not at reload",
+			 next.state_dir);
+		goto rejected_free;
+	}
 	after = knobs_from(&next);
+	/* Mode= is the one knob the daemon switches itself: it holds both programs (mode_switch.h). */
+	before.audit = after.audit;
 	/*
 	 * Timeouts, rate limits and the other knobs are compiled into the
 	 * programs (.rodata), and loading programs that parse packets needs
@@ -656,9 +697,25 @@ static void reload(struct daemon *d)
 	 */
 	if (d->bpf && (memcmp(&before, &after, sizeof(before)) != 0 || strcmp(next.bpf_object, d->cfg.bpf_object) != 0)) {
 		snprintf(err, sizeof(err), "%s changed: data-path settings (BpfObject=, [Conntrack], [RateLimit], "
-			 "DropMartians=, TrustOpensAllTCP=) take effect at restart, without a gap: systemctl restart autoxdp",
+			 "DropMartians=, AllowDHCPClient=, TrustOpensAllTCP=) take effect at restart, without a gap: systemctl restart autoxdp",
 			 strcmp(next.bpf_object, d->cfg.bpf_object) ? "BpfObject=" : "a data-path setting");
 		goto rejected_free;
+	}
+	if (d->bpf && next.mode != d->cfg.mode) {
+		bool audit = next.mode == AXDP_MODE_AUDIT;
+
+		if (axdp_mode_switch(&d->mode, &d->dp, audit, d->att, d->n_att, err, sizeof(err))) {
+			/* Interfaces already switched switch back: one mode, the one the running configuration names. */
+			char back[ERRLEN];
+
+			if (axdp_mode_switch(&d->mode, &d->dp, !audit, d->att, d->n_att, back, sizeof(back)))
+				axdp_log(LOG_ERR, "switching back to Mode=%s: %s", axdp_mode_name(!audit), back);
+			snprintf(err + strlen(err), sizeof(err) - strlen(err), "; Mode=%s applies at restart",
+				 axdp_mode_name(audit));
+			goto rejected_free;
+		}
+		axdp_log(LOG_NOTICE, "Mode=%s: %s", axdp_mode_name(audit),
+			 audit ? "nothing is dropped, drops are counted and logged as would-drop" : "drops are enforced again");
 	}
 	if (next.reconcile_interval_s != d->cfg.reconcile_interval_s)
 		set_interval(d->reconcile_fd, next.reconcile_interval_s * 1000000ULL);
@@ -669,13 +726,16 @@ static void reload(struct daemon *d)
 		if (axdp_pidfile_write(next.pid_file, getpid(), err, sizeof(err)))
 			axdp_log(LOG_WARNING, "PidFile=%s: %s; axdp(8) will not find the daemon", next.pid_file, err);
 	}
+	/* Without a data path only the nftables chains hold AllowDHCPClient=: rewrite the table, in one transaction. */
+	if (next.allow_dhcp_client != d->cfg.allow_dhcp_client)
+		d->nft.installed = false;
 	axdp_config_free(&d->cfg);
 	d->cfg = next;
 	d->nft.policy_stale = true;
 	sync_policy(d, true);
 	sync_interfaces(d);
 	switch_backends(d, true);
-	reconcile(d);
+	reconcile(d, true);
 	write_metrics(d);
 	axdp_log(LOG_INFO, "configuration reloaded");
 	goto ready;
@@ -687,6 +747,40 @@ ready:
 	/* STATUS first: whoever waits for READY=1 finds the status already there. */
 	notify_status(d);
 	sd_notify(0, "READY=1");
+}
+
+/* Drains the inotify events of the state directory: did one name the bans file? */
+static bool bans_file_changed(int fd)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	bool changed = false;
+	ssize_t n;
+
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		for (char *p = buf; p < buf + n; p += sizeof(struct inotify_event) + ((struct inotify_event *)p)->len) {
+			const struct inotify_event *e = (const struct inotify_event *)p;
+
+			changed |= (e->len && !strcmp(e->name, AXDP_BANS_FILE)) || (e->mask & IN_Q_OVERFLOW);
+		}
+	return changed;
+}
+
+/* After start: the bans file and its directory exist (axdp_bans_update created them). */
+static void watch_bans(struct daemon *d)
+{
+	if (!d->bpf)
+		return;
+	d->bans_timer_fd = timerfd_create(CLOCK_REALTIME, TFD_CLOEXEC | TFD_NONBLOCK);
+	d->bans_watch_fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	if (d->bans_watch_fd >= 0 &&
+	    inotify_add_watch(d->bans_watch_fd, d->cfg.state_dir, IN_CLOSE_WRITE | IN_MOVED_TO | IN_DELETE) < 0) {
+		axdp_log(LOG_ERR, "bans: watching %s: %s; bans axdp adds are enforced, but expire only after a reload",
+			 d->cfg.state_dir, strerror(errno));
+		close(d->bans_watch_fd);
+		d->bans_watch_fd = -1;
+	}
+	/* The first run (in start) had no timer yet. */
+	update_bans(d, NULL);
 }
 
 static int run(struct daemon *d)
@@ -719,7 +813,7 @@ static int run(struct daemon *d)
 					d->stop = true;
 			} else if (fd == d->reconcile_fd) {
 				if (read(fd, &ticks, sizeof(ticks)) > 0)
-					d->reconcile_due = true;
+					d->reconcile_due = d->renew_due = true;
 			} else if (fd == d->watchdog_fd) {
 				if (read(fd, &ticks, sizeof(ticks)) > 0)
 					sd_notify(0, "WATCHDOG=1");
@@ -738,6 +832,12 @@ static int run(struct daemon *d)
 					d->settling = false;
 					d->reconcile_due = true;
 				}
+			} else if (fd == d->bans_watch_fd) {
+				if (bans_file_changed(fd))
+					update_bans(d, NULL);
+			} else if (fd == d->bans_timer_fd) {
+				if (read(fd, &ticks, sizeof(ticks)) > 0)
+					update_bans(d, NULL);
 			} else if (fd == d->link_fd) {
 				if (axdp_link_monitor_drain(fd) != 0) {
 					sync_interfaces(d);
@@ -748,7 +848,7 @@ static int run(struct daemon *d)
 			}
 		}
 		if (d->reconcile_due) {
-			reconcile(d);
+			reconcile(d, d->renew_due);
 			notify_status(d);
 		} else if (d->nft_due) {
 			nft_sync(d);
@@ -760,7 +860,7 @@ static int run(struct daemon *d)
 
 int main(int argc, char **argv)
 {
-	struct daemon d = { .epoll_fd = -1 };
+	struct daemon d = { .epoll_fd = -1, .bans_watch_fd = -1, .bans_timer_fd = -1 };
 	uint64_t watchdog_usec = 0;
 	char err[ERRLEN];
 	sigset_t mask;
@@ -797,6 +897,7 @@ int main(int argc, char **argv)
 	d.metrics_fd = timer_fd(d.cfg.metrics_interval_s * 1000000ULL);
 	d.link_fd = axdp_link_monitor_open(err, sizeof(err));
 	d.epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	watch_bans(&d);
 	if (d.link_fd < 0)
 		axdp_log(LOG_WARNING, "%s: interfaces that appear later are not protected until a reload", err);
 	d.proc_fd = d.settle_fd = -1;
@@ -813,7 +914,8 @@ int main(int argc, char **argv)
 	if (d.signal_fd < 0 || d.reconcile_fd < 0 || d.metrics_fd < 0 || d.epoll_fd < 0 ||
 	    watch(d.epoll_fd, d.signal_fd) || watch(d.epoll_fd, d.metrics_fd) ||
 	    watch(d.epoll_fd, d.reconcile_fd) || watch(d.epoll_fd, d.watchdog_fd) || watch(d.epoll_fd, d.link_fd) ||
-	    watch(d.epoll_fd, d.proc_fd) || watch(d.epoll_fd, d.settle_fd) ||
+	    watch(d.epoll_fd, d.proc_fd) || watch(d.epoll_fd, d.settle_fd) || watch(d.epoll_fd, d.bans_watch_fd) ||
+	    watch(d.epoll_fd, d.bans_timer_fd) ||
 	    watch(d.epoll_fd, d.events ? ring_buffer__epoll_fd(d.events) : -1)) {
 		axdp_log(LOG_ERR, "setting up the event loop: %s", strerror(errno));
 		return 1;
@@ -822,7 +924,7 @@ int main(int argc, char **argv)
 		axdp_log(LOG_ERR, "%s", err);
 		return 1;
 	}
-	reconcile(&d);
+	reconcile(&d, false);   /* start() has just renewed */
 	write_metrics(&d);
 	/* Before READY=1: once systemd says started, axdp(8) finds the daemon. */
 	if (axdp_pidfile_write(d.cfg.pid_file, getpid(), err, sizeof(err)))
@@ -838,6 +940,7 @@ int main(int argc, char **argv)
 	axdp_portsync_close(&d.ps);
 	if (d.policy)
 		axdp_policy_close(&d.pol);
+	axdp_mode_close(&d.mode);
 	axdp_datapath_close(&d.dp);
 	axdp_config_free(&d.cfg);
 	free(d.cmd.interfaces.v);

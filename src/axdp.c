@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <sys/wait.h>
 #include "cli.h"
+#include "denylist.h"
 #include "loader.h"
 #include "nft_backend.h"
 
@@ -81,22 +82,56 @@ static const struct command {
 	  "ports, or bind networks, that never open (ExcludeTCP=, ExcludeUDP=, ExcludeBindCIDR=)",
 	  "Changes ExcludeTCP=, ExcludeUDP= or ExcludeBindCIDR= in FILE.d/50-axdp.conf, reloads the daemon\n"
 	  "and waits until the change is in force.\n" },
-	{ "trust", cmd_policy, "trust add|remove CIDR [--comment TEXT] | trust list [--json]",
+	{ "trust", cmd_policy, "trust add|remove CIDR [--comment TEXT] [--force] | trust list [--json]",
 	  "trusted source networks (TrustCIDR=)",
-	  "Changes TrustCIDR= in FILE.d/50-axdp.conf and reloads the daemon.  See autoxdp.conf(5).\n" },
-	{ "block", cmd_policy, "block add|remove CIDR [--comment TEXT] | block list [--json]",
-	  "source networks whose packets are dropped (DenyCIDR=)",
-	  "Changes DenyCIDR= in FILE.d/50-axdp.conf and reloads the daemon.  See autoxdp.conf(5).\n" },
+	  "Changes TrustCIDR= in FILE.d/50-axdp.conf and reloads the daemon.  See autoxdp.conf(5).\n"
+	  "  --force   remove even a network with the source of $SSH_CONNECTION or a default gateway\n" },
+	{ "block", cmd_block,
+	  "block add CIDR [--for DURATION] [--comment TEXT] [--force] | block add - [--for DURATION] | "
+	  "block remove CIDR|- | block list [--json] | block import FILE",
+	  "source networks whose packets are dropped (runtime bans, DenyCIDR=)",
+	  "With --for, or - (lines 'CIDR [DURATION]' on stdin, --for the default), add bans at run time: into\n"
+	  "the data path at once and into StateDirectory=/bans, never into the configuration; they expire on\n"
+	  "time, to the second, and survive restarts and reboots.  DURATION: 3600, 90s, 15m, 2h, 7d, 1w, 1h30m;\n"
+	  "a line without one (and no --for) bans until removed.  remove lifts a ban (- reads CIDRs from\n"
+	  "stdin); a CIDR that is not banned is removed from DenyCIDR= instead.  Without --for, add changes\n"
+	  "DenyCIDR= in FILE.d/50-axdp.conf and reloads the daemon.  list shows both, bans with the seconds\n"
+	  "left.  import checks a deny list file, copies it beside the drop-ins and names it in\n"
+	  "DenyListFile= (autoxdp.conf(5)).\n"
+	  "  --for DURATION  ban for this long\n"
+	  "  --force         block even a network with the source of $SSH_CONNECTION or a default gateway\n"
+	  "  --comment TEXT  the comment written above DenyCIDR= in the drop-in\n" },
+	{ "audit", cmd_audit, "audit on|off", "drop nothing, count and log what would drop (Mode=audit), or enforce again",
+	  "Writes Mode=audit (on) or Mode=enforce (off) to FILE.d/50-axdp-mode.conf, reloads the daemon and\n"
+	  "waits until the XDP program in force runs that mode.  The daemon holds both modes' programs from\n"
+	  "its start and swaps the one asked for into every interface's link atomically: no moment of another\n"
+	  "protection, and conntrack, counters and rate buckets stay as they are.\n" },
+	{ "explain", cmd_explain,
+	  "explain tcp|udp|icmp SRC[:PORT] DST[:PORT] [--flags FLAGS] [--type TYPE] [--id N] [--interface IFACE] [--json]",
+	  "the verdict the firewall gives a packet, and what decided it",
+	  "Builds the packet, runs it through a private copy of the XDP program in force (its knobs, its\n"
+	  "allow-lists, deny and trust lists, conntrack), and prints the verdict, the reason and the entries\n"
+	  "that decided it: the open port and its listeners, the deny or trust entry, the rate tier and\n"
+	  "bucket, the conntrack entry.  Real traffic is not affected: see axdp(8).\n"
+	  "IPv6 addresses with a port are written [ADDR]:PORT; TCP and UDP need the destination port, the\n"
+	  "source port defaults to 40000.  Bad arguments: exit status 2.\n"
+	  "  --flags FLAGS      TCP flags, letters of S A F R P U (default S)\n"
+	  "  --type TYPE        ICMP: echo-request (default) or echo-reply\n"
+	  "  --id N             ICMP: the echo identifier (default 0)\n"
+	  "  --interface IFACE  as received on IFACE (default: the first protected interface)\n" },
 	{ "on", cmd_on, "on", "start the daemon (systemctl start autoxdp)",
 	  "Starts the autoxdp service through systemd and waits for the daemon's pid file.\n" },
 	{ "off", cmd_off, "off", "remove protection completely: XDP, tc, socket hooks, pins",
 	  "Removes every attachment recorded in the pin directory, the pinned maps and the directory.\n"
 	  "Stop the service first ('systemctl stop autoxdp'), or systemd may start it again.\n" },
-	{ "reload", cmd_reload, "reload", "check the configuration, then make the daemon reload it",
+	{ "reload", cmd_reload, "reload [--force]", "check the configuration, then make the daemon reload it",
 	  "Parses the configuration as the daemon would; if it is valid, sends SIGHUP to the daemon\n"
 	  "named by PidFile= and checks that it is still running.  A changed rate limit, timeout,\n"
-	  "DropMartians= or TrustOpensAllTCP= is compiled into the data path: then it sends nothing\n"
-	  "and says to restart (systemctl restart autoxdp, without a gap).\n" },
+	  "DropMartians=, AllowDHCPClient= or TrustOpensAllTCP= is compiled into the data path: then\n"
+	  "it sends nothing and says to restart (systemctl restart autoxdp, without a gap).  A changed\n"
+	  "Mode= is switched by the reload (see 'axdp help audit'), and axdp waits until the XDP program\n"
+	  "in force runs it.  A deny list that would cover the source of $SSH_CONNECTION or a default\n"
+	  "gateway is refused unless --force.\n" },
 	{ "version", cmd_version, "version [--json]", "print the version", "" },
 	{ "help", cmd_help, "help [COMMAND]", "this help, or a command's", "" },
 };
@@ -276,16 +311,49 @@ static int cmd_on(struct cli *c, int argc, char **argv)
 	return CLI_OK;
 }
 
-static int cmd_reload(struct cli *c, int argc, char **argv)
+static int force_opt(struct cli *c, int id, const char *arg, void *st)
 {
-	struct cli_limits limits;
-	char err[512];
-	pid_t pid;
+	(void)c, (void)arg;
+	if (id != CLI_OPT_FIRST_LOCAL)
+		return CLI_USAGE;
+	*(bool *)st = true;
+	return CLI_OK;
+}
+
+/* The deny lists the reload would load must not cut the operator off (cli_guard). */
+static int reload_guarded(struct cli *c, bool force)
+{
+	struct axdp_cidr_list deny;
+	struct axdp_config next;
+	char err[AXDP_CONFIG_ERRLEN];
 	int rc;
 
-	if (no_arguments(c, argc, argv, false, &rc))
+	if (axdp_config_load(&next, c->config_file, c->dropin_dir, err, sizeof(err)))
+		return cli_error(c, CLI_FAIL, "%s: not reloading", err);
+	rc = axdp_denylist_collect(&next, &deny, err, sizeof(err));
+	axdp_config_free(&next);
+	if (rc) /* the daemon keeps its running list and logs why */
+		return CLI_OK;
+	rc = cli_guard(c, "reload, denying", deny.v, deny.n, force);
+	free(deny.v);
+	return rc;
+}
+
+static int cmd_reload(struct cli *c, int argc, char **argv)
+{
+	static const struct option local[] = { { "force", no_argument, NULL, CLI_OPT_FIRST_LOCAL }, {} };
+	struct cli_limits limits;
+	bool force = false;
+	char err[512], **pos;
+	pid_t pid;
+	int rc, npos, running;
+
+	if (cli_getopt(c, argc, argv, local, false, force_opt, &force, &pos, &npos, &rc))
 		return rc;
-	if ((rc = config_parses(c, "not reloading, autoxdpd keeps its running configuration")) != CLI_OK)
+	if (npos)
+		return cli_usage(c, "unexpected argument '%s'", pos[0]);
+	if ((rc = config_parses(c, "not reloading, autoxdpd keeps its running configuration")) != CLI_OK ||
+	    (rc = reload_guarded(c, force)) != CLI_OK)
 		return rc;
 	pid = cli_daemon_pid(c);
 	if (!pid)
@@ -294,9 +362,10 @@ static int cmd_reload(struct cli *c, int argc, char **argv)
 	/* The daemon would refuse the whole configuration and say so only in its log. */
 	if (cli_limits_collect(c, &limits, err, sizeof(err)) == 0 && limits.restart_pending)
 		return cli_error(c, CLI_FAIL, "not reloading: %s changed, and data-path settings ([RateLimit], "
-				 "[Conntrack] timeouts, DropMartians=, TrustOpensAllTCP=) apply only at restart, without a gap: "
+				 "[Conntrack] timeouts, DropMartians=, AllowDHCPClient=, TrustOpensAllTCP=) apply only at restart, without a gap: "
 				 "systemctl restart autoxdp ('axdp status' shows what changes)",
 				 c->config_file);
+	running = cli_running_audit(c);
 	if (kill(pid, SIGHUP))
 		return cli_error(c, errno == EPERM ? CLI_NOPRIV : CLI_FAIL, "signalling autoxdpd (pid %d): %s", (int)pid,
 				 strerror(errno));
@@ -305,6 +374,16 @@ static int cmd_reload(struct cli *c, int argc, char **argv)
 		return cli_error(c, CLI_FAIL, "autoxdpd (pid %d) is gone after the reload: see 'journalctl -u autoxdp'",
 				 (int)pid);
 	printf("autoxdpd (pid %d) reloaded %s\n", (int)pid, c->config_file);
+	/* A changed Mode= is the one data-path setting a reload switches: say when it is in force, or that it is not. */
+	if (c->cfg_ok && running >= 0 && running != (c->cfg.mode == AXDP_MODE_AUDIT)) {
+		if (!cli_wait_mode(c, c->cfg.mode == AXDP_MODE_AUDIT))
+			return cli_error(c, CLI_FAIL, "Mode=%s did not take effect: the XDP program in force still runs "
+					 "Mode=%s; see 'journalctl -u autoxdp' ('systemctl restart autoxdp' applies it)",
+					 cli_mode_name(c->cfg.mode == AXDP_MODE_AUDIT), cli_mode_name(running));
+		printf("Mode=%s in force%s\n", cli_mode_name(c->cfg.mode == AXDP_MODE_AUDIT),
+		       c->cfg.mode == AXDP_MODE_AUDIT ? ": nothing is dropped, drops are counted and logged as would-drop"
+						      : ": drops are enforced");
+	}
 	return CLI_OK;
 }
 

@@ -103,6 +103,8 @@ struct bpf_map_info;
  * NULL.  -1 when no XDP program runs or it has no such map.
  */
 int cli_xdp_map(const struct cli *c, const char *name, struct bpf_map_info *info);
+/* The id of the XDP program in force on ifname (NULL: the first pinned link's), its interface in found; 0: none. */
+__u32 cli_xdp_prog_id(const struct cli *c, const char *ifname, char *found, size_t len);
 
 /* autoxdpd's pid from PidFile=, 0 when not running. */
 pid_t cli_daemon_pid(struct cli *c);
@@ -194,6 +196,11 @@ int cli_ports_collect(struct cli *c, struct cli_ports *out);
 void cli_ports_free(struct cli_ports *p);
 void cli_ports_print(const struct cli *c, const struct cli_ports *p);
 void cli_ports_json(struct json *j, const struct cli_ports *p);   /* the "ports" member */
+/* The row of (l4, port), or NULL when it is not open. */
+struct cli_port *cli_ports_find(const struct cli_ports *p, int l4, unsigned port);
+/* Where a port is open and who listens, one line; and the same as a JSON object member key (NULL in arrays). */
+void cli_port_detail(const struct cli *c, const struct cli_port *r);
+void cli_port_json(struct json *j, const char *key, const struct cli_port *r);
 
 /* ---- rate limits and source switches in force, for status (cli_knobs.c) ---- */
 
@@ -215,7 +222,7 @@ struct cli_rate {
 struct cli_limit_values {
 	struct cli_rate rate[CLI_LIMIT_COUNT];
 	unsigned int source_prefix_v4, source_prefix_v6;
-	bool drop_martians, trust_opens_all_tcp;
+	bool drop_martians, allow_dhcp_client, trust_opens_all_tcp;
 };
 
 struct cli_limits {
@@ -226,6 +233,17 @@ struct cli_limits {
 	bool timeouts_pending;   /* the [Conntrack] timeouts differ too */
 	bool restart_pending;    /* the daemon refuses to reload this configuration: a restart applies it */
 };
+
+/* The knobs from the .rodata map (fd, info) of an XDP program in force.  0, or -1 with err. */
+int cli_knobs_from_rodata(int fd, const struct bpf_map_info *info, struct axdp_knobs *k, char *err, size_t errlen);
+
+/* Mode= of the XDP program in force: 1 audit, 0 enforce, -1 when none runs (or its knobs cannot be read). */
+int cli_running_audit(const struct cli *c);
+/* "audit", "enforce", or NULL for -1. */
+const char *cli_mode_name(int audit);
+
+/* Polls the XDP program in force until it runs Mode=audit (or enforce), a few seconds at most. */
+bool cli_wait_mode(const struct cli *c, bool audit);
 
 /* From the XDP program in force, else from c->cfg (loaded).  0, or -1 with err. */
 int cli_limits_collect(struct cli *c, struct cli_limits *l, char *err, size_t errlen);
@@ -242,5 +260,16 @@ int cmd_watch(struct cli *c, int argc, char **argv);
 int cmd_events(struct cli *c, int argc, char **argv);
 int cmd_top(struct cli *c, int argc, char **argv);
 int cmd_policy(struct cli *c, int argc, char **argv);   /* allow, trust, block, exclude */
+int cmd_audit(struct cli *c, int argc, char **argv);
+int cmd_explain(struct cli *c, int argc, char **argv);
+int cmd_block(struct cli *c, int argc, char **argv);    /* runtime bans and import; the rest goes to cmd_policy */
+/* The runtime bans for 'block list': a table after the DenyCIDR= one, or the "bans" array of j. */
+void cli_bans_list(struct cli *c, struct json *j);
+/*
+ * Guard rails: CLI_OK unless one of v[0..n) covers the client of
+ * $SSH_CONNECTION or a default gateway; then the refusal ("refusing to
+ * ACTION ...") and CLI_FAIL, or with force a warning and CLI_OK.
+ */
+int cli_guard(struct cli *c, const char *action, const struct axdp_cidr *v, size_t n, bool force);
 
 #endif

@@ -150,7 +150,7 @@ static int print_event(struct reader *r, const struct axdp_drop_event *e)
 	char when[40], src[64], dst[64], nb[IF_NAMESIZE];
 	const char *name = ifname(r, e->ifindex, nb), *proto = cli_proto_name(e->proto);
 	const struct cli_reason *why = reason_of(e);
-	bool ports = e->proto == 6 || e->proto == 17;
+	bool ports = e->proto == 6 || e->proto == 17, would = e->flags & AXDP_EVENT_WOULD_DROP;
 
 	cli_format_mono(when, sizeof(when), e->ts_ns, c->json);
 	if (c->json) {
@@ -168,7 +168,7 @@ static int print_event(struct reader *r, const struct axdp_drop_event *e)
 		json_u64(&j, "source_port", e->sport);
 		json_str(&j, "destination", e->proto ? dst : NULL);
 		json_u64(&j, "destination_port", e->dport);
-		json_str(&j, "action", why->action);
+		json_str(&j, "action", would ? "would_drop" : why->action);
 		json_str(&j, "reason", why->name);
 		json_u64(&j, "skipped", e->skipped);
 		json_obj_end(&j);
@@ -186,7 +186,8 @@ static int print_event(struct reader *r, const struct axdp_drop_event *e)
 			snprintf(src, sizeof(src), "-");
 			snprintf(dst, sizeof(dst), "-");
 		}
-		printf("%-12s  %-10s %-6s %-30s -> %-30s %s%s%s", when, name, proto, src, dst, cli_c(c, CLI_RED), why->name,
+		printf("%-12s  %-10s %-6s %-30s -> %-30s %s%s%s%s", when, name, proto, src, dst,
+		       cli_c(c, would ? CLI_YELLOW : CLI_RED), why->name, would ? " (would drop: audit mode)" : "",
 		       cli_c(c, CLI_RESET));
 		if (e->skipped)
 			printf("  (%u more drop%s not sampled)", e->skipped, e->skipped == 1 ? "" : "s");
@@ -328,8 +329,9 @@ static uint64_t dropped_total(int fd)
 
 	if (fd < 0 || axdp_counters_read(fd, AXDP_ALL_SLOTS, all))
 		return 0;
-	for (int r = AXDP_FIRST_DROP; r < AXDP_FIRST_EGRESS; r++)
-		sum += all[r].packets;
+	for (int r = 0; r < AXDP_REASON_COUNT; r++)
+		if (axdp_reason_action(r) == AXDP_ACTION_drop)
+			sum += all[r].packets;
 	return sum;
 }
 
@@ -341,7 +343,7 @@ static void port_text(char *buf, size_t len, const struct sample *s)
 		snprintf(buf, len, "%s", cli_proto_name(s->proto));
 }
 
-static void print_top(struct cli *c, struct top *t, uint64_t drops)
+static void print_top(struct cli *c, struct top *t, uint64_t drops, int audit)
 {
 	struct group *src, *port;
 	struct sample *by_port_copy;
@@ -363,6 +365,7 @@ static void print_top(struct cli *c, struct top *t, uint64_t drops)
 		json_start(&j, stdout);
 		json_obj(&j, NULL);
 		json_num(&j, "interval_s", t->interval);
+		json_str(&j, "mode", cli_mode_name(audit));
 		json_u64(&j, "drops", drops);
 		json_u64(&j, "sampled", t->n);
 		json_u64(&j, "not_sampled", t->skipped);
@@ -392,8 +395,9 @@ static void print_top(struct cli *c, struct top *t, uint64_t drops)
 	}
 	cli_si(d, sizeof(d), (double)drops, NULL);
 	cli_si(k, sizeof(k), (double)t->skipped, NULL);
-	printf("%s packets dropped in %g s (counters); %zu of them sampled, %s more not sampled.\n"
-	       "Shares below are of the samples, not of all drops.\n\n", d, t->interval, t->n, k);
+	printf("%s packets %s in %g s (counters); %zu of them sampled, %s more not sampled.\n"
+	       "Shares below are of the samples, not of all drops.\n\n", d,
+	       audit == 1 ? "judged drops (Mode=audit: passed)" : "dropped", t->interval, t->n, k);
 	printf("%s%-40s %8s %6s%s\n", cli_c(c, CLI_BOLD), "SOURCE", "SAMPLED", "SHARE", cli_c(c, CLI_RESET));
 	for (size_t i = 0; i < n_src && i < t->limit; i++) {
 		cli_addr(text, sizeof(text), &t->v[src[i].first].src);
@@ -447,7 +451,7 @@ int cmd_top(struct cli *c, int argc, char **argv)
 		before = dropped_total(counters);
 		rc = reader_run(&r, r.start_ns + (uint64_t)(t.interval * 1e9));
 		if (rc == CLI_OK && !cli_stop)
-			print_top(c, &t, dropped_total(counters) - before);
+			print_top(c, &t, dropped_total(counters) - before, cli_running_audit(c));
 		close(counters);
 	}
 	reader_close(&r);

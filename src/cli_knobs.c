@@ -17,6 +17,7 @@
 #include <bpf/btf.h>
 #include "cli.h"
 #include "loader.h"
+#include "mode_switch.h"
 #include "rate_knobs.h"
 
 #define KNOB(f) offsetof(struct axdp_knobs, f)
@@ -44,20 +45,20 @@ static const struct limit {
 };
 
 /* What the human lines show besides the rates, numbered after them. */
-enum { ITEM_PREFIX = CLI_LIMIT_COUNT, ITEM_MARTIANS, ITEM_TRUST_TCP, ITEM_COUNT, LINE_BREAK };
+enum { ITEM_PREFIX = CLI_LIMIT_COUNT, ITEM_MARTIANS, ITEM_DHCP, ITEM_TRUST_TCP, ITEM_COUNT, LINE_BREAK };
 
 /* The order of the human lines: the per-source limits, then the rest. */
 static const int shown[] = {
 	ITEM_PREFIX, CLI_LIMIT_SYN, CLI_LIMIT_STRICT_SYN, CLI_LIMIT_UDP, LINE_BREAK,
-	CLI_LIMIT_UDP_PORT_PACKETS, CLI_LIMIT_UDP_PORT_BYTES, CLI_LIMIT_ICMP_ECHO, ITEM_MARTIANS, ITEM_TRUST_TCP,
+	CLI_LIMIT_UDP_PORT_PACKETS, CLI_LIMIT_UDP_PORT_BYTES, CLI_LIMIT_ICMP_ECHO, ITEM_MARTIANS, ITEM_DHCP, ITEM_TRUST_TCP,
 };
 
 /* ---- reading the running program's knobs ---- */
 
 static const char *const restart_hint = "'systemctl restart autoxdp' loads this version's data path";
 
-/* The knobs from the .rodata map fd: its value (key 0) is the whole section, its BTF value type the DATASEC. */
-static int read_knobs(int fd, const struct bpf_map_info *info, struct axdp_knobs *k, char *err, size_t errlen)
+/* Its value (key 0) is the whole section, its BTF value type the DATASEC. */
+int cli_knobs_from_rodata(int fd, const struct bpf_map_info *info, struct axdp_knobs *k, char *err, size_t errlen)
 {
 	const struct btf_var_secinfo *var;
 	struct btf *btf = info->btf_id ? btf__load_from_kernel_by_id(info->btf_id) : NULL;
@@ -98,9 +99,22 @@ static int running_knobs(const struct cli *c, struct axdp_knobs *k, char *err, s
 
 	if (fd < 0)
 		return 0;
-	rc = read_knobs(fd, &info, k, err, errlen);
+	rc = cli_knobs_from_rodata(fd, &info, k, err, errlen);
 	close(fd);
 	return rc ? -1 : 1;
+}
+
+int cli_running_audit(const struct cli *c)
+{
+	struct axdp_knobs k;
+	char err[512];
+
+	return running_knobs(c, &k, err, sizeof(err)) > 0 ? k.audit : -1;
+}
+
+const char *cli_mode_name(int audit)
+{
+	return audit < 0 ? NULL : axdp_mode_name(audit);
 }
 
 /* ---- knobs back to the configuration's numbers ---- */
@@ -134,6 +148,7 @@ static void from_knobs(struct cli_limit_values *v, const struct axdp_knobs *k, u
 	v->source_prefix_v4 = v4 > 96 ? v4 - 96 : 0;
 	v->source_prefix_v6 = ones(&k->source_mask_v6);
 	v->drop_martians = k->drop_martians;
+	v->allow_dhcp_client = k->dhcp_client;
 	v->trust_opens_all_tcp = k->trust_opens_tcp;
 }
 
@@ -156,6 +171,7 @@ static void from_config(struct cli_limit_values *v, const struct axdp_config *cf
 	v->source_prefix_v4 = cfg->source_prefix_v4;
 	v->source_prefix_v6 = cfg->source_prefix_v6;
 	v->drop_martians = cfg->drop_martians;
+	v->allow_dhcp_client = cfg->allow_dhcp_client;
 	v->trust_opens_all_tcp = cfg->trust_opens_all_tcp;
 }
 
@@ -166,6 +182,8 @@ static bool item_equal(const struct cli_limit_values *a, const struct cli_limit_
 		return a->source_prefix_v4 == b->source_prefix_v4 && a->source_prefix_v6 == b->source_prefix_v6;
 	case ITEM_MARTIANS:
 		return a->drop_martians == b->drop_martians;
+	case ITEM_DHCP:
+		return a->allow_dhcp_client == b->allow_dhcp_client;
 	case ITEM_TRUST_TCP:
 		return a->trust_opens_all_tcp == b->trust_opens_all_tcp;
 	default:
@@ -229,6 +247,9 @@ static void item_text(char *buf, size_t len, const struct cli_limit_values *v, i
 		return;
 	case ITEM_MARTIANS:
 		snprintf(buf, len, "martian sources %s", v->drop_martians ? "dropped" : "pass");
+		return;
+	case ITEM_DHCP:
+		snprintf(buf, len, "DHCP client replies %s", v->allow_dhcp_client ? "pass" : "dropped");
 		return;
 	case ITEM_TRUST_TCP:
 		snprintf(buf, len, "trusted sources reach %s", v->trust_opens_all_tcp ? "every TCP port" : "open ports only");
@@ -309,6 +330,7 @@ void cli_limits_json(struct json *j, const struct cli_limits *l)
 	json_u64(j, "source_prefix_ipv4", v->source_prefix_v4);
 	json_u64(j, "source_prefix_ipv6", v->source_prefix_v6);
 	json_bool(j, "drop_martians", v->drop_martians);
+	json_bool(j, "allow_dhcp_client", v->allow_dhcp_client);
 	json_bool(j, "trust_opens_all_tcp", v->trust_opens_all_tcp);
 	json_obj_end(j);
 }

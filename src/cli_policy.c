@@ -366,8 +366,11 @@ static int list(struct cli *c, const char *cmd)
 		}
 		pol_free_tokens(&t);
 	}
-	if (c->json) {
+	if (c->json)
 		json_arr_end(&j);
+	if (!strcmp(cmd, "block"))
+		cli_bans_list(c, c->json ? &j : NULL);
+	if (c->json) {
 		json_obj_end(&j);
 		json_end(&j);
 	}
@@ -375,24 +378,37 @@ static int list(struct cli *c, const char *cmd)
 	return CLI_OK;
 }
 
+struct policy_opts {
+	const char *comment;
+	bool force;
+};
+
 static int policy_opt(struct cli *c, int id, const char *arg, void *st)
 {
+	struct policy_opts *o = st;
+
 	(void)c;
-	if (id != CLI_OPT_FIRST_LOCAL)
+	if (id == CLI_OPT_FIRST_LOCAL)
+		o->comment = arg;
+	else if (id == CLI_OPT_FIRST_LOCAL + 1)
+		o->force = true;
+	else
 		return CLI_USAGE;
-	*(const char **)st = arg;
 	return CLI_OK;
 }
 
 int cmd_policy(struct cli *c, int argc, char **argv)
 {
-	static const struct option local[] = { { "comment", required_argument, NULL, CLI_OPT_FIRST_LOCAL }, {} };
+	static const struct option local[] = { { "comment", required_argument, NULL, CLI_OPT_FIRST_LOCAL },
+					       { "force", no_argument, NULL, CLI_OPT_FIRST_LOCAL + 1 }, {} };
 	struct pol_change ch = {};
-	const char *comment = NULL, *sub;
+	struct policy_opts o = {};
+	const char *sub;
+	bool guarded;
 	char **pos;
 	int npos, rc, want;
 
-	if (cli_getopt(c, argc, argv, local, true, policy_opt, &comment, &pos, &npos, &rc))
+	if (cli_getopt(c, argc, argv, local, true, policy_opt, &o, &pos, &npos, &rc))
 		return rc;
 	if (!npos)
 		return cli_usage(c, "expected add, remove or list");
@@ -400,18 +416,22 @@ int cmd_policy(struct cli *c, int argc, char **argv)
 	if (!strcmp(sub, "list")) {
 		if (npos > 1)
 			return cli_usage(c, "list: unexpected argument '%s'", pos[1]);
-		if (comment)
-			return cli_usage(c, "list takes no --comment");
+		if (o.comment || o.force)
+			return cli_usage(c, "list takes no --comment or --force");
 		return list(c, c->cmd);
 	}
 	if (strcmp(sub, "add") && strcmp(sub, "remove"))
 		return cli_usage(c, "'%s': expected add, remove or list", sub);
 	if (c->json)
 		return cli_usage(c, "--json: only 'list' has JSON output");
-	if (comment && strcmp(sub, "add"))
+	if (o.comment && strcmp(sub, "add"))
 		return cli_usage(c, "--comment goes with add");
 	ch.add = !strcmp(sub, "add");
-	ch.comment = comment;
+	ch.comment = o.comment;
+	/* What could cut the operator off: blocking a network, or no longer trusting one. */
+	guarded = !strcmp(c->cmd, ch.add ? "block" : "trust");
+	if (o.force && !guarded)
+		return cli_usage(c, "--force goes with block add and trust remove");
 	/* allow/exclude name a selector (tcp, udp, bind) before the value; trust and block do not. */
 	want = !strcmp(c->cmd, "trust") || !strcmp(c->cmd, "block") ? 2 : 3;
 	if (npos < want)
@@ -424,5 +444,7 @@ int cmd_policy(struct cli *c, int argc, char **argv)
 	if (!ch.key)
 		return cli_usage(c, "'%s': expected %s", pos[1], strcmp(c->cmd, "exclude") ? "tcp or udp" : "tcp, udp or bind");
 	rc = parse_value(c, &ch, pos[want - 1]);
+	if (rc == CLI_OK && guarded)
+		rc = cli_guard(c, ch.add ? "block" : "stop trusting", &ch.cidr, 1, o.force);
 	return rc != CLI_OK ? rc : change(c, &ch);
 }

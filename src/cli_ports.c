@@ -10,9 +10,9 @@
 #include <sys/mman.h>
 #include <bpf/bpf.h>
 #include "cli.h"
+#include "portsync.h"
 #include "sockdiag.h"
 
-#define OPEN_BITS (AXDP_PORT_OPEN_ANY | AXDP_PORT_OPEN_ADDR)
 
 struct owner {
 	uint64_t inode;
@@ -60,7 +60,7 @@ static void find_owners(struct owner *o, size_t n)
 		axdp_proc_sockets(claim, &all);
 }
 
-static struct cli_port *find_row(struct cli_ports *p, int l4, unsigned port)
+struct cli_port *cli_ports_find(const struct cli_ports *p, int l4, unsigned port)
 {
 	size_t lo = 0, hi = p->n;
 
@@ -88,7 +88,7 @@ static int add_addrs(struct cli *c, struct cli_ports *p)
 	if (fd < 0)
 		return rc;
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		struct cli_port *r = next.l4 < AXDP_L4_COUNT ? find_row(p, next.l4, next.port) : NULL;
+		struct cli_port *r = next.l4 < AXDP_L4_COUNT ? cli_ports_find(p, next.l4, next.port) : NULL;
 		struct axdp_addr *v;
 
 		key = next;
@@ -123,7 +123,7 @@ static void add_listeners(struct cli *c, struct cli_ports *p)
 		find_owners(owners, set.n);
 	for (size_t i = 0; i < set.n; i++) {
 		const struct axdp_socket *s = &set.v[i];
-		struct cli_port *r = find_row(p, s->proto == IPPROTO_TCP ? AXDP_L4_TCP : AXDP_L4_UDP, s->port);
+		struct cli_port *r = cli_ports_find(p, s->proto == IPPROTO_TCP ? AXDP_L4_TCP : AXDP_L4_UDP, s->port);
 		struct owner key = { .inode = s->inode }, *o;
 		struct cli_listener *v;
 
@@ -165,7 +165,7 @@ int cli_ports_collect(struct cli *c, struct cli_ports *out)
 		int l4 = (int)(idx / AXDP_PORTS);
 		unsigned port = idx % AXDP_PORTS;
 
-		if (!port || !(slots[idx].flags & OPEN_BITS))
+		if (!port || !(slots[idx].flags & AXDP_PORT_OPEN))
 			continue;
 		v = realloc(out->v, (out->n + 1) * sizeof(*v));
 		if (!v)
@@ -212,81 +212,94 @@ static void listener_text(char *buf, size_t len, const struct cli_listener *l)
  * parse: protocol, port, then only how it is open; who listens follows
  * on an indented line.
  */
+void cli_port_detail(const struct cli *c, const struct cli_port *r)
+{
+	const char *sep = "";
+
+	printf("%s", cli_c(c, CLI_DIM));
+	if (r->n_addrs && strcmp(axdp_port_open_on(r->flags, true), "any")) {
+		printf("on");
+		for (size_t a = 0; a < r->n_addrs; a++) {
+			char addr[INET6_ADDRSTRLEN];
+
+			cli_addr(addr, sizeof(addr), &r->addrs[a]);
+			printf("%s %s", a ? "," : "", addr);
+		}
+		sep = "; ";
+	}
+	if (r->allowed) {
+		printf("%s%s=", sep, r->l4 == AXDP_L4_TCP ? "AllowTCP" : "AllowUDP");
+		sep = "; ";
+	}
+	for (size_t l = 0; l < r->n_listeners; l++) {
+		char text[64];
+
+		listener_text(text, sizeof(text), &r->listeners[l]);
+		printf("%s%s", l ? ", " : sep, text);
+	}
+	if (!r->allowed && !r->n_listeners)
+		printf("%sno listener left (closes at the next reconcile)", sep);
+	printf("%s\n", cli_c(c, CLI_RESET));
+}
+
+/*
+ * The first line of a port keeps the format scripts (and test_daemon)
+ * parse: protocol, port, then only how it is open; who listens follows
+ * on an indented line.
+ */
 void cli_ports_print(const struct cli *c, const struct cli_ports *p)
 {
 	printf("%s%-5s %6s  %s%s\n", cli_c(c, CLI_BOLD), "PROTO", "PORT", "OPEN ON", cli_c(c, CLI_RESET));
 	for (size_t i = 0; i < p->n; i++) {
 		const struct cli_port *r = &p->v[i];
-		const char *sep = "";
 
-		printf("%-5s %6u  %s\n", cli_l4_names[r->l4], r->port,
-		       r->flags & AXDP_PORT_OPEN_ANY ? "any address" : "bound addresses only");
-		printf("%14s%s", "", cli_c(c, CLI_DIM));
-		if (!(r->flags & AXDP_PORT_OPEN_ANY)) {
-			printf("on");
-			for (size_t a = 0; a < r->n_addrs; a++) {
-				char addr[INET6_ADDRSTRLEN];
-
-				cli_addr(addr, sizeof(addr), &r->addrs[a]);
-				printf("%s %s", a ? "," : "", addr);
-			}
-			sep = "; ";
-		}
-		if (r->allowed) {
-			printf("%s%s=", sep, r->l4 == AXDP_L4_TCP ? "AllowTCP" : "AllowUDP");
-			sep = "; ";
-		}
-		for (size_t l = 0; l < r->n_listeners; l++) {
-			char text[64];
-
-			listener_text(text, sizeof(text), &r->listeners[l]);
-			printf("%s%s", l ? ", " : sep, text);
-		}
-		if (!r->allowed && !r->n_listeners)
-			printf("%sno listener left (closes at the next reconcile)", sep);
-		printf("%s\n", cli_c(c, CLI_RESET));
+		printf("%-5s %6u  %s\n", cli_l4_names[r->l4], r->port, axdp_port_open_on(r->flags, false));
+		printf("%14s", "");
+		cli_port_detail(c, r);
 	}
 	if (!p->n)
 		printf("(no port is open)\n");
 }
 
+void cli_port_json(struct json *j, const char *key, const struct cli_port *r)
+{
+	json_obj(j, key);
+	json_str(j, "protocol", cli_l4_names[r->l4]);
+	json_u64(j, "port", r->port);
+	json_str(j, "open_on", axdp_port_open_on(r->flags, true));
+	json_arr(j, "addresses");
+	for (size_t a = 0; a < r->n_addrs; a++) {
+		char addr[INET6_ADDRSTRLEN];
+
+		cli_addr(addr, sizeof(addr), &r->addrs[a]);
+		json_str(j, NULL, addr);
+	}
+	json_arr_end(j);
+	json_bool(j, "allowed_by_config", r->allowed);
+	json_arr(j, "listeners");
+	for (size_t l = 0; l < r->n_listeners; l++) {
+		const struct cli_listener *ls = &r->listeners[l];
+		char addr[INET6_ADDRSTRLEN];
+
+		cli_addr(addr, sizeof(addr), &ls->addr);
+		json_obj(j, NULL);
+		json_str(j, "address", addr);
+		if (ls->pid)
+			json_i64(j, "pid", ls->pid);
+		else
+			json_null(j, "pid");
+		json_str(j, "process", ls->pid ? ls->comm : NULL);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+	json_obj_end(j);
+}
+
 void cli_ports_json(struct json *j, const struct cli_ports *p)
 {
 	json_arr(j, "ports");
-	for (size_t i = 0; i < p->n; i++) {
-		const struct cli_port *r = &p->v[i];
-
-		json_obj(j, NULL);
-		json_str(j, "protocol", cli_l4_names[r->l4]);
-		json_u64(j, "port", r->port);
-		json_str(j, "open_on", r->flags & AXDP_PORT_OPEN_ANY ? "any" : "addresses");
-		json_arr(j, "addresses");
-		for (size_t a = 0; a < r->n_addrs; a++) {
-			char addr[INET6_ADDRSTRLEN];
-
-			cli_addr(addr, sizeof(addr), &r->addrs[a]);
-			json_str(j, NULL, addr);
-		}
-		json_arr_end(j);
-		json_bool(j, "allowed_by_config", r->allowed);
-		json_arr(j, "listeners");
-		for (size_t l = 0; l < r->n_listeners; l++) {
-			const struct cli_listener *ls = &r->listeners[l];
-			char addr[INET6_ADDRSTRLEN];
-
-			cli_addr(addr, sizeof(addr), &ls->addr);
-			json_obj(j, NULL);
-			json_str(j, "address", addr);
-			if (ls->pid)
-				json_i64(j, "pid", ls->pid);
-			else
-				json_null(j, "pid");
-			json_str(j, "process", ls->pid ? ls->comm : NULL);
-			json_obj_end(j);
-		}
-		json_arr_end(j);
-		json_obj_end(j);
-	}
+	for (size_t i = 0; i < p->n; i++)
+		cli_port_json(j, NULL, &p->v[i]);
 	json_arr_end(j);
 }
 

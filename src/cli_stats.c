@@ -46,7 +46,16 @@ struct snapshot {
 	struct axdp_slot_iface ifs[AXDP_IFACE_SLOTS];
 	struct axdp_counter c[AXDP_IFACE_SLOTS][AXDP_REASON_COUNT];
 	struct axdp_counter total[AXDP_REASON_COUNT];
+	/* Of those, the drops Mode=audit let pass. */
+	struct axdp_counter would[AXDP_IFACE_SLOTS][AXDP_REASON_COUNT];
+	struct axdp_counter would_total[AXDP_REASON_COUNT];
 	bool show[AXDP_IFACE_SLOTS];
+};
+
+/* The maps a snapshot reads; audit_counters is -1 with a data path older than Mode=. */
+struct stats_maps {
+	int counters, slots, audit_counters;
+	int audit;   /* cli_running_audit() */
 };
 
 static int on_opt(struct cli *c, int id, const char *arg, void *st)
@@ -73,22 +82,27 @@ static int on_opt(struct cli *c, int id, const char *arg, void *st)
 	return CLI_USAGE;
 }
 
-static int take(struct cli *c, int counters, int slots, struct snapshot *s)
+static int take(struct cli *c, const struct stats_maps *m, struct snapshot *s)
 {
 	memset(s, 0, sizeof(*s));
 	s->t_ns = cli_now_ns(CLOCK_MONOTONIC);
-	if (axdp_slot_ifaces(slots, s->ifs))
+	if (axdp_slot_ifaces(m->slots, s->ifs))
 		return cli_error(c, CLI_FAIL, "reading map %s/%s: %s", c->pin_dir, AXDP_MAP_IFACE_SLOTS, strerror(errno));
 	for (int slot = 0; slot < AXDP_IFACE_SLOTS; slot++) {
 		if (!s->ifs[slot].used)
 			continue;
-		if (axdp_counters_read(counters, slot, s->c[slot]))
+		if (axdp_counters_read(m->counters, slot, s->c[slot]))
 			return cli_error(c, CLI_FAIL, "reading map %s/%s: %s", c->pin_dir, AXDP_MAP_COUNTERS, strerror(errno));
+		if (m->audit_counters >= 0 && axdp_counters_read(m->audit_counters, slot, s->would[slot]))
+			return cli_error(c, CLI_FAIL, "reading map %s/%s: %s", c->pin_dir, AXDP_MAP_AUDIT_COUNTERS,
+					 strerror(errno));
 		/* "other" counts packets of interfaces without a slot: shown only when it counted something. */
 		s->show[slot] = slot != 0;
 		for (int r = 0; r < AXDP_REASON_COUNT; r++) {
 			s->total[r].packets += s->c[slot][r].packets;
 			s->total[r].bytes += s->c[slot][r].bytes;
+			s->would_total[r].packets += s->would[slot][r].packets;
+			s->would_total[r].bytes += s->would[slot][r].bytes;
 			s->show[slot] |= s->c[slot][r].packets != 0;
 		}
 	}
@@ -129,8 +143,8 @@ static int find_iface(const struct snapshot *s, const char *name)
 	return -1;
 }
 
-static void json_reasons(struct json *j, const struct axdp_counter *now, const struct axdp_counter *was, double secs,
-			 bool rates)
+static void json_reasons(struct json *j, const struct axdp_counter *now, const struct axdp_counter *would,
+			 const struct axdp_counter *was, double secs, bool rates)
 {
 	json_arr(j, "reasons");
 	for (int r = 0; r < AXDP_REASON_COUNT; r++) {
@@ -141,6 +155,7 @@ static void json_reasons(struct json *j, const struct axdp_counter *now, const s
 		json_str(j, "reason", cli_reasons[r].name);
 		json_u64(j, "packets", now[r].packets);
 		json_u64(j, "bytes", now[r].bytes);
+		json_u64(j, "would_drop", would[r].packets);
 		if (rates && rt.valid) {
 			json_num(j, "pps", rt.pps);
 			json_num(j, "bps", rt.bps);
@@ -153,7 +168,8 @@ static void json_reasons(struct json *j, const struct axdp_counter *now, const s
 	json_arr_end(j);
 }
 
-static void print_json(const struct stats_opts *o, const struct snapshot *cur, const struct snapshot *prev, int only)
+static void print_json(const struct stats_opts *o, const struct stats_maps *m, const struct snapshot *cur,
+		       const struct snapshot *prev, int only)
 {
 	double secs = prev ? (double)(cur->t_ns - prev->t_ns) / 1e9 : 0;
 	char now[40];
@@ -163,6 +179,7 @@ static void print_json(const struct stats_opts *o, const struct snapshot *cur, c
 	json_start(&j, stdout);
 	json_obj(&j, NULL);
 	json_str(&j, "time", now);
+	json_str(&j, "mode", cli_mode_name(m->audit));
 	if (o->rates && prev)
 		json_num(&j, "interval_s", secs);
 	else
@@ -175,37 +192,57 @@ static void print_json(const struct stats_opts *o, const struct snapshot *cur, c
 		json_str(&j, "name", cur->ifs[slot].name);
 		json_u64(&j, "ifindex", cur->ifs[slot].ifindex);
 		json_u64(&j, "slot", (uint64_t)slot);
-		json_reasons(&j, cur->c[slot], before(prev, cur, slot), secs, o->rates);
+		json_reasons(&j, cur->c[slot], cur->would[slot], before(prev, cur, slot), secs, o->rates);
 		json_obj_end(&j);
 	}
 	json_arr_end(&j);
 	json_obj(&j, "total");
-	json_reasons(&j, cur->total, before(prev, cur, -1), secs, o->rates);
+	json_reasons(&j, cur->total, cur->would_total, before(prev, cur, -1), secs, o->rates);
 	json_obj_end(&j);
 	json_obj_end(&j);
 	json_end(&j);
 }
 
-static void print_table(const struct cli *c, const struct stats_opts *o, const struct snapshot *cur,
-			const struct snapshot *prev, int only)
+/* The WOULD DROP column: in audit mode, or while the counters still hold drops it let pass. */
+static bool show_would(const struct stats_maps *m, const struct axdp_counter *would)
+{
+	for (int r = 0; r < AXDP_REASON_COUNT && m->audit != 1; r++)
+		if (would[r].packets)
+			return true;
+	return m->audit == 1;
+}
+
+static void print_table(const struct cli *c, const struct stats_opts *o, const struct stats_maps *m,
+			const struct snapshot *cur, const struct snapshot *prev, int only)
 {
 	const struct axdp_counter *now = only >= 0 ? cur->c[only] : cur->total, *was = before(prev, cur, only);
+	const struct axdp_counter *would = only >= 0 ? cur->would[only] : cur->would_total;
 	double secs = prev ? (double)(cur->t_ns - prev->t_ns) / 1e9 : 0;
-	bool rates = o->rates && prev;
+	bool rates = o->rates && prev, with_would = show_would(m, would);
 
+	if (m->audit == 1)
+		printf("%sMode=audit: nothing is dropped; WOULD DROP counts the drops that passed%s\n\n",
+		       cli_c(c, CLI_YELLOW), cli_c(c, CLI_RESET));
 	printf("%s%-7s %-20s %9s %10s", cli_c(c, CLI_BOLD), "ACTION", "REASON", "PACKETS", "BYTES");
+	if (with_would)
+		printf(" %10s", "WOULD DROP");
 	if (rates)
 		printf(" %12s %12s", "PPS", "BPS");
 	printf("%s\n", cli_c(c, CLI_RESET));
 	for (int r = 0; r < AXDP_REASON_COUNT; r++) {
 		struct rate rt = rate_of(was ? &was[r] : NULL, &now[r], secs);
-		enum cli_color colour = !now[r].packets ? CLI_DIM : r < AXDP_FIRST_DROP ? CLI_GREEN
-								 : r < AXDP_FIRST_EGRESS ? CLI_RED : CLI_RESET;
+		enum cli_color colour = !now[r].packets ? CLI_DIM
+					    : axdp_reason_action(r) == AXDP_ACTION_pass ? CLI_GREEN
+					    : axdp_reason_action(r) == AXDP_ACTION_drop ? CLI_RED : CLI_RESET;
 		char p[16], b[16], pps[24], bps[24];
 
 		cli_si(p, sizeof(p), (double)now[r].packets, NULL);
 		cli_bytes(b, sizeof(b), (double)now[r].bytes);
 		printf("%s%-7s %-20s %9s %10s", cli_c(c, colour), cli_reasons[r].action, cli_reasons[r].name, p, b);
+		if (with_would) {
+			cli_si(p, sizeof(p), (double)would[r].packets, NULL);
+			printf(" %10s", AXDP_REASON_DROPS(r) ? p : "");
+		}
 		if (rates) {
 			cli_si(pps, sizeof(pps), rt.valid ? rt.pps : 0, "pps");
 			cli_si(bps, sizeof(bps), rt.valid ? rt.bps : 0, "bps");
@@ -227,7 +264,7 @@ static void print_table(const struct cli *c, const struct stats_opts *o, const s
 		if (!cur->show[slot])
 			continue;
 		for (int r = 0; r < AXDP_REASON_COUNT; r++) {
-			int a = r < AXDP_FIRST_DROP ? 0 : r < AXDP_FIRST_EGRESS ? 1 : 2;
+			enum axdp_action a = axdp_reason_action(r);
 
 			sum[a].packets += cur->c[slot][r].packets;
 			if (w)
@@ -247,9 +284,10 @@ static void print_table(const struct cli *c, const struct stats_opts *o, const s
 	}
 }
 
-static int prometheus(struct cli *c, int counters, int slots)
+static int prometheus(struct cli *c, const struct stats_maps *sm)
 {
-	struct axdp_metrics_maps m = { .counters = counters, .iface_slots = slots };
+	struct axdp_metrics_maps m = { .counters = sm->counters, .iface_slots = sm->slots,
+				       .audit_counters = sm->audit_counters, .audit = sm->audit };
 	char err[512];
 	int rc;
 
@@ -272,7 +310,8 @@ static int prometheus(struct cli *c, int counters, int slots)
 static int run(struct cli *c, struct stats_opts *o)
 {
 	struct snapshot *cur = calloc(1, sizeof(*cur)), *prev = calloc(1, sizeof(*prev)), *t;
-	int rc, counters = -1, slots = -1, only = -1;
+	struct stats_maps m = { -1, -1, -1, -1 };
+	int rc, only = -1;
 	unsigned long records = 0;
 	bool have_prev = false;
 
@@ -280,14 +319,17 @@ static int run(struct cli *c, struct stats_opts *o)
 		rc = cli_error(c, CLI_FAIL, "out of memory");
 		goto out;
 	}
-	if ((counters = cli_open_map(c, AXDP_MAP_COUNTERS, &rc)) < 0 || (slots = cli_open_map(c, AXDP_MAP_IFACE_SLOTS, &rc)) < 0)
+	if ((m.counters = cli_open_map(c, AXDP_MAP_COUNTERS, &rc)) < 0 ||
+	    (m.slots = cli_open_map(c, AXDP_MAP_IFACE_SLOTS, &rc)) < 0)
 		goto out;
+	m.audit_counters = cli_try_map(c, AXDP_MAP_AUDIT_COUNTERS);
+	m.audit = cli_running_audit(c);
 	if (o->format == FMT_PROMETHEUS) {
-		rc = prometheus(c, counters, slots);
+		rc = prometheus(c, &m);
 		goto out;
 	}
 	cli_catch_signals();
-	if ((rc = take(c, counters, slots, cur)) != CLI_OK)
+	if ((rc = take(c, &m, cur)) != CLI_OK)
 		goto out;
 	if (o->iface && (only = find_iface(cur, o->iface)) < 0) {
 		rc = cli_error(c, CLI_FAIL, "interface %s has no counters of its own here: 'axdp status' lists the protected ones",
@@ -300,12 +342,12 @@ static int run(struct cli *c, struct stats_opts *o)
 		have_prev = true;
 		if (!cli_sleep(o->interval))
 			goto out;
-		if ((rc = take(c, counters, slots, cur)) != CLI_OK)
+		if ((rc = take(c, &m, cur)) != CLI_OK)
 			goto out;
 	}
 	for (;;) {
 		if (o->format == FMT_JSON) {
-			print_json(o, cur, have_prev ? prev : NULL, only);
+			print_json(o, &m, cur, have_prev ? prev : NULL, only);
 		} else {
 			if (o->watch && c->tty) {
 				char now[32];
@@ -320,7 +362,7 @@ static int run(struct cli *c, struct stats_opts *o)
 				cli_format_mono(now, sizeof(now), cli_now_ns(CLOCK_MONOTONIC_COARSE), true);
 				printf("%s# %s\n", records ? "\n" : "", now);
 			}
-			print_table(c, o, cur, have_prev ? prev : NULL, only);
+			print_table(c, o, &m, cur, have_prev ? prev : NULL, only);
 			fflush(stdout);
 		}
 		records++;
@@ -330,7 +372,7 @@ static int run(struct cli *c, struct stats_opts *o)
 		have_prev = true;
 		if (!cli_sleep(o->interval))
 			break;
-		if ((rc = take(c, counters, slots, cur)) != CLI_OK)
+		if ((rc = take(c, &m, cur)) != CLI_OK)
 			goto out;
 		if (o->iface && (only = find_iface(cur, o->iface)) < 0) {
 			rc = cli_error(c, CLI_FAIL, "interface %s lost its counter slot", o->iface);
@@ -339,10 +381,12 @@ static int run(struct cli *c, struct stats_opts *o)
 	}
 	rc = CLI_OK;
 out:
-	if (counters >= 0)
-		close(counters);
-	if (slots >= 0)
-		close(slots);
+	if (m.counters >= 0)
+		close(m.counters);
+	if (m.slots >= 0)
+		close(m.slots);
+	if (m.audit_counters >= 0)
+		close(m.audit_counters);
 	free(cur);
 	free(prev);
 	return rc;

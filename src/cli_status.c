@@ -36,7 +36,9 @@ struct status {
 	bool active;
 	pid_t pid;
 	struct axdp_counter totals[3];   /* pass, drop, egress */
+	struct axdp_counter would_drop;  /* of the drops, those Mode=audit let pass */
 	bool have_counters;
+	int audit;                       /* cli_running_audit() */
 	struct axdp_policy_usage policy;
 	bool have_policy;
 	struct cli_limits limits;
@@ -151,13 +153,22 @@ static void read_totals(struct cli *c, struct status *s)
 	if (axdp_counters_read(fd, AXDP_ALL_SLOTS, all) == 0) {
 		s->have_counters = true;
 		for (int r = 0; r < AXDP_REASON_COUNT; r++) {
-			int a = r < AXDP_FIRST_DROP ? 0 : r < AXDP_FIRST_EGRESS ? 1 : 2;
+			enum axdp_action a = axdp_reason_action(r);
 
 			s->totals[a].packets += all[r].packets;
 			s->totals[a].bytes += all[r].bytes;
 		}
 	}
 	close(fd);
+	fd = cli_try_map(c, AXDP_MAP_AUDIT_COUNTERS);
+	if (fd >= 0 && axdp_counters_read(fd, AXDP_ALL_SLOTS, all) == 0)
+		for (int r = 0; r < AXDP_REASON_COUNT; r++)
+			if (AXDP_REASON_DROPS(r)) {
+				s->would_drop.packets += all[r].packets;
+				s->would_drop.bytes += all[r].bytes;
+			}
+	if (fd >= 0)
+		close(fd);
 }
 
 /* The lists exist once the daemon pinned its maps; the limits always do, in the program or the configuration. */
@@ -219,6 +230,10 @@ static void print_json(struct cli *c, const struct status *s, const struct cli_p
 	json_str(&j, "pid_file", c->cfg.pid_file);
 	json_obj_end(&j);
 	json_u64(&j, "socket_hooks", (uint64_t)s->hooks);
+	json_obj(&j, "mode");
+	json_str(&j, "running", cli_mode_name(s->audit));
+	json_str(&j, "configured", cli_mode_name(c->cfg.mode == AXDP_MODE_AUDIT));
+	json_obj_end(&j);
 	json_arr(&j, "interfaces");
 	for (int i = 0; i < s->n_ifs; i++) {
 		const struct iface *f = &s->ifs[i];
@@ -246,6 +261,10 @@ static void print_json(struct cli *c, const struct status *s, const struct cli_p
 		json_u64(&j, "bytes", s->totals[a].bytes);
 		json_obj_end(&j);
 	}
+	json_obj(&j, "would_drop");
+	json_u64(&j, "packets", s->would_drop.packets);
+	json_u64(&j, "bytes", s->would_drop.bytes);
+	json_obj_end(&j);
 	json_obj_end(&j);
 	json_obj_end(&j);
 	json_end(&j);
@@ -264,6 +283,20 @@ static void print_policy(const struct axdp_policy_usage *u)
 	else
 		printf("none");
 	printf(", %u local address%s\n", u->local_addrs, u->local_addrs == 1 ? "" : "es");
+}
+
+static void print_mode(struct cli *c, const struct status *s)
+{
+	bool configured = c->cfg.mode == AXDP_MODE_AUDIT;
+
+	if (s->audit == 1)
+		printf("mode        %saudit: nothing is dropped; drops are counted and logged as would-drop%s\n",
+		       cli_c(c, CLI_YELLOW), cli_c(c, CLI_RESET));
+	else if (s->audit == 0)
+		printf("mode        enforce\n");
+	if (s->audit >= 0 && c->cfg_ok && s->audit != configured)
+		printf("%sconfigured  Mode=%s: 'axdp reload' switches to it, without a gap%s\n", cli_c(c, CLI_YELLOW),
+		       cli_mode_name(configured), cli_c(c, CLI_RESET));
 }
 
 static void print_human(struct cli *c, const struct status *s, const struct cli_ports *ports)
@@ -297,6 +330,7 @@ static void print_human(struct cli *c, const struct status *s, const struct cli_
 			printf(" (no such interface here)");
 		printf("\n");
 	}
+	print_mode(c, s);
 	if (c->cfg_ok == false)
 		printf("config      %s%s%s\n", cli_c(c, CLI_RED), c->cfg_err, cli_c(c, CLI_RESET));
 	if (s->have_policy)
@@ -314,9 +348,13 @@ static void print_human(struct cli *c, const struct status *s, const struct cli_
 			cli_si(p[a], sizeof(p[a]), (double)s->totals[a].packets, NULL);
 			cli_bytes(b[a], sizeof(b[a]), (double)s->totals[a].bytes);
 		}
-		printf("\ncounters    passed %s packets (%s), dropped %s%s%s (%s), egress %s (%s); 'axdp stats' has the reasons\n",
-		       p[0], b[0], cli_c(c, s->totals[1].packets ? CLI_RED : CLI_RESET), p[1], cli_c(c, CLI_RESET), b[1],
-		       p[2], b[2]);
+		printf("\ncounters    passed %s packets (%s), dropped %s%s%s (%s), egress %s (%s)", p[0], b[0],
+		       cli_c(c, s->totals[1].packets ? CLI_RED : CLI_RESET), p[1], cli_c(c, CLI_RESET), b[1], p[2], b[2]);
+		if (s->would_drop.packets || s->audit == 1) {
+			cli_si(p[1], sizeof(p[1]), (double)s->would_drop.packets, NULL);
+			printf(", of the drops %s passed in audit mode", p[1]);
+		}
+		printf("; 'axdp stats' has the reasons\n");
 	}
 }
 
@@ -348,6 +386,7 @@ int cmd_status(struct cli *c, int argc, char **argv)
 	if (s.maps && (rc = cli_ports_collect(c, &ports)) != CLI_OK)
 		return rc;
 	read_totals(c, &s);
+	s.audit = cli_running_audit(c);
 	read_policy_and_limits(c, &s);
 	if (c->json)
 		print_json(c, &s, &ports);

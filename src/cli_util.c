@@ -20,7 +20,7 @@
 const char *const cli_l4_names[AXDP_L4_COUNT] = { "tcp", "udp" };
 
 const struct cli_reason cli_reasons[AXDP_REASON_COUNT] = {
-#define CLI_REASON(id, action, name) [AXDP_##id] = { #action, #name },
+#define CLI_REASON(number, id, action, name) [AXDP_##id] = { #action, #name },
 	AXDP_REASONS(CLI_REASON)
 #undef CLI_REASON
 };
@@ -256,34 +256,44 @@ static int prog_map(__u32 prog_id, const char *name, struct bpf_map_info *out)
 	return fd;
 }
 
-int cli_xdp_map(const struct cli *c, const char *name, struct bpf_map_info *info)
+__u32 cli_xdp_prog_id(const struct cli *c, const char *ifname, char *found, size_t len)
 {
 	char path[AXDP_PATH_MAX + 64];
 	struct dirent *de;
+	__u32 id = 0;
 	DIR *dir;
-	int fd = -1;
 
 	snprintf(path, sizeof(path), "%s/links", c->pin_dir);
 	dir = opendir(path);
-	while (dir && fd < 0 && (de = readdir(dir))) {
+	while (dir && !id && (de = readdir(dir))) {
 		struct bpf_link_info link_info = {};
-		__u32 len = sizeof(link_info);
+		__u32 info_len = sizeof(link_info);
 		char link_path[sizeof(path) + 256];
 		int link;
 
-		if (strncmp(de->d_name, "xdp-", 4))
+		if (strncmp(de->d_name, "xdp-", 4) || (ifname && strcmp(de->d_name + 4, ifname)))
 			continue;
 		snprintf(link_path, sizeof(link_path), "%s/%s", path, de->d_name);
 		link = bpf_obj_get(link_path);
 		if (link < 0)
 			continue;
-		if (bpf_obj_get_info_by_fd(link, &link_info, &len) == 0)
-			fd = prog_map(link_info.prog_id, name, info);
+		if (bpf_obj_get_info_by_fd(link, &link_info, &info_len) == 0 && link_info.prog_id) {
+			id = link_info.prog_id;
+			if (found)
+				snprintf(found, len, "%s", de->d_name + 4);
+		}
 		close(link);
 	}
 	if (dir)
 		closedir(dir);
-	return fd;
+	return id;
+}
+
+int cli_xdp_map(const struct cli *c, const char *name, struct bpf_map_info *info)
+{
+	__u32 id = cli_xdp_prog_id(c, NULL, NULL, 0);
+
+	return id ? prog_map(id, name, info) : -1;
 }
 
 pid_t cli_daemon_pid(struct cli *c)

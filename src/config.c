@@ -19,6 +19,7 @@ _Static_assert(AXDP_PATH_MAX == PATH_MAX, "paths must fit what the kernel accept
 /* Enum fields are written through an unsigned int pointer by the table-driven parser. */
 _Static_assert(sizeof(enum axdp_xdp_mode) == sizeof(unsigned int), "enum size");
 _Static_assert(sizeof(enum axdp_backend) == sizeof(unsigned int), "enum size");
+_Static_assert(sizeof(enum axdp_run_mode) == sizeof(unsigned int), "enum size");
 _Static_assert(sizeof(uint32_t) == sizeof(unsigned int), "integer fields compare as unsigned int");
 
 #define STR_(x) #x
@@ -176,6 +177,12 @@ static const char *const backend_names[] = {
 	NULL,
 };
 
+static const char *const run_mode_names[] = {
+	[AXDP_MODE_ENFORCE] = "enforce",
+	[AXDP_MODE_AUDIT] = "audit",
+	NULL,
+};
+
 #define OFF(field) offsetof(struct axdp_config, field)
 
 /* Print order is table order, so keys of one section must stay together. */
@@ -186,9 +193,11 @@ static const struct key keys[] = {
 	{ SEC_DAEMON, "PinDir", T_PATH, OFF(pin_dir), 1, AXDP_PATH_MAX - 1, NULL, AXDP_PIN_DIR_DEFAULT },
 	{ SEC_DAEMON, "XdpMode", T_ENUM, OFF(xdp_mode), 0, 0, xdp_mode_names, "auto" },
 	{ SEC_DAEMON, "Backend", T_ENUM, OFF(backend), 0, 0, backend_names, "auto" },
+	{ SEC_DAEMON, "Mode", T_ENUM, OFF(mode), 0, 0, run_mode_names, "enforce" },
 	{ SEC_DAEMON, "ReconcileIntervalSec", T_UINT, OFF(reconcile_interval_s), 1, 3600, NULL,
 	  STR(AXDP_DEFAULT_RECONCILE_INTERVAL_S) },
 	{ SEC_DAEMON, "PidFile", T_PATH, OFF(pid_file), 1, AXDP_PATH_MAX - 1, NULL, AXDP_DEFAULT_PID_FILE },
+	{ SEC_DAEMON, "StateDirectory", T_PATH, OFF(state_dir), 1, AXDP_PATH_MAX - 1, NULL, AXDP_DEFAULT_STATE_DIR },
 	/* min 0: empty is a value here, "no metrics file". */
 	{ SEC_DAEMON, "MetricsFile", T_PATH, OFF(metrics_file), 0, AXDP_PATH_MAX - 1, NULL, "" },
 	{ SEC_DAEMON, "MetricsIntervalSec", T_UINT, OFF(metrics_interval_s), 1, 86400, NULL,
@@ -216,6 +225,7 @@ static const struct key keys[] = {
 	{ SEC_POLICY, "TrustCIDR", T_CIDRS, OFF(trust_cidrs), 0, 0, NULL, "" },
 	{ SEC_POLICY, "TrustOpensAllTCP", T_BOOL, OFF(trust_opens_all_tcp), 0, 0, NULL, "no" },
 	{ SEC_POLICY, "DropMartians", T_BOOL, OFF(drop_martians), 0, 0, NULL, "yes" },
+	{ SEC_POLICY, "AllowDHCPClient", T_BOOL, OFF(allow_dhcp_client), 0, 0, NULL, "yes" },
 
 	/* Upper bounds keep interval * burst (ns) far inside 64 bits. */
 	{ SEC_RATELIMIT, "SYNPerSecond", T_UINT, OFF(syn_per_s), 0, 1000000000, NULL, STR(AXDP_DEFAULT_SYN_PER_S) },
@@ -575,6 +585,14 @@ static void cidr_format(char buf[CIDR_STRLEN], const struct axdp_cidr *c)
 		inet_ntop(AF_INET6, c->addr, a, sizeof(a));
 		snprintf(buf, CIDR_STRLEN, "%s/%u", a, c->prefix);
 	}
+}
+
+void axdp_cidr_format(char *buf, size_t len, const struct axdp_cidr *c)
+{
+	char text[CIDR_STRLEN];
+
+	cidr_format(text, c);
+	snprintf(buf, len, "%s", text);
 }
 
 enum cidr_scan { CIDR_OK, CIDR_BAD_ADDR, CIDR_BAD_PREFIX, CIDR_HOST_BITS };

@@ -20,6 +20,7 @@
 
 #define AXDP_DEFAULT_RECONCILE_INTERVAL_S 30
 #define AXDP_DEFAULT_PID_FILE "/run/autoxdp/autoxdpd.pid"
+#define AXDP_DEFAULT_STATE_DIR "/var/lib/autoxdp"
 #define AXDP_DEFAULT_METRICS_INTERVAL_S 15
 /* Conntrack defaults come from autoxdp_abi.h: the BPF object has the same ones. */
 
@@ -36,6 +37,12 @@ enum axdp_backend {
 	AXDP_BACKEND_AUTO,      /* XDP native, else generic, else nftables, per interface */
 	AXDP_BACKEND_XDP,
 	AXDP_BACKEND_NFTABLES,
+};
+
+/* Mode=: whether a verdict to drop drops (enforce) or is only counted and logged (audit). */
+enum axdp_run_mode {
+	AXDP_MODE_ENFORCE,
+	AXDP_MODE_AUDIT,
 };
 
 /* IPv4 is stored v4-mapped (::ffff:a.b.c.d) with prefix + 96, like addresses in the ABI. */
@@ -82,8 +89,10 @@ struct axdp_config {
 	char pin_dir[AXDP_PATH_MAX];
 	enum axdp_xdp_mode xdp_mode;
 	enum axdp_backend backend;
+	enum axdp_run_mode mode;
 	uint32_t reconcile_interval_s;
 	char pid_file[AXDP_PATH_MAX];     /* written at READY, removed at exit; axdp(8) finds the daemon by it */
+	char state_dir[AXDP_PATH_MAX];    /* runtime bans (bans.h), kept across restarts and reboots */
 	char metrics_file[AXDP_PATH_MAX];  /* empty: no metrics file */
 	uint32_t metrics_interval_s;
 
@@ -105,6 +114,7 @@ struct axdp_config {
 	struct axdp_cidr_list trust_cidrs;
 	bool trust_opens_all_tcp;
 	bool drop_martians;
+	bool allow_dhcp_client;  /* DHCP server replies pass to a client that binds no port */
 
 	/* [RateLimit]: per second and burst (units); per-port and echo rates are split across CPUs */
 	uint32_t syn_per_s, syn_burst;
@@ -155,6 +165,9 @@ bool axdp_cidr_contains(const struct axdp_cidr *cidr, const uint8_t addr16[16]);
  * 0, or -1 when s is not one.
  */
 int axdp_cidr_parse(const char *s, size_t len, bool mask_host_bits, struct axdp_cidr *out);
+/* "ADDR/PREFIX", IPv4 for a v4-mapped network; AXDP_CIDR_STRLEN bytes always suffice. */
+#define AXDP_CIDR_STRLEN 50
+void axdp_cidr_format(char *buf, size_t len, const struct axdp_cidr *c);
 
 /* s without the whitespace the file format skips around keys, values and comments; cuts s in place. */
 char *axdp_config_trim(char *s);

@@ -2,14 +2,28 @@
 #ifndef AXDP_CONNTRACK_SEED_H
 #define AXDP_CONNTRACK_SEED_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include "sockdiag.h"
+
+struct axdp_seed_counts {
+	unsigned int added;      /* connections that had no entry */
+	unsigned int refreshed;  /* entries idle for over a second, stamped now */
+};
 
 /*
- * Enters the host's existing connections into conntrack, so a session
- * older than the firewall (the operator's SSH, a database link) carries
- * on without waiting for its next outbound packet.  Entries already
- * present are left as they are.  Returns the number added, or -1.
+ * Keeps the host's connections in conntrack for as long as the kernel has
+ * them: a session older than the firewall (the operator's SSH, a database
+ * link), or one whose listener closed, carries on without waiting for its
+ * next outbound packet, and an idle one does not time out while its socket
+ * lives.  Every connection sock_diag lists that served() does not cover
+ * (NULL: none is) gets an entry if it has none; an entry present is only
+ * stamped with the time, its flags (AXDP_FLOW_CLOSING) kept.  Entries come
+ * from the kernel's socket table alone: no packet can make or keep one here.
+ * Returns 0 with the counts in *out, or -1 when the dump failed.
  */
-int axdp_conntrack_seed(int conntrack_fd, int flow_ports_fd, char *err, size_t errlen);
+int axdp_conntrack_keep(int conntrack_fd, int flow_ports_fd,
+			bool (*served)(const struct axdp_socket *conn, const void *ctx), const void *ctx,
+			struct axdp_seed_counts *out, char *err, size_t errlen);
 
 #endif

@@ -18,6 +18,7 @@
 #include <bpf/libbpf.h>
 #include "errbuf.h"
 #include "loader.h"
+#include "map_migrate.h"
 
 /* Debian 12's UAPI headers predate TCX (Linux 6.6); the values are ABI. */
 #define AXDP_BPF_TCX_EGRESS 47
@@ -93,9 +94,8 @@ const struct btf_var_secinfo *axdp_knobs_var(const struct btf *btf, __u32 datase
 	return NULL;
 }
 
-/* Writes the knobs into the object's .rodata before load, found by name through BTF. */
-static int set_knobs(struct bpf_object *obj, const char *path, const struct axdp_knobs *knobs,
-		     char *err, size_t errlen)
+int axdp_set_knobs(struct bpf_object *obj, const char *path, const struct axdp_knobs *knobs,
+		   char *err, size_t errlen)
 {
 	struct bpf_map *rodata = bpf_object__find_map_by_name(obj, ".rodata");
 	struct btf *btf = bpf_object__btf(obj);
@@ -178,12 +178,17 @@ static int open_and_load(struct axdp_datapath *dp, const char *path, const struc
 	/* With every per-source limit off nothing reads the table: one set instead of 8 MiB. */
 	if (!per_source_limits(&knobs) && bpf_map__set_max_entries(rate_sets, 1))
 		return axdp_fail(err, errlen, "%s: map '%s': cannot resize", path, AXDP_MAP_RATE_SETS);
-	if (set_knobs(dp->obj, path, &knobs, err, errlen))
+	if (axdp_set_knobs(dp->obj, path, &knobs, err, errlen) ||
+	    axdp_migration_plan(dp->obj, &dp->migration, err, errlen))
 		return -1;
 	rc = bpf_object__load(dp->obj);
 	if (rc)
-		return axdp_fail(err, errlen, "loading %s: %s (pinned maps in %s incompatible with this object, or the verifier refused it: libbpf's messages above say which)",
+		return axdp_fail(err, errlen, "loading %s: %s (the verifier refused it or a map could not be created: libbpf's messages above say which); what is pinned in %s stays in force",
 			    path, strerror(-rc), dp->pin_dir);
+	if (dp->migration && axdp_migration_apply(dp->migration, dp->migrated, sizeof(dp->migrated), err, errlen)) {
+		snprintf(err + strlen(err), errlen - strlen(err), "; the maps pinned in %s stay in force", dp->pin_dir);
+		return -1;
+	}
 	dp->hooks = hooks;
 	dp->xdp_fd = program_fd(dp->obj, path, AXDP_PROG_XDP, err, errlen);
 	dp->tc_fd = program_fd(dp->obj, path, AXDP_PROG_TC, err, errlen);
@@ -216,6 +221,9 @@ int axdp_datapath_load(struct axdp_datapath *dp, const struct axdp_load_opts *op
 
 void axdp_datapath_close(struct axdp_datapath *dp)
 {
+	axdp_migration_free(dp->migration);
+	dp->migration = NULL;
+	dp->migrated[0] = '\0';
 	bpf_object__close(dp->obj);
 	dp->obj = NULL;
 	dp->hooks = false;
@@ -260,6 +268,18 @@ static int adopt_link(const char *path, int prog_fd, const char *ifname, char *e
 		return 0;
 	}
 	return axdp_fail(err, errlen, "%s: updating pinned link %s: %s", ifname, path, strerror(-rc));
+}
+
+int axdp_update_xdp(const char *pin_dir, const char *ifname, int prog_fd, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	int rc;
+
+	link_pin_path(path, sizeof(path), pin_dir, "xdp", ifname);
+	rc = adopt_link(path, prog_fd, ifname, err, errlen);
+	if (rc == 0)
+		return axdp_fail(err, errlen, "%s: no XDP link pinned at %s", ifname, path);
+	return rc < 0 ? -1 : 0;
 }
 
 static int pin_new_link(int link_fd, const char *path, const char *ifname, char *err, size_t errlen)
@@ -356,6 +376,54 @@ static int attach_tc(const struct axdp_datapath *dp, struct axdp_attachment *a, 
 	if (errno == EINVAL)
 		return attach_clsact(dp, a, err, errlen);
 	return axdp_fail(err, errlen, "%s: attaching tc egress (tcx): %s", a->ifname, strerror(errno));
+}
+
+/*
+ * Every XDP and tc program pinned under links/ replaced by this object's,
+ * whoever attached it: no link is left running programs on maps whose
+ * pins were taken over.
+ */
+static int swap_pinned_links(const struct axdp_datapath *dp, char *err, size_t errlen)
+{
+	char dir[PATH_MAX], path[PATH_MAX + NAME_MAX + 2];
+	struct dirent *de;
+	int rc = 0;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%s/" LINKS_SUBDIR, dp->pin_dir);
+	d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? 0 : axdp_fail(err, errlen, "reading %s: %s", dir, strerror(errno));
+	while (!rc && (de = readdir(d))) {
+		const char *dash = strchr(de->d_name, '-');
+		struct axdp_attachment a = {};
+		size_t hook = dash ? (size_t)(dash - de->d_name) : 0;
+
+		if (!dash)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		snprintf(a.ifname, sizeof(a.ifname), "%s", dash + 1);
+		if (hook == 3 && strncmp(de->d_name, "xdp", 3) == 0)
+			rc = adopt_link(path, dp->xdp_fd, a.ifname, err, errlen) < 0;
+		else if (hook == 2 && strncmp(de->d_name, "tc", 2) == 0)
+			rc = adopt_link(path, dp->tc_fd, a.ifname, err, errlen) < 0;
+		else if (hook == 6 && strncmp(de->d_name, "clsact", 6) == 0 && (a.ifindex = if_nametoindex(a.ifname)))
+			rc = unlink(path) == 0 ? attach_clsact(dp, &a, err, errlen)
+					       : axdp_fail(err, errlen, "%s: replacing pin %s: %s", a.ifname, path, strerror(errno));
+	}
+	closedir(d);
+	return rc ? -1 : 0;
+}
+
+int axdp_datapath_take_over(struct axdp_datapath *dp, char *err, size_t errlen)
+{
+	if (!dp->migration)
+		return 0;
+	if (swap_pinned_links(dp, err, errlen))
+		return -1;
+	axdp_migration_finish(dp->migration);
+	dp->migration = NULL;
+	return 0;
 }
 
 /* Zeroes the counters of a slot a new interface takes over. */

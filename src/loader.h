@@ -30,6 +30,7 @@ enum axdp_tc_mode {
 };
 
 struct bpf_object;
+struct axdp_migration;
 
 /* A loaded data path: programs loaded, maps shared through pins in pin_dir. */
 struct axdp_datapath {
@@ -39,6 +40,9 @@ struct axdp_datapath {
 	bool hooks;              /* the socket hooks loaded too */
 	char hooks_error[256];   /* why they did not, when they were asked for */
 	char pin_dir[256];
+	/* Pinned maps of another definition this load took over, until axdp_datapath_take_over. */
+	struct axdp_migration *migration;
+	char migrated[1024];     /* what became of each: empty when none changed */
 };
 
 struct axdp_load_opts {
@@ -57,7 +61,25 @@ struct axdp_attachment {
 	bool adopted;                  /* existing links were updated in place, no gap */
 };
 
+/*
+ * Loads the object, reusing the maps pinned in pin_dir.  A pinned map whose
+ * definition differs from the object's (an upgrade) is taken over (see
+ * map_migrate.h): a new map, the old one's entries carried over, the new
+ * one pinned in its place, while the links still run the old programs on
+ * the old maps; migrated says what became of each.  On failure every pin
+ * is as it was.
+ */
 int axdp_datapath_load(struct axdp_datapath *dp, const struct axdp_load_opts *opts, char *err, size_t errlen);
+
+/*
+ * Completes a load that took over maps, once the caller has attached
+ * where it wants: the programs of every link pinned in pin_dir are
+ * replaced by the loaded ones, then what the old programs wrote meanwhile
+ * (flows, counts) is carried over and the old maps are let go.  Nothing to
+ * do without a takeover.  On failure the takeover stays pending.
+ */
+int axdp_datapath_take_over(struct axdp_datapath *dp, char *err, size_t errlen);
+
 void axdp_datapath_close(struct axdp_datapath *dp);
 
 /* fd of one of the data path's maps (AXDP_MAP_*), or -1 with err set. */
@@ -79,6 +101,9 @@ int axdp_attach(const struct axdp_datapath *dp, const char *ifname, enum axdp_xd
  */
 int axdp_attach_hooks(const struct axdp_datapath *dp, char *err, size_t errlen);
 
+/* Swaps prog_fd into the XDP link pinned for ifname, atomically; no pinned link is an error. */
+int axdp_update_xdp(const char *pin_dir, const char *ifname, int prog_fd, char *err, size_t errlen);
+
 /* Removes exactly what axdp_attach put on ifname (links, filters, pins). */
 int axdp_detach(const char *pin_dir, const char *ifname, char *err, size_t errlen);
 
@@ -94,6 +119,10 @@ struct btf_var_secinfo;
  * map), or NULL.  Its size says whether it is this version's knobs.
  */
 const struct btf_var_secinfo *axdp_knobs_var(const struct btf *btf, __u32 datasec_id);
+
+/* Writes knobs into the .rodata of obj (opened from path, not loaded yet), found by name through BTF. */
+int axdp_set_knobs(struct bpf_object *obj, const char *path, const struct axdp_knobs *knobs, char *err,
+		   size_t errlen);
 
 const char *axdp_xdp_mode_name(enum axdp_xdp_mode mode);
 const char *axdp_tc_mode_name(enum axdp_tc_mode mode);

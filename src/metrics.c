@@ -15,7 +15,7 @@ struct reason_label {
 };
 
 static const struct reason_label reason_labels[AXDP_REASON_COUNT] = {
-#define AXDP_REASON_LABEL(id, action, name) [AXDP_##id] = { #action, #name },
+#define AXDP_REASON_LABEL(number, id, action, name) [AXDP_##id] = { #action, #name },
 	AXDP_REASONS(AXDP_REASON_LABEL)
 #undef AXDP_REASON_LABEL
 };
@@ -52,7 +52,7 @@ int axdp_slot_ifaces(int fd, struct axdp_slot_iface out[AXDP_IFACE_SLOTS])
 
 static bool slot_open(__u32 flags)
 {
-	return flags & (AXDP_PORT_OPEN_ANY | AXDP_PORT_OPEN_ADDR);
+	return flags & AXDP_PORT_OPEN;
 }
 
 int axdp_open_ports_count(int fd, unsigned int out[AXDP_L4_COUNT])
@@ -166,6 +166,25 @@ static int render_counters(FILE *out, const struct axdp_metrics_maps *m, char *e
 			}
 		}
 	}
+	if (m->audit_counters < 0)
+		return 0;
+	family(out, "autoxdp_would_drop_packets_total", "counter",
+	       "Packets judged a drop that passed because the data path ran in Mode=audit, by reason and interface.");
+	for (int s = 0; s < AXDP_IFACE_SLOTS; s++) {
+		struct axdp_counter a[AXDP_REASON_COUNT];
+
+		if (!show[s])
+			continue;
+		if (axdp_counters_read(m->audit_counters, s, a))
+			return snprintf(err, errlen, "reading map %s: %s", AXDP_MAP_AUDIT_COUNTERS, strerror(errno)), -1;
+		for (int r = 0; r < AXDP_REASON_COUNT; r++) {
+			if (!AXDP_REASON_DROPS(r))
+				continue;
+			fprintf(out, "autoxdp_would_drop_packets_total{reason=\"%s\",interface=\"", reason_labels[r].name);
+			label_value(out, ifs[s].name);
+			fprintf(out, "\"} %llu\n", (unsigned long long)a[r].packets);
+		}
+	}
 	return 0;
 }
 
@@ -201,6 +220,10 @@ int axdp_metrics_render(FILE *out, const struct axdp_metrics_maps *m, char *err,
 		family(out, "autoxdp_events_skipped", "gauge",
 		       "Drops the event sampler left out since it last sampled one (only while axdp events runs).");
 		fprintf(out, "autoxdp_events_skipped %lld\n", n);
+	}
+	if (m->audit >= 0) {
+		family(out, "autoxdp_audit_mode", "gauge", "1 while the data path runs in Mode=audit (drops nothing), 0 in enforce.");
+		fprintf(out, "autoxdp_audit_mode %d\n", m->audit);
 	}
 	family(out, "autoxdp_build_info", "gauge", "Version of the program that wrote these metrics.");
 	fprintf(out, "autoxdp_build_info{version=\"%s\"} 1\n", AXDP_VERSION);

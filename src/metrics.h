@@ -21,7 +21,11 @@ struct axdp_metrics_maps {
 	int port_allow;
 	int conntrack;
 	int event_budget;   /* not pinned: the daemon has it from its object, axdp through the XDP program */
+	int audit_counters; /* the drops Mode=audit let pass */
+	int audit;          /* the mode in force: 1 audit, 0 enforce, -1 unknown (no XDP program) */
 };
+
+#define AXDP_METRICS_MAPS_NONE { -1, -1, -1, -1, -1, -1, -1 }
 
 /* What a counter slot counts.  Slot 0 counts interfaces without a slot of their own: "other". */
 struct axdp_slot_iface {

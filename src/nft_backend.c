@@ -288,17 +288,17 @@ static void render_ifaces(struct elements *e, const struct axdp_nft *nft)
 	}
 }
 
-/* Ports open on every address, as ranges of consecutive ports. */
-static void render_any(struct elements *e, const struct axdp_port_state *ports, enum axdp_l4 l4)
+/* Ports open on every address (bit: of both families, or of one), as ranges of consecutive ports. */
+static void render_any(struct elements *e, const struct axdp_port_state *ports, enum axdp_l4 l4, uint32_t bit)
 {
 	const uint32_t *f = ports ? ports->flags + (size_t)l4 * AXDP_PORTS : NULL;
 
 	for (uint32_t p = 1; f && p < AXDP_PORTS; p++) {
 		uint32_t end = p;
 
-		if (!(f[p] & AXDP_PORT_OPEN_ANY))
+		if (!(f[p] & bit))
 			continue;
-		while (end + 1 < AXDP_PORTS && (f[end + 1] & AXDP_PORT_OPEN_ANY))
+		while (end + 1 < AXDP_PORTS && (f[end + 1] & bit))
 			end++;
 		elem_begin(e);
 		if (end == p)
@@ -357,7 +357,7 @@ static void render_cidrs(struct elements *e, const struct axdp_cidr_list *list, 
 	}
 }
 
-enum set_kind { S_IFACES, S_TCP_ANY, S_UDP_ANY, S_TCP4, S_TCP6, S_UDP4, S_UDP6, S_TRUST4, S_TRUST6, S_DENY4, S_DENY6,
+enum set_kind { S_IFACES, S_TCP_ANY, S_UDP_ANY, S_TCP_ANY4, S_TCP_ANY6, S_UDP_ANY4, S_UDP_ANY6, S_TCP4, S_TCP6, S_UDP4, S_UDP6, S_TRUST4, S_TRUST6, S_DENY4, S_DENY6,
 		S_SEED4, S_SEED6, S_COUNT };
 
 static const struct set_def {
@@ -368,6 +368,10 @@ static const struct set_def {
 	[S_IFACES] = { AXDP_NFT_SET_IFACES, "ifname", NULL },
 	[S_TCP_ANY] = { "tcp_open", "inet_service", "interval" },
 	[S_UDP_ANY] = { "udp_open", "inet_service", "interval" },
+	[S_TCP_ANY4] = { "tcp_open4", "inet_service", "interval" },
+	[S_TCP_ANY6] = { "tcp_open6", "inet_service", "interval" },
+	[S_UDP_ANY4] = { "udp_open4", "inet_service", "interval" },
+	[S_UDP_ANY6] = { "udp_open6", "inet_service", "interval" },
 	[S_TCP4] = { "tcp_open_addr4", "ipv4_addr . inet_service", NULL },
 	[S_TCP6] = { "tcp_open_addr6", "ipv6_addr . inet_service", NULL },
 	[S_UDP4] = { "udp_open_addr4", "ipv4_addr . inet_service", NULL },
@@ -408,11 +412,16 @@ static const char chains[] =
 	"\t\tmeta l4proto . ip saddr . th sport . ip daddr . th dport @seeded4 accept\n"
 	"\t\tmeta l4proto . ip6 saddr . th sport . ip6 daddr . th dport @seeded6 accept\n"
 	"\t\ttcp dport @tcp_open accept\n"
+	"\t\tmeta nfproto ipv4 tcp dport @tcp_open4 accept\n"
+	"\t\tmeta nfproto ipv6 tcp dport @tcp_open6 accept\n"
 	"\t\tip daddr . tcp dport @tcp_open_addr4 accept\n"
 	"\t\tip6 daddr . tcp dport @tcp_open_addr6 accept\n"
 	"\t\tudp dport @udp_open accept\n"
+	"\t\tmeta nfproto ipv4 udp dport @udp_open4 accept\n"
+	"\t\tmeta nfproto ipv6 udp dport @udp_open6 accept\n"
 	"\t\tip daddr . udp dport @udp_open_addr4 accept\n"
 	"\t\tip6 daddr . udp dport @udp_open_addr6 accept\n"
+	"%s"
 	"\t\tmeta l4proto tcp ip saddr @trusted4 accept\n"
 	"\t\tmeta l4proto tcp ip6 saddr @trusted6 accept\n"
 	"\t\ticmp type { destination-unreachable, time-exceeded, parameter-problem, echo-request } accept\n"
@@ -424,6 +433,11 @@ static const char chains[] =
 	"\t\tmeta l4proto { icmp, ipv6-icmp } counter name \"icmp_other\" drop\n"
 	"\t\tcounter name \"protocol_other\" drop\n"
 	"\t}\n";
+
+/* AllowDHCPClient=: the replies a client that binds no port must get (autoxdpd(8), DHCP clients). */
+static const char dhcp_client_rules[] =
+	"\t\tmeta nfproto ipv4 udp sport 67 udp dport 68 accept\n"
+	"\t\tip6 saddr fe80::/10 udp sport 547 udp dport 546 accept\n";
 
 static bool policy_set(enum set_kind k)
 {
@@ -451,8 +465,12 @@ static void render_set(FILE *out, bool full, enum set_kind k, const struct axdp_
 	}
 	switch (k) {
 	case S_IFACES: render_ifaces(&e, nft); break;
-	case S_TCP_ANY: render_any(&e, ports, AXDP_L4_TCP); break;
-	case S_UDP_ANY: render_any(&e, ports, AXDP_L4_UDP); break;
+	case S_TCP_ANY: render_any(&e, ports, AXDP_L4_TCP, AXDP_PORT_OPEN_ANY); break;
+	case S_UDP_ANY: render_any(&e, ports, AXDP_L4_UDP, AXDP_PORT_OPEN_ANY); break;
+	case S_TCP_ANY4: render_any(&e, ports, AXDP_L4_TCP, AXDP_PORT_OPEN_ANY4); break;
+	case S_TCP_ANY6: render_any(&e, ports, AXDP_L4_TCP, AXDP_PORT_OPEN_ANY6); break;
+	case S_UDP_ANY4: render_any(&e, ports, AXDP_L4_UDP, AXDP_PORT_OPEN_ANY4); break;
+	case S_UDP_ANY6: render_any(&e, ports, AXDP_L4_UDP, AXDP_PORT_OPEN_ANY6); break;
 	case S_TCP4: render_addr(&e, ports, AXDP_L4_TCP, true); break;
 	case S_TCP6: render_addr(&e, ports, AXDP_L4_TCP, false); break;
 	case S_UDP4: render_addr(&e, ports, AXDP_L4_UDP, true); break;
@@ -483,7 +501,7 @@ int axdp_nft_render(FILE *out, bool full, const struct axdp_nft *nft, const stru
 	for (int k = 0; k < S_COUNT; k++)
 		render_set(out, full, k, nft, ports, seeds, pol, cfg);
 	if (full) {
-		fprintf(out, chains, AXDP_NFT_PRIORITY);
+		fprintf(out, chains, AXDP_NFT_PRIORITY, cfg->allow_dhcp_client ? dhcp_client_rules : "");
 		fputs("}\n", out);
 	}
 	return ferror(out) ? -1 : 0;

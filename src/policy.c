@@ -62,12 +62,14 @@ static void wait_for_programs(const struct axdp_policy_maps *m)
 
 void axdp_policy_close(struct axdp_policy_maps *m)
 {
-	int *fds[] = { &m->policy, &m->deny[0], &m->deny[1], &m->deny_clear, &m->trust, &m->local_addrs, &m->rcu_wait,
-		       &m->rcu_inner };
+	int *fds[] = { &m->policy, &m->deny[0], &m->deny[1], &m->deny_clear, &m->bans, &m->trust, &m->local_addrs,
+		       &m->rcu_wait, &m->rcu_inner };
 
 	if (m->deny_clear_words)
 		munmap(m->deny_clear_words, AXDP_DENY_CLEAR_WORDS * sizeof(uint64_t));
 	m->deny_clear_words = NULL;
+	free(m->deny_covered);
+	m->deny_covered = NULL;
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		if (*fds[i] >= 0)
 			close(*fds[i]);
@@ -84,7 +86,8 @@ int axdp_policy_open(struct axdp_policy_maps *m, const char *pin_dir, char *err,
 	m->deny[0] = m->policy < 0 ? -1 : pinned(pin_dir, AXDP_MAP_DENY_0, err, errlen);
 	m->deny[1] = m->deny[0] < 0 ? -1 : pinned(pin_dir, AXDP_MAP_DENY_1, err, errlen);
 	m->deny_clear = m->deny[1] < 0 ? -1 : pinned(pin_dir, AXDP_MAP_DENY_CLEAR, err, errlen);
-	m->trust = m->deny_clear < 0 ? -1 : pinned(pin_dir, AXDP_MAP_TRUST, err, errlen);
+	m->bans = m->deny_clear < 0 ? -1 : pinned(pin_dir, AXDP_MAP_BANS, err, errlen);
+	m->trust = m->bans < 0 ? -1 : pinned(pin_dir, AXDP_MAP_TRUST, err, errlen);
 	m->local_addrs = m->trust < 0 ? -1 : pinned(pin_dir, AXDP_MAP_LOCAL_ADDRS, err, errlen);
 	if (m->local_addrs < 0) {
 		axdp_policy_close(m);
@@ -322,7 +325,7 @@ static int map_deny_clear(struct axdp_policy_maps *m, char *err, size_t errlen)
 static void store_clear(struct axdp_policy_maps *m, const uint64_t *covered, bool keep_cleared)
 {
 	for (size_t i = 0; i < AXDP_DENY_CLEAR_WORDS; i++) {
-		uint64_t word = ~covered[i];
+		uint64_t word = ~(covered[i] | (m->bans_covered ? m->bans_covered[i] : 0));
 
 		if (keep_cleared)
 			word &= __atomic_load_n(&m->deny_clear_words[i], __ATOMIC_RELAXED);
@@ -366,11 +369,83 @@ int axdp_policy_set_deny(struct axdp_policy_maps *m, const struct axdp_cidr *v, 
 	wait_for_programs(m);
 	store_clear(m, covered, false);
 	rc = prune(m, m->deny[live], deny_names[live], sizeof(*keys), NULL, 0, NULL, err, errlen);
+	free(m->deny_covered);
+	m->deny_covered = covered;
+	covered = NULL;
 out:
 	free(covered);
 	free(families);
 	free(keys);
 	return rc;
+}
+
+int axdp_policy_ban_add(struct axdp_policy_maps *m, const struct axdp_cidr *v, size_t n, char *err, size_t errlen)
+{
+	struct axdp_lpm_key *keys;
+	uint64_t *covered = NULL;
+	__u8 *families = NULL;
+	int rc = -1;
+
+	if (map_deny_clear(m, err, errlen))
+		return -1;
+	keys = lpm_keys(v, n, &families);
+	covered = keys ? axdp_deny_buckets_covered(keys, n) : NULL;
+	if (!covered) {
+		snprintf(err, errlen, "bans: out of memory");
+		goto out;
+	}
+	/* Checked before live: a program that reads the bit after this looks the trie up. */
+	for (size_t i = 0; i < AXDP_DENY_CLEAR_WORDS; i++)
+		if (covered[i])
+			__atomic_fetch_and(&m->deny_clear_words[i], ~covered[i], __ATOMIC_SEQ_CST);
+	rc = fill(m, m->bans, AXDP_MAP_BANS, keys, sizeof(*keys), families, n, err, errlen);
+out:
+	free(covered);
+	free(families);
+	free(keys);
+	return rc;
+}
+
+int axdp_policy_ban_remove(struct axdp_policy_maps *m, const struct axdp_cidr *v, size_t n, char *err, size_t errlen)
+{
+	struct axdp_lpm_key *keys;
+	__u8 *families;
+	int rc;
+
+	keys = lpm_keys(v, n, &families);
+	if (!keys)
+		return snprintf(err, errlen, "bans: out of memory"), -1;
+	rc = delete_keys(m, m->bans, AXDP_MAP_BANS, (const char *)keys, sizeof(*keys), n, err, errlen);
+	free(families);
+	free(keys);
+	return rc;
+}
+
+int axdp_policy_ban_sync(struct axdp_policy_maps *m, const struct axdp_cidr *v, size_t n, char *err, size_t errlen)
+{
+	struct axdp_lpm_key *keys;
+	__u8 *families;
+	int rc;
+
+	if (axdp_policy_ban_add(m, v, n, err, errlen))
+		return -1;
+	keys = lpm_keys(v, n, &families);
+	if (!keys)
+		return snprintf(err, errlen, "bans: out of memory"), -1;
+	rc = prune(m, m->bans, AXDP_MAP_BANS, sizeof(*keys), keys, n, lpm_cmp, err, errlen);
+	free(families);
+	free(keys);
+	return rc;
+}
+
+int axdp_policy_refresh_clear(struct axdp_policy_maps *m, char *err, size_t errlen)
+{
+	if (!m->deny_covered)
+		return 0;
+	if (map_deny_clear(m, err, errlen))
+		return -1;
+	store_clear(m, m->deny_covered, false);
+	return 0;
 }
 
 int axdp_policy_set_trust(struct axdp_policy_maps *m, const struct axdp_cidr *v, size_t n, char *err, size_t errlen)
@@ -587,7 +662,7 @@ int axdp_policy_usage(const char *pin_dir, struct axdp_policy_usage *u, char *er
 	u->deny_max = max_entries(m.deny[0]);
 	u->trust_max = max_entries(m.trust);
 	u->local_max = max_entries(m.local_addrs);
-	u->deny_bytes = map_memory(m.deny[0]) + map_memory(m.deny[1]) + map_memory(m.deny_clear);
+	u->deny_bytes = map_memory(m.deny[0]) + map_memory(m.deny[1]) + map_memory(m.deny_clear) + map_memory(m.bans);
 	u->trust_bytes = map_memory(m.trust);
 	axdp_policy_close(&m);
 	return 0;

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The source policy maps from user space: the deny tries (two
- * generations, replaced whole), the trust trie, the host's own addresses
- * and the policy entry that counts them (bpf/source_policy.h reads it).
- * The daemon is their one writer; axdp(8) reads the usage.
+ * generations, replaced whole), the bans trie (entry by entry), the trust
+ * trie, the host's own addresses and the policy entry that counts them
+ * (bpf/source_policy.h reads it).  The daemon writes them all; axdp(8)
+ * reads the usage and adds and removes bans (under the lock of bans.h).
  */
 #ifndef AXDP_POLICY_H
 #define AXDP_POLICY_H
@@ -14,8 +15,10 @@
 #include "config.h"
 
 struct axdp_policy_maps {
-	int policy, deny[2], deny_clear, trust, local_addrs;   /* fds of the pinned maps */
-	uint64_t *deny_clear_words;   /* deny_clear mapped, once a deny list was set through this */
+	int policy, deny[2], deny_clear, bans, trust, local_addrs;   /* fds of the pinned maps */
+	uint64_t *deny_clear_words;   /* deny_clear mapped, once a deny list or ban was set through this */
+	uint64_t *deny_covered;       /* buckets the deny list set last touches (malloc'd), NULL: none set yet */
+	const uint64_t *bans_covered; /* buckets the runtime bans touch, NULL: no bans (bans.c, under its lock) */
 	int rcu_wait, rcu_inner;  /* a map-in-map whose update waits for running programs; -1: sleep instead */
 	bool no_batch;      /* the kernel refused BPF_MAP_*_BATCH on the tries: one syscall per entry */
 	/* What the daemon last loaded into deny, so a reload with the same lists rewrites nothing. */
@@ -36,6 +39,18 @@ void axdp_policy_close(struct axdp_policy_maps *m);
  * only it touched are skipped again.
  */
 int axdp_policy_set_deny(struct axdp_policy_maps *m, const struct axdp_cidr *v, size_t n, char *err, size_t errlen);
+
+/*
+ * Runtime bans (bans.h keeps their state and lock).  Adding clears the
+ * deny_clear bits of the entries' buckets before the entries go live;
+ * removing leaves the bits cleared until axdp_policy_refresh_clear().
+ * sync makes the trie hold exactly v[0..n).
+ */
+int axdp_policy_ban_add(struct axdp_policy_maps *m, const struct axdp_cidr *v, size_t n, char *err, size_t errlen);
+int axdp_policy_ban_remove(struct axdp_policy_maps *m, const struct axdp_cidr *v, size_t n, char *err, size_t errlen);
+int axdp_policy_ban_sync(struct axdp_policy_maps *m, const struct axdp_cidr *v, size_t n, char *err, size_t errlen);
+/* Sets the bit of every bucket neither the deny list last set nor bans_covered touches; needs a set_deny first. */
+int axdp_policy_refresh_clear(struct axdp_policy_maps *m, char *err, size_t errlen);
 
 /* Trust: new entries go in before the count, stale ones leave after it. */
 int axdp_policy_set_trust(struct axdp_policy_maps *m, const struct axdp_cidr *v, size_t n, char *err, size_t errlen);
@@ -62,7 +77,7 @@ struct axdp_policy_usage {
 	uint32_t deny_entries, deny_max, deny_generation;
 	uint32_t trust_entries, trust_max;
 	uint32_t local_addrs, local_max;
-	uint64_t deny_bytes, trust_bytes;   /* both generations of deny and deny_clear together */
+	uint64_t deny_bytes, trust_bytes;   /* both generations of deny, deny_clear and the bans together */
 };
 
 int axdp_policy_usage(const char *pin_dir, struct axdp_policy_usage *u, char *err, size_t errlen);

@@ -6,12 +6,12 @@
 #include <sys/mman.h>
 #include <netinet/in.h>
 #include <bpf/bpf.h>
+#include "conntrack_seed.h"
 #include "log.h"
 #include "portsync.h"
 #include "sockdiag.h"
 
 #define SLOTS (AXDP_L4_COUNT * AXDP_PORTS)
-#define OPEN_BITS (AXDP_PORT_OPEN_ANY | AXDP_PORT_OPEN_ADDR)
 
 static const char *const l4_name[AXDP_L4_COUNT] = { [AXDP_L4_TCP] = "tcp", [AXDP_L4_UDP] = "udp" };
 
@@ -30,11 +30,24 @@ int axdp_ephemeral_range(uint16_t *lo, uint16_t *hi)
 	return 0;
 }
 
+const char *axdp_port_open_on(uint32_t flags, bool json)
+{
+	bool v4 = flags & (AXDP_PORT_OPEN_ANY | AXDP_PORT_OPEN_ANY4), v6 = flags & (AXDP_PORT_OPEN_ANY | AXDP_PORT_OPEN_ANY6);
+
+	if (v4 && v6)
+		return json ? "any" : "any address";
+	if (v4)
+		return json ? "ipv4" : "any IPv4 address";
+	if (v6)
+		return json ? "ipv6" : "any IPv6 address";
+	return json ? "addresses" : "bound addresses only";
+}
+
 /* No data path: the same bookkeeping in plain memory, for the nftables backend alone. */
 static int open_local(struct axdp_portsync *ps, char *err, size_t errlen)
 {
 	ps->local = true;
-	ps->addr_allow_fd = ps->bind_exclude_fd = -1;
+	ps->addr_allow_fd = ps->bind_exclude_fd = ps->conntrack_fd = ps->flow_ports_fd = -1;
 	ps->slots = calloc(SLOTS, sizeof(*ps->slots));
 	if (!ps->slots)
 		return snprintf(err, errlen, "allow-lists: out of memory"), -1;
@@ -62,11 +75,13 @@ int axdp_portsync_open(struct axdp_portsync *ps, const struct axdp_datapath *dp,
 	}
 	ps->addr_allow_fd = axdp_datapath_map_fd(dp, AXDP_MAP_ADDR_ALLOW, err, errlen);
 	ps->bind_exclude_fd = axdp_datapath_map_fd(dp, AXDP_MAP_BIND_EXCLUDE, err, errlen);
+	ps->conntrack_fd = axdp_datapath_map_fd(dp, AXDP_MAP_CONNTRACK, err, errlen);
+	ps->flow_ports_fd = axdp_datapath_map_fd(dp, AXDP_MAP_FLOW_PORTS, err, errlen);
 	if (axdp_ephemeral_range(&ps->ephemeral_lo, &ps->ephemeral_hi)) {
 		snprintf(err, errlen, "reading /proc/sys/net/ipv4/ip_local_port_range: %s", strerror(errno));
 		return -1;
 	}
-	return ps->addr_allow_fd < 0 || ps->bind_exclude_fd < 0 ? -1 : 0;
+	return ps->addr_allow_fd < 0 || ps->bind_exclude_fd < 0 || ps->conntrack_fd < 0 || ps->flow_ports_fd < 0 ? -1 : 0;
 }
 
 void axdp_portsync_close(struct axdp_portsync *ps)
@@ -105,11 +120,12 @@ static void log_change(enum axdp_l4 l4, uint16_t port, uint32_t was, uint32_t no
 {
 	struct axdp_log_fields f = { .protocol = l4_name[l4], .port = port, .process = "" };
 	char comm[32] = "";
+	bool anywhere;
 	size_t i;
 
-	if (!(was & OPEN_BITS) == !(now & OPEN_BITS))
+	if (!(was & AXDP_PORT_OPEN) == !(now & AXDP_PORT_OPEN))
 		return;
-	if (!(now & OPEN_BITS)) {
+	if (!(now & AXDP_PORT_OPEN)) {
 		axdp_log_fields(LOG_INFO, &f, "closed %s/%u: no listener left", l4_name[l4], port);
 		return;
 	}
@@ -118,8 +134,9 @@ static void log_change(enum axdp_l4 l4, uint16_t port, uint32_t was, uint32_t no
 		    axdp_socket_process_name(socks->v[i].inode, comm, sizeof(comm)) == 0)
 			break;
 	f.process = comm;
-	axdp_log_fields(LOG_INFO, &f, "opened %s/%u%s%s%s", l4_name[l4], port, now & AXDP_PORT_OPEN_ANY ? "" : " on its bound addresses",
-			comm[0] ? " for " : "", comm);
+	anywhere = !strcmp(axdp_port_open_on(now, true), "any");
+	axdp_log_fields(LOG_INFO, &f, "opened %s/%u%s%s%s%s", l4_name[l4], port, anywhere ? "" : " on ",
+			anywhere ? "" : axdp_port_open_on(now, false), comm[0] ? " for " : "", comm);
 }
 
 /* A growable list of the (address, port) pairs that should be in addr_allow. */
@@ -202,13 +219,58 @@ static int desired_state(const struct axdp_portsync *ps, const struct axdp_confi
 		if (!listener_opens(ps, cfg, s, l4))
 			continue;
 		if (s->wildcard)
-			want[l4 * AXDP_PORTS + s->port] |= AXDP_PORT_OPEN_ANY;
+			want[l4 * AXDP_PORTS + s->port] |= axdp_socket_wildcard_bit(s);
 		else if (addr_ports_push(addrs, s, l4))
 			return -1;
 		else
 			want[l4 * AXDP_PORTS + s->port] |= AXDP_PORT_OPEN_ADDR;
 	}
 	return 0;
+}
+
+/* The slots and address entries this reconcile writes: what a connection passes by once it is done. */
+struct desired {
+	const uint32_t *want;
+	const struct addr_ports *addrs;
+};
+
+static bool served_by_port(const struct axdp_socket *c, const void *ctx)
+{
+	const struct desired *d = ctx;
+	enum axdp_l4 l4 = c->proto == IPPROTO_TCP ? AXDP_L4_TCP : AXDP_L4_UDP;
+	uint32_t flags = d->want[l4 * AXDP_PORTS + c->port];
+	struct axdp_addr_port key;
+
+	memset(&key, 0, sizeof(key));   /* compared whole, padding included */
+	memcpy(&key.local, c->addr, sizeof(key.local));
+	if (flags & axdp_port_open_for(&key.local))
+		return true;
+	key.port = c->port;
+	key.l4 = l4;
+	return (flags & AXDP_PORT_OPEN_ADDR) && addr_ports_has(&key, d->addrs);
+}
+
+/*
+ * Whether this reconcile takes anything away: an open bit of a slot, or an
+ * address entry of a listener gone.  Only then do connections need to be
+ * listed before it writes, the listing being the costly part (sock_diag
+ * walks the kernel's whole connection hash table).
+ */
+static bool closes_something(const struct axdp_portsync *ps, const uint32_t *before, const uint32_t *want,
+			     const struct addr_ports *addrs)
+{
+	struct axdp_addr_port key, next;
+
+	for (uint32_t idx = 0; idx < SLOTS; idx++)
+		if (before[idx] & ~want[idx] & AXDP_PORT_OPEN)
+			return true;
+	for (int rc = bpf_map_get_next_key(ps->addr_allow_fd, NULL, &next); rc == 0;
+	     rc = bpf_map_get_next_key(ps->addr_allow_fd, &key, &next)) {
+		key = next;
+		if (!addr_ports_has(&key, addrs))
+			return true;
+	}
+	return false;
 }
 
 static int sync_bind_exclude(const struct axdp_portsync *ps, const struct axdp_config *cfg, char *err, size_t errlen)
@@ -230,7 +292,8 @@ static int sync_bind_exclude(const struct axdp_portsync *ps, const struct axdp_c
 	return 0;
 }
 
-int axdp_portsync_reconcile(struct axdp_portsync *ps, const struct axdp_config *cfg, char *err, size_t errlen)
+int axdp_portsync_reconcile(struct axdp_portsync *ps, const struct axdp_config *cfg, bool renew, char *err,
+			    size_t errlen)
 {
 	struct axdp_socket_set socks = {};
 	struct addr_ports addrs = {};
@@ -253,6 +316,29 @@ int axdp_portsync_reconcile(struct axdp_portsync *ps, const struct axdp_config *
 	if (desired_state(ps, cfg, &socks, want, &addrs)) {
 		snprintf(err, errlen, "reconcile: out of memory");
 		goto out;
+	}
+	/*
+	 * Connections go into conntrack before their port closes, or their
+	 * next inbound segment would be dropped as tcp_port_closed.  None can
+	 * slip past this dump: a connection established after it was accepted
+	 * by a listener that existed then.  Either that listener was in the
+	 * listener dump above, and its port stays open (want), or it called
+	 * listen() after the slots were read, and its hook's write makes the
+	 * compare-and-swap below fail, so the port stays open too (unless the
+	 * bit was still set from the listener before it: then the port closes
+	 * under the new listener until the next reconcile, the allow-list's
+	 * own window, which sessions do not widen).  Sessions served by an
+	 * open port need no entry; they get one in the reconcile that closes it.
+	 */
+	if (!ps->local && (renew || closes_something(ps, before, want, &addrs))) {
+		struct desired d = { want, &addrs };
+		struct axdp_seed_counts kept;
+
+		if (axdp_conntrack_keep(ps->conntrack_fd, ps->flow_ports_fd, served_by_port, &d, &kept, err, errlen))
+			goto out;
+		if (kept.added)
+			axdp_log(LOG_INFO, "conntrack: entered %u connections no open port serves (from sock_diag)",
+				 kept.added);
 	}
 	/* Address entries go in before the bit that makes the data path look for them. */
 	for (size_t i = 0; i < addrs.n && !ps->local; i++)
@@ -291,7 +377,7 @@ void axdp_portsync_count(const struct axdp_portsync *ps, unsigned int open[AXDP_
 	for (int l4 = 0; l4 < AXDP_L4_COUNT; l4++) {
 		open[l4] = 0;
 		for (uint32_t port = 0; port < AXDP_PORTS; port++)
-			open[l4] += !!(ps->slots[l4 * AXDP_PORTS + port].flags & OPEN_BITS);
+			open[l4] += !!(ps->slots[l4 * AXDP_PORTS + port].flags & AXDP_PORT_OPEN);
 	}
 }
 

@@ -3,7 +3,8 @@
  * Keeps the allow-lists equal to the listening sockets: what sock_diag
  * reports, filtered by the configuration, is written to port_allow and
  * addr_allow.  The socket hooks open ports ahead of it; only this code
- * closes them, and only after sock_diag shows no listener is left.
+ * closes them, and only after sock_diag shows no listener is left and the
+ * port's remaining connections are in conntrack.
  */
 #ifndef AXDP_PORTSYNC_H
 #define AXDP_PORTSYNC_H
@@ -17,6 +18,7 @@ struct axdp_portsync {
 	struct axdp_port_slot *slots;  /* port_allow, mapped; without a data path, memory of our own */
 	int addr_allow_fd;             /* -1 without a data path */
 	int bind_exclude_fd;           /* -1 without a data path */
+	int conntrack_fd, flow_ports_fd;  /* -1 without a data path */
 	uint16_t ephemeral_lo, ephemeral_hi;
 	/* Without a data path (nftables only, sock_diag polling): addr_allow kept here. */
 	bool local;
@@ -37,12 +39,28 @@ struct axdp_port_state {
 	size_t n_addrs, cap_addrs;
 };
 
+/*
+ * Where a port_allow slot's flags open it: "any address", "any IPv4
+ * address", "any IPv6 address" or "bound addresses only"; with json
+ * "any", "ipv4", "ipv6" or "addresses".
+ */
+const char *axdp_port_open_on(uint32_t flags, bool json);
+
 /* dp NULL: no data path could load; the allow-lists live in this process only. */
 int axdp_portsync_open(struct axdp_portsync *ps, const struct axdp_datapath *dp, char *err, size_t errlen);
 void axdp_portsync_close(struct axdp_portsync *ps);
 
-/* Brings port_allow, addr_allow and bind_exclude to what cfg and the sockets say; logs each change. */
-int axdp_portsync_reconcile(struct axdp_portsync *ps, const struct axdp_config *cfg, char *err, size_t errlen);
+/*
+ * Brings port_allow, addr_allow and bind_exclude to what cfg and the
+ * sockets say; logs each change.  With a data path, when a port or an
+ * address of one is about to close, or when renew is set (start, reload,
+ * the periodic pass), first keeps every connection no open port serves in
+ * conntrack (axdp_conntrack_keep), so a session whose listener closed
+ * outlives its port and an idle one its timeout.  On failure nothing
+ * closes.
+ */
+int axdp_portsync_reconcile(struct axdp_portsync *ps, const struct axdp_config *cfg, bool renew, char *err,
+			    size_t errlen);
 
 /*
  * A copy of the allow-lists now: the last reconcile plus whatever the

@@ -54,6 +54,7 @@ void axdp_rate_knobs(struct axdp_knobs *k, const struct axdp_config *cfg, unsign
 		ncpus = online > 0 ? (unsigned int)online : 1;
 	k->drop_martians = cfg->drop_martians;
 	k->trust_opens_tcp = cfg->trust_opens_all_tcp;
+	k->dhcp_client = cfg->allow_dhcp_client;
 	k->syn[AXDP_TIER_NORMAL] = axdp_gcra(cfg->syn_per_s, cfg->syn_burst);
 	k->syn[AXDP_TIER_STRICT] = axdp_gcra(cfg->strict_syn_per_s, cfg->strict_syn_burst);
 	k->syn[AXDP_TIER_UNLIMITED] = (struct axdp_rate){ 0 };

@@ -18,7 +18,9 @@
 #include <sys/socket.h>
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <linux/sock_diag.h>
+#include "autoxdp_abi.h"
 
 /* The kernel caps a dump skb at 32 KiB (netlink max_recvmsg_len), so this never truncates. */
 #define RECV_BUF (32 * 1024)
@@ -33,6 +35,18 @@ struct dump_kind {
 static bool unspecified(const __be32 a[4], uint8_t family)
 {
 	return family == AF_INET ? a[0] == 0 : (a[0] | a[1] | a[2] | a[3]) == 0;
+}
+
+/* INET_DIAG_SKV6ONLY: the kernel adds it for IPv6 sockets in LISTEN or CLOSE (bound UDP) state. */
+static bool diag_v6only(const struct nlmsghdr *h)
+{
+	const struct inet_diag_msg *m = NLMSG_DATA(h);
+	int len = (int)h->nlmsg_len - (int)NLMSG_LENGTH(sizeof(*m));
+
+	for (const struct rtattr *a = (const void *)(m + 1); RTA_OK(a, len); a = RTA_NEXT(a, len))
+		if (a->rta_type == INET_DIAG_SKV6ONLY && RTA_PAYLOAD(a) >= 1)
+			return *(const uint8_t *)RTA_DATA(a) != 0;
+	return false;
 }
 
 /* Keeps errno from the failing call unless an explicit code is given. */
@@ -70,8 +84,10 @@ static void to_addr16(uint8_t family, const __be32 src[4], uint8_t out[16])
 	}
 }
 
-static void to_socket(const struct inet_diag_msg *m, uint8_t proto, struct axdp_socket *l)
+static void to_socket(const struct nlmsghdr *h, uint8_t proto, struct axdp_socket *l)
 {
+	const struct inet_diag_msg *m = NLMSG_DATA(h);
+
 	memset(l, 0, sizeof(*l));
 	l->proto = proto;
 	l->family = m->idiag_family;
@@ -79,7 +95,8 @@ static void to_socket(const struct inet_diag_msg *m, uint8_t proto, struct axdp_
 	to_addr16(m->idiag_family, m->id.idiag_src, l->addr);
 	l->remote_port = ntohs(m->id.idiag_dport);
 	to_addr16(m->idiag_family, m->id.idiag_dst, l->remote);
-	l->wildcard = unspecified(m->id.idiag_src, m->idiag_family);
+	l->v6only = m->idiag_family == AF_INET6 && diag_v6only(h);
+	l->wildcard = axdp_socket_wildcard_bit(l) != 0;
 	l->inode = m->idiag_inode;
 	/* Same split as the kernel's sock_diag_save_cookie(), so it equals SO_COOKIE. */
 	l->cookie = m->id.idiag_cookie[0] | (uint64_t)m->id.idiag_cookie[1] << 32;
@@ -90,14 +107,15 @@ static void to_socket(const struct inet_diag_msg *m, uint8_t proto, struct axdp_
  * client: belt and braces on top of the CLOSE-state filter, because the
  * daemon must never mistake a client socket for a service.
  */
-static int collect(const struct inet_diag_msg *m, uint8_t proto, bool listening, struct axdp_socket_set *out)
+static int collect(const struct nlmsghdr *h, uint8_t proto, bool listening, struct axdp_socket_set *out)
 {
+	const struct inet_diag_msg *m = NLMSG_DATA(h);
 	struct axdp_socket sock;
 
 	if (listening && proto == IPPROTO_UDP &&
 	    (m->id.idiag_sport == 0 || m->id.idiag_dport != 0 || !unspecified(m->id.idiag_dst, m->idiag_family)))
 		return 0;
-	to_socket(m, proto, &sock);
+	to_socket(h, proto, &sock);
 	if (push(out, &sock) < 0) {
 		errno = ENOMEM;
 		return -1;
@@ -133,7 +151,7 @@ int axdp_sockdiag_parse(const void *buf, size_t len, uint32_t seq, uint8_t proto
 		if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY ||
 		    h->nlmsg_len < NLMSG_LENGTH(sizeof(struct inet_diag_msg)))
 			continue;
-		if (collect(NLMSG_DATA(h), proto, listening, out) < 0)
+		if (collect(h, proto, listening, out) < 0)
 			return failed(what, "collecting", 0);
 	}
 	return 0;
@@ -242,6 +260,14 @@ int axdp_connections_dump(struct axdp_socket_set *out, char *err, size_t errlen)
 			     1u << TCP_LAST_ACK | 1u << TCP_CLOSING;
 
 	return dump_all(tcp, 1u << TCP_ESTABLISHED, false, out, err, errlen);
+}
+
+uint32_t axdp_socket_wildcard_bit(const struct axdp_socket *s)
+{
+	struct axdp_addr a;
+
+	memcpy(&a, s->addr, sizeof(a));
+	return axdp_wildcard_bit(&a, s->v6only);
 }
 
 void axdp_socket_set_free(struct axdp_socket_set *s)

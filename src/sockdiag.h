@@ -10,7 +10,8 @@
 struct axdp_socket {
 	uint8_t  proto;    /* IPPROTO_TCP or IPPROTO_UDP */
 	uint8_t  family;   /* AF_INET or AF_INET6: the socket's own family */
-	bool     wildcard; /* bound to 0.0.0.0 (AF_INET) or :: (AF_INET6) */
+	bool     wildcard; /* bound to 0.0.0.0, ::ffff:0.0.0.0 or :: */
+	bool     v6only;   /* AF_INET6 with IPV6_V6ONLY: receives no IPv4 */
 	uint16_t port;     /* local port, host byte order */
 	uint8_t  addr[16]; /* network order; AF_INET stored as ::ffff:a.b.c.d */
 	uint64_t inode;    /* socket inode, matches /proc/PID/fd "socket:[N]" */
@@ -40,6 +41,9 @@ int axdp_listeners_dump(struct axdp_socket_set *out, char *err, size_t errlen);
 int axdp_connections_dump(struct axdp_socket_set *out, char *err, size_t errlen);
 
 void axdp_socket_set_free(struct axdp_socket_set *s);
+
+/* The port_allow bit a wildcard listener sets (axdp_wildcard_bit), 0 for one bound to an address. */
+uint32_t axdp_socket_wildcard_bit(const struct axdp_socket *s);
 
 /*
  * One recvmsg() of a NETLINK_SOCK_DIAG dump of proto, len bytes: the

@@ -6,8 +6,10 @@
 # the BPF object keeping its BTF, `make install DESTDIR= PREFIX=`, the unit
 # (systemd-analyze verify, security score <= 2.0) and the OpenRC script.
 # Needs no root privileges for the checks themselves; installs missing tools
-# with apt-get when run as root on Debian.  Never installs or starts the
-# package on this machine: tests/e2e-qemu.sh does that inside a guest.
+# with apt-get when run as root on Debian, and a tool still missing after
+# that fails the checks that need it (a check that did not run did not
+# pass).  Never installs or starts the package on this machine:
+# tests/e2e-qemu.sh does that inside a guest.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 
@@ -22,19 +24,24 @@ ko() { fail=$((fail + 1)); echo "FAIL: $*"; }
 check() { local what=$1; shift; if "$@"; then ok "$what"; else ko "$what"; fi; }
 
 # Tools: the build dependencies of debian/control plus the packaging tools.
-need=()
-for p in debhelper dpkg-dev fakeroot lintian rpm clang libbpf-dev libelf-dev zlib1g-dev libsystemd-dev \
-	libcap-dev pkg-config make gcc systemd shellcheck file cpio binutils; do
-	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q 'ok installed' || need+=("$p")
-done
+tools=(debhelper dpkg-dev fakeroot lintian rpm clang libbpf-dev libelf-dev zlib1g-dev libsystemd-dev
+	libcap-dev pkg-config make gcc systemd shellcheck file cpio binutils)
+missing() {
+	local p
+	for p in "${tools[@]}"; do
+		dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q 'ok installed' || echo "$p"
+	done
+}
+mapfile -t need < <(missing)
 if ((${#need[@]})); then
 	if [[ $(id -u) = 0 ]] && command -v apt-get >/dev/null; then
 		echo "installing: ${need[*]}"
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-	else
-		echo "missing packages: ${need[*]} (run as root on Debian to install them)" >&2
+		check "apt-get installed ${need[*]}" test "$?" = 0
 	fi
+	mapfile -t need < <(missing)
 fi
+check "tools installed${need[*]:+ (missing: ${need[*]}; as root on Debian this script installs them)}" test "${#need[@]}" = 0
 
 # ---- Build ----
 rm -f "$PKG"/*.deb "$PKG"/*.rpm
@@ -49,6 +56,8 @@ check "rpm built (${rpm##*/})" test -n "$rpm"
 
 # ---- File lists ----
 common=(/usr/sbin/autoxdpd /usr/sbin/axdp /usr/lib/autoxdp/autoxdp.bpf.o /etc/autoxdp.conf /etc/autoxdp.conf.d
+	/var/lib/autoxdp /etc/fail2ban/action.d/autoxdp.conf /etc/crowdsec/bouncers/autoxdp.yaml
+	/usr/lib/autoxdp/crowdsec-action
 	'/usr/share/man/man8/autoxdpd.8*' '/usr/share/man/man8/axdp.8*' '/usr/share/man/man5/autoxdp.conf.5*')
 if [[ -f completion/axdp.bash ]]; then common+=(/usr/share/bash-completion/completions/axdp); fi
 has() { # has LISTFILE GLOB
@@ -62,13 +71,20 @@ has() { # has LISTFILE GLOB
 if [[ -f $deb ]]; then
 	dpkg-deb -c "$deb" | awk '{print $6}' | sed 's|^\.||; s|/$||' >"$PKG/deb.files"
 	echo "--- deb file list"; grep -v '/$' "$PKG/deb.files" | sed '/^$/d'
-	for p in "${common[@]}" /lib/systemd/system/autoxdp.service '/usr/share/doc/autoxdp/README*' \
+	for p in "${common[@]}" /lib/systemd/system/autoxdp.service /lib/systemd/system/autoxdp-crowdsec.service '/usr/share/doc/autoxdp/README*' \
 		/usr/share/doc/autoxdp/copyright; do
 		check "deb contains $p" has "$PKG/deb.files" "$p"
 	done
 	ctl=$(mktemp -d)
 	dpkg-deb -e "$deb" "$ctl"
 	check "deb: /etc/autoxdp.conf is a conffile" grep -qx /etc/autoxdp.conf "$ctl/conffiles"
+	check "deb: the fail2ban action is a conffile" grep -qx /etc/fail2ban/action.d/autoxdp.conf "$ctl/conffiles"
+	check "deb: the CrowdSec bouncer configuration is a conffile" \
+		grep -qx /etc/crowdsec/bouncers/autoxdp.yaml "$ctl/conffiles"
+	# --no-enable --no-start: only an administrator's earlier enable is restored, nothing is started.
+	check "deb postinst leaves the CrowdSec bouncer disabled and stopped" \
+		sh -c "grep -q \"update-state 'autoxdp-crowdsec.service'\" '$ctl/postinst' && \
+		       ! grep -q \"start 'autoxdp-crowdsec.service'\" '$ctl/postinst'"
 	check "deb: Recommends nftables" sh -c "dpkg-deb -f '$deb' Recommends | grep -qw nftables"
 	check "deb postinst enables the service" grep -q "deb-systemd-helper enable 'autoxdp.service'" "$ctl/postinst"
 	check "deb postinst starts, or restarts on upgrade" grep -q '_dh_action=restart' "$ctl/postinst"
@@ -77,13 +93,14 @@ if [[ -f $deb ]]; then
 	check "deb prerm runs 'axdp off' after the stop" \
 		awk '/deb-systemd-invoke stop/ {s=NR} /axdp off/ && s {found=1} END {exit !found}' "$ctl/prerm"
 	check "deb postrm purge removes the pin dir" grep -q 'rm -rf /sys/fs/bpf/autoxdp' "$ctl/postrm"
+	check "deb postrm purge removes the bans" grep -q 'rm -rf /var/lib/autoxdp' "$ctl/postrm"
 	for s in postinst prerm postrm; do check "deb $s: sh -n" sh -n "$ctl/$s"; done
 	rm -rf "$ctl"
 fi
 if [[ -n $rpm ]]; then
 	rpm -qlp "$rpm" 2>/dev/null >"$PKG/rpm.files"
 	echo "--- rpm file list"; grep -v '/\.build-id' "$PKG/rpm.files"
-	for p in "${common[@]}" /usr/lib/systemd/system/autoxdp.service "/usr/share/doc/autoxdp*/README.md" \
+	for p in "${common[@]}" /usr/lib/systemd/system/autoxdp.service /usr/lib/systemd/system/autoxdp-crowdsec.service "/usr/share/doc/autoxdp*/README.md" \
 		"/usr/share/licenses/autoxdp*/LICENSE"; do
 		check "rpm contains $p" has "$PKG/rpm.files" "$p"
 	done
@@ -96,6 +113,7 @@ if [[ -n $rpm ]]; then
 fi
 
 # ---- lintian: no error, no warning (overrides in debian/autoxdp.lintian-overrides) ----
+check "lintian is installed" sh -c "command -v lintian >/dev/null"
 if [[ -f $deb ]] && command -v lintian >/dev/null; then
 	echo "--- lintian"
 	changes=$PKG/autoxdp_${VERSION}_${arch}.changes
@@ -169,7 +187,7 @@ check "unit allows bpf()" grep -qE '^SystemCallFilter=.*\bbpf\b' systemd/autoxdp
 check "openrc/autoxdp: sh -n" sh -n openrc/autoxdp
 check "openrc/autoxdp: supervise-daemon, reload by SIGHUP" \
 	sh -c "grep -q '^supervisor=\"supervise-daemon\"' openrc/autoxdp && grep -q -- '--signal HUP' openrc/autoxdp"
-if command -v shellcheck >/dev/null; then check "openrc/autoxdp: shellcheck" shellcheck -s sh openrc/autoxdp; fi
+check "openrc/autoxdp: shellcheck" shellcheck -s sh openrc/autoxdp
 
 echo "package-check: $pass passed, $fail failed"
 echo "$pass passed, $fail failed"

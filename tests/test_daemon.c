@@ -15,6 +15,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -35,6 +36,7 @@
 #include "crit_fixture.h"
 #include "crit_sock.h"
 #include "daemon.h"
+#include "flood.h"
 #include "netns.h"
 #include "portsync.h"
 #include "sockdiag.h"
@@ -54,16 +56,18 @@
 
 /* Loading and verifying the object takes a few hundred ms; this only bounds a failure. */
 #define READY_MS 10000
-#define STOP_MS 3000
-/* A reply on a veth takes microseconds; these only bound a failure. */
-#define IO_MS 1000
+#define STOP_MS 10000
+/* A reply on a veth takes microseconds; these only bound a failure, on a machine other work may stall. */
+#define IO_MS 5000
 /* Without the firewall the stack answers RST in microseconds: silence this long means dropped. */
 #define DROPPED_MS 600
-/* The first SYN retransmission leaves at 1 s: a connect well under it used the first SYN. */
-#define FIRST_SYN_MS 500
-/* Slack on top of the reconcile interval for timer phase and scheduling. */
-#define BOUND_SLACK_MS 700
-#define SETTLE_MS 2000
+/*
+ * Hang limits on what the daemon does by its own clock (a reconcile pass
+ * every RECONCILE_S, events as they come), not measures of it: other work
+ * on the machine may delay it by seconds.
+ */
+#define RECONCILE_HANG_MS (RECONCILE_S * 1000 * 5)
+#define SETTLE_MS 10000
 
 /* CAP_BPF (39) and CAP_NET_ADMIN (12): what the daemon keeps after start. */
 #define CAPS_WANTED 0x0000008000001000ULL
@@ -249,18 +253,14 @@ FAMILY_TEST(daemon, listener_started_after_ready_gets_first_syn)
 	uint64_t closed_before = counter(AXDP_DROP_TCP_CLOSED);
 	int listener = serve(SERVER, f->af, SOCK_STREAM, f->any, port);
 	int cli = sock(CLIENT, f->af, SOCK_STREAM), conn, rc;
-	struct tcp_info ti = {};
-	socklen_t tlen = sizeof(ti);
 	long start = now_ms(), took, closed;
 
 	/* No sleep between listen() and connect(): the point is that nothing needs to wait. */
 	rc = connect_within(cli, f->af, srv, port, IO_MS);
 	took = now_ms() - start;
 	cr_assert_eq(rc, 0, "%s: connect to a fresh listener on %u: %s", f->name, port, strerror(rc));
-	cr_assert(getsockopt(cli, IPPROTO_TCP, TCP_INFO, &ti, &tlen) == 0, "TCP_INFO: %s", strerror(errno));
-	cr_expect(ti.tcpi_total_retrans == 0 && ti.tcpi_retransmits == 0,
-		  "%s: the client retransmitted (total %u): the first SYN was dropped", f->name, ti.tcpi_total_retrans);
-	cr_expect_lt(took, FIRST_SYN_MS, "%s: connect took %ld ms: the first SYN was not answered", f->name, took);
+	cr_expect_eq(retransmits(cli), 0, "%s: the client retransmitted: the first SYN was dropped", f->name);
+	cr_log_info("%s: connect to a fresh listener took %ld ms", f->name, took);
 	cr_expect_eq(counter(AXDP_DROP_TCP_CLOSED), closed_before, "%s: tcp_port_closed grew while port %u listened",
 		     f->name, port);
 	conn = accept_one(listener);
@@ -270,12 +270,12 @@ FAMILY_TEST(daemon, listener_started_after_ready_gets_first_syn)
 
 	close(listener);
 	start = now_ms();
-	closed = dropped_within(f->af, srv, port, start, RECONCILE_S * 1000L + BOUND_SLACK_MS);
+	closed = dropped_within(f->af, srv, port, start, RECONCILE_HANG_MS);
 	cr_assert_geq(closed, 0, "%s: port %u still answered %d ms after its listener closed (ReconcileIntervalSec=%d)",
-		      f->name, port, RECONCILE_S * 1000 + BOUND_SLACK_MS, RECONCILE_S);
+		      f->name, port, RECONCILE_HANG_MS, RECONCILE_S);
 	cr_log_info("%s: port %u dropped SYNs %ld ms after the listener closed", f->name, port, closed);
 	cr_expect_gt(counter(AXDP_DROP_TCP_CLOSED), closed_before, "%s: tcp_port_closed did not count the drop", f->name);
-	cr_expect_eq(port_flags(AXDP_L4_TCP, port) & (AXDP_PORT_OPEN_ANY | AXDP_PORT_OPEN_ADDR), 0,
+	cr_expect_eq(port_flags(AXDP_L4_TCP, port) & AXDP_PORT_OPEN, 0,
 		     "%s: port_allow still has tcp/%u open", f->name, port);
 }
 
@@ -311,8 +311,9 @@ FAMILY_TEST(daemon, udp_server_opens_udp_client_does_not)
 	cr_expect_gt(counter(AXDP_PASS_UDP_FLOW), flow_before, "%s: the reply did not pass by udp_conntrack", f->name);
 
 	/* After a reconcile too: sock_diag lists the outbound socket as bound and unconnected. */
-	cr_assert(axdpd_wait_reconcile(&fx.d, RECONCILE_S * 1000 + BOUND_SLACK_MS) == 0, "%s", fx.d.err);
-	cr_expect_str_eq(axdp_ports_says("udp", service, how, sizeof(how)), "any address",
+	cr_assert(axdpd_wait_reconcile(&fx.d, RECONCILE_HANG_MS) == 0, "%s", fx.d.err);
+	cr_expect_str_eq(axdp_ports_says("udp", service, how, sizeof(how)),
+			 f->af == AF_INET ? "any IPv4 address" : "any address",
 			 "%s: axdp ports does not list udp/%u as open on any address", f->name, service);
 	cr_expect_str_empty(axdp_ports_says("udp", eph, how, sizeof(how)),
 			    "%s: axdp ports lists the client socket's ephemeral udp/%u: %s", f->name, eph, how);
@@ -355,7 +356,7 @@ FAMILY_TEST(daemon, bound_addresses_open_only_themselves)
 		     lo_port, f->loopback, rc ? strerror(rc) : "connected");
 
 	/* The reconcile applies the same rule from sock_diag and must agree with the hooks. */
-	cr_assert(axdpd_wait_reconcile(&fx.d, RECONCILE_S * 1000 + BOUND_SLACK_MS) == 0, "%s", fx.d.err);
+	cr_assert(axdpd_wait_reconcile(&fx.d, RECONCILE_HANG_MS) == 0, "%s", fx.d.err);
 	cr_expect_str_empty(axdp_ports_says("tcp", lo_port, how, sizeof(how)), "%s: axdp ports lists tcp/%u: %s",
 			    f->name, lo_port, how);
 	cr_expect_str_eq(axdp_ports_says("tcp", addr_port, how, sizeof(how)), "bound addresses only",
@@ -365,6 +366,114 @@ FAMILY_TEST(daemon, bound_addresses_open_only_themselves)
 		     rc ? strerror(rc) : "connected");
 	close(on_second);
 	close(on_lo);
+}
+
+/* ---- wildcard listeners open the families they receive ---- */
+
+/* A socket of side's namespace on [::]:port with IPV6_V6ONLY; a TCP one listens. */
+static int serve_v6only(int type, uint16_t port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sockaddr_of(AF_INET6, "::", port, &ss);
+	int one = 1, fd = sock(SERVER, AF_INET6, type);
+
+	cr_assert(setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) == 0, "IPV6_V6ONLY: %s", strerror(errno));
+	cr_assert(tsock_bind(fd, &ss, len, type == SOCK_STREAM ? 64 : 0) == 0, "binding [::]:%u: %s", port,
+		  strerror(errno));
+	return fd;
+}
+
+/* A connect from the client to the server's address of af: 0 (connected) or the errno, ETIMEDOUT when dropped. */
+static int connect_to_server(int af, uint16_t port)
+{
+	return try_connect(af, side_addr(SERVER, af), port, DROPPED_MS);
+}
+
+/* One datagram from the client to the server's address of af and port; whether server got it. */
+static bool datagram_arrives(int server, int af, uint16_t port)
+{
+	int client = sock(CLIENT, af, SOCK_DGRAM);
+	struct sockaddr_storage from;
+	char buf[16];
+	ssize_t n;
+	bool got;
+
+	send_to(client, af, side_addr(SERVER, af), port, "hello");
+	got = tsock_datagram_within(server, buf, sizeof(buf), &n, &from, DROPPED_MS);
+	close(client);
+	return got;
+}
+
+/*
+ * What the hooks set at listen() and bind(), then what the reconcile
+ * finds through sock_diag: an IPv6 socket with IPV6_V6ONLY opens its
+ * port for IPv6 alone, one on 0.0.0.0 for IPv4 alone, one on :: for
+ * both, one on a v4-mapped address for that IPv4 address alone.
+ */
+Test(daemon, wildcard_listeners_open_their_families_only)
+{
+	const uint16_t tcp6 = 7101, udp6 = 7102, tcp4 = 7103, dual = 7104, mapped = 7105;
+	int l6 = serve_v6only(SOCK_STREAM, tcp6), u6 = serve_v6only(SOCK_DGRAM, udp6);
+	int l4 = serve(SERVER, AF_INET, SOCK_STREAM, "0.0.0.0", tcp4), ld = serve(SERVER, AF_INET6, SOCK_STREAM, "::", dual);
+	char v4mapped[64], how[64];
+	int lm, rc;
+
+	snprintf(v4mapped, sizeof(v4mapped), "::ffff:%s", side_addr(SERVER, AF_INET));
+	lm = serve(SERVER, AF_INET6, SOCK_STREAM, v4mapped, mapped);
+	for (int pass = 0; pass < 2; pass++) {
+		const char *when = pass ? "after a reconcile" : "at listen()";
+		uint64_t tcp_closed = counter(AXDP_DROP_TCP_CLOSED), udp_closed = counter(AXDP_DROP_UDP_CLOSED);
+		uint64_t udp_open = counter(AXDP_PASS_UDP_PORT);
+
+		rc = connect_to_server(AF_INET6, tcp6);
+		cr_expect_eq(rc, 0, "%s: IPv6 to the IPV6_V6ONLY listener on tcp/%u: %s", when, tcp6, strerror(rc));
+		rc = connect_to_server(AF_INET, tcp6);
+		cr_expect_eq(rc, ETIMEDOUT, "%s: IPv4 to the IPV6_V6ONLY listener on tcp/%u: expected dropped, got %s",
+			     when, tcp6, rc ? strerror(rc) : "connected");
+		cr_expect_gt(counter(AXDP_DROP_TCP_CLOSED), tcp_closed, "%s: tcp_port_closed did not count the IPv4 SYN",
+			     when);
+		cr_expect(datagram_arrives(u6, AF_INET6, udp6), "%s: IPv6 to the IPV6_V6ONLY socket on udp/%u was lost",
+			  when, udp6);
+		cr_expect_eq(counter(AXDP_PASS_UDP_PORT), udp_open + 1, "%s: the IPv6 datagram did not pass as udp_port_open",
+			     when);
+		datagram_arrives(u6, AF_INET, udp6);
+		cr_expect_eq(counter(AXDP_DROP_UDP_CLOSED), udp_closed + 1,
+			     "%s: the IPv4 datagram to the IPV6_V6ONLY socket on udp/%u was not dropped as udp_port_closed",
+			     when, udp6);
+
+		rc = connect_to_server(AF_INET, tcp4);
+		cr_expect_eq(rc, 0, "%s: IPv4 to the 0.0.0.0 listener on tcp/%u: %s", when, tcp4, strerror(rc));
+		rc = connect_to_server(AF_INET6, tcp4);
+		cr_expect_eq(rc, ETIMEDOUT, "%s: IPv6 to the 0.0.0.0 listener on tcp/%u: expected dropped, got %s", when,
+			     tcp4, rc ? strerror(rc) : "connected");
+
+		rc = connect_to_server(AF_INET, dual);
+		cr_expect_eq(rc, 0, "%s: IPv4 to the :: listener on tcp/%u: %s", when, dual, strerror(rc));
+		rc = connect_to_server(AF_INET6, dual);
+		cr_expect_eq(rc, 0, "%s: IPv6 to the :: listener on tcp/%u: %s", when, dual, strerror(rc));
+
+		rc = connect_to_server(AF_INET, mapped);
+		cr_expect_eq(rc, 0, "%s: IPv4 to the [%s] listener on tcp/%u: %s", when, v4mapped, mapped, strerror(rc));
+		rc = connect_to_server(AF_INET6, mapped);
+		cr_expect_eq(rc, ETIMEDOUT, "%s: IPv6 to the [%s] listener on tcp/%u: expected dropped, got %s", when,
+			     v4mapped, mapped, rc ? strerror(rc) : "connected");
+
+		cr_expect_eq(port_flags(AXDP_L4_TCP, tcp6) & AXDP_PORT_OPEN, AXDP_PORT_OPEN_ANY6, "%s: tcp/%u", when, tcp6);
+		cr_expect_eq(port_flags(AXDP_L4_UDP, udp6) & AXDP_PORT_OPEN, AXDP_PORT_OPEN_ANY6, "%s: udp/%u", when, udp6);
+		cr_expect_eq(port_flags(AXDP_L4_TCP, tcp4) & AXDP_PORT_OPEN, AXDP_PORT_OPEN_ANY4, "%s: tcp/%u", when, tcp4);
+		cr_expect_eq(port_flags(AXDP_L4_TCP, dual) & AXDP_PORT_OPEN, AXDP_PORT_OPEN_ANY, "%s: tcp/%u", when, dual);
+		cr_expect_eq(port_flags(AXDP_L4_TCP, mapped) & AXDP_PORT_OPEN, AXDP_PORT_OPEN_ADDR, "%s: tcp/%u", when,
+			     mapped);
+		if (!pass)
+			cr_assert(axdpd_wait_reconcile(&fx.d, RECONCILE_HANG_MS) == 0, "%s", fx.d.err);
+	}
+	cr_expect_str_eq(axdp_ports_says("tcp", tcp6, how, sizeof(how)), "any IPv6 address");
+	cr_expect_str_eq(axdp_ports_says("tcp", tcp4, how, sizeof(how)), "any IPv4 address");
+	close(lm);
+	close(ld);
+	close(l4);
+	close(u6);
+	close(l6);
 }
 
 /* ---- sessions across the daemon's life ---- */
@@ -443,6 +552,252 @@ FAMILY_TEST(daemon_lifecycle, established_sessions_survive_start_reload_crash_re
 	close(in_cli);
 	close(cli_listener);
 	close(listener);
+}
+
+/* ---- sessions whose listener closed ---- */
+
+
+/*
+ * What `systemctl stop ssh` does to a logged-in operator: the server
+ * accepted the session, then closed its listener.  Leaves the listener
+ * closed and the session idle, the server having sent nothing since, so
+ * egress has recorded nothing: whatever lets the client's next segment
+ * in, the daemon put there.
+ */
+static void orphan_session(const struct family *f, uint16_t port, int *cli, int *srv)
+{
+	int listener = serve(SERVER, f->af, SOCK_STREAM, f->any, port), rc;
+
+	*cli = sock(CLIENT, f->af, SOCK_STREAM);
+	rc = connect_within(*cli, f->af, side_addr(SERVER, f->af), port, IO_MS);
+	cr_assert_eq(rc, 0, "%s: connect to tcp/%u: %s", f->name, port, strerror(rc));
+	*srv = accept_one(listener);
+	exchange(*cli, *srv, "listening", f->name);
+	close(listener);
+}
+
+/* Until port_allow has tcp/port closed and a probe SYN is dropped; asserts within a few reconciles. */
+static void wait_port_closed(const struct family *f, uint16_t port, int reconcile_s)
+{
+	long start = now_ms(), bound = reconcile_s * 1000L * 5;
+	int rc;
+
+	while (port_flags(AXDP_L4_TCP, port) & AXDP_PORT_OPEN) {
+		cr_assert_lt(now_ms() - start, bound, "%s: tcp/%u still open %ld ms after its listener closed", f->name,
+			     port, bound);
+		sleep_ms(50);
+	}
+	rc = try_connect(f->af, side_addr(SERVER, f->af), port, DROPPED_MS);
+	cr_assert_eq(rc, ETIMEDOUT, "%s: a probe connect to the closed tcp/%u: expected dropped, got %s", f->name, port,
+		     rc ? strerror(rc) : "connected");
+}
+
+static void addr16_of(const struct sockaddr_storage *ss, uint8_t out[16], __be16 *port)
+{
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
+
+		memset(out, 0, 10);
+		out[10] = out[11] = 0xff;
+		memcpy(out + 12, &sin->sin_addr, 4);
+		*port = sin->sin_port;
+	} else {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
+
+		memcpy(out, &sin6->sin6_addr, 16);
+		*port = sin6->sin6_port;
+	}
+}
+
+/* The conntrack entry of the server's side of a session; false when there is none. */
+static bool session_entry(int srv, struct axdp_flow *flow)
+{
+	struct sockaddr_storage local, remote;
+	socklen_t llen = sizeof(local), rlen = sizeof(remote);
+	struct axdp_flow_key key = { .proto = IPPROTO_TCP };
+	int fd = pinned(AXDP_MAP_CONNTRACK);
+	bool found;
+
+	cr_assert(getsockname(srv, (struct sockaddr *)&local, &llen) == 0 &&
+		  getpeername(srv, (struct sockaddr *)&remote, &rlen) == 0, "the session's addresses: %s", strerror(errno));
+	addr16_of(&local, (uint8_t *)&key.local, &key.local_port);
+	addr16_of(&remote, (uint8_t *)&key.remote, &key.remote_port);
+	found = bpf_map_lookup_elem(fd, &key, flow) == 0;
+	close(fd);
+	return found;
+}
+
+/* conntrack entries whose local port is port. */
+static int entries_on_port(uint16_t port)
+{
+	struct axdp_flow_key key, next;
+	int fd = pinned(AXDP_MAP_CONNTRACK), n = 0;
+
+	for (int rc = bpf_map_get_next_key(fd, NULL, &next); rc == 0; rc = bpf_map_get_next_key(fd, &key, &next)) {
+		key = next;
+		n += ntohs(key.local_port) == port;
+	}
+	close(fd);
+	return n;
+}
+
+static void axdp_reload(void)
+{
+	char program[AXDPD_PATH], out[4096], err[4096];
+	const char *argv[] = { axdpd_program("axdp", program, sizeof(program)), "--config", fx.d.config,
+			       "--pin-dir", fx.d.pin_dir, "reload", NULL };
+	int rc = axdpd_exec(&fx.d, NULL, argv, out, sizeof(out), err, sizeof(err), 10000);
+
+	cr_assert_eq(rc, 0, "axdp reload: exit %d: %s%s%s", rc, out, err, rc < 0 ? fx.d.err : "");
+}
+
+FAMILY_TEST(daemon, session_outlives_its_listener)
+{
+	const uint16_t port = 7101;
+	uint64_t by_flow;
+	int cli, srv;
+
+	orphan_session(f, port, &cli, &srv);
+	wait_port_closed(f, port, RECONCILE_S);
+	by_flow = counter(AXDP_PASS_TCP_FLOW);
+	exchange(cli, srv, "listener closed", f->name);
+	cr_expect_gt(counter(AXDP_PASS_TCP_FLOW), by_flow, "%s: the client's segment did not pass by tcp_conntrack",
+		     f->name);
+	/* Still there a reconcile later: the session, not the moment of closing, keeps it. */
+	cr_assert(axdpd_wait_reconcile(&fx.d, RECONCILE_HANG_MS) == 0, "%s", fx.d.err);
+	exchange(cli, srv, "a reconcile later", f->name);
+	close(srv);
+	close(cli);
+}
+
+/*
+ * The entry is the kernel's socket, not the port: segments of any other
+ * tuple to the closed port are still dropped and make no entry.  IPv4
+ * frames from an address of the client's subnet the client does not have.
+ */
+#define SPOOFED 40
+
+Test(daemon, spoofed_segments_to_a_closed_port_stay_dropped)
+{
+	const struct family *f = &families[0];
+	const uint16_t port = 7102;
+	struct flood_spec spec = {
+		.kind = FLOOD_ACK,
+		.src = flood_ip4(side_addr(CLIENT, AF_INET)) + 50,
+		.dst = flood_ip4(side_addr(SERVER, AF_INET)),
+		.dport_lo = port, .dport_hi = port,
+		.count = SPOOFED, .pps = 1000,
+	};
+	struct flood_result r;
+	struct flood fl;
+	char err[256];
+	uint64_t closed;
+	int cli, srv;
+
+	orphan_session(f, port, &cli, &srv);
+	wait_port_closed(f, port, RECONCILE_S);
+	cr_assert(flood_open(&fl, &fx.ns, err, sizeof(err)) == 0, "%s", err);
+	closed = counter(AXDP_DROP_TCP_CLOSED);
+	cr_assert(flood_send(&fl, &spec, &r, err, sizeof(err)) == 0, "%s", err);
+	flood_close(&fl);
+	cr_expect_geq(counter(AXDP_DROP_TCP_CLOSED) - closed, r.sent - r.refused,
+		      "%" PRIu64 " spoofed ACKs to the closed tcp/%u, tcp_port_closed grew by %" PRIu64, r.sent - r.refused,
+		      port, counter(AXDP_DROP_TCP_CLOSED) - closed);
+	cr_assert(axdpd_wait_reconcile(&fx.d, RECONCILE_HANG_MS) == 0, "%s", fx.d.err);
+	cr_expect_eq(entries_on_port(port), 1, "conntrack has %d entries for tcp/%u, expected the session's alone",
+		     entries_on_port(port), port);
+	exchange(cli, srv, "after the spoofed segments", f->name);
+	close(srv);
+	close(cli);
+}
+
+FAMILY_TEST(daemon_lifecycle, session_outlives_its_listener_across_reload_and_restart)
+{
+	const uint16_t port = 7103, port_down = 7104;
+	int cli, srv, cli_down, srv_down, listener_down, rc;
+
+	cr_assert(axdpd_start(&fx.d, READY_MS) == 0, "%s: starting: %s", f->name, fx.d.err);
+	orphan_session(f, port, &cli, &srv);
+	wait_port_closed(f, port, RECONCILE_S);
+	exchange(cli, srv, "listener closed", f->name);
+
+	axdp_reload();
+	exchange(cli, srv, "axdp reload", f->name);
+
+	/* A second session whose listener closes while no daemon runs: the start closes its port. */
+	listener_down = serve(SERVER, f->af, SOCK_STREAM, f->any, port_down);
+	cli_down = sock(CLIENT, f->af, SOCK_STREAM);
+	rc = connect_within(cli_down, f->af, side_addr(SERVER, f->af), port_down, IO_MS);
+	cr_assert_eq(rc, 0, "%s: connect to tcp/%u: %s", f->name, port_down, strerror(rc));
+	srv_down = accept_one(listener_down);
+	exchange(cli_down, srv_down, "listening", f->name);
+
+	axdpd_stop(&fx.d, SIGKILL, STOP_MS);
+	close(listener_down);
+	exchange(cli, srv, "daemon killed", f->name);
+	cr_assert(axdpd_start(&fx.d, READY_MS) == 0, "%s: restarting: %s", f->name, fx.d.err);
+	wait_port_closed(f, port_down, RECONCILE_S);
+	exchange(cli, srv, "daemon restarted", f->name);
+	exchange(cli_down, srv_down, "listener closed while no daemon ran", f->name);
+
+	close(srv_down);
+	close(cli_down);
+	close(srv);
+	close(cli);
+}
+
+/* Short enough to outwait in a test: an idle session is kept by the reconcile, not by its traffic. */
+#define IDLE_TIMEOUT_S 3
+#define IDLE_RECONCILE_S 1
+
+/*
+ * Two idle sessions whose port closed, one of them half-closed by the
+ * server (its FIN flags the entry closing): both outlive their timeout,
+ * the stamps keep the flag.
+ */
+FAMILY_TEST(daemon_lifecycle, idle_session_outlives_tcp_timeout)
+{
+	const uint16_t port = 7105, half_port = 7106;
+	struct axdp_flow before, after, half_before, half_after;
+	char buf[64];
+	int cli, srv, half_cli, half_srv;
+
+	cr_assert(axdpd_dropin(&fx.d, "50-short.conf", "[Daemon]\nReconcileIntervalSec=" STRINGIFY(IDLE_RECONCILE_S)
+				"\n[Conntrack]\nTCPTimeoutSec=" STRINGIFY(IDLE_TIMEOUT_S)
+				"\nTCPClosingTimeoutSec=" STRINGIFY(IDLE_TIMEOUT_S) "\n") == 0, "%s", fx.d.err);
+	cr_assert(axdpd_start(&fx.d, READY_MS) == 0, "%s: starting: %s", f->name, fx.d.err);
+	orphan_session(f, port, &cli, &srv);
+	orphan_session(f, half_port, &half_cli, &half_srv);
+	wait_port_closed(f, port, IDLE_RECONCILE_S);
+	wait_port_closed(f, half_port, IDLE_RECONCILE_S);
+	cr_assert(shutdown(half_srv, SHUT_WR) == 0, "shutdown: %s", strerror(errno));
+	cr_assert_eq(recv(half_cli, buf, sizeof(buf), 0), 0, "%s: the server's FIN did not reach the client", f->name);
+	cr_assert(session_entry(srv, &before), "%s: no conntrack entry for the session after tcp/%u closed", f->name,
+		  port);
+	cr_assert(session_entry(half_srv, &half_before) && (half_before.flags & AXDP_FLOW_CLOSING),
+		  "%s: the half-closed session has no entry flagged closing", f->name);
+
+	/* Idle for twice the timeout: no segment either way, so no one but the daemon stamps the entries. */
+	sleep_ms(2 * IDLE_TIMEOUT_S * 1000L);
+	cr_assert(session_entry(srv, &after), "%s: the idle session's entry is gone", f->name);
+	cr_expect_gt(after.last_seen_ns, before.last_seen_ns, "%s: the reconcile did not refresh the idle entry",
+		     f->name);
+	cr_expect_eq(after.flags, before.flags, "%s: the refresh changed the entry's flags %#x to %#x", f->name,
+		     before.flags, after.flags);
+	cr_assert(session_entry(half_srv, &half_after), "%s: the half-closed session's entry is gone", f->name);
+	cr_expect_gt(half_after.last_seen_ns, half_before.last_seen_ns,
+		     "%s: the reconcile did not refresh the half-closed entry", f->name);
+	cr_expect_eq(half_after.flags, half_before.flags, "%s: the refresh changed the half-closed entry's flags %#x to %#x",
+		     f->name, half_before.flags, half_after.flags);
+
+	exchange(cli, srv, "idle past TCPTimeoutSec", f->name);
+	cr_assert(send(half_cli, "late", 4, MSG_NOSIGNAL) == 4, "send: %s", strerror(errno));
+	cr_expect_eq(recv(half_srv, buf, sizeof(buf), 0), 4, "%s: the half-closed session's data did not arrive (%s)",
+		     f->name, strerror(errno));
+	close(half_srv);
+	close(half_cli);
+	close(srv);
+	close(cli);
 }
 
 /* ---- many listeners coming and going ---- */
@@ -529,7 +884,7 @@ static bool opens_port(const struct axdp_socket *s, uint16_t eph_lo, uint16_t ep
 /* Compares port_allow and addr_allow with what sock_diag reports: "" when equal, else the first difference. */
 static void compare_with_sockdiag(const struct axdp_port_slot *slots, char *diff, size_t len)
 {
-	const uint32_t open_bits = AXDP_PORT_OPEN_ANY | AXDP_PORT_OPEN_ADDR;
+	const uint32_t open_bits = AXDP_PORT_OPEN;
 	struct axdp_socket_set set = {};
 	static uint32_t want[AXDP_L4_COUNT * AXDP_PORTS];
 	struct axdp_addr_port key, next;
@@ -551,8 +906,11 @@ static void compare_with_sockdiag(const struct axdp_port_slot *slots, char *diff
 
 		if (!opens_port(s, lo, hi))
 			continue;
+		/* 0.0.0.0 (or ::ffff:0.0.0.0) receives IPv4, :: with IPV6_V6ONLY IPv6, :: without both. */
 		if (s->wildcard) {
-			want[l4 * AXDP_PORTS + s->port] |= AXDP_PORT_OPEN_ANY;
+			want[l4 * AXDP_PORTS + s->port] |= s->addr[10] == 0xff ? AXDP_PORT_OPEN_ANY4
+							  : s->v6only       ? AXDP_PORT_OPEN_ANY6
+									    : AXDP_PORT_OPEN_ANY;
 			continue;
 		}
 		want[l4 * AXDP_PORTS + s->port] |= AXDP_PORT_OPEN_ADDR;
@@ -675,15 +1033,22 @@ Test(daemon, listener_opened_during_a_reconcile_stays_open)
 
 	race.listener = serve(SERVER, AF_INET, SOCK_STREAM, "0.0.0.0", RACE_BASE_PORT - 1);
 	for (int i = 0; i < RACE_ROUNDS && n_lost < RACE_REPORT_MAX; i++) {
-		int rc;
+		int rc, cli;
 
 		race.next_port = RACE_BASE_PORT + i;
 		race.delay_us = (long)(i % 13) * RACE_MAX_DELAY_US / 12;
 		cr_assert(netns_call(fx.ns.name[SERVER], race_swap, NULL, err, sizeof(err)) == 0, "round %d: %s %s", i, err,
 			  race.err);
-		/* The reconcile the close started is long over by now; the port must still be open. */
+		/*
+		 * The reconcile the close started is most likely over by now; the
+		 * port must still be open: the first SYN answered, however slowly.
+		 */
 		sleep_ms(RACE_SETTLE_MS);
-		rc = try_connect(AF_INET, srv, race.next_port, FIRST_SYN_MS);
+		cli = sock(CLIENT, AF_INET, SOCK_STREAM);
+		rc = connect_within(cli, AF_INET, srv, race.next_port, IO_MS);
+		if (!rc && retransmits(cli))
+			rc = ETIMEDOUT; /* dropped first, reopened by a later reconcile */
+		close(cli);
 		if (rc == 0)
 			continue;
 		n_lost++;

@@ -21,6 +21,8 @@ enum {
 	OPEN_UDP = 53,
 	CLOSED_UDP = 54,
 	ADDR_TCP = 8080,     /* open on PKT_LOCAL4 and PKT_LOCAL6 only */
+	V4_TCP = 8004,       /* open on any IPv4 address: a listener on 0.0.0.0 */
+	V6_TCP = 8006,       /* open on any IPv6 address: a listener on :: with IPV6_V6ONLY */
 	EPHEMERAL = 40000,   /* the remote peer's port */
 	ECHO_ID = 0x1234,
 	FRAG_ID = 0x4242,
@@ -37,7 +39,8 @@ static void setup(void)
 	cr_assert_eq(dpt_load(&T, NULL), 0, "loading the data path: %s", T.err);
 	if ((rc = dpt_port_open(&T, AXDP_L4_TCP, OPEN_TCP)) || (rc = dpt_port_open(&T, AXDP_L4_UDP, OPEN_UDP)) ||
 	    (rc = dpt_port_open_on(&T, AXDP_L4_TCP, ADDR_TCP, PKT_LOCAL4)) ||
-	    (rc = dpt_port_open_on(&T, AXDP_L4_TCP, ADDR_TCP, PKT_LOCAL6))) {
+	    (rc = dpt_port_open_on(&T, AXDP_L4_TCP, ADDR_TCP, PKT_LOCAL6)) ||
+	    (rc = dpt_port_open_family(&T, AXDP_L4_TCP, V4_TCP, 4)) || (rc = dpt_port_open_family(&T, AXDP_L4_TCP, V6_TCP, 6))) {
 		dpt_unload(&T);
 		cr_assert_fail("opening the test's ports: %s", strerror(-rc));
 	}
@@ -55,6 +58,7 @@ struct step {
 	uint16_t port;      /* the destination port, for builders that take one */
 	int arg;            /* the builder's own knob: VLAN tags, TCP flags, ICMP type, a damage */
 	const char *addr;   /* destination address; NULL: the local one */
+	const char *src;    /* source address; NULL: the remote peer */
 	const char *chain;  /* IPv6 extension headers, see v6_chain */
 	uint8_t l4;         /* fragment builders: IPPROTO_TCP (0) or IPPROTO_UDP */
 	enum dpt_hook hook;
@@ -85,9 +89,9 @@ static void ip_begin(struct pkt *p, const struct step *s, int vlans)
 	for (i = 0; i < vlans; i++)
 		pkt_vlan(p, i == 0 && vlans > 1 ? 0x88a8 : 0x8100, (uint16_t)(100 + i));
 	if (s->family == 4)
-		pkt_ipv4(p, &(struct pkt_ipv4_opts){ .dst = s->addr });
+		pkt_ipv4(p, &(struct pkt_ipv4_opts){ .src = s->src, .dst = s->addr });
 	else
-		pkt_ipv6(p, &(struct pkt_ipv6_opts){ .dst = s->addr });
+		pkt_ipv6(p, &(struct pkt_ipv6_opts){ .src = s->src, .dst = s->addr });
 }
 
 static void tcp_to(struct pkt *p, uint16_t sport, uint16_t dport, uint8_t flags)
@@ -222,6 +226,7 @@ static void push_chain(struct pkt *p, const char *chain)
 		case 'R': pkt_ipv6_ext(p, IPPROTO_ROUTING, 8); break;
 		case 'A': pkt_ipv6_ext(p, IPPROTO_AH, 24); break;
 		case 'F': pkt_ipv6_frag(p, 0, false, FRAG_ID); break; /* atomic */
+		case 'M': pkt_ipv6_frag(p, 0, true, FRAG_ID); break;  /* first: offset 0, more to come */
 		default: cr_assert_fail("unknown extension header '%c' in a scenario", *chain);
 		}
 	}
@@ -229,7 +234,8 @@ static void push_chain(struct pkt *p, const char *chain)
 
 /*
  * chain: extension headers in order, H hop-by-hop, D destination options,
- * R routing, A AH, F an atomic fragment header.  arg: what follows:
+ * R routing, A AH, F an atomic fragment header, M a first fragment's
+ * (offset 0, more to come).  arg: what follows:
  * IPPROTO_TCP is a SYN to s->port, anything else a bare protocol number.
  */
 static void v6_chain(struct pkt *p, const struct step *s)
@@ -258,6 +264,14 @@ static void udp(struct pkt *p, const struct step *s)
 	ip_begin(p, s, 0);
 	pkt_udp(p, EPHEMERAL, s->port);
 	pkt_payload(p, NULL, 16);
+}
+
+/* arg: the source port. */
+static void udp_from(struct pkt *p, const struct step *s)
+{
+	ip_begin(p, s, 0);
+	pkt_udp(p, (uint16_t)s->arg, s->port);
+	pkt_payload(p, NULL, 300);
 }
 
 enum udp_damage {
@@ -458,9 +472,15 @@ static const struct scenario scenarios[] = {
 	{ "AH, SYN to a closed port", { { V6(v6_chain), .chain = "DA", .arg = IPPROTO_TCP, .port = CLOSED_TCP, DROP(TCP_CLOSED) } } },
 	{ "atomic fragment header, SYN to an open port",
 	  { { V6(v6_chain), .chain = "F", .arg = IPPROTO_TCP, .port = OPEN_TCP, PASS(TCP_PORT) } } },
-	/* The second header would be judged by itself otherwise: found by the differential fuzzer (dpcases). */
-	{ "a second fragment header after an atomic one",
-	  { { V6(v6_chain), .chain = "FDF", .arg = IPPROTO_TCP, .port = OPEN_TCP, DROP(IPV6_EXTHDR) } } },
+	/* A second fragment header, whatever either one says (RFC 8200 4.1: it occurs once). */
+	{ "atomic fragment header, then another atomic one",
+	  { { V6(v6_chain), .chain = "FF", .arg = IPPROTO_TCP, .port = OPEN_TCP, DROP(IPV6_EXTHDR) } } },
+	{ "atomic fragment header, then a first fragment's",
+	  { { V6(v6_chain), .chain = "FM", .arg = IPPROTO_TCP, .port = OPEN_TCP, DROP(IPV6_EXTHDR) } } },
+	{ "first fragment's header, then an atomic one",
+	  { { V6(v6_chain), .chain = "MF", .arg = IPPROTO_TCP, .port = OPEN_TCP, DROP(IPV6_EXTHDR) } } },
+	{ "first fragment's header, then another first fragment's",
+	  { { V6(v6_chain), .chain = "MM", .arg = IPPROTO_TCP, .port = OPEN_TCP, DROP(IPV6_EXTHDR) } } },
 	{ "extension header cut by the payload length", { { V6(v6_chain_cut), .chain = "HD", DROP(IPV6_EXTHDR) } } },
 	{ "no next header (59)", { { V6(v6_chain), .chain = "D", .arg = 59, DROP(PROTO) } } },
 	{ "unassigned next header 253", { { V6(v6_chain), .chain = "", .arg = 253, DROP(PROTO) } } },
@@ -499,6 +519,38 @@ static const struct scenario scenarios[] = {
 	{ "UDP to an open port", { { V6(udp), .port = OPEN_UDP, PASS(UDP_PORT) } } },
 	{ "UDP to a closed port", { { V4(udp), .port = CLOSED_UDP, DROP(UDP_CLOSED) } } },
 	{ "UDP to a closed port", { { V6(udp), .port = CLOSED_UDP, DROP(UDP_CLOSED) } } },
+	/* A wildcard listener of one family: ingress, egress and ICMP errors judge the other family closed. */
+	{ "SYN to a port open on any IPv4 address", { { V4(syn), .port = V4_TCP, PASS(TCP_PORT) } } },
+	{ "SYN to a port open on any IPv4 address", { { V6(syn), .port = V4_TCP, DROP(TCP_CLOSED) } } },
+	{ "SYN to a port open on any IPv6 address", { { V6(syn), .port = V6_TCP, PASS(TCP_PORT) } } },
+	{ "SYN to a port open on any IPv6 address", { { V4(syn), .port = V6_TCP, DROP(TCP_CLOSED) } } },
+	{ "a reply from a port open on any IPv6 address", { { V6(sent_by_host), .port = V6_TCP, EGRESS(SERVER) } } },
+	{ "a reply from a port open on any IPv6 address", { { V4(sent_by_host), .port = V6_TCP, EGRESS(TRACKED) } } },
+	{ "parameter problem about a reply from a port open on any IPv4 address",
+	  { { V4(icmp_error), .arg = ICMP(12, 0), .port = V4_TCP, PASS(ICMP_ERROR) } } },
+	{ "parameter problem about a reply from a port open on any IPv4 address",
+	  { { V6(icmp_error), .arg = ICMP(4, 0), .port = V4_TCP, DROP(ICMP_UNMATCHED) } } },
+	/* DHCP replies reach a client that binds no port; requests and other sources do not. */
+	{ "DHCP OFFER to the broadcast address",
+	  { { V4(udp_from), .src = "192.0.2.1", .addr = "255.255.255.255", .arg = 67, .port = 68, PASS(DHCP_REPLY) } } },
+	{ "DHCP OFFER to the offered address",
+	  { { V4(udp_from), .src = "192.0.2.1", .arg = 67, .port = 68, PASS(DHCP_REPLY) } } },
+	{ "DHCP request direction, client to server port",
+	  { { V4(udp_from), .addr = "255.255.255.255", .arg = 68, .port = 67, DROP(UDP_CLOSED) } } },
+	{ "DHCP server port to another closed port", { { V4(udp_from), .arg = 67, .port = 69, DROP(UDP_CLOSED) } } },
+	{ "DHCPv6 reply from a link-local server",
+	  { { V6(udp_from), .src = "fe80::1", .addr = "fe80::10", .arg = 547, .port = 546, PASS(DHCP_REPLY) } } },
+	{ "DHCPv6 reply from the top of fe80::/10",
+	  { { V6(udp_from), .src = "febf::1", .arg = 547, .port = 546, PASS(DHCP_REPLY) } } },
+	{ "DHCPv6 reply from a global source", { { V6(udp_from), .arg = 547, .port = 546, DROP(UDP_CLOSED) } } },
+	{ "DHCPv6 reply from just above fe80::/10",
+	  { { V6(udp_from), .src = "fec0::1", .arg = 547, .port = 546, DROP(UDP_CLOSED) } } },
+	{ "DHCPv6 request direction from link-local",
+	  { { V6(udp_from), .src = "fe80::1", .addr = "ff02::1:2", .arg = 546, .port = 547, DROP(UDP_CLOSED) } } },
+	{ "DHCP ports across families: 67 -> 68 over IPv6",
+	  { { V6(udp_from), .src = "fe80::1", .arg = 67, .port = 68, DROP(UDP_CLOSED) } } },
+	{ "DHCP ports across families: 547 -> 546 over IPv4",
+	  { { V4(udp_from), .src = "192.0.2.1", .arg = 547, .port = 546, DROP(UDP_CLOSED) } } },
 	{ "UDP length 7", { { V4(udp_damaged), .arg = UDP_LEN_BELOW_HEADER, DROP(UDP_MALFORMED) } } },
 	{ "UDP length beyond the datagram", { { V4(udp_damaged), .arg = UDP_LEN_BEYOND_DATAGRAM, DROP(UDP_MALFORMED) } } },
 	{ "UDP length beyond the datagram", { { V6(udp_damaged), .arg = UDP_LEN_BEYOND_DATAGRAM, DROP(UDP_MALFORMED) } } },
@@ -556,6 +608,7 @@ static const struct scenario scenarios[] = {
 	{ "MLD report (131)", { { V6(icmp), .arg = ICMP(131, 0), PASS(NDP) } } },
 	{ "MLD done (132)", { { V6(icmp), .arg = ICMP(132, 0), PASS(NDP) } } },
 	{ "MLDv2 report (143)", { { V6(icmp), .arg = ICMP(143, 0), PASS(NDP) } } },
+	{ "redirect (137)", { { V6(icmp), .arg = ICMP(137, 0), DROP(ICMP_OTHER) } } },
 	{ "unassigned ICMPv6 type 200", { { V6(icmp), .arg = ICMP(200, 0), DROP(ICMP_OTHER) } } },
 	{ "ICMPv6 header cut by the frame", { { V6(icmp_cut), DROP(ICMP_MALFORMED) } } },
 	{ "ICMP (v4) inside IPv6", { { V6(proto), .arg = IPPROTO_ICMP, DROP(PROTO) } } },
@@ -731,4 +784,16 @@ ParameterizedTest(struct cut *c, ingress, truncated, .init = setup, .fini = tear
 			  "IPv%d SYN cut to %zu of %zu bytes%s: %s", c->family, len, whole.len,
 			  c->relength ? ", IP length following" : "", why);
 	}
+}
+
+/* A client that binds port 68 opens it: its replies pass as to any open port. */
+Test(ingress, dhcp_reply_to_an_open_port, .init = setup, .fini = teardown)
+{
+	const struct step s = { V4(udp_from), .src = "192.0.2.1", .arg = 67, .port = 68 };
+	char why[256];
+	struct pkt p;
+
+	cr_assert_eq(dpt_port_open(&T, AXDP_L4_UDP, 68), 0);
+	udp_from(&p, &s);
+	cr_assert(!dpt_expect(&T, DPT_XDP, &p, XDP_PASS, AXDP_PASS_UDP_PORT, why, sizeof(why)), "%s", why);
 }

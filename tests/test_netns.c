@@ -45,8 +45,8 @@
 #define OBJECT_ENV "AXDP_BPF_OBJECT"
 #define OBJECT_DEFAULT "build/autoxdp.bpf.o"
 
-/* A reply on a veth takes microseconds; these only bound a failure. */
-#define IO_TIMEOUT_MS 2000
+/* A reply on a veth takes microseconds; this only bounds a failure, on a machine other work may stall for seconds. */
+#define IO_TIMEOUT_MS 10000
 /* Long enough for SYN retransmission not to matter, short enough for a suite. */
 #define CLOSED_WAIT_MS 1500
 /* Nothing listens there in a fresh namespace: without the firewall the kernel answers RST. */

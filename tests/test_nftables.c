@@ -49,14 +49,19 @@
 #define STRINGIFY_(x) #x
 #define STRINGIFY(x) STRINGIFY_(x)
 #define READY_MS 10000
-#define STOP_MS 3000
-#define IO_MS 1000
+#define STOP_MS 10000
+/* Bounds a reply that comes in microseconds: only a failure, or a machine other work stalls, waits it out. */
+#define IO_MS 5000
 /* Without a firewall the stack answers RST in microseconds: silence this long means dropped. */
 #define DROPPED_MS 600
-#define FIRST_SYN_MS 500
-#define BOUND_SLACK_MS 700
-/* A listener must be reachable this soon after listen() in nftables mode (measured: milliseconds). */
-#define NFT_OPEN_BOUND_MS 500
+/*
+ * Hang limits, not measures: how long the daemon may take to act on its
+ * next reconcile pass (RECONCILE_S apart), and to open a port in nftables
+ * mode (an event, then one nft transaction: milliseconds, logged), on a
+ * machine other work keeps busy.
+ */
+#define RECONCILE_HANG_MS (RECONCILE_S * 1000L * 5)
+#define NFT_OPEN_HANG_MS 10000
 /* The prober: a SYN to each target this often, silence for this long counts as dropped. */
 #define PROBE_INTERVAL_US 3000
 #define PROBE_TIMEOUT_MS 150
@@ -118,11 +123,12 @@ static const char *any_of(int af)
 
 /*
  * Fresh connects until one gets through; the ms from start until the SYN
- * that made it left, or -1 after bound_ms.  Each attempt waits attempt_ms.
+ * that made it left, or -1 after bound_ms.  Each attempt waits attempt_ms;
+ * the first is made whatever the clock says.
  */
 static long reachable_after(int af, const char *addr, uint16_t port, long start, long bound_ms, int attempt_ms)
 {
-	while (now_ms() - start <= bound_ms) {
+	do {
 		long sent = now_ms();
 		int rc = try_connect(af, addr, port, attempt_ms);
 
@@ -130,7 +136,7 @@ static long reachable_after(int af, const char *addr, uint16_t port, long start,
 			return sent - start;
 		cr_assert_eq(rc, ETIMEDOUT, "[%s]:%u: connect: %s (the SYN reached the stack without its listener)", addr,
 			     port, strerror(rc));
-	}
+	} while (now_ms() - start <= bound_ms);
 	return -1;
 }
 
@@ -248,16 +254,60 @@ static void start_probe(int af)
 
 static void expect_no_hole(long since, const char *step)
 {
-	struct probe_hole h = {};
-	long holes;
+	char why[512];
 
 	/* Everything sent so far has been judged once the timeout has passed. */
 	sleep_ms(PROBE_TIMEOUT_MS + 50);
-	holes = probe_holes_since(&fx.probe, since, &h);
-	cr_expect_eq(holes, 0, "%s: %ld SYNs to closed ports were answered; the first left %ld ms after the start of "
-		     "the step, to port %u, answered %s", step, holes, h.sent_ms - since,
-		     h.target ? EXCLUDED_PORT : CLOSED_PORT, h.error ? strerror(h.error) : "by an accepted connection");
-	cr_assert_str_empty(fx.probe.err, "prober: %s", fx.probe.err);
+	cr_expect(probe_verdict(&fx.probe, since, why, sizeof(why)) == 0, "%s: %s", step, why);
+}
+
+/*
+ * The prober's verdict fails for each thing it checks when that thing is
+ * broken, and passes only when nothing answered: nothing protects the
+ * server (the daemon is not started), so its closed ports answer RST; a
+ * target with no route fails every connect; an address on the link that
+ * nobody holds stays silent, and a window no probe was sent in has no
+ * judged probe.
+ */
+Test(nft, prober_verdict_fails_on_an_answer_an_error_or_no_probe)
+{
+	struct sockaddr_storage ss;
+	char why[512], silent[INET_ADDRSTRLEN];
+	socklen_t len;
+	long since;
+
+	setup(XDP, "", false);
+	start_probe(AF_INET);
+	since = now_ms();
+	sleep_ms(PROBE_TIMEOUT_MS * 2);
+	probe_stop(&fx.probe);
+	cr_expect_neq(probe_verdict(&fx.probe, since, why, sizeof(why)), 0, "closed ports answered, and the verdict passed");
+	cr_expect(strstr(why, "answered"), "the verdict on answering ports: %s", why);
+
+	memset(&fx.probe, 0, sizeof(fx.probe));
+	len = sockaddr_of(AF_INET, "203.0.113.1", CLOSED_PORT, &ss); /* the client has no route there */
+	cr_assert(probe_target(&fx.probe, (struct sockaddr *)&ss, len) == 0, "%s", fx.probe.err);
+	cr_assert(probe_start(&fx.probe, fx.ns.name[CLIENT], PROBE_INTERVAL_US, PROBE_TIMEOUT_MS) == 0, "%s",
+		  fx.probe.err);
+	since = now_ms();
+	sleep_ms(PROBE_TIMEOUT_MS * 2);
+	probe_stop(&fx.probe);
+	cr_expect_neq(probe_verdict(&fx.probe, since, why, sizeof(why)), 0, "every probe failed, and the verdict passed");
+	cr_expect(strstr(why, "probes failed"), "the verdict on failing probes: %s", why);
+
+	memset(&fx.probe, 0, sizeof(fx.probe));
+	snprintf(silent, sizeof(silent), "10.200.%u.77", fx.ns.subnet);
+	len = sockaddr_of(AF_INET, silent, CLOSED_PORT, &ss);
+	cr_assert(probe_target(&fx.probe, (struct sockaddr *)&ss, len) == 0, "%s", fx.probe.err);
+	cr_assert(probe_start(&fx.probe, fx.ns.name[CLIENT], PROBE_INTERVAL_US, PROBE_TIMEOUT_MS) == 0, "%s",
+		  fx.probe.err);
+	since = now_ms();
+	sleep_ms(PROBE_TIMEOUT_MS * 2);
+	probe_stop(&fx.probe);
+	cr_expect_eq(probe_verdict(&fx.probe, since, why, sizeof(why)), 0, "silence was not judged a drop: %s", why);
+	cr_expect_neq(probe_verdict(&fx.probe, now_ms() + 1, why, sizeof(why)), 0,
+		      "a window no probe was sent in passed the verdict");
+	cr_expect(strstr(why, "no probe"), "the verdict on a window without probes: %s", why);
 }
 
 /* ---- once per backend ---- */
@@ -296,14 +346,18 @@ ParameterizedTest(struct bcase *c, nft, listener_reachable_after_listen)
 	listener = serve(SERVER, c->af, SOCK_STREAM, any_of(c->af), port);
 	start = now_ms();
 	if (c->backend == XDP) {
-		/* The hook opened the port inside listen(): the very first SYN passes. */
-		took = reachable_after(c->af, srv, port, start, 0, FIRST_SYN_MS);
-		cr_assert_geq(took, 0, "xdp/%s: the first SYN after listen() was dropped", fam(c->af));
+		/* The hook opened the port inside listen(): the very first SYN passes, however slow the answer. */
+		cli = sock(CLIENT, c->af, SOCK_STREAM);
+		cr_assert_eq(connect_within(cli, c->af, srv, port, IO_MS), 0, "xdp/%s: connect after listen()",
+			     fam(c->af));
+		took = now_ms() - start;
+		cr_assert_eq(retransmits(cli), 0, "xdp/%s: the first SYN after listen() was dropped", fam(c->af));
+		close(cli);
 	} else {
 		/* The hook's event reaches the daemon, which applies one nft transaction. */
-		took = reachable_after(c->af, srv, port, start, NFT_OPEN_BOUND_MS, 5);
+		took = reachable_after(c->af, srv, port, start, NFT_OPEN_HANG_MS, 5);
 		cr_assert_geq(took, 0, "nftables/%s: port %u not reachable %d ms after listen()", fam(c->af), port,
-			      NFT_OPEN_BOUND_MS);
+			      NFT_OPEN_HANG_MS);
 	}
 	cr_log_info("%s/%s: reachable %ld ms after listen()", backend_name[c->backend], fam(c->af), took);
 	accept_one(listener); /* the probe that got through */
@@ -316,9 +370,9 @@ ParameterizedTest(struct bcase *c, nft, listener_reachable_after_listen)
 
 	close(listener);
 	start = now_ms();
-	closed = dropped_after(c->af, srv, port, start, RECONCILE_S * 1000L + BOUND_SLACK_MS);
+	closed = dropped_after(c->af, srv, port, start, RECONCILE_HANG_MS);
 	cr_assert_geq(closed, 0, "%s/%s: port %u still answered %d ms after its listener closed",
-		      backend_name[c->backend], fam(c->af), port, RECONCILE_S * 1000 + BOUND_SLACK_MS);
+		      backend_name[c->backend], fam(c->af), port, (int)RECONCILE_HANG_MS);
 }
 
 ParameterizedTestParameters(nft, closed_ports_drop_until_axdp_off)
@@ -432,6 +486,65 @@ ParameterizedTest(struct bcase *c, nft, established_sessions_survive_start_reloa
 	close(listener);
 }
 
+static uint16_t peer_port(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	cr_assert(getpeername(fd, (struct sockaddr *)&ss, &len) == 0, "getpeername: %s", strerror(errno));
+	return ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+					     : ((struct sockaddr_in6 *)&ss)->sin6_port);
+}
+
+ParameterizedTestParameters(nft, session_outlives_its_listener)
+{
+	return cr_make_param_array(struct bcase, bcases, sizeof(bcases) / sizeof(bcases[0]));
+}
+
+/*
+ * The accepted session keeps passing once its listener closed and its port
+ * is dropping SYNs: by a conntrack entry the daemon made (XDP), by the
+ * kernel's conntrack (nftables, ct state established).
+ */
+ParameterizedTest(struct bcase *c, nft, session_outlives_its_listener)
+{
+	const uint16_t port = 7003;
+	const char *srv;
+	int listener, cli, conn, rc;
+	long start;
+
+	setup(c->backend, NULL, true);
+	srv = side_addr(SERVER, c->af);
+	listener = serve(SERVER, c->af, SOCK_STREAM, any_of(c->af), port);
+	/* nftables opens the port a few ms after listen(): the probes that find it open are accepted and dropped. */
+	cr_assert_geq(reachable_after(c->af, srv, port, now_ms(), NFT_OPEN_HANG_MS, 5), 0,
+		      "%s/%s: tcp/%u not reachable after listen()", backend_name[c->backend], fam(c->af), port);
+	cli = sock(CLIENT, c->af, SOCK_STREAM);
+	rc = connect_within(cli, c->af, srv, port, IO_MS);
+	cr_assert_eq(rc, 0, "%s/%s: connect: %s", backend_name[c->backend], fam(c->af), strerror(rc));
+	while (peer_port(conn = accept_one(listener)) != local_port(cli))
+		close(conn);
+	exchange(cli, conn, "listening", fam(c->af));
+	close(listener);
+
+	start = now_ms();
+	while ((rc = try_connect(c->af, srv, port, DROPPED_MS)) != ETIMEDOUT) {
+		cr_assert_eq(rc, ECONNREFUSED, "%s/%s: probe connect to tcp/%u: %s", backend_name[c->backend], fam(c->af),
+			     port, rc ? strerror(rc) : "connected");
+		cr_assert_lt(now_ms() - start, RECONCILE_HANG_MS,
+			     "%s/%s: tcp/%u still open after its listener closed", backend_name[c->backend], fam(c->af), port);
+		sleep_ms(20);
+	}
+	exchange(cli, conn, "listener closed", fam(c->af));
+	reload("reload");
+	exchange(cli, conn, "reloaded", fam(c->af));
+	axdpd_stop(&fx.d, SIGKILL, STOP_MS);
+	cr_assert(axdpd_start(&fx.d, READY_MS) == 0, "restarting: %s", fx.d.err);
+	exchange(cli, conn, "daemon restarted", fam(c->af));
+	close(conn);
+	close(cli);
+}
+
 ParameterizedTestParameters(nft, udp_reply_passes_unsolicited_does_not)
 {
 	return cr_make_param_array(struct bcase, bcases, sizeof(bcases) / sizeof(bcases[0]));
@@ -497,9 +610,12 @@ ParameterizedTest(enum backend *b, nft, reloads_leave_no_gap)
 	/* Closing and opening listeners while probing: the sets change under the prober too. */
 	for (int i = 0; i < 5; i++)
 		close(serve(SERVER, AF_INET, SOCK_STREAM, "0.0.0.0", (uint16_t)(8100 + i)));
-	expect_no_hole(since, "ten reloads");
 	cr_log_info("%s: %ld probes judged in %ld ms of reloads", backend_name[*b], probe_judged(&fx.probe),
 		    now_ms() - since);
+	/* Enough probes to mean anything, however little CPU the prober got during the reloads. */
+	for (long t0 = now_ms(); probe_judged(&fx.probe) <= 100 && now_ms() - t0 < RECONCILE_HANG_MS;)
+		sleep_ms(20);
+	expect_no_hole(since, "ten reloads");
 	cr_expect_gt(probe_judged(&fx.probe), 100, "the prober judged only %ld probes in %ld ms", probe_judged(&fx.probe),
 		     now_ms() - since);
 	probe_stop(&fx.probe);
@@ -517,7 +633,7 @@ static int cmp_long(const void *a, const void *b)
  * which sends the sets to nft in one transaction.  Fresh connects every
  * 2 ms find the moment the first SYN gets through.
  */
-Test(nft, listen_to_open_delay_is_milliseconds)
+Test(nft, listen_to_open_delay_is_reported)
 {
 	enum { ROUNDS = 15 };
 	long took[ROUNDS];
@@ -527,9 +643,9 @@ Test(nft, listen_to_open_delay_is_milliseconds)
 		int listener = serve(SERVER, AF_INET, SOCK_STREAM, "0.0.0.0", (uint16_t)(8200 + i));
 		long start = now_ms();
 
-		took[i] = reachable_after(AF_INET, side_addr(SERVER, AF_INET), (uint16_t)(8200 + i), start, NFT_OPEN_BOUND_MS, 2);
+		took[i] = reachable_after(AF_INET, side_addr(SERVER, AF_INET), (uint16_t)(8200 + i), start, NFT_OPEN_HANG_MS, 2);
 		cr_assert_geq(took[i], 0, "round %d: port %u not reachable %d ms after listen()", i, 8200 + i,
-			      NFT_OPEN_BOUND_MS);
+			      NFT_OPEN_HANG_MS);
 		close(listener);
 	}
 	qsort(took, ROUNDS, sizeof(took[0]), cmp_long);
@@ -616,7 +732,7 @@ Test(nft, auto_falls_back_where_xdp_is_taken_and_switches_without_gap)
 		cr_expect(named, "no STATUS= says '%s'; the last: %s", want, line);
 	}
 	listener = serve(SERVER, AF_INET, SOCK_STREAM, "0.0.0.0", 8080);
-	cr_expect_geq(reachable_after(AF_INET, side_addr(SERVER, AF_INET), 8080, now_ms(), NFT_OPEN_BOUND_MS, 5), 0,
+	cr_expect_geq(reachable_after(AF_INET, side_addr(SERVER, AF_INET), 8080, now_ms(), NFT_OPEN_HANG_MS, 5), 0,
 		      "a new listener is not reachable on nftables");
 	close(listener);
 	reload("reload while XDP is taken");
@@ -689,10 +805,10 @@ Test(nft, user_ruleset_stays_byte_identical)
 	cr_assert(axdpd_start(&fx.d, READY_MS) == 0, "starting: %s", fx.d.err);
 	SAME_AS_BEFORE("start");
 	listener = serve(SERVER, AF_INET, SOCK_STREAM, "0.0.0.0", 8080);
-	cr_expect_geq(reachable_after(AF_INET, side_addr(SERVER, AF_INET), 8080, now_ms(), NFT_OPEN_BOUND_MS, 5), 0,
+	cr_expect_geq(reachable_after(AF_INET, side_addr(SERVER, AF_INET), 8080, now_ms(), NFT_OPEN_HANG_MS, 5), 0,
 		      "the listener did not open");
 	close(listener);
-	cr_assert(axdpd_wait_reconcile(&fx.d, RECONCILE_S * 1000 + BOUND_SLACK_MS) == 0, "%s", fx.d.err);
+	cr_assert(axdpd_wait_reconcile(&fx.d, (int)RECONCILE_HANG_MS) == 0, "%s", fx.d.err);
 	SAME_AS_BEFORE("reconcile");
 	cr_assert(axdpd_dropin(&fx.d, "50-ports.conf", "[Ports]\nAllowTCP=443\n") == 0, "%s", fx.d.err);
 	reload("reload");
@@ -729,17 +845,18 @@ Test(nft, without_the_bpf_object_nftables_polls)
 	cr_expect_eq(rc, ETIMEDOUT, "closed port %u: %s", CLOSED_PORT, rc ? strerror(rc) : "connected");
 
 	listener = serve(SERVER, AF_INET, SOCK_STREAM, "0.0.0.0", port);
-	took = reachable_after(AF_INET, side_addr(SERVER, AF_INET), port, now_ms(), RECONCILE_S * 1000L + BOUND_SLACK_MS,
+	took = reachable_after(AF_INET, side_addr(SERVER, AF_INET), port, now_ms(), RECONCILE_HANG_MS,
 			       100);
-	cr_expect_geq(took, 0, "a listener did not open within ReconcileIntervalSec=%d", RECONCILE_S);
+	cr_expect_geq(took, 0, "a listener did not open within %ld ms (ReconcileIntervalSec=%d)", RECONCILE_HANG_MS,
+		      RECONCILE_S);
 	cr_log_info("no object: port open %ld ms after listen()", took);
 	close(listener);
-	cr_expect_geq(dropped_after(AF_INET, side_addr(SERVER, AF_INET), port, now_ms(), RECONCILE_S * 1000L + BOUND_SLACK_MS),
+	cr_expect_geq(dropped_after(AF_INET, side_addr(SERVER, AF_INET), port, now_ms(), RECONCILE_HANG_MS),
 		      0, "the port did not close");
 
 	/* axdp off removes the table and the daemon, seeing its pin directory gone, exits. */
 	cr_assert_eq(axdpd_off(&fx.d), 0, "axdp off: %s", fx.d.err);
-	for (long start = now_ms(); !axdpd_exited(&fx.d) && now_ms() - start < RECONCILE_S * 1000L + BOUND_SLACK_MS;)
+	for (long start = now_ms(); !axdpd_exited(&fx.d) && now_ms() - start < RECONCILE_HANG_MS;)
 		sleep_ms(50);
 	cr_expect_eq(fx.d.pid, 0, "the daemon kept running after axdp off");
 	ruleset(rules, sizeof(rules));
@@ -791,8 +908,9 @@ Test(nft, object_the_kernel_refuses_nftables_alone)
 	setenv(AXDPD_OBJECT_ENV, path, 1);
 	cr_assert(axdpd_dropin(&fx.d, "10-auto.conf", "[Daemon]\nBackend=auto\n") == 0, "%s", fx.d.err);
 	cr_assert(axdpd_start(&fx.d, READY_MS) == 0, "starting with an object the kernel refuses: %s", fx.d.err);
-	cr_expect(log_has("the verifier refused it: libbpf's messages above say which): protecting with nftables alone"),
-		  "the log does not say in one line that the load failed and nftables protects alone");
+	/* One line (one axdp_log call): why the object did not load, then what protects instead. */
+	cr_expect(log_has("the verifier refused it"), "the log does not say the load failed in the kernel");
+	cr_expect(log_has("protecting with nftables alone"), "the log does not say nftables protects alone");
 	cr_expect(on_nftables(), "%s not on nftables", fx.ns.ifname[SERVER]);
 	rc = try_connect(AF_INET, side_addr(SERVER, AF_INET), CLOSED_PORT, DROPPED_MS);
 	cr_expect_eq(rc, ETIMEDOUT, "closed port %u: %s", CLOSED_PORT, rc ? strerror(rc) : "connected");
@@ -827,6 +945,33 @@ static const char *rendered(bool full, const struct axdp_nft *nft, const struct 
 	return text;
 }
 
+/*
+ * Without a data path (no object: nftables alone) the chains hold
+ * AllowDHCPClient=, so a reload rewrites them; with one, the daemon
+ * refuses the change until a restart, as for every data-path setting.
+ */
+Test(nft, dhcp_client_rules_follow_reloads)
+{
+	static const char rule4[] = "udp sport 67 udp dport 68 accept", rule6[] = "udp sport 547 udp dport 546 accept";
+	char out[65536], err[1024];
+
+	setenv(AXDPD_OBJECT_ENV, "/nonexistent/autoxdp.bpf.o", 1);
+	setup(NFT, NULL, false);
+	cr_assert(axdpd_dropin(&fx.d, "10-auto.conf", "[Daemon]\nBackend=auto\n") == 0, "%s", fx.d.err);
+	cr_assert(axdpd_start(&fx.d, READY_MS) == 0, "starting without an object: %s", fx.d.err);
+	cr_assert_eq(nftns_ruleset(fx.ns.name[SERVER], out, sizeof(out), err, sizeof(err)), 0, "%s", err);
+	cr_expect(strstr(out, rule4) && strstr(out, rule6), "AllowDHCPClient=yes (the default) without its rules:\n%s",
+		  out);
+	cr_assert(axdpd_dropin(&fx.d, "50-dhcp.conf", "[Policy]\nAllowDHCPClient=no\n") == 0, "%s", fx.d.err);
+	reload("AllowDHCPClient=no");
+	cr_assert_eq(nftns_ruleset(fx.ns.name[SERVER], out, sizeof(out), err, sizeof(err)), 0, "%s", err);
+	cr_expect(!strstr(out, rule4) && !strstr(out, rule6), "AllowDHCPClient=no, yet the rules stay:\n%s", out);
+	cr_assert(axdpd_dropin(&fx.d, "50-dhcp.conf", "[Policy]\nAllowDHCPClient=yes\n") == 0, "%s", fx.d.err);
+	reload("AllowDHCPClient=yes");
+	cr_assert_eq(nftns_ruleset(fx.ns.name[SERVER], out, sizeof(out), err, sizeof(err)), 0, "%s", err);
+	cr_expect(strstr(out, rule4) && strstr(out, rule6), "AllowDHCPClient=yes again, yet no rules:\n%s", out);
+}
+
 Test(nft, rendered_ruleset_loads_and_merges_ranges)
 {
 	static const char *const list_tcp[] = { "list", "set", "inet", "autoxdp", "tcp_open", NULL };
@@ -850,6 +995,8 @@ Test(nft, rendered_ruleset_loads_and_merges_ranges)
 	st.flags[AXDP_L4_TCP * AXDP_PORTS + 9443] = AXDP_PORT_OPEN_ADDR;
 	st.flags[AXDP_L4_UDP * AXDP_PORTS + 65535] = AXDP_PORT_OPEN_ANY;
 	st.flags[AXDP_L4_TCP * AXDP_PORTS + 7] = AXDP_PORT_EXCLUDED;
+	st.flags[AXDP_L4_TCP * AXDP_PORTS + 8443] = AXDP_PORT_OPEN_ANY4;
+	st.flags[AXDP_L4_UDP * AXDP_PORTS + 5353] = AXDP_PORT_OPEN_ANY6;
 	inet_pton(AF_INET6, "::ffff:10.1.2.3", &ap[0].local);
 	ap[0].port = 81;
 	ap[0].l4 = AXDP_L4_TCP;
@@ -867,6 +1014,14 @@ Test(nft, rendered_ruleset_loads_and_merges_ranges)
 	cr_expect(strstr(text, "elements = { 10.1.2.3 . 81 }"), "v4 address pair missing:\n%s", text);
 	cr_expect(strstr(text, "elements = { 2001:db8::1 . 9443 }"), "v6 address pair missing:\n%s", text);
 	cr_expect(!strstr(text, " 7,") && !strstr(text, "{ 7 "), "excluded port 7 rendered open:\n%s", text);
+	cr_expect(strstr(text, "set tcp_open4 {\n\t\ttype inet_service\n\t\tflags interval\n\t\telements = { 8443 }") &&
+		  strstr(text, "set udp_open6 {\n\t\ttype inet_service\n\t\tflags interval\n\t\telements = { 5353 }") &&
+		  strstr(text, "meta nfproto ipv4 tcp dport @tcp_open4 accept") &&
+		  strstr(text, "meta nfproto ipv6 udp dport @udp_open6 accept"),
+		  "a port open for one family only is not rendered for that family alone:\n%s", text);
+	cr_expect(strstr(text, "udp sport 67 udp dport 68 accept") &&
+		  strstr(text, "ip6 saddr fe80::/10 udp sport 547 udp dport 546 accept"),
+		  "AllowDHCPClient=yes (the default) without its rules:\n%s", text);
 	cr_assert_eq(nftns(fx.ns.name[SERVER], load, text, NULL, 0, err, sizeof(err)), 0, "full ruleset: %s\n%s", err,
 		     text);
 	/* Twice: the install replaces its own table. */

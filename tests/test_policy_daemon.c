@@ -34,9 +34,18 @@
 #define SERVER NETNS_SERVER
 #define CLIENT NETNS_CLIENT
 #define READY_MS 15000
-#define IO_MS 1000
+/* Bounds a reply that comes in microseconds: only a failure, or a machine other work stalls, waits it out. */
+#define IO_MS 5000
 #define DROPPED_MS 600
-#define SETTLE_MS 3000
+/* A hang limit on the daemon's reconcile passes and address events, not a measure of them. */
+#define SETTLE_MS 10000
+/*
+ * CPU the daemon may spend from exec to READY=1 with a 500,000-entry
+ * list: loading the data path and the list (test_policy.c bounds the
+ * list's part alone at 2 s).  CPU time, not wall time: other work on the
+ * machine stretches the one and not the other.
+ */
+#define START_CPU_MS 3000
 
 static struct {
 	struct netns_pair ns;
@@ -147,6 +156,24 @@ static void write_list(const char *path, size_t n, const char *extra)
 	cr_assert_eq(fclose(f), 0);
 }
 
+/* CPU time, user and system, the running daemon has used so far. */
+static long daemon_cpu_ms(void)
+{
+	char path[64], stat[1024], *p;
+	unsigned long utime, stime;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)fx.d.pid);
+	f = fopen(path, "re");
+	cr_assert(f && fgets(stat, sizeof(stat), f), "%s: %s", path, strerror(errno));
+	fclose(f);
+	/* After the ")" that ends the command name: state is field 3, utime and stime are 14 and 15. */
+	p = strrchr(stat, ')');
+	cr_assert(p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime) == 2,
+		  "%s: %s", path, stat);
+	return (long)((utime + stime) * 1000 / (unsigned long)sysconf(_SC_CLK_TCK));
+}
+
 /* The "loaded in N ms" of the last "deny list:" line of the log, -1 if none. */
 static long deny_load_ms(size_t *entries)
 {
@@ -172,7 +199,7 @@ Test(policy_daemon, deny_list_file_of_500000_entries_loads_fast_denies_and_follo
 	struct axdp_policy_usage u;
 	size_t entries = 0, from;
 	uint64_t denied;
-	long ms;
+	long ms, cpu_ms;
 	int lfd;
 
 	snprintf(list, sizeof(list), "%s/drop.list", fx.d.dir);
@@ -180,11 +207,12 @@ Test(policy_daemon, deny_list_file_of_500000_entries_loads_fast_denies_and_follo
 	write_list(list, 499999, extra);
 	configure("[Policy]\nDenyListFile=%s\n", list);
 	start();
+	cpu_ms = daemon_cpu_ms();
 	ms = deny_load_ms(&entries);
 	cr_assert_geq(ms, 0, "no 'deny list:' line in the log");
-	cr_log_info("autoxdpd loaded %zu deny entries in %ld ms", entries, ms);
+	cr_log_info("autoxdpd loaded %zu deny entries in %ld ms; %ld ms of CPU from exec to READY=1", entries, ms, cpu_ms);
 	cr_expect_geq(entries, 400000, "only %zu distinct entries", entries);
-	cr_expect_lt(ms, 2000 * TIMING_SLOWDOWN, "loading %zu entries took %ld ms", entries, ms);
+	cr_expect_lt(cpu_ms, START_CPU_MS, "starting with %zu deny entries took %ld ms of CPU", entries, cpu_ms);
 
 	char err[512];
 	cr_assert_eq(axdp_policy_usage(fx.d.pin_dir, &u, err, sizeof(err)), 0, "%s", err);
@@ -224,7 +252,7 @@ static enum axdp_tier tier_of(uint16_t port)
 
 	cr_assert_eq(bpf_map_lookup_elem(fd, &idx, &slot), 0, "slot of %u: %s", port, strerror(errno));
 	close(fd);
-	cr_assert(slot.flags & AXDP_PORT_OPEN_ANY, "port %u is not open", port);
+	cr_assert(slot.flags & AXDP_PORT_OPEN_WILDCARD, "port %u is not open on every address", port);
 	return (enum axdp_tier)slot.tier;
 }
 
@@ -309,7 +337,7 @@ Test(policy_daemon, own_addresses_follow_address_changes)
 	char added[INET_ADDRSTRLEN + 8], cmd[256];
 	long t0;
 
-	/* An hour between reconciles: only the address events can bring the change in time. */
+	/* An hour between reconciles: only the address events can bring the change within SETTLE_MS. */
 	reconcile_s = 3600;
 	configure("%s", "");
 	start();
@@ -319,12 +347,12 @@ Test(policy_daemon, own_addresses_follow_address_changes)
 	snprintf(added, sizeof(added), "10.200.%u.77", fx.ns.subnet);
 	snprintf(cmd, sizeof(cmd), "ip -n %s addr add %s/32 dev %s", fx.ns.name[SERVER], added, fx.ns.ifname[SERVER]);
 	cr_assert_eq(system(cmd), 0, "%s", cmd);
-	for (t0 = now_ms(); !local_has(added) && now_ms() - t0 < 2000;)
+	for (t0 = now_ms(); !local_has(added) && now_ms() - t0 < SETTLE_MS;)
 		usleep(20000);
-	cr_expect(local_has(added), "an address added at run time did not reach local_addrs within 2 s");
+	cr_expect(local_has(added), "an address added at run time did not reach local_addrs within %d ms", SETTLE_MS);
 	snprintf(cmd, sizeof(cmd), "ip -n %s addr del %s/32 dev %s", fx.ns.name[SERVER], added, fx.ns.ifname[SERVER]);
 	cr_assert_eq(system(cmd), 0, "%s", cmd);
-	for (t0 = now_ms(); local_has(added) && now_ms() - t0 < 2000;)
+	for (t0 = now_ms(); local_has(added) && now_ms() - t0 < SETTLE_MS;)
 		usleep(20000);
 	cr_expect(!local_has(added), "a removed address stayed in local_addrs");
 }

@@ -38,12 +38,13 @@ Test(proc_events, exec_and_exit_are_seen)
 
 	cr_assert(fd >= 0, "%s", err);
 	run_task();
-	for (int i = 0; i < 20 && !seen; i++) {
+	/* A hang limit of 10 s: the event comes at once, but other work may stall this process. */
+	for (int i = 0; i < 100 && !seen; i++) {
 		cr_assert(poll(&pfd, 1, 100) >= 0, "poll: %s", strerror(errno));
 		seen = axdp_proc_events_drain(fd);
 		cr_assert(seen >= 0, "reading the process connector: %s", strerror(errno));
 	}
-	cr_assert_eq(seen, 1, "no exit event within 2 s of a thread ending");
+	cr_assert_eq(seen, 1, "no exit event within 10 s of a thread ending");
 	close(fd);
 }
 

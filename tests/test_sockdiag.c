@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "autoxdp_abi.h"
 #include "sockdiag.h"
 
 /* Criterion forks per test, so the netns is private to each test and the host's is never touched. */
@@ -321,4 +322,53 @@ Test(listeners, fresh_netns_is_empty_and_dump_appends)
 	cr_assert_eq(axdp_socket_set_unique(&s), 1);
 	axdp_socket_set_free(&s);
 	close(fd);
+}
+
+/* An IPv6 socket with IPV6_V6ONLY, bound to [::]:0. */
+static int v6only_socket(int type, uint16_t *port)
+{
+	struct sockaddr_in6 sa = { .sin6_family = AF_INET6 };
+	socklen_t sl = sizeof(sa);
+	int one = 1, fd = socket(AF_INET6, type | SOCK_CLOEXEC, 0);
+
+	cr_assert_geq(fd, 0, "socket: %s", strerror(errno));
+	cr_assert_eq(setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)), 0);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sl), 0, "bind [::]:0: %s", strerror(errno));
+	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+	*port = ntohs(sa.sin6_port);
+	return fd;
+}
+
+/* A wildcard listener opens the families its socket receives: IPV6_V6ONLY comes from INET_DIAG_SKV6ONLY. */
+Test(listeners, wildcards_by_family)
+{
+	uint16_t tcp6only, udp6only, dual, v4, mapped;
+	int fds[] = {
+		v6only_socket(SOCK_STREAM, &tcp6only), v6only_socket(SOCK_DGRAM, &udp6only),
+		tcp_listener("::", &dual), tcp_listener("0.0.0.0", &v4), bound(SOCK_DGRAM, "::ffff:0.0.0.0", &mapped),
+	};
+	struct axdp_socket_set s;
+	const struct axdp_socket *l;
+
+	cr_assert_eq(listen(fds[0], 16), 0);
+	s = dump();
+	cr_assert_not_null(l = find(&s, IPPROTO_TCP, tcp6only));
+	cr_expect(l->wildcard && l->v6only, "TCP [::] with IPV6_V6ONLY: wildcard %d, v6only %d", l->wildcard, l->v6only);
+	cr_expect_eq(axdp_socket_wildcard_bit(l), AXDP_PORT_OPEN_ANY6);
+	cr_assert_not_null(l = find(&s, IPPROTO_UDP, udp6only));
+	cr_expect(l->wildcard && l->v6only, "UDP [::] with IPV6_V6ONLY: wildcard %d, v6only %d", l->wildcard, l->v6only);
+	cr_expect_eq(axdp_socket_wildcard_bit(l), AXDP_PORT_OPEN_ANY6);
+	cr_assert_not_null(l = find(&s, IPPROTO_TCP, dual));
+	cr_expect(l->wildcard && !l->v6only);
+	cr_expect_eq(axdp_socket_wildcard_bit(l), AXDP_PORT_OPEN_ANY);
+	cr_assert_not_null(l = find(&s, IPPROTO_TCP, v4));
+	cr_expect(l->wildcard && !l->v6only);
+	cr_expect_eq(axdp_socket_wildcard_bit(l), AXDP_PORT_OPEN_ANY4);
+	cr_assert_not_null(l = find(&s, IPPROTO_UDP, mapped));
+	cr_expect(l->wildcard && l->family == AF_INET6, "UDP [::ffff:0.0.0.0]: wildcard %d, family %d", l->wildcard,
+		  l->family);
+	cr_expect_eq(axdp_socket_wildcard_bit(l), AXDP_PORT_OPEN_ANY4);
+	axdp_socket_set_free(&s);
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+		close(fds[i]);
 }

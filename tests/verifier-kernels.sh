@@ -7,7 +7,8 @@
 # here can still be refused there.
 #
 #   1. The running kernel: every program loaded (nothing attached) with pins
-#      in a throwaway directory under /sys/fs/bpf, removed afterwards.
+#      in a throwaway directory under /sys/fs/bpf (bpffs mounted there first
+#      when missing, tests/lib/mount-bpffs), removed afterwards.
 #   2. Debian's 6.1 kernel under qemu (TCG unless ACCEL=kvm), no network,
 #      booted straight into a tiny initramfs: busybox, the statically linked
 #      tests/verifier-load.c and the object.  The guest reports on its
@@ -75,6 +76,7 @@ report() {
 # ---- 1. The running kernel ----
 if [[ $HOST != 0 ]]; then
 	pins=/sys/fs/bpf/autoxdp-verifier-$$   # bpffs refuses names with dots
+	tests/lib/mount-bpffs || exit 1
 	trap 'rm -rf "$pins"' EXIT
 	mkdir "$pins"
 	say "running kernel $(uname -r)"

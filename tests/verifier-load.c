@@ -68,11 +68,13 @@ static int build_variants(struct variant *v)
 	v[1].knobs.udp_source = rate(100, 200);
 	v[1].knobs.udp_port_packets = rate(10000, 2);
 	v[1].knobs.udp_port_bytes = rate(1000000, 2);
+	v[1].knobs.audit = 1;
 
 	/* Every branch the knobs can drop. */
 	v[2].name = "all-off";
 	common_knobs(&v[2].knobs);
 	v[2].knobs.drop_martians = 0;
+	v[2].knobs.dhcp_client = 0;
 	v[2].knobs.events_per_cpu = 0;
 	return 3;
 }

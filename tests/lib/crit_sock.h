@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include "netns.h"
 #include "sock.h"
@@ -97,6 +99,19 @@ static inline int try_connect(int af, const char *addr, uint16_t port, int ms)
 
 	close(fd);
 	return rc;
+}
+
+/*
+ * Retransmissions of a connected socket's segments, SYN included: 0 after
+ * a connect means its first SYN was answered, however long that took.
+ */
+static inline unsigned retransmits(int fd)
+{
+	struct tcp_info ti = {};
+	socklen_t len = sizeof(ti);
+
+	cr_assert(getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0, "TCP_INFO: %s", strerror(errno));
+	return ti.tcpi_total_retrans;
 }
 
 static inline int accept_one(int listener)

@@ -259,7 +259,7 @@ int axdpd_wait_reconcile(struct axdpd *d, int timeout_ms)
 
 int axdpd_init(struct axdpd *d, const char *netns, const char *ifname, const char *config_text)
 {
-	char pid_conf[AXDPD_PATH + 32];
+	char pid_conf[2 * AXDPD_PATH + 64];
 
 	memset(d, 0, sizeof(*d));
 	d->notify_fd = -1;
@@ -282,7 +282,8 @@ int axdpd_init(struct axdpd *d, const char *netns, const char *ifname, const cha
 	if (write_file(d, d->config, config_text ? config_text : "") || write_file(d, d->log, ""))
 		return -1;
 	snprintf(d->pid_file, sizeof(d->pid_file), "%s/autoxdpd.pid", d->dir);
-	snprintf(pid_conf, sizeof(pid_conf), "[Daemon]\nPidFile=%s\n", d->pid_file);
+	/* Runtime bans in the scratch directory too: never the host's /var/lib/autoxdp. */
+	snprintf(pid_conf, sizeof(pid_conf), "[Daemon]\nPidFile=%s\nStateDirectory=%s/state\n", d->pid_file, d->dir);
 	if (axdpd_dropin(d, AXDPD_PIDFILE_DROPIN, pid_conf))
 		return -1;
 	return open_notify(d);

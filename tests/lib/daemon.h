@@ -30,7 +30,7 @@
 #define AXDPD_PREFIX "axdp-d-"
 
 #define AXDPD_PATH 256
-/* The drop-in that points PidFile= into the scratch directory. */
+/* The drop-in that points PidFile= and StateDirectory= into the scratch directory. */
 #define AXDPD_PIDFILE_DROPIN "00-fixture-pidfile.conf"
 
 struct axdpd {

@@ -11,13 +11,13 @@
 #include "datapath.h"
 
 static const char *const reason_names[] = {
-#define REASON_NAME(id, action, name) [AXDP_##id] = #name,
+#define REASON_NAME(number, id, action, name) [AXDP_##id] = #name,
 	AXDP_REASONS(REASON_NAME)
 #undef REASON_NAME
 };
 
 static const char *const reason_labels[] = {
-#define REASON_LABEL(id, action, name) [AXDP_##id] = #action " " #name,
+#define REASON_LABEL(number, id, action, name) [AXDP_##id] = #action " " #name,
 	AXDP_REASONS(REASON_LABEL)
 #undef REASON_LABEL
 };
@@ -187,6 +187,11 @@ int dpt_port_open_tier(struct dpt *t, enum axdp_l4 l4, uint16_t port, enum axdp_
 int dpt_port_open(struct dpt *t, enum axdp_l4 l4, uint16_t port)
 {
 	return port_slot_set(t, l4, port, AXDP_PORT_OPEN_ANY);
+}
+
+int dpt_port_open_family(struct dpt *t, enum axdp_l4 l4, uint16_t port, int family)
+{
+	return port_slot_set(t, l4, port, family == 4 ? AXDP_PORT_OPEN_ANY4 : AXDP_PORT_OPEN_ANY6);
 }
 
 int dpt_port_open_on(struct dpt *t, enum axdp_l4 l4, uint16_t port, const char *local)

@@ -70,6 +70,8 @@ const char *dpt_reason_label(int reason);
 /* Allow-list: open on any local address, on one address only, or close again. */
 int dpt_port_open(struct dpt *t, enum axdp_l4 l4, uint16_t port);
 int dpt_port_open_on(struct dpt *t, enum axdp_l4 l4, uint16_t port, const char *local);
+/* Open on any local address of one family (4 or 6), as a listener on 0.0.0.0 or on :: with IPV6_V6ONLY. */
+int dpt_port_open_family(struct dpt *t, enum axdp_l4 l4, uint16_t port, int family);
 int dpt_port_close(struct dpt *t, enum axdp_l4 l4, uint16_t port);
 /* Open on any local address, new connections rate limited as tier (dpt_port_open: AXDP_TIER_NORMAL). */
 int dpt_port_open_tier(struct dpt *t, enum axdp_l4 l4, uint16_t port, enum axdp_tier tier);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <linux/bpf.h>
@@ -215,8 +216,11 @@ static void record(struct probe *p, const struct inflight *f, int error)
 		if (p->n_kept < PROBE_HOLES_KEPT)
 			p->kept[p->n_kept++] = (struct probe_hole){ f->sent_ms, f->target, error };
 	} else {
-		p->errors++;
+		if (!p->errors++)
+			p->first_error = error;
 	}
+	if (error == ETIMEDOUT || error == 0 || error == ECONNREFUSED)
+		p->last_judged_ms = f->sent_ms > p->last_judged_ms ? f->sent_ms : p->last_judged_ms;
 	pthread_mutex_unlock(&p->lock);
 }
 
@@ -241,12 +245,14 @@ static void *probe_run(void *arg)
 		for (int t = 0; !atomic_load(&p->stop) && now >= next && t < p->n_targets && n < INFLIGHT_MAX; t++) {
 			int fd = socket(p->target[t].ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
-			if (fd < 0)
-				continue;
 			fl[n] = (struct inflight){ fd, t, now_ms() };
 			pthread_mutex_lock(&p->lock);
 			p->sent++;
 			pthread_mutex_unlock(&p->lock);
+			if (fd < 0) {
+				record(p, &fl[n], errno);
+				continue;
+			}
 			if (connect(fd, (struct sockaddr *)&p->target[t], p->target_len[t]) == 0) {
 				record(p, &fl[n], 0);
 				close(fd);
@@ -292,6 +298,7 @@ int probe_start(struct probe *p, const char *client_netns, int interval_us, int 
 	snprintf(p->netns, sizeof(p->netns), "%s", client_netns);
 	p->interval_us = interval_us;
 	p->timeout_ms = timeout_ms;
+	p->last_judged_ms = -1;
 	atomic_store(&p->stop, false);
 	pthread_mutex_init(&p->lock, NULL);
 	if (pthread_create(&p->thread, NULL, probe_run, p))
@@ -309,7 +316,8 @@ void probe_stop(struct probe *p)
 	p->running = false;
 }
 
-long probe_holes_since(struct probe *p, long since_ms, struct probe_hole *first)
+/* Holes whose SYN left at or after since_ms; first (may be NULL) gets the first of them that was kept. */
+static long probe_holes_since(struct probe *p, long since_ms, struct probe_hole *first)
 {
 	long n = 0;
 
@@ -332,4 +340,31 @@ long probe_judged(struct probe *p)
 	n = p->dropped + p->holes;
 	pthread_mutex_unlock(&p->lock);
 	return n;
+}
+
+int probe_verdict(struct probe *p, long since_ms, char *why, size_t whylen)
+{
+	struct probe_hole h = {};
+	long holes = probe_holes_since(p, since_ms, &h), sent, errors, last;
+	int first_error;
+
+	pthread_mutex_lock(&p->lock);
+	sent = p->sent;
+	errors = p->errors;
+	first_error = p->first_error;
+	last = p->last_judged_ms;
+	pthread_mutex_unlock(&p->lock);
+	if (p->err[0])
+		return axdp_fail(why, whylen, "the prober failed: %s", p->err);
+	if (errors)
+		return axdp_fail(why, whylen, "%ld probes failed (the first: %s), so silence proves nothing", errors,
+				 strerror(first_error));
+	if (holes)
+		return axdp_fail(why, whylen, "%ld SYNs to closed ports were answered; the first left %ld ms after the "
+				 "start, to port %u, answered %s", holes, h.sent_ms - since_ms,
+				 ntohs(((struct sockaddr_in *)&p->target[h.target])->sin_port), /* sin6_port alike */
+				 h.error ? strerror(h.error) : "by an accepted connection");
+	if (last < since_ms)
+		return axdp_fail(why, whylen, "no probe sent since the start was judged (%ld sent in all)", sent);
+	return 0;
 }

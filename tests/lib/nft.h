@@ -70,6 +70,8 @@ struct probe {
 	atomic_bool stop;
 	pthread_mutex_t lock;
 	long sent, dropped, holes, errors;
+	long last_judged_ms;  /* when the SYN of the latest judged probe left; -1: none yet */
+	int first_error;      /* errno of the first probe that was neither dropped nor a hole */
 	struct probe_hole kept[PROBE_HOLES_KEPT];
 	int n_kept;
 	char err[256];
@@ -79,9 +81,15 @@ int probe_start(struct probe *p, const char *client_netns, int interval_us, int 
 /* Adds a target before probe_start. */
 int probe_target(struct probe *p, const struct sockaddr *sa, socklen_t len);
 void probe_stop(struct probe *p);
-/* Holes whose SYN left at or after since_ms; first (may be NULL) gets the first of them that was kept. */
-long probe_holes_since(struct probe *p, long since_ms, struct probe_hole *first);
 /* Probes judged so far (dropped + holes). */
 long probe_judged(struct probe *p);
+/*
+ * The verdict on the probes whose SYN left at or after since_ms, once they
+ * have had their timeout: 0 if none was answered, at least one of them
+ * was judged, and no probe failed in any other way (a socket or connect
+ * error, or the prober thread itself: those probes prove nothing);
+ * otherwise -1 with which of these failed in why.
+ */
+int probe_verdict(struct probe *p, long since_ms, char *why, size_t whylen);
 
 #endif

@@ -6,16 +6,6 @@
 #ifndef AXDP_TEST_TIMING_H
 #define AXDP_TEST_TIMING_H
 
-/*
- * Speed bounds hold for the product build; with ASan and UBSan (make check
- * SANITIZE=1) the same code runs about three times slower.
- */
-#if defined(__SANITIZE_ADDRESS__)
-#define TIMING_SLOWDOWN 4
-#else
-#define TIMING_SLOWDOWN 1
-#endif
-
 long now_ms(void);
 double now_s(void);
 /* Sleeps the whole of ms, signals or not. */
