@@ -11,13 +11,18 @@ DESTDIR    ?=
 
 CLANG      ?= clang-14
 CC         ?= gcc
-BUILD      ?= build
+# make check SANITIZE=1: daemon, CLI and tests with ASan and UBSan, in their own build directory.
+SANITIZE   ?=
+BUILD      ?= $(if $(SANITIZE),build-san,build)
 
 ARCH_INCLUDE := /usr/include/$(shell $(CC) -dumpmachine)
 BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -Wall -Wextra -Wno-unused-parameter -Werror -I$(ARCH_INCLUDE) -Ibpf
 CFLAGS     ?= -O2 -g
 CFLAGS     += -std=gnu11 -Wall -Wextra -Werror -Wno-format-truncation -Ibpf -Isrc \
               -DAXDP_VERSION='"$(VERSION)"' -DAXDP_OBJECT_DEFAULT='"$(LIBEXECDIR)/autoxdp.bpf.o"'
+ifneq ($(SANITIZE),)
+CFLAGS     += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+endif
 LDLIBS     := -lbpf -lelf -lz -lsystemd -lcap
 
 BPF_OBJ    := $(BUILD)/autoxdp.bpf.o
@@ -30,7 +35,9 @@ LIB_SRC    := $(filter-out $(PROGRAMS:%=src/%.c) $(CLI_SRC),$(wildcard src/*.c))
 LIB_OBJ    := $(LIB_SRC:src/%.c=$(BUILD)/%.o)
 TEST_SRC   := $(wildcard tests/test_*.c)
 TEST_BIN   := $(TEST_SRC:tests/%.c=$(BUILD)/%)
-TEST_LIB   := $(wildcard tests/lib/*.c)
+# tests/model: the reference model of the decision tree and the state the differential fuzzer uses.
+TEST_LIB   := $(wildcard tests/lib/*.c tests/model/*.c)
+TEST_HDR   := $(wildcard tests/lib/*.h tests/model/*.h)
 
 # Packages the build and the tests need, by distribution.
 # python3: the JSON cross-check of test_axdp.  fail2ban, crowdsec: the real ones run in
@@ -49,6 +56,8 @@ help:
 	@echo "make            build $(BPF_OBJ) and the programs"
 	@echo "make deps       install build and test dependencies (apt or dnf)"
 	@echo "sudo make check run every test against the real kernel"
+	@echo "sudo make check SANITIZE=1  the same under ASan and UBSan (build-san/)"
+	@echo "sudo make fuzz  the data path against its model, then the parsers' libFuzzer targets (FUZZ_SECONDS=60 each)"
 	@echo "make bench      ns/packet of each verdict class through BPF_PROG_TEST_RUN"
 	@echo "sudo make demo  the firewall in two throwaway network namespaces"
 	@echo "make install    install under DESTDIR/PREFIX"
@@ -83,8 +92,11 @@ $(UPGRADE_OBJS): $(BPF_SRC) $(BUILD)/clang.stamp | $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) $(BPF_DEFS) -c bpf/autoxdp.bpf.c -o $@
 $(BUILD)/test_upgrade: $(UPGRADE_OBJS)
 
-$(BUILD)/test_%: tests/test_%.c $(TEST_LIB) $(wildcard tests/lib/*.h) $(LIB_OBJ) | $(BUILD)
-	$(CC) $(CFLAGS) -Itests/lib $< $(TEST_LIB) $(LIB_OBJ) -o $@ $(LDLIBS) -lcriterion
+$(BUILD)/test_%: tests/test_%.c $(TEST_LIB) $(TEST_HDR) $(LIB_OBJ) | $(BUILD)
+	$(CC) $(CFLAGS) -Itests/lib -Itests/model $< $(TEST_LIB) $(LIB_OBJ) -o $@ $(LDLIBS) -lcriterion
+
+$(BUILD)/dpfuzz: tests/fuzz/dpfuzz.c $(TEST_LIB) $(TEST_HDR) $(LIB_OBJ) | $(BUILD)
+	$(CC) $(CFLAGS) -Itests/lib -Itests/model $< $(TEST_LIB) $(LIB_OBJ) -o $@ $(LDLIBS)
 
 # Services among them (fail2ban, crowdsec) are installed without being started (a policy-rc.d that
 # denies it, unless one exists): the tests run their own instances, and the host's firewall is never
@@ -109,17 +121,18 @@ deps:
 check: deps
 	$(MAKE) all $(TEST_BIN)
 	BUILD=$(BUILD) OBJ=$(BPF_OBJ) tests/verifier-kernels.sh
+	BUILD=$(BUILD) OBJ=$(BPF_OBJ) tests/verifier-matrix.sh
 	tests/run-tests-selftest.sh $(BUILD)/run-tests-selftest
 	AXDP_BPF_OBJECT=$(BPF_OBJ) AXDP_BUILD=$(BUILD) tests/run-tests $(TEST_BIN)
 
-$(BUILD)/bench: tests/bench.c $(TEST_LIB) $(wildcard tests/lib/*.h) $(LIB_OBJ) | $(BUILD)
-	$(CC) $(CFLAGS) -Itests/lib $< $(TEST_LIB) $(LIB_OBJ) -o $@ $(LDLIBS)
+$(BUILD)/bench: tests/bench.c $(TEST_LIB) $(TEST_HDR) $(LIB_OBJ) | $(BUILD)
+	$(CC) $(CFLAGS) -Itests/lib -Itests/model $< $(TEST_LIB) $(LIB_OBJ) -o $@ $(LDLIBS)
 
-$(BUILD)/bench_daemon: tests/bench_daemon.c $(TEST_LIB) $(wildcard tests/lib/*.h) $(LIB_OBJ) | $(BUILD)
-	$(CC) $(CFLAGS) -Itests/lib $< $(TEST_LIB) $(LIB_OBJ) -o $@ $(LDLIBS) -lpthread
+$(BUILD)/bench_daemon: tests/bench_daemon.c $(TEST_LIB) $(TEST_HDR) $(LIB_OBJ) | $(BUILD)
+	$(CC) $(CFLAGS) -Itests/lib -Itests/model $< $(TEST_LIB) $(LIB_OBJ) -o $@ $(LDLIBS) -lpthread
 
-$(BUILD)/bench_flood: tests/bench_flood.c $(TEST_LIB) $(wildcard tests/lib/*.h) $(LIB_OBJ) | $(BUILD)
-	$(CC) $(CFLAGS) -Itests/lib $< $(TEST_LIB) $(LIB_OBJ) -o $@ $(LDLIBS) -lpthread
+$(BUILD)/bench_flood: tests/bench_flood.c $(TEST_LIB) $(TEST_HDR) $(LIB_OBJ) | $(BUILD)
+	$(CC) $(CFLAGS) -Itests/lib -Itests/model $< $(TEST_LIB) $(LIB_OBJ) -o $@ $(LDLIBS) -lpthread
 
 bench: deps
 	$(MAKE) all $(BUILD)/bench $(BUILD)/bench_daemon $(BUILD)/bench_flood
@@ -213,7 +226,48 @@ check-packages:
 check-e2e:
 	tests/e2e-qemu.sh
 
-# Loads every program on this kernel and on Debian 12's 6.1 under qemu, attaching nothing.
+# Loads every program on this kernel and on Debian 12's 6.1 under qemu, attaching nothing; then
+# Debian 13's 6.12 (must load) and Debian 11's 5.10 (must refuse it: older than the object).
 .PHONY: check-verifier
 check-verifier: $(BPF_OBJ)
 	BUILD=$(BUILD) OBJ=$(BPF_OBJ) tests/verifier-kernels.sh
+	BUILD=$(BUILD) OBJ=$(BPF_OBJ) tests/verifier-matrix.sh
+
+# ---- Fuzzing (tests/fuzz/): libFuzzer targets of the parsers, and the data path against its model ----
+# make fuzz FUZZ_SECONDS=600 runs each target that long; new corpus entries and crashes stay in $(FUZZ_BUILD).
+FUZZ_CC      ?= clang-14
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := config cidr dropin sockdiag rtnetlink json
+FUZZ_CFLAGS  := -O1 -g -std=gnu11 -Wall -Wextra -Werror -Wno-gnu-variable-sized-type-not-at-end -Wno-missing-field-initializers -Ibpf -Isrc -Itests/lib -Itests/fuzz \
+                -DAXDP_VERSION='"$(VERSION)"' -DAXDP_OBJECT_DEFAULT='"$(LIBEXECDIR)/autoxdp.bpf.o"' \
+                -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+# The whole CLI, axdp.c's main renamed: libFuzzer brings its own.
+FUZZ_OBJ     := $(LIB_SRC:src/%.c=$(FUZZ_BUILD)/%.o) $(CLI_SRC:src/%.c=$(FUZZ_BUILD)/%.o) $(FUZZ_BUILD)/axdp.o
+
+.PHONY: fuzz fuzz-build
+$(FUZZ_BUILD):
+	mkdir -p $@
+
+$(FUZZ_BUILD)/%.o: src/%.c $(wildcard src/*.h) bpf/autoxdp_abi.h | $(FUZZ_BUILD)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+$(FUZZ_BUILD)/axdp.o: FUZZ_CFLAGS += -Dmain=axdp_main
+
+$(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%): $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_util.c \
+		tests/fuzz/fuzz_util.h tests/lib/jsoncheck.c $(FUZZ_OBJ)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< tests/fuzz/fuzz_util.c tests/lib/jsoncheck.c $(FUZZ_OBJ) \
+		-o $@ $(LDLIBS)
+
+fuzz-build: $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
+
+# Each target for FUZZ_SECONDS from its seeds in tests/fuzz/corpus/TARGET; a crash stops with the input kept.
+# Then the data path against its model for FUZZ_SECONDS: mismatches kept in $(FUZZ_BUILD)/datapath-cases,
+# to be copied to tests/fuzz/datapath-cases once decided (make check runs those).
+fuzz: fuzz-build all $(BUILD)/dpfuzz
+	AXDP_BPF_OBJECT=$(BPF_OBJ) $(BUILD)/dpfuzz --seconds $(FUZZ_SECONDS) --keep $(FUZZ_BUILD)/datapath-cases
+	for t in $(FUZZ_TARGETS); do \
+		mkdir -p $(FUZZ_BUILD)/corpus/$$t && \
+		$(FUZZ_BUILD)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+			-artifact_prefix=$(FUZZ_BUILD)/crash-$$t- -print_final_stats=1 \
+			$(FUZZ_BUILD)/corpus/$$t tests/fuzz/corpus/$$t || exit 1; \
+	done

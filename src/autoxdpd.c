@@ -871,8 +871,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "autoxdpd: %s\n", err);
 		return 1;
 	}
-	if (d.cmd.check_config)
-		return axdp_config_print(&d.cfg, stdout) ? 1 : 0;
+	if (d.cmd.check_config) {
+		int rc = axdp_config_print(&d.cfg, stdout) ? 1 : 0;
+
+		axdp_config_free(&d.cfg);
+		free(d.cmd.interfaces.v);
+		return rc;
+	}
 
 	axdp_log_init();
 	sigemptyset(&mask);
@@ -938,5 +943,6 @@ int main(int argc, char **argv)
 	axdp_mode_close(&d.mode);
 	axdp_datapath_close(&d.dp);
 	axdp_config_free(&d.cfg);
+	free(d.cmd.interfaces.v);
 	return 0;
 }

@@ -395,7 +395,7 @@ int main(int argc, char **argv)
 	struct cli c = { .config_file = AXDP_CONFIG_FILE, .pin_dir = AXDP_PIN_DIR_DEFAULT };
 	const struct command *cmd;
 	bool help = false;
-	int opt;
+	int opt, rc;
 
 	snprintf(c.dropin_dir, sizeof(c.dropin_dir), "%s.d", c.config_file);
 	c.tty = isatty(STDOUT_FILENO);
@@ -435,5 +435,9 @@ int main(int argc, char **argv)
 	}
 	if (c.json && (cmd->run == cmd_on || cmd->run == cmd_off || cmd->run == cmd_reload || cmd->run == cmd_help))
 		return cli_usage(&c, "--json: this command has no JSON output");
-	return cmd->run(&c, argc - optind, argv + optind);
+	rc = cmd->run(&c, argc - optind, argv + optind);
+	/* Freed although the process ends: the sanitizer build reports every leak, and a leak report is noise. */
+	if (c.cfg_loaded)
+		axdp_config_free(&c.cfg);
+	return rc;
 }

@@ -51,20 +51,42 @@ int pol_push_token(struct pol_tokens *t, const struct pol_key *k, const char *te
 	if (!v)
 		return -1;
 	t->v = v;
-	v = &t->v[t->n++];
+	v = &t->v[t->n];
 	v->key = k;
-	snprintf(v->text, sizeof(v->text), "%s", text);
+	v->text = strdup(text);
 	v->comment = comment && *comment ? strdup(comment) : NULL;
+	if (!v->text || (comment && *comment && !v->comment)) {
+		free(v->text);
+		free(v->comment);
+		return -1;
+	}
+	t->n++;
 	return 0;
 }
 
 void pol_free_tokens(struct pol_tokens *t)
 {
-	for (size_t i = 0; i < t->n; i++)
+	for (size_t i = 0; i < t->n; i++) {
+		free(t->v[i].text);
 		free(t->v[i].comment);
+	}
 	free(t->v);
 	t->v = NULL;
 	t->n = 0;
+}
+
+/* t without the tokens of k. */
+static void drop_tokens(struct pol_tokens *t, const struct pol_key *k)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < t->n; i++) {
+		if (t->v[i].key == k)
+			free(t->v[i].text), free(t->v[i].comment);
+		else
+			t->v[kept++] = t->v[i];
+	}
+	t->n = kept;
 }
 
 /* The effective value of k as tokens, in the parser's own spelling (ranges merged, CIDRs canonical). */
@@ -146,18 +168,6 @@ static const struct pol_key *managed(const char *section, const char *name)
 	return NULL;
 }
 
-static char *trim(char *s)
-{
-	char *e;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
-		*--e = '\0';
-	return s;
-}
-
 static void append(char **buf, const char *text)
 {
 	size_t old = *buf ? strlen(*buf) : 0, add = strlen(text);
@@ -180,8 +190,9 @@ int pol_read_dropin(struct pol_dropin *d)
 	d->exists = f != NULL;
 	if (!f)
 		return errno == ENOENT ? 0 : -1;
-	while (getline(&line, &cap, f) >= 0) {
-		char *s = trim(line), *eq;
+	for (bool first = true; getline(&line, &cap, f) >= 0; first = false) {
+		/* A BOM as the configuration parser skips it: kept, it would become an invalid line. */
+		char *s = axdp_config_trim(line + (first && !strncmp(line, "\xef\xbb\xbf", 3) ? 3 : 0)), *eq;
 		const struct pol_key *k;
 
 		if (!*s) {
@@ -189,10 +200,15 @@ int pol_read_dropin(struct pol_dropin *d)
 			continue;
 		}
 		if (*s == '#' || *s == ';') {
-			char *text = trim(s + 1);
+			char *text;
 
-			/* Our own header is rewritten each time. */
-			if (sec < 0)
+			/* Control characters read as the writer writes them (spaces), so a rewrite changes nothing. */
+			for (char *c = s + 1; *c; c++)
+				if ((unsigned char)*c < 0x20)
+					*c = ' ';
+			text = axdp_config_trim(s + 1);
+			/* Our own header is rewritten each time; an empty comment line adds nothing. */
+			if (sec < 0 || !*text)
 				continue;
 			if (pending)
 				append(&pending, " ");
@@ -214,22 +230,38 @@ int pol_read_dropin(struct pol_dropin *d)
 			continue;
 		}
 		eq = strchr(s, '=');
-		k = eq && sec >= 0 ? (*eq = '\0', managed(section, trim(s))) : NULL;
+		k = NULL;
+		if (eq && sec >= 0) {
+			/* The name trimmed in a copy: a line of another key stays as it was written. */
+			char *name = strndup(s, (size_t)(eq - s));
+
+			if (!name) {
+				rc = -1;
+				break;
+			}
+			k = managed(section, axdp_config_trim(name));
+			free(name);
+		}
 		if (k) {
-			const char *tok = eq + 1;
-			char buf[64];
-			int n;
+			/* Split as the parser splits, at any length: a cut token would be another value. */
+			static const char ws[] = " \t\n\r\v\f";
+			const char *tok = axdp_config_trim(eq + 1);
 
 			d->has_key[k - pol_keys] = true;
-			while (sscanf(tok, " %63s%n", buf, &n) == 1 && rc == 0) {
-				rc = pol_push_token(&d->values, k, buf, pending);
-				tok += n;
+			/* As the parser reads it: an empty assignment empties what the file gave the key so far. */
+			if (!*tok)
+				drop_tokens(&d->values, k);
+			for (tok += strspn(tok, ws); *tok && rc == 0; tok += strspn(tok, ws)) {
+				size_t len = strcspn(tok, ws);
+				char *one = strndup(tok, len);
+
+				rc = one ? pol_push_token(&d->values, k, one, pending) : -1;
+				free(one);
+				tok += len;
 			}
 		} else {
 			char **dst = sec >= 0 ? &d->other[sec] : &d->other_sections;
 
-			if (eq)
-				*eq = '=';
 			if (pending) {
 				append(dst, "# ");
 				append(dst, pending);

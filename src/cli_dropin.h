@@ -33,7 +33,7 @@ struct pol_key {
 
 struct pol_token {
 	const struct pol_key *key;
-	char text[64];      /* "22", "8000-8010", "10.0.0.0/8" */
+	char *text;         /* "22", "8000-8010", "10.0.0.0/8", as the file spells it */
 	char *comment;      /* the comment lines right above it, without '#', or NULL */
 };
 

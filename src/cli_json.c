@@ -17,17 +17,32 @@ void json_end(struct json *j)
 	fflush(j->out);
 }
 
-/* Length of the valid UTF-8 sequence at s, or 0: invalid bytes must not make the document invalid. */
+/* Length of the well-formed UTF-8 sequence at s (RFC 3629, table 3-7 of Unicode), or 0 when s[0] does not
+ * start one: no overlong forms, no surrogates, nothing above U+10FFFF, no truncated sequence.  The second
+ * byte's range depends on the first; the others are plain continuation bytes. */
 static int utf8_len(const unsigned char *s)
 {
-	int n = s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 && s[0] <= 0xdf ? 2 : 0;
+	unsigned char lo = 0x80, hi = 0xbf;
+	int n;
 
-	for (int i = 1; i < n; i++)
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3, lo = s[0] == 0xe0 ? 0xa0 : 0x80, hi = s[0] == 0xed ? 0x9f : 0xbf;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4, lo = s[0] == 0xf0 ? 0x90 : 0x80, hi = s[0] == 0xf4 ? 0x8f : 0xbf;
+	else
+		return 0;
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (int i = 2; i < n; i++)
 		if ((s[i] & 0xc0) != 0x80)
 			return 0;
 	return n;
 }
 
+/* Every byte that is not part of a well-formed sequence becomes U+FFFD on its own, so the document stays
+ * valid JSON whatever a process named itself (prctl PR_SET_NAME takes any bytes). */
 static void string(FILE *out, const char *v)
 {
 	const unsigned char *s = (const unsigned char *)v;

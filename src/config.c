@@ -72,7 +72,7 @@ static bool is_ws(char ch)
 	return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '\v' || ch == '\f';
 }
 
-static char *trim(char *s)
+char *axdp_config_trim(char *s)
 {
 	char *e;
 
@@ -987,8 +987,8 @@ static int assign(struct axdp_config *c, char *s, char *eq, int section,
 	size_t i;
 
 	*eq = '\0';
-	s = trim(s);
-	value = trim(eq + 1);
+	s = axdp_config_trim(s);
+	value = axdp_config_trim(eq + 1);
 	k = key_by_name(s);
 	if (section < 0) {
 		if (k)
@@ -1061,7 +1061,7 @@ static int parse_stream(struct axdp_config *c, FILE *f, const char *file, char *
 		/* Editors on other systems add a BOM; it is not part of the first key. */
 		if (p.line == 1 && !strncmp(s, "\xef\xbb\xbf", 3))
 			s += 3;
-		s = trim(s);
+		s = axdp_config_trim(s);
 		if (!*s || *s == '#' || *s == ';')
 			continue;
 		if (*s == '[') {

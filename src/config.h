@@ -169,6 +169,9 @@ int axdp_cidr_parse(const char *s, size_t len, bool mask_host_bits, struct axdp_
 #define AXDP_CIDR_STRLEN 50
 void axdp_cidr_format(char *buf, size_t len, const struct axdp_cidr *c);
 
+/* s without the whitespace the file format skips around keys, values and comments; cuts s in place. */
+char *axdp_config_trim(char *s);
+
 /* True if a listener bound to addr16 must open nothing (ExcludeBindCIDR=). */
 bool axdp_config_bind_excluded(const struct axdp_config *c, const uint8_t addr16[16]);
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
 #include <stdalign.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include <sys/socket.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
+#include "errbuf.h"
 #include "ifaces.h"
 
 static void add_unique(struct axdp_iface_list *l, int ifindex)
@@ -23,25 +25,49 @@ static void add_unique(struct axdp_iface_list *l, int ifindex)
 		snprintf(l->name[l->n++], IF_NAMESIZE, "%s", name);
 }
 
-/* Every output interface of a default route, multipath routes' next hops included. */
-static void collect_route(struct axdp_iface_list *l, struct nlmsghdr *h)
+/*
+ * Every output interface of a default route, multipath routes' next hops included.  Lengths are checked
+ * before each read: the kernel's messages always pass, a short or corrupt one is ignored.
+ */
+static void collect_route(struct axdp_iface_list *l, const struct nlmsghdr *h)
 {
 	struct rtmsg *rt = NLMSG_DATA(h);
 	int len = RTM_PAYLOAD(h);
 
-	if (rt->rtm_dst_len != 0 || rt->rtm_table != RT_TABLE_MAIN || rt->rtm_type != RTN_UNICAST)
+	if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*rt)) || rt->rtm_dst_len != 0 || rt->rtm_table != RT_TABLE_MAIN ||
+	    rt->rtm_type != RTN_UNICAST)
 		return;
 	for (struct rtattr *a = RTM_RTA(rt); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
-		if (a->rta_type == RTA_OIF) {
+		if (a->rta_type == RTA_OIF && RTA_PAYLOAD(a) >= sizeof(int)) {
 			add_unique(l, *(int *)RTA_DATA(a));
 		} else if (a->rta_type == RTA_MULTIPATH) {
 			struct rtnexthop *nh = RTA_DATA(a);
 			int left = RTA_PAYLOAD(a);
 
-			for (; RTNH_OK(nh, left); left -= NLMSG_ALIGN(nh->rtnh_len), nh = RTNH_NEXT(nh))
+			for (; left >= (int)sizeof(*nh) && RTNH_OK(nh, left);
+			     left -= NLMSG_ALIGN(nh->rtnh_len), nh = RTNH_NEXT(nh))
 				add_unique(l, nh->rtnh_ifindex);
 		}
 	}
+}
+
+int axdp_route_reply_parse(const void *buf, size_t len, struct axdp_iface_list *out)
+{
+	long n = len > INT_MAX ? INT_MAX : (long)len;
+
+	for (const struct nlmsghdr *h = buf; NLMSG_OK(h, n); h = NLMSG_NEXT(h, n)) {
+		if (h->nlmsg_type == NLMSG_DONE)
+			return 1;
+		if (h->nlmsg_type == NLMSG_ERROR) {
+			const struct nlmsgerr *e = NLMSG_DATA(h);
+
+			errno = h->nlmsg_len < NLMSG_LENGTH(sizeof(*e)) ? EPROTO : axdp_netlink_errno(e->error);
+			return -1;
+		}
+		if (h->nlmsg_type == RTM_NEWROUTE)
+			collect_route(out, h);
+	}
+	return 0;
 }
 
 static int dump_routes(int fd, int family, struct axdp_iface_list *out)
@@ -65,16 +91,10 @@ static int dump_routes(int fd, int family, struct axdp_iface_list *out)
 			continue;
 		if (n <= 0)
 			return -1;
-		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, n); h = NLMSG_NEXT(h, n)) {
-			if (h->nlmsg_type == NLMSG_DONE)
-				return 0;
-			if (h->nlmsg_type == NLMSG_ERROR) {
-				errno = -((struct nlmsgerr *)NLMSG_DATA(h))->error;
-				return -1;
-			}
-			if (h->nlmsg_type == RTM_NEWROUTE)
-				collect_route(out, h);
-		}
+		int rc = axdp_route_reply_parse(buf, (size_t)n, out);
+
+		if (rc)
+			return rc < 0 ? -1 : 0;
 	}
 }
 

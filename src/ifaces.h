@@ -16,6 +16,13 @@ struct axdp_iface_list {
 /* The interfaces of the default IPv4 and IPv6 routes (the internet-facing ones). */
 int axdp_default_route_ifaces(struct axdp_iface_list *out, char *err, size_t errlen);
 
+/*
+ * One recv() of an RTM_GETROUTE dump, len bytes: the interfaces of the
+ * default routes in it added to out.  0: the dump goes on; 1: it is done;
+ * -1 with errno from an NLMSG_ERROR.  Apart so a fuzzer can feed it bytes.
+ */
+int axdp_route_reply_parse(const void *buf, size_t len, struct axdp_iface_list *out);
+
 /* A netlink socket subscribed to link, route and address changes; readable when one happened. */
 int axdp_link_monitor_open(char *err, size_t errlen);
 

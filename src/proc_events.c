@@ -3,6 +3,7 @@
 #include <stdalign.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
@@ -54,11 +55,13 @@ int axdp_proc_events_drain(int fd)
 			return -1;
 		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, n); h = NLMSG_NEXT(h, n)) {
 			struct cn_msg *cn = NLMSG_DATA(h);
-			struct proc_event *ev = (struct proc_event *)cn->data;
+			__u32 what;
 
-			if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*cn) + sizeof(ev->what)))
+			if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*cn) + sizeof(what)))
 				continue;
-			relevant |= ev->what == PROC_EVENT_EXEC || ev->what == PROC_EVENT_EXIT;
+			/* Copied out: the event sits 4 bytes past an 8-byte boundary, struct proc_event needs 8. */
+			memcpy(&what, cn->data + offsetof(struct proc_event, what), sizeof(what));
+			relevant |= what == PROC_EVENT_EXEC || what == PROC_EVENT_EXIT;
 		}
 	}
 }

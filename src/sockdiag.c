@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
 #define _GNU_SOURCE
 #include "sockdiag.h"
+#include "errbuf.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdalign.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,6 +123,40 @@ static int collect(const struct nlmsghdr *h, uint8_t proto, bool listening, stru
 	return 0;
 }
 
+int axdp_sockdiag_parse(const void *buf, size_t len, uint32_t seq, uint8_t proto, bool listening,
+			struct axdp_socket_set *out, bool *intr, const char **what)
+{
+	long r = len > INT_MAX ? INT_MAX : (long)len;
+
+	for (const struct nlmsghdr *h = buf; NLMSG_OK(h, r); h = NLMSG_NEXT(h, r)) {
+		if (h->nlmsg_seq != seq)
+			continue;
+		if (h->nlmsg_flags & NLM_F_DUMP_INTR)
+			*intr = true;
+		if (h->nlmsg_type == NLMSG_DONE) {
+			int e = 0;
+			if (h->nlmsg_len >= NLMSG_LENGTH(sizeof(int)))
+				memcpy(&e, NLMSG_DATA(h), sizeof(e));
+			if (e < 0)
+				return failed(what, "dump", axdp_netlink_errno(e));
+			return 1;
+		}
+		if (h->nlmsg_type == NLMSG_ERROR) {
+			const struct nlmsgerr *e = NLMSG_DATA(h);
+			int code = h->nlmsg_len < NLMSG_LENGTH(sizeof(*e)) ? EPROTO : e->error ? axdp_netlink_errno(e->error) : 0;
+			if (code != 0)
+				return failed(what, "request", code);
+			continue;
+		}
+		if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY ||
+		    h->nlmsg_len < NLMSG_LENGTH(sizeof(struct inet_diag_msg)))
+			continue;
+		if (collect(h, proto, listening, out) < 0)
+			return failed(what, "collecting", 0);
+	}
+	return 0;
+}
+
 /* Returns 0 when complete, 1 when the kernel flagged the dump inconsistent, -1 on error. */
 static int dump_one(int fd, uint32_t seq, const struct dump_kind *k, uint32_t states,
 		    bool listening, struct axdp_socket_set *out, const char **what)
@@ -137,6 +173,7 @@ static int dump_one(int fd, uint32_t seq, const struct dump_kind *k, uint32_t st
 	alignas(struct nlmsghdr) char buf[RECV_BUF];
 	bool intr = false;
 	ssize_t r;
+	int rc;
 
 	do
 		r = sendto(fd, &req, sizeof(req), 0, (struct sockaddr *)&nl, sizeof(nl));
@@ -158,32 +195,9 @@ static int dump_one(int fd, uint32_t seq, const struct dump_kind *k, uint32_t st
 			return failed(what, "recvmsg (unexpected EOF)", EPROTO);
 		if (nl.nl_pid != 0) /* only the kernel may answer */
 			continue;
-		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, r); h = NLMSG_NEXT(h, r)) {
-			if (h->nlmsg_seq != seq)
-				continue;
-			if (h->nlmsg_flags & NLM_F_DUMP_INTR)
-				intr = true;
-			if (h->nlmsg_type == NLMSG_DONE) {
-				int e = 0;
-				if (h->nlmsg_len >= NLMSG_LENGTH(sizeof(int)))
-					memcpy(&e, NLMSG_DATA(h), sizeof(e));
-				if (e < 0)
-					return failed(what, "dump", -e);
-				return intr ? 1 : 0;
-			}
-			if (h->nlmsg_type == NLMSG_ERROR) {
-				const struct nlmsgerr *e = NLMSG_DATA(h);
-				int code = h->nlmsg_len < NLMSG_LENGTH(sizeof(*e)) ? EPROTO : -e->error;
-				if (code != 0)
-					return failed(what, "request", code);
-				continue;
-			}
-			if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY ||
-			    h->nlmsg_len < NLMSG_LENGTH(sizeof(struct inet_diag_msg)))
-				continue;
-			if (collect(h, k->proto, listening, out) < 0)
-				return failed(what, "collecting", 0);
-		}
+		rc = axdp_sockdiag_parse(buf, (size_t)r, seq, k->proto, listening, out, &intr, what);
+		if (rc)
+			return rc < 0 ? -1 : intr ? 1 : 0;
 	}
 }
 

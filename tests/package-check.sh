@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 #
 # Builds the .deb and the .rpm (make deb rpm, into build/pkg/) and checks them:
-# file lists, conffiles, maintainer scripts, lintian (no error, no warning),
+# file lists, conffiles, maintainer scripts, lintian (no error, no warning), rpmlint (no error),
 # the BPF object keeping its BTF, `make install DESTDIR= PREFIX=`, the unit
 # (systemd-analyze verify, security score <= 2.0) and the OpenRC script.
 # Needs no root privileges for the checks themselves; installs missing tools
@@ -119,6 +119,15 @@ if [[ -f $deb ]] && command -v lintian >/dev/null; then
 	changes=$PKG/autoxdp_${VERSION}_${arch}.changes
 	lintian --allow-root --info --show-overrides "$changes" 2>&1 | tee "$PKG/lintian.txt"
 	check "lintian: no error or warning" sh -c "! grep -qE '^[EW]: ' '$PKG/lintian.txt'"
+fi
+
+# ---- rpmlint: no error (filters, each with its reason, in rpm/autoxdp.rpmlintrc) ----
+if [[ -n $rpm ]]; then
+	command -v rpmlint >/dev/null ||
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends rpmlint >/dev/null
+	echo "--- rpmlint"
+	rpmlint -r rpm/autoxdp.rpmlintrc "$rpm" 2>&1 | tee "$PKG/rpmlint.txt"
+	check "rpmlint: no error" grep -q ' 0 errors, ' "$PKG/rpmlint.txt"
 fi
 
 # ---- The BPF object keeps its BTF (CO-RE needs it) in both packages ----

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <netinet/in.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <bpf/bpf.h>
@@ -426,6 +427,40 @@ Test(axdp, ports_name_the_listening_process)
 	close(fd);
 }
 
+/*
+ * A process names itself with any bytes (prctl PR_SET_NAME): the JSON stays valid, each byte outside a
+ * well-formed UTF-8 sequence becoming U+FFFD, well-formed ones kept.  Bytes 0xf5-0xff, an overlong form,
+ * a surrogate, a truncated sequence and one above U+10FFFF.
+ */
+Test(axdp, ports_json_stays_valid_whatever_a_process_names_itself)
+{
+	static const char name[] = "a\xf5\xff\xc0\xaf\xed\xa0\x80\xe2\x82\xf4\x90\xc3\xa9z";
+	static const char fffd[] = "\xef\xbf\xbd";
+	char want[128] = "a";
+	const struct jv *ports, *p = NULL;
+	struct run r;
+	struct jv *doc;
+	int fd;
+
+	for (int i = 0; i < 11; i++)
+		strcat(want, fffd);
+	strcat(want, "\xc3\xa9z");
+	cr_assert_eq(prctl(PR_SET_NAME, name), 0, "prctl PR_SET_NAME: %m");
+	fd = listen_on(SERVER, AF_INET, 8093);
+	AXDP_OK(&r, "ports", "--json");
+	python_agrees(r.out);
+	doc = documented("ports", r.out);
+	ports = jv_get(doc, "ports");
+	for (size_t i = 0; i < ports->n; i++)
+		if (jv_num(jv_at(ports, i), "port") == 8093)
+			p = jv_at(ports, i);
+	cr_assert_not_null(p, "ports lacks tcp/8093:\n%s", r.out);
+	cr_expect_str_eq(jv_str(jv_at(jv_get(p, "listeners"), 0), "process"), want, "%s", r.out);
+	jv_free(doc);
+	run_free(&r);
+	close(fd);
+}
+
 Test(axdp, conntrack_lists_a_connection_the_host_opened)
 {
 	int l = listen_on(CLIENT, AF_INET, 7000), rc;
@@ -763,6 +798,30 @@ Test(axdp, block_drops_a_source_and_trust_is_written)
 	cr_expect(text && strstr(text, "\nTrustCIDR=\n") && strstr(text, "\nDenyCIDR=\n"), "%s", text);
 	free(text);
 	close(l);
+}
+
+/*
+ * Hand edits in the drop-in survive a policy command as the parser reads
+ * them: a BOM, "Key = value" of another key, an empty assignment that
+ * empties a list (found by fuzz_dropin).
+ */
+Test(axdp, policy_change_keeps_hand_edits_of_the_dropin)
+{
+	static const char hand[] = "\xef\xbb\xbf[Policy]\nTrustCIDR=192.0.2.0/24\nTrustCIDR=\n"
+				   "DropMartians = yes\n";
+	struct run r;
+	char *text;
+	FILE *f = fopen(fx.dropin, "we");
+
+	cr_assert(f && fputs(hand, f) >= 0 && fclose(f) == 0, "writing %s", fx.dropin);
+	AXDP_OK(&r, "allow", "add", "tcp", "8444");
+	run_free(&r);
+	text = read_file(fx.dropin);
+	cr_assert_not_null(text);
+	cr_expect(strstr(text, "\nDropMartians = yes\n"), "a hand-written line lost its value:\n%s", text);
+	cr_expect(!strstr(text, "192.0.2.0/24"), "an emptied list came back:\n%s", text);
+	cr_expect(!strstr(text, "\xef\xbb\xbf"), "the BOM became part of a line:\n%s", text);
+	free(text);
 }
 
 Test(axdp, policy_change_overridden_by_a_later_file_is_refused)

@@ -28,6 +28,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/wait.h>
+#include <gelf.h>
 #include <linux/if_link.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -860,6 +861,59 @@ Test(nft, without_the_bpf_object_nftables_polls)
 	cr_expect_eq(fx.d.pid, 0, "the daemon kept running after axdp off");
 	ruleset(rules, sizeof(rules));
 	cr_expect(!nft_has_table(rules, AXDP_NFT_FAMILY, AXDP_NFT_TABLE), "the table outlived axdp off:\n%s", rules);
+}
+
+/*
+ * A copy of the object whose XDP program starts with an opcode no kernel
+ * knows: the verifier refuses it the way Debian 11's 5.10 refuses the real
+ * object (tests/verifier-matrix.sh: BPF atomics, "BPF_STX uses reserved
+ * fields"), so the load fails in the kernel, not for a missing file.
+ */
+static void refused_object(const char *path)
+{
+	char cmd[1024];
+	size_t shstrndx;
+	off_t xdp = -1;
+	Elf_Scn *scn = NULL;
+	Elf *e;
+	int fd;
+
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", axdpd_object(), path);
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	cr_assert(fd >= 0 && elf_version(EV_CURRENT) != EV_NONE, "opening %s", path);
+	e = elf_begin(fd, ELF_C_READ, NULL);
+	cr_assert(e && elf_getshdrstrndx(e, &shstrndx) == 0, "%s: %s", path, elf_errmsg(-1));
+	while ((scn = elf_nextscn(e, scn))) {
+		GElf_Shdr sh;
+
+		if (gelf_getshdr(scn, &sh) && !strcmp(elf_strptr(e, shstrndx, sh.sh_name), "xdp"))
+			xdp = (off_t)sh.sh_offset;
+	}
+	elf_end(e);
+	cr_assert_geq(xdp, 0, "%s has no xdp section", path);
+	cr_assert_eq(pwrite(fd, "\xff", 1, xdp), 1, "patching %s", path);
+	close(fd);
+}
+
+/* A kernel that refuses the object: auto protects with nftables alone and says so in one line. */
+Test(nft, object_the_kernel_refuses_nftables_alone)
+{
+	char path[AXDPD_PATH + 32];
+	int rc;
+
+	setup(NFT, NULL, false);
+	snprintf(path, sizeof(path), "%s/refused.bpf.o", fx.d.dir);
+	refused_object(path);
+	setenv(AXDPD_OBJECT_ENV, path, 1);
+	cr_assert(axdpd_dropin(&fx.d, "10-auto.conf", "[Daemon]\nBackend=auto\n") == 0, "%s", fx.d.err);
+	cr_assert(axdpd_start(&fx.d, READY_MS) == 0, "starting with an object the kernel refuses: %s", fx.d.err);
+	/* One line (one axdp_log call): why the object did not load, then what protects instead. */
+	cr_expect(log_has("the verifier refused it"), "the log does not say the load failed in the kernel");
+	cr_expect(log_has("protecting with nftables alone"), "the log does not say nftables protects alone");
+	cr_expect(on_nftables(), "%s not on nftables", fx.ns.ifname[SERVER]);
+	rc = try_connect(AF_INET, side_addr(SERVER, AF_INET), CLOSED_PORT, DROPPED_MS);
+	cr_expect_eq(rc, ETIMEDOUT, "closed port %u: %s", CLOSED_PORT, rc ? strerror(rc) : "connected");
 }
 
 /* No nft program: a clear error that names the package. */

@@ -88,6 +88,17 @@ static uint32_t sum16(const void *data, size_t len, uint32_t sum)
 	return sum;
 }
 
+/* Frames are byte arrays: header fields land at any alignment, so they are copied in. */
+static void put16(uint8_t *at, uint16_t v)
+{
+	memcpy(at, &v, sizeof(v));
+}
+
+static void put32(uint8_t *at, uint32_t v)
+{
+	memcpy(at, &v, sizeof(v));
+}
+
 static uint16_t fold(uint32_t sum)
 {
 	while (sum >> 16)
@@ -124,20 +135,20 @@ static size_t build(const struct flood *f, const struct flood_spec *s, uint64_t 
 	ip[4] = (uint8_t)(r >> 8), ip[5] = (uint8_t)r;
 	ip[8] = 64;
 	ip[9] = s->kind == FLOOD_UDP ? IPPROTO_UDP : IPPROTO_TCP;
-	*(uint32_t *)(ip + 12) = htonl(src);
-	*(uint32_t *)(ip + 16) = htonl(s->dst);
-	*(uint16_t *)(ip + 10) = htons(fold(sum16(ip, 20, 0)));
+	put32(ip + 12, htonl(src));
+	put32(ip + 16, htonl(s->dst));
+	put16(ip + 10, htons(fold(sum16(ip, 20, 0))));
 
-	*(uint16_t *)(l4 + 0) = htons(sport);
-	*(uint16_t *)(l4 + 2) = htons(dport);
+	put16(l4 + 0, htons(sport));
+	put16(l4 + 2, htons(dport));
 	if (s->kind == FLOOD_UDP) {
-		*(uint16_t *)(l4 + 4) = htons((uint16_t)l4len);
+		put16(l4 + 4, htons((uint16_t)l4len));
 	} else {
-		*(uint32_t *)(l4 + 4) = (uint32_t)r;                 /* seq */
-		*(uint32_t *)(l4 + 8) = s->kind == FLOOD_ACK ? (uint32_t)(r >> 32) : 0;
+		put32(l4 + 4, (uint32_t)r);                 /* seq */
+		put32(l4 + 8, s->kind == FLOOD_ACK ? (uint32_t)(r >> 32) : 0);
 		l4[12] = 5 << 4;
 		l4[13] = s->kind == FLOOD_ACK ? 0x10 : 0x02;
-		*(uint16_t *)(l4 + 14) = htons(64240);
+		put16(l4 + 14, htons(64240));
 	}
 	pseudo = sum16(ip + 12, 8, 0) + ip[9] + (uint32_t)l4len;
 	*(uint16_t *)(l4 + (s->kind == FLOOD_UDP ? 6 : 16)) = htons(fold(sum16(l4, l4len, pseudo)));
