@@ -18,19 +18,6 @@ struct guarded {
 	char what[96];
 };
 
-static bool to_addr16(const char *text, uint8_t out[16])
-{
-	struct in_addr a4;
-
-	memset(out, 0, 16);
-	if (inet_pton(AF_INET, text, &a4) == 1) {
-		out[10] = out[11] = 0xff;
-		memcpy(out + 12, &a4, 4);
-		return true;
-	}
-	return inet_pton(AF_INET6, text, out) == 1;
-}
-
 /* Default routes' next hops from /proc/net: this network namespace's, as ip route shows them. */
 static size_t gateways(struct guarded *g, size_t max)
 {
@@ -74,11 +61,15 @@ static size_t gateways(struct guarded *g, size_t max)
 static size_t guarded(struct guarded *g, size_t max)
 {
 	const char *ssh = getenv("SSH_CONNECTION");
+	struct axdp_cidr source;
 	size_t n = 0;
 	char client[64];
 
-	if (ssh && sscanf(ssh, "%63s", client) == 1 && to_addr16(client, g[0].addr))
+	/* "CLIENT CLIENT_PORT SERVER SERVER_PORT"; the client parsed as a CIDR key takes it (v4-mapped IPv4). */
+	if (ssh && sscanf(ssh, "%63s", client) == 1 && axdp_cidr_parse(client, strlen(client), false, &source) == 0) {
+		memcpy(g[0].addr, source.addr, sizeof(g[0].addr));
 		snprintf(g[n++].what, sizeof(g->what), "%s, the source of your SSH session ($SSH_CONNECTION)", client);
+	}
 	return n + gateways(g + n, max - n);
 }
 
