@@ -263,7 +263,8 @@ fuzz-build: $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 # Each target for FUZZ_SECONDS from its seeds in tests/fuzz/corpus/TARGET; a crash stops with the input kept.
 # Then the data path against its model for FUZZ_SECONDS: mismatches kept in $(FUZZ_BUILD)/datapath-cases,
 # to be copied to tests/fuzz/datapath-cases once decided (make check runs those).
-fuzz: fuzz-build all $(BUILD)/dpfuzz
+# deps first: on a fresh machine it brings the compilers (make runs prerequisites in order).
+fuzz: deps fuzz-build all $(BUILD)/dpfuzz
 	AXDP_BPF_OBJECT=$(BPF_OBJ) $(BUILD)/dpfuzz --seconds $(FUZZ_SECONDS) --keep $(FUZZ_BUILD)/datapath-cases
 	for t in $(FUZZ_TARGETS); do \
 		mkdir -p $(FUZZ_BUILD)/corpus/$$t && \
