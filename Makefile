@@ -222,7 +222,7 @@ rpm: dist
 check-packages:
 	tests/package-check.sh
 
-# Debian 12 guest under qemu: installs the .deb, checks the service protects it.
+# Debian 12 guest under qemu (SUITE=trixie: Debian 13): installs the .deb, checks the service protects it.
 check-e2e:
 	tests/e2e-qemu.sh
 

@@ -3,9 +3,10 @@
 #
 # End to end: the .deb in a Debian 12 guest under qemu (TCG by default).
 #
-#   1. debootstrap a bookworm root file system with Debian's 6.1 kernel, systemd
+#   1. debootstrap a Debian root file system (SUITE=bookworm: 12 with 6.1, or
+#      SUITE=trixie: 13 with 6.12), systemd
 #      as init, systemd-networkd (DHCP), socat and busybox (udhcpd); cached in
-#      build/e2e/base/.  The package of BASE_COMMIT (the upgrade's starting
+#      build/e2e/base-SUITE/.  The package of BASE_COMMIT (the upgrade's starting
 #      point) is built from a git worktree of it, cached in build/e2e/old-src/.
 #   2. Copy the base, add both packages, a second object with other map sizes
 #      (build/autoxdp-resized.bpf.o) and the guest's test units, make an ext4
@@ -36,7 +37,13 @@ cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 E2E=${E2E_DIR:-$BUILD/e2e}
 MIRROR=${MIRROR:-http://deb.debian.org/debian}
-SUITE=bookworm
+# SUITE=trixie boots Debian 13 instead of Debian 12; the package is the same one, built here.
+SUITE=${SUITE:-bookworm}
+case $SUITE in
+bookworm) KERNEL_SERIES='6\.1\.' LIBELF=libelf1 ;;
+trixie) KERNEL_SERIES='6\.12\.' LIBELF=libelf1t64 ;;
+*) echo "e2e: SUITE=$SUITE: bookworm or trixie" >&2; exit 2 ;;
+esac
 ACCEL=${ACCEL:-tcg}
 HOST_OPEN=${HOST_OPEN:-18080}
 HOST_CLOSED=${HOST_CLOSED:-18090}
@@ -51,7 +58,7 @@ DEB=${DEB:-$BUILD/pkg/autoxdp_${VERSION}_$ARCH.deb}
 BASE_COMMIT=${BASE_COMMIT:-e763454}
 OLD_DEB=${OLD_DEB:-}
 RESIZED=$BUILD/autoxdp-resized.bpf.o
-GUEST_PKGS=systemd-sysv,udev,dbus,kmod,linux-image-amd64,initramfs-tools,iproute2,socat,procps,busybox,libbpf1,libcap2,libelf1,libsystemd0,zlib1g
+GUEST_PKGS=systemd-sysv,udev,dbus,kmod,linux-image-amd64,initramfs-tools,iproute2,socat,procps,busybox,libbpf1,libcap2,$LIBELF,libsystemd0,zlib1g
 
 say() { echo "e2e: $*"; }
 die() { echo "e2e: FAIL: $*" >&2; exit 1; }
@@ -91,7 +98,7 @@ if [[ -z $OLD_DEB ]]; then
 fi
 
 # ---- 1. The base image, built once (again when the package list changes) ----
-base=$E2E/base
+base=$E2E/base-$SUITE
 if [[ ! -f $base/.complete || $(cat "$base/.complete") != "$GUEST_PKGS" ]]; then
 	say "debootstrap $SUITE into $base (a few minutes)"
 	rm -rf "$base"
@@ -422,7 +429,7 @@ tr -d '\r' <"$log" | grep -E '^E2E' >"$run/e2e.log" || true
 cat "$run/e2e.log"
 has() { grep -qE "$1" "$run/e2e.log"; }
 check() { if has "$2"; then ok "$1"; else ko "$1"; fi; }
-check "guest runs Debian's 6.1 kernel" 'E2E: kernel 6\.1\.'
+check "guest runs $SUITE's kernel" "E2E: kernel $KERNEL_SERIES"
 check "dpkg -i of $BASE_COMMIT's package succeeded" 'E2E: dpkg -i: ok'
 check "service enabled on install" 'E2E: is-enabled: enabled'
 check "service active on install" 'E2E: is-active: active'
