@@ -212,9 +212,13 @@ static void record(struct probe *p, const struct inflight *f, int error)
 	if (error == ETIMEDOUT) {
 		p->dropped++;
 	} else if (error == 0 || error == ECONNREFUSED) {
-		p->holes++;
+		/*
+		 * The latest holes, not the first: holes before a step's start
+		 * must not crowd out one after it, which would pass its verdict.
+		 */
+		p->kept[p->holes++ % PROBE_HOLES_KEPT] = (struct probe_hole){ f->sent_ms, f->target, error };
 		if (p->n_kept < PROBE_HOLES_KEPT)
-			p->kept[p->n_kept++] = (struct probe_hole){ f->sent_ms, f->target, error };
+			p->n_kept++;
 	} else {
 		if (!p->errors++)
 			p->first_error = error;
@@ -317,17 +321,18 @@ void probe_stop(struct probe *p)
 }
 
 /* Holes whose SYN left at or after since_ms; first (may be NULL) gets the first of them that was kept. */
+/* Holes among the latest kept whose SYN left at or after since_ms; the earliest of them in *first. */
 static long probe_holes_since(struct probe *p, long since_ms, struct probe_hole *first)
 {
 	long n = 0;
 
 	pthread_mutex_lock(&p->lock);
-	for (int i = 0; i < p->n_kept; i++)
-		if (p->kept[i].sent_ms >= since_ms && n++ == 0 && first)
+	for (int i = 0; i < p->n_kept; i++) {
+		if (p->kept[i].sent_ms < since_ms)
+			continue;
+		if (n++ == 0 || p->kept[i].sent_ms < first->sent_ms)
 			*first = p->kept[i];
-	/* Holes beyond the kept ones are all later than the kept ones. */
-	if (p->n_kept == PROBE_HOLES_KEPT && p->kept[PROBE_HOLES_KEPT - 1].sent_ms >= since_ms)
-		n += p->holes - p->n_kept;
+	}
 	pthread_mutex_unlock(&p->lock);
 	return n;
 }
@@ -360,8 +365,9 @@ int probe_verdict(struct probe *p, long since_ms, char *why, size_t whylen)
 		return axdp_fail(why, whylen, "%ld probes failed (the first: %s), so silence proves nothing", errors,
 				 strerror(first_error));
 	if (holes)
-		return axdp_fail(why, whylen, "%ld SYNs to closed ports were answered; the first left %ld ms after the "
-				 "start, to port %u, answered %s", holes, h.sent_ms - since_ms,
+		return axdp_fail(why, whylen, "SYNs to closed ports were answered (%ld of the latest %d holes kept); "
+				 "one left %ld ms after the start, to port %u, answered %s", holes, PROBE_HOLES_KEPT,
+				 h.sent_ms - since_ms,
 				 ntohs(((struct sockaddr_in *)&p->target[h.target])->sin_port), /* sin6_port alike */
 				 h.error ? strerror(h.error) : "by an accepted connection");
 	if (last < since_ms)

@@ -72,7 +72,7 @@ struct probe {
 	long sent, dropped, holes, errors;
 	long last_judged_ms;  /* when the SYN of the latest judged probe left; -1: none yet */
 	int first_error;      /* errno of the first probe that was neither dropped nor a hole */
-	struct probe_hole kept[PROBE_HOLES_KEPT];
+	struct probe_hole kept[PROBE_HOLES_KEPT];  /* the latest holes, a ring indexed by holes */
 	int n_kept;
 	char err[256];
 };
