@@ -18,7 +18,7 @@ BUILD      ?= $(if $(SANITIZE),build-san,build)
 ARCH_INCLUDE := /usr/include/$(shell $(CC) -dumpmachine)
 BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -Wall -Wextra -Wno-unused-parameter -Werror -I$(ARCH_INCLUDE) -Ibpf
 CFLAGS     ?= -O2 -g
-CFLAGS     += -std=gnu11 -Wall -Wextra -Werror -Wno-format-truncation -Ibpf -Isrc \
+CFLAGS     += -std=gnu11 -Wall -Wextra -Werror -Wno-format-truncation -Ibpf -Isrc/shared \
               -DAXDP_VERSION='"$(VERSION)"' -DAXDP_OBJECT_DEFAULT='"$(LIBEXECDIR)/autoxdp.bpf.o"'
 ifneq ($(SANITIZE),)
 CFLAGS     += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
@@ -28,16 +28,23 @@ LDLIBS     := -lbpf -lelf -lz -lsystemd -lcap
 BPF_OBJ    := $(BUILD)/autoxdp.bpf.o
 BPF_SRC    := $(wildcard bpf/*.c bpf/*.h)
 PROGRAMS   := autoxdpd axdp
-# cli_*.c: the commands of axdp, linked into axdp only.
-CLI_SRC    := $(wildcard src/cli_*.c)
-CLI_OBJ    := $(CLI_SRC:src/%.c=$(BUILD)/%.o)
-LIB_SRC    := $(filter-out $(PROGRAMS:%=src/%.c) $(CLI_SRC),$(wildcard src/*.c))
-LIB_OBJ    := $(LIB_SRC:src/%.c=$(BUILD)/%.o)
+# src/shared: what the daemon, the CLI and the tests share; src/daemon: autoxdpd; src/cli: axdp.
+# Objects go flat into $(BUILD): a file name is unique across the three.
+SHARED_SRC := $(wildcard src/shared/*.c)
+SHARED_OBJ := $(SHARED_SRC:src/shared/%.c=$(BUILD)/%.o)
+DAEMON_SRC := $(filter-out src/daemon/autoxdpd.c,$(wildcard src/daemon/*.c))
+DAEMON_OBJ := $(DAEMON_SRC:src/daemon/%.c=$(BUILD)/%.o)
+CLI_SRC    := $(filter-out src/cli/axdp.c,$(wildcard src/cli/*.c))
+CLI_OBJ    := $(CLI_SRC:src/cli/%.c=$(BUILD)/%.o)
+SRC_HDR    := $(wildcard src/*/*.h)
+# What tests and benches link: everything but the two main()s and the CLI's commands.
+LIB_OBJ    := $(SHARED_OBJ) $(DAEMON_OBJ)
 TEST_SRC   := $(wildcard tests/test_*.c)
 TEST_BIN   := $(TEST_SRC:tests/%.c=$(BUILD)/%)
 # tests/model: the reference model of the decision tree and the state the differential fuzzer uses.
 TEST_LIB   := $(wildcard tests/lib/*.c tests/model/*.c)
 TEST_HDR   := $(wildcard tests/lib/*.h tests/model/*.h)
+TEST_INC   := -Isrc/daemon -Itests/lib -Itests/model
 
 # Packages the build and the tests need, by distribution.
 # python3: the JSON cross-check of test_axdp.  fail2ban, crowdsec: the real ones run in
@@ -76,12 +83,14 @@ $(BUILD):
 $(BPF_OBJ): $(BPF_SRC) $(BUILD)/clang.stamp | $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) -c bpf/autoxdp.bpf.c -o $@
 
-$(BUILD)/%.o: src/%.c $(wildcard src/*.h) bpf/autoxdp_abi.h $(BUILD)/cflags.stamp | $(BUILD)
+vpath %.c src/shared src/daemon src/cli
+$(BUILD)/%.o: %.c $(SRC_HDR) bpf/autoxdp_abi.h $(BUILD)/cflags.stamp | $(BUILD)
 	$(CC) $(CFLAGS) -c $< -o $@
 
-$(PROGRAMS:%=$(BUILD)/%): $(BUILD)/%: $(BUILD)/%.o $(LIB_OBJ)
+$(BUILD)/autoxdpd: $(BUILD)/autoxdpd.o $(DAEMON_OBJ) $(SHARED_OBJ)
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
-$(BUILD)/axdp: $(CLI_OBJ)
+$(BUILD)/axdp: $(BUILD)/axdp.o $(CLI_OBJ) $(SHARED_OBJ)
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 
 # Test artifacts for upgrades across changed map definitions (tests/test_upgrade.c):
 # the same sources with other map sizes, and one whose conntrack cannot be created.
@@ -93,10 +102,10 @@ $(UPGRADE_OBJS): $(BPF_SRC) $(BUILD)/clang.stamp | $(BUILD)
 $(BUILD)/test_upgrade: $(UPGRADE_OBJS)
 
 $(BUILD)/test_%: tests/test_%.c $(TEST_LIB) $(TEST_HDR) $(LIB_OBJ) | $(BUILD)
-	$(CC) $(CFLAGS) -Itests/lib -Itests/model $< $(TEST_LIB) $(LIB_OBJ) -o $@ $(LDLIBS) -lcriterion
+	$(CC) $(CFLAGS) $(TEST_INC) $< $(TEST_LIB) $(LIB_OBJ) -o $@ $(LDLIBS) -lcriterion
 
 $(BUILD)/dpfuzz: tests/fuzz/dpfuzz.c $(TEST_LIB) $(TEST_HDR) $(LIB_OBJ) | $(BUILD)
-	$(CC) $(CFLAGS) -Itests/lib -Itests/model $< $(TEST_LIB) $(LIB_OBJ) -o $@ $(LDLIBS)
+	$(CC) $(CFLAGS) $(TEST_INC) $< $(TEST_LIB) $(LIB_OBJ) -o $@ $(LDLIBS)
 
 # Services among them (fail2ban, crowdsec) are installed without being started (a policy-rc.d that
 # denies it, unless one exists): the tests run their own instances, and the host's firewall is never
@@ -126,13 +135,13 @@ check: deps
 	AXDP_BPF_OBJECT=$(BPF_OBJ) AXDP_BUILD=$(BUILD) tests/run-tests $(TEST_BIN)
 
 $(BUILD)/bench: tests/bench.c $(TEST_LIB) $(TEST_HDR) $(LIB_OBJ) | $(BUILD)
-	$(CC) $(CFLAGS) -Itests/lib -Itests/model $< $(TEST_LIB) $(LIB_OBJ) -o $@ $(LDLIBS)
+	$(CC) $(CFLAGS) $(TEST_INC) $< $(TEST_LIB) $(LIB_OBJ) -o $@ $(LDLIBS)
 
 $(BUILD)/bench_daemon: tests/bench_daemon.c $(TEST_LIB) $(TEST_HDR) $(LIB_OBJ) | $(BUILD)
-	$(CC) $(CFLAGS) -Itests/lib -Itests/model $< $(TEST_LIB) $(LIB_OBJ) -o $@ $(LDLIBS) -lpthread
+	$(CC) $(CFLAGS) $(TEST_INC) $< $(TEST_LIB) $(LIB_OBJ) -o $@ $(LDLIBS) -lpthread
 
 $(BUILD)/bench_flood: tests/bench_flood.c $(TEST_LIB) $(TEST_HDR) $(LIB_OBJ) | $(BUILD)
-	$(CC) $(CFLAGS) -Itests/lib -Itests/model $< $(TEST_LIB) $(LIB_OBJ) -o $@ $(LDLIBS) -lpthread
+	$(CC) $(CFLAGS) $(TEST_INC) $< $(TEST_LIB) $(LIB_OBJ) -o $@ $(LDLIBS) -lpthread
 
 bench: deps
 	$(MAKE) all $(BUILD)/bench $(BUILD)/bench_daemon $(BUILD)/bench_flood
@@ -239,17 +248,17 @@ FUZZ_CC      ?= clang-14
 FUZZ_BUILD   ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := config cidr dropin sockdiag rtnetlink json
-FUZZ_CFLAGS  := -O1 -g -std=gnu11 -Wall -Wextra -Werror -Wno-gnu-variable-sized-type-not-at-end -Wno-missing-field-initializers -Ibpf -Isrc -Itests/lib -Itests/fuzz \
+FUZZ_CFLAGS  := -O1 -g -std=gnu11 -Wall -Wextra -Werror -Wno-gnu-variable-sized-type-not-at-end -Wno-missing-field-initializers -Ibpf -Isrc/shared -Isrc/daemon -Isrc/cli -Itests/lib -Itests/fuzz \
                 -DAXDP_VERSION='"$(VERSION)"' -DAXDP_OBJECT_DEFAULT='"$(LIBEXECDIR)/autoxdp.bpf.o"' \
                 -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 # The whole CLI, axdp.c's main renamed: libFuzzer brings its own.
-FUZZ_OBJ     := $(LIB_SRC:src/%.c=$(FUZZ_BUILD)/%.o) $(CLI_SRC:src/%.c=$(FUZZ_BUILD)/%.o) $(FUZZ_BUILD)/axdp.o
+FUZZ_OBJ     := $(patsubst $(BUILD)/%,$(FUZZ_BUILD)/%,$(LIB_OBJ) $(CLI_OBJ)) $(FUZZ_BUILD)/axdp.o
 
 .PHONY: fuzz fuzz-build
 $(FUZZ_BUILD):
 	mkdir -p $@
 
-$(FUZZ_BUILD)/%.o: src/%.c $(wildcard src/*.h) bpf/autoxdp_abi.h | $(FUZZ_BUILD)
+$(FUZZ_BUILD)/%.o: %.c $(SRC_HDR) bpf/autoxdp_abi.h | $(FUZZ_BUILD)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 $(FUZZ_BUILD)/axdp.o: FUZZ_CFLAGS += -Dmain=axdp_main
 

@@ -12,14 +12,9 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include "config.h"
 #include "loader.h"
 #include "xdp_copy.h"
-
-/* As Mode= spells it. */
-static inline const char *axdp_mode_name(bool audit)
-{
-	return audit ? "audit" : "enforce";
-}
 
 struct axdp_mode_switch {
 	struct axdp_xdp_copy other;   /* xdp_ingress with knobs.audit flipped */

@@ -183,6 +183,11 @@ static const char *const run_mode_names[] = {
 	NULL,
 };
 
+const char *axdp_mode_name(bool audit)
+{
+	return run_mode_names[audit ? AXDP_MODE_AUDIT : AXDP_MODE_ENFORCE];
+}
+
 #define OFF(field) offsetof(struct axdp_config, field)
 
 /* Print order is table order, so keys of one section must stay together. */

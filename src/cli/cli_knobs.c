@@ -17,7 +17,6 @@
 #include <bpf/btf.h>
 #include "cli.h"
 #include "loader.h"
-#include "mode_switch.h"
 #include "rate_knobs.h"
 
 #define KNOB(f) offsetof(struct axdp_knobs, f)

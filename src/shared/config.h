@@ -45,6 +45,9 @@ enum axdp_run_mode {
 	AXDP_MODE_AUDIT,
 };
 
+/* The mode as Mode= spells it: "audit" or "enforce". */
+const char *axdp_mode_name(bool audit);
+
 /* IPv4 is stored v4-mapped (::ffff:a.b.c.d) with prefix + 96, like addresses in the ABI. */
 struct axdp_cidr {
 	uint8_t addr[16]; /* network order; bits past prefix are always zero */
