@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -865,6 +866,14 @@ int main(int argc, char **argv)
 	char err[ERRLEN];
 	sigset_t mask;
 
+	/*
+	 * A fixed threshold: blocks of 128 KiB and more are mapped and given
+	 * back whole when freed.  glibc's default raises the threshold to the
+	 * largest block freed so far, so after libbpf freed the kernel's BTF
+	 * (5 MB) the deny list's parse and bitmaps went to the heap and kept
+	 * it resident for the daemon's life.
+	 */
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 	if (parse_cmdline(argc, argv, &d.cmd))
 		return 2;
 	if (load_config(&d.cmd, &d.cfg, err, sizeof(err))) {

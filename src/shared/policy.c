@@ -60,14 +60,19 @@ static void wait_for_programs(const struct axdp_policy_maps *m)
 		usleep(100 * 1000);
 }
 
+static void unmap_deny_clear(struct axdp_policy_maps *m)
+{
+	if (m->deny_clear_words)
+		munmap(m->deny_clear_words, AXDP_DENY_CLEAR_WORDS * sizeof(uint64_t));
+	m->deny_clear_words = NULL;
+}
+
 void axdp_policy_close(struct axdp_policy_maps *m)
 {
 	int *fds[] = { &m->policy, &m->deny[0], &m->deny[1], &m->deny_clear, &m->bans, &m->trust, &m->local_addrs,
 		       &m->rcu_wait, &m->rcu_inner };
 
-	if (m->deny_clear_words)
-		munmap(m->deny_clear_words, AXDP_DENY_CLEAR_WORDS * sizeof(uint64_t));
-	m->deny_clear_words = NULL;
+	unmap_deny_clear(m);
 	free(m->deny_covered);
 	m->deny_covered = NULL;
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
@@ -304,6 +309,10 @@ static struct axdp_lpm_key *lpm_keys(const struct axdp_cidr *v, size_t n, __u8 *
 	return k;
 }
 
+/*
+ * deny_clear is mapped only while it is written: a mapping of a BPF array
+ * is resident whole (4 MiB) for as long as it lasts.
+ */
 static int map_deny_clear(struct axdp_policy_maps *m, char *err, size_t errlen)
 {
 	void *p;
@@ -316,6 +325,7 @@ static int map_deny_clear(struct axdp_policy_maps *m, char *err, size_t errlen)
 	m->deny_clear_words = p;
 	return 0;
 }
+
 
 /*
  * Programs read the words as the daemon writes them: whole-word stores,
@@ -373,6 +383,7 @@ int axdp_policy_set_deny(struct axdp_policy_maps *m, const struct axdp_cidr *v, 
 	m->deny_covered = covered;
 	covered = NULL;
 out:
+	unmap_deny_clear(m);
 	free(covered);
 	free(families);
 	free(keys);
@@ -419,6 +430,7 @@ int axdp_policy_ban_add(struct axdp_policy_maps *m, const struct axdp_cidr *v, s
 	if (!rc && n)
 		rc = mark_bans(m, true, err, errlen);
 out:
+	unmap_deny_clear(m);
 	free(covered);
 	free(families);
 	free(keys);
@@ -466,6 +478,7 @@ int axdp_policy_refresh_clear(struct axdp_policy_maps *m, char *err, size_t errl
 	if (map_deny_clear(m, err, errlen))
 		return -1;
 	store_clear(m, m->deny_covered, false);
+	unmap_deny_clear(m);
 	return 0;
 }
 

@@ -16,7 +16,7 @@
 
 struct axdp_policy_maps {
 	int policy, deny[2], deny_clear, bans, trust, local_addrs;   /* fds of the pinned maps */
-	uint64_t *deny_clear_words;   /* deny_clear mapped, once a deny list or ban was set through this */
+	uint64_t *deny_clear_words;   /* deny_clear mapped, while a deny list or ban is being set */
 	uint64_t *deny_covered;       /* buckets the deny list set last touches (malloc'd), NULL: none set yet */
 	const uint64_t *bans_covered; /* buckets the runtime bans touch, NULL: no bans (bans.c, under its lock) */
 	int rcu_wait, rcu_inner;  /* a map-in-map whose update waits for running programs; -1: sleep instead */
