@@ -241,13 +241,29 @@ struct axdp_flow {
 #define AXDP_MAP_FLOW_PORTS   "flow_ports"
 #define AXDP_MAP_EGRESS_CLOCK "egress_clock"
 
-/* A datagram whose first fragment passed; later fragments follow it. */
+/*
+ * A datagram whose first fragment passed; later fragments follow it.
+ * IPv6 datagrams in fragments, IPv4 ones in fragments4: the kernel hashes
+ * every byte of a key, and a 12-byte key is one jhash round where the 40
+ * bytes of both families' addresses are four.
+ */
 struct axdp_frag_key {
 	struct axdp_addr src;
 	struct axdp_addr dst;
-	__u32 id;             /* IPv4 id widened, or the IPv6 fragment id */
+	__u32 id;             /* the IPv6 fragment id */
 	__u8 proto;
 	__u8 pad[3];
+};
+
+struct axdp_frag4_key {
+	__be32 src;
+	__be32 dst;
+	/*
+	 * The 16-bit id << 8 | protocol: one word, written by one store, since
+	 * the hash reads the key in words and a word assembled from narrower
+	 * stores stalls the read.
+	 */
+	__u32 id_proto;
 };
 
 struct axdp_frag {
@@ -517,6 +533,7 @@ struct axdp_counter {
 #define AXDP_MAP_ADDR_ALLOW "addr_allow"
 #define AXDP_MAP_CONNTRACK  "conntrack"
 #define AXDP_MAP_FRAGMENTS  "fragments"
+#define AXDP_MAP_FRAGMENTS4 "fragments4"
 #define AXDP_MAP_BIND_EXCLUDE "bind_exclude"
 #define AXDP_MAP_UDP_SOCKS  "udp_socks"
 #define AXDP_MAP_SOCK_EVENTS "sock_events"

@@ -283,11 +283,8 @@ static __always_inline enum axdp_reason judge_icmpv6(const struct packet *p, con
 
 static __always_inline enum axdp_reason judge_later_fragment(const struct packet *p)
 {
-	struct axdp_frag_key key = {};
-	struct axdp_frag *f;
+	struct axdp_frag *f = fragment_lookup(p);
 
-	fragment_key(&key, p);
-	f = bpf_map_lookup_elem(&fragments, &key);
 	if (f && (__s64)(coarse_now() - f->first_seen_ns) < (__s64)knobs.frag_timeout_ns)
 		return AXDP_PASS_FRAGMENT;
 	return AXDP_DROP_FRAG_ORPHAN;
@@ -295,11 +292,9 @@ static __always_inline enum axdp_reason judge_later_fragment(const struct packet
 
 static __always_inline void admit_fragments(const struct packet *p)
 {
-	struct axdp_frag_key key = {};
 	struct axdp_frag f = { .first_seen_ns = coarse_now() };
 
-	fragment_key(&key, p);
-	bpf_map_update_elem(&fragments, &key, &f, BPF_ANY);
+	fragment_record(p, &f);
 }
 
 static __always_inline enum axdp_reason judge_l4(const struct packet *p, const struct axdp_policy *pol, void *end)

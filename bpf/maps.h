@@ -69,6 +69,14 @@ struct {
 } fragments SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, AXDP_FRAG_ENTRIES);
+	__type(key, struct axdp_frag4_key);
+	__type(value, struct axdp_frag);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} fragments4 SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(max_entries, AXDP_BIND_EXCLUDE_ENTRIES);
 	__type(key, struct axdp_lpm_key);

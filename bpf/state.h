@@ -97,12 +97,41 @@ static __always_inline void inbound_flow_key(struct axdp_flow_key *key, const st
 	key->proto = p->proto;
 }
 
-static __always_inline void fragment_key(struct axdp_frag_key *key, const struct packet *p)
+static __always_inline struct axdp_frag_key fragment_key(const struct packet *p)
 {
-	key->src = p->src;
-	key->dst = p->dst;
-	key->id = p->frag_id;
-	key->proto = p->frag_proto;
+	return (struct axdp_frag_key){ .src = p->src, .dst = p->dst, .id = p->frag_id, .proto = p->frag_proto };
+}
+
+static __always_inline struct axdp_frag4_key fragment4_key(const struct packet *p)
+{
+	return (struct axdp_frag4_key){ .src = p->src.w[3], .dst = p->dst.w[3], .id_proto = p->frag_id << 8 | p->frag_proto };
+}
+
+/* The entry of the datagram this fragment belongs to, in its family's map, or NULL. */
+static __always_inline struct axdp_frag *fragment_lookup(const struct packet *p)
+{
+	if (!p->ipv6) {
+		struct axdp_frag4_key key = fragment4_key(p);
+
+		return bpf_map_lookup_elem(&fragments4, &key);
+	} else {
+		struct axdp_frag_key key = fragment_key(p);
+
+		return bpf_map_lookup_elem(&fragments, &key);
+	}
+}
+
+static __always_inline void fragment_record(const struct packet *p, const struct axdp_frag *f)
+{
+	if (!p->ipv6) {
+		struct axdp_frag4_key key = fragment4_key(p);
+
+		bpf_map_update_elem(&fragments4, &key, f, BPF_ANY);
+	} else {
+		struct axdp_frag_key key = fragment_key(p);
+
+		bpf_map_update_elem(&fragments, &key, f, BPF_ANY);
+	}
 }
 
 #endif

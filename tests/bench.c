@@ -130,27 +130,51 @@ static void udp_reply(struct pkt *p)
 	pkt_udp4(p, PKT_REMOTE4, PKT_LOCAL4, 53, LPORT);
 }
 
-static void fragmented(struct pkt *whole)
+/* A datagram to an open UDP port in two fragments; the families keep their fragments in separate maps. */
+static void fragmented(struct pkt *whole, bool v6)
 {
-	pkt_udp4(whole, PKT_REMOTE4, PKT_LOCAL4, RPORT, OPEN_UDP);
+	if (v6)
+		pkt_udp6(whole, PKT_REMOTE6, PKT_LOCAL6, RPORT, OPEN_UDP);
+	else
+		pkt_udp4(whole, PKT_REMOTE4, PKT_LOCAL4, RPORT, OPEN_UDP);
 	pkt_payload(whole, NULL, 1200);
 }
 
-static int first_fragment(struct dpt *t)
+static int first_fragment_of(struct dpt *t, bool v6)
 {
 	struct pkt whole, p;
 
-	fragmented(&whole);
+	fragmented(&whole, v6);
 	pkt_fragment(&p, &whole, 0, 616, true, FRAG_ID);
 	return dpt_run(t, DPT_XDP, &p).err;
 }
 
-static void later_fragment(struct pkt *p)
+static void later_fragment_of(struct pkt *p, bool v6)
 {
 	struct pkt whole;
 
-	fragmented(&whole);
+	fragmented(&whole, v6);
 	pkt_fragment(p, &whole, 616, pkt_fragmentable_len(&whole) - 616, false, FRAG_ID);
+}
+
+static int first_fragment_v4(struct dpt *t)
+{
+	return first_fragment_of(t, false);
+}
+
+static void later_fragment_v4(struct pkt *p)
+{
+	later_fragment_of(p, false);
+}
+
+static int first_fragment_v6(struct dpt *t)
+{
+	return first_fragment_of(t, true);
+}
+
+static void later_fragment_v6(struct pkt *p)
+{
+	later_fragment_of(p, true);
 }
 
 static struct bench_class classes[] = {
@@ -162,7 +186,8 @@ static struct bench_class classes[] = {
 	{ "UDP reply", flow_udp, udp_reply, AXDP_PASS_UDP_FLOW, false, NULL },
 	{ "malformed TCP (XMAS)", NULL, xmas_open, AXDP_DROP_TCP_MALFORMED, false, NULL },
 	{ "ICMP echo request", NULL, echo_request, AXDP_PASS_ICMP_ECHO, false, NULL },
-	{ "later fragment", first_fragment, later_fragment, AXDP_PASS_FRAGMENT, false, NULL },
+	{ "later fragment v4", first_fragment_v4, later_fragment_v4, AXDP_PASS_FRAGMENT, false, NULL },
+	{ "later fragment v6", first_fragment_v6, later_fragment_v6, AXDP_PASS_FRAGMENT, false, NULL },
 	{ "allowed SYN, rate limit", NULL, syn_rated, AXDP_PASS_TCP_PORT, false, "allowed SYN" },
 	{ "closed SYN, 100k deny", NULL, syn_closed_v4, AXDP_DROP_TCP_CLOSED, true, "closed-port SYN v4" },
 	{ "allowed SYN, 100k deny", NULL, syn_open, AXDP_PASS_TCP_PORT, true, "allowed SYN" },

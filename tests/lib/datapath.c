@@ -57,7 +57,7 @@ int dpt_load(struct dpt *t, const struct axdp_knobs *knobs)
 	};
 
 	memset(t, 0, sizeof(*t));
-	t->counters = t->port_allow = t->addr_allow = t->conntrack = t->fragments = -1;
+	t->counters = t->port_allow = t->addr_allow = t->conntrack = t->fragments = t->fragments4 = -1;
 	if (knobs)
 		opts.knobs = *knobs;
 	/* Criterion runs each test in its own process: the pid keeps parallel tests apart. */
@@ -75,7 +75,7 @@ int dpt_load(struct dpt *t, const struct axdp_knobs *knobs)
 	}
 	if ((t->counters = map_fd(t, AXDP_MAP_COUNTERS)) < 0 || (t->port_allow = map_fd(t, AXDP_MAP_PORT_ALLOW)) < 0 ||
 	    (t->addr_allow = map_fd(t, AXDP_MAP_ADDR_ALLOW)) < 0 || (t->conntrack = map_fd(t, AXDP_MAP_CONNTRACK)) < 0 ||
-	    (t->fragments = map_fd(t, AXDP_MAP_FRAGMENTS)) < 0) {
+	    (t->fragments = map_fd(t, AXDP_MAP_FRAGMENTS)) < 0 || (t->fragments4 = map_fd(t, AXDP_MAP_FRAGMENTS4)) < 0) {
 		dpt_unload(t);
 		return -ENOENT;
 	}
@@ -262,5 +262,8 @@ long dpt_flow_count(struct dpt *t)
 
 long dpt_frag_count(struct dpt *t)
 {
-	return count_entries(t->fragments, sizeof(struct axdp_frag_key));
+	long v6 = count_entries(t->fragments, sizeof(struct axdp_frag_key));
+	long v4 = count_entries(t->fragments4, sizeof(struct axdp_frag4_key));
+
+	return v6 < 0 ? v6 : v4 < 0 ? v4 : v6 + v4;
 }

@@ -19,7 +19,7 @@
 
 struct dpt {
 	struct axdp_datapath dp;
-	int counters, port_allow, addr_allow, conntrack, fragments;   /* map fds */
+	int counters, port_allow, addr_allow, conntrack, fragments, fragments4;   /* map fds */
 	int ncpus;
 	char err[512];
 };
@@ -82,7 +82,7 @@ struct axdp_addr dpt_addr(const char *s);
 struct axdp_flow_key dpt_flow_key(uint8_t proto, const char *remote, uint16_t rport, const char *local, uint16_t lport);
 int dpt_flow_get(struct dpt *t, const struct axdp_flow_key *key, struct axdp_flow *flow);
 int dpt_flow_put(struct dpt *t, const struct axdp_flow_key *key, const struct axdp_flow *flow);
-/* Entries in conntrack / fragments, or -errno. */
+/* Entries in conntrack / fragments of both families, or -errno. */
 long dpt_flow_count(struct dpt *t);
 long dpt_frag_count(struct dpt *t);
 

@@ -198,11 +198,13 @@ int dpstate_setup(struct dpstate *d, char *err, size_t errlen)
 
 int dpstate_refresh(struct dpstate *d, char *err, size_t errlen)
 {
-	struct axdp_frag_key key;
+	const int tables[] = { d->t.fragments, d->t.fragments4 };
+	struct axdp_frag_key key; /* the larger of the two families' keys */
 
-	while (bpf_map_get_next_key(d->t.fragments, NULL, &key) == 0)
-		if (bpf_map_delete_elem(d->t.fragments, &key))
-			return snprintf(err, errlen, "emptying the fragment table: %s", strerror(errno)), -1;
+	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
+		while (bpf_map_get_next_key(tables[i], NULL, &key) == 0)
+			if (bpf_map_delete_elem(tables[i], &key))
+				return snprintf(err, errlen, "emptying the fragment tables: %s", strerror(errno)), -1;
 	d->model.nfrags = 0;
 	if (send_egress(d, err, errlen))
 		return -1;
