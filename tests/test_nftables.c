@@ -6,7 +6,8 @@
  * parameter: Backend=xdp or Backend=nftables in the daemon's config);
  * the rest is about nftables alone: falling back where XDP is taken,
  * moving between backends without a gap, never touching a user's ruleset,
- * running without the BPF object, and a missing nft.
+ * running without the BPF object, the ways to reach nftables (libnftables
+ * or the nft program) and neither.
  *
  * Every nft command runs inside a namespace the test created.
  */
@@ -633,7 +634,7 @@ static int cmp_long(const void *a, const void *b)
 /*
  * listen() to reachable in nftables mode, measured: the hook writes the
  * BPF allow-list inside listen(), its ring-buffer event wakes the daemon,
- * which sends the sets to nft in one transaction.  Fresh connects every
+ * which sends the sets to nftables in one transaction.  Fresh connects every
  * 2 ms find the moment the first SYN gets through.
  */
 Test(nft, listen_to_open_delay_is_reported)
