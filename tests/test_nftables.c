@@ -1011,6 +1011,35 @@ Test(nft, session_follows_the_callers_namespace)
 	cr_expect(on_nftables(), "%s not in the server's table on the way back", fx.ns.ifname[SERVER]);
 }
 
+/*
+ * The daemon's session outlives changes others make: a table deleted
+ * behind its back (nft flush ruleset, say) is put back whole at the next
+ * change, not met with a stale picture of it.
+ */
+Test(nft, table_deleted_outside_comes_back_at_the_next_change)
+{
+	static const char *const del[] = { "delete", "table", AXDP_NFT_FAMILY, AXDP_NFT_TABLE, NULL };
+	const uint16_t port = 8091;
+	char err[1024];
+	int listener, rc;
+
+	setup(NFT, NULL, true);
+	cr_assert_eq(nftns(fx.ns.name[SERVER], del, NULL, NULL, 0, err, sizeof(err)), 0, "nft delete table: %s", err);
+	listener = serve(SERVER, AF_INET, SOCK_STREAM, "0.0.0.0", port);
+	/* Without a table everything is reachable: wait for the daemon's word, then judge. */
+	for (long start = now_ms(); !log_has("had been changed or removed outside autoxdp; recreated it");) {
+		cr_assert_lt(now_ms() - start, NFT_OPEN_HANG_MS, "the log does not say the table was recreated");
+		sleep_ms(10);
+	}
+	cr_expect(on_nftables(), "%s not in the recreated table", fx.ns.ifname[SERVER]);
+	cr_expect_geq(reachable_after(AF_INET, side_addr(SERVER, AF_INET), port, now_ms(), IO_MS, 2), 0,
+		      "port %u not reachable in the recreated table", port);
+	rc = try_connect(AF_INET, side_addr(SERVER, AF_INET), CLOSED_PORT, DROPPED_MS);
+	cr_expect_eq(rc, ETIMEDOUT, "closed port %u after the table came back: %s", CLOSED_PORT,
+		     rc ? strerror(rc) : "connected");
+	close(listener);
+}
+
 /* Neither libnftables nor an nft program: a clear error that names the package. */
 Test(nft, missing_nft_names_the_package)
 {

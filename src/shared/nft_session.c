@@ -352,7 +352,7 @@ const char *axdp_nft_session_how(void)
 	}
 	nft = nft_path(buf, sizeof(buf));
 	snprintf(lib.how, sizeof(lib.how),
-		 "%s -f, one process per change (%s unusable: %s; with it changes take well under a millisecond)",
+		 "%s -f, one process per change (%s unusable: %s; with it a change takes about a millisecond)",
 		 nft ? nft : "nft (not found)", AXDP_NFT_LIB, lib.why);
 	return lib.how;
 }

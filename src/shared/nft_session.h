@@ -3,9 +3,9 @@
  * How nftables commands reach the kernel: one session for the life of the
  * process.  libnftables is loaded at run time (dlopen), so the package
  * needs no nftables at all on hosts that only use XDP; its one context
- * sends each input as one netlink batch, in process, in well under a
- * millisecond.  Without the library (or when it cannot be used) each input
- * is one run of `nft -f -`, as before: a fork and exec, 10-80 ms.
+ * sends each input as one netlink batch, in process: about a millisecond
+ * (make bench).  Without the library (or when it cannot be used) each
+ * input is one run of `nft -f -`: a fork and exec, tens of milliseconds.
  *
  * Either way one input is one transaction: the kernel commits it whole or
  * not at all.  The session belongs to the network namespace it was opened
