@@ -84,7 +84,7 @@ static bool lib_load(void)
 	}
 #define X(fn, ret, args)                                                                       \
 	if (!(*(void **)&lib.fn = dlsym(h, #fn))) {                                             \
-		snprintf(lib.why, sizeof(lib.why), "%s: no %s (nftables older than 0.9.1?)", name, #fn); \
+		snprintf(lib.why, sizeof(lib.why), "%s: no %s (too old a libnftables)", name, #fn); \
 		dlclose(h);                                                                     \
 		return false;                                                                   \
 	}
