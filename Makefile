@@ -23,7 +23,8 @@ CFLAGS     += -std=gnu11 -Wall -Wextra -Werror -Wno-format-truncation -Ibpf -Isr
 ifneq ($(SANITIZE),)
 CFLAGS     += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 endif
-LDLIBS     := -lbpf -lelf -lz -lsystemd -lcap
+# -ldl: dlopen of libnftables (nft_session.c); part of libc since glibc 2.34, a separate library before (RHEL 8).
+LDLIBS     := -lbpf -lelf -lz -lsystemd -lcap -ldl
 
 BPF_OBJ    := $(BUILD)/autoxdp.bpf.o
 BPF_SRC    := $(wildcard bpf/*.c bpf/*.h)

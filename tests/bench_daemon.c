@@ -1,14 +1,20 @@
 // SPDX-License-Identifier: MIT
 /*
  * The daemon's side of `make bench`: how long after listen() a port is
- * open (the promise is 0: open when listen() returns), how long after
- * close() it is closed again, and its CPU time per 1,000 listen/close
- * cycles; the daemon's resident memory with no deny list and with 100,000
- * entries spread over the IPv4 space, as published lists are (a reload
- * loads them); how long `axdp block add -` takes to put
- * 100,000 and 1,000,000 runtime bans into force, and `block remove -` to
- * lift them.  Everything runs in throwaway namespaces; it reports figures
+ * open (the promise is 0 with XDP: open when listen() returns), how long
+ * after close() it is closed again, the daemon's memory, and its CPU time
+ * per 1,000 listen/close cycles, for XDP and for the nftables backend
+ * (through libnftables in process, and through one nft per change as on a
+ * host without the library).  With XDP also: resident memory with no deny
+ * list and with 100,000 entries spread over the IPv4 space (a reload loads
+ * them), and how long `axdp block add -` takes to put 100,000 and 1,000,000
+ * runtime bans into force, and `block remove -` to lift them.  Everything runs in throwaway namespaces; it reports figures
  * and never asserts a time.
+ *
+ * Open means: in the BPF allow-list for XDP; in nftables' set tcp_open4
+ * for nftables (the listeners are IPv4 wildcards), asked through
+ * libnftables (`get element`, about 0.1 ms a question) from inside the
+ * server's namespace.
  */
 #include <errno.h>
 #include <signal.h>
@@ -22,9 +28,12 @@
 #include "autoxdp_abi.h"
 #include "daemon.h"
 #include "netns.h"
+#include "nft_session.h"
 #include "run.h"
 
 #define CYCLES 1000
+/* nft per change takes tens of ms a cycle: fewer cycles keep the bench short. */
+#define CYCLES_NFT_PROGRAM 100
 #define FIRST_PORT 20000
 #define POLL_LIMIT_NS (5 * 1000000000LL)
 #define DENY_ENTRIES 100000
@@ -37,7 +46,14 @@ static long long now_ns(void)
 	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-static bool port_is_open(int port_allow_fd, __u16 port)
+/* Where a mode's port state is read: the BPF allow-list, or nftables' set in the server's namespace. */
+struct probe {
+	bool nft;
+	int port_allow_fd;
+	const char *netns;
+};
+
+static bool bpf_port_open(int port_allow_fd, __u16 port)
 {
 	__u32 idx = AXDP_L4_TCP * AXDP_PORTS + port;
 	struct axdp_port_slot slot;
@@ -46,14 +62,40 @@ static bool port_is_open(int port_allow_fd, __u16 port)
 	       (slot.flags & AXDP_PORT_OPEN);
 }
 
-/* Nanoseconds until the port reaches the wanted state, 0 if it already has, -1 after the limit. */
-static long long wait_port(int fd, __u16 port, bool open)
-{
-	long long start = now_ns();
+struct nft_ask {
+	__u16 port;
+	bool open;
+};
 
-	if (port_is_open(fd, port) == open)
-		return 0;
-	while (port_is_open(fd, port) != open) {
+static int nft_ask(void *arg)
+{
+	struct nft_ask *a = arg;
+	char cmd[128], err[512];
+
+	/* The listeners are IPv4 wildcards: their ports go to tcp_open4 (tcp_open holds those of both families). */
+	snprintf(cmd, sizeof(cmd), "get element inet autoxdp tcp_open4 { %u }\n", a->port);
+	a->open = axdp_nft_session_run(cmd, strlen(cmd), NULL, 0, err, sizeof(err)) == 0;
+	return 0;
+}
+
+static bool port_is_open(const struct probe *p, __u16 port)
+{
+	struct nft_ask a = { .port = port };
+	char err[256];
+
+	if (!p->nft)
+		return bpf_port_open(p->port_allow_fd, port);
+	return netns_call(p->netns, nft_ask, &a, err, sizeof(err)) == 0 && a.open;
+}
+
+/*
+ * Nanoseconds from start (when listen() or close() returned) until the
+ * port was seen in the wanted state, the first question included (about
+ * 1 us for the map, 0.1 ms for nftables); -1 after the limit.
+ */
+static long long wait_port(const struct probe *p, __u16 port, bool open, long long start)
+{
+	while (port_is_open(p, port) != open) {
 		if (now_ns() - start > POLL_LIMIT_NS)
 			return -1;
 		usleep(50);
@@ -77,11 +119,12 @@ static long proc_field(pid_t pid, const char *file, const char *key)
 	return value;
 }
 
-/* utime + stime of the daemon, in clock ticks. */
+/* utime + stime of the daemon and its waited-for children (nft runs), in clock ticks. */
 static long cpu_ticks(pid_t pid)
 {
 	char path[64], buf[1024], *p;
 	unsigned long utime, stime;
+	long cutime, cstime;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
@@ -93,9 +136,10 @@ static long cpu_ticks(pid_t pid)
 	}
 	fclose(f);
 	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime) != 2)
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu %ld %ld", &utime, &stime, &cutime,
+			 &cstime) != 4)
 		return -1;
-	return utime + stime;
+	return (long)(utime + stime) + cutime + cstime;
 }
 
 static int cmp_ll(const void *a, const void *b)
@@ -121,46 +165,45 @@ static int listener(const struct netns_pair *ns, __u16 port, char *err, size_t e
 	return fd;
 }
 
-static int run(struct netns_pair *ns, struct axdpd *d)
+/* One mode's figures. */
+struct figures {
+	int cycles, open_at_return, late;
+	long long open_median, open_p99, close_median, close_p99;   /* ns */
+	long rss_kb, cpu_ms_per_1000;
+};
+
+static int run(struct netns_pair *ns, struct axdpd *d, const struct probe *probe, int cycles, struct figures *fig)
 {
 	static long long open_ns[CYCLES], close_ns[CYCLES];
-	char err[512], path[AXDPD_PATH + 32];
-	int map_fd, open_at_return = 0, late = 0;
 	long ticks_before, ticks_after;
+	long long start;
+	char err[512];
 
-	snprintf(path, sizeof(path), "%s/%s", d->pin_dir, AXDP_MAP_PORT_ALLOW);
-	map_fd = bpf_obj_get(path);
-	if (map_fd < 0)
-		return fprintf(stderr, "bench: opening %s: %s\n", path, strerror(errno)), -1;
+	memset(fig, 0, sizeof(*fig));
+	fig->cycles = cycles;
 	ticks_before = cpu_ticks(d->pid);
-	for (int i = 0; i < CYCLES; i++) {
+	for (int i = 0; i < cycles; i++) {
 		__u16 port = FIRST_PORT + i;
 		int fd = listener(ns, port, err, sizeof(err));
 
 		if (fd < 0 || listen(fd, 16) < 0)
 			return fprintf(stderr, "bench: listener on port %u: %s\n", port, fd < 0 ? err : strerror(errno)), -1;
-		open_at_return += port_is_open(map_fd, port);
-		open_ns[i] = wait_port(map_fd, port, true);
+		start = now_ns();
+		fig->open_at_return += port_is_open(probe, port);
+		open_ns[i] = wait_port(probe, port, true, start);
 		close(fd);
-		close_ns[i] = wait_port(map_fd, port, false);
-		late += open_ns[i] < 0 || close_ns[i] < 0;
+		close_ns[i] = wait_port(probe, port, false, now_ns());
+		fig->late += open_ns[i] < 0 || close_ns[i] < 0;
 	}
 	ticks_after = cpu_ticks(d->pid);
-	close(map_fd);
-	qsort(open_ns, CYCLES, sizeof(open_ns[0]), cmp_ll);
-	qsort(close_ns, CYCLES, sizeof(close_ns[0]), cmp_ll);
-
-	printf("\nautoxdpd, %d listen/close cycles on the server side of a veth pair\n", CYCLES);
-	printf("%-40s %12s\n", "measure", "value");
-	printf("%-40s %11d%%\n", "port open when listen() returned", open_at_return * 100 / CYCLES);
-	printf("%-40s %9lld us\n", "listen() to open, median", open_ns[CYCLES / 2] / 1000);
-	printf("%-40s %9lld us\n", "listen() to open, 99th percentile", open_ns[CYCLES * 99 / 100] / 1000);
-	printf("%-40s %9lld us\n", "close() to closed, median", close_ns[CYCLES / 2] / 1000);
-	printf("%-40s %9lld us\n", "close() to closed, 99th percentile", close_ns[CYCLES * 99 / 100] / 1000);
-	printf("%-40s %9ld ms\n", "daemon CPU time per 1,000 cycles",
-	       (ticks_after - ticks_before) * 1000 / sysconf(_SC_CLK_TCK) * 1000 / CYCLES);
-	if (late)
-		printf("%d cycles did not settle within %lld s\n", late, POLL_LIMIT_NS / 1000000000);
+	fig->rss_kb = proc_field(d->pid, "status", "VmRSS:");
+	qsort(open_ns, cycles, sizeof(open_ns[0]), cmp_ll);
+	qsort(close_ns, cycles, sizeof(close_ns[0]), cmp_ll);
+	fig->open_median = open_ns[cycles / 2];
+	fig->open_p99 = open_ns[cycles * 99 / 100];
+	fig->close_median = close_ns[cycles / 2];
+	fig->close_p99 = close_ns[cycles * 99 / 100];
+	fig->cpu_ms_per_1000 = (ticks_after - ticks_before) * 1000 / sysconf(_SC_CLK_TCK) * 1000 / cycles;
 	return 0;
 }
 
@@ -262,25 +305,98 @@ static int bench_bans(struct axdpd *d)
 	return 0;
 }
 
-int main(void)
+/* The modes compared, each with its own namespaces and daemon. */
+static const struct mode {
+	const char *name;
+	const char *backend;
+	const char *lib;       /* AXDP_LIBNFTABLES for the daemon; NULL: the default */
+	int cycles;
+} modes[] = {
+	{ "xdp", "xdp", NULL, CYCLES },
+	{ "nft, libnftables", "nftables", NULL, CYCLES },
+	{ "nft, nft per change", "nftables", "/nonexistent/" AXDP_NFT_LIB, CYCLES_NFT_PROGRAM },
+};
+#define N_MODES (int)(sizeof(modes) / sizeof(modes[0]))
+
+static void print_row(const char *what, const struct figures *f, long long (*get)(const struct figures *), const char *unit)
+{
+	printf("%-36s", what);
+	for (int m = 0; m < N_MODES; m++)
+		printf(" %17lld %-3s", get(&f[m]), unit);
+	printf("\n");
+}
+
+static long long at_return(const struct figures *f) { return f->open_at_return * 100LL / f->cycles; }
+static long long open_med(const struct figures *f) { return f->open_median / 1000; }
+static long long open_p99(const struct figures *f) { return f->open_p99 / 1000; }
+static long long close_med(const struct figures *f) { return f->close_median / 1000; }
+static long long close_p99(const struct figures *f) { return f->close_p99 / 1000; }
+static long long rss(const struct figures *f) { return f->rss_kb; }
+static long long cpu(const struct figures *f) { return f->cpu_ms_per_1000; }
+
+/* One mode in fresh namespaces; the memory and bans benches with XDP's daemon. */
+static int bench_mode(const struct mode *m, struct figures *fig, bool bans)
 {
 	struct netns_pair ns = { 0 };
+	struct probe probe = { .nft = strcmp(m->backend, "nftables") == 0, .port_allow_fd = -1 };
+	char config[256], err[512], path[AXDPD_PATH + 32];
 	struct axdpd d;
-	char err[512];
-	int rc = 1;
+	int rc = -1;
 
-	netns_remove_stale();
-	axdpd_remove_stale();
 	if (netns_pair_create(&ns, err, sizeof(err))) {
 		fprintf(stderr, "bench: %s\n", err);
-		return 1;
+		return -1;
 	}
-	if (axdpd_init(&d, ns.name[NETNS_SERVER], ns.ifname[NETNS_SERVER], "[Daemon]\nReconcileIntervalSec=30\n") ||
-	    axdpd_start(&d, 10000))
-		fprintf(stderr, "bench: starting autoxdpd: %s\n", d.err);
-	else
-		rc = run(&ns, &d) || bench_memory(&d) || bench_bans(&d) ? 1 : 0;
+	snprintf(config, sizeof(config), "[Daemon]\nReconcileIntervalSec=30\nBackend=%s\n", m->backend);
+	/* The daemon inherits the variable; this process's own session (the probe) keeps the library. */
+	if (m->lib)
+		setenv(AXDP_NFT_LIB_ENV, m->lib, 1);
+	if (axdpd_init(&d, ns.name[NETNS_SERVER], ns.ifname[NETNS_SERVER], config) || axdpd_start(&d, 10000)) {
+		fprintf(stderr, "bench: starting autoxdpd (%s): %s\n", m->name, d.err);
+		unsetenv(AXDP_NFT_LIB_ENV);
+		goto out;
+	}
+	unsetenv(AXDP_NFT_LIB_ENV);
+	snprintf(path, sizeof(path), "%s/%s", d.pin_dir, AXDP_MAP_PORT_ALLOW);
+	probe.port_allow_fd = bpf_obj_get(path);
+	probe.netns = ns.name[NETNS_SERVER];
+	if (probe.port_allow_fd < 0) {
+		fprintf(stderr, "bench: opening %s: %s\n", path, strerror(errno));
+		goto out;
+	}
+	rc = run(&ns, &d, &probe, m->cycles, fig) || (bans && (bench_memory(&d) || bench_bans(&d))) ? -1 : 0;
+	close(probe.port_allow_fd);
+out:
 	axdpd_cleanup(&d);
 	netns_pair_destroy(&ns, err, sizeof(err));
 	return rc;
+}
+
+int main(void)
+{
+	struct figures fig[N_MODES];
+
+	netns_remove_stale();
+	axdpd_remove_stale();
+	for (int m = 0; m < N_MODES; m++)
+		if (bench_mode(&modes[m], &fig[m], m == 0))
+			return 1;
+	printf("\nautoxdpd, listen/close cycles on the server side of a veth pair (%d, %d, %d cycles)\n",
+	       modes[0].cycles, modes[1].cycles, modes[2].cycles);
+	printf("%-36s", "measure");
+	for (int m = 0; m < N_MODES; m++)
+		printf(" %21s", modes[m].name);
+	printf("\n");
+	print_row("port open when listen() returned", fig, at_return, "%");
+	print_row("listen() to open, median", fig, open_med, "us");
+	print_row("listen() to open, 99th percentile", fig, open_p99, "us");
+	print_row("close() to closed, median", fig, close_med, "us");
+	print_row("close() to closed, 99th percentile", fig, close_p99, "us");
+	print_row("daemon resident memory", fig, rss, "KiB");
+	print_row("daemon CPU ms per 1,000 cycles", fig, cpu, "ms");
+	for (int m = 0; m < N_MODES; m++)
+		if (fig[m].late)
+			printf("%s: %d cycles did not settle within %lld s\n", modes[m].name, fig[m].late,
+			       POLL_LIMIT_NS / 1000000000);
+	return 0;
 }

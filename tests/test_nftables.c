@@ -6,7 +6,8 @@
  * parameter: Backend=xdp or Backend=nftables in the daemon's config);
  * the rest is about nftables alone: falling back where XDP is taken,
  * moving between backends without a gap, never touching a user's ruleset,
- * running without the BPF object, and a missing nft.
+ * running without the BPF object, the ways to reach nftables (libnftables
+ * or the nft program) and neither.
  *
  * Every nft command runs inside a namespace the test created.
  */
@@ -633,7 +634,7 @@ static int cmp_long(const void *a, const void *b)
 /*
  * listen() to reachable in nftables mode, measured: the hook writes the
  * BPF allow-list inside listen(), its ring-buffer event wakes the daemon,
- * which sends the sets to nft in one transaction.  Fresh connects every
+ * which sends the sets to nftables in one transaction.  Fresh connects every
  * 2 ms find the moment the first SYN gets through.
  */
 Test(nft, listen_to_open_delay_is_reported)
@@ -919,11 +920,132 @@ Test(nft, object_the_kernel_refuses_nftables_alone)
 	cr_expect_eq(rc, ETIMEDOUT, "closed port %u: %s", CLOSED_PORT, rc ? strerror(rc) : "connected");
 }
 
-/* No nft program: a clear error that names the package. */
+/*
+ * The ways the daemon reaches nftables (nft_session.h): the library in
+ * process; the nft program when the library cannot be loaded (a missing
+ * name here, as on a host without it); the library alone when there is no
+ * program.  Each opens and closes a port after the daemon gave up all but
+ * CAP_BPF and CAP_NET_ADMIN, and says in its log which way it took.
+ */
+/* Arrays, not pointers: criterion hands parameters to a test over shared memory. */
+struct session_case {
+	char lib[64];   /* AXDP_LIBNFTABLES, empty: the default */
+	char nft[64];   /* AXDP_NFT, empty: the default */
+	char says[128]; /* in the log line */
+};
+
+static struct session_case session_cases[] = {
+	{ "", "", "through " AXDP_NFT_LIB ", in process" },
+	{ "/nonexistent/libnftables.so.1", "", "-f, one process per change (" AXDP_NFT_LIB " unusable: /nonexistent" },
+	{ "", "/nonexistent/nft", "through " AXDP_NFT_LIB ", in process" },
+};
+
+ParameterizedTestParameters(nft, session_library_or_program_after_privilege_drop)
+{
+	return cr_make_param_array(struct session_case, session_cases, sizeof(session_cases) / sizeof(session_cases[0]));
+}
+
+/* CapEff of pid, from /proc. */
+static unsigned long long cap_eff(pid_t pid)
+{
+	char path[64], line[256];
+	unsigned long long caps = ~0ULL;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	cr_assert(f, "%s: %s", path, strerror(errno));
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, "CapEff:", 7) == 0)
+			caps = strtoull(line + 7, NULL, 16);
+	fclose(f);
+	return caps;
+}
+
+ParameterizedTest(struct session_case *c, nft, session_library_or_program_after_privilege_drop)
+{
+	const uint16_t port = 8090;
+	const char *srv;
+	long took;
+	int listener, rc;
+
+	if (c->lib[0])
+		setenv(AXDP_NFT_LIB_ENV, c->lib, 1);
+	if (c->nft[0])
+		setenv(AXDP_NFT_PATH_ENV, c->nft, 1);
+	setup(NFT, NULL, true);
+	srv = side_addr(SERVER, AF_INET);
+	cr_expect(log_has(c->says), "the log does not say \"%s\" (%s=%s, %s=%s)", c->says, AXDP_NFT_LIB_ENV,
+		  c->lib, AXDP_NFT_PATH_ENV, c->nft);
+	/* READY=1 comes after the drop: everything below runs with CAP_BPF and CAP_NET_ADMIN alone. */
+	cr_assert_eq(cap_eff(fx.d.pid), (1ULL << 39 /* CAP_BPF */) | (1ULL << 12 /* CAP_NET_ADMIN */),
+		     "the daemon kept other capabilities: CapEff %llx", cap_eff(fx.d.pid));
+	listener = serve(SERVER, AF_INET, SOCK_STREAM, "0.0.0.0", port);
+	took = reachable_after(AF_INET, srv, port, now_ms(), NFT_OPEN_HANG_MS, 2);
+	cr_assert_geq(took, 0, "port %u not reachable %d ms after listen()", port, NFT_OPEN_HANG_MS);
+	accept_one(listener);
+	close(listener);
+	cr_assert_geq(dropped_after(AF_INET, srv, port, now_ms(), RECONCILE_HANG_MS), 0,
+		      "port %u still answered after its listener closed", port);
+	rc = try_connect(AF_INET, srv, CLOSED_PORT, DROPPED_MS);
+	cr_expect_eq(rc, ETIMEDOUT, "closed port %u: %s", CLOSED_PORT, rc ? strerror(rc) : "connected");
+}
+
+/*
+ * The session belongs to the namespace it was opened in: this process
+ * asks in the server's (our table), the client's (none), then the
+ * server's again.  One context reused across them would list the first
+ * namespace's table everywhere, and change it.
+ */
+Test(nft, session_follows_the_callers_namespace)
+{
+	struct ifaces_arg a = { .n = 0 };
+	char err[256];
+
+	setup(NFT, NULL, true);
+	cr_expect(on_nftables(), "%s not in the server's table", fx.ns.ifname[SERVER]);
+	cr_assert(netns_call(fx.ns.name[CLIENT], list_ifaces, &a, err, sizeof(err)) == 0, "listing in %s: %s %s",
+		  fx.ns.name[CLIENT], err, a.err);
+	cr_expect_eq(a.n, 0, "the client's namespace has no table, yet %d interfaces were listed (%s)", a.n,
+		     a.n ? a.names[0] : "");
+	cr_expect(on_nftables(), "%s not in the server's table on the way back", fx.ns.ifname[SERVER]);
+}
+
+/*
+ * The daemon's session outlives changes others make: a table deleted
+ * behind its back (nft flush ruleset, say) is put back whole at the next
+ * change, not met with a stale picture of it.
+ */
+Test(nft, table_deleted_outside_comes_back_at_the_next_change)
+{
+	static const char *const del[] = { "delete", "table", AXDP_NFT_FAMILY, AXDP_NFT_TABLE, NULL };
+	const uint16_t port = 8091;
+	char err[1024];
+	int listener, rc;
+
+	setup(NFT, NULL, true);
+	cr_assert_eq(nftns(fx.ns.name[SERVER], del, NULL, NULL, 0, err, sizeof(err)), 0, "nft delete table: %s", err);
+	listener = serve(SERVER, AF_INET, SOCK_STREAM, "0.0.0.0", port);
+	/* Without a table everything is reachable: wait for the daemon's word, then judge. */
+	for (long start = now_ms(); !log_has("had been changed or removed outside autoxdp; recreated it");) {
+		cr_assert_lt(now_ms() - start, NFT_OPEN_HANG_MS, "the log does not say the table was recreated");
+		sleep_ms(10);
+	}
+	cr_expect(on_nftables(), "%s not in the recreated table", fx.ns.ifname[SERVER]);
+	cr_expect_geq(reachable_after(AF_INET, side_addr(SERVER, AF_INET), port, now_ms(), IO_MS, 2), 0,
+		      "port %u not reachable in the recreated table", port);
+	rc = try_connect(AF_INET, side_addr(SERVER, AF_INET), CLOSED_PORT, DROPPED_MS);
+	cr_expect_eq(rc, ETIMEDOUT, "closed port %u after the table came back: %s", CLOSED_PORT,
+		     rc ? strerror(rc) : "connected");
+	close(listener);
+}
+
+/* Neither libnftables nor an nft program: a clear error that names the package. */
 Test(nft, missing_nft_names_the_package)
 {
 	char *log;
 
+	setenv(AXDP_NFT_LIB_ENV, "/nonexistent/libnftables.so.1", 1);
 	setenv(AXDP_NFT_PATH_ENV, "/nonexistent/nft", 1);
 	setup(NFT, NULL, false);
 	cr_assert_neq(axdpd_start(&fx.d, READY_MS), 0, "Backend=nftables started without nft");

@@ -75,6 +75,7 @@ struct daemon {
 	bool bpf;              /* the data path object loaded; without it nftables alone, sock_diag polling */
 	struct axdp_nft nft;   /* interfaces nftables protects (Backend=, or XDP failed on them) */
 	bool nft_due;          /* a hook opened a port: the nftables sets follow at once */
+	bool nft_how_logged;   /* the log said once how nftables is reached (libnftables or nft) */
 	bool pin_watch;        /* without a data path: the pin directory existed, 'axdp off' removes it */
 	int epoll_fd, signal_fd, reconcile_fd, watchdog_fd, link_fd, metrics_fd;
 	int proc_fd;           /* without socket hooks: the process connector, or -1 */
@@ -273,6 +274,8 @@ static void nft_sync(struct daemon *d)
 	d->nft_due = false;
 	if ((!d->nft.n && d->nft.absent) || !d->ps.slots || turned_off(d))
 		return;
+	if (!d->nft_how_logged && (d->nft_how_logged = true))
+		axdp_log(LOG_INFO, "nftables: changes go to the kernel through %s", axdp_nft_session_how());
 	if (axdp_portsync_state(&d->ps, &st, err, sizeof(err)) == 0) {
 		if (axdp_nft_sync(&d->nft, &st, &d->cfg, err, sizeof(err)))
 			axdp_log(LOG_ERR, "nftables: %s", err);

@@ -2,7 +2,7 @@
 /*
  * The nftables backend.  How a change gets into the kernel, and why:
  *
- * Every change is one run of `nft -f -`, and nft sends one input as one
+ * Every change is one nft input, and nftables sends one input as one
  * netlink batch: one transaction, which the kernel commits whole or not
  * at all, so a packet meets either the old ruleset or the new one.
  *
@@ -16,186 +16,35 @@
  *    set.  The chains stay, so the drop counters keep counting, and the
  *    work is proportional to the sets alone.
  *
- * Why the nft program and not libnftables: the daemon keeps no hard
- * dependency on libnftables (XDP-only hosts need no nftables at all, and
- * a missing nft is a clear error naming the package, not a daemon that
- * fails to link); a crash of nft (1.0.6 has crashed on some inputs in
- * one libnftables context) cannot take the daemon down; and the input is
- * exactly what an operator can replay by hand.  A run costs a fork and
- * exec, a few milliseconds.  The child inherits the daemon's remaining
- * CAP_NET_ADMIN (no_new_privs keeps it from gaining anything else).
+ * How an input reaches the kernel is nft_session.c's business: through
+ * libnftables in process when it can be loaded, else one `nft -f -` per
+ * input.  The text is the same either way, exactly what an operator can
+ * replay by hand with `nft -f`.
  */
 #define _GNU_SOURCE
-#include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <sys/mman.h>
-#include <sys/wait.h>
 #include "denylist.h"
 #include "errbuf.h"
 #include "nft_backend.h"
+#include "nft_session.h"
 #include "sockdiag.h"
 
 #define NFT_OUT_MAX (64 * 1024)
 #define T AXDP_NFT_FAMILY " " AXDP_NFT_TABLE
 
-/* ---- finding and running nft ---- */
-
-static const char *nft_path(char *buf, size_t len)
-{
-	static const char *const fixed[] = { "/usr/sbin/nft", "/sbin/nft", "/usr/local/sbin/nft" };
-	const char *env = getenv(AXDP_NFT_PATH_ENV), *path = getenv("PATH");
-
-	if (env && *env)
-		return access(env, X_OK) == 0 ? env : NULL;
-	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
-		if (access(fixed[i], X_OK) == 0)
-			return fixed[i];
-	while (path && *path) {
-		const char *colon = strchr(path, ':');
-		size_t n = colon ? (size_t)(colon - path) : strlen(path);
-
-		if (n && snprintf(buf, len, "%.*s/nft", (int)n, path) < (int)len && access(buf, X_OK) == 0)
-			return buf;
-		path = colon ? colon + 1 : NULL;
-	}
-	return NULL;
-}
-
-static int missing(char *err, size_t errlen)
-{
-	const char *env = getenv(AXDP_NFT_PATH_ENV);
-
-	return axdp_fail(err, errlen,
-		    "nftables backend: the nft program was not found (%s%s%s); install the %s package ('apt install %s' or 'dnf install %s')",
-		    env && *env ? AXDP_NFT_PATH_ENV "=" : "looked in /usr/sbin, /sbin, /usr/local/sbin and PATH",
-		    env && *env ? env : "", env && *env ? " is not executable" : "", AXDP_NFT_PACKAGE, AXDP_NFT_PACKAGE,
-		    AXDP_NFT_PACKAGE);
-}
+/* ---- running nft input (nft_session.c: how it reaches the kernel) ---- */
 
 int axdp_nft_available(char *err, size_t errlen)
 {
-	char buf[4096];
-
-	return nft_path(buf, sizeof(buf)) ? 0 : missing(err, errlen);
-}
-
-/* What a memfd holds, NUL-terminated, at most cap - 1 bytes, trailing newlines cut. */
-static void read_back(int fd, char *buf, size_t cap)
-{
-	ssize_t n = cap ? pread(fd, buf, cap - 1, 0) : 0;
-
-	if (!cap)
-		return;
-	n = n < 0 ? 0 : n;
-	while (n > 0 && buf[n - 1] == '\n')
-		n--;
-	buf[n] = '\0';
-}
-
-/*
- * nft with argv[1..] and input on stdin (NULL: none); stdout to out.
- * Memory files on both ends: nothing can block on a full pipe.  Returns
- * nft's exit status, or -1 when it could not run (err says why).
- */
-static int run_nft(const char *const args[], const char *input, size_t len, char *out, size_t outlen,
-		   char *err, size_t errlen)
-{
-	static char *const env[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", NULL };
-	char pathbuf[4096], *argv[8];
-	const char *nft = nft_path(pathbuf, sizeof(pathbuf));
-	int in_fd = -1, out_fd = -1, err_fd = -1, status = 0, rc = -1, i;
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	sigset_t none, dflt;
-	pid_t pid;
-
-	if (!nft)
-		return missing(err, errlen);
-	argv[0] = (char *)nft;
-	for (i = 0; args[i] && i < 6; i++)
-		argv[i + 1] = (char *)args[i];
-	argv[i + 1] = NULL;
-	in_fd = memfd_create("axdp-nft-in", MFD_CLOEXEC);
-	out_fd = memfd_create("axdp-nft-out", MFD_CLOEXEC);
-	err_fd = memfd_create("axdp-nft-err", MFD_CLOEXEC);
-	if (in_fd < 0 || out_fd < 0 || err_fd < 0) {
-		axdp_fail(err, errlen, "nftables backend: memfd_create: %s", strerror(errno));
-		goto out;
-	}
-	for (size_t done = 0; input && done < len;) {
-		ssize_t w = write(in_fd, input + done, len - done);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			axdp_fail(err, errlen, "nftables backend: buffering nft input: %s", strerror(errno));
-			goto out;
-		}
-		done += (size_t)w;
-	}
-	lseek(in_fd, 0, SEEK_SET);
-	/* The daemon blocks its signals for signalfd; nft must start with a clean slate. */
-	sigemptyset(&none);
-	sigemptyset(&dflt);
-	sigaddset(&dflt, SIGHUP);
-	sigaddset(&dflt, SIGTERM);
-	sigaddset(&dflt, SIGINT);
-	sigaddset(&dflt, SIGPIPE);
-	posix_spawnattr_init(&attr);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setsigdefault(&attr, &dflt);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, in_fd, 0);
-	posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
-	posix_spawn_file_actions_adddup2(&fa, err_fd, 2);
-	rc = posix_spawn(&pid, nft, &fa, &attr, argv, env);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
-	if (rc) {
-		axdp_fail(err, errlen, "nftables backend: running %s: %s", nft, strerror(rc));
-		rc = -1;
-		goto out;
-	}
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (out)
-		read_back(out_fd, out, outlen);
-	if (WIFEXITED(status)) {
-		rc = WEXITSTATUS(status);
-		if (rc) {
-			char msg[1024];
-
-			read_back(err_fd, msg, sizeof(msg));
-			axdp_fail(err, errlen, "nft %s: exit %d: %s", args[0], rc, msg[0] ? msg : "(no message)");
-		}
-	} else {
-		rc = -1;
-		axdp_fail(err, errlen, "nft %s: killed by signal %d", args[0], WTERMSIG(status));
-	}
-out:
-	if (in_fd >= 0)
-		close(in_fd);
-	if (out_fd >= 0)
-		close(out_fd);
-	if (err_fd >= 0)
-		close(err_fd);
-	return rc;
+	return axdp_nft_session_available(err, errlen);
 }
 
 int axdp_nft_run(const char *input, size_t len, char *err, size_t errlen)
 {
-	static const char *const args[] = { "-f", "-", NULL };
-	int rc = run_nft(args, input, len, NULL, 0, err, errlen);
-
-	return rc == 0 ? 0 : -1;
+	return axdp_nft_session_run(input, len, NULL, 0, err, errlen);
 }
 
 /* ---- interfaces ---- */
@@ -549,10 +398,10 @@ static int apply(bool full, const struct axdp_nft *nft, const struct axdp_port_s
 int axdp_nft_remove(char *err, size_t errlen)
 {
 	static const char input[] = "table " T " {}\ndelete table " T "\n";
-	char buf[4096];
+	char ignored[512];
 
-	/* No nft, no table of ours: nothing made one. */
-	if (!nft_path(buf, sizeof(buf)))
+	/* No nftables, no table of ours: nothing made one. */
+	if (axdp_nft_session_available(ignored, sizeof(ignored)))
 		return 0;
 	return axdp_nft_run(input, sizeof(input) - 1, err, errlen);
 }
@@ -592,20 +441,20 @@ int axdp_nft_sync(struct axdp_nft *nft, const struct axdp_port_state *ports, con
 
 int axdp_nft_interfaces(char (*names)[IF_NAMESIZE], int max, char *err, size_t errlen)
 {
-	static const char *const args[] = { "list", "set", T, AXDP_NFT_SET_IFACES, NULL };
-	char *out = malloc(NFT_OUT_MAX), msg[1024], buf[4096];
+	static const char input[] = "list set " T " " AXDP_NFT_SET_IFACES "\n";
+	char *out, msg[1024];
 	const char *p;
-	int rc, n = 0;
+	int n = 0;
 
-	if (!nft_path(buf, sizeof(buf)))
-		return free(out), 0;
+	if (axdp_nft_session_available(msg, sizeof(msg)))
+		return 0;
+	out = malloc(NFT_OUT_MAX);
 	if (!out)
 		return axdp_fail(err, errlen, "out of memory");
-	rc = run_nft(args, NULL, 0, out, NFT_OUT_MAX, msg, sizeof(msg));
-	if (rc != 0) {
+	if (axdp_nft_session_run(input, sizeof(input) - 1, out, NFT_OUT_MAX, msg, sizeof(msg))) {
 		free(out);
 		/* No table (or no set in it): nothing protected by nftables. */
-		if (rc > 0 && strstr(msg, "No such file or directory"))
+		if (strstr(msg, "No such file or directory"))
 			return 0;
 		return axdp_fail(err, errlen, "%s", msg);
 	}

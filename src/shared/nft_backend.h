@@ -12,8 +12,8 @@
  * reconcile rewrites only the sets, its drop counters survive, and each
  * change is one nftables transaction (see nft_backend.c for how).
  *
- * nft(8) is run as a child process, found at AXDP_NFT_PATH_ENV if set,
- * else in /usr/sbin, /sbin, /usr/local/sbin, then PATH.
+ * The input goes to the kernel through the nftables session
+ * (nft_session.h): libnftables in process, else the nft program.
  */
 #ifndef AXDP_NFT_BACKEND_H
 #define AXDP_NFT_BACKEND_H
@@ -24,14 +24,13 @@
 #include <net/if.h>
 #include "config.h"
 #include "ifaces.h"
+#include "nft_session.h"
 #include "portsync.h"
 
 #define AXDP_NFT_FAMILY "inet"
 #define AXDP_NFT_TABLE "autoxdp"
 /* The set that lists the interfaces nftables protects: `nft list set inet autoxdp ifaces`. */
 #define AXDP_NFT_SET_IFACES "ifaces"
-#define AXDP_NFT_PACKAGE "nftables"
-#define AXDP_NFT_PATH_ENV "AXDP_NFT"
 /*
  * Prerouting, after conntrack (-200) so "ct state" works, before DNAT
  * (-100) so ports are judged as the packet arrived, as XDP judges them.
@@ -54,7 +53,7 @@ struct axdp_nft_policy {
 	bool trust_tcp;
 };
 
-/* 0 when nft can be run; else -1 and err names the package to install. */
+/* 0 when nftables can be reached (the library or nft); else -1 and err names the package to install. */
 int axdp_nft_available(char *err, size_t errlen);
 
 bool axdp_nft_protects(const struct axdp_nft *nft, const char *ifname);
@@ -92,7 +91,7 @@ int axdp_nft_render(FILE *out, bool full, const struct axdp_nft *nft, const stru
 		    const struct axdp_socket_set *seeds, const struct axdp_nft_policy *pol,
 		    const struct axdp_config *cfg);
 
-/* Runs nft -f - on input in the current network namespace; nft's messages go to err. */
+/* Runs input as one transaction in the current network namespace; nft's messages go to err. */
 int axdp_nft_run(const char *input, size_t len, char *err, size_t errlen);
 
 #endif
