@@ -944,7 +944,7 @@ static const char *rendered(bool full, const struct axdp_nft *nft, const struct 
 	free(text);
 	text = NULL;
 	f = open_memstream(&text, &len);
-	cr_assert(f && axdp_nft_render(f, full, nft, st, NULL, NULL, cfg) == 0 && fclose(f) == 0, "rendering");
+	cr_assert(f && axdp_nft_render(f, full, nft, st, NULL, NULL, NULL, cfg) == 0 && fclose(f) == 0, "rendering");
 	return text;
 }
 
@@ -955,7 +955,8 @@ static const char *rendered(bool full, const struct axdp_nft *nft, const struct 
  */
 Test(nft, dhcp_client_rules_follow_reloads)
 {
-	static const char rule4[] = "udp sport 67 udp dport 68 accept", rule6[] = "udp sport 547 udp dport 546 accept";
+	static const char rule4[] = "udp sport 67 udp dport 68 counter name \"dhcp_reply\" accept",
+			  rule6[] = "udp sport 547 udp dport 546 counter name \"dhcp_reply\" accept";
 	char out[65536], err[1024];
 
 	setenv(AXDPD_OBJECT_ENV, "/nonexistent/autoxdp.bpf.o", 1);
@@ -1019,11 +1020,11 @@ Test(nft, rendered_ruleset_loads_and_merges_ranges)
 	cr_expect(!strstr(text, " 7,") && !strstr(text, "{ 7 "), "excluded port 7 rendered open:\n%s", text);
 	cr_expect(strstr(text, "set tcp_open4 {\n\t\ttype inet_service\n\t\tflags interval\n\t\telements = { 8443 }") &&
 		  strstr(text, "set udp_open6 {\n\t\ttype inet_service\n\t\tflags interval\n\t\telements = { 5353 }") &&
-		  strstr(text, "meta nfproto ipv4 tcp dport @tcp_open4 accept") &&
-		  strstr(text, "meta nfproto ipv6 udp dport @udp_open6 accept"),
+		  strstr(text, "meta nfproto ipv4 tcp dport @tcp_open4 counter name \"tcp_port_open\" accept") &&
+		  strstr(text, "meta nfproto ipv6 udp dport @udp_open6 counter name \"udp_port_open\" accept"),
 		  "a port open for one family only is not rendered for that family alone:\n%s", text);
-	cr_expect(strstr(text, "udp sport 67 udp dport 68 accept") &&
-		  strstr(text, "ip6 saddr fe80::/10 udp sport 547 udp dport 546 accept"),
+	cr_expect(strstr(text, "udp sport 67 udp dport 68 counter name \"dhcp_reply\" accept") &&
+		  strstr(text, "ip6 saddr fe80::/10 udp sport 547 udp dport 546 counter name \"dhcp_reply\" accept"),
 		  "AllowDHCPClient=yes (the default) without its rules:\n%s", text);
 	cr_assert_eq(nftns(fx.ns.name[SERVER], load, text, NULL, 0, err, sizeof(err)), 0, "full ruleset: %s\n%s", err,
 		     text);

@@ -19,9 +19,11 @@
 #define AXDP_NFT_BACKEND_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <net/if.h>
+#include "autoxdp_abi.h"
 #include "config.h"
 #include "ifaces.h"
 #include "portsync.h"
@@ -37,6 +39,8 @@
  * (-100) so ports are judged as the packet arrived, as XDP judges them.
  */
 #define AXDP_NFT_PRIORITY (-150)
+/* Each protected interface's ingress hook: before everything else there, conntrack included. */
+#define AXDP_NFT_INGRESS_PRIORITY (-500)
 
 /* What the daemon keeps about the backend. */
 struct axdp_nft {
@@ -45,13 +49,27 @@ struct axdp_nft {
 	bool installed;   /* our table with this version's chains is in the kernel: updates touch sets only */
 	bool absent;      /* our table is known not to exist */
 	bool policy_stale; /* DenyCIDR=, DenyListFile=, TrustCIDR= may have changed (a reload): rewrite their sets */
+	bool bans_stale;   /* the bans file may have changed: rewrite the banned sets */
+	bool no_ingress;   /* the kernel has no inet ingress hook (before 5.10): every rule runs in prerouting */
+	uint64_t chains;   /* hash of the installed chains: other chains mean a new table */
 };
 
-/* Source networks: denied ones are dropped first of all; trusted ones reach every TCP port if trust_tcp. */
+/*
+ * Source networks: denied ones are dropped first of all; trusted ones are
+ * exempt from the per-source limits and, with TrustOpensAllTCP=, reach
+ * every TCP port.
+ */
 struct axdp_nft_policy {
 	const struct axdp_cidr_list *trust;
 	const struct axdp_cidr_list *deny;
-	bool trust_tcp;
+};
+
+/* Runtime bans (bans.h) as of now (Unix seconds): each element gets the time its ban has left. */
+struct axdp_ban;
+struct axdp_nft_bans {
+	const struct axdp_ban *v;
+	size_t n;
+	int64_t now;
 };
 
 /* 0 when nft can be run; else -1 and err names the package to install. */
@@ -83,14 +101,23 @@ int axdp_nft_remove(char *err, size_t errlen);
 int axdp_nft_interfaces(char (*names)[IF_NAMESIZE], int max, char *err, size_t errlen);
 
 /*
+ * The table's counters, one per verdict reason of the XDP path
+ * (bpf/autoxdp_abi.h), all interfaces on nftables together; would: the
+ * drops Mode=audit let pass.  1 when read, 0 when there is no table (or
+ * no nft), -1 with err.
+ */
+int axdp_nft_counters(struct axdp_counter counts[AXDP_REASON_COUNT], struct axdp_counter would[AXDP_REASON_COUNT],
+		      char *err, size_t errlen);
+
+/*
  * The nft input of a sync, without running it: the whole table (full)
  * or the set updates.  For tests and debugging.  seeds may be NULL; pol
- * NULL leaves the policy sets out of an update (empty in a full one).
+ * or bans NULL leave their sets out of an update (empty in a full one).
  */
 struct axdp_socket_set;
 int axdp_nft_render(FILE *out, bool full, const struct axdp_nft *nft, const struct axdp_port_state *ports,
 		    const struct axdp_socket_set *seeds, const struct axdp_nft_policy *pol,
-		    const struct axdp_config *cfg);
+		    const struct axdp_nft_bans *bans, const struct axdp_config *cfg);
 
 /* Runs nft -f - on input in the current network namespace; nft's messages go to err. */
 int axdp_nft_run(const char *input, size_t len, char *err, size_t errlen);
