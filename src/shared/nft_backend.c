@@ -802,15 +802,12 @@ static int apply(bool full, const struct axdp_nft *nft, const struct axdp_port_s
 	/* DenyCIDR= and the DenyListFile= lists, read only when the policy may have changed. */
 	if (policy && axdp_denylist_collect(cfg, &deny, err, errlen))
 		goto out;
-	/* The bans file is the truth (bans.h); read under its lock, then let go at once. */
+	/* The bans file is the truth (bans.h): read and applied under its lock, as axdp applies what it changes. */
 	if (with_bans) {
 		if (axdp_bans_open(&b, cfg->state_dir, err, errlen))
 			goto out;
 		bans.v = b.v;
 		bans.n = b.n;
-		if (b.lock >= 0)
-			close(b.lock);
-		b.lock = -1;
 	}
 	f = open_memstream(&text, &len);
 	if (!f) {
@@ -856,6 +853,32 @@ static int install(struct axdp_nft *nft, const struct axdp_port_state *ports, co
 		return axdp_fail(err, errlen, "the kernel refused ingress chains (%s); dropping in prerouting instead, after conntrack",
 				 first);
 	return 0;
+}
+
+int axdp_nft_apply_bans(const struct axdp_nft_bans *bans, char *err, size_t errlen)
+{
+	char *text = NULL, buf[4096];
+	size_t len = 0;
+	FILE *f;
+	int rc;
+
+	if (!nft_path(buf, sizeof(buf)))
+		return 0;
+	f = open_memstream(&text, &len);
+	if (!f)
+		return axdp_fail(err, errlen, "nftables backend: out of memory");
+	render_set(f, false, S_BAN4, NULL, NULL, NULL, NULL, bans, NULL);
+	render_set(f, false, S_BAN6, NULL, NULL, NULL, NULL, bans, NULL);
+	if (fclose(f)) {
+		free(text);
+		return axdp_fail(err, errlen, "nftables backend: rendering the bans: out of memory");
+	}
+	rc = axdp_nft_run(text, len, err, errlen);
+	free(text);
+	/* No table of ours: nothing on nftables to ban on. */
+	if (rc && strstr(err, "No such file or directory"))
+		return 0;
+	return rc;
 }
 
 int axdp_nft_remove(char *err, size_t errlen)

@@ -90,6 +90,14 @@ void axdp_nft_del(struct axdp_nft *nft, const char *ifname);
 int axdp_nft_sync(struct axdp_nft *nft, const struct axdp_port_state *ports, const struct axdp_config *cfg,
 		  char *err, size_t errlen);
 
+/*
+ * The banned sets of table inet autoxdp made equal to bans, in one
+ * transaction, by whoever changed the bans file, holding its lock (axdp
+ * block, so a ban is in force when it returns; the daemon at each sync).
+ * 0 also when there is no table; -1 with err.
+ */
+int axdp_nft_apply_bans(const struct axdp_nft_bans *bans, char *err, size_t errlen);
+
 /* Deletes table inet autoxdp of the current network namespace, if there is one; nothing else. */
 int axdp_nft_remove(char *err, size_t errlen);
 
