@@ -36,6 +36,7 @@
 #include "crit_fixture.h"
 #include "crit_sock.h"
 #include "daemon.h"
+#include "flood.h"
 #include "netns.h"
 #include "nft.h"
 #include "nft_backend.h"
@@ -930,6 +931,239 @@ Test(nft, missing_nft_names_the_package)
 	log = daemon_log();
 	cr_expect(strstr(log, "install the nftables package"), "the error does not name the package:\n%s", log);
 	free(log);
+}
+
+/* ---- the XDP path's policy, row by row (autoxdpd(8), "The two backends") ---- */
+
+/* `axdp ARGS...` in the server namespace with the fixture's configuration and pins; its stdout in out. */
+static void axdp_out(char *out, size_t len, const char *const args[])
+{
+	char program[AXDPD_PATH], err[4096];
+	const char *argv[16] = { axdpd_program("axdp", program, sizeof(program)), "--config", fx.d.config, "--pin-dir",
+				 fx.d.pin_dir };
+	int n = 5, rc;
+
+	for (int i = 0; args[i] && n < 15; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	rc = axdpd_exec(&fx.d, fx.ns.name[SERVER], argv, out, len, err, sizeof(err), IO_MS * 4);
+	cr_assert_eq(rc, 0, "axdp %s: exit %d: %s %s", args[0], rc, err, fx.d.err);
+}
+
+/* In `axdp stats --json`, the total of reason's field ("packets" or "would_drop"). */
+static unsigned long long total_of(const char *reason, const char *field)
+{
+	static const char *const args[] = { "stats", "--json", NULL };
+	static char out[65536];
+	char quoted[64];
+	const char *p;
+
+	axdp_out(out, sizeof(out), args);
+	snprintf(quoted, sizeof(quoted), "\"%s\"", reason);
+	p = strstr(out, "\"total\"");
+	cr_assert(p, "axdp stats --json without a total:\n%s", out);
+	p = strstr(p, quoted);
+	cr_assert(p, "axdp stats --json: no reason %s in the total:\n%s", reason, out);
+	snprintf(quoted, sizeof(quoted), "\"%s\"", field);
+	p = strstr(p, quoted);
+	cr_assert(p && (p = strchr(p, ':')), "axdp stats --json: no %s for %s:\n%s", field, reason, out);
+	return strtoull(p + 1, NULL, 10);
+}
+
+/* A listener on port of the server's wildcard address, nonblocking, once the client reaches it. */
+static int open_listener(uint16_t port)
+{
+	int fd = serve(SERVER, AF_INET, SOCK_STREAM, any_of(AF_INET), port);
+
+	cr_assert_geq(reachable_after(AF_INET, side_addr(SERVER, AF_INET), port, now_ms(), NFT_OPEN_HANG_MS, 200), 0,
+		      "port %u never opened", port);
+	accept_one(fd);
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	return fd;
+}
+
+static uint64_t server_tcp_out(void)
+{
+	uint64_t segs;
+	char err[256];
+
+	cr_assert(flood_tcp_segments_out(fx.ns.name[SERVER], &segs, err, sizeof(err)) == 0, "%s", err);
+	return segs;
+}
+
+#define SYN_RATE 20
+#define SYN_BURST 5
+enum { BRUTE_SYNS = 1000, BRUTE_PPS = 2000 };
+
+ParameterizedTestParameters(nft, syn_brute_force_is_held_to_the_rate_the_servers_stack_counts)
+{
+	return cr_make_param_array(enum backend, backends, 2);
+}
+
+/*
+ * SYNPerSecond=/SYNBurst= per source and port: a brute force from one
+ * address gets the burst and the rate through, as the server's own stack
+ * counts them (a SYN-ACK each, perhaps retransmitted once while the test
+ * reads: hence twice the bound).  Unlimited, all 1,000 would be answered.
+ */
+ParameterizedTest(enum backend *b, nft, syn_brute_force_is_held_to_the_rate_the_servers_stack_counts)
+{
+	struct flood_spec brute = { .kind = FLOOD_SYN, .src_count = 1, .dport_lo = 8080, .dport_hi = 8080,
+				    .count = BRUTE_SYNS, .pps = BRUTE_PPS, .max_seconds = 30 };
+	char src[INET_ADDRSTRLEN], err[512];
+	struct flood fl = { .fd = -1 };
+	struct flood_result res;
+	uint64_t segs0, segs1, bound;
+	int lfd;
+
+	setup(*b, "[RateLimit]\nSYNPerSecond=" STRINGIFY(SYN_RATE) "\nSYNBurst=" STRINGIFY(SYN_BURST) "\n", true);
+	lfd = open_listener(8080);
+	snprintf(src, sizeof(src), "10.200.%u.50", fx.ns.subnet);
+	brute.src = flood_ip4(src);
+	brute.dst = flood_ip4(fx.ns.ip4[SERVER]);
+	cr_assert(flood_open(&fl, &fx.ns, err, sizeof(err)) == 0, "%s", err);
+	segs0 = server_tcp_out();
+	cr_assert(flood_send(&fl, &brute, &res, err, sizeof(err)) == 0, "%s", err);
+	sleep_ms(200);
+	segs1 = server_tcp_out();
+	flood_close(&fl);
+	bound = SYN_BURST + (uint64_t)(SYN_RATE * res.seconds) + 1;
+	cr_log_info("%s: %llu SYNs from one source in %.2f s, the server sent %llu segments (rate bound %llu)",
+		    backend_name[*b], (unsigned long long)res.sent, res.seconds, (unsigned long long)(segs1 - segs0),
+		    (unsigned long long)bound);
+	cr_expect_leq(segs1 - segs0, 2 * bound, "%s: the server answered %llu SYNs of %llu; the rate allows %llu",
+		      backend_name[*b], (unsigned long long)(segs1 - segs0), (unsigned long long)res.sent,
+		      (unsigned long long)bound);
+	cr_expect_geq(segs1 - segs0, SYN_BURST, "%s: the server answered %llu SYNs, fewer than the burst of %d",
+		      backend_name[*b], (unsigned long long)(segs1 - segs0), SYN_BURST);
+	cr_expect_geq(total_of("syn_rate_limited", "packets"), res.sent - 2 * bound, "%s: syn_rate_limited undercounts",
+		      backend_name[*b]);
+	close(lfd);
+}
+
+/* An ICMP echo request from the client's raw socket; the replies within ms counted. */
+static int echo_burst(int n, int ms)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sockaddr_of(AF_INET, side_addr(SERVER, AF_INET), 0, &ss);
+	char err[256], buf[1500];
+	int fd = netns_socket(fx.ns.name[CLIENT], AF_INET, SOCK_RAW, IPPROTO_ICMP, err, sizeof(err)), replies = 0;
+	long end;
+
+	cr_assert_geq(fd, 0, "raw ICMP socket: %s", err);
+	for (int i = 0; i < n; i++) {
+		uint8_t echo[16] = { 8, 0, 0, 0, 0x12, 0x34, (uint8_t)(i >> 8), (uint8_t)i };
+		uint32_t sum = 0;
+
+		for (size_t j = 0; j < sizeof(echo); j += 2)
+			sum += (uint32_t)echo[j] << 8 | echo[j + 1];
+		while (sum >> 16)
+			sum = (sum & 0xffff) + (sum >> 16);
+		echo[2] = (uint8_t)(~sum >> 8);
+		echo[3] = (uint8_t)~sum;
+		cr_assert(sendto(fd, echo, sizeof(echo), 0, (struct sockaddr *)&ss, len) == sizeof(echo), "sendto: %s",
+			  strerror(errno));
+	}
+	for (end = now_ms() + ms; now_ms() < end;) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+		if (poll(&pfd, 1, (int)(end - now_ms())) <= 0)
+			break;
+		/* The raw socket sees the IP header too, and every ICMP message: only echo replies count. */
+		if (recv(fd, buf, sizeof(buf), 0) > 20 && buf[(buf[0] & 0xf) * 4] == 0)
+			replies++;
+	}
+	close(fd);
+	return replies;
+}
+
+#define ECHO_RATE 4
+#define ECHO_BURST 4
+#define ECHOES 60
+
+ParameterizedTestParameters(nft, echo_requests_are_held_to_the_rate)
+{
+	return cr_make_param_array(enum backend, backends, 2);
+}
+
+/*
+ * ICMPEchoPerSecond=/ICMPEchoBurst=: of 60 requests at once about the
+ * burst is answered (XDP divides it among the CPUs, nftables keeps one
+ * bucket: at most the burst, and the rate for the time it takes).
+ */
+ParameterizedTest(enum backend *b, nft, echo_requests_are_held_to_the_rate)
+{
+	int replies;
+
+	setup(*b, "[RateLimit]\nICMPEchoPerSecond=" STRINGIFY(ECHO_RATE) "\nICMPEchoBurst=" STRINGIFY(ECHO_BURST) "\n", true);
+	replies = echo_burst(ECHOES, 500);
+	cr_log_info("%s: %d echo replies to %d requests", backend_name[*b], replies, ECHOES);
+	cr_expect_geq(replies, 1, "%s: no echo request answered", backend_name[*b]);
+	cr_expect_leq(replies, ECHO_BURST + ECHO_RATE, "%s: %d of %d echo requests answered, the burst is %d",
+		      backend_name[*b], replies, ECHOES, ECHO_BURST);
+	cr_expect_geq(total_of("icmp_rate_limited", "packets"), (unsigned long long)(ECHOES - replies),
+		      "%s: icmp_rate_limited undercounts", backend_name[*b]);
+}
+
+ParameterizedTestParameters(nft, drops_are_counted_by_reason_in_stats_and_prometheus)
+{
+	return cr_make_param_array(enum backend, backends, 2);
+}
+
+/*
+ * The verdict reasons as `axdp stats` shows them: a SYN and a datagram
+ * to closed ports, and martian sources (127.0.0.0/8: the kernel would
+ * drop them too, so only the counter can tell the firewall did).
+ * Prometheus names the nftables backend's interfaces "nftables".
+ */
+ParameterizedTest(enum backend *b, nft, drops_are_counted_by_reason_in_stats_and_prometheus)
+{
+	static const char *const prom[] = { "stats", "--format", "prometheus", NULL };
+	struct flood_spec martians = { .kind = FLOOD_SYN, .src = flood_ip4("127.0.0.0"), .src_count = 256,
+				       .dport_lo = 8080, .dport_hi = 8080, .count = 100 };
+	struct flood fl = { .fd = -1 };
+	struct flood_result res;
+	char out[262144], line[256], err[512];
+	int udp, rc;
+
+	setup(*b, NULL, true);
+	rc = try_connect(AF_INET, side_addr(SERVER, AF_INET), CLOSED_PORT, DROPPED_MS);
+	cr_expect_eq(rc, ETIMEDOUT, "%s: SYN to a closed port: %s", backend_name[*b], rc ? strerror(rc) : "connected");
+	udp = sock(CLIENT, AF_INET, SOCK_DGRAM);
+	send_to(udp, AF_INET, side_addr(SERVER, AF_INET), CLOSED_PORT, "x");
+	close(udp);
+	martians.dst = flood_ip4(fx.ns.ip4[SERVER]);
+	cr_assert(flood_open(&fl, &fx.ns, err, sizeof(err)) == 0, "%s", err);
+	cr_assert(flood_send(&fl, &martians, &res, err, sizeof(err)) == 0, "%s", err);
+	flood_close(&fl);
+	sleep_ms(100);
+	cr_expect_geq(total_of("tcp_port_closed", "packets"), 1, "%s: tcp_port_closed not counted", backend_name[*b]);
+	cr_expect_geq(total_of("udp_port_closed", "packets"), 1, "%s: udp_port_closed not counted", backend_name[*b]);
+	cr_expect_geq(total_of("martian_source", "packets"), res.sent, "%s: martian_source counted fewer than %llu",
+		      backend_name[*b], (unsigned long long)res.sent);
+	axdp_out(out, sizeof(out), prom);
+	snprintf(line, sizeof(line), "autoxdp_packets_total{action=\"drop\",reason=\"tcp_port_closed\",interface=\"%s\"} ",
+		 *b == NFT ? "nftables" : fx.ns.ifname[SERVER]);
+	cr_expect(strstr(out, line) && strtoull(strstr(out, line) + strlen(line), NULL, 10) >= 1,
+		  "%s: no %s>= 1 in:\n%s", backend_name[*b], line, out);
+}
+
+ParameterizedTestParameters(nft, audit_mode_passes_and_counts_what_it_would_drop)
+{
+	return cr_make_param_array(enum backend, backends, 2);
+}
+
+/* Mode=audit: a closed port answers (RST; a datagram's ICMP unreachable), and the drop is counted as would-drop. */
+ParameterizedTest(enum backend *b, nft, audit_mode_passes_and_counts_what_it_would_drop)
+{
+	int rc;
+
+	setup(*b, "Mode=audit\n", true);
+	rc = try_connect(AF_INET, side_addr(SERVER, AF_INET), CLOSED_PORT, IO_MS);
+	cr_expect_eq(rc, ECONNREFUSED, "%s, Mode=audit: a SYN to a closed port was not answered with RST: %s",
+		     backend_name[*b], rc ? strerror(rc) : "connected");
+	cr_expect_geq(total_of("tcp_port_closed", "would_drop"), 1, "%s: the would-drop was not counted",
+		      backend_name[*b]);
 }
 
 /* ---- rendering ---- */
