@@ -39,6 +39,8 @@
 #include "flood.h"
 #include "netns.h"
 #include "nft.h"
+#include "bans.h"
+#include "denylist.h"
 #include "nft_backend.h"
 #include "portsync.h"
 #include "timing.h"
@@ -1275,6 +1277,67 @@ Test(nft, rendered_ruleset_loads_and_merges_ranges)
 	cr_assert_eq(nftns(fx.ns.name[SERVER], list_addr, NULL, out, sizeof(out), err, sizeof(err)), 0, "%s", err);
 	cr_expect(!strstr(out, "elements"), "the v6 pair stayed after the update: %s", out);
 	free(st.flags);
+	axdp_config_free(&cfg);
+}
+
+static struct axdp_cidr_list cidrs(const char *const nets[], int n)
+{
+	struct axdp_cidr_list l = { .v = calloc((size_t)n, sizeof(struct axdp_cidr)), .n = (size_t)n };
+
+	cr_assert(l.v);
+	for (int i = 0; i < n; i++)
+		cr_assert_eq(axdp_cidr_parse(nets[i], strlen(nets[i]), false, &l.v[i]), 0, "%s", nets[i]);
+	axdp_cidr_list_unique(&l);
+	return l;
+}
+
+/*
+ * Deny and trust lists, and bans, whose networks hold one another (a
+ * blocklist lists 10.0.0.0/8 and 10.1.2.3): nft refuses overlapping
+ * intervals, so the held ones are left out; single addresses of the deny
+ * lists go to a hash set of their own.  The table loads, and the client's
+ * address in a held network is dropped.
+ */
+Test(nft, overlapping_lists_and_bans_load_and_deny)
+{
+	static const char *const load[] = { "-f", "-", NULL };
+	static const char *const list[] = { "list", "set", "inet", "autoxdp", "denied_hosts4", NULL };
+	const char *deny_nets[] = { "10.0.0.0/8", "10.1.0.0/16", "10.1.2.3", "192.0.2.7", "2001:db8::/32", "2001:db8::1" },
+		   *trust_nets[] = { "198.51.100.0/24", "198.51.100.9", "::/0", "2001:db8::5" };
+	struct axdp_cidr_list deny = cidrs(deny_nets, 6), trust = cidrs(trust_nets, 4), ban_nets;
+	struct axdp_ban bans[3];
+	struct axdp_nft_policy pol = { .trust = &trust, .deny = &deny };
+	struct axdp_nft_bans nb = { .v = bans, .n = 3, .now = 1000 };
+	struct axdp_port_state st = { .flags = calloc(AXDP_L4_COUNT * AXDP_PORTS, sizeof(uint32_t)) };
+	struct axdp_nft nft = { .n = 0 };
+	struct axdp_config cfg;
+	char *text = NULL, out[4096], err[1024];
+	size_t len = 0;
+	FILE *f;
+
+	ban_nets = cidrs((const char *const[]){ "203.0.113.0/24", "203.0.113.77", "10.200.0.0/16" }, 3);
+	for (int i = 0; i < 3; i++)
+		bans[i] = (struct axdp_ban){ .cidr = ban_nets.v[i], .expires = ban_nets.v[i].prefix == 96 + 24 ? 4600 : 0 };
+	setup(NFT, NULL, false);
+	axdp_config_defaults(&cfg);
+	cr_assert(axdp_nft_add(&nft, fx.ns.ifname[SERVER], err, sizeof(err)) == 0, "%s", err);
+	f = open_memstream(&text, &len);
+	cr_assert(f && axdp_nft_render(f, true, &nft, &st, NULL, &pol, &nb, &cfg) == 0 && fclose(f) == 0, "rendering");
+	cr_expect(strstr(text, "elements = { 10.0.0.0/8 }"), "10.1.0.0/16 inside 10.0.0.0/8 not left out:\n%s", text);
+	cr_expect(strstr(text, "elements = { 10.1.2.3, 192.0.2.7 }"), "the single addresses not in their hash set:\n%s",
+		  text);
+	cr_expect(strstr(text, "elements = { 10.200.0.0/16, 203.0.113.0/24 timeout 3600s }"),
+		  "bans not rendered with their time left, the held one left out:\n%s", text);
+	cr_assert_eq(nftns(fx.ns.name[SERVER], load, text, NULL, 0, err, sizeof(err)), 0, "%s\n%s", err, text);
+	cr_assert_eq(nftns(fx.ns.name[SERVER], list, NULL, out, sizeof(out), err, sizeof(err)), 0, "%s", err);
+	cr_expect(strstr(out, "192.0.2.7"), "denied_hosts4: %s", out);
+	/* The client (10.200.X.2) is banned through 10.200.0.0/16. */
+	cr_expect_eq(try_connect(AF_INET, side_addr(SERVER, AF_INET), CLOSED_PORT, DROPPED_MS), ETIMEDOUT);
+	free(text);
+	free(st.flags);
+	free(deny.v);
+	free(trust.v);
+	free(ban_nets.v);
 	axdp_config_free(&cfg);
 }
 

@@ -305,6 +305,15 @@ static void put_chain_name(FILE *out, const char *ifname)
 		fprintf(out, "%02x", (unsigned char)*c);
 }
 
+/* Does network a hold network b?  Both IPv6-sized, bits past their prefix zero. */
+static bool cidr_holds(const struct axdp_cidr *a, const struct axdp_cidr *b)
+{
+	unsigned int full = a->prefix / 8, rest = a->prefix % 8;
+
+	return a->prefix <= b->prefix && memcmp(a->addr, b->addr, full) == 0 &&
+	       (!rest || ((a->addr[full] ^ b->addr[full]) & (0xff00 >> rest)) == 0);
+}
+
 /* Ports open on every address (bit: of both families, or of one), as ranges of consecutive ports. */
 static void render_any(struct elements *e, const struct axdp_port_state *ports, enum axdp_l4 l4, uint32_t bit)
 {
@@ -360,22 +369,39 @@ static void render_seeds(struct elements *e, const struct axdp_socket_set *seeds
 	}
 }
 
-static void render_cidrs(struct elements *e, const struct axdp_cidr_list *list, bool v4)
+
+enum cidr_pick { CIDR_ALL, CIDR_NETS, CIDR_HOSTS };
+
+/*
+ * The networks of one family of a sorted list (axdp_cidr_list_unique):
+ * all of them, those wider than one address, or the single addresses
+ * alone (hosts: for a hash set, which nft loads many times faster than an
+ * interval one).  For an interval set a network held by another is left
+ * out, as nft refuses overlaps; sorted, a network comes right before
+ * those it holds.
+ */
+static void render_cidrs(struct elements *e, const struct axdp_cidr_list *list, bool v4, enum cidr_pick pick)
 {
+	const struct axdp_cidr *kept = NULL;
+
 	for (size_t i = 0; list && i < list->n; i++) {
 		const struct axdp_cidr *c = &list->v[i];
-		bool is_v4 = v4_mapped(c->addr) && c->prefix >= 96;
+		bool is_v4 = v4_mapped(c->addr) && c->prefix >= 96, host = c->prefix == 128;
 
-		if (is_v4 != v4)
+		if (is_v4 != v4 || (pick == CIDR_NETS && host) || (pick == CIDR_HOSTS && !host) ||
+		    (pick != CIDR_HOSTS && kept && cidr_holds(kept, c)))
 			continue;
+		kept = c;
 		elem_begin(e);
 		put_addr(e->out, c->addr);
-		fprintf(e->out, "/%u", v4 ? c->prefix - 96 : c->prefix);
+		if (pick != CIDR_HOSTS)
+			fprintf(e->out, "/%u", v4 ? c->prefix - 96 : c->prefix);
 	}
 }
 
 enum set_kind { S_IFACES, S_TCP_ANY, S_UDP_ANY, S_TCP_ANY4, S_TCP_ANY6, S_UDP_ANY4, S_UDP_ANY6, S_TCP4, S_TCP6, S_UDP4, S_UDP6,
-		S_TCP_STRICT, S_TCP_UNLIMITED, S_TRUST4, S_TRUST6, S_DENY4, S_DENY6, S_BAN4, S_BAN6, S_SEED4, S_SEED6,
+		S_TCP_STRICT, S_TCP_UNLIMITED, S_TRUST4, S_TRUST6, S_DENY4, S_DENY6,
+		S_DENY_HOSTS4, S_DENY_HOSTS6, S_BAN4, S_BAN6, S_SEED4, S_SEED6,
 		S_SYN4, S_SYN6, S_SYN_STRICT4, S_SYN_STRICT6, S_UDP_RATE4, S_UDP_RATE6, S_UDP_PACKETS, S_UDP_BYTES, S_COUNT };
 
 /*
@@ -410,6 +436,9 @@ static const struct set_def {
 	[S_TRUST6] = { "trusted6", "ipv6_addr", "interval" },
 	[S_DENY4] = { "denied4", "ipv4_addr", "interval" },
 	[S_DENY6] = { "denied6", "ipv6_addr", "interval" },
+	/* The single addresses of the deny lists: a hash set loads many times faster than an interval one. */
+	[S_DENY_HOSTS4] = { "denied_hosts4", "ipv4_addr", NULL },
+	[S_DENY_HOSTS6] = { "denied_hosts6", "ipv6_addr", NULL },
 	/* Runtime bans (bans.h): each element expires with its ban. */
 	[S_BAN4] = { "banned4", "ipv4_addr", "interval,timeout" },
 	[S_BAN6] = { "banned6", "ipv6_addr", "interval,timeout" },
@@ -526,6 +555,8 @@ static void render_chains(FILE *out, const struct axdp_nft *nft, const struct ax
 	fputs("\tchain ingress {\n", out);
 	RULE(out, cfg, AXDP_DROP_DENIED, "ip saddr @denied4");
 	RULE(out, cfg, AXDP_DROP_DENIED, "ip6 saddr @denied6");
+	RULE(out, cfg, AXDP_DROP_DENIED, "ip saddr @denied_hosts4");
+	RULE(out, cfg, AXDP_DROP_DENIED, "ip6 saddr @denied_hosts6");
 	RULE(out, cfg, AXDP_DROP_DENIED, "ip saddr @banned4");
 	RULE(out, cfg, AXDP_DROP_DENIED, "ip6 saddr @banned6");
 	if (cfg->drop_martians) {
@@ -646,7 +677,7 @@ static void render_chains(FILE *out, const struct axdp_nft *nft, const struct ax
 
 static bool policy_set(enum set_kind k)
 {
-	return k == S_TRUST4 || k == S_TRUST6 || k == S_DENY4 || k == S_DENY6;
+	return (k >= S_TRUST4 && k <= S_DENY_HOSTS6);
 }
 
 /* Filled by the data path alone: declared at install, never rewritten. */
@@ -671,15 +702,22 @@ static void render_tier(struct elements *e, const struct axdp_port_state *ports,
 	}
 }
 
-/* Bans not yet expired, each with the time it has left. */
+/*
+ * Bans not yet expired, each with the time it has left.  One held by a
+ * wider ban is left out (an interval set refuses overlaps) until that one
+ * expires: the daemon writes the set again at each expiry.
+ */
 static void render_bans(struct elements *e, const struct axdp_nft_bans *bans, bool v4)
 {
+	const struct axdp_cidr *kept = NULL;
+
 	for (size_t i = 0; bans && i < bans->n; i++) {
 		const struct axdp_ban *b = &bans->v[i];
 		bool is_v4 = v4_mapped(b->cidr.addr) && b->cidr.prefix >= 96;
 
-		if (is_v4 != v4 || (b->expires && b->expires <= bans->now))
+		if (is_v4 != v4 || (b->expires && b->expires <= bans->now) || (kept && cidr_holds(kept, &b->cidr)))
 			continue;
+		kept = &b->cidr;
 		elem_begin(e);
 		put_addr(e->out, b->cidr.addr);
 		fprintf(e->out, "/%u", v4 ? b->cidr.prefix - 96 : b->cidr.prefix);
@@ -721,10 +759,13 @@ static void render_set(FILE *out, bool full, enum set_kind k, const struct axdp_
 	case S_UDP6: render_addr(&e, ports, AXDP_L4_UDP, false); break;
 	case S_TCP_STRICT: render_tier(&e, ports, AXDP_TIER_STRICT); break;
 	case S_TCP_UNLIMITED: render_tier(&e, ports, AXDP_TIER_UNLIMITED); break;
-	case S_TRUST4: render_cidrs(&e, trust, true); break;
-	case S_TRUST6: render_cidrs(&e, trust, false); break;
-	case S_DENY4: render_cidrs(&e, deny, true); break;
-	case S_DENY6: render_cidrs(&e, deny, false); break;
+	/* Trusted networks are few: one interval set per family, single addresses included. */
+	case S_TRUST4: render_cidrs(&e, trust, true, CIDR_ALL); break;
+	case S_TRUST6: render_cidrs(&e, trust, false, CIDR_ALL); break;
+	case S_DENY4: render_cidrs(&e, deny, true, CIDR_NETS); break;
+	case S_DENY6: render_cidrs(&e, deny, false, CIDR_NETS); break;
+	case S_DENY_HOSTS4: render_cidrs(&e, deny, true, CIDR_HOSTS); break;
+	case S_DENY_HOSTS6: render_cidrs(&e, deny, false, CIDR_HOSTS); break;
 	case S_BAN4: render_bans(&e, bans, true); break;
 	case S_BAN6: render_bans(&e, bans, false); break;
 	case S_SEED4: render_seeds(&e, seeds, cfg, true); break;
@@ -786,8 +827,8 @@ static int apply(bool full, const struct axdp_nft *nft, const struct axdp_port_s
 		 const struct axdp_config *cfg, char *err, size_t errlen)
 {
 	struct axdp_socket_set seeds = {};
-	struct axdp_cidr_list deny = {};
-	struct axdp_nft_policy pol = { .trust = &cfg->trust_cidrs, .deny = &deny };
+	struct axdp_cidr_list deny = {}, trust = {};
+	struct axdp_nft_policy pol = { .trust = &trust, .deny = &deny };
 	struct axdp_bans b = { .lock = -1 };
 	struct axdp_nft_bans bans = { .now = time(NULL) };
 	bool policy = full || nft->policy_stale, with_bans = full || nft->bans_stale;
@@ -799,9 +840,19 @@ static int apply(bool full, const struct axdp_nft *nft, const struct axdp_port_s
 	/* Not fatal: without seeds, sessions older than the table heal when the host next sends. */
 	if (full && axdp_connections_dump(&seeds, seed_err, sizeof(seed_err)))
 		axdp_socket_set_free(&seeds);
-	/* DenyCIDR= and the DenyListFile= lists, read only when the policy may have changed. */
+	/* DenyCIDR= and the DenyListFile= lists, read only when the policy may have changed; both lists sorted. */
 	if (policy && axdp_denylist_collect(cfg, &deny, err, errlen))
 		goto out;
+	if (policy && cfg->trust_cidrs.n) {
+		trust.v = malloc(cfg->trust_cidrs.n * sizeof(*trust.v));
+		if (!trust.v) {
+			axdp_fail(err, errlen, "nftables backend: out of memory");
+			goto out;
+		}
+		memcpy(trust.v, cfg->trust_cidrs.v, cfg->trust_cidrs.n * sizeof(*trust.v));
+		trust.n = trust.cap = cfg->trust_cidrs.n;
+		axdp_cidr_list_unique(&trust);
+	}
 	/* The bans file is the truth (bans.h): read and applied under its lock, as axdp applies what it changes. */
 	if (with_bans) {
 		if (axdp_bans_open(&b, cfg->state_dir, err, errlen))
@@ -822,6 +873,7 @@ static int apply(bool full, const struct axdp_nft *nft, const struct axdp_port_s
 out:
 	free(text);
 	free(deny.v);
+	free(trust.v);
 	axdp_bans_close(&b);
 	axdp_socket_set_free(&seeds);
 	return rc;
