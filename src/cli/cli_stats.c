@@ -95,7 +95,7 @@ static int take_nft(struct cli *c, struct snapshot *s)
 
 	if (rc < 0)
 		return cli_error(c, CLI_FAIL, "reading the counters of table %s %s: %s", AXDP_NFT_FAMILY, AXDP_NFT_TABLE, err);
-	s->ifs[NFT_ROW].used = s->show[NFT_ROW] = rc == 1;
+	s->ifs[NFT_ROW].used = s->show[NFT_ROW] = rc > 0;
 	snprintf(s->ifs[NFT_ROW].name, sizeof(s->ifs[NFT_ROW].name), AXDP_NFT_ROW);
 	return CLI_OK;
 }

@@ -663,7 +663,7 @@ static void write_metrics(struct daemon *d)
 		m.audit = d->mode.audit;
 	}
 	/* nftables interfaces: the table's counters, one nft run per interval. */
-	if (d->nft.installed && axdp_nft_counters(nft, nft_would, err, sizeof(err)) == 1) {
+	if (d->nft.installed && axdp_nft_counters(nft, nft_would, err, sizeof(err)) > 0) {
 		m.nft = nft;
 		m.nft_would = d->cfg.mode == AXDP_MODE_AUDIT ? nft_would : NULL;
 	}

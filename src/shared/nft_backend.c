@@ -1006,10 +1006,16 @@ int axdp_nft_interfaces(char (*names)[IF_NAMESIZE], int max, char *err, size_t e
 	return n;
 }
 
-/* "counter NAME {" ... "packets N bytes M" of a listing: the reason NAME counts, or AUDIT_PREFIX NAME would-drops. */
-static void parse_counters(const char *text, struct axdp_counter counts[AXDP_REASON_COUNT],
+/*
+ * "counter NAME {" ... "packets N bytes M" of a listing: the reason NAME
+ * counts, or AUDIT_PREFIX NAME would-drops.  Whether there were any of
+ * the latter: the table runs Mode=audit.
+ */
+static bool parse_counters(const char *text, struct axdp_counter counts[AXDP_REASON_COUNT],
 			   struct axdp_counter would[AXDP_REASON_COUNT])
 {
+	bool audit_table = false;
+
 	for (const char *p = strstr(text, "counter "); p; p = strstr(p + 1, "counter ")) {
 		char name[64];
 		unsigned long long packets, bytes;
@@ -1020,6 +1026,7 @@ static void parse_counters(const char *text, struct axdp_counter counts[AXDP_REA
 		    sscanf(body + 1, " packets %llu bytes %llu", &packets, &bytes) != 2)
 			continue;
 		audit = strncmp(name, AUDIT_PREFIX, strlen(AUDIT_PREFIX)) == 0;
+		audit_table |= audit;
 		id = audit ? name + strlen(AUDIT_PREFIX) : name;
 		for (int r = 0; r < AXDP_REASON_COUNT; r++)
 			if (strcmp(id, reason_names[r]) == 0) {
@@ -1029,6 +1036,7 @@ static void parse_counters(const char *text, struct axdp_counter counts[AXDP_REA
 				c->bytes += bytes;
 			}
 	}
+	return audit_table;
 }
 
 int axdp_nft_counters(struct axdp_counter counts[AXDP_REASON_COUNT], struct axdp_counter would[AXDP_REASON_COUNT],
@@ -1036,6 +1044,7 @@ int axdp_nft_counters(struct axdp_counter counts[AXDP_REASON_COUNT], struct axdp
 {
 	static const char *const args[] = { "list", "counters", "table", T, NULL };
 	char *out, msg[1024], buf[4096];
+	bool audit = false;
 	int rc;
 
 	memset(counts, 0, AXDP_REASON_COUNT * sizeof(*counts));
@@ -1047,11 +1056,11 @@ int axdp_nft_counters(struct axdp_counter counts[AXDP_REASON_COUNT], struct axdp
 		return axdp_fail(err, errlen, "out of memory");
 	rc = run_nft(args, NULL, 0, out, NFT_OUT_MAX, msg, sizeof(msg));
 	if (rc == 0)
-		parse_counters(out, counts, would);
+		audit = parse_counters(out, counts, would);
 	free(out);
 	if (rc > 0 && strstr(msg, "No such file or directory"))
 		return 0;
 	if (rc != 0)
 		return axdp_fail(err, errlen, "%s", msg);
-	return 1;
+	return audit ? 2 : 1;
 }

@@ -111,8 +111,8 @@ int axdp_nft_interfaces(char (*names)[IF_NAMESIZE], int max, char *err, size_t e
 /*
  * The table's counters, one per verdict reason of the XDP path
  * (bpf/autoxdp_abi.h), all interfaces on nftables together; would: the
- * drops Mode=audit let pass.  1 when read, 0 when there is no table (or
- * no nft), -1 with err.
+ * drops Mode=audit let pass.  1 when read, 2 when read from a table in
+ * Mode=audit, 0 when there is no table (or no nft), -1 with err.
  */
 int axdp_nft_counters(struct axdp_counter counts[AXDP_REASON_COUNT], struct axdp_counter would[AXDP_REASON_COUNT],
 		      char *err, size_t errlen);

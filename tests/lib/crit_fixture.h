@@ -81,7 +81,7 @@ static inline uint64_t crit_counter(const struct axdpd *d, enum axdp_reason reas
 	close(fd);
 	cr_assert_eq(netns_call(d->netns, crit_nft_read, &nft, err, sizeof(err)), 0, "reading the nftables counters: %s %s",
 		     err, nft.err);
-	return all[reason].packets + (nft.rc == 1 ? nft.c[reason].packets : 0);
+	return all[reason].packets + (nft.rc > 0 ? nft.c[reason].packets : 0);
 }
 
 #endif
