@@ -14,7 +14,9 @@
  *    without a moment in between.
  *  - Every later reconcile sends "flush set" plus "add element" for each
  *    set.  The chains stay, so the drop counters keep counting, and the
- *    work is proportional to the sets alone.
+ *    work is proportional to the sets alone.  Chains that would differ
+ *    (an interface came or went, a reload changed Mode= or a limit) mean
+ *    installing anew, as above.
  *
  * Why the nft program and not libnftables: the daemon keeps no hard
  * dependency on libnftables (XDP-only hosts need no nftables at all, and

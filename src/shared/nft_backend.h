@@ -5,12 +5,16 @@
  * (Backend=nftables).  autoxdp owns exactly one table, "table inet
  * autoxdp", and never reads or writes anything else of the ruleset.
  *
- * Everything that changes lives in sets of that table: the protected
- * interfaces (iifname), the open ports, the (address, port) pairs of
- * listeners bound to one address, the denied networks (DenyCIDR=,
- * DenyListFile=) and the trusted ones (TrustCIDR=).  The chains never change while a daemon runs, so a
- * reconcile rewrites only the sets, its drop counters survive, and each
- * change is one nftables transaction (see nft_backend.c for how).
+ * What changes often lives in sets of that table: the open ports, the
+ * (address, port) pairs of listeners bound to one address, their rate
+ * tiers, the denied networks (DenyCIDR=, DenyListFile=), the runtime
+ * bans and the trusted networks (TrustCIDR=); a reconcile rewrites only
+ * those, so the counters survive.  The chains (one ingress base chain per
+ * interface, the rules, which follow Mode=, [RateLimit] and [Policy])
+ * change only with the interfaces or a reload: then the table is
+ * installed anew.  Each change is one nftables transaction (see
+ * nft_backend.c for how), and every verdict has a named counter of the
+ * XDP path's reason name.
  *
  * nft(8) is run as a child process, found at AXDP_NFT_PATH_ENV if set,
  * else in /usr/sbin, /sbin, /usr/local/sbin, then PATH.
