@@ -1150,6 +1150,60 @@ ParameterizedTest(enum backend *b, nft, drops_are_counted_by_reason_in_stats_and
 		  "%s: no %s>= 1 in:\n%s", backend_name[*b], line, out);
 }
 
+/* The packets of the server's namespace that reached prerouting before conntrack (priority -300). */
+static uint64_t reached_prerouting(void)
+{
+	static const char *const list[] = { "list", "counter", "inet", "axdp_test_probe", "reached", NULL };
+	char out[1024], err[512];
+	const char *p;
+
+	cr_assert_eq(nftns(fx.ns.name[SERVER], list, NULL, out, sizeof(out), err, sizeof(err)), 0, "%s", err);
+	p = strstr(out, "packets ");
+	cr_assert(p, "%s", out);
+	return strtoull(p + 8, NULL, 10);
+}
+
+/*
+ * The ingress stage drops before conntrack: a spoofed SYN flood to
+ * closed ports never reaches prerouting, where conntrack would look each
+ * packet up, as a counter of the test's own (a table in the test's
+ * namespace, before conntrack) shows; an ACK flood, which needs the host's
+ * flows to judge, does reach it: the counter counts.
+ */
+Test(nft, syn_flood_to_closed_ports_never_reaches_conntrack)
+{
+	static const char *const load[] = { "-f", "-", NULL };
+	static const char probe[] = "table inet axdp_test_probe {\n\tcounter reached {}\n"
+				    "\tchain pre {\n\t\ttype filter hook prerouting priority -300; policy accept;\n"
+				    "\t\tmeta l4proto tcp counter name \"reached\"\n\t}\n}\n";
+	struct flood_spec syn = { .kind = FLOOD_SYN, .src = flood_ip4("198.18.0.0"), .src_count = 4096,
+				  .dport_lo = 20000, .dport_hi = 29999, .count = 20000 };
+	struct flood_spec ack = syn;
+	struct flood fl = { .fd = -1 };
+	struct flood_result rs, ra;
+	uint64_t before, after_syn, after_ack, closed;
+	char err[512];
+
+	setup(NFT, NULL, true);
+	cr_assert_eq(nftns(fx.ns.name[SERVER], load, probe, NULL, 0, err, sizeof(err)), 0, "%s", err);
+	syn.dst = ack.dst = flood_ip4(fx.ns.ip4[SERVER]);
+	ack.kind = FLOOD_ACK;
+	cr_assert(flood_open(&fl, &fx.ns, err, sizeof(err)) == 0, "%s", err);
+	closed = total_of("tcp_port_closed", "packets");
+	before = reached_prerouting();
+	cr_assert(flood_send(&fl, &syn, &rs, err, sizeof(err)) == 0, "%s", err);
+	after_syn = reached_prerouting();
+	cr_assert(flood_send(&fl, &ack, &ra, err, sizeof(err)) == 0, "%s", err);
+	after_ack = reached_prerouting();
+	flood_close(&fl);
+	cr_expect_leq(after_syn - before, 10, "%llu of %llu spoofed SYNs to closed ports reached prerouting",
+		      (unsigned long long)(after_syn - before), (unsigned long long)rs.sent);
+	cr_expect_geq(after_ack - after_syn, ra.sent - ra.refused, "the probe missed ACKs: %llu of %llu",
+		      (unsigned long long)(after_ack - after_syn), (unsigned long long)ra.sent);
+	cr_expect_geq(total_of("tcp_port_closed", "packets") - closed, rs.sent - rs.refused,
+		      "tcp_port_closed did not count the SYN flood");
+}
+
 ParameterizedTestParameters(nft, audit_mode_passes_and_counts_what_it_would_drop)
 {
 	return cr_make_param_array(enum backend, backends, 2);
