@@ -1209,17 +1209,32 @@ ParameterizedTestParameters(nft, audit_mode_passes_and_counts_what_it_would_drop
 	return cr_make_param_array(enum backend, backends, 2);
 }
 
-/* Mode=audit: a closed port answers (RST; a datagram's ICMP unreachable), and the drop is counted as would-drop. */
+/*
+ * Mode=audit, switched at a reload: before it a closed port drops, after
+ * it answers (RST), and the drop is counted as a would-drop.  nftables
+ * installs its table anew for the other mode; the counts so far carry over.
+ */
 ParameterizedTest(enum backend *b, nft, audit_mode_passes_and_counts_what_it_would_drop)
 {
+	unsigned long long closed;
 	int rc;
 
-	setup(*b, "Mode=audit\n", true);
+	setup(*b, NULL, true);
+	rc = try_connect(AF_INET, side_addr(SERVER, AF_INET), CLOSED_PORT, DROPPED_MS);
+	cr_expect_eq(rc, ETIMEDOUT, "%s, Mode=enforce: a SYN to a closed port: %s", backend_name[*b],
+		     rc ? strerror(rc) : "connected");
+	closed = total_of("tcp_port_closed", "packets");
+	cr_expect_geq(closed, 1, "%s: the drop was not counted", backend_name[*b]);
+	cr_assert(axdpd_dropin(&fx.d, "50-mode.conf", "[Daemon]\nMode=audit\n") == 0, "%s", fx.d.err);
+	reload("Mode=audit");
+	cr_expect_geq(total_of("tcp_port_closed", "packets"), closed, "%s: the reload lost the counts", backend_name[*b]);
 	rc = try_connect(AF_INET, side_addr(SERVER, AF_INET), CLOSED_PORT, IO_MS);
 	cr_expect_eq(rc, ECONNREFUSED, "%s, Mode=audit: a SYN to a closed port was not answered with RST: %s",
 		     backend_name[*b], rc ? strerror(rc) : "connected");
 	cr_expect_geq(total_of("tcp_port_closed", "would_drop"), 1, "%s: the would-drop was not counted",
 		      backend_name[*b]);
+	cr_expect_gt(total_of("tcp_port_closed", "packets"), closed, "%s: the would-drop is not in the reason's count",
+		     backend_name[*b]);
 }
 
 /* ---- rendering ---- */

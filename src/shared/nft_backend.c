@@ -789,9 +789,12 @@ int axdp_nft_render(FILE *out, bool full, const struct axdp_nft *nft, const stru
 		for (size_t i = 0; i < sizeof(nft_reasons) / sizeof(nft_reasons[0]); i++) {
 			enum axdp_reason r = nft_reasons[i];
 
-			fprintf(out, "\tcounter %s {}\n", reason_names[r]);
+			fprintf(out, "\tcounter %s { packets %llu bytes %llu }\n", reason_names[r],
+				(unsigned long long)nft->carry[r].packets, (unsigned long long)nft->carry[r].bytes);
 			if (cfg->mode == AXDP_MODE_AUDIT && AXDP_REASON_DROPS(r))
-				fprintf(out, "\tcounter " AUDIT_PREFIX "%s {}\n", reason_names[r]);
+				fprintf(out, "\tcounter " AUDIT_PREFIX "%s { packets %llu bytes %llu }\n", reason_names[r],
+					(unsigned long long)nft->carry_would[r].packets,
+					(unsigned long long)nft->carry_would[r].bytes);
 		}
 		fputc('\n', out);
 	}
@@ -888,6 +891,11 @@ static int install(struct axdp_nft *nft, const struct axdp_port_state *ports, co
 	char first[1024];
 	bool fell_back = false;
 
+	/* The counts so far go into the new table: a reload or a new interface does not set them back to zero. */
+	if (axdp_nft_counters(nft->carry, nft->carry_would, first, sizeof(first)) < 0) {
+		memset(nft->carry, 0, sizeof(nft->carry));
+		memset(nft->carry_would, 0, sizeof(nft->carry_would));
+	}
 	if (apply(true, nft, ports, cfg, first, sizeof(first))) {
 		/* A vanished interface fails the same way with or without ingress chains: no reason to give them up. */
 		if (nft->no_ingress || !nft->n || strstr(first, "No such device"))

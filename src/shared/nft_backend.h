@@ -56,6 +56,8 @@ struct axdp_nft {
 	bool bans_stale;   /* the bans file may have changed: rewrite the banned sets */
 	bool no_ingress;   /* the kernel has no inet ingress hook (before 5.10): every rule runs in prerouting */
 	uint64_t chains;   /* hash of the installed chains: other chains mean a new table */
+	/* The counters of the table an install replaces, carried into the new one. */
+	struct axdp_counter carry[AXDP_REASON_COUNT], carry_would[AXDP_REASON_COUNT];
 };
 
 /*
