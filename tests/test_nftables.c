@@ -1107,6 +1107,51 @@ ParameterizedTest(enum backend *b, nft, echo_requests_are_held_to_the_rate)
 		      "%s: icmp_rate_limited undercounts", backend_name[*b]);
 }
 
+#define UDP_RATE 5
+#define UDP_BURST 5
+#define DATAGRAMS 200
+
+ParameterizedTestParameters(nft, udp_from_one_source_is_held_to_the_rate_the_server_receives)
+{
+	return cr_make_param_array(enum backend, backends, 2);
+}
+
+/* UDPPerSecond=/UDPBurst=: of 200 datagrams at once from one source, the server's socket receives about the burst. */
+ParameterizedTest(enum backend *b, nft, udp_from_one_source_is_held_to_the_rate_the_server_receives)
+{
+	const uint16_t port = 5300;
+	struct sockaddr_storage from;
+	int srv, cli, received = 0;
+	char buf[64];
+	ssize_t n;
+
+	setup(*b, "[RateLimit]\nUDPPerSecond=" STRINGIFY(UDP_RATE) "\nUDPBurst=" STRINGIFY(UDP_BURST) "\n", true);
+	srv = serve(SERVER, AF_INET, SOCK_DGRAM, any_of(AF_INET), port);
+	cli = sock(CLIENT, AF_INET, SOCK_DGRAM);
+	/* Open once a datagram arrives (nftables: a transaction after bind()); then the bucket refills. */
+	for (long start = now_ms();;) {
+		send_to(cli, AF_INET, side_addr(SERVER, AF_INET), port, "probe");
+		if (tsock_datagram_within(srv, buf, sizeof(buf), &n, &from, 100))
+			break;
+		cr_assert_lt(now_ms() - start, NFT_OPEN_HANG_MS, "udp/%u never opened", port);
+	}
+	sleep_ms(1000 * UDP_BURST / UDP_RATE + 200);
+	while (tsock_datagram_within(srv, buf, sizeof(buf), &n, &from, 0))
+		;
+	for (int i = 0; i < DATAGRAMS; i++)
+		send_to(cli, AF_INET, side_addr(SERVER, AF_INET), port, "x");
+	while (tsock_datagram_within(srv, buf, sizeof(buf), &n, &from, 300))
+		received++;
+	cr_log_info("%s: the server received %d of %d datagrams", backend_name[*b], received, DATAGRAMS);
+	cr_expect_geq(received, 1, "%s: nothing received", backend_name[*b]);
+	cr_expect_leq(received, 2 * UDP_BURST + UDP_RATE, "%s: the server received %d of %d datagrams; the burst is %d",
+		      backend_name[*b], received, DATAGRAMS, UDP_BURST);
+	cr_expect_geq(total_of("udp_rate_limited", "packets"), (unsigned long long)(DATAGRAMS - received),
+		      "%s: udp_rate_limited undercounts", backend_name[*b]);
+	close(cli);
+	close(srv);
+}
+
 ParameterizedTestParameters(nft, drops_are_counted_by_reason_in_stats_and_prometheus)
 {
 	return cr_make_param_array(enum backend, backends, 2);
@@ -1335,6 +1380,16 @@ Test(nft, rendered_ruleset_loads_and_merges_ranges)
 		     text);
 	/* Twice: the install replaces its own table. */
 	cr_assert_eq(nftns(fx.ns.name[SERVER], load, text, NULL, 0, err, sizeof(err)), 0, "second install: %s", err);
+	cr_expect(strstr(text, "type filter hook ingress device"), "no ingress chain for the interface:\n%s", text);
+	/* A kernel without the inet ingress hook: the same rules, run from prerouting. */
+	nft.no_ingress = true;
+	text = rendered(true, &nft, &st, &cfg);
+	cr_expect(!strstr(text, "hook ingress") && strstr(text, "chain protect {\n\t\tjump ingress\n"),
+		  "without ingress hooks, protect does not run the ingress rules first:\n%s", text);
+	cr_assert_eq(nftns(fx.ns.name[SERVER], load, text, NULL, 0, err, sizeof(err)), 0, "without ingress hooks: %s", err);
+	nft.no_ingress = false;
+	text = rendered(true, &nft, &st, &cfg);
+	cr_assert_eq(nftns(fx.ns.name[SERVER], load, text, NULL, 0, err, sizeof(err)), 0, "third install: %s", err);
 
 	st.flags[AXDP_L4_TCP * AXDP_PORTS + 22] = 0;
 	st.n_addrs = 1;
