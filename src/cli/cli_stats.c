@@ -349,7 +349,7 @@ static int run(struct cli *c, struct stats_opts *o)
 	}
 	/* Without the XDP path's maps, the nftables backend's table alone (no BPF object) still has counters. */
 	cli_load_config(c);
-	if ((rc = take(c, &m, cur)) != CLI_OK)
+	if ((rc = cli_require_privileges(c)) != CLI_OK || (rc = take(c, &m, cur)) != CLI_OK)
 		goto out;
 	m.counters = cli_try_map(c, AXDP_MAP_COUNTERS);
 	if (m.counters < 0 && errno == ENOENT && cur->show[NFT_ROW])
