@@ -665,9 +665,10 @@ static void render_chains(FILE *out, const struct axdp_nft *nft, const struct ax
 	RULE(out, cfg, AXDP_PASS_ICMP_ERROR, "meta l4proto { icmp, ipv6-icmp } ct state related");
 	RULE(out, cfg, AXDP_PASS_NDP, "icmpv6 type { mld-listener-query, mld-listener-report, mld-listener-done, "
 		   "mld2-listener-report, nd-router-solicit, nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert }");
-	/* A bare SYN to a closed port was judged at ingress (and passed there only as audit or trusted). */
-	if (!nft->no_ingress)
-		fputs("\t\ttcp flags & (syn | ack) == syn accept\n", out);
+	/*
+	 * A bare SYN to a closed port is judged here again: one whose first
+	 * fragment did not hold the TCP flags passed the ingress stage.
+	 */
 	RULE(out, cfg, AXDP_DROP_TCP_CLOSED, "meta l4proto tcp");
 	RULE(out, cfg, AXDP_DROP_UDP_CLOSED, "meta l4proto udp");
 	RULE(out, cfg, AXDP_DROP_ICMP_UNMATCHED, "icmp type { destination-unreachable, time-exceeded, parameter-problem }");
