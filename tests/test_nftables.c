@@ -39,7 +39,6 @@
 #include "flood.h"
 #include "netns.h"
 #include "nft.h"
-#include "packet.h"
 #include "bans.h"
 #include "denylist.h"
 #include "nft_backend.h"
@@ -1106,62 +1105,6 @@ ParameterizedTest(enum backend *b, nft, echo_requests_are_held_to_the_rate)
 		      backend_name[*b], replies, ECHOES, ECHO_BURST);
 	cr_expect_geq(total_of("icmp_rate_limited", "packets"), (unsigned long long)(ECHOES - replies),
 		      "%s: icmp_rate_limited undercounts", backend_name[*b]);
-}
-
-/* The IPv4 datagram of p (its Ethernet header left out) from the client's raw socket. */
-static void send_ip(int raw, const struct pkt *p)
-{
-	struct sockaddr_in to = { .sin_family = AF_INET };
-
-	inet_pton(AF_INET, side_addr(SERVER, AF_INET), &to.sin_addr);
-	cr_assert(sendto(raw, p->data + p->l3_off, p->len - p->l3_off, 0, (struct sockaddr *)&to, sizeof(to)) ==
-		  (ssize_t)(p->len - p->l3_off), "sendto: %s", strerror(errno));
-}
-
-ParameterizedTestParameters(nft, syn_split_before_its_flags_stays_dropped)
-{
-	return cr_make_param_array(enum backend, backends, 2);
-}
-
-/*
- * A SYN to a closed port in two fragments, the first holding the ports
- * but not the flags: the ingress stage cannot see a SYN, and the
- * reassembled datagram must still be dropped (XDP drops the first
- * fragment as malformed).  The server's stack would answer a RST: it
- * sends nothing.  The same SYN unfragmented to an open port is answered:
- * the count sees segments.
- */
-ParameterizedTest(enum backend *b, nft, syn_split_before_its_flags_stays_dropped)
-{
-	struct pkt whole, first, rest;
-	char err[256];
-	uint64_t segs0, segs1, segs2;
-	int raw, lfd;
-
-	setup(*b, NULL, true);
-	lfd = open_listener(8080);
-	raw = netns_socket(fx.ns.name[CLIENT], AF_INET, SOCK_RAW, IPPROTO_RAW, err, sizeof(err));
-	cr_assert_geq(raw, 0, "raw socket: %s", err);
-	pkt_tcp4(&whole, side_addr(CLIENT, AF_INET), side_addr(SERVER, AF_INET), 40001, CLOSED_PORT, PKT_TCP_SYN);
-	pkt_fragment(&first, &whole, 0, 8, true, 4242);
-	pkt_fragment(&rest, &whole, 8, pkt_fragmentable_len(&whole) - 8, false, 4242);
-	/* The probe connection of open_listener ends first: its FIN's ACK is no answer. */
-	sleep_ms(DROPPED_MS);
-	segs0 = server_tcp_out();
-	send_ip(raw, &first);
-	send_ip(raw, &rest);
-	sleep_ms(DROPPED_MS);
-	segs1 = server_tcp_out();
-	pkt_tcp4(&whole, side_addr(CLIENT, AF_INET), side_addr(SERVER, AF_INET), 40002, 8080, PKT_TCP_SYN);
-	send_ip(raw, &whole);
-	sleep_ms(DROPPED_MS);
-	segs2 = server_tcp_out();
-	cr_expect_eq(segs1 - segs0, 0, "%s: the fragmented SYN to closed port %u was answered (%llu segments)",
-		     backend_name[*b], CLOSED_PORT, (unsigned long long)(segs1 - segs0));
-	cr_expect_geq(segs2 - segs1, 1, "%s: the SYN to the open port was not answered: the count sees nothing",
-		      backend_name[*b]);
-	close(raw);
-	close(lfd);
 }
 
 #define UDP_RATE 5
