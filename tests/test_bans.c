@@ -75,6 +75,9 @@ static void setup(void)
 		cr_assert_fail("setup: %s", err);
 	}
 	cr_assert(synprobe_open(&fx.probe, &fx.ns, PORT, true, err, sizeof(err)) == 0, "%s", err);
+	/* XDP opens the port inside listen(); nftables (AXDP_TEST_BACKEND) a transaction later. */
+	for (int af = AF_INET; af; af = af == AF_INET ? AF_INET6 : 0)
+		cr_assert(synprobe_wait(&fx.probe, af, false, DROPPED_MS, EXPIRY_HANG_MS), "port %u never opened", PORT);
 }
 
 TestSuite(bans, .init = setup, .fini = teardown, .timeout = 120);

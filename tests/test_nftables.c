@@ -37,8 +37,11 @@
 #include "crit_fixture.h"
 #include "crit_sock.h"
 #include "daemon.h"
+#include "flood.h"
 #include "netns.h"
 #include "nft.h"
+#include "bans.h"
+#include "denylist.h"
 #include "nft_backend.h"
 #include "portsync.h"
 #include "timing.h"
@@ -1054,6 +1057,353 @@ Test(nft, missing_nft_names_the_package)
 	free(log);
 }
 
+/* ---- the XDP path's policy, row by row (autoxdpd(8), "The two backends") ---- */
+
+/* `axdp ARGS...` in the server namespace with the fixture's configuration and pins; its stdout in out. */
+static void axdp_out(char *out, size_t len, const char *const args[])
+{
+	char program[AXDPD_PATH], err[4096];
+	const char *argv[16] = { axdpd_program("axdp", program, sizeof(program)), "--config", fx.d.config, "--pin-dir",
+				 fx.d.pin_dir };
+	int n = 5, rc;
+
+	for (int i = 0; args[i] && n < 15; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	rc = axdpd_exec(&fx.d, fx.ns.name[SERVER], argv, out, len, err, sizeof(err), IO_MS * 4);
+	cr_assert_eq(rc, 0, "axdp %s: exit %d: %s %s", args[0], rc, err, fx.d.err);
+}
+
+/* In `axdp stats --json`, the total of reason's field ("packets" or "would_drop"). */
+static unsigned long long total_of(const char *reason, const char *field)
+{
+	static const char *const args[] = { "stats", "--json", NULL };
+	static char out[65536];
+	char quoted[64];
+	const char *p;
+
+	axdp_out(out, sizeof(out), args);
+	snprintf(quoted, sizeof(quoted), "\"%s\"", reason);
+	p = strstr(out, "\"total\"");
+	cr_assert(p, "axdp stats --json without a total:\n%s", out);
+	p = strstr(p, quoted);
+	cr_assert(p, "axdp stats --json: no reason %s in the total:\n%s", reason, out);
+	snprintf(quoted, sizeof(quoted), "\"%s\"", field);
+	p = strstr(p, quoted);
+	cr_assert(p && (p = strchr(p, ':')), "axdp stats --json: no %s for %s:\n%s", field, reason, out);
+	return strtoull(p + 1, NULL, 10);
+}
+
+/* A listener on port of the server's wildcard address, nonblocking, once the client reaches it. */
+static int open_listener(uint16_t port)
+{
+	int fd = serve(SERVER, AF_INET, SOCK_STREAM, any_of(AF_INET), port);
+
+	cr_assert_geq(reachable_after(AF_INET, side_addr(SERVER, AF_INET), port, now_ms(), NFT_OPEN_HANG_MS, 200), 0,
+		      "port %u never opened", port);
+	accept_one(fd);
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	return fd;
+}
+
+static uint64_t server_tcp_out(void)
+{
+	uint64_t segs;
+	char err[256];
+
+	cr_assert(flood_tcp_segments_out(fx.ns.name[SERVER], &segs, err, sizeof(err)) == 0, "%s", err);
+	return segs;
+}
+
+#define SYN_RATE 20
+#define SYN_BURST 5
+enum { BRUTE_SYNS = 1000, BRUTE_PPS = 2000 };
+
+ParameterizedTestParameters(nft, syn_brute_force_is_held_to_the_rate_the_servers_stack_counts)
+{
+	return cr_make_param_array(enum backend, backends, 2);
+}
+
+/*
+ * SYNPerSecond=/SYNBurst= per source and port: a brute force from one
+ * address gets the burst and the rate through, as the server's own stack
+ * counts them (a SYN-ACK each, perhaps retransmitted once while the test
+ * reads: hence twice the bound).  Unlimited, all 1,000 would be answered.
+ */
+ParameterizedTest(enum backend *b, nft, syn_brute_force_is_held_to_the_rate_the_servers_stack_counts)
+{
+	struct flood_spec brute = { .kind = FLOOD_SYN, .src_count = 1, .dport_lo = 8080, .dport_hi = 8080,
+				    .count = BRUTE_SYNS, .pps = BRUTE_PPS, .max_seconds = 30 };
+	char src[INET_ADDRSTRLEN], err[512];
+	struct flood fl = { .fd = -1 };
+	struct flood_result res;
+	uint64_t segs0, segs1, bound;
+	int lfd;
+
+	setup(*b, "[RateLimit]\nSYNPerSecond=" STRINGIFY(SYN_RATE) "\nSYNBurst=" STRINGIFY(SYN_BURST) "\n", true);
+	lfd = open_listener(8080);
+	snprintf(src, sizeof(src), "10.200.%u.50", fx.ns.subnet);
+	brute.src = flood_ip4(src);
+	brute.dst = flood_ip4(fx.ns.ip4[SERVER]);
+	cr_assert(flood_open(&fl, &fx.ns, err, sizeof(err)) == 0, "%s", err);
+	segs0 = server_tcp_out();
+	cr_assert(flood_send(&fl, &brute, &res, err, sizeof(err)) == 0, "%s", err);
+	sleep_ms(200);
+	segs1 = server_tcp_out();
+	flood_close(&fl);
+	bound = SYN_BURST + (uint64_t)(SYN_RATE * res.seconds) + 1;
+	cr_log_info("%s: %llu SYNs from one source in %.2f s, the server sent %llu segments (rate bound %llu)",
+		    backend_name[*b], (unsigned long long)res.sent, res.seconds, (unsigned long long)(segs1 - segs0),
+		    (unsigned long long)bound);
+	cr_expect_leq(segs1 - segs0, 2 * bound, "%s: the server answered %llu SYNs of %llu; the rate allows %llu",
+		      backend_name[*b], (unsigned long long)(segs1 - segs0), (unsigned long long)res.sent,
+		      (unsigned long long)bound);
+	cr_expect_geq(segs1 - segs0, SYN_BURST, "%s: the server answered %llu SYNs, fewer than the burst of %d",
+		      backend_name[*b], (unsigned long long)(segs1 - segs0), SYN_BURST);
+	cr_expect_geq(total_of("syn_rate_limited", "packets"), res.sent - 2 * bound, "%s: syn_rate_limited undercounts",
+		      backend_name[*b]);
+	close(lfd);
+}
+
+/* An ICMP echo request from the client's raw socket; the replies within ms counted. */
+static int echo_burst(int n, int ms)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sockaddr_of(AF_INET, side_addr(SERVER, AF_INET), 0, &ss);
+	char err[256], buf[1500];
+	int fd = netns_socket(fx.ns.name[CLIENT], AF_INET, SOCK_RAW, IPPROTO_ICMP, err, sizeof(err)), replies = 0;
+	long end;
+
+	cr_assert_geq(fd, 0, "raw ICMP socket: %s", err);
+	for (int i = 0; i < n; i++) {
+		uint8_t echo[16] = { 8, 0, 0, 0, 0x12, 0x34, (uint8_t)(i >> 8), (uint8_t)i };
+		uint32_t sum = 0;
+
+		for (size_t j = 0; j < sizeof(echo); j += 2)
+			sum += (uint32_t)echo[j] << 8 | echo[j + 1];
+		while (sum >> 16)
+			sum = (sum & 0xffff) + (sum >> 16);
+		echo[2] = (uint8_t)(~sum >> 8);
+		echo[3] = (uint8_t)~sum;
+		cr_assert(sendto(fd, echo, sizeof(echo), 0, (struct sockaddr *)&ss, len) == sizeof(echo), "sendto: %s",
+			  strerror(errno));
+	}
+	for (end = now_ms() + ms; now_ms() < end;) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+		if (poll(&pfd, 1, (int)(end - now_ms())) <= 0)
+			break;
+		/* The raw socket sees the IP header too, and every ICMP message: only echo replies count. */
+		if (recv(fd, buf, sizeof(buf), 0) > 20 && buf[(buf[0] & 0xf) * 4] == 0)
+			replies++;
+	}
+	close(fd);
+	return replies;
+}
+
+#define ECHO_RATE 4
+#define ECHO_BURST 4
+#define ECHOES 60
+
+ParameterizedTestParameters(nft, echo_requests_are_held_to_the_rate)
+{
+	return cr_make_param_array(enum backend, backends, 2);
+}
+
+/*
+ * ICMPEchoPerSecond=/ICMPEchoBurst=: of 60 requests at once about the
+ * burst is answered (XDP divides it among the CPUs, nftables keeps one
+ * bucket: at most the burst, and the rate for the time it takes).
+ */
+ParameterizedTest(enum backend *b, nft, echo_requests_are_held_to_the_rate)
+{
+	int replies;
+
+	setup(*b, "[RateLimit]\nICMPEchoPerSecond=" STRINGIFY(ECHO_RATE) "\nICMPEchoBurst=" STRINGIFY(ECHO_BURST) "\n", true);
+	replies = echo_burst(ECHOES, 500);
+	cr_log_info("%s: %d echo replies to %d requests", backend_name[*b], replies, ECHOES);
+	cr_expect_geq(replies, 1, "%s: no echo request answered", backend_name[*b]);
+	cr_expect_leq(replies, ECHO_BURST + ECHO_RATE, "%s: %d of %d echo requests answered, the burst is %d",
+		      backend_name[*b], replies, ECHOES, ECHO_BURST);
+	cr_expect_geq(total_of("icmp_rate_limited", "packets"), (unsigned long long)(ECHOES - replies),
+		      "%s: icmp_rate_limited undercounts", backend_name[*b]);
+}
+
+#define UDP_RATE 5
+#define UDP_BURST 5
+#define DATAGRAMS 200
+
+ParameterizedTestParameters(nft, udp_from_one_source_is_held_to_the_rate_the_server_receives)
+{
+	return cr_make_param_array(enum backend, backends, 2);
+}
+
+/* UDPPerSecond=/UDPBurst=: of 200 datagrams at once from one source, the server's socket receives about the burst. */
+ParameterizedTest(enum backend *b, nft, udp_from_one_source_is_held_to_the_rate_the_server_receives)
+{
+	const uint16_t port = 5300;
+	struct sockaddr_storage from;
+	int srv, cli, received = 0;
+	char buf[64];
+	ssize_t n;
+
+	setup(*b, "[RateLimit]\nUDPPerSecond=" STRINGIFY(UDP_RATE) "\nUDPBurst=" STRINGIFY(UDP_BURST) "\n", true);
+	srv = serve(SERVER, AF_INET, SOCK_DGRAM, any_of(AF_INET), port);
+	cli = sock(CLIENT, AF_INET, SOCK_DGRAM);
+	/* Open once a datagram arrives (nftables: a transaction after bind()); then the bucket refills. */
+	for (long start = now_ms();;) {
+		send_to(cli, AF_INET, side_addr(SERVER, AF_INET), port, "probe");
+		if (tsock_datagram_within(srv, buf, sizeof(buf), &n, &from, 100))
+			break;
+		cr_assert_lt(now_ms() - start, NFT_OPEN_HANG_MS, "udp/%u never opened", port);
+	}
+	sleep_ms(1000 * UDP_BURST / UDP_RATE + 200);
+	while (tsock_datagram_within(srv, buf, sizeof(buf), &n, &from, 0))
+		;
+	for (int i = 0; i < DATAGRAMS; i++)
+		send_to(cli, AF_INET, side_addr(SERVER, AF_INET), port, "x");
+	while (tsock_datagram_within(srv, buf, sizeof(buf), &n, &from, 300))
+		received++;
+	cr_log_info("%s: the server received %d of %d datagrams", backend_name[*b], received, DATAGRAMS);
+	cr_expect_geq(received, 1, "%s: nothing received", backend_name[*b]);
+	cr_expect_leq(received, 2 * UDP_BURST + UDP_RATE, "%s: the server received %d of %d datagrams; the burst is %d",
+		      backend_name[*b], received, DATAGRAMS, UDP_BURST);
+	cr_expect_geq(total_of("udp_rate_limited", "packets"), (unsigned long long)(DATAGRAMS - received),
+		      "%s: udp_rate_limited undercounts", backend_name[*b]);
+	close(cli);
+	close(srv);
+}
+
+ParameterizedTestParameters(nft, drops_are_counted_by_reason_in_stats_and_prometheus)
+{
+	return cr_make_param_array(enum backend, backends, 2);
+}
+
+/*
+ * The verdict reasons as `axdp stats` shows them: a SYN and a datagram
+ * to closed ports, and martian sources (127.0.0.0/8: the kernel would
+ * drop them too, so only the counter can tell the firewall did).
+ * Prometheus names the nftables backend's interfaces "nftables".
+ */
+ParameterizedTest(enum backend *b, nft, drops_are_counted_by_reason_in_stats_and_prometheus)
+{
+	static const char *const prom[] = { "stats", "--format", "prometheus", NULL };
+	struct flood_spec martians = { .kind = FLOOD_SYN, .src = flood_ip4("127.0.0.0"), .src_count = 256,
+				       .dport_lo = 8080, .dport_hi = 8080, .count = 100 };
+	struct flood fl = { .fd = -1 };
+	struct flood_result res;
+	char out[262144], line[256], err[512];
+	int udp, rc;
+
+	setup(*b, NULL, true);
+	rc = try_connect(AF_INET, side_addr(SERVER, AF_INET), CLOSED_PORT, DROPPED_MS);
+	cr_expect_eq(rc, ETIMEDOUT, "%s: SYN to a closed port: %s", backend_name[*b], rc ? strerror(rc) : "connected");
+	udp = sock(CLIENT, AF_INET, SOCK_DGRAM);
+	send_to(udp, AF_INET, side_addr(SERVER, AF_INET), CLOSED_PORT, "x");
+	close(udp);
+	martians.dst = flood_ip4(fx.ns.ip4[SERVER]);
+	cr_assert(flood_open(&fl, &fx.ns, err, sizeof(err)) == 0, "%s", err);
+	cr_assert(flood_send(&fl, &martians, &res, err, sizeof(err)) == 0, "%s", err);
+	flood_close(&fl);
+	sleep_ms(100);
+	cr_expect_geq(total_of("tcp_port_closed", "packets"), 1, "%s: tcp_port_closed not counted", backend_name[*b]);
+	cr_expect_geq(total_of("udp_port_closed", "packets"), 1, "%s: udp_port_closed not counted", backend_name[*b]);
+	cr_expect_geq(total_of("martian_source", "packets"), res.sent, "%s: martian_source counted fewer than %llu",
+		      backend_name[*b], (unsigned long long)res.sent);
+	axdp_out(out, sizeof(out), prom);
+	snprintf(line, sizeof(line), "autoxdp_packets_total{action=\"drop\",reason=\"tcp_port_closed\",interface=\"%s\"} ",
+		 *b == NFT ? "nftables" : fx.ns.ifname[SERVER]);
+	cr_expect(strstr(out, line) && strtoull(strstr(out, line) + strlen(line), NULL, 10) >= 1,
+		  "%s: no %s>= 1 in:\n%s", backend_name[*b], line, out);
+}
+
+/* The packets of the server's namespace that reached prerouting before conntrack (priority -300). */
+static uint64_t reached_prerouting(void)
+{
+	static const char *const list[] = { "list", "counter", "inet", "axdp_test_probe", "reached", NULL };
+	char out[1024], err[512];
+	const char *p;
+
+	cr_assert_eq(nftns(fx.ns.name[SERVER], list, NULL, out, sizeof(out), err, sizeof(err)), 0, "%s", err);
+	p = strstr(out, "packets ");
+	cr_assert(p, "%s", out);
+	return strtoull(p + 8, NULL, 10);
+}
+
+/*
+ * The ingress stage drops before conntrack: a spoofed SYN flood to
+ * closed ports never reaches prerouting, where conntrack would look each
+ * packet up, as a counter of the test's own (a table in the test's
+ * namespace, before conntrack) shows; an ACK flood, which needs the host's
+ * flows to judge, does reach it: the counter counts.
+ */
+Test(nft, syn_flood_to_closed_ports_never_reaches_conntrack)
+{
+	static const char *const load[] = { "-f", "-", NULL };
+	static const char probe[] = "table inet axdp_test_probe {\n\tcounter reached {}\n"
+				    "\tchain pre {\n\t\ttype filter hook prerouting priority -300; policy accept;\n"
+				    "\t\tmeta l4proto tcp counter name \"reached\"\n\t}\n}\n";
+	struct flood_spec syn = { .kind = FLOOD_SYN, .src = flood_ip4("198.18.0.0"), .src_count = 4096,
+				  .dport_lo = 20000, .dport_hi = 29999, .count = 20000 };
+	struct flood_spec ack = syn;
+	struct flood fl = { .fd = -1 };
+	struct flood_result rs, ra;
+	uint64_t before, after_syn, after_ack, closed;
+	char err[512];
+
+	setup(NFT, NULL, true);
+	cr_assert_eq(nftns(fx.ns.name[SERVER], load, probe, NULL, 0, err, sizeof(err)), 0, "%s", err);
+	syn.dst = ack.dst = flood_ip4(fx.ns.ip4[SERVER]);
+	ack.kind = FLOOD_ACK;
+	cr_assert(flood_open(&fl, &fx.ns, err, sizeof(err)) == 0, "%s", err);
+	closed = total_of("tcp_port_closed", "packets");
+	before = reached_prerouting();
+	cr_assert(flood_send(&fl, &syn, &rs, err, sizeof(err)) == 0, "%s", err);
+	after_syn = reached_prerouting();
+	cr_assert(flood_send(&fl, &ack, &ra, err, sizeof(err)) == 0, "%s", err);
+	after_ack = reached_prerouting();
+	flood_close(&fl);
+	cr_expect_leq(after_syn - before, 10, "%llu of %llu spoofed SYNs to closed ports reached prerouting",
+		      (unsigned long long)(after_syn - before), (unsigned long long)rs.sent);
+	cr_expect_geq(after_ack - after_syn, ra.sent - ra.refused, "the probe missed ACKs: %llu of %llu",
+		      (unsigned long long)(after_ack - after_syn), (unsigned long long)ra.sent);
+	cr_expect_geq(total_of("tcp_port_closed", "packets") - closed, rs.sent - rs.refused,
+		      "tcp_port_closed did not count the SYN flood");
+}
+
+ParameterizedTestParameters(nft, audit_mode_passes_and_counts_what_it_would_drop)
+{
+	return cr_make_param_array(enum backend, backends, 2);
+}
+
+/*
+ * Mode=audit, switched at a reload: before it a closed port drops, after
+ * it answers (RST), and the drop is counted as a would-drop.  nftables
+ * installs its table anew for the other mode; the counts so far carry over.
+ */
+ParameterizedTest(enum backend *b, nft, audit_mode_passes_and_counts_what_it_would_drop)
+{
+	unsigned long long closed;
+	int rc;
+
+	setup(*b, NULL, true);
+	rc = try_connect(AF_INET, side_addr(SERVER, AF_INET), CLOSED_PORT, DROPPED_MS);
+	cr_expect_eq(rc, ETIMEDOUT, "%s, Mode=enforce: a SYN to a closed port: %s", backend_name[*b],
+		     rc ? strerror(rc) : "connected");
+	closed = total_of("tcp_port_closed", "packets");
+	cr_expect_geq(closed, 1, "%s: the drop was not counted", backend_name[*b]);
+	cr_assert(axdpd_dropin(&fx.d, "50-mode.conf", "[Daemon]\nMode=audit\n") == 0, "%s", fx.d.err);
+	reload("Mode=audit");
+	cr_expect_geq(total_of("tcp_port_closed", "packets"), closed, "%s: the reload lost the counts", backend_name[*b]);
+	rc = try_connect(AF_INET, side_addr(SERVER, AF_INET), CLOSED_PORT, IO_MS);
+	cr_expect_eq(rc, ECONNREFUSED, "%s, Mode=audit: a SYN to a closed port was not answered with RST: %s",
+		     backend_name[*b], rc ? strerror(rc) : "connected");
+	cr_expect_geq(total_of("tcp_port_closed", "would_drop"), 1, "%s: the would-drop was not counted",
+		      backend_name[*b]);
+	cr_expect_gt(total_of("tcp_port_closed", "packets"), closed, "%s: the would-drop is not in the reason's count",
+		     backend_name[*b]);
+}
+
 /* ---- rendering ---- */
 
 static const char *rendered(bool full, const struct axdp_nft *nft, const struct axdp_port_state *st,
@@ -1066,7 +1416,7 @@ static const char *rendered(bool full, const struct axdp_nft *nft, const struct 
 	free(text);
 	text = NULL;
 	f = open_memstream(&text, &len);
-	cr_assert(f && axdp_nft_render(f, full, nft, st, NULL, NULL, cfg) == 0 && fclose(f) == 0, "rendering");
+	cr_assert(f && axdp_nft_render(f, full, nft, st, NULL, NULL, NULL, cfg) == 0 && fclose(f) == 0, "rendering");
 	return text;
 }
 
@@ -1077,7 +1427,8 @@ static const char *rendered(bool full, const struct axdp_nft *nft, const struct 
  */
 Test(nft, dhcp_client_rules_follow_reloads)
 {
-	static const char rule4[] = "udp sport 67 udp dport 68 accept", rule6[] = "udp sport 547 udp dport 546 accept";
+	static const char rule4[] = "udp sport 67 udp dport 68 counter name \"dhcp_reply\" accept",
+			  rule6[] = "udp sport 547 udp dport 546 counter name \"dhcp_reply\" accept";
 	char out[65536], err[1024];
 
 	setenv(AXDPD_OBJECT_ENV, "/nonexistent/autoxdp.bpf.o", 1);
@@ -1141,16 +1492,26 @@ Test(nft, rendered_ruleset_loads_and_merges_ranges)
 	cr_expect(!strstr(text, " 7,") && !strstr(text, "{ 7 "), "excluded port 7 rendered open:\n%s", text);
 	cr_expect(strstr(text, "set tcp_open4 {\n\t\ttype inet_service\n\t\tflags interval\n\t\telements = { 8443 }") &&
 		  strstr(text, "set udp_open6 {\n\t\ttype inet_service\n\t\tflags interval\n\t\telements = { 5353 }") &&
-		  strstr(text, "meta nfproto ipv4 tcp dport @tcp_open4 accept") &&
-		  strstr(text, "meta nfproto ipv6 udp dport @udp_open6 accept"),
+		  strstr(text, "meta nfproto ipv4 tcp dport @tcp_open4 counter name \"tcp_port_open\" accept") &&
+		  strstr(text, "meta nfproto ipv6 udp dport @udp_open6 counter name \"udp_port_open\" accept"),
 		  "a port open for one family only is not rendered for that family alone:\n%s", text);
-	cr_expect(strstr(text, "udp sport 67 udp dport 68 accept") &&
-		  strstr(text, "ip6 saddr fe80::/10 udp sport 547 udp dport 546 accept"),
+	cr_expect(strstr(text, "udp sport 67 udp dport 68 counter name \"dhcp_reply\" accept") &&
+		  strstr(text, "ip6 saddr fe80::/10 udp sport 547 udp dport 546 counter name \"dhcp_reply\" accept"),
 		  "AllowDHCPClient=yes (the default) without its rules:\n%s", text);
 	cr_assert_eq(nftns(fx.ns.name[SERVER], load, text, NULL, 0, err, sizeof(err)), 0, "full ruleset: %s\n%s", err,
 		     text);
 	/* Twice: the install replaces its own table. */
 	cr_assert_eq(nftns(fx.ns.name[SERVER], load, text, NULL, 0, err, sizeof(err)), 0, "second install: %s", err);
+	cr_expect(strstr(text, "type filter hook ingress device"), "no ingress chain for the interface:\n%s", text);
+	/* A kernel without the inet ingress hook: the same rules, run from prerouting. */
+	nft.no_ingress = true;
+	text = rendered(true, &nft, &st, &cfg);
+	cr_expect(!strstr(text, "hook ingress") && strstr(text, "chain protect {\n\t\tjump ingress\n"),
+		  "without ingress hooks, protect does not run the ingress rules first:\n%s", text);
+	cr_assert_eq(nftns(fx.ns.name[SERVER], load, text, NULL, 0, err, sizeof(err)), 0, "without ingress hooks: %s", err);
+	nft.no_ingress = false;
+	text = rendered(true, &nft, &st, &cfg);
+	cr_assert_eq(nftns(fx.ns.name[SERVER], load, text, NULL, 0, err, sizeof(err)), 0, "third install: %s", err);
 
 	st.flags[AXDP_L4_TCP * AXDP_PORTS + 22] = 0;
 	st.n_addrs = 1;
@@ -1162,6 +1523,67 @@ Test(nft, rendered_ruleset_loads_and_merges_ranges)
 	cr_assert_eq(nftns(fx.ns.name[SERVER], list_addr, NULL, out, sizeof(out), err, sizeof(err)), 0, "%s", err);
 	cr_expect(!strstr(out, "elements"), "the v6 pair stayed after the update: %s", out);
 	free(st.flags);
+	axdp_config_free(&cfg);
+}
+
+static struct axdp_cidr_list cidrs(const char *const nets[], int n)
+{
+	struct axdp_cidr_list l = { .v = calloc((size_t)n, sizeof(struct axdp_cidr)), .n = (size_t)n };
+
+	cr_assert(l.v);
+	for (int i = 0; i < n; i++)
+		cr_assert_eq(axdp_cidr_parse(nets[i], strlen(nets[i]), false, &l.v[i]), 0, "%s", nets[i]);
+	axdp_cidr_list_unique(&l);
+	return l;
+}
+
+/*
+ * Deny and trust lists, and bans, whose networks hold one another (a
+ * blocklist lists 10.0.0.0/8 and 10.1.2.3): nft refuses overlapping
+ * intervals, so the held ones are left out; single addresses of the deny
+ * lists go to a hash set of their own.  The table loads, and the client's
+ * address in a held network is dropped.
+ */
+Test(nft, overlapping_lists_and_bans_load_and_deny)
+{
+	static const char *const load[] = { "-f", "-", NULL };
+	static const char *const list[] = { "list", "set", "inet", "autoxdp", "denied_hosts4", NULL };
+	const char *deny_nets[] = { "10.0.0.0/8", "10.1.0.0/16", "10.1.2.3", "192.0.2.7", "2001:db8::/32", "2001:db8::1" },
+		   *trust_nets[] = { "198.51.100.0/24", "198.51.100.9", "::/0", "2001:db8::5" };
+	struct axdp_cidr_list deny = cidrs(deny_nets, 6), trust = cidrs(trust_nets, 4), ban_nets;
+	struct axdp_ban bans[3];
+	struct axdp_nft_policy pol = { .trust = &trust, .deny = &deny };
+	struct axdp_nft_bans nb = { .v = bans, .n = 3, .now = 1000 };
+	struct axdp_port_state st = { .flags = calloc(AXDP_L4_COUNT * AXDP_PORTS, sizeof(uint32_t)) };
+	struct axdp_nft nft = { .n = 0 };
+	struct axdp_config cfg;
+	char *text = NULL, out[4096], err[1024];
+	size_t len = 0;
+	FILE *f;
+
+	ban_nets = cidrs((const char *const[]){ "203.0.113.0/24", "203.0.113.77", "10.200.0.0/16" }, 3);
+	for (int i = 0; i < 3; i++)
+		bans[i] = (struct axdp_ban){ .cidr = ban_nets.v[i], .expires = ban_nets.v[i].prefix == 96 + 24 ? 4600 : 0 };
+	setup(NFT, NULL, false);
+	axdp_config_defaults(&cfg);
+	cr_assert(axdp_nft_add(&nft, fx.ns.ifname[SERVER], err, sizeof(err)) == 0, "%s", err);
+	f = open_memstream(&text, &len);
+	cr_assert(f && axdp_nft_render(f, true, &nft, &st, NULL, &pol, &nb, &cfg) == 0 && fclose(f) == 0, "rendering");
+	cr_expect(strstr(text, "elements = { 10.0.0.0/8 }"), "10.1.0.0/16 inside 10.0.0.0/8 not left out:\n%s", text);
+	cr_expect(strstr(text, "elements = { 10.1.2.3, 192.0.2.7 }"), "the single addresses not in their hash set:\n%s",
+		  text);
+	cr_expect(strstr(text, "elements = { 10.200.0.0/16, 203.0.113.0/24 timeout 3600s }"),
+		  "bans not rendered with their time left, the held one left out:\n%s", text);
+	cr_assert_eq(nftns(fx.ns.name[SERVER], load, text, NULL, 0, err, sizeof(err)), 0, "%s\n%s", err, text);
+	cr_assert_eq(nftns(fx.ns.name[SERVER], list, NULL, out, sizeof(out), err, sizeof(err)), 0, "%s", err);
+	cr_expect(strstr(out, "192.0.2.7"), "denied_hosts4: %s", out);
+	/* The client (10.200.X.2) is banned through 10.200.0.0/16. */
+	cr_expect_eq(try_connect(AF_INET, side_addr(SERVER, AF_INET), CLOSED_PORT, DROPPED_MS), ETIMEDOUT);
+	free(text);
+	free(st.flags);
+	free(deny.v);
+	free(trust.v);
+	free(ban_nets.v);
 	axdp_config_free(&cfg);
 }
 

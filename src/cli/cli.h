@@ -237,12 +237,15 @@ struct cli_limits {
 /* The knobs from the .rodata map (fd, info) of an XDP program in force.  0, or -1 with err. */
 int cli_knobs_from_rodata(int fd, const struct bpf_map_info *info, struct axdp_knobs *k, char *err, size_t errlen);
 
-/* Mode= of the XDP program in force: 1 audit, 0 enforce, -1 when none runs (or its knobs cannot be read). */
+/*
+ * Mode= in force: of the XDP program, else of the nftables table; 1
+ * audit, 0 enforce, -1 when neither runs (or cannot be read).
+ */
 int cli_running_audit(const struct cli *c);
 /* "audit", "enforce", or NULL for -1. */
 const char *cli_mode_name(int audit);
 
-/* Polls the XDP program in force until it runs Mode=audit (or enforce), a few seconds at most. */
+/* Polls the data path in force (cli_running_audit) until it runs Mode=audit (or enforce), a few seconds at most. */
 bool cli_wait_mode(const struct cli *c, bool audit);
 
 /* From the XDP program in force, else from c->cfg (loaded).  0, or -1 with err. */

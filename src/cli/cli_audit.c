@@ -126,10 +126,10 @@ int cmd_audit(struct cli *c, int argc, char **argv)
 		return cli_error(c, errno == EPERM ? CLI_NOPRIV : CLI_FAIL, "signalling autoxdpd (pid %d): %s", (int)pid,
 				 strerror(errno));
 	if (!cli_wait_mode(c, audit))
-		return cli_error(c, CLI_FAIL, "Mode=%s is in %s, but the XDP program in force still runs Mode=%s after %d s: "
+		return cli_error(c, CLI_FAIL, "Mode=%s is in %s, but the data path in force (XDP program or nftables table) still runs Mode=%s after %d s: "
 				 "see 'journalctl -u autoxdp'; 'systemctl restart autoxdp' applies it without a gap",
 				 cli_mode_name(audit), path, cli_mode_name(!audit), SWITCH_WAIT_S);
-	printf("Mode=%s in force on every XDP interface%s (written to %s)\n", cli_mode_name(audit),
+	printf("Mode=%s in force on every interface%s (written to %s)\n", cli_mode_name(audit),
 	       audit ? ": nothing is dropped, drops are counted and logged as would-drop" : ": drops are enforced", path);
 	return CLI_OK;
 }

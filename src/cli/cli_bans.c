@@ -19,6 +19,7 @@
 #include "bans.h"
 #include "cli.h"
 #include "denylist.h"
+#include "nft_backend.h"
 #include "policy.h"
 
 struct block_opts {
@@ -140,6 +141,17 @@ static void print_until(char *buf, size_t len, int64_t expires)
 	strftime(buf, len, "until %Y-%m-%d %H:%M:%S %Z", &tm);
 }
 
+/* The nftables backend's banned sets follow the file at once, under its lock; the daemon would at its next step. */
+static void nft_follow(struct cli *c, const struct axdp_bans *b)
+{
+	struct axdp_nft_bans bans = { .v = b->v, .n = b->n, .now = time(NULL) };
+	char err[1024];
+
+	if (axdp_nft_apply_bans(&bans, err, sizeof(err)))
+		cli_warn(c, "table %s %s: %s; autoxdpd applies the bans at its next step", AXDP_NFT_FAMILY, AXDP_NFT_TABLE,
+			 err);
+}
+
 static int add(struct cli *c, struct axdp_ban *v, size_t n, bool force)
 {
 	struct axdp_policy_maps m;
@@ -172,12 +184,15 @@ static int add(struct cli *c, struct axdp_ban *v, size_t n, bool force)
 	} else if (axdp_bans_save(&b, err, sizeof(err))) {
 		/* In the trie but not in the file: the daemon's next start drops them again. */
 		rc = cli_error(c, CLI_FAIL, "%s: the bans are in force until autoxdpd restarts", err);
-	} else if (n == 1) {
-		axdp_cidr_format(text, sizeof(text), &v[0].cidr);
-		print_until(until, sizeof(until), v[0].expires);
-		printf("banned %s %s%s\n", text, until, maps ? "" : " (from autoxdpd's start)");
 	} else {
-		printf("banned %zu networks; %zu bans in force%s\n", n, b.n, maps ? "" : " (from autoxdpd's start)");
+		nft_follow(c, &b);
+		if (n == 1) {
+			axdp_cidr_format(text, sizeof(text), &v[0].cidr);
+			print_until(until, sizeof(until), v[0].expires);
+			printf("banned %s %s%s\n", text, until, maps ? "" : " (from autoxdpd's start)");
+		} else {
+			printf("banned %zu networks; %zu bans in force%s\n", n, b.n, maps ? "" : " (from autoxdpd's start)");
+		}
 	}
 	axdp_bans_close(&b);
 out:
@@ -210,8 +225,10 @@ static int remove_bans(struct cli *c, const struct axdp_cidr *v, size_t n, size_
 		rc = cli_error(c, CLI_FAIL, "%s; %s is unchanged", err, b.path);
 	else if (axdp_bans_save(&b, err, sizeof(err)))
 		rc = cli_error(c, CLI_FAIL, "%s: the bans are lifted until autoxdpd restarts", err);
-	else
+	else {
 		*removed = (size_t)count;
+		nft_follow(c, &b);
+	}
 	free(gone);
 	axdp_bans_close(&b);
 out:

@@ -16,6 +16,7 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include "cli.h"
+#include "nft_backend.h"
 #include "loader.h"
 #include "rate_knobs.h"
 
@@ -105,10 +106,16 @@ static int running_knobs(const struct cli *c, struct axdp_knobs *k, char *err, s
 
 int cli_running_audit(const struct cli *c)
 {
+	struct axdp_counter counts[AXDP_REASON_COUNT], would[AXDP_REASON_COUNT];
 	struct axdp_knobs k;
 	char err[512];
+	int nft;
 
-	return running_knobs(c, &k, err, sizeof(err)) > 0 ? k.audit : -1;
+	if (running_knobs(c, &k, err, sizeof(err)) > 0)
+		return k.audit;
+	/* No XDP program: the nftables table's mode, if there is one. */
+	nft = axdp_nft_counters(counts, would, err, sizeof(err));
+	return nft > 0 ? nft == 2 : -1;
 }
 
 const char *cli_mode_name(int audit)

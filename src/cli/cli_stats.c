@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "counters.h"
 #include "metrics.h"
+#include "nft_backend.h"
 
 enum { FMT_HUMAN, FMT_JSON, FMT_PROMETHEUS };
 
@@ -41,18 +42,22 @@ static const struct option stats_options[] = {
 	{},
 };
 
+/* Rows: the XDP path's interface slots, then the nftables backend's interfaces together. */
+#define NFT_ROW AXDP_IFACE_SLOTS
+#define ROWS (AXDP_IFACE_SLOTS + 1)
+
 struct snapshot {
 	uint64_t t_ns;
-	struct axdp_slot_iface ifs[AXDP_IFACE_SLOTS];
-	struct axdp_counter c[AXDP_IFACE_SLOTS][AXDP_REASON_COUNT];
+	struct axdp_slot_iface ifs[ROWS];
+	struct axdp_counter c[ROWS][AXDP_REASON_COUNT];
 	struct axdp_counter total[AXDP_REASON_COUNT];
 	/* Of those, the drops Mode=audit let pass. */
-	struct axdp_counter would[AXDP_IFACE_SLOTS][AXDP_REASON_COUNT];
+	struct axdp_counter would[ROWS][AXDP_REASON_COUNT];
 	struct axdp_counter would_total[AXDP_REASON_COUNT];
-	bool show[AXDP_IFACE_SLOTS];
+	bool show[ROWS];
 };
 
-/* The maps a snapshot reads; audit_counters is -1 with a data path older than Mode=. */
+/* The maps a snapshot reads (-1: no XDP data path, nftables alone); audit_counters is -1 with a data path older than Mode=. */
 struct stats_maps {
 	int counters, slots, audit_counters;
 	int audit;   /* cli_running_audit() */
@@ -82,22 +87,39 @@ static int on_opt(struct cli *c, int id, const char *arg, void *st)
 	return CLI_USAGE;
 }
 
+/* The nftables table's counters into the last row, shown when there is a table. */
+static int take_nft(struct cli *c, struct snapshot *s)
+{
+	char err[1024];
+	int rc = axdp_nft_counters(s->c[NFT_ROW], s->would[NFT_ROW], err, sizeof(err));
+
+	if (rc < 0)
+		return cli_error(c, CLI_FAIL, "reading the counters of table %s %s: %s", AXDP_NFT_FAMILY, AXDP_NFT_TABLE, err);
+	s->ifs[NFT_ROW].used = s->show[NFT_ROW] = rc > 0;
+	snprintf(s->ifs[NFT_ROW].name, sizeof(s->ifs[NFT_ROW].name), AXDP_NFT_ROW);
+	return CLI_OK;
+}
+
 static int take(struct cli *c, const struct stats_maps *m, struct snapshot *s)
 {
+	int rc;
+
 	memset(s, 0, sizeof(*s));
 	s->t_ns = cli_now_ns(CLOCK_MONOTONIC);
-	if (axdp_slot_ifaces(m->slots, s->ifs))
+	if ((rc = take_nft(c, s)) != CLI_OK)
+		return rc;
+	if (m->slots >= 0 && axdp_slot_ifaces(m->slots, s->ifs))
 		return cli_error(c, CLI_FAIL, "reading map %s/%s: %s", c->pin_dir, AXDP_MAP_IFACE_SLOTS, strerror(errno));
-	for (int slot = 0; slot < AXDP_IFACE_SLOTS; slot++) {
+	for (int slot = 0; slot < ROWS; slot++) {
 		if (!s->ifs[slot].used)
 			continue;
-		if (axdp_counters_read(m->counters, slot, s->c[slot]))
+		if (slot != NFT_ROW && axdp_counters_read(m->counters, slot, s->c[slot]))
 			return cli_error(c, CLI_FAIL, "reading map %s/%s: %s", c->pin_dir, AXDP_MAP_COUNTERS, strerror(errno));
-		if (m->audit_counters >= 0 && axdp_counters_read(m->audit_counters, slot, s->would[slot]))
+		if (slot != NFT_ROW && m->audit_counters >= 0 && axdp_counters_read(m->audit_counters, slot, s->would[slot]))
 			return cli_error(c, CLI_FAIL, "reading map %s/%s: %s", c->pin_dir, AXDP_MAP_AUDIT_COUNTERS,
 					 strerror(errno));
 		/* "other" counts packets of interfaces without a slot: shown only when it counted something. */
-		s->show[slot] = slot != 0;
+		s->show[slot] |= slot != 0;
 		for (int r = 0; r < AXDP_REASON_COUNT; r++) {
 			s->total[r].packets += s->c[slot][r].packets;
 			s->total[r].bytes += s->c[slot][r].bytes;
@@ -137,7 +159,7 @@ static struct rate rate_of(const struct axdp_counter *was, const struct axdp_cou
 
 static int find_iface(const struct snapshot *s, const char *name)
 {
-	for (int slot = 0; slot < AXDP_IFACE_SLOTS; slot++)
+	for (int slot = 0; slot < ROWS; slot++)
 		if (s->ifs[slot].used && !strcmp(s->ifs[slot].name, name))
 			return slot;
 	return -1;
@@ -185,7 +207,7 @@ static void print_json(const struct stats_opts *o, const struct stats_maps *m, c
 	else
 		json_null(&j, "interval_s");
 	json_arr(&j, "interfaces");
-	for (int slot = 0; slot < AXDP_IFACE_SLOTS; slot++) {
+	for (int slot = 0; slot < ROWS; slot++) {
 		if (!cur->show[slot] || (only >= 0 && slot != only))
 			continue;
 		json_obj(&j, NULL);
@@ -256,7 +278,7 @@ static void print_table(const struct cli *c, const struct stats_opts *o, const s
 	if (rates)
 		printf(" %12s %12s", "PASS PPS", "DROP PPS");
 	printf("%s\n", cli_c(c, CLI_RESET));
-	for (int slot = 0; slot < AXDP_IFACE_SLOTS; slot++) {
+	for (int slot = 0; slot < ROWS; slot++) {
 		struct axdp_counter sum[3] = {}, old[3] = {};
 		const struct axdp_counter *w = before(prev, cur, slot);
 		char text[3][16];
@@ -284,13 +306,19 @@ static void print_table(const struct cli *c, const struct stats_opts *o, const s
 	}
 }
 
-static int prometheus(struct cli *c, const struct stats_maps *sm)
+static int prometheus(struct cli *c, const struct stats_maps *sm, const struct snapshot *nft)
 {
 	struct axdp_metrics_maps m = { .counters = sm->counters, .iface_slots = sm->slots,
 				       .audit_counters = sm->audit_counters, .audit = sm->audit };
 	char err[512];
 	int rc;
 
+	if (nft->show[NFT_ROW]) {
+		m.nft = nft->c[NFT_ROW];
+		m.nft_would = nft->would[NFT_ROW];
+	}
+	if (sm->counters < 0) /* nftables alone */
+		return axdp_metrics_render(stdout, &m, err, sizeof(err)) ? cli_error(c, CLI_FAIL, "%s", err) : CLI_OK;
 	m.port_allow = cli_open_map(c, AXDP_MAP_PORT_ALLOW, &rc);
 	m.conntrack = m.port_allow < 0 ? -1 : cli_open_map(c, AXDP_MAP_CONNTRACK, &rc);
 	if (m.port_allow < 0 || m.conntrack < 0) {
@@ -319,13 +347,20 @@ static int run(struct cli *c, struct stats_opts *o)
 		rc = cli_error(c, CLI_FAIL, "out of memory");
 		goto out;
 	}
-	if ((m.counters = cli_open_map(c, AXDP_MAP_COUNTERS, &rc)) < 0 ||
-	    (m.slots = cli_open_map(c, AXDP_MAP_IFACE_SLOTS, &rc)) < 0)
+	/* Without the XDP path's maps, the nftables backend's table alone (no BPF object) still has counters. */
+	cli_load_config(c);
+	if ((rc = cli_require_privileges(c)) != CLI_OK || (rc = take(c, &m, cur)) != CLI_OK)
+		goto out;
+	m.counters = cli_try_map(c, AXDP_MAP_COUNTERS);
+	if (m.counters < 0 && errno == ENOENT && cur->show[NFT_ROW])
+		;
+	else if ((m.counters < 0 && (m.counters = cli_open_map(c, AXDP_MAP_COUNTERS, &rc)) < 0) ||
+		 (m.slots = cli_open_map(c, AXDP_MAP_IFACE_SLOTS, &rc)) < 0)
 		goto out;
 	m.audit_counters = cli_try_map(c, AXDP_MAP_AUDIT_COUNTERS);
 	m.audit = cli_running_audit(c);
 	if (o->format == FMT_PROMETHEUS) {
-		rc = prometheus(c, &m);
+		rc = prometheus(c, &m, cur);
 		goto out;
 	}
 	cli_catch_signals();

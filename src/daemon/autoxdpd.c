@@ -297,6 +297,9 @@ static void update_bans(struct daemon *d, const struct axdp_config *lists)
 	char err[ERRLEN];
 	int64_t next;
 
+	/* nftables reads the file itself: its banned sets follow at the next sync, which comes at once. */
+	d->nft.bans_stale = true;
+	d->nft_due = d->nft.n > 0;
 	if (axdp_bans_update(&d->pol, d->cfg.state_dir, lists, !d->bans_synced, &next, err, sizeof(err)) == 0)
 		d->bans_synced = true;
 	else
@@ -649,6 +652,7 @@ static void write_metrics(struct daemon *d)
 {
 	static bool failing;   /* log a failure once, not every interval */
 	struct axdp_metrics_maps m = AXDP_METRICS_MAPS_NONE;
+	struct axdp_counter nft[AXDP_REASON_COUNT], nft_would[AXDP_REASON_COUNT];
 	char err[ERRLEN];
 
 	if (!d->cfg.metrics_file[0])
@@ -661,6 +665,11 @@ static void write_metrics(struct daemon *d)
 		m.event_budget = axdp_datapath_map_fd(&d->dp, AXDP_MAP_EVENT_BUDGET, err, sizeof(err));
 		m.audit_counters = axdp_datapath_map_fd(&d->dp, AXDP_MAP_AUDIT_COUNTERS, err, sizeof(err));
 		m.audit = d->mode.audit;
+	}
+	/* nftables interfaces: the table's counters, one nft run per interval. */
+	if (d->nft.installed && axdp_nft_counters(nft, nft_would, err, sizeof(err)) > 0) {
+		m.nft = nft;
+		m.nft_would = d->cfg.mode == AXDP_MODE_AUDIT ? nft_would : NULL;
 	}
 	if (axdp_metrics_write_file(d->cfg.metrics_file, &m, err, sizeof(err)) == 0)
 		failing = false;
@@ -730,9 +739,6 @@ static void reload(struct daemon *d)
 		if (axdp_pidfile_write(next.pid_file, getpid(), err, sizeof(err)))
 			axdp_log(LOG_WARNING, "PidFile=%s: %s; axdp(8) will not find the daemon", next.pid_file, err);
 	}
-	/* Without a data path only the nftables chains hold AllowDHCPClient=: rewrite the table, in one transaction. */
-	if (next.allow_dhcp_client != d->cfg.allow_dhcp_client)
-		d->nft.installed = false;
 	axdp_config_free(&d->cfg);
 	d->cfg = next;
 	d->nft.policy_stale = true;

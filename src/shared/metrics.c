@@ -131,66 +131,78 @@ static void family(FILE *out, const char *name, const char *type, const char *he
 	fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-static int render_counters(FILE *out, const struct axdp_metrics_maps *m, char *err, size_t errlen)
-{
-	struct axdp_counter c[AXDP_IFACE_SLOTS][AXDP_REASON_COUNT];
-	struct axdp_slot_iface ifs[AXDP_IFACE_SLOTS];
-	bool show[AXDP_IFACE_SLOTS];
+/* One row of counters: an XDP interface slot, or the nftables backend's interfaces together. */
+struct counter_row {
+	const char *name;
+	const struct axdp_counter *c, *would;   /* would: NULL when nothing counts would-drops */
+};
 
-	if (axdp_slot_ifaces(m->iface_slots, ifs))
-		return snprintf(err, errlen, "reading map %s: %s", AXDP_MAP_IFACE_SLOTS, strerror(errno)), -1;
-	for (int s = 0; s < AXDP_IFACE_SLOTS; s++) {
-		show[s] = false;
-		if (!ifs[s].used)
-			continue;
-		if (axdp_counters_read(m->counters, s, c[s]))
-			return snprintf(err, errlen, "reading map %s: %s", AXDP_MAP_COUNTERS, strerror(errno)), -1;
-		/* Slot 0 only counts strays; an all-zero "other" is noise on every dashboard. */
-		show[s] = s != 0;
-		for (int r = 0; r < AXDP_REASON_COUNT && !show[s]; r++)
-			show[s] = c[s][r].packets != 0;
-	}
+static void render_rows(FILE *out, const struct counter_row *rows, int n, bool would)
+{
 	for (int bytes = 0; bytes < 2; bytes++) {
 		const char *name = bytes ? "autoxdp_bytes_total" : "autoxdp_packets_total";
 
 		family(out, name, "counter",
 		       bytes ? "Bytes judged by the data path, by action, reason and interface."
 			     : "Packets judged by the data path, by action, reason and interface.");
-		for (int s = 0; s < AXDP_IFACE_SLOTS; s++) {
-			for (int r = 0; show[s] && r < AXDP_REASON_COUNT; r++) {
+		for (int i = 0; i < n; i++)
+			for (int r = 0; r < AXDP_REASON_COUNT; r++) {
 				fprintf(out, "%s{action=\"%s\",reason=\"%s\",interface=\"", name, reason_labels[r].action,
 					reason_labels[r].name);
-				label_value(out, ifs[s].name);
+				label_value(out, rows[i].name);
 				fprintf(out, "\"} %llu\n",
-					(unsigned long long)(bytes ? c[s][r].bytes : c[s][r].packets));
+					(unsigned long long)(bytes ? rows[i].c[r].bytes : rows[i].c[r].packets));
 			}
-		}
 	}
-	if (m->audit_counters < 0)
-		return 0;
+	if (!would)
+		return;
 	family(out, "autoxdp_would_drop_packets_total", "counter",
 	       "Packets judged a drop that passed because the data path ran in Mode=audit, by reason and interface.");
-	for (int s = 0; s < AXDP_IFACE_SLOTS; s++) {
-		struct axdp_counter a[AXDP_REASON_COUNT];
-
-		if (!show[s])
-			continue;
-		if (axdp_counters_read(m->audit_counters, s, a))
-			return snprintf(err, errlen, "reading map %s: %s", AXDP_MAP_AUDIT_COUNTERS, strerror(errno)), -1;
-		for (int r = 0; r < AXDP_REASON_COUNT; r++) {
+	for (int i = 0; i < n; i++)
+		for (int r = 0; rows[i].would && r < AXDP_REASON_COUNT; r++) {
 			if (!AXDP_REASON_DROPS(r))
 				continue;
 			fprintf(out, "autoxdp_would_drop_packets_total{reason=\"%s\",interface=\"", reason_labels[r].name);
-			label_value(out, ifs[s].name);
-			fprintf(out, "\"} %llu\n", (unsigned long long)a[r].packets);
+			label_value(out, rows[i].name);
+			fprintf(out, "\"} %llu\n", (unsigned long long)rows[i].would[r].packets);
 		}
+}
+
+static int render_counters(FILE *out, const struct axdp_metrics_maps *m, char *err, size_t errlen)
+{
+	struct axdp_counter c[AXDP_IFACE_SLOTS][AXDP_REASON_COUNT], a[AXDP_IFACE_SLOTS][AXDP_REASON_COUNT];
+	struct axdp_slot_iface ifs[AXDP_IFACE_SLOTS];
+	struct counter_row rows[AXDP_IFACE_SLOTS + 1];
+	bool xdp = m->counters >= 0 && m->iface_slots >= 0, would = m->audit_counters >= 0 || m->nft_would;
+	int n = 0;
+
+	if (xdp && axdp_slot_ifaces(m->iface_slots, ifs))
+		return snprintf(err, errlen, "reading map %s: %s", AXDP_MAP_IFACE_SLOTS, strerror(errno)), -1;
+	for (int s = 0; xdp && s < AXDP_IFACE_SLOTS; s++) {
+		bool show = s != 0;
+
+		if (!ifs[s].used)
+			continue;
+		if (axdp_counters_read(m->counters, s, c[s]))
+			return snprintf(err, errlen, "reading map %s: %s", AXDP_MAP_COUNTERS, strerror(errno)), -1;
+		if (m->audit_counters >= 0 && axdp_counters_read(m->audit_counters, s, a[s]))
+			return snprintf(err, errlen, "reading map %s: %s", AXDP_MAP_AUDIT_COUNTERS, strerror(errno)), -1;
+		/* Slot 0 only counts strays; an all-zero "other" is noise on every dashboard. */
+		for (int r = 0; r < AXDP_REASON_COUNT && !show; r++)
+			show = c[s][r].packets != 0;
+		if (show)
+			rows[n++] = (struct counter_row){ ifs[s].name, c[s], m->audit_counters >= 0 ? a[s] : NULL };
 	}
+	if (m->nft)
+		rows[n++] = (struct counter_row){ AXDP_NFT_ROW, m->nft, m->nft_would };
+	if (xdp || m->nft)
+		render_rows(out, rows, n, would);
 	return 0;
 }
 
 int axdp_metrics_render(FILE *out, const struct axdp_metrics_maps *m, char *err, size_t errlen)
 {
-	if (m->counters >= 0 && m->iface_slots >= 0 && render_counters(out, m, err, errlen))
+	if (render_counters(out, m, err, errlen))
 		return -1;
 	if (m->port_allow >= 0) {
 		unsigned int open[AXDP_L4_COUNT];

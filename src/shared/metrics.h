@@ -23,9 +23,18 @@ struct axdp_metrics_maps {
 	int event_budget;   /* not pinned: the daemon has it from its object, axdp through the XDP program */
 	int audit_counters; /* the drops Mode=audit let pass */
 	int audit;          /* the mode in force: 1 audit, 0 enforce, -1 unknown (no XDP program) */
+	/*
+	 * The nftables backend's counters (axdp_nft_counters), all its
+	 * interfaces together, shown as interface AXDP_NFT_ROW; NULL: none.
+	 */
+	const struct axdp_counter *nft;
+	const struct axdp_counter *nft_would;
 };
 
-#define AXDP_METRICS_MAPS_NONE { -1, -1, -1, -1, -1, -1, -1 }
+#define AXDP_METRICS_MAPS_NONE { -1, -1, -1, -1, -1, -1, -1, NULL, NULL }
+
+/* The interface label of the nftables backend's counters: they count its interfaces together. */
+#define AXDP_NFT_ROW "nftables"
 
 /* What a counter slot counts.  Slot 0 counts interfaces without a slot of their own: "other". */
 struct axdp_slot_iface {

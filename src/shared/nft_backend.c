@@ -14,7 +14,9 @@
  *    without a moment in between.
  *  - Every later reconcile sends "flush set" plus "add element" for each
  *    set.  The chains stay, so the drop counters keep counting, and the
- *    work is proportional to the sets alone.
+ *    work is proportional to the sets alone.  Chains that would differ
+ *    (an interface came or went, a reload changed Mode= or a limit) mean
+ *    installing anew, as above.
  *
  * How an input reaches the kernel is nft_session.c's business: through
  * libnftables in process when it can be loaded, else one `nft -f -` per
@@ -26,6 +28,8 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <time.h>
+#include "bans.h"
 #include "denylist.h"
 #include "errbuf.h"
 #include "nft_backend.h"
@@ -137,6 +141,30 @@ static void render_ifaces(struct elements *e, const struct axdp_nft *nft)
 	}
 }
 
+/*
+ * The name of an interface's ingress base chain: "in_" and the name where
+ * nft takes it as an identifier, else "inx_" and its bytes in hex.
+ */
+static void put_chain_name(FILE *out, const char *ifname)
+{
+	if (strspn(ifname, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == strlen(ifname)) {
+		fprintf(out, "in_%s", ifname);
+		return;
+	}
+	fputs("inx_", out);
+	for (const char *c = ifname; *c; c++)
+		fprintf(out, "%02x", (unsigned char)*c);
+}
+
+/* Does network a hold network b?  Both IPv6-sized, bits past their prefix zero. */
+static bool cidr_holds(const struct axdp_cidr *a, const struct axdp_cidr *b)
+{
+	unsigned int full = a->prefix / 8, rest = a->prefix % 8;
+
+	return a->prefix <= b->prefix && memcmp(a->addr, b->addr, full) == 0 &&
+	       (!rest || ((a->addr[full] ^ b->addr[full]) & (0xff00 >> rest)) == 0);
+}
+
 /* Ports open on every address (bit: of both families, or of one), as ranges of consecutive ports. */
 static void render_any(struct elements *e, const struct axdp_port_state *ports, enum axdp_l4 l4, uint32_t bit)
 {
@@ -192,22 +220,49 @@ static void render_seeds(struct elements *e, const struct axdp_socket_set *seeds
 	}
 }
 
-static void render_cidrs(struct elements *e, const struct axdp_cidr_list *list, bool v4)
+
+enum cidr_pick { CIDR_ALL, CIDR_NETS, CIDR_HOSTS };
+
+/*
+ * The networks of one family of a sorted list (axdp_cidr_list_unique):
+ * all of them, those wider than one address, or the single addresses
+ * alone (hosts: for a hash set, which nft loads many times faster than an
+ * interval one).  For an interval set a network held by another is left
+ * out, as nft refuses overlaps; sorted, a network comes right before
+ * those it holds.
+ */
+static void render_cidrs(struct elements *e, const struct axdp_cidr_list *list, bool v4, enum cidr_pick pick)
 {
+	const struct axdp_cidr *kept = NULL;
+
 	for (size_t i = 0; list && i < list->n; i++) {
 		const struct axdp_cidr *c = &list->v[i];
-		bool is_v4 = v4_mapped(c->addr) && c->prefix >= 96;
+		bool is_v4 = v4_mapped(c->addr) && c->prefix >= 96, host = c->prefix == 128;
 
-		if (is_v4 != v4)
+		if (is_v4 != v4 || (pick == CIDR_NETS && host) || (pick == CIDR_HOSTS && !host) ||
+		    (pick != CIDR_HOSTS && kept && cidr_holds(kept, c)))
 			continue;
+		kept = c;
 		elem_begin(e);
 		put_addr(e->out, c->addr);
-		fprintf(e->out, "/%u", v4 ? c->prefix - 96 : c->prefix);
+		if (pick != CIDR_HOSTS)
+			fprintf(e->out, "/%u", v4 ? c->prefix - 96 : c->prefix);
 	}
 }
 
-enum set_kind { S_IFACES, S_TCP_ANY, S_UDP_ANY, S_TCP_ANY4, S_TCP_ANY6, S_UDP_ANY4, S_UDP_ANY6, S_TCP4, S_TCP6, S_UDP4, S_UDP6, S_TRUST4, S_TRUST6, S_DENY4, S_DENY6,
-		S_SEED4, S_SEED6, S_COUNT };
+enum set_kind { S_IFACES, S_TCP_ANY, S_UDP_ANY, S_TCP_ANY4, S_TCP_ANY6, S_UDP_ANY4, S_UDP_ANY6, S_TCP4, S_TCP6, S_UDP4, S_UDP6,
+		S_TCP_STRICT, S_TCP_UNLIMITED, S_TRUST4, S_TRUST6, S_DENY4, S_DENY6,
+		S_DENY_HOSTS4, S_DENY_HOSTS6, S_BAN4, S_BAN6, S_SEED4, S_SEED6,
+		S_SYN4, S_SYN6, S_SYN_STRICT4, S_SYN_STRICT6, S_UDP_RATE4, S_UDP_RATE6, S_UDP_PACKETS, S_UDP_BYTES, S_COUNT };
+
+/*
+ * Per-source buckets: one element per source (masked) and port, idle
+ * ones gone after a minute.  When a set is full a new source gets no
+ * bucket and passes unlimited, as a collision in the XDP path's buckets
+ * only lets a source begin a fresh burst: a spoofed flood can fill the
+ * set, never lock a real client out.
+ */
+#define METER " . inet_service; size 65536; flags dynamic,timeout; timeout 60s"
 
 static const struct set_def {
 	const char *name;
@@ -225,82 +280,312 @@ static const struct set_def {
 	[S_TCP6] = { "tcp_open_addr6", "ipv6_addr . inet_service", NULL },
 	[S_UDP4] = { "udp_open_addr4", "ipv4_addr . inet_service", NULL },
 	[S_UDP6] = { "udp_open_addr6", "ipv6_addr . inet_service", NULL },
+	/* The rate tiers of open TCP ports (enum axdp_tier); the rest are normal. */
+	[S_TCP_STRICT] = { "tcp_strict", "inet_service", "interval" },
+	[S_TCP_UNLIMITED] = { "tcp_unlimited", "inet_service", "interval" },
 	[S_TRUST4] = { "trusted4", "ipv4_addr", "interval" },
 	[S_TRUST6] = { "trusted6", "ipv6_addr", "interval" },
 	[S_DENY4] = { "denied4", "ipv4_addr", "interval" },
 	[S_DENY6] = { "denied6", "ipv6_addr", "interval" },
+	/* The single addresses of the deny lists: a hash set loads many times faster than an interval one. */
+	[S_DENY_HOSTS4] = { "denied_hosts4", "ipv4_addr", NULL },
+	[S_DENY_HOSTS6] = { "denied_hosts6", "ipv6_addr", NULL },
+	/* Runtime bans (bans.h): each element expires with its ban. */
+	[S_BAN4] = { "banned4", "ipv4_addr", "interval,timeout" },
+	[S_BAN6] = { "banned6", "ipv6_addr", "interval,timeout" },
 	/* remote address . remote port . local address . local port, as an inbound packet has them */
 	[S_SEED4] = { "seeded4", "inet_proto . ipv4_addr . inet_service . ipv4_addr . inet_service", "timeout" },
 	[S_SEED6] = { "seeded6", "inet_proto . ipv6_addr . inet_service . ipv6_addr . inet_service", "timeout" },
+	[S_SYN4] = { "syn_rate4", "ipv4_addr" METER, NULL },
+	[S_SYN6] = { "syn_rate6", "ipv6_addr" METER, NULL },
+	[S_SYN_STRICT4] = { "syn_strict4", "ipv4_addr" METER, NULL },
+	[S_SYN_STRICT6] = { "syn_strict6", "ipv6_addr" METER, NULL },
+	[S_UDP_RATE4] = { "udp_rate4", "ipv4_addr" METER, NULL },
+	[S_UDP_RATE6] = { "udp_rate6", "ipv6_addr" METER, NULL },
+	[S_UDP_PACKETS] = { "udp_port_packets", "inet_service; size 65536; flags dynamic,timeout; timeout 60s", NULL },
+	[S_UDP_BYTES] = { "udp_port_bytes", "inet_service; size 65536; flags dynamic,timeout; timeout 60s", NULL },
 };
 
-/* Drop counters, named like the XDP data path's reasons (axdp stats). */
-static const char *const counters[] = { "tcp_malformed", "udp_malformed", "tcp_port_closed", "udp_port_closed",
-					"icmp_other", "protocol_other", "denied" };
+/* The data path's reason names (bpf/autoxdp_abi.h): the table's counters are named after them. */
+static const char *const reason_names[AXDP_REASON_COUNT] = {
+#define AXDP_REASON_NAME(number, id, action, name) [AXDP_##id] = #name,
+	AXDP_REASONS(AXDP_REASON_NAME)
+#undef AXDP_REASON_NAME
+};
 
-/* The chains: they mirror bpf/ingress.h, in its order. */
-static const char chains[] =
-	"\tchain prerouting {\n"
-	"\t\ttype filter hook prerouting priority " "%d" "; policy accept;\n"
-	"\t\tiif \"lo\" accept\n"
-	"\t\tiifname @" AXDP_NFT_SET_IFACES " jump protect\n"
-	"\t}\n"
-	"\n"
-	"\tchain protect {\n"
-	"\t\tip saddr @denied4 counter name \"denied\" drop\n"
-	"\t\tip6 saddr @denied6 counter name \"denied\" drop\n"
-	"\t\ttcp flags & (fin | syn | rst | psh | ack | urg) == 0x0 counter name \"tcp_malformed\" drop\n"
-	"\t\ttcp flags & (fin | psh | urg) == fin | psh | urg counter name \"tcp_malformed\" drop\n"
-	"\t\ttcp flags & (syn | fin) == syn | fin counter name \"tcp_malformed\" drop\n"
-	"\t\ttcp flags & (syn | rst) == syn | rst counter name \"tcp_malformed\" drop\n"
-	"\t\ttcp sport 0 counter name \"tcp_malformed\" drop\n"
-	"\t\ttcp dport 0 counter name \"tcp_malformed\" drop\n"
-	"\t\tudp sport 0 counter name \"udp_malformed\" drop\n"
-	"\t\tudp dport 0 counter name \"udp_malformed\" drop\n"
-	"\t\tct state established,related accept\n"
-	"\t\tmeta l4proto . ip saddr . th sport . ip daddr . th dport @seeded4 accept\n"
-	"\t\tmeta l4proto . ip6 saddr . th sport . ip6 daddr . th dport @seeded6 accept\n"
-	"\t\ttcp dport @tcp_open accept\n"
-	"\t\tmeta nfproto ipv4 tcp dport @tcp_open4 accept\n"
-	"\t\tmeta nfproto ipv6 tcp dport @tcp_open6 accept\n"
-	"\t\tip daddr . tcp dport @tcp_open_addr4 accept\n"
-	"\t\tip6 daddr . tcp dport @tcp_open_addr6 accept\n"
-	"\t\tudp dport @udp_open accept\n"
-	"\t\tmeta nfproto ipv4 udp dport @udp_open4 accept\n"
-	"\t\tmeta nfproto ipv6 udp dport @udp_open6 accept\n"
-	"\t\tip daddr . udp dport @udp_open_addr4 accept\n"
-	"\t\tip6 daddr . udp dport @udp_open_addr6 accept\n"
-	"%s"
-	"\t\tmeta l4proto tcp ip saddr @trusted4 accept\n"
-	"\t\tmeta l4proto tcp ip6 saddr @trusted6 accept\n"
-	"\t\ticmp type { destination-unreachable, time-exceeded, parameter-problem, echo-request } accept\n"
-	"\t\ticmpv6 type { destination-unreachable, packet-too-big, time-exceeded, parameter-problem, echo-request,\n"
-	"\t\t\t\tmld-listener-query, mld-listener-report, mld-listener-done, mld2-listener-report,\n"
-	"\t\t\t\tnd-router-solicit, nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert } accept\n"
-	"\t\tmeta l4proto tcp counter name \"tcp_port_closed\" drop\n"
-	"\t\tmeta l4proto udp counter name \"udp_port_closed\" drop\n"
-	"\t\tmeta l4proto { icmp, ipv6-icmp } counter name \"icmp_other\" drop\n"
-	"\t\tcounter name \"protocol_other\" drop\n"
-	"\t}\n";
+/* The verdicts the rules below reach: each has a counter of its name, and in audit mode a drop one "audit_NAME" too. */
+static const enum axdp_reason nft_reasons[] = {
+	AXDP_PASS_TCP_PORT, AXDP_PASS_TCP_FLOW, AXDP_PASS_UDP_PORT, AXDP_PASS_UDP_FLOW, AXDP_PASS_ICMP_ERROR,
+	AXDP_PASS_ICMP_ECHO, AXDP_PASS_ICMP_FLOW, AXDP_PASS_NDP, AXDP_PASS_TRUSTED, AXDP_PASS_DHCP_REPLY,
+	AXDP_DROP_DENIED, AXDP_DROP_MARTIAN, AXDP_DROP_PROTO, AXDP_DROP_TCP_MALFORMED, AXDP_DROP_TCP_CLOSED,
+	AXDP_DROP_UDP_MALFORMED, AXDP_DROP_UDP_CLOSED, AXDP_DROP_ICMP_OTHER, AXDP_DROP_ICMP_UNMATCHED,
+	AXDP_DROP_SYN_RATE, AXDP_DROP_UDP_RATE, AXDP_DROP_UDP_BUDGET, AXDP_DROP_ICMP_RATE,
+};
 
-/* AllowDHCPClient=: the replies a client that binds no port must get (autoxdpd(8), DHCP clients). */
-static const char dhcp_client_rules[] =
-	"\t\tmeta nfproto ipv4 udp sport 67 udp dport 68 accept\n"
-	"\t\tip6 saddr fe80::/10 udp sport 547 udp dport 546 accept\n";
+#define AUDIT_PREFIX "audit_"
+
+/* Ends a rule with the verdict of reason r: counted, then accepted or dropped (audit mode: counted twice, accepted). */
+static void verdict(FILE *out, const struct axdp_config *cfg, enum axdp_reason r)
+{
+	bool drop = AXDP_REASON_DROPS(r);
+
+	fprintf(out, " counter name \"%s\"", reason_names[r]);
+	if (drop && cfg->mode == AXDP_MODE_AUDIT)
+		fprintf(out, " counter name \"" AUDIT_PREFIX "%s\"", reason_names[r]);
+	fprintf(out, " %s\n", drop && cfg->mode != AXDP_MODE_AUDIT ? "drop" : "accept");
+}
+
+/* A rule: "\t\t" match, then the verdict of r. */
+#define RULE(out, cfg, r, ...) (fputs("\t\t", out), fprintf(out, __VA_ARGS__), verdict(out, cfg, r))
+
+/* Limits of the nft limit statement: a rate per second and a burst of at least one unit. */
+static uint32_t burst_of(uint32_t burst)
+{
+	return burst ? burst : 1;
+}
+
+/* saddr masked to the [RateLimit] SourcePrefix, as the XDP path's buckets key sources. */
+static void masked_source(FILE *out, bool v4, unsigned int prefix)
+{
+	uint8_t mask[16] = { [10] = 0xff, [11] = 0xff };
+	unsigned int from = v4 ? 96 : 0;
+
+	fprintf(out, "%s saddr", v4 ? "ip" : "ip6");
+	if (prefix >= (v4 ? 32u : 128u))
+		return;
+	for (unsigned int bit = from; bit < from + prefix; bit++)
+		mask[bit / 8] |= (uint8_t)(0x80 >> (bit % 8));
+	fputs(" & ", out);
+	put_addr(out, mask);
+}
+
+/* A per-source bucket of set s (the 4 set; the 6 one follows it) over dport: a packet beyond its rate is reason r. */
+static void meter(FILE *out, const struct axdp_config *cfg, const char *match, enum set_kind s, const char *l4,
+		  uint32_t per_s, uint32_t burst, enum axdp_reason r)
+{
+	for (int v4 = 1; v4 >= 0; v4--) {
+		fprintf(out, "\t\t%supdate @%s { ", match, sets[s + !v4].name);
+		masked_source(out, v4, v4 ? cfg->source_prefix_v4 : cfg->source_prefix_v6);
+		fprintf(out, " . %s dport limit rate over %u/second burst %u packets }", l4, per_s, burst_of(burst));
+		verdict(out, cfg, r);
+	}
+}
+
+/*
+ * The chains.  Two stages, because conntrack sits between them:
+ *
+ *  - "ingress", from a base chain on each interface's ingress hook
+ *    (before conntrack, before defragmentation): what needs no
+ *    connection state.  What it drops never reaches conntrack, so a
+ *    spoofed flood costs no conntrack lookup or entry.  Rules here match
+ *    only what they can read: a later fragment has no ports, so it
+ *    matches no port rule and goes on to "protect", whole again.
+ *  - "protect", from prerouting after conntrack: what needs to know the
+ *    host's own flows (replies to closed ports, ICMP errors and echo
+ *    replies), and the final verdict with its counter.
+ *
+ * Kernels without the inet ingress hook (before 5.10) run "ingress" from
+ * "protect": the same verdicts, after conntrack.
+ */
+static void render_chains(FILE *out, const struct axdp_nft *nft, const struct axdp_config *cfg)
+{
+	static const char *const open_tcp[] = { "tcp dport @tcp_open", "meta nfproto ipv4 tcp dport @tcp_open4",
+						"meta nfproto ipv6 tcp dport @tcp_open6", "ip daddr . tcp dport @tcp_open_addr4",
+						"ip6 daddr . tcp dport @tcp_open_addr6" };
+	static const char *const open_udp[] = { "udp dport @udp_open", "meta nfproto ipv4 udp dport @udp_open4",
+						"meta nfproto ipv6 udp dport @udp_open6", "ip daddr . udp dport @udp_open_addr4",
+						"ip6 daddr . udp dport @udp_open_addr6" };
+	const size_t n_open = sizeof(open_tcp) / sizeof(open_tcp[0]);
+
+	for (int i = 0; i < nft->n && !nft->no_ingress; i++) {
+		fputs("\tchain ", out);
+		put_chain_name(out, nft->ifaces[i]);
+		fprintf(out, " {\n\t\ttype filter hook ingress device \"%s\" priority %d; policy accept;\n"
+			     "\t\tjump ingress\n\t}\n\n", nft->ifaces[i], AXDP_NFT_INGRESS_PRIORITY);
+	}
+	fputs("\tchain ingress {\n", out);
+	RULE(out, cfg, AXDP_DROP_DENIED, "ip saddr @denied4");
+	RULE(out, cfg, AXDP_DROP_DENIED, "ip6 saddr @denied6");
+	RULE(out, cfg, AXDP_DROP_DENIED, "ip saddr @denied_hosts4");
+	RULE(out, cfg, AXDP_DROP_DENIED, "ip6 saddr @denied_hosts6");
+	RULE(out, cfg, AXDP_DROP_DENIED, "ip saddr @banned4");
+	RULE(out, cfg, AXDP_DROP_DENIED, "ip6 saddr @banned6");
+	if (cfg->drop_martians) {
+		RULE(out, cfg, AXDP_DROP_MARTIAN, "ip saddr { 0.0.0.0/8, 127.0.0.0/8, 224.0.0.0/3 }");
+		RULE(out, cfg, AXDP_DROP_MARTIAN, "ip6 saddr { ::1, ::ffff:0.0.0.0/96, ff00::/8 }");
+		/* :: is the source of duplicate address detection and early MLD reports. */
+		RULE(out, cfg, AXDP_DROP_MARTIAN, "ip6 saddr :: meta l4proto != ipv6-icmp");
+	}
+	RULE(out, cfg, AXDP_DROP_PROTO, "meta nfproto ipv4 meta l4proto != { tcp, udp, icmp }");
+	RULE(out, cfg, AXDP_DROP_PROTO, "meta nfproto ipv6 meta l4proto != { tcp, udp, ipv6-icmp }");
+	RULE(out, cfg, AXDP_DROP_TCP_MALFORMED, "tcp flags & (fin | syn | rst | psh | ack | urg) == 0x0");
+	RULE(out, cfg, AXDP_DROP_TCP_MALFORMED, "tcp flags & (fin | psh | urg) == fin | psh | urg");
+	RULE(out, cfg, AXDP_DROP_TCP_MALFORMED, "tcp flags & (syn | fin) == syn | fin");
+	RULE(out, cfg, AXDP_DROP_TCP_MALFORMED, "tcp flags & (syn | rst) == syn | rst");
+	RULE(out, cfg, AXDP_DROP_TCP_MALFORMED, "tcp sport 0");
+	RULE(out, cfg, AXDP_DROP_TCP_MALFORMED, "tcp dport 0");
+	RULE(out, cfg, AXDP_DROP_UDP_MALFORMED, "udp sport 0");
+	RULE(out, cfg, AXDP_DROP_UDP_MALFORMED, "udp dport 0");
+	/* A bare SYN opens a connection; the host's own flows never receive one: no conntrack needed. */
+	fputs("\t\ttcp flags & (syn | ack) == syn jump ingress_syn\n"
+	      "\t\tmeta l4proto udp jump ingress_udp\n"
+	      "\t\ticmp type echo-request jump ingress_echo\n"
+	      "\t\ticmpv6 type echo-request jump ingress_echo\n", out);
+	RULE(out, cfg, AXDP_DROP_ICMP_OTHER, "icmp type != { echo-reply, echo-request, destination-unreachable, time-exceeded, "
+		   "parameter-problem }");
+	RULE(out, cfg, AXDP_DROP_ICMP_OTHER, "icmpv6 type != { destination-unreachable, packet-too-big, time-exceeded, "
+		   "parameter-problem, echo-request, echo-reply, mld-listener-query, mld-listener-report, mld-listener-done, "
+		   "mld2-listener-report, nd-router-solicit, nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert }");
+	fputs("\t}\n\n\tchain ingress_syn {\n", out);
+	for (size_t i = 0; i < n_open; i++)
+		fprintf(out, "\t\t%s goto ingress_syn_open\n", open_tcp[i]);
+	if (cfg->trust_opens_all_tcp)
+		fputs("\t\tip saddr @trusted4 return\n\t\tip6 saddr @trusted6 return\n", out);
+	RULE(out, cfg, AXDP_DROP_TCP_CLOSED, "meta l4proto tcp");
+	/* New connections per source and port, by the port's tier; trusted sources are exempt. */
+	fputs("\t}\n\n\tchain ingress_syn_open {\n"
+	      "\t\tip saddr @trusted4 return\n\t\tip6 saddr @trusted6 return\n"
+	      "\t\ttcp dport @tcp_unlimited return\n", out);
+	if (cfg->strict_syn_per_s)
+		meter(out, cfg, "tcp dport @tcp_strict ", S_SYN_STRICT4, "tcp", cfg->strict_syn_per_s, cfg->strict_syn_burst,
+		      AXDP_DROP_SYN_RATE);
+	fputs("\t\ttcp dport @tcp_strict return\n", out);
+	if (cfg->syn_per_s)
+		meter(out, cfg, "", S_SYN4, "tcp", cfg->syn_per_s, cfg->syn_burst, AXDP_DROP_SYN_RATE);
+	/* Datagrams to open ports: per source (trusted ones exempt), then per port. */
+	fputs("\t}\n\n\tchain ingress_udp {\n", out);
+	for (size_t i = 0; i < n_open; i++)
+		fprintf(out, "\t\t%s goto ingress_udp_open\n", open_udp[i]);
+	fputs("\t}\n\n\tchain ingress_udp_open {\n", out);
+	if (cfg->udp_per_s) {
+		fputs("\t\tip saddr @trusted4 goto ingress_udp_port\n\t\tip6 saddr @trusted6 goto ingress_udp_port\n", out);
+		meter(out, cfg, "", S_UDP_RATE4, "udp", cfg->udp_per_s, cfg->udp_burst, AXDP_DROP_UDP_RATE);
+	}
+	fputs("\t\tgoto ingress_udp_port\n\t}\n\n\tchain ingress_udp_port {\n", out);
+	if (cfg->udp_port_packets_per_s)
+		RULE(out, cfg, AXDP_DROP_UDP_BUDGET, "update @udp_port_packets { udp dport limit rate over %u/second burst %u packets }",
+		     cfg->udp_port_packets_per_s, burst_of(cfg->udp_port_packets_per_s / 10));
+	/* A tenth of a second's worth at once, as the XDP path's per-port budget. */
+	if (cfg->udp_port_bytes_per_s)
+		RULE(out, cfg, AXDP_DROP_UDP_BUDGET, "update @udp_port_bytes { udp dport limit rate over %u bytes/second burst %u bytes }",
+		     cfg->udp_port_bytes_per_s, burst_of(cfg->udp_port_bytes_per_s / 10));
+	fputs("\t}\n\n\tchain ingress_echo {\n", out);
+	if (cfg->icmp_echo_per_s) {
+		fputs("\t\tip saddr @trusted4 return\n\t\tip6 saddr @trusted6 return\n", out);
+		RULE(out, cfg, AXDP_DROP_ICMP_RATE, "limit rate over %u/second burst %u packets", cfg->icmp_echo_per_s,
+		     burst_of(cfg->icmp_echo_burst));
+	}
+	fprintf(out, "\t}\n\n"
+		"\tchain prerouting {\n"
+		"\t\ttype filter hook prerouting priority %d; policy accept;\n"
+		"\t\tiif \"lo\" accept\n"
+		"\t\tiifname @" AXDP_NFT_SET_IFACES " jump protect\n"
+		"\t}\n\n"
+		"\tchain protect {\n", AXDP_NFT_PRIORITY);
+	if (nft->no_ingress)
+		fputs("\t\tjump ingress\n", out);
+	/* The host's own address arriving from outside is spoofed. */
+	if (cfg->drop_martians)
+		RULE(out, cfg, AXDP_DROP_MARTIAN, "fib saddr type local");
+	for (size_t i = 0; i < n_open; i++)
+		RULE(out, cfg, AXDP_PASS_TCP_PORT, "%s", open_tcp[i]);
+	for (size_t i = 0; i < n_open; i++)
+		RULE(out, cfg, AXDP_PASS_UDP_PORT, "%s", open_udp[i]);
+	if (cfg->trust_opens_all_tcp) {
+		RULE(out, cfg, AXDP_PASS_TRUSTED, "meta l4proto tcp ip saddr @trusted4");
+		RULE(out, cfg, AXDP_PASS_TRUSTED, "meta l4proto tcp ip6 saddr @trusted6");
+	}
+	RULE(out, cfg, AXDP_PASS_TCP_FLOW, "meta l4proto tcp ct state established,related");
+	RULE(out, cfg, AXDP_PASS_UDP_FLOW, "meta l4proto udp ct state established,related");
+	/* Existing connections, so their next inbound packet passes before conntrack has seen them both ways. */
+	RULE(out, cfg, AXDP_PASS_TCP_FLOW, "meta l4proto tcp meta l4proto . ip saddr . th sport . ip daddr . th dport @seeded4");
+	RULE(out, cfg, AXDP_PASS_TCP_FLOW, "meta l4proto tcp meta l4proto . ip6 saddr . th sport . ip6 daddr . th dport @seeded6");
+	RULE(out, cfg, AXDP_PASS_UDP_FLOW, "meta l4proto udp meta l4proto . ip saddr . th sport . ip daddr . th dport @seeded4");
+	RULE(out, cfg, AXDP_PASS_UDP_FLOW, "meta l4proto udp meta l4proto . ip6 saddr . th sport . ip6 daddr . th dport @seeded6");
+	/* AllowDHCPClient=: the replies a client that binds no port must get (autoxdpd(8), DHCP clients). */
+	if (cfg->allow_dhcp_client) {
+		RULE(out, cfg, AXDP_PASS_DHCP_REPLY, "meta nfproto ipv4 udp sport 67 udp dport 68");
+		RULE(out, cfg, AXDP_PASS_DHCP_REPLY, "ip6 saddr fe80::/10 udp sport 547 udp dport 546");
+	}
+	RULE(out, cfg, AXDP_PASS_ICMP_ECHO, "icmp type echo-request");
+	RULE(out, cfg, AXDP_PASS_ICMP_ECHO, "icmpv6 type echo-request");
+	RULE(out, cfg, AXDP_PASS_ICMP_FLOW, "icmp type echo-reply ct state established");
+	RULE(out, cfg, AXDP_PASS_ICMP_FLOW, "icmpv6 type echo-reply ct state established");
+	RULE(out, cfg, AXDP_PASS_ICMP_ERROR, "meta l4proto { icmp, ipv6-icmp } ct state related");
+	RULE(out, cfg, AXDP_PASS_NDP, "icmpv6 type { mld-listener-query, mld-listener-report, mld-listener-done, "
+		   "mld2-listener-report, nd-router-solicit, nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert }");
+	/*
+	 * A bare SYN to a closed port is judged here again: one whose first
+	 * fragment did not hold the TCP flags passed the ingress stage.
+	 */
+	RULE(out, cfg, AXDP_DROP_TCP_CLOSED, "meta l4proto tcp");
+	RULE(out, cfg, AXDP_DROP_UDP_CLOSED, "meta l4proto udp");
+	RULE(out, cfg, AXDP_DROP_ICMP_UNMATCHED, "icmp type { destination-unreachable, time-exceeded, parameter-problem }");
+	RULE(out, cfg, AXDP_DROP_ICMP_UNMATCHED, "icmpv6 type { destination-unreachable, packet-too-big, time-exceeded, parameter-problem }");
+	RULE(out, cfg, AXDP_DROP_ICMP_OTHER, "meta l4proto { icmp, ipv6-icmp }");
+	RULE(out, cfg, AXDP_DROP_PROTO, "meta nfproto { ipv4, ipv6 }");
+	fputs("\t}\n", out);
+}
 
 static bool policy_set(enum set_kind k)
 {
-	return k == S_TRUST4 || k == S_TRUST6 || k == S_DENY4 || k == S_DENY6;
+	return (k >= S_TRUST4 && k <= S_DENY_HOSTS6);
+}
+
+/* Filled by the data path alone: declared at install, never rewritten. */
+static bool dynamic_set(enum set_kind k)
+{
+	return k >= S_SYN4 || k == S_SEED4 || k == S_SEED6;
+}
+
+/* Open TCP ports of a rate tier, as ranges. */
+static void render_tier(struct elements *e, const struct axdp_port_state *ports, enum axdp_tier tier)
+{
+	for (uint32_t p = 1; ports && ports->tiers && p < AXDP_PORTS; p++) {
+		uint32_t end = p;
+
+		if (!(ports->flags[p] & AXDP_PORT_OPEN) || ports->tiers[p] != tier)
+			continue;
+		while (end + 1 < AXDP_PORTS && (ports->flags[end + 1] & AXDP_PORT_OPEN) && ports->tiers[end + 1] == tier)
+			end++;
+		elem_begin(e);
+		fprintf(e->out, end == p ? "%u" : "%u-%u", p, end);
+		p = end;
+	}
+}
+
+/*
+ * Bans not yet expired, each with the time it has left.  One held by a
+ * wider ban is left out (an interval set refuses overlaps) until that one
+ * expires: the daemon writes the set again at each expiry.
+ */
+static void render_bans(struct elements *e, const struct axdp_nft_bans *bans, bool v4)
+{
+	const struct axdp_cidr *kept = NULL;
+
+	for (size_t i = 0; bans && i < bans->n; i++) {
+		const struct axdp_ban *b = &bans->v[i];
+		bool is_v4 = v4_mapped(b->cidr.addr) && b->cidr.prefix >= 96;
+
+		if (is_v4 != v4 || (b->expires && b->expires <= bans->now) || (kept && cidr_holds(kept, &b->cidr)))
+			continue;
+		kept = &b->cidr;
+		elem_begin(e);
+		put_addr(e->out, b->cidr.addr);
+		fprintf(e->out, "/%u", v4 ? b->cidr.prefix - 96 : b->cidr.prefix);
+		if (b->expires)
+			fprintf(e->out, " timeout %llds", (long long)(b->expires - bans->now));
+	}
 }
 
 static void render_set(FILE *out, bool full, enum set_kind k, const struct axdp_nft *nft,
 		       const struct axdp_port_state *ports, const struct axdp_socket_set *seeds,
-		       const struct axdp_nft_policy *pol, const struct axdp_config *cfg)
+		       const struct axdp_nft_policy *pol, const struct axdp_nft_bans *bans, const struct axdp_config *cfg)
 {
 	const struct set_def *d = &sets[k];
 	struct elements e = { .out = out, .full = full, .set = d->name };
-	/* TrustCIDR= only matters here with TrustOpensAllTCP=: nftables has no rate limits to exempt from. */
-	const struct axdp_cidr_list *trust = pol && pol->trust_tcp ? pol->trust : NULL, *deny = pol ? pol->deny : NULL;
+	/* TrustCIDR= exempts from the rate limits, and with TrustOpensAllTCP= opens every TCP port. */
+	const struct axdp_cidr_list *trust = pol ? pol->trust : NULL, *deny = pol ? pol->deny : NULL;
 
 	if (full) {
 		fprintf(out, "\tset %s {\n\t\ttype %s\n", d->name, d->type);
@@ -308,7 +593,7 @@ static void render_set(FILE *out, bool full, enum set_kind k, const struct axdp_
 			fprintf(out, "\t\tflags %s\n", d->flags);
 	} else {
 		/* The seeds are written once, at install; each expires by itself.  Policy sets change at reloads. */
-		if (k == S_SEED4 || k == S_SEED6 || (policy_set(k) && !pol))
+		if (dynamic_set(k) || (policy_set(k) && !pol) || ((k == S_BAN4 || k == S_BAN6) && !bans))
 			return;
 		fprintf(out, "flush set " T " %s\n", d->name);
 	}
@@ -324,13 +609,20 @@ static void render_set(FILE *out, bool full, enum set_kind k, const struct axdp_
 	case S_TCP6: render_addr(&e, ports, AXDP_L4_TCP, false); break;
 	case S_UDP4: render_addr(&e, ports, AXDP_L4_UDP, true); break;
 	case S_UDP6: render_addr(&e, ports, AXDP_L4_UDP, false); break;
-	case S_TRUST4: render_cidrs(&e, trust, true); break;
-	case S_TRUST6: render_cidrs(&e, trust, false); break;
-	case S_DENY4: render_cidrs(&e, deny, true); break;
-	case S_DENY6: render_cidrs(&e, deny, false); break;
+	case S_TCP_STRICT: render_tier(&e, ports, AXDP_TIER_STRICT); break;
+	case S_TCP_UNLIMITED: render_tier(&e, ports, AXDP_TIER_UNLIMITED); break;
+	/* Trusted networks are few: one interval set per family, single addresses included. */
+	case S_TRUST4: render_cidrs(&e, trust, true, CIDR_ALL); break;
+	case S_TRUST6: render_cidrs(&e, trust, false, CIDR_ALL); break;
+	case S_DENY4: render_cidrs(&e, deny, true, CIDR_NETS); break;
+	case S_DENY6: render_cidrs(&e, deny, false, CIDR_NETS); break;
+	case S_DENY_HOSTS4: render_cidrs(&e, deny, true, CIDR_HOSTS); break;
+	case S_DENY_HOSTS6: render_cidrs(&e, deny, false, CIDR_HOSTS); break;
+	case S_BAN4: render_bans(&e, bans, true); break;
+	case S_BAN6: render_bans(&e, bans, false); break;
 	case S_SEED4: render_seeds(&e, seeds, cfg, true); break;
 	case S_SEED6: render_seeds(&e, seeds, cfg, false); break;
-	case S_COUNT: break;
+	default: break;
 	}
 	elem_end(&e);
 	if (full)
@@ -338,22 +630,50 @@ static void render_set(FILE *out, bool full, enum set_kind k, const struct axdp_
 }
 
 int axdp_nft_render(FILE *out, bool full, const struct axdp_nft *nft, const struct axdp_port_state *ports,
-		    const struct axdp_socket_set *seeds, const struct axdp_nft_policy *pol, const struct axdp_config *cfg)
+		    const struct axdp_socket_set *seeds, const struct axdp_nft_policy *pol,
+		    const struct axdp_nft_bans *bans, const struct axdp_config *cfg)
 {
 	if (full) {
 		/* Creating first makes the delete succeed whether or not a table was there: one transaction. */
 		fputs("table " T " {}\ndelete table " T "\ntable " T " {\n", out);
-		for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
-			fprintf(out, "\tcounter %s {}\n", counters[i]);
+		for (size_t i = 0; i < sizeof(nft_reasons) / sizeof(nft_reasons[0]); i++) {
+			enum axdp_reason r = nft_reasons[i];
+
+			fprintf(out, "\tcounter %s { packets %llu bytes %llu }\n", reason_names[r],
+				(unsigned long long)nft->carry[r].packets, (unsigned long long)nft->carry[r].bytes);
+			if (cfg->mode == AXDP_MODE_AUDIT && AXDP_REASON_DROPS(r))
+				fprintf(out, "\tcounter " AUDIT_PREFIX "%s { packets %llu bytes %llu }\n", reason_names[r],
+					(unsigned long long)nft->carry_would[r].packets,
+					(unsigned long long)nft->carry_would[r].bytes);
+		}
 		fputc('\n', out);
 	}
 	for (int k = 0; k < S_COUNT; k++)
-		render_set(out, full, k, nft, ports, seeds, pol, cfg);
+		render_set(out, full, k, nft, ports, seeds, pol, bans, cfg);
 	if (full) {
-		fprintf(out, chains, AXDP_NFT_PRIORITY, cfg->allow_dhcp_client ? dhcp_client_rules : "");
+		render_chains(out, nft, cfg);
 		fputs("}\n", out);
 	}
 	return ferror(out) ? -1 : 0;
+}
+
+/* FNV-1a of the chains cfg and nft's interfaces give: a table whose chains differ is installed anew. */
+static uint64_t chains_hash(const struct axdp_nft *nft, const struct axdp_config *cfg)
+{
+	char *text = NULL;
+	size_t len = 0;
+	uint64_t h = 0xcbf29ce484222325ULL;
+	FILE *f = open_memstream(&text, &len);
+
+	if (!f)
+		return 0;
+	render_chains(f, nft, cfg);
+	if (fclose(f))
+		return free(text), 0;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (uint8_t)text[i]) * 0x100000001b3ULL;
+	free(text);
+	return h;
 }
 
 /* ---- applying ---- */
@@ -362,36 +682,115 @@ static int apply(bool full, const struct axdp_nft *nft, const struct axdp_port_s
 		 const struct axdp_config *cfg, char *err, size_t errlen)
 {
 	struct axdp_socket_set seeds = {};
-	struct axdp_cidr_list deny = {};
-	struct axdp_nft_policy pol = { .trust = &cfg->trust_cidrs, .deny = &deny, .trust_tcp = cfg->trust_opens_all_tcp };
-	bool policy = full || nft->policy_stale;
+	struct axdp_cidr_list deny = {}, trust = {};
+	struct axdp_nft_policy pol = { .trust = &trust, .deny = &deny };
+	struct axdp_bans b = { .lock = -1 };
+	struct axdp_nft_bans bans = { .now = time(NULL) };
+	bool policy = full || nft->policy_stale, with_bans = full || nft->bans_stale;
 	char *text = NULL, seed_err[256];
 	size_t len = 0;
-	FILE *f;
-	int rc;
+	FILE *f = NULL;
+	int rc = -1;
 
 	/* Not fatal: without seeds, sessions older than the table heal when the host next sends. */
 	if (full && axdp_connections_dump(&seeds, seed_err, sizeof(seed_err)))
 		axdp_socket_set_free(&seeds);
-	/* DenyCIDR= and the DenyListFile= lists, read only when the policy may have changed. */
-	if (policy && axdp_denylist_collect(cfg, &deny, err, errlen)) {
-		axdp_socket_set_free(&seeds);
-		return -1;
+	/* DenyCIDR= and the DenyListFile= lists, read only when the policy may have changed; both lists sorted. */
+	if (policy && axdp_denylist_collect(cfg, &deny, err, errlen))
+		goto out;
+	if (policy && cfg->trust_cidrs.n) {
+		trust.v = malloc(cfg->trust_cidrs.n * sizeof(*trust.v));
+		if (!trust.v) {
+			axdp_fail(err, errlen, "nftables backend: out of memory");
+			goto out;
+		}
+		memcpy(trust.v, cfg->trust_cidrs.v, cfg->trust_cidrs.n * sizeof(*trust.v));
+		trust.n = trust.cap = cfg->trust_cidrs.n;
+		axdp_cidr_list_unique(&trust);
+	}
+	/* The bans file is the truth (bans.h): read and applied under its lock, as axdp applies what it changes. */
+	if (with_bans) {
+		if (axdp_bans_open(&b, cfg->state_dir, err, errlen))
+			goto out;
+		bans.v = b.v;
+		bans.n = b.n;
 	}
 	f = open_memstream(&text, &len);
 	if (!f) {
-		axdp_socket_set_free(&seeds);
-		free(deny.v);
-		return axdp_fail(err, errlen, "nftables backend: out of memory");
+		axdp_fail(err, errlen, "nftables backend: out of memory");
+		goto out;
 	}
-	rc = axdp_nft_render(f, full, nft, ports, &seeds, policy ? &pol : NULL, cfg);
+	rc = axdp_nft_render(f, full, nft, ports, &seeds, policy ? &pol : NULL, with_bans ? &bans : NULL, cfg);
 	if (fclose(f) || rc)
 		rc = axdp_fail(err, errlen, "nftables backend: rendering the ruleset: out of memory");
 	else
 		rc = axdp_nft_run(text, len, err, errlen);
+out:
 	free(text);
 	free(deny.v);
+	free(trust.v);
+	axdp_bans_close(&b);
 	axdp_socket_set_free(&seeds);
+	return rc;
+}
+
+/* The whole table; on a kernel without the inet ingress hook, once more with every rule in prerouting. */
+static int install(struct axdp_nft *nft, const struct axdp_port_state *ports, const struct axdp_config *cfg,
+		   char *err, size_t errlen)
+{
+	char first[1024];
+	bool fell_back = false;
+
+	/* The counts so far go into the new table: a reload or a new interface does not set them back to zero. */
+	if (axdp_nft_counters(nft->carry, nft->carry_would, first, sizeof(first)) < 0) {
+		memset(nft->carry, 0, sizeof(nft->carry));
+		memset(nft->carry_would, 0, sizeof(nft->carry_would));
+	}
+	if (apply(true, nft, ports, cfg, first, sizeof(first))) {
+		/* A vanished interface fails the same way with or without ingress chains: no reason to give them up. */
+		if (nft->no_ingress || !nft->n || strstr(first, "No such device"))
+			return axdp_fail(err, errlen, "%s", first);
+		nft->no_ingress = true;
+		if (apply(true, nft, ports, cfg, err, errlen)) {
+			nft->no_ingress = false;
+			return axdp_fail(err, errlen, "%s", first);
+		}
+		fell_back = true;
+	}
+	nft->installed = true;
+	nft->absent = false;
+	nft->policy_stale = nft->bans_stale = false;
+	nft->chains = chains_hash(nft, cfg);
+	if (fell_back)
+		return axdp_fail(err, errlen, "the kernel refused ingress chains (%s); dropping in prerouting instead, after conntrack",
+				 first);
+	return 0;
+}
+
+int axdp_nft_apply_bans(const struct axdp_nft_bans *bans, char *err, size_t errlen)
+{
+	char *text = NULL, msg[512];
+	size_t len = 0;
+	FILE *f;
+	int rc;
+
+	/* No nftables on this host: nothing on nftables to ban on. */
+	if (axdp_nft_session_available(msg, sizeof(msg)))
+		return 0;
+	f = open_memstream(&text, &len);
+	if (!f)
+		return axdp_fail(err, errlen, "nftables backend: out of memory");
+	render_set(f, false, S_BAN4, NULL, NULL, NULL, NULL, bans, NULL);
+	render_set(f, false, S_BAN6, NULL, NULL, NULL, NULL, bans, NULL);
+	if (fclose(f)) {
+		free(text);
+		return axdp_fail(err, errlen, "nftables backend: rendering the bans: out of memory");
+	}
+	rc = axdp_nft_run(text, len, err, errlen);
+	free(text);
+	/* No table of ours: nothing on nftables to ban on. */
+	if (rc && strstr(err, "No such file or directory"))
+		return 0;
 	return rc;
 }
 
@@ -420,23 +819,20 @@ int axdp_nft_sync(struct axdp_nft *nft, const struct axdp_port_state *ports, con
 		nft->installed = false;
 		return 0;
 	}
+	/* Other chains (interfaces, Mode=, [RateLimit], [Policy]): the table anew, in one transaction. */
+	if (nft->installed && chains_hash(nft, cfg) != nft->chains)
+		nft->installed = false;
 	if (nft->installed) {
 		if (apply(false, nft, ports, cfg, first, sizeof(first)) == 0)
-			return nft->policy_stale = false, 0;
+			return nft->policy_stale = nft->bans_stale = false, 0;
 		/* Someone deleted or changed our table (nft flush ruleset, say): put it back whole. */
 		nft->installed = false;
-		if (apply(true, nft, ports, cfg, err, errlen))
+		if (install(nft, ports, cfg, err, errlen) && !nft->installed)
 			return -1;
-		nft->installed = true;
-		nft->absent = false;
 		return axdp_fail(err, errlen, "table " T " had been changed or removed outside autoxdp; recreated it (%s)", first);
 	}
-	if (apply(true, nft, ports, cfg, err, errlen))
-		return -1;
-	nft->installed = true;
-	nft->absent = false;
-	nft->policy_stale = false;
-	return 0;
+	err[0] = '\0';
+	return install(nft, ports, cfg, err, errlen);
 }
 
 int axdp_nft_interfaces(char (*names)[IF_NAMESIZE], int max, char *err, size_t errlen)
@@ -469,4 +865,64 @@ int axdp_nft_interfaces(char (*names)[IF_NAMESIZE], int max, char *err, size_t e
 	}
 	free(out);
 	return n;
+}
+
+/*
+ * "counter NAME {" ... "packets N bytes M" of a listing: the reason NAME
+ * counts, or AUDIT_PREFIX NAME would-drops.  Whether there were any of
+ * the latter: the table runs Mode=audit.
+ */
+static bool parse_counters(const char *text, struct axdp_counter counts[AXDP_REASON_COUNT],
+			   struct axdp_counter would[AXDP_REASON_COUNT])
+{
+	bool audit_table = false;
+
+	for (const char *p = strstr(text, "counter "); p; p = strstr(p + 1, "counter ")) {
+		char name[64];
+		unsigned long long packets, bytes;
+		const char *body = strchr(p, '{'), *id;
+		bool audit;
+
+		if (!body || sscanf(p, "counter %63s", name) != 1 ||
+		    sscanf(body + 1, " packets %llu bytes %llu", &packets, &bytes) != 2)
+			continue;
+		audit = strncmp(name, AUDIT_PREFIX, strlen(AUDIT_PREFIX)) == 0;
+		audit_table |= audit;
+		id = audit ? name + strlen(AUDIT_PREFIX) : name;
+		for (int r = 0; r < AXDP_REASON_COUNT; r++)
+			if (strcmp(id, reason_names[r]) == 0) {
+				struct axdp_counter *c = audit ? &would[r] : &counts[r];
+
+				c->packets += packets;
+				c->bytes += bytes;
+			}
+	}
+	return audit_table;
+}
+
+int axdp_nft_counters(struct axdp_counter counts[AXDP_REASON_COUNT], struct axdp_counter would[AXDP_REASON_COUNT],
+		      char *err, size_t errlen)
+{
+	static const char input[] = "list counters table " T "\n";
+	char *out, msg[1024];
+	bool audit = false;
+	int rc;
+
+	memset(counts, 0, AXDP_REASON_COUNT * sizeof(*counts));
+	memset(would, 0, AXDP_REASON_COUNT * sizeof(*would));
+	if (axdp_nft_session_available(msg, sizeof(msg)))
+		return 0;
+	out = malloc(NFT_OUT_MAX);
+	if (!out)
+		return axdp_fail(err, errlen, "out of memory");
+	rc = axdp_nft_session_run(input, sizeof(input) - 1, out, NFT_OUT_MAX, msg, sizeof(msg));
+	if (rc == 0)
+		audit = parse_counters(out, counts, would);
+	free(out);
+	/* No table of ours: nothing counted by nftables. */
+	if (rc && strstr(msg, "No such file or directory"))
+		return 0;
+	if (rc)
+		return axdp_fail(err, errlen, "%s", msg);
+	return audit ? 2 : 1;
 }

@@ -5,12 +5,16 @@
  * (Backend=nftables).  autoxdp owns exactly one table, "table inet
  * autoxdp", and never reads or writes anything else of the ruleset.
  *
- * Everything that changes lives in sets of that table: the protected
- * interfaces (iifname), the open ports, the (address, port) pairs of
- * listeners bound to one address, the denied networks (DenyCIDR=,
- * DenyListFile=) and the trusted ones (TrustCIDR=).  The chains never change while a daemon runs, so a
- * reconcile rewrites only the sets, its drop counters survive, and each
- * change is one nftables transaction (see nft_backend.c for how).
+ * What changes often lives in sets of that table: the open ports, the
+ * (address, port) pairs of listeners bound to one address, their rate
+ * tiers, the denied networks (DenyCIDR=, DenyListFile=), the runtime
+ * bans and the trusted networks (TrustCIDR=); a reconcile rewrites only
+ * those, so the counters survive.  The chains (one ingress base chain per
+ * interface, the rules, which follow Mode=, [RateLimit] and [Policy])
+ * change only with the interfaces or a reload: then the table is
+ * installed anew.  Each change is one nftables transaction (see
+ * nft_backend.c for how), and every verdict has a named counter of the
+ * XDP path's reason name.
  *
  * The input goes to the kernel through the nftables session
  * (nft_session.h): libnftables in process, else the nft program.
@@ -19,9 +23,11 @@
 #define AXDP_NFT_BACKEND_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <net/if.h>
+#include "autoxdp_abi.h"
 #include "config.h"
 #include "ifaces.h"
 #include "nft_session.h"
@@ -36,6 +42,8 @@
  * (-100) so ports are judged as the packet arrived, as XDP judges them.
  */
 #define AXDP_NFT_PRIORITY (-150)
+/* Each protected interface's ingress hook: before everything else there, conntrack included. */
+#define AXDP_NFT_INGRESS_PRIORITY (-500)
 
 /* What the daemon keeps about the backend. */
 struct axdp_nft {
@@ -44,13 +52,29 @@ struct axdp_nft {
 	bool installed;   /* our table with this version's chains is in the kernel: updates touch sets only */
 	bool absent;      /* our table is known not to exist */
 	bool policy_stale; /* DenyCIDR=, DenyListFile=, TrustCIDR= may have changed (a reload): rewrite their sets */
+	bool bans_stale;   /* the bans file may have changed: rewrite the banned sets */
+	bool no_ingress;   /* the kernel has no inet ingress hook (before 5.10): every rule runs in prerouting */
+	uint64_t chains;   /* hash of the installed chains: other chains mean a new table */
+	/* The counters of the table an install replaces, carried into the new one. */
+	struct axdp_counter carry[AXDP_REASON_COUNT], carry_would[AXDP_REASON_COUNT];
 };
 
-/* Source networks: denied ones are dropped first of all; trusted ones reach every TCP port if trust_tcp. */
+/*
+ * Source networks: denied ones are dropped first of all; trusted ones are
+ * exempt from the per-source limits and, with TrustOpensAllTCP=, reach
+ * every TCP port.
+ */
 struct axdp_nft_policy {
 	const struct axdp_cidr_list *trust;
 	const struct axdp_cidr_list *deny;
-	bool trust_tcp;
+};
+
+/* Runtime bans (bans.h) as of now (Unix seconds): each element gets the time its ban has left. */
+struct axdp_ban;
+struct axdp_nft_bans {
+	const struct axdp_ban *v;
+	size_t n;
+	int64_t now;
 };
 
 /* 0 when nftables can be reached (the library or nft); else -1 and err names the package to install. */
@@ -71,6 +95,14 @@ void axdp_nft_del(struct axdp_nft *nft, const char *ifname);
 int axdp_nft_sync(struct axdp_nft *nft, const struct axdp_port_state *ports, const struct axdp_config *cfg,
 		  char *err, size_t errlen);
 
+/*
+ * The banned sets of table inet autoxdp made equal to bans, in one
+ * transaction, by whoever changed the bans file, holding its lock (axdp
+ * block, so a ban is in force when it returns; the daemon at each sync).
+ * 0 also when there is no table; -1 with err.
+ */
+int axdp_nft_apply_bans(const struct axdp_nft_bans *bans, char *err, size_t errlen);
+
 /* Deletes table inet autoxdp of the current network namespace, if there is one; nothing else. */
 int axdp_nft_remove(char *err, size_t errlen);
 
@@ -82,14 +114,23 @@ int axdp_nft_remove(char *err, size_t errlen);
 int axdp_nft_interfaces(char (*names)[IF_NAMESIZE], int max, char *err, size_t errlen);
 
 /*
+ * The table's counters, one per verdict reason of the XDP path
+ * (bpf/autoxdp_abi.h), all interfaces on nftables together; would: the
+ * drops Mode=audit let pass.  1 when read, 2 when read from a table in
+ * Mode=audit, 0 when there is no table (or no nft), -1 with err.
+ */
+int axdp_nft_counters(struct axdp_counter counts[AXDP_REASON_COUNT], struct axdp_counter would[AXDP_REASON_COUNT],
+		      char *err, size_t errlen);
+
+/*
  * The nft input of a sync, without running it: the whole table (full)
  * or the set updates.  For tests and debugging.  seeds may be NULL; pol
- * NULL leaves the policy sets out of an update (empty in a full one).
+ * or bans NULL leave their sets out of an update (empty in a full one).
  */
 struct axdp_socket_set;
 int axdp_nft_render(FILE *out, bool full, const struct axdp_nft *nft, const struct axdp_port_state *ports,
 		    const struct axdp_socket_set *seeds, const struct axdp_nft_policy *pol,
-		    const struct axdp_config *cfg);
+		    const struct axdp_nft_bans *bans, const struct axdp_config *cfg);
 
 /* Runs input as one transaction in the current network namespace; nft's messages go to err. */
 int axdp_nft_run(const char *input, size_t len, char *err, size_t errlen);

@@ -384,6 +384,7 @@ void axdp_portsync_count(const struct axdp_portsync *ps, unsigned int open[AXDP_
 void axdp_port_state_free(struct axdp_port_state *s)
 {
 	free(s->flags);
+	free(s->tiers);
 	free(s->addrs);
 	memset(s, 0, sizeof(*s));
 }
@@ -410,10 +411,13 @@ int axdp_portsync_state(const struct axdp_portsync *ps, struct axdp_port_state *
 
 	memset(out, 0, sizeof(*out));
 	out->flags = malloc(SLOTS * sizeof(*out->flags));
-	if (!out->flags)
+	out->tiers = malloc(SLOTS * sizeof(*out->tiers));
+	if (!out->flags || !out->tiers)
 		goto oom;
-	for (uint32_t idx = 0; idx < SLOTS; idx++)
+	for (uint32_t idx = 0; idx < SLOTS; idx++) {
 		out->flags[idx] = __atomic_load_n(&ps->slots[idx].flags, __ATOMIC_ACQUIRE);
+		out->tiers[idx] = (uint8_t)__atomic_load_n(&ps->slots[idx].tier, __ATOMIC_RELAXED);
+	}
 	if (ps->local) {
 		for (size_t i = 0; i < ps->n_local_addrs; i++)
 			if (state_push(out, &ps->local_addrs[i]))

@@ -35,6 +35,7 @@ struct axdp_portsync {
  */
 struct axdp_port_state {
 	uint32_t *flags;
+	uint8_t *tiers;      /* enum axdp_tier of each slot, indexed as flags */
 	struct axdp_addr_port *addrs;
 	size_t n_addrs, cap_addrs;
 };

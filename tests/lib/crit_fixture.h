@@ -19,6 +19,8 @@
 #include "autoxdp_abi.h"
 #include "counters.h"
 #include "daemon.h"
+#include "netns.h"
+#include "nft_backend.h"
 
 /*
  * stmt once after the last test: a run that crashed or timed out never
@@ -49,15 +51,37 @@ static inline int crit_pinned(const struct axdpd *d, const char *name)
 	return fd;
 }
 
-/* Packets the daemon's data path counted for reason, over every interface and CPU. */
+struct crit_nft_counts {
+	struct axdp_counter c[AXDP_REASON_COUNT], would[AXDP_REASON_COUNT];
+	int rc;
+	char err[512];
+};
+
+static inline int crit_nft_read(void *arg)
+{
+	struct crit_nft_counts *n = arg;
+
+	n->rc = axdp_nft_counters(n->c, n->would, n->err, sizeof(n->err));
+	return n->rc < 0 ? -1 : 0;
+}
+
+/*
+ * Packets the daemon counted for reason, over every interface and CPU:
+ * the data path's counters and, for interfaces on nftables
+ * (AXDPD_BACKEND_ENV), its table's in the daemon's namespace.
+ */
 static inline uint64_t crit_counter(const struct axdpd *d, enum axdp_reason reason)
 {
 	struct axdp_counter all[AXDP_REASON_COUNT];
+	struct crit_nft_counts nft = { .rc = 0 };
 	int fd = crit_pinned(d, AXDP_MAP_COUNTERS);
+	char err[256];
 
 	cr_assert_eq(axdp_counters_read(fd, AXDP_ALL_SLOTS, all), 0, "reading counters: %s", strerror(errno));
 	close(fd);
-	return all[reason].packets;
+	cr_assert_eq(netns_call(d->netns, crit_nft_read, &nft, err, sizeof(err)), 0, "reading the nftables counters: %s %s",
+		     err, nft.err);
+	return all[reason].packets + (nft.rc > 0 ? nft.c[reason].packets : 0);
 }
 
 #endif

@@ -257,6 +257,22 @@ int axdpd_wait_reconcile(struct axdpd *d, int timeout_ms)
 
 /* ---- set-up and tear-down ---- */
 
+/*
+ * AXDPD_BACKEND_ENV=nftables (or xdp, auto) runs the suites on that
+ * backend: a drop-in sets Backend=, unless the test's configuration
+ * chooses one itself (the nftables suite runs both on its own).
+ */
+static int backend_dropin(struct axdpd *d, const char *config_text)
+{
+	const char *backend = getenv(AXDPD_BACKEND_ENV);
+	char text[128];
+
+	if (!backend || !*backend || (config_text && strstr(config_text, "Backend=")))
+		return 0;
+	snprintf(text, sizeof(text), "[Daemon]\nBackend=%s\n", backend);
+	return axdpd_dropin(d, AXDPD_BACKEND_DROPIN, text);
+}
+
 int axdpd_init(struct axdpd *d, const char *netns, const char *ifname, const char *config_text)
 {
 	char pid_conf[2 * AXDPD_PATH + 64];
@@ -284,7 +300,7 @@ int axdpd_init(struct axdpd *d, const char *netns, const char *ifname, const cha
 	snprintf(d->pid_file, sizeof(d->pid_file), "%s/autoxdpd.pid", d->dir);
 	/* Runtime bans in the scratch directory too: never the host's /var/lib/autoxdp. */
 	snprintf(pid_conf, sizeof(pid_conf), "[Daemon]\nPidFile=%s\nStateDirectory=%s/state\n", d->pid_file, d->dir);
-	if (axdpd_dropin(d, AXDPD_PIDFILE_DROPIN, pid_conf))
+	if (axdpd_dropin(d, AXDPD_PIDFILE_DROPIN, pid_conf) || backend_dropin(d, config_text))
 		return -1;
 	return open_notify(d);
 }

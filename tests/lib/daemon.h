@@ -32,6 +32,9 @@
 #define AXDPD_PATH 256
 /* The drop-in that points PidFile= and StateDirectory= into the scratch directory. */
 #define AXDPD_PIDFILE_DROPIN "00-fixture-pidfile.conf"
+/* Which backend the daemon's suites run on: unset, the configuration's (Backend=auto); see axdpd_init. */
+#define AXDPD_BACKEND_ENV "AXDP_TEST_BACKEND"
+#define AXDPD_BACKEND_DROPIN "00-fixture-backend.conf"
 
 struct axdpd {
 	char netns[NETNS_NAME_MAX];
@@ -63,7 +66,11 @@ struct axdpd {
 	atomic_bool quit;
 };
 
-/* Scratch directory, configuration (written as given), notify socket and its reader; no daemon yet. */
+/*
+ * Scratch directory, configuration (written as given; with
+ * AXDPD_BACKEND_ENV set and no Backend= in it, a drop-in with that
+ * backend), notify socket and its reader; no daemon yet.
+ */
 int axdpd_init(struct axdpd *d, const char *netns, const char *ifname, const char *config_text);
 
 /* config.d/NAME with text, or removed when text is NULL. */
