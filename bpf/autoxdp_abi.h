@@ -136,46 +136,109 @@ enum axdp_lpm_family {
 };
 
 /*
- * Buckets of source addresses the deny list leaves alone, one bit each in
- * the deny_clear array (__u64 words): a set bit means no entry of the
- * live deny list nor of the runtime bans covers any address of the
- * bucket, so the data path skips the tries, whose lookups cost far more
- * than the bit.  A clear bit only
- * means "look it up": a fresh map of zeros is correct.  IPv4 buckets are
- * /24s; IPv6 buckets are /32s hashed onto as many bits.
+ * Source buckets: an IPv4 source's is its /24, an IPv6 source's its /32
+ * hashed onto v6_bits bits, numbered after the 2^24 IPv4 ones.  Host-order
+ * words in, so user space and the data path compute the same bucket.
  */
 #define AXDP_DENY_BUCKET_BITS 24
 #define AXDP_DENY_V6_BUCKETS  (1u << AXDP_DENY_BUCKET_BITS)  /* bucket numbers of IPv6 start here */
-#define AXDP_DENY_CLEAR_WORDS ((2u << AXDP_DENY_BUCKET_BITS) / 64)
 
-static inline __attribute__((always_inline)) __u32 axdp_deny_bucket_v6(__u32 top32)
+static inline __attribute__((always_inline)) __u32 axdp_source_bucket_v6(__u32 top32, __u32 v6_bits)
 {
-	return AXDP_DENY_V6_BUCKETS + ((top32 * 0x9e3779b1u) >> (32 - AXDP_DENY_BUCKET_BITS));
+	return AXDP_DENY_V6_BUCKETS + ((top32 * 0x9e3779b1u) >> (32 - v6_bits));
 }
 
-/* Host-order words in, so user space and the data path compute the same bucket. */
-static inline __attribute__((always_inline)) __u32 axdp_deny_bucket(__u32 w0, __u32 w1, __u32 w2, __u32 w3)
+static inline __attribute__((always_inline)) __u32 axdp_source_bucket(__u32 w0, __u32 w1, __u32 w2, __u32 w3,
+								      __u32 v6_bits)
 {
 	if (!w0 && !w1 && w2 == 0xffff)
 		return w3 >> (32 - AXDP_DENY_BUCKET_BITS);
-	return axdp_deny_bucket_v6(w0);
+	return axdp_source_bucket_v6(w0, v6_bits);
 }
 
 /*
- * Source policy state, one entry.  Two generations of the deny trie exist
- * so a list is replaced whole: the daemon fills the idle one, then flips
- * deny_generation.  Counts let the data path skip empty tries.
+ * Buckets the runtime bans leave alone, one bit each in the deny_clear
+ * array (__u64 words): a set bit means no ban covers any address of the
+ * bucket, so the data path skips the bans trie.  A clear bit only means
+ * "look it up": a fresh map of zeros is correct.
+ */
+#define AXDP_DENY_CLEAR_V6_BITS 24
+#define AXDP_DENY_CLEAR_WORDS ((AXDP_DENY_V6_BUCKETS + (1u << AXDP_DENY_CLEAR_V6_BITS)) / 64)
+
+static inline __attribute__((always_inline)) __u32 axdp_deny_bucket(__u32 w0, __u32 w1, __u32 w2, __u32 w3)
+{
+	return axdp_source_bucket(w0, w1, w2, w3, AXDP_DENY_CLEAR_V6_BITS);
+}
+
+/*
+ * The deny list is kept in the shape public lists have: most entries are
+ * single addresses, a few are prefixes.  Per generation:
+ *  - exact sets: hash maps the daemon creates sized to the list and puts
+ *    at the generation's index of the deny_exact4 and deny_exact6 arrays
+ *    of maps (an empty index is an empty set); IPv4 keyed by the __be32
+ *    address, IPv6 by struct axdp_addr; value __u8, the prefixlen (as in
+ *    the trie's keys) of the entry the address comes from: single
+ *    addresses, and IPv4 /25../31 as their addresses;
+ *  - the other prefixes in the deny_0 / deny_1 trie;
+ *  - in the deny_state array, from gen * AXDP_DENY_GEN_WORDS, two bits per
+ *    source bucket saying what can hold its sources, then the seen bits.
+ * An IPv4 bucket a prefix covers whole is denied outright, so a source
+ * costs one word, a near-listed one a word more, a listed address a hash
+ * lookup more.  Zero, what a fresh map holds, means "look at both".
+ */
+enum axdp_deny_state {
+	AXDP_DENY_LOOKUP = 0,   /* the exact set, then the trie */
+	AXDP_DENY_EXACT = 1,    /* the exact set only: no prefix reaches the bucket */
+	AXDP_DENY_WHOLE = 2,    /* a prefix covers the whole bucket (IPv4 only): denied */
+	AXDP_DENY_NONE = 3,     /* nothing listed in the bucket */
+};
+
+#define AXDP_DENY_STATE_V6_BITS 20
+#define AXDP_DENY_STATE_BUCKETS (AXDP_DENY_V6_BUCKETS + (1u << AXDP_DENY_STATE_V6_BITS))
+#define AXDP_DENY_STATE_WORDS   (AXDP_DENY_STATE_BUCKETS / 32)
+
+static inline __attribute__((always_inline)) __u32 axdp_deny_state_bucket(__u32 w0, __u32 w1, __u32 w2, __u32 w3)
+{
+	return axdp_source_bucket(w0, w1, w2, w3, AXDP_DENY_STATE_V6_BITS);
+}
+
+/*
+ * After a generation's state words, its AXDP_DENY_SEEN_WORDS words of
+ * one bit per hash of a single address: a clear bit means no address of
+ * the exact sets hashes there, so a source next to listed ones mostly
+ * costs no hash lookup either.
+ */
+#define AXDP_DENY_SEEN_BITS  24
+#define AXDP_DENY_SEEN_WORDS ((1u << AXDP_DENY_SEEN_BITS) / 64)
+#define AXDP_DENY_GEN_WORDS  (AXDP_DENY_STATE_WORDS + AXDP_DENY_SEEN_WORDS)
+
+/* Host-order words in; an IPv4 address's bit from the address alone, the IPv6 one's from all four words. */
+static inline __attribute__((always_inline)) __u32 axdp_deny_seen_bit_v4(__u32 addr)
+{
+	return (addr * 0x9e3779b1u) >> (32 - AXDP_DENY_SEEN_BITS);
+}
+
+static inline __attribute__((always_inline)) __u32 axdp_deny_seen_bit_v6(__u32 w0, __u32 w1, __u32 w2, __u32 w3)
+{
+	return (w0 * 0x85ebca6bu + w1 * 0xc2b2ae35u + w2 * 0x27d4eb2fu + w3 * 0x9e3779b1u) >> (32 - AXDP_DENY_SEEN_BITS);
+}
+
+/*
+ * Source policy state, one entry.  Two generations of the deny list
+ * (exact sets, trie, deny_state words) exist so a list is replaced whole:
+ * the daemon fills the idle one, then flips deny_generation.  Counts let
+ * the data path skip empty lists.
  */
 struct axdp_policy {
-	__u32 deny_generation;  /* 0: deny_0 is live, 1: deny_1 */
-	__u32 deny_entries;     /* in the live generation */
+	__u32 deny_generation;  /* 0: deny_0 and index 0 are live, 1: deny_1 and index 1 */
+	__u32 deny_entries;     /* in the live generation, exact and prefixes */
 	__u32 trust_entries;
 	__u32 local_addrs;      /* entries of local_addrs */
 	/*
 	 * Nonzero from the first runtime ban until a sync of the bans finds
-	 * none: with neither a deny list nor bans a source costs no bitmap
-	 * read.  Appended (an upgrade zero-fills it, and the daemon's start
-	 * sets it from the bans it loads).
+	 * none: without bans a source costs no deny_clear read.  Appended
+	 * (an upgrade zero-fills it, and the daemon's start sets it from the
+	 * bans it loads).
 	 */
 	__u32 bans;
 };
@@ -542,6 +605,9 @@ struct axdp_counter {
 #define AXDP_MAP_DENY_0     "deny_0"
 #define AXDP_MAP_DENY_1     "deny_1"
 #define AXDP_MAP_DENY_CLEAR "deny_clear"
+#define AXDP_MAP_DENY_STATE "deny_state"
+#define AXDP_MAP_DENY_EXACT4 "deny_exact4"
+#define AXDP_MAP_DENY_EXACT6 "deny_exact6"
 #define AXDP_MAP_BANS       "bans"
 #define AXDP_MAP_TRUST      "trust"
 #define AXDP_MAP_LOCAL_ADDRS "local_addrs"

@@ -117,9 +117,10 @@ struct {
 		__uint(pinning, LIBBPF_PIN_BY_NAME);            \
 	} name SEC(".maps")
 
+/* The deny list's prefixes, per generation; its single addresses are in the exact sets below. */
 LPM_MAP(deny_0, AXDP_DENY_ENTRIES);
 LPM_MAP(deny_1, AXDP_DENY_ENTRIES);
-/* Runtime bans, changed entry by entry by axdp and the daemon's expiry (src/bans.c); deny_clear covers them too. */
+/* Runtime bans, changed entry by entry by axdp and the daemon's expiry (src/shared/bans.c); deny_clear gates them. */
 LPM_MAP(bans, AXDP_BAN_ENTRIES);
 
 struct {
@@ -127,10 +128,44 @@ struct {
 	__uint(max_entries, AXDP_DENY_CLEAR_WORDS);
 	__type(key, __u32);
 	__type(value, __u64);
-	/* The daemon rewrites all 4 MiB at each list change through a mapping, not syscalls. */
+	/* The daemon rewrites all 4 MiB at each change of the bans through a mapping, not syscalls. */
 	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } deny_clear SEC(".maps");
+
+/* Per generation: what each source bucket may hold (enum axdp_deny_state), the seen bits; written through a mapping. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * AXDP_DENY_GEN_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} deny_state SEC(".maps");
+
+/*
+ * The exact sets of the two generations.  The daemon creates each one
+ * sized to its list (the template's capacity means nothing) and puts it
+ * at the generation's index; an empty index is an empty set.
+ */
+#define EXACT_SETS(name, key_type)                              \
+	struct {                                                \
+		__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);       \
+		__uint(max_entries, 2);                         \
+		__type(key, __u32);                             \
+		__uint(pinning, LIBBPF_PIN_BY_NAME);            \
+		__array(values, struct {                        \
+			__uint(type, BPF_MAP_TYPE_HASH);        \
+			__uint(max_entries, 1);                 \
+			__type(key, key_type);                  \
+			__type(value, __u8);                    \
+			__uint(map_flags, 0);                   \
+		});                                             \
+	} name SEC(".maps")
+
+EXACT_SETS(deny_exact4, __be32);
+EXACT_SETS(deny_exact6, struct axdp_addr);
+
 LPM_MAP(trust, AXDP_TRUST_ENTRIES);
 
 struct {

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR MIT) */
 /*
  * Who may talk to the host at all: denied CIDRs, martian sources, trusted
- * CIDRs.  A source far from every denied network and ban costs one bit
- * of deny_clear; an empty trust list one read of the policy entry; the
- * martian ranges are arithmetic.
+ * CIDRs.  Against a deny list a source costs one word of deny_state, a
+ * listed or near-listed address one hash lookup more; with bans one bit
+ * of deny_clear more; an empty trust list one read of the policy entry;
+ * the martian ranges are arithmetic.
  */
 #ifndef AXDP_SOURCE_POLICY_H
 #define AXDP_SOURCE_POLICY_H
@@ -18,8 +19,8 @@ static __always_inline struct axdp_policy *policy_state(void)
 	return bpf_map_lookup_elem(&policy, &zero);
 }
 
-/* The deny list has nothing near this source: most sources, for a fraction of a trie lookup. */
-static __always_inline bool deny_bucket_clear(const struct axdp_addr *src)
+/* No runtime ban is near this source: most sources, for a fraction of a trie lookup. */
+static __always_inline bool ban_bucket_clear(const struct axdp_addr *src)
 {
 	__u32 bucket = axdp_deny_bucket(bpf_ntohl(src->w[0]), bpf_ntohl(src->w[1]), bpf_ntohl(src->w[2]),
 					bpf_ntohl(src->w[3]));
@@ -38,19 +39,64 @@ static __always_inline bool source_listed(void *trie, const struct axdp_addr *sr
 	return family && (*family != AXDP_LPM_IPV6 || !axdp_addr_v4_mapped(src));
 }
 
+/* Word idx of generation gen's part of deny_state; 0 (look everything up) if absent, never: the array is whole. */
+static __always_inline __u64 deny_word(__u32 gen, __u32 idx)
+{
+	__u32 key = gen * AXDP_DENY_GEN_WORDS + idx;
+	__u64 *word = bpf_map_lookup_elem(&deny_state, &key);
+
+	return word ? *word : 0;
+}
+
+/* The generation's exact set of the source's family holds it. */
+static __always_inline bool exact_listed(__u32 gen, const struct axdp_addr *src, bool v4)
+{
+	void *set;
+
+	if (v4) {
+		set = bpf_map_lookup_elem(&deny_exact4, &gen);
+		return set && bpf_map_lookup_elem(set, &src->w[3]);
+	}
+	set = bpf_map_lookup_elem(&deny_exact6, &gen);
+	return set && bpf_map_lookup_elem(set, src);
+}
+
+/*
+ * The live deny list denies this source: its bucket's state says where
+ * to look (enum axdp_deny_state), and an address whose seen bit is clear
+ * costs no hash lookup.
+ */
+static __always_inline bool deny_listed(__u32 gen, const struct axdp_addr *src)
+{
+	bool v4 = axdp_addr_v4_mapped(src);
+	__u32 w0 = bpf_ntohl(src->w[0]), w3 = bpf_ntohl(src->w[3]), bucket, bit, state;
+
+	if (v4) {
+		bucket = w3 >> (32 - AXDP_DENY_BUCKET_BITS);
+		bit = axdp_deny_seen_bit_v4(w3);
+	} else {
+		bucket = axdp_source_bucket_v6(w0, AXDP_DENY_STATE_V6_BITS);
+		bit = axdp_deny_seen_bit_v6(w0, bpf_ntohl(src->w[1]), bpf_ntohl(src->w[2]), w3);
+	}
+	state = (deny_word(gen, bucket / 32) >> (bucket % 32 * 2)) & 3;
+	if (state == AXDP_DENY_NONE)
+		return false;
+	if (state == AXDP_DENY_WHOLE)
+		return true;
+	if ((deny_word(gen, AXDP_DENY_STATE_WORDS + bit / 64) >> (bit % 64)) & 1 && exact_listed(gen, src, v4))
+		return true;
+	return state == AXDP_DENY_LOOKUP && (gen ? source_listed(&deny_1, src) : source_listed(&deny_0, src));
+}
+
 /*
  * Denied by the configuration's list or a runtime ban.  With neither, a
- * source costs nothing but the policy entry already read; deny_clear
- * covers both, so a source far from every entry costs one bitmap read.
+ * source costs nothing but the policy entry already read.
  */
 static __always_inline bool source_denied(const struct axdp_policy *pol, const struct axdp_addr *src)
 {
-	if ((!pol->deny_entries && !pol->bans) || deny_bucket_clear(src))
-		return false;
-	if (pol->deny_entries &&
-	    (pol->deny_generation ? source_listed(&deny_1, src) : source_listed(&deny_0, src)))
+	if (pol->deny_entries && deny_listed(pol->deny_generation & 1, src))
 		return true;
-	return pol->bans && source_listed(&bans, src);
+	return pol->bans && !ban_bucket_clear(src) && source_listed(&bans, src);
 }
 
 static __always_inline bool source_trusted(const struct axdp_policy *pol, const struct axdp_addr *src)

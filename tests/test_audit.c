@@ -36,6 +36,9 @@
 #define OPEN_PORT 8080
 #define CLOSED_PORT 23
 #define DENIED "192.0.2.0/24"
+/* A single address and an IPv4 /25../31 live in the exact sets; explain names the entry all the same. */
+#define DENIED_ONE "203.0.113.200"
+#define DENIED_28 "203.0.113.16/28"
 #define TRUSTED "198.51.100.0/24"
 /* Small enough to run out within one test, with every other connection of the suite from other ports. */
 #define SYN_BURST 2
@@ -67,7 +70,7 @@ static void setup(void)
 	memset(&fx, 0, sizeof(fx));
 	cr_assert_not_null(realpath(axdpd_object(), object), "%s: %s", axdpd_object(), strerror(errno));
 	snprintf(config, sizeof(config),
-		 "[Daemon]\nBpfObject=%s\n[Policy]\nDenyCIDR=" DENIED "\nTrustCIDR=" TRUSTED "\n"
+		 "[Daemon]\nBpfObject=%s\n[Policy]\nDenyCIDR=" DENIED " " DENIED_ONE " " DENIED_28 "\nTrustCIDR=" TRUSTED "\n"
 		 "[RateLimit]\nSYNPerSecond=1\nSYNBurst=%d\n",
 		 object, SYN_BURST);
 	if (axdpd_fixture_setup(&fx.ns, &fx.d, config, err, sizeof(err)))
@@ -426,6 +429,17 @@ Test(explain, denied_trusted_martian_malformed)
 	doc = EXPLAIN("tcp", "192.0.2.7", dst);
 	expect_verdict(doc, "drop", "denied_source");
 	cr_expect_str_eq(jv_str(doc, "deny"), DENIED);
+	jv_free(doc);
+	doc = EXPLAIN("tcp", DENIED_ONE, dst);
+	expect_verdict(doc, "drop", "denied_source");
+	cr_expect_str_eq(jv_str(doc, "deny"), DENIED_ONE "/32");
+	jv_free(doc);
+	doc = EXPLAIN("tcp", "203.0.113.21", dst);
+	expect_verdict(doc, "drop", "denied_source");
+	cr_expect_str_eq(jv_str(doc, "deny"), DENIED_28);
+	jv_free(doc);
+	doc = EXPLAIN("tcp", "203.0.113.201", dst);
+	expect_verdict(doc, "drop", "tcp_port_closed");
 	jv_free(doc);
 
 	doc = EXPLAIN("tcp", "198.51.100.5", dst);

@@ -45,8 +45,7 @@ enum {
 };
 
 static struct dpt T;
-static struct axdp_policy_maps M = { .policy = -1, .deny = { -1, -1 }, .deny_clear = -1, .trust = -1, .local_addrs = -1,
-				     .rcu_wait = -1, .rcu_inner = -1 };
+static struct axdp_policy_maps M = AXDP_POLICY_MAPS_CLOSED;
 static char scratch[64];
 static const char *current = "";   /* the table case running, for messages */
 static struct axdp_knobs loaded;   /* the knobs the data path was loaded with */
@@ -624,6 +623,26 @@ static long trie_entries(int fd)
 	return n;
 }
 
+/* Entries of generation gen's exact set of a family (0: IPv4, 1: IPv6); -1 when it has none at all. */
+static long exact_entries(int family, __u32 gen)
+{
+	__u32 id;
+	long n = 0;
+	int fd, rc;
+	char key[16], next[16];
+
+	if (bpf_map_lookup_elem(M.deny_exact[family], &gen, &id))
+		return -1;
+	fd = bpf_map_get_fd_by_id(id);
+	cr_assert_geq(fd, 0, "opening the exact set: %s", strerror(errno));
+	for (rc = bpf_map_get_next_key(fd, NULL, next); rc == 0; rc = bpf_map_get_next_key(fd, key, next)) {
+		memcpy(key, next, sizeof(key));
+		n++;
+	}
+	close(fd);
+	return n;
+}
+
 Test(policy, deny_replacement_flips_generation_and_empties_the_old_one)
 {
 	struct shot a_denied = { SYN, "198.51.100.7", OPEN_TCP, 1, DROP(DENIED) },
@@ -633,21 +652,38 @@ Test(policy, deny_replacement_flips_generation_and_empties_the_old_one)
 	struct axdp_policy pol;
 
 	load(NULL);
-	set_list(axdp_policy_set_deny, LIST("198.51.100.0/24", "192.0.2.128/25"));
+	/* A /24 (trie, its bucket denied whole), a /25 (its 128 addresses), single addresses of both families. */
+	set_list(axdp_policy_set_deny, LIST("198.51.100.0/24", "192.0.2.128/25", "203.0.113.9", "2001:db8:eeee::1"));
 	pol = policy_entry();
-	cr_assert_eq(pol.deny_entries, 2);
-	cr_assert_eq(trie_entries(M.deny[pol.deny_generation]), 2);
+	cr_assert_eq(pol.deny_entries, 4);
+	cr_assert_eq(trie_entries(M.deny[pol.deny_generation]), 1, "only the /24 goes to the trie");
+	cr_assert_eq(exact_entries(0, pol.deny_generation), 128 + 1, "the /25 as its addresses, and the /32");
+	cr_assert_eq(exact_entries(1, pol.deny_generation), 1);
 	cr_assert_eq(trie_entries(M.deny[!pol.deny_generation]), 0, "the idle generation must be empty");
+	cr_assert_eq(exact_entries(0, !pol.deny_generation) + exact_entries(1, !pol.deny_generation), -2,
+		     "the idle generation must have no exact sets");
 	fire(&a_denied);
 	fire(&b_passes);
+	fire(&(struct shot){ SYN, "198.51.100.200", OPEN_TCP, 1, DROP(DENIED) });
+	fire(&(struct shot){ SYN, "203.0.113.9", OPEN_TCP, 1, DROP(DENIED) });
+	fire(&(struct shot){ SYN, "203.0.113.10", OPEN_TCP, 1, PASS(TCP_PORT) });
+	fire(&(struct shot){ SYN, "192.0.2.128", OPEN_TCP, 1, DROP(DENIED) });
+	fire(&(struct shot){ SYN, "192.0.2.255", OPEN_TCP, 1, DROP(DENIED) });
+	fire(&(struct shot){ SYN, "192.0.2.127", OPEN_TCP, 1, PASS(TCP_PORT) });
+	fire(&(struct shot){ SYN, "2001:db8:eeee::1", OPEN_TCP, 1, DROP(DENIED) });
+	fire(&(struct shot){ SYN, "2001:db8:eeee::2", OPEN_TCP, 1, PASS(TCP_PORT) });
 
 	set_list(axdp_policy_set_deny, LIST("2001:db8:ffff::/48"));
 	cr_assert_eq(policy_entry().deny_generation, !pol.deny_generation, "a replacement flips the generation");
 	pol = policy_entry();
 	cr_assert_eq(pol.deny_entries, 1);
 	cr_assert_eq(trie_entries(M.deny[!pol.deny_generation]), 0, "the old generation must be emptied");
+	cr_assert_eq(exact_entries(0, !pol.deny_generation) + exact_entries(1, !pol.deny_generation), -2,
+		     "the old generation's exact sets must be gone");
 	fire(&a_passes);
 	fire(&b_denied);
+	fire(&(struct shot){ SYN, "203.0.113.9", OPEN_TCP, 1, PASS(TCP_PORT) });
+	fire(&(struct shot){ SYN, "2001:db8:eeee::1", OPEN_TCP, 1, PASS(TCP_PORT) });
 
 	set_list(axdp_policy_set_deny, NULL);
 	pol = policy_entry();
@@ -1033,7 +1069,75 @@ static size_t buckets_covered(const uint64_t *bits, __u32 from, __u32 count)
 	return n;
 }
 
-/* What the data path may skip the trie for: every bucket no entry reaches, and no other. */
+static enum axdp_deny_state state_of(const uint64_t *words, const char *addr)
+{
+	struct axdp_addr a = dpt_addr(addr);
+	__u32 b = axdp_deny_state_bucket(ntohl(a.w[0]), ntohl(a.w[1]), ntohl(a.w[2]), ntohl(a.w[3]));
+
+	return (enum axdp_deny_state)((words[b / 32] >> (b % 32 * 2)) & 3);
+}
+
+static bool seen(const uint64_t *words, const char *addr)
+{
+	struct axdp_addr a = dpt_addr(addr);
+	__u32 b = axdp_addr_v4_mapped(&a) ? axdp_deny_seen_bit_v4(ntohl(a.w[3]))
+					  : axdp_deny_seen_bit_v6(ntohl(a.w[0]), ntohl(a.w[1]), ntohl(a.w[2]), ntohl(a.w[3]));
+
+	return (words[AXDP_DENY_STATE_WORDS + b / 64] >> (b % 64)) & 1;
+}
+
+/* Where a list's entries go, and what the data path then reads of each source's bucket. */
+Test(policy_files, deny_layout_and_states_follow_each_entry)
+{
+	const char *const entries[] = { "198.51.100.7", "10.0.0.0/8", "192.0.2.128/25", "203.0.113.64/28",
+					"2001:db8:ffff::/48", "2001:db8:eeee::1", "2001:db9::1" };
+	struct axdp_lpm_key keys[ARRAY_SIZE(entries)];
+	__u8 families[ARRAY_SIZE(entries)];
+	struct axdp_deny_layout l;
+	uint64_t *words = calloc(AXDP_DENY_GEN_WORDS, sizeof(*words));
+	size_t seen_bits = 0;
+
+	cr_assert(words);
+	for (size_t i = 0; i < ARRAY_SIZE(entries); i++) {
+		struct axdp_cidr c = cidr(entries[i]);
+
+		keys[i].prefixlen = c.prefix;
+		memcpy(&keys[i].addr, c.addr, sizeof(keys[i].addr));
+		families[i] = (__u8)axdp_lpm_family(&keys[i]);
+	}
+	cr_assert_eq(axdp_deny_layout(keys, families, ARRAY_SIZE(keys), &l), 0);
+	cr_expect_eq(l.nprefixes, 2, "the /8 and the /48 stay prefixes");
+	cr_expect_eq(l.nv4, 1 + 128 + 16, "the /32, and the /25 and /28 as their addresses");
+	cr_expect_eq(l.nv6, 2);
+	for (size_t i = 0; i < l.nv4; i++)
+		cr_expect_eq(l.v4_prefixlen[i], ntohl(l.v4[i]) == 0xc6336407u ? 128 : (ntohl(l.v4[i]) >> 8) == 0xc00002u ? 121 : 124,
+			     "each address names the entry it comes from");
+	axdp_deny_state_fill(words, &l);
+	cr_expect_eq(state_of(words, "10.1.2.3"), AXDP_DENY_WHOLE, "a /8 denies its /24s outright");
+	cr_expect_eq(state_of(words, "10.255.255.255"), AXDP_DENY_WHOLE);
+	cr_expect_eq(state_of(words, "11.0.0.1"), AXDP_DENY_NONE);
+	cr_expect_eq(state_of(words, "198.51.100.200"), AXDP_DENY_EXACT, "a /32 makes its /24 look at the exact set");
+	cr_expect_eq(state_of(words, "192.0.2.1"), AXDP_DENY_EXACT, "so does an expanded /25");
+	cr_expect_eq(state_of(words, "203.0.113.1"), AXDP_DENY_EXACT);
+	cr_expect_eq(state_of(words, "2001:db8:1234::1"), AXDP_DENY_LOOKUP, "a /48: its /32's bucket looks at the trie");
+	cr_expect_eq(state_of(words, "2001:db9::2"), AXDP_DENY_EXACT);
+	cr_expect(seen(words, "198.51.100.7") && seen(words, "192.0.2.200") && seen(words, "203.0.113.79") &&
+		  seen(words, "2001:db8:eeee::1") && seen(words, "2001:db9::1"), "every address of the exact sets is seen");
+	for (size_t i = 0; i < AXDP_DENY_SEEN_WORDS; i++)
+		seen_bits += (size_t)__builtin_popcountll(words[AXDP_DENY_STATE_WORDS + i]);
+	cr_expect_leq(seen_bits, 1 + 128 + 16 + 2, "and nothing else");
+	for (size_t i = 0; i < AXDP_DENY_V6_BUCKETS / 32; i++) {
+		bool in_10_8 = i >= 0x0a0000 / 32 && i < 0x0b0000 / 32;
+
+		if (words[i] != ~0ULL && !in_10_8)
+			cr_expect(i == 0xc63364 / 32 || i == 0xc00002 / 32 || i == 0xcb0071 / 32,
+				  "IPv4 word %zu has a state without an entry", i);
+	}
+	axdp_deny_layout_free(&l);
+	free(words);
+}
+
+/* What the data path may skip the bans trie for: every bucket no ban reaches, and no other. */
 Test(policy_files, deny_buckets_cover_what_each_entry_reaches)
 {
 	const char *const entries[] = { "198.51.100.7", "10.0.0.0/8", "2001:db8:ffff::/48", "2001:db8::/29",

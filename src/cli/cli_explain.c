@@ -31,6 +31,7 @@
 #include "cli.h"
 #include "cli_dropin.h"
 #include "counters.h"
+#include "policy.h"
 #include "xdp_copy.h"
 
 /* ---- the command line ---- */
@@ -247,8 +248,9 @@ static size_t build_frame(const struct probe *p, uint8_t *f)
 /* Read only by ingress: the copy judges with the firewall's own state.  Every other map is private. */
 static const char *const shared_maps[] = {
 	AXDP_MAP_PORT_ALLOW, AXDP_MAP_ADDR_ALLOW, AXDP_MAP_CONNTRACK, AXDP_MAP_FLOW_PORTS, AXDP_MAP_EGRESS_CLOCK,
-	AXDP_MAP_POLICY, AXDP_MAP_DENY_0, AXDP_MAP_DENY_1, AXDP_MAP_DENY_CLEAR, AXDP_MAP_TRUST,
-	AXDP_MAP_LOCAL_ADDRS, AXDP_MAP_IFACE_SLOTS, AXDP_MAP_BANS,
+	AXDP_MAP_POLICY, AXDP_MAP_DENY_0, AXDP_MAP_DENY_1, AXDP_MAP_DENY_STATE, AXDP_MAP_DENY_EXACT4,
+	AXDP_MAP_DENY_EXACT6, AXDP_MAP_DENY_CLEAR, AXDP_MAP_TRUST, AXDP_MAP_LOCAL_ADDRS, AXDP_MAP_IFACE_SLOTS,
+	AXDP_MAP_BANS,
 };
 
 #define MAX_MAPS 64
@@ -524,6 +526,7 @@ static void find_why(struct cli *c, struct live *l, const struct probe *p, struc
 	int l4 = p->proto == IPPROTO_TCP ? AXDP_L4_TCP : AXDP_L4_UDP;
 	bool ports = p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP;
 	int fd, deny[2] = { cli_try_map(c, AXDP_MAP_DENY_0), cli_try_map(c, AXDP_MAP_DENY_1) };
+	int exact[2] = { cli_try_map(c, AXDP_MAP_DENY_EXACT4), cli_try_map(c, AXDP_MAP_DENY_EXACT6) }, prefixlen;
 	struct axdp_policy pol = {};
 	__u32 zero = 0;
 
@@ -531,10 +534,24 @@ static void find_why(struct cli *c, struct live *l, const struct probe *p, struc
 		bpf_map_lookup_elem(fd, &zero, &pol);
 		close(fd);
 	}
-	lpm_match(deny[pol.deny_generation & 1], &p->src, !p->ipv6, w->deny, sizeof(w->deny));
-	for (int i = 0; i < 2; i++)
+	/* Single addresses (and IPv4 /25../31) are in the exact sets, which name the entry; the rest in the trie. */
+	if (exact[0] >= 0 && exact[1] >= 0 &&
+	    (prefixlen = axdp_deny_exact_entry(exact, pol.deny_generation & 1, &p->src)) > 0) {
+		struct axdp_cidr cidr = { .prefix = (uint8_t)prefixlen };
+
+		memcpy(cidr.addr, &p->src, 16);
+		for (int b = prefixlen; b < 128; b++)
+			cidr.addr[b / 8] &= (uint8_t)~(0x80 >> (b % 8));
+		pol_cidr_text(w->deny, sizeof(w->deny), &cidr);
+	} else {
+		lpm_match(deny[pol.deny_generation & 1], &p->src, !p->ipv6, w->deny, sizeof(w->deny));
+	}
+	for (int i = 0; i < 2; i++) {
 		if (deny[i] >= 0)
 			close(deny[i]);
+		if (exact[i] >= 0)
+			close(exact[i]);
+	}
 	/* A runtime ban denies as a deny entry does (axdp block add --for). */
 	if (!w->deny[0] && (fd = cli_try_map(c, AXDP_MAP_BANS)) >= 0) {
 		lpm_match(fd, &p->src, !p->ipv6, w->deny, sizeof(w->deny));

@@ -25,6 +25,7 @@
 #include "atomicfile.h"
 #include "cli.h"
 #include "cli_dropin.h"
+#include "policy.h"
 #include "sockdiag.h"
 
 #define APPLY_WAIT_S 5
@@ -51,24 +52,31 @@ static bool listener_keeps_open(const uint64_t *bits, unsigned port)
 	return bits[port / 64] & (1ULL << (port % 64));
 }
 
-/* The maps that show a change: port_allow, or a trie; for DenyCIDR= the policy entry names the live one of two. */
+/*
+ * The maps that show a change: port_allow, or a trie; for DenyCIDR= the
+ * policy entry names the live one of two generations, each a trie and
+ * exact sets.
+ */
 struct shown_in {
 	int fd;
-	int deny[2];
+	int deny[2], exact[2];
 };
 
 static void close_shown(struct shown_in *m)
 {
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < 2; i++) {
 		if (m->deny[i] >= 0)
 			close(m->deny[i]);
+		if (m->exact[i] >= 0)
+			close(m->exact[i]);
+	}
 	if (m->fd >= 0)
 		close(m->fd);
 }
 
 static int open_shown(struct cli *c, const struct pol_change *ch, struct shown_in *m)
 {
-	m->deny[0] = m->deny[1] = -1;
+	m->deny[0] = m->deny[1] = m->exact[0] = m->exact[1] = -1;
 	if (ch->key->type == P_PORTS)
 		m->fd = cli_try_map(c, AXDP_MAP_PORT_ALLOW);
 	else if (!strcmp(ch->key->name, "ExcludeBindCIDR"))
@@ -76,11 +84,34 @@ static int open_shown(struct cli *c, const struct pol_change *ch, struct shown_i
 	else if (!strcmp(ch->key->name, "TrustCIDR"))
 		m->fd = cli_try_map(c, AXDP_MAP_TRUST);
 	else if ((m->fd = cli_try_map(c, AXDP_MAP_POLICY)) >= 0 &&
-		 ((m->deny[0] = cli_try_map(c, AXDP_MAP_DENY_0)) < 0 || (m->deny[1] = cli_try_map(c, AXDP_MAP_DENY_1)) < 0)) {
+		 ((m->deny[0] = cli_try_map(c, AXDP_MAP_DENY_0)) < 0 || (m->deny[1] = cli_try_map(c, AXDP_MAP_DENY_1)) < 0 ||
+		  (m->exact[0] = cli_try_map(c, AXDP_MAP_DENY_EXACT4)) < 0 ||
+		  (m->exact[1] = cli_try_map(c, AXDP_MAP_DENY_EXACT6)) < 0)) {
 		close_shown(m);
 		m->fd = -1;
 	}
 	return m->fd;
+}
+
+/*
+ * Is exactly this entry in the live deny list?  A single address, and an
+ * IPv4 /25../31 within the expansion bound, is in the exact sets (each
+ * address names the entry it comes from); the rest in the trie.
+ */
+static int deny_has(const struct shown_in *m, __u32 gen, const struct axdp_cidr *c)
+{
+	struct axdp_addr a;
+	int has = lpm_has(m->deny[gen], c);
+
+	memcpy(&a, c->addr, sizeof(a));
+	if (has || (c->prefix < 128 && (c->prefix <= 96 + AXDP_DENY_BUCKET_BITS || !axdp_addr_v4_mapped(&a))))
+		return has;
+	for (uint32_t i = 0, base = ntohl(a.w[3]); i < 1u << (128 - c->prefix); i++) {
+		a.w[3] = htonl(base + i);
+		if ((has = axdp_deny_exact_entry(m->exact, gen, &a)) == c->prefix || has < 0)
+			return has < 0 ? -1 : 1;
+	}
+	return 0;
 }
 
 /* 1: in force, 0: not yet, -1: cannot tell. */
@@ -106,7 +137,7 @@ static int check(struct cli *c, const struct pol_change *ch, const uint64_t *lis
 		}
 		return 1;
 	}
-	int fd = m->fd, has;
+	int has;
 
 	if (m->deny[0] >= 0) {
 		struct axdp_policy pol;
@@ -114,9 +145,10 @@ static int check(struct cli *c, const struct pol_change *ch, const uint64_t *lis
 
 		if (bpf_map_lookup_elem(m->fd, &zero, &pol))
 			return -1;
-		fd = m->deny[pol.deny_generation & 1];
+		has = deny_has(m, pol.deny_generation & 1, &ch->cidr);
+	} else {
+		has = lpm_has(m->fd, &ch->cidr);
 	}
-	has = lpm_has(fd, &ch->cidr);
 	return has < 0 ? -1 : has == ch->add;
 }
 

@@ -295,14 +295,9 @@ int axdp_bans_update(struct axdp_policy_maps *m, const char *state_dir, const st
 
 	*next = 0;
 	if (axdp_bans_open(&b, state_dir, err, errlen)) {
-		/* Bans unknown: the configuration's lists still apply, with every bucket checked. */
-		if (cfg && (covered = malloc(AXDP_DENY_CLEAR_WORDS * sizeof(*covered)))) {
-			memset(covered, 0xff, AXDP_DENY_CLEAR_WORDS * sizeof(*covered));
-			m->bans_covered = covered;
+		/* Bans unknown: the configuration's lists still apply; deny_clear stays as it is. */
+		if (cfg)
 			axdp_policy_apply(m, cfg, err + strlen(err), errlen - strlen(err));
-			m->bans_covered = NULL;
-			free(covered);
-		}
 		return -1;
 	}
 	expired = axdp_bans_drop(&b, NULL, 0, (int64_t)time(NULL), &gone);
@@ -333,12 +328,10 @@ int axdp_bans_update(struct axdp_policy_maps *m, const char *state_dir, const st
 		if (sync)
 			axdp_log(LOG_INFO, "bans: %zu in force from %s", b.n, b.path);
 	}
-	m->bans_covered = covered;
-	/* An unchanged deny list is not rewritten: the bits bans no longer need are set here. */
-	rc = cfg ? axdp_policy_apply(m, cfg, err, errlen) : 0;
-	if (rc == 0)
-		rc = axdp_policy_refresh_clear(m, err, errlen);
-	m->bans_covered = NULL;
+	/* The bits of buckets no ban is left in are set again. */
+	rc = axdp_policy_refresh_clear(m, covered, err, errlen);
+	if (cfg && axdp_policy_apply(m, cfg, err, errlen))
+		rc = -1;
 	*next = axdp_bans_next_expiry(&b);
 out:
 	free(covered);

@@ -9,10 +9,10 @@
  * holds an exclusive flock on the state directory: axdp writes the pinned
  * bans trie and the file itself (fast: no round trip through the daemon),
  * the daemon expires bans on a timer, loads the file into the trie at
- * start, and writes deny_clear.  deny_clear is shared with the
- * configuration's deny list; its rule: a bucket's bit is cleared before
- * an entry in it goes live, and set only by the daemon, under the lock,
- * from the entries that remain (axdp_bans_update()).
+ * start, and writes deny_clear, the bitmap of buckets without a ban.  Its
+ * rule: a bucket's bit is cleared before an entry in it goes live, and set
+ * only by the daemon, under the lock, from the entries that remain
+ * (axdp_bans_update()).
  */
 #ifndef AXDP_BANS_H
 #define AXDP_BANS_H
@@ -69,9 +69,8 @@ bool axdp_duration_parse(const char *s, uint64_t *seconds);
 /*
  * The daemon's step, holding the lock: expires what is due (from the
  * trie and the file), with sync makes the trie equal to the file (at
- * start), with cfg applies the configuration's lists (axdp_policy_apply:
- * deny_clear then covers both), else sets deny_clear again from what
- * remains.  *next: the next expiry, 0 for none.  Logs what it did; 0, or
+ * start), sets deny_clear again from what remains, and with cfg applies
+ * the configuration's lists (axdp_policy_apply()).  *next: the next expiry, 0 for none.  Logs what it did; 0, or
  * -1 with err.
  */
 int axdp_bans_update(struct axdp_policy_maps *m, const char *state_dir, const struct axdp_config *cfg, bool sync,

@@ -19,6 +19,8 @@
 #define BATCH 16384
 
 static const char *const deny_names[2] = { AXDP_MAP_DENY_0, AXDP_MAP_DENY_1 };
+static const char *const exact_names[2] = { AXDP_MAP_DENY_EXACT4, AXDP_MAP_DENY_EXACT6 };
+static const size_t exact_key_size[2] = { sizeof(__be32), sizeof(struct axdp_addr) };
 
 static int pinned(const char *pin_dir, const char *name, char *err, size_t errlen)
 {
@@ -60,6 +62,7 @@ static void wait_for_programs(const struct axdp_policy_maps *m)
 		usleep(100 * 1000);
 }
 
+/* A mapped BPF array counts as resident whole (4 MiB): mapped only while it is written. */
 static void unmap_deny_clear(struct axdp_policy_maps *m)
 {
 	if (m->deny_clear_words)
@@ -69,12 +72,10 @@ static void unmap_deny_clear(struct axdp_policy_maps *m)
 
 void axdp_policy_close(struct axdp_policy_maps *m)
 {
-	int *fds[] = { &m->policy, &m->deny[0], &m->deny[1], &m->deny_clear, &m->bans, &m->trust, &m->local_addrs,
-		       &m->rcu_wait, &m->rcu_inner };
+	int *fds[] = { &m->policy, &m->deny[0], &m->deny[1], &m->deny_state, &m->deny_exact[0], &m->deny_exact[1],
+		       &m->deny_clear, &m->bans, &m->trust, &m->local_addrs, &m->rcu_wait, &m->rcu_inner };
 
 	unmap_deny_clear(m);
-	free(m->deny_covered);
-	m->deny_covered = NULL;
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		if (*fds[i] >= 0)
 			close(*fds[i]);
@@ -85,19 +86,20 @@ void axdp_policy_close(struct axdp_policy_maps *m)
 
 int axdp_policy_open(struct axdp_policy_maps *m, const char *pin_dir, char *err, size_t errlen)
 {
-	memset(m, 0, sizeof(*m));
-	m->rcu_wait = m->rcu_inner = -1;
-	m->policy = pinned(pin_dir, AXDP_MAP_POLICY, err, errlen);
-	m->deny[0] = m->policy < 0 ? -1 : pinned(pin_dir, AXDP_MAP_DENY_0, err, errlen);
-	m->deny[1] = m->deny[0] < 0 ? -1 : pinned(pin_dir, AXDP_MAP_DENY_1, err, errlen);
-	m->deny_clear = m->deny[1] < 0 ? -1 : pinned(pin_dir, AXDP_MAP_DENY_CLEAR, err, errlen);
-	m->bans = m->deny_clear < 0 ? -1 : pinned(pin_dir, AXDP_MAP_BANS, err, errlen);
-	m->trust = m->bans < 0 ? -1 : pinned(pin_dir, AXDP_MAP_TRUST, err, errlen);
-	m->local_addrs = m->trust < 0 ? -1 : pinned(pin_dir, AXDP_MAP_LOCAL_ADDRS, err, errlen);
-	if (m->local_addrs < 0) {
-		axdp_policy_close(m);
-		return -1;
-	}
+	const struct { int *fd; const char *name; } maps[] = {
+		{ &m->policy, AXDP_MAP_POLICY },           { &m->deny[0], AXDP_MAP_DENY_0 },
+		{ &m->deny[1], AXDP_MAP_DENY_1 },          { &m->deny_state, AXDP_MAP_DENY_STATE },
+		{ &m->deny_exact[0], AXDP_MAP_DENY_EXACT4 }, { &m->deny_exact[1], AXDP_MAP_DENY_EXACT6 },
+		{ &m->deny_clear, AXDP_MAP_DENY_CLEAR },   { &m->bans, AXDP_MAP_BANS },
+		{ &m->trust, AXDP_MAP_TRUST },             { &m->local_addrs, AXDP_MAP_LOCAL_ADDRS },
+	};
+
+	*m = (struct axdp_policy_maps)AXDP_POLICY_MAPS_CLOSED;
+	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++)
+		if ((*maps[i].fd = pinned(pin_dir, maps[i].name, err, errlen)) < 0) {
+			axdp_policy_close(m);
+			return -1;
+		}
 	open_rcu_wait(m);
 	return 0;
 }
@@ -309,10 +311,6 @@ static struct axdp_lpm_key *lpm_keys(const struct axdp_cidr *v, size_t n, __u8 *
 	return k;
 }
 
-/*
- * deny_clear is mapped only while it is written: a mapping of a BPF array
- * is resident whole (4 MiB) for as long as it lasts.
- */
 static int map_deny_clear(struct axdp_policy_maps *m, char *err, size_t errlen)
 {
 	void *p;
@@ -326,65 +324,83 @@ static int map_deny_clear(struct axdp_policy_maps *m, char *err, size_t errlen)
 	return 0;
 }
 
-
-/*
- * Programs read the words as the daemon writes them: whole-word stores,
- * and a bit only ever set where no list being switched between has an
- * entry near (see axdp_policy_set_deny()).
- */
-static void store_clear(struct axdp_policy_maps *m, const uint64_t *covered, bool keep_cleared)
+/* A new exact set holding keys[0..n) (with their values) at generation gen of deny_exact[family]; none when n is 0. */
+static int put_exact(struct axdp_policy_maps *m, int family, __u32 gen, const void *keys, const __u8 *values, size_t n,
+		     char *err, size_t errlen)
 {
-	for (size_t i = 0; i < AXDP_DENY_CLEAR_WORDS; i++) {
-		uint64_t word = ~(covered[i] | (m->bans_covered ? m->bans_covered[i] : 0));
+	LIBBPF_OPTS(bpf_map_create_opts, opts);
+	int fd, rc;
 
-		if (keep_cleared)
-			word &= __atomic_load_n(&m->deny_clear_words[i], __ATOMIC_RELAXED);
-		__atomic_store_n(&m->deny_clear_words[i], word, __ATOMIC_RELAXED);
+	if (!n) {
+		if (bpf_map_delete_elem(m->deny_exact[family], &gen) && errno != ENOENT)
+			return snprintf(err, errlen, "map %s: emptying generation %u: %s", exact_names[family], gen,
+					strerror(errno)), -1;
+		return 0;
 	}
+	fd = bpf_map_create(BPF_MAP_TYPE_HASH, family ? "axdp_deny_ex6" : "axdp_deny_ex4", (__u32)exact_key_size[family],
+			    1, (__u32)n, &opts);
+	if (fd < 0)
+		return snprintf(err, errlen, "creating an exact set of %zu addresses for %s: %s", n, exact_names[family],
+				strerror(errno)), -1;
+	rc = fill(m, fd, exact_names[family], keys, exact_key_size[family], values, n, err, errlen);
+	if (!rc && bpf_map_update_elem(m->deny_exact[family], &gen, &fd, BPF_ANY)) {
+		snprintf(err, errlen, "map %s: installing generation %u: %s", exact_names[family], gen, strerror(errno));
+		rc = -1;
+	}
+	close(fd); /* the array of maps holds it from here */
+	return rc;
+}
+
+/* Generation gen's words of deny_state, written through a mapping of the whole array. */
+static int put_state(struct axdp_policy_maps *m, __u32 gen, const struct axdp_deny_layout *l, char *err, size_t errlen)
+{
+	size_t len = 2 * AXDP_DENY_GEN_WORDS * sizeof(uint64_t);
+	uint64_t *words = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, m->deny_state, 0);
+
+	if (words == MAP_FAILED)
+		return snprintf(err, errlen, "map %s: mapping it: %s", AXDP_MAP_DENY_STATE, strerror(errno)), -1;
+	axdp_deny_state_fill(words + gen * AXDP_DENY_GEN_WORDS, l);
+	munmap(words, len);
+	return 0;
 }
 
 int axdp_policy_set_deny(struct axdp_policy_maps *m, const struct axdp_cidr *v, size_t n, char *err, size_t errlen)
 {
+	struct axdp_deny_layout l = { 0 };
 	struct axdp_lpm_key *keys;
 	struct axdp_policy pol;
-	uint64_t *covered = NULL;
 	__u8 *families = NULL;
 	__u32 live, idle;
 	int rc = -1;
 
 	if (n > AXDP_DENY_ENTRIES)
 		return snprintf(err, errlen, "deny list: %zu entries, more than the %u it holds", n, AXDP_DENY_ENTRIES), -1;
-	if (policy_get(m, &pol, err, errlen) || map_deny_clear(m, err, errlen))
+	if (policy_get(m, &pol, err, errlen))
 		return -1;
 	live = pol.deny_generation & 1;
 	idle = !live;
 	keys = lpm_keys(v, n, &families);
-	covered = keys ? axdp_deny_buckets_covered(keys, n) : NULL;
-	if (!covered) {
+	if (!keys || axdp_deny_layout(keys, families, n, &l)) {
 		snprintf(err, errlen, "deny list: out of memory");
 		goto out;
 	}
-	/* The idle generation is empty unless an earlier run stopped half way. */
+	/* The idle generation is empty unless an earlier run stopped half way; no program reads it. */
 	if (prune(m, m->deny[idle], deny_names[idle], sizeof(*keys), NULL, 0, NULL, err, errlen) ||
-	    fill(m, m->deny[idle], deny_names[idle], keys, sizeof(*keys), families, n, err, errlen) ||
-	    policy_get(m, &pol, err, errlen))
+	    fill(m, m->deny[idle], deny_names[idle], l.prefixes, sizeof(*keys), l.families, l.nprefixes, err, errlen) ||
+	    put_exact(m, 0, idle, l.v4, l.v4_prefixlen, l.nv4, err, errlen) ||
+	    put_exact(m, 1, idle, l.v6, l.v6_prefixlen, l.nv6, err, errlen) ||
+	    put_state(m, idle, &l, err, errlen) || policy_get(m, &pol, err, errlen))
 		goto out;
-	/* Until the old generation is gone, only buckets neither list touches are skipped. */
-	store_clear(m, covered, true);
 	pol.deny_generation = idle;
 	pol.deny_entries = (__u32)n;
 	if (policy_put(m, &pol, err, errlen))
 		goto out;
 	/* A program that read the old generation may still be looking it up: it finishes first. */
 	wait_for_programs(m);
-	store_clear(m, covered, false);
-	rc = prune(m, m->deny[live], deny_names[live], sizeof(*keys), NULL, 0, NULL, err, errlen);
-	free(m->deny_covered);
-	m->deny_covered = covered;
-	covered = NULL;
+	rc = prune(m, m->deny[live], deny_names[live], sizeof(*keys), NULL, 0, NULL, err, errlen) ||
+	     put_exact(m, 0, live, NULL, NULL, 0, err, errlen) || put_exact(m, 1, live, NULL, NULL, 0, err, errlen) ? -1 : 0;
 out:
-	unmap_deny_clear(m);
-	free(covered);
+	axdp_deny_layout_free(&l);
 	free(families);
 	free(keys);
 	return rc;
@@ -471,15 +487,32 @@ int axdp_policy_ban_sync(struct axdp_policy_maps *m, const struct axdp_cidr *v, 
 	return rc;
 }
 
-int axdp_policy_refresh_clear(struct axdp_policy_maps *m, char *err, size_t errlen)
+int axdp_policy_refresh_clear(struct axdp_policy_maps *m, const uint64_t *bans_covered, char *err, size_t errlen)
 {
-	if (!m->deny_covered)
-		return 0;
 	if (map_deny_clear(m, err, errlen))
 		return -1;
-	store_clear(m, m->deny_covered, false);
+	/* Programs read the words as they are written: whole-word stores. */
+	for (size_t i = 0; i < AXDP_DENY_CLEAR_WORDS; i++)
+		__atomic_store_n(&m->deny_clear_words[i], ~bans_covered[i], __ATOMIC_RELAXED);
 	unmap_deny_clear(m);
 	return 0;
+}
+
+int axdp_deny_exact_entry(const int exact[2], __u32 gen, const struct axdp_addr *addr)
+{
+	int family = !axdp_addr_v4_mapped(addr), fd, rc;
+	const void *key = family ? (const void *)addr : (const void *)&addr->w[3];
+	__u32 id;
+	__u8 prefixlen;
+
+	if (bpf_map_lookup_elem(exact[family], &gen, &id))
+		return errno == ENOENT ? 0 : -1;
+	fd = bpf_map_get_fd_by_id(id);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -1; /* replaced meanwhile */
+	rc = bpf_map_lookup_elem(fd, key, &prefixlen) ? (errno == ENOENT ? 0 : -1) : prefixlen;
+	close(fd);
+	return rc;
 }
 
 int axdp_policy_set_trust(struct axdp_policy_maps *m, const struct axdp_cidr *v, size_t n, char *err, size_t errlen)
@@ -669,6 +702,23 @@ static uint64_t map_memory(int fd)
 	return bytes;
 }
 
+/* Of the exact sets an array of maps holds. */
+static uint64_t exact_memory(int outer)
+{
+	uint64_t bytes = 0;
+
+	for (__u32 gen = 0; gen < 2; gen++) {
+		__u32 id;
+		int fd;
+
+		if (bpf_map_lookup_elem(outer, &gen, &id) || (fd = bpf_map_get_fd_by_id(id)) < 0)
+			continue;
+		bytes += map_memory(fd);
+		close(fd);
+	}
+	return bytes;
+}
+
 static uint32_t max_entries(int fd)
 {
 	struct bpf_map_info info = { 0 };
@@ -696,7 +746,9 @@ int axdp_policy_usage(const char *pin_dir, struct axdp_policy_usage *u, char *er
 	u->deny_max = max_entries(m.deny[0]);
 	u->trust_max = max_entries(m.trust);
 	u->local_max = max_entries(m.local_addrs);
-	u->deny_bytes = map_memory(m.deny[0]) + map_memory(m.deny[1]) + map_memory(m.deny_clear) + map_memory(m.bans);
+	u->deny_bytes = map_memory(m.deny[0]) + map_memory(m.deny[1]) + map_memory(m.deny_state) +
+			exact_memory(m.deny_exact[0]) + exact_memory(m.deny_exact[1]) + map_memory(m.deny_clear) +
+			map_memory(m.bans);
 	u->trust_bytes = map_memory(m.trust);
 	axdp_policy_close(&m);
 	return 0;

@@ -15,10 +15,8 @@
 #include "config.h"
 
 struct axdp_policy_maps {
-	int policy, deny[2], deny_clear, bans, trust, local_addrs;   /* fds of the pinned maps */
-	uint64_t *deny_clear_words;   /* deny_clear mapped, while a deny list or ban is being set */
-	uint64_t *deny_covered;       /* buckets the deny list set last touches (malloc'd), NULL: none set yet */
-	const uint64_t *bans_covered; /* buckets the runtime bans touch, NULL: no bans (bans.c, under its lock) */
+	int policy, deny[2], deny_state, deny_exact[2], deny_clear, bans, trust, local_addrs; /* fds of the pinned maps */
+	uint64_t *deny_clear_words;   /* deny_clear mapped, while a ban is being set */
 	int rcu_wait, rcu_inner;  /* a map-in-map whose update waits for running programs; -1: sleep instead */
 	bool no_batch;      /* the kernel refused BPF_MAP_*_BATCH on the tries: one syscall per entry */
 	/* What the daemon last loaded into deny, so a reload with the same lists rewrites nothing. */
@@ -26,17 +24,21 @@ struct axdp_policy_maps {
 	bool deny_loaded;
 };
 
+/* Nothing open yet; deny_exact[0] is deny_exact4, [1] deny_exact6. */
+#define AXDP_POLICY_MAPS_CLOSED { .policy = -1, .deny = { -1, -1 }, .deny_state = -1, .deny_exact = { -1, -1 }, \
+				  .deny_clear = -1, .bans = -1, .trust = -1, .local_addrs = -1, .rcu_wait = -1,  \
+				  .rcu_inner = -1 }
+
 /* Opens the maps pinned in pin_dir.  0, or -1 with err; close is safe either way. */
 int axdp_policy_open(struct axdp_policy_maps *m, const char *pin_dir, char *err, size_t errlen);
 void axdp_policy_close(struct axdp_policy_maps *m);
 
 /*
  * Replaces the deny list with v[0..n) (unique, see axdp_cidr_list_unique)
- * without a moment in which neither list is live: the idle generation is
- * filled, the buckets the new list touches stop being skipped, the policy
- * entry names the new generation and its count in one update, running
- * programs finish, then the old generation is emptied and the buckets
- * only it touched are skipped again.
+ * without a moment in which neither list is live: the idle generation's
+ * exact sets (new ones, sized to the list), trie and deny_state words are
+ * filled, the policy entry names the new generation and its count in one
+ * update, running programs finish, then the old generation is emptied.
  */
 int axdp_policy_set_deny(struct axdp_policy_maps *m, const struct axdp_cidr *v, size_t n, char *err, size_t errlen);
 
@@ -49,8 +51,16 @@ int axdp_policy_set_deny(struct axdp_policy_maps *m, const struct axdp_cidr *v, 
 int axdp_policy_ban_add(struct axdp_policy_maps *m, const struct axdp_cidr *v, size_t n, char *err, size_t errlen);
 int axdp_policy_ban_remove(struct axdp_policy_maps *m, const struct axdp_cidr *v, size_t n, char *err, size_t errlen);
 int axdp_policy_ban_sync(struct axdp_policy_maps *m, const struct axdp_cidr *v, size_t n, char *err, size_t errlen);
-/* Sets the bit of every bucket neither the deny list last set nor bans_covered touches; needs a set_deny first. */
-int axdp_policy_refresh_clear(struct axdp_policy_maps *m, char *err, size_t errlen);
+/* Sets the deny_clear bit of every bucket bans_covered (see axdp_deny_buckets_covered()) leaves out. */
+int axdp_policy_refresh_clear(struct axdp_policy_maps *m, const uint64_t *bans_covered, char *err, size_t errlen);
+
+/*
+ * The entry of generation gen's exact sets (exact[0] the fd of
+ * deny_exact4, [1] of deny_exact6) holding this address: its prefixlen
+ * (128 for a single address, 96 + N for an IPv4 /N expanded), 0 when
+ * none does, -1 with errno.  For axdp, which reads what is live.
+ */
+int axdp_deny_exact_entry(const int exact[2], __u32 gen, const struct axdp_addr *addr);
 
 /* Trust: new entries go in before the count, stale ones leave after it. */
 int axdp_policy_set_trust(struct axdp_policy_maps *m, const struct axdp_cidr *v, size_t n, char *err, size_t errlen);
@@ -77,7 +87,7 @@ struct axdp_policy_usage {
 	uint32_t deny_entries, deny_max, deny_generation;
 	uint32_t trust_entries, trust_max;
 	uint32_t local_addrs, local_max;
-	uint64_t deny_bytes, trust_bytes;   /* both generations of deny, deny_clear and the bans together */
+	uint64_t deny_bytes, trust_bytes;   /* both generations of deny, deny_state, deny_clear and the bans together */
 };
 
 int axdp_policy_usage(const char *pin_dir, struct axdp_policy_usage *u, char *err, size_t errlen);

@@ -16,6 +16,8 @@ const char *const dpstate_remote4[] = {
 	"198.51.100.7", "198.51.100.8",   /* flows */
 	"203.0.113.5",                    /* trusted */
 	"203.0.113.66",                   /* denied */
+	"203.0.113.200", "203.0.113.150", /* denied: a listed address, in a listed /28 (both in the exact set) */
+	"203.0.113.201",                  /* next to them */
 	"10.1.2.3", "192.0.2.10",         /* private; the host's own address */
 	"0.0.0.0", "127.0.0.1", "224.0.0.1", "255.255.255.255", "240.0.0.1",
 };
@@ -23,6 +25,7 @@ const char *const dpstate_remote6[] = {
 	"2001:db8:ffff::7", "2001:db8:ffff::8",
 	"2001:db8:aaaa::5",
 	"2001:db8:dddd::1",
+	"2001:db8:eeee::1", "2001:db8:eeee::2",  /* denied (a listed address), next to it */
 	"fe80::1", "2001:db8::10",
 	"::", "::1", "ff02::1", "::ffff:198.51.100.7", "::ffff:203.0.113.66",
 };
@@ -34,7 +37,8 @@ const size_t dpstate_nports = sizeof(dpstate_ports) / sizeof(dpstate_ports[0]);
 const uint16_t dpstate_echo_ids[] = { 77, 78, 5 };
 const size_t dpstate_necho_ids = 3;
 
-static const char *const deny[] = { "203.0.113.64/26", "2001:db8:dddd::/48" };
+static const char *const deny[] = { "203.0.113.64/26", "2001:db8:dddd::/48", "203.0.113.200", "203.0.113.144/28",
+				    "2001:db8:eeee::1" };
 static const char *const trust[] = { "203.0.113.0/26", "2001:db8:aaaa::/48" };
 
 /* Listeners: any address, or one address only. */
@@ -140,8 +144,7 @@ int dpstate_setup(struct dpstate *d, char *err, size_t errlen)
 	int rc;
 
 	memset(d, 0, sizeof(*d));
-	d->m = (struct axdp_policy_maps){ .policy = -1, .deny = { -1, -1 }, .deny_clear = -1, .trust = -1,
-					  .local_addrs = -1, .rcu_wait = -1, .rcu_inner = -1 };
+	d->m = (struct axdp_policy_maps)AXDP_POLICY_MAPS_CLOSED;
 	k.drop_martians = 1;
 	k.trust_opens_tcp = 1;
 	s->drop_martians = s->trust_opens_tcp = true;
