@@ -45,6 +45,27 @@ static ssize_t recv_from_kernel(int fd, void *buf, size_t len, const char **what
 	}
 }
 
+/*
+ * How many bytes of buf hold whole messages.  libmnl's walk trusts nlmsg_len (one above INT_MAX passes its
+ * check and sends the walk astray): the kernel's messages are always whole, bytes from elsewhere may not be.
+ */
+static int well_formed(const void *buf, size_t len)
+{
+	size_t off = 0;
+
+	len = len > INT_MAX ? INT_MAX : len;
+	while (len - off >= sizeof(struct nlmsghdr)) {
+		const struct nlmsghdr *h = (const void *)((const char *)buf + off);
+
+		if (h->nlmsg_len < sizeof(*h) || h->nlmsg_len > len - off)
+			break;
+		off += MNL_ALIGN(h->nlmsg_len);
+		if (off >= len)
+			return (int)len;
+	}
+	return (int)off;
+}
+
 /* NLMSG_ERROR: an ack ends a request; anything else is the kernel's -errno (EPROTO if it is not one). */
 static int error_message(const struct nlmsghdr *h, void *data)
 {
@@ -82,8 +103,7 @@ int axdp_nl_parse(const void *buf, size_t len, uint32_t seq, uint32_t portid, mn
 		[NLMSG_ERROR] = error_message,
 		[NLMSG_DONE] = done_message,
 	};
-	int rc = mnl_cb_run2(buf, len > INT_MAX ? INT_MAX : len, seq, portid, cb, data, control,
-			     NLMSG_MIN_TYPE);
+	int rc = mnl_cb_run2(buf, well_formed(buf, len), seq, portid, cb, data, control, NLMSG_MIN_TYPE);
 
 	return rc == MNL_CB_STOP ? 1 : rc == MNL_CB_OK ? 0 : -1;
 }
@@ -93,10 +113,11 @@ static int skip_reply(int fd, void *buf, size_t len, uint32_t seq, const char **
 {
 	for (;;) {
 		ssize_t n = recv_from_kernel(fd, buf, len, what);
-		int left = (int)n;
+		int left;
 
 		if (n < 0)
 			return -1;
+		left = well_formed(buf, (size_t)n);
 		for (const struct nlmsghdr *h = (const void *)buf; mnl_nlmsg_ok(h, left); h = mnl_nlmsg_next(h, &left))
 			if (h->nlmsg_seq == seq && (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR))
 				return 0;
@@ -138,10 +159,11 @@ int axdp_nl_drain(int fd, mnl_cb_t cb, void *data)
 
 	for (;;) {
 		ssize_t n = recv_from_kernel(fd, buf, sizeof(buf), &what);
-		int left = (int)n;
+		int left;
 
 		if (n < 0)
 			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : errno == ENOBUFS ? 1 : -1;
+		left = well_formed(buf, (size_t)n);
 		for (const struct nlmsghdr *h = (const void *)buf; mnl_nlmsg_ok(h, left); h = mnl_nlmsg_next(h, &left))
 			if (cb(h, data) == MNL_CB_ERROR)
 				return -1;
