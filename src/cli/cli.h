@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 #include "autoxdp_abi.h"
+#include "abi_names.h"
 #include "config.h"
 
 enum cli_exit {
@@ -136,14 +137,6 @@ void cli_addr(char *buf, size_t len, const struct axdp_addr *a);
 /* addr:port, [v6]:port; port 0 prints the address alone. */
 void cli_addr_port(char *buf, size_t len, const struct axdp_addr *a, unsigned int port);
 const char *cli_proto_name(unsigned int proto);
-
-extern const char *const cli_l4_names[AXDP_L4_COUNT];
-
-struct cli_reason {
-	const char *action;
-	const char *name;
-};
-extern const struct cli_reason cli_reasons[AXDP_REASON_COUNT];
 
 /* ---- JSON, compact, one document per line ---- */
 

@@ -125,11 +125,11 @@ static const char *ifname(struct reader *r, __u32 ifindex, char *buf)
 	return buf;
 }
 
-static const struct cli_reason *reason_of(const struct axdp_drop_event *e)
+static const struct axdp_reason_label *reason_of(const struct axdp_drop_event *e)
 {
-	static const struct cli_reason unknown = { "drop", "unknown" };
+	static const struct axdp_reason_label unknown = { "drop", "unknown" };
 
-	return e->reason < AXDP_REASON_COUNT ? &cli_reasons[e->reason] : &unknown;
+	return e->reason < AXDP_REASON_COUNT ? &axdp_reason_labels[e->reason] : &unknown;
 }
 
 /* ---- events ---- */
@@ -149,7 +149,7 @@ static int print_event(struct reader *r, const struct axdp_drop_event *e)
 	struct cli *c = r->c;
 	char when[40], src[64], dst[64], nb[IF_NAMESIZE];
 	const char *name = ifname(r, e->ifindex, nb), *proto = cli_proto_name(e->proto);
-	const struct cli_reason *why = reason_of(e);
+	const struct axdp_reason_label *why = reason_of(e);
 	bool ports = e->proto == 6 || e->proto == 17, would = e->flags & AXDP_EVENT_WOULD_DROP;
 
 	cli_format_mono(when, sizeof(when), e->ts_ns, c->json);

@@ -654,7 +654,7 @@ static void print_human(struct cli *c, const struct probe *p, const char *ifname
 		printf(" echo %s id %u", p->echo_reply ? "reply" : "request", p->echo_id);
 	printf(", as received on %s\n", ifname);
 	printf("verdict     %s%s%s (%s)%s\n", cli_c(c, colour), !strcmp(verdict, "would_drop") ? "would drop" : verdict,
-	       cli_c(c, CLI_RESET), cli_reasons[o->reason].name,
+	       cli_c(c, CLI_RESET), axdp_reason_labels[o->reason].name,
 	       l->knobs.audit ? "; Mode=audit: nothing is dropped" : "");
 	if (*because(p, o, w))
 		printf("because     %s\n", because(p, o, w));
@@ -664,7 +664,7 @@ static void print_human(struct cli *c, const struct probe *p, const char *ifname
 		printf("trust       %s (TrustCIDR=)\n", w->trust);
 	if (p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP) {
 		if (w->port) {
-			printf("port        %s/%u open on %s, tier %s\n%12s", cli_l4_names[w->port->l4], p->dport,
+			printf("port        %s/%u open on %s, tier %s\n%12s", axdp_l4_names[w->port->l4], p->dport,
 			       w->port->flags & AXDP_PORT_OPEN_ANY ? "any address" : "bound addresses only",
 			       w->have_slot && w->slot.tier < AXDP_TIER_COUNT ? tier_names[w->slot.tier] : "?", "");
 			cli_port_detail(c, w->port);
@@ -704,8 +704,8 @@ static void print_json(const struct probe *p, const char *ifname, const struct l
 	json_str(&j, "flags", p->proto == IPPROTO_TCP ? p->flags_text : NULL);
 	json_obj_end(&j);
 	json_str(&j, "verdict", verdict_of(o));
-	json_str(&j, "action", cli_reasons[o->reason].action);
-	json_str(&j, "reason", cli_reasons[o->reason].name);
+	json_str(&j, "action", axdp_reason_labels[o->reason].action);
+	json_str(&j, "reason", axdp_reason_labels[o->reason].name);
 	json_str(&j, "deny", w->deny[0] ? w->deny : NULL);
 	json_str(&j, "trust", w->trust[0] ? w->trust : NULL);
 	json_bool(&j, "local_source", w->local_source);

@@ -166,7 +166,7 @@ static int reload_and_wait(struct cli *c, const struct pol_change *ch, const str
 			for (unsigned p = ch->lo; p <= ch->hi; p++)
 				if (listener_keeps_open(listeners, p))
 					printf("note: %s/%u stays open: something listens on it ('axdp ports' says who)\n",
-					       cli_l4_names[ch->key->l4], p);
+					       axdp_l4_names[ch->key->l4], p);
 		return CLI_OK;
 	}
 	if (cli_daemon_pid(c) != pid)

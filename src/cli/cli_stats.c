@@ -151,8 +151,8 @@ static void json_reasons(struct json *j, const struct axdp_counter *now, const s
 		struct rate rt = rate_of(was ? &was[r] : NULL, &now[r], secs);
 
 		json_obj(j, NULL);
-		json_str(j, "action", cli_reasons[r].action);
-		json_str(j, "reason", cli_reasons[r].name);
+		json_str(j, "action", axdp_reason_labels[r].action);
+		json_str(j, "reason", axdp_reason_labels[r].name);
 		json_u64(j, "packets", now[r].packets);
 		json_u64(j, "bytes", now[r].bytes);
 		json_u64(j, "would_drop", would[r].packets);
@@ -238,7 +238,7 @@ static void print_table(const struct cli *c, const struct stats_opts *o, const s
 
 		cli_si(p, sizeof(p), (double)now[r].packets, NULL);
 		cli_bytes(b, sizeof(b), (double)now[r].bytes);
-		printf("%s%-7s %-20s %9s %10s", cli_c(c, colour), cli_reasons[r].action, cli_reasons[r].name, p, b);
+		printf("%s%-7s %-20s %9s %10s", cli_c(c, colour), axdp_reason_labels[r].action, axdp_reason_labels[r].name, p, b);
 		if (with_would) {
 			cli_si(p, sizeof(p), (double)would[r].packets, NULL);
 			printf(" %10s", AXDP_REASON_DROPS(r) ? p : "");

@@ -17,14 +17,6 @@
 #include "cli.h"
 #include "pidfile.h"
 
-const char *const cli_l4_names[AXDP_L4_COUNT] = { "tcp", "udp" };
-
-const struct cli_reason cli_reasons[AXDP_REASON_COUNT] = {
-#define CLI_REASON(number, id, action, name) [AXDP_##id] = { #action, #name },
-	AXDP_REASONS(CLI_REASON)
-#undef CLI_REASON
-};
-
 /* ---- messages ---- */
 
 static void vmessage(struct cli *c, const char *prefix, const char *fmt, va_list ap)

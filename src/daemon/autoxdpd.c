@@ -25,6 +25,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <systemd/sd-daemon.h>
+#include "abi_names.h"
 #include "bans.h"
 #include "config.h"
 #include "ifaces.h"
@@ -171,29 +172,10 @@ static int load_config(const struct cmdline *cmd, struct axdp_config *out, char 
 		snprintf(c.bpf_object, sizeof(c.bpf_object), "%s", cmd->bpf_object);
 	if (cmd->pin_dir)
 		snprintf(c.pin_dir, sizeof(c.pin_dir), "%s", cmd->pin_dir);
-	if (cmd->xdp_mode) {
-		static const char *const modes[] = { "auto", "native", "generic" };
-		size_t i;
-
-		for (i = 0; i < 3 && strcmp(cmd->xdp_mode, modes[i]); i++)
-			;
-		if (i == 3) {
-			axdp_config_free(&c);
-			return snprintf(err, errlen, "--xdp-mode %s: expected auto, native or generic", cmd->xdp_mode), -1;
-		}
-		c.xdp_mode = (enum axdp_xdp_mode)i;
-	}
-	if (cmd->backend) {
-		static const char *const backends[] = { "auto", "xdp", "nftables" };
-		size_t i;
-
-		for (i = 0; i < 3 && strcmp(cmd->backend, backends[i]); i++)
-			;
-		if (i == 3) {
-			axdp_config_free(&c);
-			return snprintf(err, errlen, "--backend %s: expected auto, xdp or nftables", cmd->backend), -1;
-		}
-		c.backend = (enum axdp_backend)i;
+	if ((cmd->xdp_mode && axdp_config_set(&c, "XdpMode", cmd->xdp_mode, "--xdp-mode", err, errlen)) ||
+	    (cmd->backend && axdp_config_set(&c, "Backend", cmd->backend, "--backend", err, errlen))) {
+		axdp_config_free(&c);
+		return -1;
 	}
 	*out = c;
 	return 0;
@@ -478,7 +460,7 @@ static int handle_sock_event(void *ctx, void *data, size_t size)
 {
 	struct daemon *d = ctx;
 	const struct axdp_sock_event *e = data;
-	struct axdp_log_fields f = { .protocol = e->l4 == AXDP_L4_TCP ? "tcp" : "udp", .port = e->port,
+	struct axdp_log_fields f = { .protocol = axdp_l4_names[e->l4 % AXDP_L4_COUNT], .port = e->port,
 				     .process = e->comm };
 
 	if (size < sizeof(*e))

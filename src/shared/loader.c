@@ -28,12 +28,16 @@
 
 #define LINKS_SUBDIR "links"
 
+const char *const axdp_xdp_mode_names[] = {
+	[AXDP_XDP_AUTO] = "auto",
+	[AXDP_XDP_NATIVE] = "native",
+	[AXDP_XDP_GENERIC] = "generic",
+	NULL,
+};
+
 const char *axdp_xdp_mode_name(enum axdp_xdp_mode mode)
 {
-	static const char *const names[] = {
-		[AXDP_XDP_AUTO] = "auto", [AXDP_XDP_NATIVE] = "native", [AXDP_XDP_GENERIC] = "generic",
-	};
-	return names[mode];
+	return axdp_xdp_mode_names[mode];
 }
 
 const char *axdp_tc_mode_name(enum axdp_tc_mode mode)

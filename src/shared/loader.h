@@ -124,6 +124,8 @@ const struct btf_var_secinfo *axdp_knobs_var(const struct btf *btf, __u32 datase
 int axdp_set_knobs(struct bpf_object *obj, const char *path, const struct axdp_knobs *knobs, char *err,
 		   size_t errlen);
 
+/* XdpMode= and --xdp-mode spell mode i as axdp_xdp_mode_names[i]; NULL-terminated. */
+extern const char *const axdp_xdp_mode_names[];
 const char *axdp_xdp_mode_name(enum axdp_xdp_mode mode);
 const char *axdp_tc_mode_name(enum axdp_tc_mode mode);
 

@@ -5,22 +5,10 @@
 #include <sys/mman.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "abi_names.h"
 #include "atomicfile.h"
 #include "counters.h"
 #include "metrics.h"
-
-struct reason_label {
-	const char *action;
-	const char *name;
-};
-
-static const struct reason_label reason_labels[AXDP_REASON_COUNT] = {
-#define AXDP_REASON_LABEL(number, id, action, name) [AXDP_##id] = { #action, #name },
-	AXDP_REASONS(AXDP_REASON_LABEL)
-#undef AXDP_REASON_LABEL
-};
-
-static const char *const l4_names[AXDP_L4_COUNT] = { "tcp", "udp" };
 
 int axdp_slot_ifaces(int fd, struct axdp_slot_iface out[AXDP_IFACE_SLOTS])
 {
@@ -158,8 +146,8 @@ static int render_counters(FILE *out, const struct axdp_metrics_maps *m, char *e
 			     : "Packets judged by the data path, by action, reason and interface.");
 		for (int s = 0; s < AXDP_IFACE_SLOTS; s++) {
 			for (int r = 0; show[s] && r < AXDP_REASON_COUNT; r++) {
-				fprintf(out, "%s{action=\"%s\",reason=\"%s\",interface=\"", name, reason_labels[r].action,
-					reason_labels[r].name);
+				fprintf(out, "%s{action=\"%s\",reason=\"%s\",interface=\"", name, axdp_reason_labels[r].action,
+					axdp_reason_labels[r].name);
 				label_value(out, ifs[s].name);
 				fprintf(out, "\"} %llu\n",
 					(unsigned long long)(bytes ? c[s][r].bytes : c[s][r].packets));
@@ -180,7 +168,7 @@ static int render_counters(FILE *out, const struct axdp_metrics_maps *m, char *e
 		for (int r = 0; r < AXDP_REASON_COUNT; r++) {
 			if (!AXDP_REASON_DROPS(r))
 				continue;
-			fprintf(out, "autoxdp_would_drop_packets_total{reason=\"%s\",interface=\"", reason_labels[r].name);
+			fprintf(out, "autoxdp_would_drop_packets_total{reason=\"%s\",interface=\"", axdp_reason_labels[r].name);
 			label_value(out, ifs[s].name);
 			fprintf(out, "\"} %llu\n", (unsigned long long)a[r].packets);
 		}
@@ -199,7 +187,7 @@ int axdp_metrics_render(FILE *out, const struct axdp_metrics_maps *m, char *err,
 			return snprintf(err, errlen, "reading map %s: %s", AXDP_MAP_PORT_ALLOW, strerror(errno)), -1;
 		family(out, "autoxdp_open_ports", "gauge", "Ports open to the outside, by protocol.");
 		for (int l4 = 0; l4 < AXDP_L4_COUNT; l4++)
-			fprintf(out, "autoxdp_open_ports{protocol=\"%s\"} %u\n", l4_names[l4], open[l4]);
+			fprintf(out, "autoxdp_open_ports{protocol=\"%s\"} %u\n", axdp_l4_names[l4], open[l4]);
 	}
 	if (m->conntrack >= 0) {
 		long n = axdp_conntrack_count(m->conntrack);
