@@ -732,15 +732,16 @@ static void print_json(const struct probe *p, const char *ifname, const struct l
 	json_end(&j);
 }
 
+const struct cli_option cli_explain_options[] = {
+	{ "flags", "FLAGS", OPT_FLAGS, "TCP flags, letters of S A F R P U (default S)" },
+	{ "type", "TYPE", OPT_TYPE, "ICMP: echo-request (default) or echo-reply" },
+	{ "id", "N", OPT_ID, "ICMP: the echo identifier (default 0)" },
+	{ "interface", "IFACE", OPT_INTERFACE, "as received on IFACE (default: the first protected interface)" },
+	{ 0 },
+};
+
 int cmd_explain(struct cli *c, int argc, char **argv)
 {
-	static const struct option local[] = {
-		{ "flags", required_argument, NULL, OPT_FLAGS },
-		{ "interface", required_argument, NULL, OPT_INTERFACE },
-		{ "type", required_argument, NULL, OPT_TYPE },
-		{ "id", required_argument, NULL, OPT_ID },
-		{},
-	};
 	struct probe p = { .flags = TCP_SYN, .flags_text = "S" };
 	struct live l = { .prog_fd = -1 };
 	struct outcome o = { .reason = -1 };
@@ -748,7 +749,7 @@ int cmd_explain(struct cli *c, int argc, char **argv)
 	char **pos, ifname[IF_NAMESIZE + 8] = "";
 	int npos, rc;
 
-	if (cli_getopt(c, argc, argv, local, true, on_opt, &p, &pos, &npos, &rc))
+	if (cli_getopt(c, argc, argv, on_opt, &p, &pos, &npos, &rc))
 		return rc;
 	if ((rc = parse_probe(c, pos, npos, &p)) != CLI_OK)
 		return rc;

@@ -388,19 +388,30 @@ static int policy_opt(struct cli *c, int id, const char *arg, void *st)
 	struct policy_opts *o = st;
 
 	(void)c;
-	if (id == CLI_OPT_FIRST_LOCAL)
+	if (id == CLI_OPT_COMMENT)
 		o->comment = arg;
-	else if (id == CLI_OPT_FIRST_LOCAL + 1)
+	else if (id == CLI_OPT_FORCE)
 		o->force = true;
 	else
 		return CLI_USAGE;
 	return CLI_OK;
 }
 
+/* allow and exclude; trust has --force too (and block hands the rest of its work to cmd_policy). */
+const struct cli_option cli_policy_options[] = {
+	{ "comment", "TEXT", CLI_OPT_COMMENT, "the comment written above the key in the drop-in" },
+	{ 0 },
+};
+
+const struct cli_option cli_trust_options[] = {
+	{ "comment", "TEXT", CLI_OPT_COMMENT, "the comment written above TrustCIDR= in the drop-in" },
+	{ "force", NULL, CLI_OPT_FORCE,
+	  "remove even a network with the source of $SSH_CONNECTION or a default gateway" },
+	{ 0 },
+};
+
 int cmd_policy(struct cli *c, int argc, char **argv)
 {
-	static const struct option local[] = { { "comment", required_argument, NULL, CLI_OPT_FIRST_LOCAL },
-					       { "force", no_argument, NULL, CLI_OPT_FIRST_LOCAL + 1 }, {} };
 	struct pol_change ch = {};
 	struct policy_opts o = {};
 	const char *sub;
@@ -408,7 +419,7 @@ int cmd_policy(struct cli *c, int argc, char **argv)
 	char **pos;
 	int npos, rc, want;
 
-	if (cli_getopt(c, argc, argv, local, true, policy_opt, &o, &pos, &npos, &rc))
+	if (cli_getopt(c, argc, argv, policy_opt, &o, &pos, &npos, &rc))
 		return rc;
 	if (!npos)
 		return cli_usage(c, "expected add, remove or list");

@@ -309,7 +309,7 @@ int cmd_ports(struct cli *c, int argc, char **argv)
 	char **pos;
 	int npos, rc;
 
-	if (cli_getopt(c, argc, argv, NULL, true, NULL, NULL, &pos, &npos, &rc))
+	if (cli_getopt(c, argc, argv, NULL, NULL, &pos, &npos, &rc))
 		return rc;
 	if (npos)
 		return cli_usage(c, "unexpected argument '%s'", pos[0]);

@@ -31,15 +31,22 @@ enum {
 	OPT_FORMAT,
 };
 
-static const struct option stats_options[] = {
-	{ "rates", no_argument, NULL, OPT_RATES },
-	{ "watch", no_argument, NULL, OPT_WATCH },
-	{ "interval", required_argument, NULL, OPT_INTERVAL },
-	{ "count", required_argument, NULL, OPT_COUNT },
-	{ "interface", required_argument, NULL, OPT_INTERFACE },
-	{ "format", required_argument, NULL, OPT_FORMAT },
-	{},
+/* The options watch shares with stats (watch is stats with --watch --rates set). */
+#define INTERVAL_OPTION { "interval", "S", OPT_INTERVAL, "seconds between samples (default 1)" }
+#define COUNT_OPTION { "count", "N", OPT_COUNT, "with --watch: stop after N records" }
+#define INTERFACE_OPTION { "interface", "IFACE", OPT_INTERFACE, "one interface instead of the total" }
+
+const struct cli_option cli_stats_options[] = {
+	{ "rates", NULL, OPT_RATES, "also packets and bits per second, measured over --interval" },
+	{ "watch", NULL, OPT_WATCH, "redraw every --interval on a terminal; one record per interval when piped" },
+	INTERVAL_OPTION,
+	COUNT_OPTION,
+	INTERFACE_OPTION,
+	{ "format", "FORMAT", OPT_FORMAT, "human (default), json (as --json) or prometheus (text exposition format)" },
+	{ 0 },
 };
+
+const struct cli_option cli_watch_options[] = { INTERVAL_OPTION, COUNT_OPTION, INTERFACE_OPTION, { 0 } };
 
 struct snapshot {
 	uint64_t t_ns;
@@ -397,7 +404,7 @@ static int stats(struct cli *c, int argc, char **argv, struct stats_opts *o)
 	char **pos;
 	int npos, rc;
 
-	if (cli_getopt(c, argc, argv, stats_options, true, on_opt, o, &pos, &npos, &rc))
+	if (cli_getopt(c, argc, argv, on_opt, o, &pos, &npos, &rc))
 		return rc;
 	if (npos)
 		return cli_usage(c, "unexpected argument '%s'", pos[0]);

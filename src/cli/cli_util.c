@@ -58,17 +58,19 @@ int cli_usage(struct cli *c, const char *fmt, ...)
 
 /* ---- options ---- */
 
-int cli_getopt(struct cli *c, int argc, char **argv, const struct option *local, bool json_ok,
-	       int (*on_opt)(struct cli *c, int id, const char *arg, void *st), void *st, char ***pos, int *npos,
-	       int *rc)
+int cli_getopt(struct cli *c, int argc, char **argv, int (*on_opt)(struct cli *c, int id, const char *arg, void *st),
+	       void *st, char ***pos, int *npos, int *rc)
 {
 	static const struct option globals[] = { CLI_GLOBAL_OPTIONS };
+	const struct cli_option *local = c->command->options;
+	bool json_ok = c->command->json;
 	struct option opts[32];
 	size_t n = 0;
 	int opt;
 
 	for (; local && local[n].name && n < 24; n++)
-		opts[n] = local[n];
+		opts[n] = (struct option){ local[n].name, local[n].arg ? required_argument : no_argument, NULL,
+					   local[n].id };
 	for (size_t i = 0; i < sizeof(globals) / sizeof(globals[0]); i++)
 		opts[n++] = globals[i];
 	opts[n] = (struct option){ 0 };
