@@ -91,29 +91,29 @@ static void scan_links(struct cli *c, struct status *s)
 	struct dirent *de;
 	DIR *dir;
 
-	snprintf(dir_path, sizeof(dir_path), "%s/links", c->pin_dir);
+	snprintf(dir_path, sizeof(dir_path), "%s/" AXDP_LINKS_SUBDIR, c->pin_dir);
 	dir = opendir(dir_path);
 	while (dir && (de = readdir(dir))) {
-		const char *dash = strchr(de->d_name, '-');
-		char kind[16], path[sizeof(dir_path) + 256];
+		const char *name;
+		enum axdp_link_pin kind = axdp_link_pin_parse(de->d_name, &name);
+		char path[sizeof(dir_path) + 256];
 		struct iface *f;
 
-		if (de->d_name[0] == '.' || !dash || dash - de->d_name >= (long)sizeof(kind))
+		if (de->d_name[0] == '.' || !name)
 			continue;
-		snprintf(kind, sizeof(kind), "%.*s", (int)(dash - de->d_name), de->d_name);
 		snprintf(path, sizeof(path), "%s/%s", dir_path, de->d_name);
-		if (!strcmp(kind, "hook")) {
+		if (kind == AXDP_PIN_HOOK) {
 			s->hooks++;
 			continue;
 		}
-		f = iface(s, dash + 1, AXDP_BACKEND_XDP);
+		f = iface(s, name, AXDP_BACKEND_XDP);
 		if (!f)
 			continue;
-		if (!strcmp(kind, "xdp"))
+		if (kind == AXDP_PIN_XDP)
 			f->xdp_mode = xdp_mode(path, f->ifindex);
-		else if (!strcmp(kind, "tc"))
+		else if (kind == AXDP_PIN_TCX)
 			f->egress = axdp_tc_mode_name(AXDP_TC_TCX);
-		else if (!strcmp(kind, "clsact"))
+		else if (kind == AXDP_PIN_CLSACT)
 			f->egress = axdp_tc_mode_name(AXDP_TC_CLSACT);
 	}
 	if (dir)

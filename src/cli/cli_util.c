@@ -257,15 +257,16 @@ __u32 cli_xdp_prog_id(const struct cli *c, const char *ifname, char *found, size
 	__u32 id = 0;
 	DIR *dir;
 
-	snprintf(path, sizeof(path), "%s/links", c->pin_dir);
+	snprintf(path, sizeof(path), "%s/" AXDP_LINKS_SUBDIR, c->pin_dir);
 	dir = opendir(path);
 	while (dir && !id && (de = readdir(dir))) {
 		struct bpf_link_info link_info = {};
 		__u32 info_len = sizeof(link_info);
 		char link_path[sizeof(path) + 256];
+		const char *name;
 		int link;
 
-		if (strncmp(de->d_name, "xdp-", 4) || (ifname && strcmp(de->d_name + 4, ifname)))
+		if (axdp_link_pin_parse(de->d_name, &name) != AXDP_PIN_XDP || (ifname && strcmp(name, ifname)))
 			continue;
 		snprintf(link_path, sizeof(link_path), "%s/%s", path, de->d_name);
 		link = bpf_obj_get(link_path);
@@ -274,7 +275,7 @@ __u32 cli_xdp_prog_id(const struct cli *c, const char *ifname, char *found, size
 		if (bpf_obj_get_info_by_fd(link, &link_info, &info_len) == 0 && link_info.prog_id) {
 			id = link_info.prog_id;
 			if (found)
-				snprintf(found, len, "%s", de->d_name + 4);
+				snprintf(found, len, "%s", name);
 		}
 		close(link);
 	}
