@@ -59,6 +59,15 @@ enum {
 	CLI_OPT_FOR,
 };
 
+/* What those options say; cli_policy_opt() is the on_opt of all four. */
+struct cli_policy_opts {
+	const char *comment;
+	const char *duration; /* block's --for */
+	bool force;
+};
+
+int cli_policy_opt(struct cli *c, int id, const char *arg, void *st);
+
 #define CLI_GLOBAL_OPTIONS                                          \
 	{ "pin-dir", required_argument, NULL, CLI_OPT_PIN_DIR },    \
 	{ "config", required_argument, NULL, CLI_OPT_CONFIG },      \

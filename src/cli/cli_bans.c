@@ -21,27 +21,6 @@
 #include "denylist.h"
 #include "policy.h"
 
-struct block_opts {
-	const char *duration, *comment;
-	bool force;
-};
-
-static int block_opt(struct cli *c, int id, const char *arg, void *st)
-{
-	struct block_opts *o = st;
-
-	(void)c;
-	if (id == CLI_OPT_FOR)
-		o->duration = arg;
-	else if (id == CLI_OPT_FORCE)
-		o->force = true;
-	else if (id == CLI_OPT_COMMENT)
-		o->comment = arg;
-	else
-		return CLI_USAGE;
-	return CLI_OK;
-}
-
 /* A network as runtime bans take it; line 0: a command-line argument. */
 static int parse_network(struct cli *c, const char *s, size_t len, size_t line, struct axdp_cidr *out)
 {
@@ -285,7 +264,7 @@ const struct cli_option cli_block_options[] = {
 
 int cmd_block(struct cli *c, int argc, char **argv)
 {
-	struct block_opts o = {};
+	struct cli_policy_opts o = {};
 	struct axdp_ban *bans = NULL, one;
 	uint64_t seconds = 0;
 	size_t n = 0, removed;
@@ -294,7 +273,7 @@ int cmd_block(struct cli *c, int argc, char **argv)
 	int npos, rc;
 	bool batch;
 
-	if (cli_getopt(c, argc, argv, block_opt, &o, &pos, &npos, &rc))
+	if (cli_getopt(c, argc, argv, cli_policy_opt, &o, &pos, &npos, &rc))
 		return rc;
 	sub = npos ? pos[0] : "";
 	batch = npos == 2 && !strcmp(pos[1], "-");

@@ -378,20 +378,17 @@ static int list(struct cli *c, const char *cmd)
 	return CLI_OK;
 }
 
-struct policy_opts {
-	const char *comment;
-	bool force;
-};
-
-static int policy_opt(struct cli *c, int id, const char *arg, void *st)
+int cli_policy_opt(struct cli *c, int id, const char *arg, void *st)
 {
-	struct policy_opts *o = st;
+	struct cli_policy_opts *o = st;
 
 	(void)c;
 	if (id == CLI_OPT_COMMENT)
 		o->comment = arg;
 	else if (id == CLI_OPT_FORCE)
 		o->force = true;
+	else if (id == CLI_OPT_FOR)
+		o->duration = arg;
 	else
 		return CLI_USAGE;
 	return CLI_OK;
@@ -413,13 +410,13 @@ const struct cli_option cli_trust_options[] = {
 int cmd_policy(struct cli *c, int argc, char **argv)
 {
 	struct pol_change ch = {};
-	struct policy_opts o = {};
+	struct cli_policy_opts o = {};
 	const char *sub;
 	bool guarded;
 	char **pos;
 	int npos, rc, want;
 
-	if (cli_getopt(c, argc, argv, policy_opt, &o, &pos, &npos, &rc))
+	if (cli_getopt(c, argc, argv, cli_policy_opt, &o, &pos, &npos, &rc))
 		return rc;
 	if (!npos)
 		return cli_usage(c, "expected add, remove or list");
