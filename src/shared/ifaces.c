@@ -31,18 +31,18 @@ static void add_unique(struct axdp_iface_list *l, int ifindex)
 static int collect_route(const struct nlmsghdr *h, void *data)
 {
 	struct axdp_iface_list *l = data;
-	struct rtmsg *rt = mnl_nlmsg_get_payload(h);
-	int len = RTM_PAYLOAD(h);
+	const struct rtmsg *rt = mnl_nlmsg_get_payload(h);
+	const struct nlattr *a;
 
 	if (h->nlmsg_type != RTM_NEWROUTE || h->nlmsg_len < mnl_nlmsg_size(sizeof(*rt)) || rt->rtm_dst_len != 0 ||
 	    rt->rtm_table != RT_TABLE_MAIN || rt->rtm_type != RTN_UNICAST)
 		return MNL_CB_OK;
-	for (struct rtattr *a = RTM_RTA(rt); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
-		if (a->rta_type == RTA_OIF && RTA_PAYLOAD(a) >= sizeof(int)) {
-			add_unique(l, *(int *)RTA_DATA(a));
-		} else if (a->rta_type == RTA_MULTIPATH) {
-			struct rtnexthop *nh = RTA_DATA(a);
-			int left = RTA_PAYLOAD(a);
+	mnl_attr_for_each(a, h, sizeof(*rt)) {
+		if (mnl_attr_get_type(a) == RTA_OIF && mnl_attr_get_payload_len(a) >= sizeof(int)) {
+			add_unique(l, (int)mnl_attr_get_u32(a));
+		} else if (mnl_attr_get_type(a) == RTA_MULTIPATH) {
+			const struct rtnexthop *nh = mnl_attr_get_payload(a);
+			int left = mnl_attr_get_payload_len(a);
 
 			for (; left >= (int)sizeof(*nh) && RTNH_OK(nh, left);
 			     left -= NLMSG_ALIGN(nh->rtnh_len), nh = RTNH_NEXT(nh))

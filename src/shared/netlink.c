@@ -46,8 +46,9 @@ static ssize_t recv_from_kernel(int fd, void *buf, size_t len, const char **what
 }
 
 /*
- * How many bytes of buf hold whole messages.  libmnl's walk trusts nlmsg_len (one above INT_MAX passes its
- * check and sends the walk astray): the kernel's messages are always whole, bytes from elsewhere may not be.
+ * How many bytes of buf hold whole messages, each padded to its alignment.  libmnl trusts nlmsg_len: one
+ * above INT_MAX passes its check and sends the walk astray, and its attribute walk reads up to the aligned
+ * end.  The kernel's messages are always whole and aligned (nlmsg_end); bytes from elsewhere may not be.
  */
 static int well_formed(const void *buf, size_t len)
 {
@@ -57,11 +58,10 @@ static int well_formed(const void *buf, size_t len)
 	while (len - off >= sizeof(struct nlmsghdr)) {
 		const struct nlmsghdr *h = (const void *)((const char *)buf + off);
 
-		if (h->nlmsg_len < sizeof(*h) || h->nlmsg_len > len - off)
+		/* The first test keeps MNL_ALIGN from wrapping around. */
+		if (h->nlmsg_len < sizeof(*h) || h->nlmsg_len > len - off || MNL_ALIGN(h->nlmsg_len) > len - off)
 			break;
 		off += MNL_ALIGN(h->nlmsg_len);
-		if (off >= len)
-			return (int)len;
 	}
 	return (int)off;
 }

@@ -34,12 +34,11 @@ static bool unspecified(const __be32 a[4], uint8_t family)
 /* INET_DIAG_SKV6ONLY: the kernel adds it for IPv6 sockets in LISTEN or CLOSE (bound UDP) state. */
 static bool diag_v6only(const struct nlmsghdr *h)
 {
-	const struct inet_diag_msg *m = NLMSG_DATA(h);
-	int len = (int)h->nlmsg_len - (int)NLMSG_LENGTH(sizeof(*m));
+	const struct nlattr *a;
 
-	for (const struct rtattr *a = (const void *)(m + 1); RTA_OK(a, len); a = RTA_NEXT(a, len))
-		if (a->rta_type == INET_DIAG_SKV6ONLY && RTA_PAYLOAD(a) >= 1)
-			return *(const uint8_t *)RTA_DATA(a) != 0;
+	mnl_attr_for_each(a, h, sizeof(struct inet_diag_msg))
+		if (mnl_attr_get_type(a) == INET_DIAG_SKV6ONLY && mnl_attr_get_payload_len(a) >= 1)
+			return mnl_attr_get_u8(a) != 0;
 	return false;
 }
 
@@ -71,7 +70,7 @@ static void to_addr16(uint8_t family, const __be32 src[4], uint8_t out[16])
 
 static void to_socket(const struct nlmsghdr *h, uint8_t proto, struct axdp_socket *l)
 {
-	const struct inet_diag_msg *m = NLMSG_DATA(h);
+	const struct inet_diag_msg *m = mnl_nlmsg_get_payload(h);
 
 	memset(l, 0, sizeof(*l));
 	l->proto = proto;
