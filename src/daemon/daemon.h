@@ -62,7 +62,7 @@ struct daemon {
 	bool stop;
 };
 
-/* options.c: 0, or -1 after printing the usage (the caller exits 2); --help and --version exit here. */
+/* options.c: 0, or -1 on a bad command line (usage printed) or no memory; --help and --version exit here. */
 int daemon_parse_cmdline(int argc, char **argv, struct cmdline *cmd);
 /* The files, then the command line on top; *out as axdp_config_load() leaves it. */
 int daemon_load_config(const struct cmdline *cmd, struct axdp_config *out, char *err, size_t errlen);
