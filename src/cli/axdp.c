@@ -141,38 +141,47 @@ static const struct cli_command *find_command(const char *name)
 	return NULL;
 }
 
+/* The short form of an option, or 0: a letter id is one. */
+static char short_form(const struct cli_option *o)
+{
+	return o->id < 0x80 ? (char)o->id : 0;
+}
+
+/*
+ * "  --NAME ARG   help", the help aligned past the longest option; in a
+ * table with short forms, "  -X, --NAME ARG" and "      --NAME" beside them.
+ */
+static void print_options(FILE *out, const struct cli_option *o)
+{
+	bool shorts = false;
+	int width = 0;
+
+	for (const struct cli_option *p = o; p && p->name; p++)
+		shorts |= short_form(p) != 0;
+	for (const struct cli_option *p = o; p && p->name; p++) {
+		int w = (int)(strlen(p->name) + (p->arg ? 1 + strlen(p->arg) : 0)) + (shorts ? 4 : 0);
+
+		width = w > width ? w : width;
+	}
+	for (; o && o->name; o++) {
+		char flag[64], lead[8] = "";
+
+		if (shorts)
+			snprintf(lead, sizeof(lead), short_form(o) ? "-%c, " : "    ", short_form(o));
+		snprintf(flag, sizeof(flag), "%s--%s%s%s", lead, o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+		fprintf(out, "  %-*s %s\n", width + 4, flag, o->help);
+	}
+}
+
 static void general_usage(FILE *out)
 {
 	fprintf(out, "Usage: axdp [-p DIR] [-c FILE] [--json] [COMMAND [ARG]...]\n"
 		     "The autoxdp firewall's command line.  Without a command: status.\n\nCommands:\n");
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
-	fprintf(out, "\nGlobal options, before or after the command:\n"
-		     "  -p, --pin-dir DIR   the daemon's pin directory (default: PinDir= of the configuration, %s)\n"
-		     "  -c, --config FILE   configuration file (default %s; drop-ins in FILE.d/)\n"
-		     "      --json          JSON output, one document per line (read commands)\n"
-		     "  -h, --help          this help; after a command, the command's\n"
-		     "  -V, --version       print the version\n\n"
-		     "'axdp help COMMAND' describes a command.  See axdp(8).\n",
-		AXDP_PIN_DIR_DEFAULT, AXDP_CONFIG_FILE);
-}
-
-/* "  --NAME ARG   help", the help aligned one column past the longest option. */
-static void print_options(FILE *out, const struct cli_option *o)
-{
-	int width = 0;
-
-	for (const struct cli_option *p = o; p && p->name; p++) {
-		int w = (int)(strlen(p->name) + (p->arg ? 1 + strlen(p->arg) : 0));
-
-		width = w > width ? w : width;
-	}
-	for (; o && o->name; o++) {
-		char flag[64];
-
-		snprintf(flag, sizeof(flag), "--%s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
-		fprintf(out, "  %-*s %s\n", width + 4, flag, o->help);
-	}
+	fprintf(out, "\nGlobal options, before or after the command:\n");
+	print_options(out, cli_global_options);
+	fprintf(out, "\n'axdp help COMMAND' describes a command.  See axdp(8).\n");
 }
 
 void cli_print_usage(FILE *out, const char *name, bool full)
@@ -189,9 +198,18 @@ void cli_print_usage(FILE *out, const char *name, bool full)
 		print_options(out, cmd->options);
 		fprintf(out, "%s", *cmd->help || cmd->options ? "\n" : "");
 	}
-	if (full)
-		fprintf(out, "Global options: -p, --pin-dir DIR; -c, --config FILE; --json; -h, --help.  See axdp(8).\n");
-	else
+	if (full) {
+		fprintf(out, "Global options:");
+		for (const struct cli_option *o = cli_global_options; o->name; o++) {
+			char lead[8] = "";
+
+			if (short_form(o))
+				snprintf(lead, sizeof(lead), "-%c, ", short_form(o));
+			fprintf(out, "%s %s--%s%s%s", o == cli_global_options ? "" : ";", lead, o->name, o->arg ? " " : "",
+				o->arg ? o->arg : "");
+		}
+		fprintf(out, ".  See axdp(8).\n");
+	} else
 		fprintf(out, "'axdp help %s' for more.\n", cmd->name);
 }
 
@@ -404,8 +422,9 @@ static int cmd_reload(struct cli *c, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	static const struct option globals[] = { CLI_GLOBAL_OPTIONS, {} };
 	static char *status_argv[] = { "status", NULL };
+	struct option globals[CLI_MAX_OPTIONS];
+	char shorts[16];
 	const char *no_color = getenv("NO_COLOR"), *term = getenv("TERM");
 	struct cli c = { .config_file = AXDP_CONFIG_FILE, .pin_dir = AXDP_PIN_DIR_DEFAULT };
 	const struct cli_command *cmd;
@@ -417,7 +436,8 @@ int main(int argc, char **argv)
 	c.color = c.tty && !(no_color && *no_color) && !(term && strcmp(term, "dumb") == 0);
 	opterr = 0;
 	/* '+': options up to the command are global; the command parses the rest (globals included). */
-	while ((opt = getopt_long(argc, argv, "+:p:c:hV", globals, NULL)) != -1) {
+	cli_getopt_tables(NULL, "+:", globals, shorts);
+	while ((opt = getopt_long(argc, argv, shorts, globals, NULL)) != -1) {
 		switch (opt) {
 		case CLI_OPT_PIN_DIR: c.pin_dir = optarg; c.pin_dir_given = true; break;
 		case CLI_OPT_CONFIG:

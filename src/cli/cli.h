@@ -68,13 +68,6 @@ struct cli_policy_opts {
 
 int cli_policy_opt(struct cli *c, int id, const char *arg, void *st);
 
-#define CLI_GLOBAL_OPTIONS                                          \
-	{ "pin-dir", required_argument, NULL, CLI_OPT_PIN_DIR },    \
-	{ "config", required_argument, NULL, CLI_OPT_CONFIG },      \
-	{ "json", no_argument, NULL, CLI_OPT_JSON },                \
-	{ "help", no_argument, NULL, CLI_OPT_HELP },                \
-	{ "version", no_argument, NULL, CLI_OPT_VERSION }
-
 /* One option of a command: the row getopt matches and 'axdp help COMMAND' prints. */
 struct cli_option {
 	const char *name;   /* --NAME */
@@ -108,6 +101,19 @@ struct cli_command {
  */
 int cli_getopt(struct cli *c, int argc, char **argv, int (*on_opt)(struct cli *c, int id, const char *arg, void *st),
 	       void *st, char ***pos, int *npos, int *rc);
+
+/* Options every command takes, before or after its name; those with a letter id have that short form. */
+extern const struct cli_option cli_global_options[];
+
+/* Room for a command's options and the global ones, and the { 0 } that ends them. */
+#define CLI_MAX_OPTIONS 32
+
+/*
+ * getopt_long's view of local (NULL: none) and the global options: opts
+ * (ending in { 0 }) and the short-option string, after prefix.
+ */
+void cli_getopt_tables(const struct cli_option *local, const char *prefix, struct option opts[CLI_MAX_OPTIONS],
+		       char shorts[16]);
 
 /* "axdp: CMD: reason" and the command's usage on stderr; returns CLI_USAGE. */
 int cli_usage(struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -58,26 +58,54 @@ int cli_usage(struct cli *c, const char *fmt, ...)
 
 /* ---- options ---- */
 
+const struct cli_option cli_global_options[] = {
+	{ "pin-dir", "DIR", CLI_OPT_PIN_DIR,
+	  "the daemon's pin directory (default: PinDir= of the configuration, " AXDP_PIN_DIR_DEFAULT ")" },
+	{ "config", "FILE", CLI_OPT_CONFIG, "configuration file (default " AXDP_CONFIG_FILE "; drop-ins in FILE.d/)" },
+	{ "json", NULL, CLI_OPT_JSON, "JSON output, one document per line (read commands)" },
+	{ "help", NULL, CLI_OPT_HELP, "this help; after a command, the command's" },
+	{ "version", NULL, CLI_OPT_VERSION, "print the version" },
+	{ 0 },
+};
+
+static void add_options(const struct cli_option *o, struct option opts[CLI_MAX_OPTIONS], size_t *n, char shorts[16],
+			size_t *ns)
+{
+	for (; o && o->name && *n < CLI_MAX_OPTIONS - 1; o++) {
+		opts[(*n)++] = (struct option){ o->name, o->arg ? required_argument : no_argument, NULL, o->id };
+		if (o->id < 0x80 && *ns < 13) {
+			shorts[(*ns)++] = (char)o->id;
+			if (o->arg)
+				shorts[(*ns)++] = ':';
+		}
+	}
+}
+
+void cli_getopt_tables(const struct cli_option *local, const char *prefix, struct option opts[CLI_MAX_OPTIONS],
+		       char shorts[16])
+{
+	size_t n = 0, ns = strlen(prefix);
+
+	memcpy(shorts, prefix, ns);
+	add_options(local, opts, &n, shorts, &ns);
+	add_options(cli_global_options, opts, &n, shorts, &ns);
+	opts[n] = (struct option){ 0 };
+	shorts[ns] = '\0';
+}
+
 int cli_getopt(struct cli *c, int argc, char **argv, int (*on_opt)(struct cli *c, int id, const char *arg, void *st),
 	       void *st, char ***pos, int *npos, int *rc)
 {
-	static const struct option globals[] = { CLI_GLOBAL_OPTIONS };
-	const struct cli_option *local = c->command->options;
 	bool json_ok = c->command->json;
-	struct option opts[32];
-	size_t n = 0;
+	struct option opts[CLI_MAX_OPTIONS];
+	char shorts[16];
 	int opt;
 
-	for (; local && local[n].name && n < 24; n++)
-		opts[n] = (struct option){ local[n].name, local[n].arg ? required_argument : no_argument, NULL,
-					   local[n].id };
-	for (size_t i = 0; i < sizeof(globals) / sizeof(globals[0]); i++)
-		opts[n++] = globals[i];
-	opts[n] = (struct option){ 0 };
+	cli_getopt_tables(c->command->options, ":", opts, shorts);
 	optind = 0;   /* GNU getopt: start over, also for a second parse in one process */
 	opterr = 0;
 	*rc = CLI_OK;
-	while ((opt = getopt_long(argc, argv, ":p:c:hV", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, shorts, opts, NULL)) != -1) {
 		switch (opt) {
 		case CLI_OPT_PIN_DIR:
 			c->pin_dir = optarg;
