@@ -24,7 +24,7 @@ ifneq ($(SANITIZE),)
 CFLAGS     += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 endif
 # -ldl: dlopen of libnftables (nft_session.c); part of libc since glibc 2.34, a separate library before (RHEL 8).
-LDLIBS     := -lbpf -lelf -lz -lsystemd -lcap -ldl
+LDLIBS     := -lbpf -lelf -lz -lsystemd -lcap -lmnl -ldl
 
 BPF_OBJ    := $(BUILD)/autoxdp.bpf.o
 BPF_SRC    := $(wildcard bpf/*.c bpf/*.h)
@@ -51,10 +51,10 @@ TEST_INC   := -Isrc/daemon -Itests/lib -Itests/model
 # python3: the JSON cross-check of test_axdp.  fail2ban, crowdsec: the real ones run in
 # tests/test_fail2ban.c and tests/test_crowdsec.c, instances of the tests' own.  (No RPM
 # distribution ships crowdsec: there its suite fails until it is installed.)
-DEB_DEPS := $(CLANG) make gcc pkg-config libbpf-dev libelf-dev zlib1g-dev libsystemd-dev libcap-dev \
+DEB_DEPS := $(CLANG) make gcc pkg-config libbpf-dev libelf-dev zlib1g-dev libsystemd-dev libcap-dev libmnl-dev \
             libcriterion-dev iproute2 bpftool nftables python3 busybox-static isc-dhcp-client \
             fail2ban crowdsec crowdsec-custom-bouncer
-RPM_DEPS := clang make gcc pkgconf libbpf-devel elfutils-libelf-devel zlib-devel systemd-devel libcap-devel \
+RPM_DEPS := clang make gcc pkgconf libbpf-devel elfutils-libelf-devel zlib-devel systemd-devel libcap-devel libmnl-devel \
             criterion-devel iproute bpftool nftables python3 busybox dhcp-client fail2ban-server
 
 .PHONY: all deps check bench demo install clean help FORCE

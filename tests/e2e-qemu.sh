@@ -58,7 +58,7 @@ DEB=${DEB:-$BUILD/pkg/autoxdp_${VERSION}_$ARCH.deb}
 BASE_COMMIT=${BASE_COMMIT:-e763454}
 OLD_DEB=${OLD_DEB:-}
 RESIZED=$BUILD/autoxdp-resized.bpf.o
-GUEST_PKGS=systemd-sysv,udev,dbus,kmod,linux-image-amd64,initramfs-tools,iproute2,socat,procps,busybox,libbpf1,libcap2,$LIBELF,libsystemd0,zlib1g
+GUEST_PKGS=systemd-sysv,udev,dbus,kmod,linux-image-amd64,initramfs-tools,iproute2,socat,procps,busybox,libbpf1,libcap2,libmnl0,$LIBELF,libsystemd0,zlib1g
 
 say() { echo "e2e: $*"; }
 die() { echo "e2e: FAIL: $*" >&2; exit 1; }

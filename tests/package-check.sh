@@ -25,7 +25,7 @@ check() { local what=$1; shift; if "$@"; then ok "$what"; else ko "$what"; fi; }
 
 # Tools: the build dependencies of debian/control plus the packaging tools.
 tools=(debhelper dpkg-dev fakeroot lintian rpm clang libbpf-dev libelf-dev zlib1g-dev libsystemd-dev
-	libcap-dev pkg-config make gcc systemd shellcheck file cpio binutils)
+	libcap-dev libmnl-dev pkg-config make gcc systemd shellcheck file cpio binutils)
 missing() {
 	local p
 	for p in "${tools[@]}"; do

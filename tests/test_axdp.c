@@ -1166,3 +1166,77 @@ Test(axdp_cli, bash_completion_completes_commands_subcommands_and_options)
 		run_free(&r);
 	}
 }
+
+/* The words of bash's completion of words (a shell array body), as one line. */
+static void completed(const char *words, char *out, size_t len)
+{
+	char script[1024], path[512], err[256];
+	const char *src = getenv("AXDP_SRCDIR");
+	const char *argv[] = { "bash", "--norc", "-c", script, NULL };
+	struct run r;
+
+	snprintf(path, sizeof(path), "%s/completion/axdp.bash", src && *src ? src : ".");
+	snprintf(script, sizeof(script),
+		 "source '%s' && COMP_WORDS=(%s) && COMP_CWORD=$((${#COMP_WORDS[@]} - 1)) && _axdp && "
+		 "echo \" ${COMPREPLY[*]} \"",
+		 path, words);
+	cr_assert_eq(run_sync(&r, NULL, argv, fx.d.dir, 5000, err, sizeof(err)), 0, "%s: %s %s", words, err,
+		     r.err ? r.err : "");
+	snprintf(out, len, "%s", r.out ? r.out : "");
+	run_free(&r);
+}
+
+/*
+ * The command table that dispatches writes 'axdp help': every command it
+ * lists and every option of each complete in bash and are in axdp(8).
+ */
+Test(axdp_cli, help_completion_and_man_page_name_the_same_commands_and_options)
+{
+	char path[512], *man = NULL, names[64][16], reply[2048], want[64];
+	size_t man_len = 0;
+	FILE *f = fopen(man_page(path, sizeof(path)), "r");
+	const char *p;
+	struct run r;
+	int n = 0, options = 0;
+
+	cr_assert_not_null(f, "%s: %s", path, strerror(errno));
+	cr_assert_geq(getdelim(&man, &man_len, '\0', f), 0, "reading %s", path);
+	fclose(f);
+	cr_assert_eq(run_here(&r, (const char *const[]){ "help", NULL }), 0);
+	p = strstr(r.out, "Commands:\n");
+	cr_assert_not_null(p, "%s", r.out);
+	for (p += strlen("Commands:\n"); n < 64 && sscanf(p, "  %15s", names[n]) == 1 && p[0] == ' '; n++)
+		p = strchr(p, '\n') + 1;
+	run_free(&r);
+	cr_assert_geq(n, 10, "axdp help lists %d commands", n);
+	completed("axdp ''", reply, sizeof(reply));
+	for (int i = 0; i < n; i++) {
+		char words[64];
+
+		snprintf(want, sizeof(want), " %s ", names[i]);
+		cr_expect(strstr(reply, want), "bash completes no command %s: %s", names[i], reply);
+		snprintf(want, sizeof(want), "Cm %s\n", names[i]);
+		snprintf(words, sizeof(words), "Cm %s ", names[i]);
+		cr_expect(strstr(man, want) || strstr(man, words), "axdp(8) has no command %s", names[i]);
+	}
+	for (int i = 0; i < n; i++) {
+		char words[64];
+
+		cr_assert_eq(run_here(&r, (const char *const[]){ "help", names[i], NULL }), 0);
+		snprintf(words, sizeof(words), "axdp %s --", names[i]);
+		completed(words, reply, sizeof(reply));
+		for (p = r.out; (p = strstr(p, "\n  --")); p++) {
+			char opt[32];
+
+			cr_assert_eq(sscanf(p + 3, "%31s", opt), 1);
+			options++;
+			snprintf(want, sizeof(want), " %s ", opt);
+			cr_expect(strstr(reply, want), "axdp %s %s: not completed in bash: %s", names[i], opt, reply);
+			snprintf(want, sizeof(want), "Fl %s", opt + 1);
+			cr_expect(strstr(man, want), "axdp %s %s: not in axdp(8)", names[i], opt);
+		}
+		run_free(&r);
+	}
+	cr_expect_geq(options, 20, "the help pages list %d options", options);
+	free(man);
+}

@@ -29,63 +29,61 @@ static int cmd_reload(struct cli *c, int argc, char **argv);
 static int cmd_version(struct cli *c, int argc, char **argv);
 static int cmd_help(struct cli *c, int argc, char **argv);
 
-static const struct command {
-	const char *name;
-	int (*run)(struct cli *c, int argc, char **argv);
-	const char *synopsis;
-	const char *summary;
-	const char *help;   /* what follows the synopsis in 'axdp help COMMAND' */
-} commands[] = {
+static const struct cli_option reload_options[] = {
+	{ "force", NULL, CLI_OPT_FORCE,
+	  "reload even a deny list that covers the source of $SSH_CONNECTION or a default gateway" },
+	{ 0 },
+};
+
+/* Dispatch and every usage text: a command's options come from its table, never from prose. */
+static const struct cli_command commands[] = {
 	{ "status", cmd_status, "status [--json]", "daemon, interfaces, policy, limits, ports, counters (the default)",
 	  "Whether protection is active: the daemon (through its PidFile=), each protected interface with its\n"
 	  "backend, XDP mode and egress hook, the deny and trust lists, the rate limits the running XDP\n"
 	  "program enforces (and any the configuration changes at the next restart), the open ports with\n"
 	  "their listeners, and counter totals.\n"
-	  "Exit status 3 when protection is not active.\n" },
+	  "Exit status 3 when protection is not active.\n", NULL, true },
 	{ "ports", cmd_ports, "ports [--json]", "ports open to the outside, with bind address and process",
 	  "Every open port: protocol, the addresses it is open on (* for all), and the processes listening\n"
-	  "on it, or 'AllowTCP=' / 'AllowUDP=' for a port the configuration opens.\n" },
+	  "on it, or 'AllowTCP=' / 'AllowUDP=' for a port the configuration opens.\n", NULL, true },
 	{ "conntrack", cmd_conntrack, "conntrack [tcp|udp|icmp] [--limit N] [--json]",
 	  "connections the host opened, newest first",
 	  "The connection table the tc egress program fills: remote and local end, protocol, time since\n"
 	  "the host last sent on it, and state (closing after the host's FIN; expired once idle past its\n"
-	  "configured timeout, until the table reuses the entry).\n"
-	  "  --limit N     show the N most recent entries (default 100, 0 for all)\n" },
+	  "configured timeout, until the table reuses the entry).\n",
+	  cli_conntrack_options, true },
 	{ "stats", cmd_stats,
 	  "stats [--rates] [--watch] [--interval S] [--count N] [--interface IFACE] [--format human|json|prometheus]",
 	  "packets and bytes per action, reason and interface",
-	  "Counters of every verdict and reason, summed over all interfaces or for one, and per interface.\n"
-	  "  --rates             also packets and bits per second, measured over --interval\n"
-	  "  --watch             redraw every --interval on a terminal; one record per interval when piped\n"
-	  "  --interval S        seconds between samples (default 1)\n"
-	  "  --count N           with --watch: stop after N records\n"
-	  "  --interface IFACE   one interface instead of the total\n"
-	  "  --format FORMAT     human (default), json (as --json) or prometheus (text exposition format)\n" },
+	  "Counters of every verdict and reason, summed over all interfaces or for one, and per interface.\n",
+	  cli_stats_options, true },
 	{ "watch", cmd_watch, "watch [--interval S] [--count N] [--interface IFACE] [--json]",
-	  "live counters with rates (stats --watch --rates)", "The same as 'axdp stats --watch --rates'.\n" },
+	  "live counters with rates (stats --watch --rates)", "The same as 'axdp stats --watch --rates'.\n",
+	  cli_watch_options, true },
 	{ "events", cmd_events, "events [--count N] [--timeout S] [--json]", "live log of dropped packets (sampled)",
 	  "Dropped packets as they happen: time, interface, protocol, source, destination and reason.  The\n"
 	  "data path samples at most a few events per second per CPU, and only while this command runs;\n"
-	  "'N more drops not sampled' counts the drops left out before an event.\n"
-	  "  --count N     exit after N events (exit status 1 if --timeout ends it first)\n"
-	  "  --timeout S   exit after S seconds\n" },
+	  "'N more drops not sampled' counts the drops left out before an event.\n",
+	  cli_events_options, true },
 	{ "top", cmd_top, "top [--interval S] [--limit N] [--json]", "top dropped sources and ports (sampled)",
 	  "The sources and destination ports of the drops sampled over --interval seconds (default 5),\n"
-	  "most frequent first, beside the exact number of drops the counters saw meanwhile.\n"
-	  "  --limit N     rows per table (default 10)\n" },
+	  "most frequent first, beside the exact number of drops the counters saw meanwhile.\n",
+	  cli_top_options, true },
 	{ "allow", cmd_policy, "allow add|remove tcp|udp PORT [--comment TEXT] | allow list [--json]",
 	  "ports open even with nothing listening (AllowTCP=, AllowUDP=)",
 	  "Changes AllowTCP= or AllowUDP= in FILE.d/50-axdp.conf, reloads the daemon and waits until the\n"
-	  "port is open (or closed) in the data path.  PORT may be a range LOW-HIGH.\n" },
+	  "port is open (or closed) in the data path.  PORT may be a range LOW-HIGH.\n",
+	  cli_policy_options, true },
 	{ "exclude", cmd_policy,
 	  "exclude add|remove tcp|udp PORT | bind CIDR [--comment TEXT] | exclude list [--json]",
 	  "ports, or bind networks, that never open (ExcludeTCP=, ExcludeUDP=, ExcludeBindCIDR=)",
 	  "Changes ExcludeTCP=, ExcludeUDP= or ExcludeBindCIDR= in FILE.d/50-axdp.conf, reloads the daemon\n"
-	  "and waits until the change is in force.\n" },
+	  "and waits until the change is in force.\n",
+	  cli_policy_options, true },
 	{ "trust", cmd_policy, "trust add|remove CIDR [--comment TEXT] [--force] | trust list [--json]",
 	  "trusted source networks (TrustCIDR=)",
-	  "Changes TrustCIDR= in FILE.d/50-axdp.conf and reloads the daemon.  See autoxdp.conf(5).\n"
-	  "  --force   remove even a network with the source of $SSH_CONNECTION or a default gateway\n" },
+	  "Changes TrustCIDR= in FILE.d/50-axdp.conf and reloads the daemon.  See autoxdp.conf(5).\n",
+	  cli_trust_options, true },
 	{ "block", cmd_block,
 	  "block add CIDR [--for DURATION] [--comment TEXT] [--force] | block add - [--for DURATION] | "
 	  "block remove CIDR|- | block list [--json] | block import FILE",
@@ -97,15 +95,14 @@ static const struct command {
 	  "stdin); a CIDR that is not banned is removed from DenyCIDR= instead.  Without --for, add changes\n"
 	  "DenyCIDR= in FILE.d/50-axdp.conf and reloads the daemon.  list shows both, bans with the seconds\n"
 	  "left.  import checks a deny list file, copies it beside the drop-ins and names it in\n"
-	  "DenyListFile= (autoxdp.conf(5)).\n"
-	  "  --for DURATION  ban for this long\n"
-	  "  --force         block even a network with the source of $SSH_CONNECTION or a default gateway\n"
-	  "  --comment TEXT  the comment written above DenyCIDR= in the drop-in\n" },
+	  "DenyListFile= (autoxdp.conf(5)).\n",
+	  cli_block_options, true },
 	{ "audit", cmd_audit, "audit on|off", "drop nothing, count and log what would drop (Mode=audit), or enforce again",
 	  "Writes Mode=audit (on) or Mode=enforce (off) to FILE.d/50-axdp-mode.conf, reloads the daemon and\n"
 	  "waits until the XDP program in force runs that mode.  The daemon holds both modes' programs from\n"
 	  "its start and swaps the one asked for into every interface's link atomically: no moment of another\n"
-	  "protection, and conntrack, counters and rate buckets stay as they are.\n" },
+	  "protection, and conntrack, counters and rate buckets stay as they are.\n",
+	  NULL, false },
 	{ "explain", cmd_explain,
 	  "explain tcp|udp|icmp SRC[:PORT] DST[:PORT] [--flags FLAGS] [--type TYPE] [--id N] [--interface IFACE] [--json]",
 	  "the verdict the firewall gives a packet, and what decided it",
@@ -114,16 +111,13 @@ static const struct command {
 	  "that decided it: the open port and its listeners, the deny or trust entry, the rate tier and\n"
 	  "bucket, the conntrack entry.  Real traffic is not affected: see axdp(8).\n"
 	  "IPv6 addresses with a port are written [ADDR]:PORT; TCP and UDP need the destination port, the\n"
-	  "source port defaults to 40000.  Bad arguments: exit status 2.\n"
-	  "  --flags FLAGS      TCP flags, letters of S A F R P U (default S)\n"
-	  "  --type TYPE        ICMP: echo-request (default) or echo-reply\n"
-	  "  --id N             ICMP: the echo identifier (default 0)\n"
-	  "  --interface IFACE  as received on IFACE (default: the first protected interface)\n" },
+	  "source port defaults to 40000.  Bad arguments: exit status 2.\n",
+	  cli_explain_options, true },
 	{ "on", cmd_on, "on", "start the daemon (systemctl start autoxdp)",
-	  "Starts the autoxdp service through systemd and waits for the daemon's pid file.\n" },
+	  "Starts the autoxdp service through systemd and waits for the daemon's pid file.\n", NULL, false },
 	{ "off", cmd_off, "off", "remove protection completely: XDP, tc, socket hooks, pins",
 	  "Removes every attachment recorded in the pin directory, the pinned maps and the directory.\n"
-	  "Stop the service first ('systemctl stop autoxdp'), or systemd may start it again.\n" },
+	  "Stop the service first ('systemctl stop autoxdp'), or systemd may start it again.\n", NULL, false },
 	{ "reload", cmd_reload, "reload [--force]", "check the configuration, then make the daemon reload it",
 	  "Parses the configuration as the daemon would; if it is valid, sends SIGHUP to the daemon\n"
 	  "named by PidFile= and checks that it is still running.  A changed rate limit, timeout,\n"
@@ -131,19 +125,52 @@ static const struct command {
 	  "it sends nothing and says to restart (systemctl restart autoxdp, without a gap).  A changed\n"
 	  "Mode= is switched by the reload (see 'axdp help audit'), and axdp waits until the XDP program\n"
 	  "in force runs it.  A deny list that would cover the source of $SSH_CONNECTION or a default\n"
-	  "gateway is refused unless --force.\n" },
-	{ "version", cmd_version, "version [--json]", "print the version", "" },
-	{ "help", cmd_help, "help [COMMAND]", "this help, or a command's", "" },
+	  "gateway is refused unless --force.\n",
+	  reload_options, false },
+	{ "version", cmd_version, "version [--json]", "print the version", "", NULL, true },
+	{ "help", cmd_help, "help [COMMAND]", "this help, or a command's", "", NULL, false },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
-static const struct command *find_command(const char *name)
+static const struct cli_command *find_command(const char *name)
 {
 	for (size_t i = 0; name && i < NCOMMANDS; i++)
 		if (strcmp(name, commands[i].name) == 0)
 			return &commands[i];
 	return NULL;
+}
+
+/* The short form of an option, or 0: a letter id is one. */
+static char short_form(const struct cli_option *o)
+{
+	return o->id < 0x80 ? (char)o->id : 0;
+}
+
+/*
+ * "  --NAME ARG   help", the help aligned past the longest option; in a
+ * table with short forms, "  -X, --NAME ARG" and "      --NAME" beside them.
+ */
+static void print_options(FILE *out, const struct cli_option *o)
+{
+	bool shorts = false;
+	int width = 0;
+
+	for (const struct cli_option *p = o; p && p->name; p++)
+		shorts |= short_form(p) != 0;
+	for (const struct cli_option *p = o; p && p->name; p++) {
+		int w = (int)(strlen(p->name) + (p->arg ? 1 + strlen(p->arg) : 0)) + (shorts ? 4 : 0);
+
+		width = w > width ? w : width;
+	}
+	for (; o && o->name; o++) {
+		char flag[64], lead[8] = "";
+
+		if (shorts)
+			snprintf(lead, sizeof(lead), short_form(o) ? "-%c, " : "    ", short_form(o));
+		snprintf(flag, sizeof(flag), "%s--%s%s%s", lead, o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+		fprintf(out, "  %-*s %s\n", width + 4, flag, o->help);
+	}
 }
 
 static void general_usage(FILE *out)
@@ -152,40 +179,47 @@ static void general_usage(FILE *out)
 		     "The autoxdp firewall's command line.  Without a command: status.\n\nCommands:\n");
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
-	fprintf(out, "\nGlobal options, before or after the command:\n"
-		     "  -p, --pin-dir DIR   the daemon's pin directory (default: PinDir= of the configuration, %s)\n"
-		     "  -c, --config FILE   configuration file (default %s; drop-ins in FILE.d/)\n"
-		     "      --json          JSON output, one document per line (read commands)\n"
-		     "  -h, --help          this help; after a command, the command's\n"
-		     "  -V, --version       print the version\n\n"
-		     "'axdp help COMMAND' describes a command.  See axdp(8).\n",
-		AXDP_PIN_DIR_DEFAULT, AXDP_CONFIG_FILE);
+	fprintf(out, "\nGlobal options, before or after the command:\n");
+	print_options(out, cli_global_options);
+	fprintf(out, "\n'axdp help COMMAND' describes a command.  See axdp(8).\n");
 }
 
 void cli_print_usage(FILE *out, const char *name, bool full)
 {
-	const struct command *cmd = find_command(name);
+	const struct cli_command *cmd = find_command(name);
 
 	if (!cmd) {
 		general_usage(out);
 		return;
 	}
 	fprintf(out, "Usage: axdp %s\n", cmd->synopsis);
-	if (full)
-		fprintf(out, "%s: %s.\n\n%s%s", cmd->name, cmd->summary, cmd->help, *cmd->help ? "\n" : "");
-	if (full)
-		fprintf(out, "Global options: -p, --pin-dir DIR; -c, --config FILE; --json; -h, --help.  See axdp(8).\n");
-	else
+	if (full) {
+		fprintf(out, "%s: %s.\n\n%s", cmd->name, cmd->summary, cmd->help);
+		print_options(out, cmd->options);
+		fprintf(out, "%s", *cmd->help || cmd->options ? "\n" : "");
+	}
+	if (full) {
+		fprintf(out, "Global options:");
+		for (const struct cli_option *o = cli_global_options; o->name; o++) {
+			char lead[8] = "";
+
+			if (short_form(o))
+				snprintf(lead, sizeof(lead), "-%c, ", short_form(o));
+			fprintf(out, "%s %s--%s%s%s", o == cli_global_options ? "" : ";", lead, o->name, o->arg ? " " : "",
+				o->arg ? o->arg : "");
+		}
+		fprintf(out, ".  See axdp(8).\n");
+	} else
 		fprintf(out, "'axdp help %s' for more.\n", cmd->name);
 }
 
 /* Commands without options of their own still take the global ones, and nothing else. */
-static int no_arguments(struct cli *c, int argc, char **argv, bool json_ok, int *rc)
+static int no_arguments(struct cli *c, int argc, char **argv, int *rc)
 {
 	char **pos;
 	int npos;
 
-	if (cli_getopt(c, argc, argv, NULL, json_ok, NULL, NULL, &pos, &npos, rc))
+	if (cli_getopt(c, argc, argv, NULL, NULL, &pos, &npos, rc))
 		return -1;
 	if (npos)
 		return *rc = cli_usage(c, "unexpected argument '%s'", pos[0]), -1;
@@ -197,7 +231,7 @@ static int cmd_version(struct cli *c, int argc, char **argv)
 	struct json j;
 	int rc;
 
-	if (no_arguments(c, argc, argv, true, &rc))
+	if (no_arguments(c, argc, argv, &rc))
 		return rc;
 	if (!c->json) {
 		printf("axdp %s\n", AXDP_VERSION);
@@ -216,7 +250,7 @@ static int cmd_help(struct cli *c, int argc, char **argv)
 	char **pos;
 	int npos, rc;
 
-	if (cli_getopt(c, argc, argv, NULL, false, NULL, NULL, &pos, &npos, &rc))
+	if (cli_getopt(c, argc, argv, NULL, NULL, &pos, &npos, &rc))
 		return rc;
 	if (npos > 1)
 		return cli_usage(c, "unexpected argument '%s'", pos[1]);
@@ -232,7 +266,7 @@ static int cmd_off(struct cli *c, int argc, char **argv)
 	pid_t pid;
 	int rc;
 
-	if (no_arguments(c, argc, argv, false, &rc))
+	if (no_arguments(c, argc, argv, &rc))
 		return rc;
 	cli_load_config(c);
 	if ((rc = cli_require_privileges(c)) != CLI_OK)
@@ -283,7 +317,7 @@ static int cmd_on(struct cli *c, int argc, char **argv)
 	pid_t pid;
 	int rc;
 
-	if (no_arguments(c, argc, argv, false, &rc))
+	if (no_arguments(c, argc, argv, &rc))
 		return rc;
 	if ((rc = config_parses(c, "autoxdpd would refuse to start: fix it first")) != CLI_OK)
 		return rc;
@@ -314,7 +348,7 @@ static int cmd_on(struct cli *c, int argc, char **argv)
 static int force_opt(struct cli *c, int id, const char *arg, void *st)
 {
 	(void)c, (void)arg;
-	if (id != CLI_OPT_FIRST_LOCAL)
+	if (id != CLI_OPT_FORCE)
 		return CLI_USAGE;
 	*(bool *)st = true;
 	return CLI_OK;
@@ -341,14 +375,13 @@ static int reload_guarded(struct cli *c, bool force)
 
 static int cmd_reload(struct cli *c, int argc, char **argv)
 {
-	static const struct option local[] = { { "force", no_argument, NULL, CLI_OPT_FIRST_LOCAL }, {} };
 	struct cli_limits limits;
 	bool force = false;
 	char err[512], **pos;
 	pid_t pid;
 	int rc, npos, running;
 
-	if (cli_getopt(c, argc, argv, local, false, force_opt, &force, &pos, &npos, &rc))
+	if (cli_getopt(c, argc, argv, force_opt, &force, &pos, &npos, &rc))
 		return rc;
 	if (npos)
 		return cli_usage(c, "unexpected argument '%s'", pos[0]);
@@ -389,11 +422,12 @@ static int cmd_reload(struct cli *c, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	static const struct option globals[] = { CLI_GLOBAL_OPTIONS, {} };
 	static char *status_argv[] = { "status", NULL };
+	struct option globals[CLI_MAX_OPTIONS];
+	char shorts[16];
 	const char *no_color = getenv("NO_COLOR"), *term = getenv("TERM");
 	struct cli c = { .config_file = AXDP_CONFIG_FILE, .pin_dir = AXDP_PIN_DIR_DEFAULT };
-	const struct command *cmd;
+	const struct cli_command *cmd;
 	bool help = false;
 	int opt, rc;
 
@@ -402,7 +436,8 @@ int main(int argc, char **argv)
 	c.color = c.tty && !(no_color && *no_color) && !(term && strcmp(term, "dumb") == 0);
 	opterr = 0;
 	/* '+': options up to the command are global; the command parses the rest (globals included). */
-	while ((opt = getopt_long(argc, argv, "+:p:c:hV", globals, NULL)) != -1) {
+	cli_getopt_tables(NULL, "+:", globals, shorts);
+	while ((opt = getopt_long(argc, argv, shorts, globals, NULL)) != -1) {
 		switch (opt) {
 		case CLI_OPT_PIN_DIR: c.pin_dir = optarg; c.pin_dir_given = true; break;
 		case CLI_OPT_CONFIG:
@@ -429,11 +464,12 @@ int main(int argc, char **argv)
 	if (!cmd)
 		return cli_usage(&c, "unknown command '%s'", argv[optind]);
 	c.cmd = cmd->name;
+	c.command = cmd;
 	if (help) {
 		cli_print_usage(stdout, cmd->name, true);
 		return CLI_OK;
 	}
-	if (c.json && (cmd->run == cmd_on || cmd->run == cmd_off || cmd->run == cmd_reload || cmd->run == cmd_help))
+	if (c.json && !cmd->json)
 		return cli_usage(&c, "--json: this command has no JSON output");
 	rc = cmd->run(&c, argc - optind, argv + optind);
 	/* Freed although the process ends: the sanitizer build reports every leak, and a leak report is noise. */

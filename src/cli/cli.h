@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 #include "autoxdp_abi.h"
+#include "abi_names.h"
 #include "config.h"
 
 enum cli_exit {
@@ -24,8 +25,11 @@ enum cli_exit {
 	CLI_NOPRIV = 4,     /* needs root (CAP_BPF) */
 };
 
+struct cli_command;
+
 struct cli {
 	const char *cmd;            /* the command being run, for messages */
+	const struct cli_command *command; /* ... and its row of axdp.c's table */
 	const char *pin_dir;        /* --pin-dir, else the configuration's PinDir= */
 	bool pin_dir_given;
 	const char *config_file;    /* --config, else /etc/autoxdp.conf */
@@ -49,25 +53,67 @@ enum {
 	CLI_OPT_VERSION = 'V',
 	CLI_OPT_JSON = 0x100,
 	CLI_OPT_FIRST_LOCAL = 0x200,   /* commands number their own options from here */
+	/* allow, exclude, trust and block: block hands what is not a ban to cmd_policy, which parses again. */
+	CLI_OPT_COMMENT = CLI_OPT_FIRST_LOCAL,
+	CLI_OPT_FORCE,
+	CLI_OPT_FOR,
 };
 
-#define CLI_GLOBAL_OPTIONS                                          \
-	{ "pin-dir", required_argument, NULL, CLI_OPT_PIN_DIR },    \
-	{ "config", required_argument, NULL, CLI_OPT_CONFIG },      \
-	{ "json", no_argument, NULL, CLI_OPT_JSON },                \
-	{ "help", no_argument, NULL, CLI_OPT_HELP },                \
-	{ "version", no_argument, NULL, CLI_OPT_VERSION }
+/* What those options say; cli_policy_opt() is the on_opt of all four. */
+struct cli_policy_opts {
+	const char *comment;
+	const char *duration; /* block's --for */
+	bool force;
+};
+
+int cli_policy_opt(struct cli *c, int id, const char *arg, void *st);
+
+/* One option of a command: the row getopt matches and 'axdp help COMMAND' prints. */
+struct cli_option {
+	const char *name;   /* --NAME */
+	const char *arg;    /* the value's placeholder (N, S, IFACE), NULL for a flag */
+	int id;             /* what on_opt receives: CLI_OPT_FIRST_LOCAL and up */
+	const char *help;   /* one line */
+};
 
 /*
- * getopt_long over a command's arguments (argv[0] is the command name).
- * Global options are handled here; the command's own ones go to on_opt,
- * which returns 0, or a usage error from cli_usage().  On return *pos
- * points at the positional arguments and *npos counts them.  Returns -1
- * when the command should exit with *rc (help printed, or usage error).
+ * A command: its line in 'axdp help', its help page, its options and what
+ * runs it.  axdp.c's table of them dispatches and writes every usage text,
+ * so help and commands cannot drift apart.
  */
-int cli_getopt(struct cli *c, int argc, char **argv, const struct option *local, bool json_ok,
-	       int (*on_opt)(struct cli *c, int id, const char *arg, void *st), void *st, char ***pos, int *npos,
-	       int *rc);
+struct cli_command {
+	const char *name;
+	int (*run)(struct cli *c, int argc, char **argv);
+	const char *synopsis;
+	const char *summary;
+	const char *help;                 /* what follows the summary in 'axdp help COMMAND', before the options */
+	const struct cli_option *options; /* its own options, ending in { 0 }; NULL: none */
+	bool json;                        /* takes --json */
+};
+
+/*
+ * getopt_long over the arguments of c->command (argv[0] is its name): its
+ * options and the global ones; --json only if it takes it.  Global options
+ * are handled here; the command's own ones go to on_opt, which returns 0,
+ * or a usage error from cli_usage().  On return *pos points at the
+ * positional arguments and *npos counts them.  Returns -1 when the command
+ * should exit with *rc (help printed, or usage error).
+ */
+int cli_getopt(struct cli *c, int argc, char **argv, int (*on_opt)(struct cli *c, int id, const char *arg, void *st),
+	       void *st, char ***pos, int *npos, int *rc);
+
+/* Options every command takes, before or after its name; those with a letter id have that short form. */
+extern const struct cli_option cli_global_options[];
+
+/* Room for a command's options and the global ones, and the { 0 } that ends them. */
+#define CLI_MAX_OPTIONS 32
+
+/*
+ * getopt_long's view of local (NULL: none) and the global options: opts
+ * (ending in { 0 }) and the short-option string, after prefix.
+ */
+void cli_getopt_tables(const struct cli_option *local, const char *prefix, struct option opts[CLI_MAX_OPTIONS],
+		       char shorts[16]);
 
 /* "axdp: CMD: reason" and the command's usage on stderr; returns CLI_USAGE. */
 int cli_usage(struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -136,14 +182,6 @@ void cli_addr(char *buf, size_t len, const struct axdp_addr *a);
 /* addr:port, [v6]:port; port 0 prints the address alone. */
 void cli_addr_port(char *buf, size_t len, const struct axdp_addr *a, unsigned int port);
 const char *cli_proto_name(unsigned int proto);
-
-extern const char *const cli_l4_names[AXDP_L4_COUNT];
-
-struct cli_reason {
-	const char *action;
-	const char *name;
-};
-extern const struct cli_reason cli_reasons[AXDP_REASON_COUNT];
 
 /* ---- JSON, compact, one document per line ---- */
 
@@ -254,6 +292,11 @@ void cli_limits_print(const struct cli *c, const struct cli_limits *l);
 void cli_limits_json(struct json *j, const struct cli_limits *l);   /* the "rate_limits" member */
 
 /* ---- the commands ---- */
+
+/* The options of the commands in cli_*.c, for axdp.c's table. */
+extern const struct cli_option cli_conntrack_options[], cli_stats_options[], cli_watch_options[], cli_events_options[],
+	cli_top_options[],
+	cli_policy_options[], cli_trust_options[], cli_block_options[], cli_explain_options[];
 
 int cmd_status(struct cli *c, int argc, char **argv);
 int cmd_ports(struct cli *c, int argc, char **argv);

@@ -95,7 +95,7 @@ int cmd_audit(struct cli *c, int argc, char **argv)
 	bool audit;
 	pid_t pid;
 
-	if (cli_getopt(c, argc, argv, NULL, false, NULL, NULL, &pos, &npos, &rc))
+	if (cli_getopt(c, argc, argv, NULL, NULL, &pos, &npos, &rc))
 		return rc;
 	if (npos != 1 || (strcmp(pos[0], "on") && strcmp(pos[0], "off")))
 		return cli_usage(c, npos > 1 ? "unexpected argument '%s'" : "expected 'on' or 'off'%s", npos > 1 ? pos[1] : "");

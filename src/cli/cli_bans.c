@@ -22,29 +22,6 @@
 #include "nft_backend.h"
 #include "policy.h"
 
-struct block_opts {
-	const char *duration, *comment;
-	bool force;
-};
-
-enum { OPT_FOR = CLI_OPT_FIRST_LOCAL, OPT_FORCE, OPT_COMMENT };
-
-static int block_opt(struct cli *c, int id, const char *arg, void *st)
-{
-	struct block_opts *o = st;
-
-	(void)c;
-	if (id == OPT_FOR)
-		o->duration = arg;
-	else if (id == OPT_FORCE)
-		o->force = true;
-	else if (id == OPT_COMMENT)
-		o->comment = arg;
-	else
-		return CLI_USAGE;
-	return CLI_OK;
-}
-
 /* A network as runtime bans take it; line 0: a command-line argument. */
 static int parse_network(struct cli *c, const char *s, size_t len, size_t line, struct axdp_cidr *out)
 {
@@ -295,15 +272,16 @@ static int import(struct cli *c, const char *file)
 	return CLI_OK;
 }
 
+const struct cli_option cli_block_options[] = {
+	{ "for", "DURATION", CLI_OPT_FOR, "ban for this long" },
+	{ "force", NULL, CLI_OPT_FORCE, "block even a network with the source of $SSH_CONNECTION or a default gateway" },
+	{ "comment", "TEXT", CLI_OPT_COMMENT, "the comment written above DenyCIDR= in the drop-in" },
+	{ 0 },
+};
+
 int cmd_block(struct cli *c, int argc, char **argv)
 {
-	static const struct option local[] = {
-		{ "for", required_argument, NULL, OPT_FOR },
-		{ "force", no_argument, NULL, OPT_FORCE },
-		{ "comment", required_argument, NULL, OPT_COMMENT },
-		{},
-	};
-	struct block_opts o = {};
+	struct cli_policy_opts o = {};
 	struct axdp_ban *bans = NULL, one;
 	uint64_t seconds = 0;
 	size_t n = 0, removed;
@@ -312,7 +290,7 @@ int cmd_block(struct cli *c, int argc, char **argv)
 	int npos, rc;
 	bool batch;
 
-	if (cli_getopt(c, argc, argv, local, true, block_opt, &o, &pos, &npos, &rc))
+	if (cli_getopt(c, argc, argv, cli_policy_opt, &o, &pos, &npos, &rc))
 		return rc;
 	sub = npos ? pos[0] : "";
 	batch = npos == 2 && !strcmp(pos[1], "-");

@@ -124,9 +124,13 @@ static bool is_icmp(const struct axdp_flow_key *k)
 	return k->proto == IPPROTO_ICMP || k->proto == IPPROTO_ICMPV6;
 }
 
+const struct cli_option cli_conntrack_options[] = {
+	{ "limit", "N", CLI_OPT_FIRST_LOCAL, "show the N most recent entries (default 100, 0 for all)" },
+	{ 0 },
+};
+
 int cmd_conntrack(struct cli *c, int argc, char **argv)
 {
-	static const struct option local[] = { { "limit", required_argument, NULL, CLI_OPT_FIRST_LOCAL }, {} };
 	struct ct_opts o = { .limit = DEFAULT_LIMIT };
 	const char *filter = NULL;
 	struct entry *v;
@@ -135,7 +139,7 @@ int cmd_conntrack(struct cli *c, int argc, char **argv)
 	char **pos;
 	int npos, rc, fd;
 
-	if (cli_getopt(c, argc, argv, local, true, on_opt, &o, &pos, &npos, &rc))
+	if (cli_getopt(c, argc, argv, on_opt, &o, &pos, &npos, &rc))
 		return rc;
 	if (npos > 1)
 		return cli_usage(c, "unexpected argument '%s'", pos[1]);

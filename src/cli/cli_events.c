@@ -125,11 +125,11 @@ static const char *ifname(struct reader *r, __u32 ifindex, char *buf)
 	return buf;
 }
 
-static const struct cli_reason *reason_of(const struct axdp_drop_event *e)
+static const struct axdp_reason_label *reason_of(const struct axdp_drop_event *e)
 {
-	static const struct cli_reason unknown = { "drop", "unknown" };
+	static const struct axdp_reason_label unknown = { "drop", "unknown" };
 
-	return e->reason < AXDP_REASON_COUNT ? &cli_reasons[e->reason] : &unknown;
+	return e->reason < AXDP_REASON_COUNT ? &axdp_reason_labels[e->reason] : &unknown;
 }
 
 /* ---- events ---- */
@@ -149,7 +149,7 @@ static int print_event(struct reader *r, const struct axdp_drop_event *e)
 	struct cli *c = r->c;
 	char when[40], src[64], dst[64], nb[IF_NAMESIZE];
 	const char *name = ifname(r, e->ifindex, nb), *proto = cli_proto_name(e->proto);
-	const struct cli_reason *why = reason_of(e);
+	const struct axdp_reason_label *why = reason_of(e);
 	bool ports = e->proto == 6 || e->proto == 17, would = e->flags & AXDP_EVENT_WOULD_DROP;
 
 	cli_format_mono(when, sizeof(when), e->ts_ns, c->json);
@@ -212,20 +212,21 @@ static int events_opt(struct cli *c, int id, const char *arg, void *st)
 	return CLI_USAGE;
 }
 
+const struct cli_option cli_events_options[] = {
+	{ "count", "N", OPT_COUNT, "exit after N events (exit status 1 if --timeout ends it first)" },
+	{ "timeout", "S", OPT_TIMEOUT, "exit after S seconds" },
+	{ 0 },
+};
+
 int cmd_events(struct cli *c, int argc, char **argv)
 {
-	static const struct option local[] = {
-		{ "count", required_argument, NULL, OPT_COUNT },
-		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-		{},
-	};
 	struct events ev = {};
 	struct reader r = { .ctl_fd = -1, .ring_fd = -1, .on_event = print_event, .ctx = &ev };
 	uint64_t deadline = 0;
 	char **pos;
 	int npos, rc;
 
-	if (cli_getopt(c, argc, argv, local, true, events_opt, &ev, &pos, &npos, &rc))
+	if (cli_getopt(c, argc, argv, events_opt, &ev, &pos, &npos, &rc))
 		return rc;
 	if (npos)
 		return cli_usage(c, "unexpected argument '%s'", pos[0]);
@@ -425,20 +426,21 @@ static int top_opt(struct cli *c, int id, const char *arg, void *st)
 	return CLI_USAGE;
 }
 
+const struct cli_option cli_top_options[] = {
+	{ "interval", "S", OPT_INTERVAL, "seconds to sample (default 5)" },
+	{ "limit", "N", OPT_LIMIT, "rows per table (default 10)" },
+	{ 0 },
+};
+
 int cmd_top(struct cli *c, int argc, char **argv)
 {
-	static const struct option local[] = {
-		{ "interval", required_argument, NULL, OPT_INTERVAL },
-		{ "limit", required_argument, NULL, OPT_LIMIT },
-		{},
-	};
 	struct top t = { .interval = 5, .limit = 10 };
 	struct reader r = { .ctl_fd = -1, .ring_fd = -1, .on_event = keep_sample, .ctx = &t };
 	uint64_t before = 0;
 	char **pos;
 	int npos, rc, counters = -1;
 
-	if (cli_getopt(c, argc, argv, local, true, top_opt, &t, &pos, &npos, &rc))
+	if (cli_getopt(c, argc, argv, top_opt, &t, &pos, &npos, &rc))
 		return rc;
 	if (npos)
 		return cli_usage(c, "unexpected argument '%s'", pos[0]);

@@ -671,7 +671,7 @@ static void print_human(struct cli *c, const struct probe *p, const char *ifname
 		printf(" echo %s id %u", p->echo_reply ? "reply" : "request", p->echo_id);
 	printf(", as received on %s\n", ifname);
 	printf("verdict     %s%s%s (%s)%s\n", cli_c(c, colour), !strcmp(verdict, "would_drop") ? "would drop" : verdict,
-	       cli_c(c, CLI_RESET), cli_reasons[o->reason].name,
+	       cli_c(c, CLI_RESET), axdp_reason_labels[o->reason].name,
 	       l->knobs.audit ? "; Mode=audit: nothing is dropped" : "");
 	if (*because(p, o, w))
 		printf("because     %s\n", because(p, o, w));
@@ -681,7 +681,7 @@ static void print_human(struct cli *c, const struct probe *p, const char *ifname
 		printf("trust       %s (TrustCIDR=)\n", w->trust);
 	if (p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP) {
 		if (w->port) {
-			printf("port        %s/%u open on %s, tier %s\n%12s", cli_l4_names[w->port->l4], p->dport,
+			printf("port        %s/%u open on %s, tier %s\n%12s", axdp_l4_names[w->port->l4], p->dport,
 			       w->port->flags & AXDP_PORT_OPEN_ANY ? "any address" : "bound addresses only",
 			       w->have_slot && w->slot.tier < AXDP_TIER_COUNT ? tier_names[w->slot.tier] : "?", "");
 			cli_port_detail(c, w->port);
@@ -721,8 +721,8 @@ static void print_json(const struct probe *p, const char *ifname, const struct l
 	json_str(&j, "flags", p->proto == IPPROTO_TCP ? p->flags_text : NULL);
 	json_obj_end(&j);
 	json_str(&j, "verdict", verdict_of(o));
-	json_str(&j, "action", cli_reasons[o->reason].action);
-	json_str(&j, "reason", cli_reasons[o->reason].name);
+	json_str(&j, "action", axdp_reason_labels[o->reason].action);
+	json_str(&j, "reason", axdp_reason_labels[o->reason].name);
 	json_str(&j, "deny", w->deny[0] ? w->deny : NULL);
 	json_str(&j, "trust", w->trust[0] ? w->trust : NULL);
 	json_bool(&j, "local_source", w->local_source);
@@ -749,15 +749,16 @@ static void print_json(const struct probe *p, const char *ifname, const struct l
 	json_end(&j);
 }
 
+const struct cli_option cli_explain_options[] = {
+	{ "flags", "FLAGS", OPT_FLAGS, "TCP flags, letters of S A F R P U (default S)" },
+	{ "type", "TYPE", OPT_TYPE, "ICMP: echo-request (default) or echo-reply" },
+	{ "id", "N", OPT_ID, "ICMP: the echo identifier (default 0)" },
+	{ "interface", "IFACE", OPT_INTERFACE, "as received on IFACE (default: the first protected interface)" },
+	{ 0 },
+};
+
 int cmd_explain(struct cli *c, int argc, char **argv)
 {
-	static const struct option local[] = {
-		{ "flags", required_argument, NULL, OPT_FLAGS },
-		{ "interface", required_argument, NULL, OPT_INTERFACE },
-		{ "type", required_argument, NULL, OPT_TYPE },
-		{ "id", required_argument, NULL, OPT_ID },
-		{},
-	};
 	struct probe p = { .flags = TCP_SYN, .flags_text = "S" };
 	struct live l = { .prog_fd = -1 };
 	struct outcome o = { .reason = -1 };
@@ -765,7 +766,7 @@ int cmd_explain(struct cli *c, int argc, char **argv)
 	char **pos, ifname[IF_NAMESIZE + 8] = "";
 	int npos, rc;
 
-	if (cli_getopt(c, argc, argv, local, true, on_opt, &p, &pos, &npos, &rc))
+	if (cli_getopt(c, argc, argv, on_opt, &p, &pos, &npos, &rc))
 		return rc;
 	if ((rc = parse_probe(c, pos, npos, &p)) != CLI_OK)
 		return rc;

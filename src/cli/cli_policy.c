@@ -198,7 +198,7 @@ static int reload_and_wait(struct cli *c, const struct pol_change *ch, const str
 			for (unsigned p = ch->lo; p <= ch->hi; p++)
 				if (listener_keeps_open(listeners, p))
 					printf("note: %s/%u stays open: something listens on it ('axdp ports' says who)\n",
-					       cli_l4_names[ch->key->l4], p);
+					       axdp_l4_names[ch->key->l4], p);
 		return CLI_OK;
 	}
 	if (cli_daemon_pid(c) != pid)
@@ -410,37 +410,45 @@ static int list(struct cli *c, const char *cmd)
 	return CLI_OK;
 }
 
-struct policy_opts {
-	const char *comment;
-	bool force;
-};
-
-static int policy_opt(struct cli *c, int id, const char *arg, void *st)
+int cli_policy_opt(struct cli *c, int id, const char *arg, void *st)
 {
-	struct policy_opts *o = st;
+	struct cli_policy_opts *o = st;
 
 	(void)c;
-	if (id == CLI_OPT_FIRST_LOCAL)
+	if (id == CLI_OPT_COMMENT)
 		o->comment = arg;
-	else if (id == CLI_OPT_FIRST_LOCAL + 1)
+	else if (id == CLI_OPT_FORCE)
 		o->force = true;
+	else if (id == CLI_OPT_FOR)
+		o->duration = arg;
 	else
 		return CLI_USAGE;
 	return CLI_OK;
 }
 
+/* allow and exclude; trust has --force too (and block hands the rest of its work to cmd_policy). */
+const struct cli_option cli_policy_options[] = {
+	{ "comment", "TEXT", CLI_OPT_COMMENT, "the comment written above the key in the drop-in" },
+	{ 0 },
+};
+
+const struct cli_option cli_trust_options[] = {
+	{ "comment", "TEXT", CLI_OPT_COMMENT, "the comment written above TrustCIDR= in the drop-in" },
+	{ "force", NULL, CLI_OPT_FORCE,
+	  "remove even a network with the source of $SSH_CONNECTION or a default gateway" },
+	{ 0 },
+};
+
 int cmd_policy(struct cli *c, int argc, char **argv)
 {
-	static const struct option local[] = { { "comment", required_argument, NULL, CLI_OPT_FIRST_LOCAL },
-					       { "force", no_argument, NULL, CLI_OPT_FIRST_LOCAL + 1 }, {} };
 	struct pol_change ch = {};
-	struct policy_opts o = {};
+	struct cli_policy_opts o = {};
 	const char *sub;
 	bool guarded;
 	char **pos;
 	int npos, rc, want;
 
-	if (cli_getopt(c, argc, argv, local, true, policy_opt, &o, &pos, &npos, &rc))
+	if (cli_getopt(c, argc, argv, cli_policy_opt, &o, &pos, &npos, &rc))
 		return rc;
 	if (!npos)
 		return cli_usage(c, "expected add, remove or list");

@@ -253,7 +253,7 @@ void cli_ports_print(const struct cli *c, const struct cli_ports *p)
 	for (size_t i = 0; i < p->n; i++) {
 		const struct cli_port *r = &p->v[i];
 
-		printf("%-5s %6u  %s\n", cli_l4_names[r->l4], r->port, axdp_port_open_on(r->flags, false));
+		printf("%-5s %6u  %s\n", axdp_l4_names[r->l4], r->port, axdp_port_open_on(r->flags, false));
 		printf("%14s", "");
 		cli_port_detail(c, r);
 	}
@@ -264,7 +264,7 @@ void cli_ports_print(const struct cli *c, const struct cli_ports *p)
 void cli_port_json(struct json *j, const char *key, const struct cli_port *r)
 {
 	json_obj(j, key);
-	json_str(j, "protocol", cli_l4_names[r->l4]);
+	json_str(j, "protocol", axdp_l4_names[r->l4]);
 	json_u64(j, "port", r->port);
 	json_str(j, "open_on", axdp_port_open_on(r->flags, true));
 	json_arr(j, "addresses");
@@ -309,7 +309,7 @@ int cmd_ports(struct cli *c, int argc, char **argv)
 	char **pos;
 	int npos, rc;
 
-	if (cli_getopt(c, argc, argv, NULL, true, NULL, NULL, &pos, &npos, &rc))
+	if (cli_getopt(c, argc, argv, NULL, NULL, &pos, &npos, &rc))
 		return rc;
 	if (npos)
 		return cli_usage(c, "unexpected argument '%s'", pos[0]);

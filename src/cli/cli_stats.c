@@ -32,15 +32,22 @@ enum {
 	OPT_FORMAT,
 };
 
-static const struct option stats_options[] = {
-	{ "rates", no_argument, NULL, OPT_RATES },
-	{ "watch", no_argument, NULL, OPT_WATCH },
-	{ "interval", required_argument, NULL, OPT_INTERVAL },
-	{ "count", required_argument, NULL, OPT_COUNT },
-	{ "interface", required_argument, NULL, OPT_INTERFACE },
-	{ "format", required_argument, NULL, OPT_FORMAT },
-	{},
+/* The options watch shares with stats (watch is stats with --watch --rates set). */
+#define INTERVAL_OPTION { "interval", "S", OPT_INTERVAL, "seconds between samples (default 1)" }
+#define COUNT_OPTION { "count", "N", OPT_COUNT, "with --watch: stop after N records" }
+#define INTERFACE_OPTION { "interface", "IFACE", OPT_INTERFACE, "one interface instead of the total" }
+
+const struct cli_option cli_stats_options[] = {
+	{ "rates", NULL, OPT_RATES, "also packets and bits per second, measured over --interval" },
+	{ "watch", NULL, OPT_WATCH, "redraw every --interval on a terminal; one record per interval when piped" },
+	INTERVAL_OPTION,
+	COUNT_OPTION,
+	INTERFACE_OPTION,
+	{ "format", "FORMAT", OPT_FORMAT, "human (default), json (as --json) or prometheus (text exposition format)" },
+	{ 0 },
 };
+
+const struct cli_option cli_watch_options[] = { INTERVAL_OPTION, COUNT_OPTION, INTERFACE_OPTION, { 0 } };
 
 /* Rows: the XDP path's interface slots, then the nftables backend's interfaces together. */
 #define NFT_ROW AXDP_IFACE_SLOTS
@@ -173,8 +180,8 @@ static void json_reasons(struct json *j, const struct axdp_counter *now, const s
 		struct rate rt = rate_of(was ? &was[r] : NULL, &now[r], secs);
 
 		json_obj(j, NULL);
-		json_str(j, "action", cli_reasons[r].action);
-		json_str(j, "reason", cli_reasons[r].name);
+		json_str(j, "action", axdp_reason_labels[r].action);
+		json_str(j, "reason", axdp_reason_labels[r].name);
 		json_u64(j, "packets", now[r].packets);
 		json_u64(j, "bytes", now[r].bytes);
 		json_u64(j, "would_drop", would[r].packets);
@@ -260,7 +267,7 @@ static void print_table(const struct cli *c, const struct stats_opts *o, const s
 
 		cli_si(p, sizeof(p), (double)now[r].packets, NULL);
 		cli_bytes(b, sizeof(b), (double)now[r].bytes);
-		printf("%s%-7s %-20s %9s %10s", cli_c(c, colour), cli_reasons[r].action, cli_reasons[r].name, p, b);
+		printf("%s%-7s %-20s %9s %10s", cli_c(c, colour), axdp_reason_labels[r].action, axdp_reason_labels[r].name, p, b);
 		if (with_would) {
 			cli_si(p, sizeof(p), (double)would[r].packets, NULL);
 			printf(" %10s", AXDP_REASON_DROPS(r) ? p : "");
@@ -432,7 +439,7 @@ static int stats(struct cli *c, int argc, char **argv, struct stats_opts *o)
 	char **pos;
 	int npos, rc;
 
-	if (cli_getopt(c, argc, argv, stats_options, true, on_opt, o, &pos, &npos, &rc))
+	if (cli_getopt(c, argc, argv, on_opt, o, &pos, &npos, &rc))
 		return rc;
 	if (npos)
 		return cli_usage(c, "unexpected argument '%s'", pos[0]);

@@ -23,7 +23,7 @@
 struct iface {
 	char name[IF_NAMESIZE];
 	int ifindex;            /* 0: no such interface in this network namespace */
-	const char *backend;    /* "xdp" or "nftables" */
+	enum axdp_backend backend;  /* AXDP_BACKEND_XDP or AXDP_BACKEND_NFTABLES */
 	const char *xdp_mode;   /* native, generic, offload, or "detached" when our program is not the one attached */
 	const char *egress;     /* tcx, clsact, or NULL */
 };
@@ -45,10 +45,10 @@ struct status {
 	bool have_limits;
 };
 
-static struct iface *iface(struct status *s, const char *name, const char *backend)
+static struct iface *iface(struct status *s, const char *name, enum axdp_backend backend)
 {
 	for (int i = 0; i < s->n_ifs; i++)
-		if (!strcmp(s->ifs[i].name, name) && !strcmp(s->ifs[i].backend, backend))
+		if (!strcmp(s->ifs[i].name, name) && s->ifs[i].backend == backend)
 			return &s->ifs[i];
 	if (s->n_ifs == (int)(sizeof(s->ifs) / sizeof(s->ifs[0])))
 		return NULL;
@@ -77,9 +77,9 @@ static const char *xdp_mode(const char *link_path, int ifindex)
 	if (!ifindex || !ours || bpf_xdp_query(ifindex, 0, &q))
 		return "detached";
 	if (q.drv_prog_id == ours)
-		return "native";
+		return axdp_xdp_mode_name(AXDP_XDP_NATIVE);
 	if (q.skb_prog_id == ours)
-		return "generic";
+		return axdp_xdp_mode_name(AXDP_XDP_GENERIC);
 	if (q.hw_prog_id == ours)
 		return "offload";
 	return "detached";
@@ -91,30 +91,30 @@ static void scan_links(struct cli *c, struct status *s)
 	struct dirent *de;
 	DIR *dir;
 
-	snprintf(dir_path, sizeof(dir_path), "%s/links", c->pin_dir);
+	snprintf(dir_path, sizeof(dir_path), "%s/" AXDP_LINKS_SUBDIR, c->pin_dir);
 	dir = opendir(dir_path);
 	while (dir && (de = readdir(dir))) {
-		const char *dash = strchr(de->d_name, '-');
-		char kind[16], path[sizeof(dir_path) + 256];
+		const char *name;
+		enum axdp_link_pin kind = axdp_link_pin_parse(de->d_name, &name);
+		char path[sizeof(dir_path) + 256];
 		struct iface *f;
 
-		if (de->d_name[0] == '.' || !dash || dash - de->d_name >= (long)sizeof(kind))
+		if (de->d_name[0] == '.' || !name)
 			continue;
-		snprintf(kind, sizeof(kind), "%.*s", (int)(dash - de->d_name), de->d_name);
 		snprintf(path, sizeof(path), "%s/%s", dir_path, de->d_name);
-		if (!strcmp(kind, "hook")) {
+		if (kind == AXDP_PIN_HOOK) {
 			s->hooks++;
 			continue;
 		}
-		f = iface(s, dash + 1, "xdp");
+		f = iface(s, name, AXDP_BACKEND_XDP);
 		if (!f)
 			continue;
-		if (!strcmp(kind, "xdp"))
+		if (kind == AXDP_PIN_XDP)
 			f->xdp_mode = xdp_mode(path, f->ifindex);
-		else if (!strcmp(kind, "tc"))
-			f->egress = "tcx";
-		else if (!strcmp(kind, "clsact"))
-			f->egress = "clsact";
+		else if (kind == AXDP_PIN_TCX)
+			f->egress = axdp_tc_mode_name(AXDP_TC_TCX);
+		else if (kind == AXDP_PIN_CLSACT)
+			f->egress = axdp_tc_mode_name(AXDP_TC_CLSACT);
 	}
 	if (dir)
 		closedir(dir);
@@ -130,16 +130,16 @@ static void scan_nft(struct status *s)
 		return;
 	n = axdp_nft_interfaces(names, AXDP_MAX_IFACES, err, sizeof(err));
 	for (int i = 0; i < n; i++) {
-		struct iface *f = iface(s, names[i], "nftables");
+		struct iface *f = iface(s, names[i], AXDP_BACKEND_NFTABLES);
 
 		if (f)
-			f->egress = "nftables";
+			f->egress = axdp_backend_name(AXDP_BACKEND_NFTABLES);
 	}
 }
 
 static bool iface_protects(const struct iface *f)
 {
-	return !strcmp(f->backend, "nftables") ||
+	return f->backend == AXDP_BACKEND_NFTABLES ||
 	       (f->xdp_mode && strcmp(f->xdp_mode, "detached") != 0);
 }
 
@@ -181,8 +181,6 @@ static void read_policy_and_limits(struct cli *c, struct status *s)
 	if (!(s->have_limits = cli_limits_collect(c, &s->limits, err, sizeof(err)) == 0))
 		cli_warn(c, "rate limits: %s", err);
 }
-
-static const char *const action_names[3] = { "pass", "drop", "egress" };
 
 /* A list of the source policy: entries of capacity, and the kernel's memory for it when bytes is not NULL. */
 static void list_json(struct json *j, const char *key, uint32_t entries, uint32_t capacity, const uint64_t *bytes)
@@ -241,7 +239,7 @@ static void print_json(struct cli *c, const struct status *s, const struct cli_p
 		json_obj(&j, NULL);
 		json_str(&j, "name", f->name);
 		json_u64(&j, "ifindex", (uint64_t)f->ifindex);
-		json_str(&j, "backend", f->backend);
+		json_str(&j, "backend", axdp_backend_name(f->backend));
 		json_str(&j, "xdp_mode", f->xdp_mode);
 		json_str(&j, "egress", f->egress);
 		json_bool(&j, "protected", iface_protects(f));
@@ -256,7 +254,7 @@ static void print_json(struct cli *c, const struct status *s, const struct cli_p
 	cli_ports_json(&j, ports);
 	json_obj(&j, "counters");
 	for (int a = 0; a < 3; a++) {
-		json_obj(&j, action_names[a]);
+		json_obj(&j, axdp_action_names[a]);
 		json_u64(&j, "packets", s->totals[a].packets);
 		json_u64(&j, "bytes", s->totals[a].bytes);
 		json_obj_end(&j);
@@ -322,8 +320,8 @@ static void print_human(struct cli *c, const struct status *s, const struct cli_
 		bool ok = iface_protects(f);
 
 		printf("%-11s %s%-15s%s %s", i ? "" : "interfaces", cli_c(c, CLI_BOLD), f->name, cli_c(c, CLI_RESET),
-		       f->backend);
-		if (!strcmp(f->backend, "xdp"))
+		       axdp_backend_name(f->backend));
+		if (f->backend == AXDP_BACKEND_XDP)
 			printf(" %s%s%s, egress %s", cli_c(c, ok ? CLI_RESET : CLI_RED), f->xdp_mode ? f->xdp_mode : "missing",
 			       cli_c(c, CLI_RESET), f->egress ? f->egress : "missing");
 		if (!f->ifindex)
@@ -365,7 +363,7 @@ int cmd_status(struct cli *c, int argc, char **argv)
 	char **pos;
 	int npos, rc, fd;
 
-	if (cli_getopt(c, argc, argv, NULL, true, NULL, NULL, &pos, &npos, &rc))
+	if (cli_getopt(c, argc, argv, NULL, NULL, &pos, &npos, &rc))
 		return rc;
 	if (npos)
 		return cli_usage(c, "unexpected argument '%s'", pos[0]);

@@ -17,14 +17,6 @@
 #include "cli.h"
 #include "pidfile.h"
 
-const char *const cli_l4_names[AXDP_L4_COUNT] = { "tcp", "udp" };
-
-const struct cli_reason cli_reasons[AXDP_REASON_COUNT] = {
-#define CLI_REASON(number, id, action, name) [AXDP_##id] = { #action, #name },
-	AXDP_REASONS(CLI_REASON)
-#undef CLI_REASON
-};
-
 /* ---- messages ---- */
 
 static void vmessage(struct cli *c, const char *prefix, const char *fmt, va_list ap)
@@ -66,24 +58,54 @@ int cli_usage(struct cli *c, const char *fmt, ...)
 
 /* ---- options ---- */
 
-int cli_getopt(struct cli *c, int argc, char **argv, const struct option *local, bool json_ok,
-	       int (*on_opt)(struct cli *c, int id, const char *arg, void *st), void *st, char ***pos, int *npos,
-	       int *rc)
+const struct cli_option cli_global_options[] = {
+	{ "pin-dir", "DIR", CLI_OPT_PIN_DIR,
+	  "the daemon's pin directory (default: PinDir= of the configuration, " AXDP_PIN_DIR_DEFAULT ")" },
+	{ "config", "FILE", CLI_OPT_CONFIG, "configuration file (default " AXDP_CONFIG_FILE "; drop-ins in FILE.d/)" },
+	{ "json", NULL, CLI_OPT_JSON, "JSON output, one document per line (read commands)" },
+	{ "help", NULL, CLI_OPT_HELP, "this help; after a command, the command's" },
+	{ "version", NULL, CLI_OPT_VERSION, "print the version" },
+	{ 0 },
+};
+
+static void add_options(const struct cli_option *o, struct option opts[CLI_MAX_OPTIONS], size_t *n, char shorts[16],
+			size_t *ns)
 {
-	static const struct option globals[] = { CLI_GLOBAL_OPTIONS };
-	struct option opts[32];
-	size_t n = 0;
+	for (; o && o->name && *n < CLI_MAX_OPTIONS - 1; o++) {
+		opts[(*n)++] = (struct option){ o->name, o->arg ? required_argument : no_argument, NULL, o->id };
+		if (o->id < 0x80 && *ns < 13) {
+			shorts[(*ns)++] = (char)o->id;
+			if (o->arg)
+				shorts[(*ns)++] = ':';
+		}
+	}
+}
+
+void cli_getopt_tables(const struct cli_option *local, const char *prefix, struct option opts[CLI_MAX_OPTIONS],
+		       char shorts[16])
+{
+	size_t n = 0, ns = strlen(prefix);
+
+	memcpy(shorts, prefix, ns);
+	add_options(local, opts, &n, shorts, &ns);
+	add_options(cli_global_options, opts, &n, shorts, &ns);
+	opts[n] = (struct option){ 0 };
+	shorts[ns] = '\0';
+}
+
+int cli_getopt(struct cli *c, int argc, char **argv, int (*on_opt)(struct cli *c, int id, const char *arg, void *st),
+	       void *st, char ***pos, int *npos, int *rc)
+{
+	bool json_ok = c->command->json;
+	struct option opts[CLI_MAX_OPTIONS];
+	char shorts[16];
 	int opt;
 
-	for (; local && local[n].name && n < 24; n++)
-		opts[n] = local[n];
-	for (size_t i = 0; i < sizeof(globals) / sizeof(globals[0]); i++)
-		opts[n++] = globals[i];
-	opts[n] = (struct option){ 0 };
+	cli_getopt_tables(c->command->options, ":", opts, shorts);
 	optind = 0;   /* GNU getopt: start over, also for a second parse in one process */
 	opterr = 0;
 	*rc = CLI_OK;
-	while ((opt = getopt_long(argc, argv, ":p:c:hV", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, shorts, opts, NULL)) != -1) {
 		switch (opt) {
 		case CLI_OPT_PIN_DIR:
 			c->pin_dir = optarg;
@@ -263,15 +285,16 @@ __u32 cli_xdp_prog_id(const struct cli *c, const char *ifname, char *found, size
 	__u32 id = 0;
 	DIR *dir;
 
-	snprintf(path, sizeof(path), "%s/links", c->pin_dir);
+	snprintf(path, sizeof(path), "%s/" AXDP_LINKS_SUBDIR, c->pin_dir);
 	dir = opendir(path);
 	while (dir && !id && (de = readdir(dir))) {
 		struct bpf_link_info link_info = {};
 		__u32 info_len = sizeof(link_info);
 		char link_path[sizeof(path) + 256];
+		const char *name;
 		int link;
 
-		if (strncmp(de->d_name, "xdp-", 4) || (ifname && strcmp(de->d_name + 4, ifname)))
+		if (axdp_link_pin_parse(de->d_name, &name) != AXDP_PIN_XDP || (ifname && strcmp(name, ifname)))
 			continue;
 		snprintf(link_path, sizeof(link_path), "%s/%s", path, de->d_name);
 		link = bpf_obj_get(link_path);
@@ -280,7 +303,7 @@ __u32 cli_xdp_prog_id(const struct cli *c, const char *ifname, char *found, size
 		if (bpf_obj_get_info_by_fd(link, &link_info, &info_len) == 0 && link_info.prog_id) {
 			id = link_info.prog_id;
 			if (found)
-				snprintf(found, len, "%s", de->d_name + 4);
+				snprintf(found, len, "%s", name);
 		}
 		close(link);
 	}

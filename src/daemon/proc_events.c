@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
-#include <stdalign.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stddef.h>
@@ -10,6 +9,7 @@
 #include <linux/cn_proc.h>
 #include <linux/connector.h>
 #include <linux/netlink.h>
+#include "netlink.h"
 #include "proc_events.h"
 
 int axdp_proc_events_open(char *err, size_t errlen)
@@ -36,32 +36,25 @@ int axdp_proc_events_open(char *err, size_t errlen)
 	return fd;
 }
 
+static int note_event(const struct nlmsghdr *h, void *data)
+{
+	const struct cn_msg *cn = mnl_nlmsg_get_payload(h);
+	bool *relevant = data;
+	__u32 what;
+
+	if (h->nlmsg_len < mnl_nlmsg_size(sizeof(*cn) + sizeof(what)))
+		return MNL_CB_OK;
+	/* Copied out: the event sits 4 bytes past an 8-byte boundary, struct proc_event needs 8. */
+	memcpy(&what, cn->data + offsetof(struct proc_event, what), sizeof(what));
+	*relevant |= what == PROC_EVENT_EXEC || what == PROC_EVENT_EXIT;
+	return MNL_CB_OK;
+}
+
 int axdp_proc_events_drain(int fd)
 {
-	alignas(struct nlmsghdr) char buf[8192];
 	bool relevant = false;
+	/* 1 on an overrun too: lost events cannot be named, so assume they mattered. */
+	int rc = axdp_nl_drain(fd, note_event, &relevant);
 
-	for (;;) {
-		ssize_t n = recv(fd, buf, sizeof(buf), 0);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return relevant;
-		/* Lost events cannot be named: assume they mattered. */
-		if (n < 0 && errno == ENOBUFS)
-			return 1;
-		if (n <= 0)
-			return -1;
-		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, n); h = NLMSG_NEXT(h, n)) {
-			struct cn_msg *cn = NLMSG_DATA(h);
-			__u32 what;
-
-			if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*cn) + sizeof(what)))
-				continue;
-			/* Copied out: the event sits 4 bytes past an 8-byte boundary, struct proc_event needs 8. */
-			memcpy(&what, cn->data + offsetof(struct proc_event, what), sizeof(what));
-			relevant |= what == PROC_EVENT_EXEC || what == PROC_EVENT_EXIT;
-		}
-	}
+	return rc ? rc : relevant;
 }

@@ -163,13 +163,6 @@ struct key {
 	const char *def;          /* spelled as in the file, so defaults go through the parsers */
 };
 
-static const char *const xdp_mode_names[] = {
-	[AXDP_XDP_AUTO] = "auto",
-	[AXDP_XDP_NATIVE] = "native",
-	[AXDP_XDP_GENERIC] = "generic",
-	NULL,
-};
-
 static const char *const backend_names[] = {
 	[AXDP_BACKEND_AUTO] = "auto",
 	[AXDP_BACKEND_XDP] = "xdp",
@@ -188,6 +181,11 @@ const char *axdp_mode_name(bool audit)
 	return run_mode_names[audit ? AXDP_MODE_AUDIT : AXDP_MODE_ENFORCE];
 }
 
+const char *axdp_backend_name(enum axdp_backend backend)
+{
+	return backend_names[backend];
+}
+
 #define OFF(field) offsetof(struct axdp_config, field)
 
 /* Print order is table order, so keys of one section must stay together. */
@@ -196,7 +194,7 @@ static const struct key keys[] = {
 	{ SEC_DAEMON, "BpfObject", T_PATH, OFF(bpf_object), 1, AXDP_PATH_MAX - 1, NULL,
 	  AXDP_OBJECT_DEFAULT },
 	{ SEC_DAEMON, "PinDir", T_PATH, OFF(pin_dir), 1, AXDP_PATH_MAX - 1, NULL, AXDP_PIN_DIR_DEFAULT },
-	{ SEC_DAEMON, "XdpMode", T_ENUM, OFF(xdp_mode), 0, 0, xdp_mode_names, "auto" },
+	{ SEC_DAEMON, "XdpMode", T_ENUM, OFF(xdp_mode), 0, 0, axdp_xdp_mode_names, "auto" },
 	{ SEC_DAEMON, "Backend", T_ENUM, OFF(backend), 0, 0, backend_names, "auto" },
 	{ SEC_DAEMON, "Mode", T_ENUM, OFF(mode), 0, 0, run_mode_names, "enforce" },
 	{ SEC_DAEMON, "ReconcileIntervalSec", T_UINT, OFF(reconcile_interval_s), 1, 3600, NULL,
@@ -1021,6 +1019,19 @@ static int assign(struct axdp_config *c, char *s, char *eq, int section,
 		ops[k->type].reset(field(c, k));
 	seen_line[i] = p->line;
 	return *value ? ops[k->type].parse(field(c, k), k, value, p) : 0;
+}
+
+int axdp_config_set(struct axdp_config *c, const char *key, const char *value, const char *origin, char *err,
+		    size_t errlen)
+{
+	const struct pos p = { origin, 0, err, errlen };
+	const struct key *k = key_by_name(key);
+
+	if (!k)
+		return fail(&p, "no key %s= in autoxdp.conf(5)", key);
+	if (ops[k->type].list)
+		ops[k->type].reset(field(c, k));
+	return ops[k->type].parse(field(c, k), k, value, &p);
 }
 
 static int section_header(char *s, const struct pos *p)

@@ -48,6 +48,9 @@ enum axdp_run_mode {
 /* The mode as Mode= spells it: "audit" or "enforce". */
 const char *axdp_mode_name(bool audit);
 
+/* The backend as Backend= spells it: "auto", "xdp" or "nftables". */
+const char *axdp_backend_name(enum axdp_backend backend);
+
 /* IPv4 is stored v4-mapped (::ffff:a.b.c.d) with prefix + 96, like addresses in the ABI. */
 struct axdp_cidr {
 	uint8_t addr[16]; /* network order; bits past prefix are always zero */
@@ -155,6 +158,14 @@ int axdp_config_parse_file(struct axdp_config *c, const char *path, char *err, s
 int axdp_config_print(const struct axdp_config *c, FILE *out);
 
 bool axdp_config_equal(const struct axdp_config *a, const struct axdp_config *b);
+
+/*
+ * Sets key (as the file names it) to value (as the file spells it), through
+ * the key's own parser: a command-line option standing in for the key.  0,
+ * or -1 with "ORIGIN: KEY=VALUE: what is wrong" in err.
+ */
+int axdp_config_set(struct axdp_config *c, const char *key, const char *value, const char *origin, char *err,
+		    size_t errlen);
 
 /* Frees the lists and leaves them empty; safe to call twice. */
 void axdp_config_free(struct axdp_config *c);

@@ -1,7 +1,5 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
-#include <stdalign.h>
-#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,6 +9,7 @@
 #include <linux/rtnetlink.h>
 #include "errbuf.h"
 #include "ifaces.h"
+#include "netlink.h"
 
 static void add_unique(struct axdp_iface_list *l, int ifindex)
 {
@@ -29,87 +28,71 @@ static void add_unique(struct axdp_iface_list *l, int ifindex)
  * Every output interface of a default route, multipath routes' next hops included.  Lengths are checked
  * before each read: the kernel's messages always pass, a short or corrupt one is ignored.
  */
-static void collect_route(struct axdp_iface_list *l, const struct nlmsghdr *h)
+static int collect_route(const struct nlmsghdr *h, void *data)
 {
-	struct rtmsg *rt = NLMSG_DATA(h);
-	int len = RTM_PAYLOAD(h);
+	struct axdp_iface_list *l = data;
+	const struct rtmsg *rt = mnl_nlmsg_get_payload(h);
+	const struct nlattr *a;
 
-	if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*rt)) || rt->rtm_dst_len != 0 || rt->rtm_table != RT_TABLE_MAIN ||
-	    rt->rtm_type != RTN_UNICAST)
-		return;
-	for (struct rtattr *a = RTM_RTA(rt); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
-		if (a->rta_type == RTA_OIF && RTA_PAYLOAD(a) >= sizeof(int)) {
-			add_unique(l, *(int *)RTA_DATA(a));
-		} else if (a->rta_type == RTA_MULTIPATH) {
-			struct rtnexthop *nh = RTA_DATA(a);
-			int left = RTA_PAYLOAD(a);
+	if (h->nlmsg_type != RTM_NEWROUTE || h->nlmsg_len < mnl_nlmsg_size(sizeof(*rt)) || rt->rtm_dst_len != 0 ||
+	    rt->rtm_table != RT_TABLE_MAIN || rt->rtm_type != RTN_UNICAST)
+		return MNL_CB_OK;
+	mnl_attr_for_each(a, h, sizeof(*rt)) {
+		if (mnl_attr_get_type(a) == RTA_OIF && mnl_attr_get_payload_len(a) >= sizeof(int)) {
+			add_unique(l, (int)mnl_attr_get_u32(a));
+		} else if (mnl_attr_get_type(a) == RTA_MULTIPATH) {
+			const struct rtnexthop *nh = mnl_attr_get_payload(a);
+			int left = mnl_attr_get_payload_len(a);
 
 			for (; left >= (int)sizeof(*nh) && RTNH_OK(nh, left);
 			     left -= NLMSG_ALIGN(nh->rtnh_len), nh = RTNH_NEXT(nh))
 				add_unique(l, nh->rtnh_ifindex);
 		}
 	}
+	return MNL_CB_OK;
 }
 
 int axdp_route_reply_parse(const void *buf, size_t len, struct axdp_iface_list *out)
 {
-	long n = len > INT_MAX ? INT_MAX : (long)len;
-
-	for (const struct nlmsghdr *h = buf; NLMSG_OK(h, n); h = NLMSG_NEXT(h, n)) {
-		if (h->nlmsg_type == NLMSG_DONE)
-			return 1;
-		if (h->nlmsg_type == NLMSG_ERROR) {
-			const struct nlmsgerr *e = NLMSG_DATA(h);
-
-			errno = h->nlmsg_len < NLMSG_LENGTH(sizeof(*e)) ? EPROTO : axdp_netlink_errno(e->error);
-			return -1;
-		}
-		if (h->nlmsg_type == RTM_NEWROUTE)
-			collect_route(out, h);
-	}
-	return 0;
+	return axdp_nl_parse(buf, len, 0, 0, collect_route, out);
 }
 
-static int dump_routes(int fd, int family, struct axdp_iface_list *out)
+static int dump_routes(struct mnl_socket *nl, int family, struct axdp_iface_list *out, const char **what)
 {
 	struct {
 		struct nlmsghdr nh;
 		struct rtmsg rt;
 	} req = {
-		.nh = { .nlmsg_len = sizeof(req), .nlmsg_type = RTM_GETROUTE, .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
-			.nlmsg_seq = family },
+		.nh = { .nlmsg_len = sizeof(req), .nlmsg_type = RTM_GETROUTE, .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP },
 		.rt = { .rtm_family = family },
 	};
-	alignas(struct nlmsghdr) char buf[32768];
+	int rc, tries = 0;
 
-	if (send(fd, &req, sizeof(req), 0) < 0)
+	/* An interrupted pass's interfaces were default routes a moment ago: keep them, add the next pass's. */
+	while ((rc = axdp_nl_request(nl, &req.nh, collect_route, out, what)) == 1 && ++tries < AXDP_NL_DUMP_TRIES)
+		;
+	if (rc == 1) {
+		*what = "dump (kept changing underneath)";
+		errno = EAGAIN;
 		return -1;
-	for (;;) {
-		ssize_t n = recv(fd, buf, sizeof(buf), 0);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		int rc = axdp_route_reply_parse(buf, (size_t)n, out);
-
-		if (rc)
-			return rc < 0 ? -1 : 0;
 	}
+	return rc;
 }
 
 int axdp_default_route_ifaces(struct axdp_iface_list *out, char *err, size_t errlen)
 {
-	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	struct mnl_socket *nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+	const char *what = "socket";
 	int rc = -1;
 
 	out->n = 0;
-	if (fd >= 0 && dump_routes(fd, AF_INET, out) == 0 && dump_routes(fd, AF_INET6, out) == 0)
+	if (nl && mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) == 0 && dump_routes(nl, AF_INET, out, &what) == 0 &&
+	    dump_routes(nl, AF_INET6, out, &what) == 0)
 		rc = 0;
 	if (rc)
-		snprintf(err, errlen, "reading the default routes (rtnetlink): %s", strerror(errno));
-	if (fd >= 0)
-		close(fd);
+		snprintf(err, errlen, "reading the default routes (rtnetlink %s): %s", what, strerror(errno));
+	if (nl)
+		mnl_socket_close(nl);
 	return rc;
 }
 
@@ -132,26 +115,20 @@ int axdp_link_monitor_open(char *err, size_t errlen)
 	return fd;
 }
 
+static int note_change(const struct nlmsghdr *h, void *data)
+{
+	bool *changed = data;
+
+	*changed |= h->nlmsg_type == RTM_NEWLINK || h->nlmsg_type == RTM_DELLINK || h->nlmsg_type == RTM_NEWADDR ||
+		    h->nlmsg_type == RTM_DELADDR || h->nlmsg_type == RTM_NEWROUTE || h->nlmsg_type == RTM_DELROUTE;
+	return MNL_CB_OK;
+}
+
 int axdp_link_monitor_drain(int fd)
 {
-	alignas(struct nlmsghdr) char buf[16384];
 	bool changed = false;
+	/* 1 on an overrun too: it lost messages we cannot name, so assume a change and resync. */
+	int rc = axdp_nl_drain(fd, note_change, &changed);
 
-	for (;;) {
-		ssize_t n = recv(fd, buf, sizeof(buf), 0);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return changed;
-		/* An overrun lost messages we cannot name: assume a change and resync. */
-		if (n < 0 && errno == ENOBUFS)
-			return 1;
-		if (n <= 0)
-			return -1;
-		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, n); h = NLMSG_NEXT(h, n))
-			changed |= h->nlmsg_type == RTM_NEWLINK || h->nlmsg_type == RTM_DELLINK ||
-				   h->nlmsg_type == RTM_NEWADDR || h->nlmsg_type == RTM_DELADDR ||
-				   h->nlmsg_type == RTM_NEWROUTE || h->nlmsg_type == RTM_DELROUTE;
-	}
+	return rc ? rc : changed;
 }

@@ -26,14 +26,23 @@
 #define AXDP_TC_HANDLE 0xa8d9
 #define AXDP_TC_PRIORITY 0xa8d9
 
-#define LINKS_SUBDIR "links"
+static const char *const link_pin_names[AXDP_PIN_OTHER] = {
+	[AXDP_PIN_XDP] = "xdp",
+	[AXDP_PIN_TCX] = "tc",
+	[AXDP_PIN_CLSACT] = "clsact",
+	[AXDP_PIN_HOOK] = "hook",
+};
+
+const char *const axdp_xdp_mode_names[] = {
+	[AXDP_XDP_AUTO] = "auto",
+	[AXDP_XDP_NATIVE] = "native",
+	[AXDP_XDP_GENERIC] = "generic",
+	NULL,
+};
 
 const char *axdp_xdp_mode_name(enum axdp_xdp_mode mode)
 {
-	static const char *const names[] = {
-		[AXDP_XDP_AUTO] = "auto", [AXDP_XDP_NATIVE] = "native", [AXDP_XDP_GENERIC] = "generic",
-	};
-	return names[mode];
+	return axdp_xdp_mode_names[mode];
 }
 
 const char *axdp_tc_mode_name(enum axdp_tc_mode mode)
@@ -71,7 +80,7 @@ static int prepare_pin_dir(const char *pin_dir, char *err, size_t errlen)
 			return axdp_fail(err, errlen, "mounting bpffs on %s: %s; mount it with 'mount -t bpf bpf %s'",
 				    parent, strerror(errno), parent);
 	}
-	snprintf(links, sizeof(links), "%s/" LINKS_SUBDIR, pin_dir);
+	snprintf(links, sizeof(links), "%s/" AXDP_LINKS_SUBDIR, pin_dir);
 	if ((mkdir(pin_dir, 0700) != 0 && errno != EEXIST) || (mkdir(links, 0700) != 0 && errno != EEXIST))
 		return axdp_fail(err, errlen, "creating pin directory %s: %s", links, strerror(errno));
 	return 0;
@@ -239,9 +248,20 @@ int axdp_datapath_map_fd(const struct axdp_datapath *dp, const char *map_name, c
 	return bpf_map__fd(map);
 }
 
-static void link_pin_path(char *buf, size_t len, const char *pin_dir, const char *hook, const char *ifname)
+static void link_pin_path(char *buf, size_t len, const char *pin_dir, enum axdp_link_pin kind, const char *name)
 {
-	snprintf(buf, len, "%s/" LINKS_SUBDIR "/%s-%s", pin_dir, hook, ifname);
+	snprintf(buf, len, "%s/" AXDP_LINKS_SUBDIR "/%s-%s", pin_dir, link_pin_names[kind], name);
+}
+
+enum axdp_link_pin axdp_link_pin_parse(const char *file, const char **name)
+{
+	const char *dash = strchr(file, '-');
+
+	*name = dash ? dash + 1 : NULL;
+	for (int k = 0; dash && k < AXDP_PIN_OTHER; k++)
+		if (strlen(link_pin_names[k]) == (size_t)(dash - file) && !strncmp(file, link_pin_names[k], dash - file))
+			return k;
+	return AXDP_PIN_OTHER;
 }
 
 /*
@@ -275,7 +295,7 @@ int axdp_update_xdp(const char *pin_dir, const char *ifname, int prog_fd, char *
 	char path[PATH_MAX];
 	int rc;
 
-	link_pin_path(path, sizeof(path), pin_dir, "xdp", ifname);
+	link_pin_path(path, sizeof(path), pin_dir, AXDP_PIN_XDP, ifname);
 	rc = adopt_link(path, prog_fd, ifname, err, errlen);
 	if (rc == 0)
 		return axdp_fail(err, errlen, "%s: no XDP link pinned at %s", ifname, path);
@@ -301,7 +321,7 @@ static int attach_xdp(const struct axdp_datapath *dp, struct axdp_attachment *a,
 	char path[PATH_MAX];
 	int fd, rc, native_errno = 0;
 
-	link_pin_path(path, sizeof(path), dp->pin_dir, "xdp", a->ifname);
+	link_pin_path(path, sizeof(path), dp->pin_dir, AXDP_PIN_XDP, a->ifname);
 	rc = adopt_link(path, dp->xdp_fd, a->ifname, err, errlen);
 	if (rc < 0)
 		return -1;
@@ -351,7 +371,7 @@ static int attach_clsact(const struct axdp_datapath *dp, struct axdp_attachment 
 		return axdp_fail(err, errlen, "%s: attaching tc egress filter: %s", a->ifname, strerror(-rc));
 	a->tc_mode = AXDP_TC_CLSACT;
 	/* A filter has no link to pin: the program pinned beside the links says there is one to remove. */
-	link_pin_path(path, sizeof(path), dp->pin_dir, "clsact", a->ifname);
+	link_pin_path(path, sizeof(path), dp->pin_dir, AXDP_PIN_CLSACT, a->ifname);
 	if (bpf_obj_pin(dp->tc_fd, path) && errno != EEXIST)
 		return axdp_fail(err, errlen, "%s: pinning %s: %s", a->ifname, path, strerror(errno));
 	return 0;
@@ -362,7 +382,7 @@ static int attach_tc(const struct axdp_datapath *dp, struct axdp_attachment *a, 
 	char path[PATH_MAX];
 	int fd, rc;
 
-	link_pin_path(path, sizeof(path), dp->pin_dir, "tc", a->ifname);
+	link_pin_path(path, sizeof(path), dp->pin_dir, AXDP_PIN_TCX, a->ifname);
 	rc = adopt_link(path, dp->tc_fd, a->ifname, err, errlen);
 	if (rc < 0)
 		return -1;
@@ -390,24 +410,24 @@ static int swap_pinned_links(const struct axdp_datapath *dp, char *err, size_t e
 	int rc = 0;
 	DIR *d;
 
-	snprintf(dir, sizeof(dir), "%s/" LINKS_SUBDIR, dp->pin_dir);
+	snprintf(dir, sizeof(dir), "%s/" AXDP_LINKS_SUBDIR, dp->pin_dir);
 	d = opendir(dir);
 	if (!d)
 		return errno == ENOENT ? 0 : axdp_fail(err, errlen, "reading %s: %s", dir, strerror(errno));
 	while (!rc && (de = readdir(d))) {
-		const char *dash = strchr(de->d_name, '-');
+		const char *name;
+		enum axdp_link_pin kind = axdp_link_pin_parse(de->d_name, &name);
 		struct axdp_attachment a = {};
-		size_t hook = dash ? (size_t)(dash - de->d_name) : 0;
 
-		if (!dash)
+		if (!name)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		snprintf(a.ifname, sizeof(a.ifname), "%s", dash + 1);
-		if (hook == 3 && strncmp(de->d_name, "xdp", 3) == 0)
+		snprintf(a.ifname, sizeof(a.ifname), "%s", name);
+		if (kind == AXDP_PIN_XDP)
 			rc = adopt_link(path, dp->xdp_fd, a.ifname, err, errlen) < 0;
-		else if (hook == 2 && strncmp(de->d_name, "tc", 2) == 0)
+		else if (kind == AXDP_PIN_TCX)
 			rc = adopt_link(path, dp->tc_fd, a.ifname, err, errlen) < 0;
-		else if (hook == 6 && strncmp(de->d_name, "clsact", 6) == 0 && (a.ifindex = if_nametoindex(a.ifname)))
+		else if (kind == AXDP_PIN_CLSACT && (a.ifindex = if_nametoindex(a.ifname)))
 			rc = unlink(path) == 0 ? attach_clsact(dp, &a, err, errlen)
 					       : axdp_fail(err, errlen, "%s: replacing pin %s: %s", a.ifname, path, strerror(errno));
 	}
@@ -521,7 +541,7 @@ static int attach_hook(const struct axdp_datapath *dp, const char *name, int cgr
 	link = cgroup_fd >= 0 ? bpf_program__attach_cgroup(prog, cgroup_fd) : bpf_program__attach(prog);
 	if (!link)
 		return axdp_fail(err, errlen, "attaching socket hook %s: %s", name, strerror(errno));
-	link_pin_path(path, sizeof(path), dp->pin_dir, "hook", name);
+	link_pin_path(path, sizeof(path), dp->pin_dir, AXDP_PIN_HOOK, name);
 	rc = detach_link(path, name, err, errlen);
 	if (!rc && bpf_link__pin(link, path))
 		rc = axdp_fail(err, errlen, "pinning socket hook %s at %s: %s", name, path, strerror(errno));
@@ -582,13 +602,13 @@ int axdp_detach(const char *pin_dir, const char *ifname, char *err, size_t errle
 	char path[PATH_MAX];
 
 	/* Ingress first, so nothing is judged by a half-removed data path. */
-	link_pin_path(path, sizeof(path), pin_dir, "xdp", ifname);
+	link_pin_path(path, sizeof(path), pin_dir, AXDP_PIN_XDP, ifname);
 	if (detach_link(path, ifname, err, errlen))
 		return -1;
-	link_pin_path(path, sizeof(path), pin_dir, "tc", ifname);
+	link_pin_path(path, sizeof(path), pin_dir, AXDP_PIN_TCX, ifname);
 	if (detach_link(path, ifname, err, errlen))
 		return -1;
-	link_pin_path(path, sizeof(path), pin_dir, "clsact", ifname);
+	link_pin_path(path, sizeof(path), pin_dir, AXDP_PIN_CLSACT, ifname);
 	return detach_clsact(path, ifname, err, errlen);
 }
 
@@ -598,20 +618,20 @@ int axdp_remove_all(const char *pin_dir, char *err, size_t errlen)
 	struct dirent *de;
 	DIR *dir;
 
-	snprintf(path, sizeof(path), "%s/" LINKS_SUBDIR, pin_dir);
+	snprintf(path, sizeof(path), "%s/" AXDP_LINKS_SUBDIR, pin_dir);
 	dir = opendir(path);
 	if (!dir && errno != ENOENT)
 		return axdp_fail(err, errlen, "reading %s: %s", path, strerror(errno));
 	while (dir && (de = readdir(dir))) {
-		const char *ifname = strchr(de->d_name, '-');
+		const char *name;
+		enum axdp_link_pin kind = axdp_link_pin_parse(de->d_name, &name);
 		char link[PATH_MAX];
 		int rc;
 
-		if (de->d_name[0] == '.' || !ifname ||
+		if (de->d_name[0] == '.' || !name ||
 		    snprintf(link, sizeof(link), "%s/%s", path, de->d_name) >= (int)sizeof(link))
 			continue;
-		rc = strncmp(de->d_name, "hook-", 5) == 0 ? detach_link(link, ifname + 1, err, errlen)
-							 : axdp_detach(pin_dir, ifname + 1, err, errlen);
+		rc = kind == AXDP_PIN_HOOK ? detach_link(link, name, err, errlen) : axdp_detach(pin_dir, name, err, errlen);
 		if (rc) {
 			closedir(dir);
 			return -1;

@@ -124,6 +124,25 @@ const struct btf_var_secinfo *axdp_knobs_var(const struct btf *btf, __u32 datase
 int axdp_set_knobs(struct bpf_object *obj, const char *path, const struct axdp_knobs *knobs, char *err,
 		   size_t errlen);
 
+/*
+ * Our links are pinned as PinDir=/links/KIND-NAME: NAME is the interface,
+ * or for the socket hooks the program.
+ */
+#define AXDP_LINKS_SUBDIR "links"
+
+enum axdp_link_pin {
+	AXDP_PIN_XDP,      /* "xdp-IFACE" */
+	AXDP_PIN_TCX,      /* "tc-IFACE": the tcx egress link */
+	AXDP_PIN_CLSACT,   /* "clsact-IFACE": the record of a clsact filter (older kernels) */
+	AXDP_PIN_HOOK,     /* "hook-PROGRAM" */
+	AXDP_PIN_OTHER,    /* none of ours */
+};
+
+/* The kind of a pin's file name; *name: what follows "KIND-", NULL without a dash. */
+enum axdp_link_pin axdp_link_pin_parse(const char *file, const char **name);
+
+/* XdpMode= and --xdp-mode spell mode i as axdp_xdp_mode_names[i]; NULL-terminated. */
+extern const char *const axdp_xdp_mode_names[];
 const char *axdp_xdp_mode_name(enum axdp_xdp_mode mode);
 const char *axdp_tc_mode_name(enum axdp_tc_mode mode);
 

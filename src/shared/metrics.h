@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The firewall's numbers as Prometheus metrics, one renderer for both
- * `axdp stats --format prometheus` and the daemon's MetricsFile=, and the
- * readers both need: which interface a counter slot belongs to, how many
- * ports are open, how full conntrack is.
+ * `axdp stats --format prometheus` and the daemon's MetricsFile=, from the
+ * readers in map_readers.h.
  */
 #ifndef AXDP_METRICS_H
 #define AXDP_METRICS_H
@@ -13,6 +12,7 @@
 #include <stdio.h>
 #include <net/if.h>
 #include "autoxdp_abi.h"
+#include "map_readers.h"
 
 /* Map fds the metrics come from; -1 leaves out the metrics of that map. */
 struct axdp_metrics_maps {
@@ -35,27 +35,6 @@ struct axdp_metrics_maps {
 
 /* The interface label of the nftables backend's counters: they count its interfaces together. */
 #define AXDP_NFT_ROW "nftables"
-
-/* What a counter slot counts.  Slot 0 counts interfaces without a slot of their own: "other". */
-struct axdp_slot_iface {
-	bool used;
-	__u32 ifindex;               /* 0 for slot 0 */
-	char name[IF_NAMESIZE + 8];  /* "if12" when the index has no name in this network namespace */
-};
-
-#define AXDP_SLOT_OTHER "other"
-
-/* Fills out[slot] for every slot; unused ones stay !used (slot 0 is always used). 0, or -1 with errno. */
-int axdp_slot_ifaces(int iface_slots_fd, struct axdp_slot_iface out[AXDP_IFACE_SLOTS]);
-
-/* Ports whose port_allow slot is open (any or bound addresses), per protocol.  0, or -1 with errno. */
-int axdp_open_ports_count(int port_allow_fd, unsigned int out[AXDP_L4_COUNT]);
-
-/* Entries in the conntrack map (idle ones stay until the LRU reuses them), or -1 with errno. */
-long axdp_conntrack_count(int conntrack_fd);
-
-/* Drops the event sampler left out since it last sampled one, summed over CPUs; -1 with errno. */
-long long axdp_events_skipped(int event_budget_fd);
 
 /* The Prometheus text exposition format (version 0.0.4). 0, or -1 with err. */
 int axdp_metrics_render(FILE *out, const struct axdp_metrics_maps *m, char *err, size_t errlen);

@@ -2,12 +2,11 @@
 #define _GNU_SOURCE
 #include "sockdiag.h"
 #include "errbuf.h"
+#include "netlink.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
-#include <stdalign.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,11 +21,6 @@
 #include <linux/sock_diag.h>
 #include "autoxdp_abi.h"
 
-/* The kernel caps a dump skb at 32 KiB (netlink max_recvmsg_len), so this never truncates. */
-#define RECV_BUF (32 * 1024)
-/* inet_diag walks live hash tables; a changed-during-dump flag is rare, retrying is cheap. */
-#define DUMP_TRIES 3
-
 struct dump_kind {
 	uint8_t family, proto;
 	const char *name;
@@ -40,22 +34,12 @@ static bool unspecified(const __be32 a[4], uint8_t family)
 /* INET_DIAG_SKV6ONLY: the kernel adds it for IPv6 sockets in LISTEN or CLOSE (bound UDP) state. */
 static bool diag_v6only(const struct nlmsghdr *h)
 {
-	const struct inet_diag_msg *m = NLMSG_DATA(h);
-	int len = (int)h->nlmsg_len - (int)NLMSG_LENGTH(sizeof(*m));
+	const struct nlattr *a;
 
-	for (const struct rtattr *a = (const void *)(m + 1); RTA_OK(a, len); a = RTA_NEXT(a, len))
-		if (a->rta_type == INET_DIAG_SKV6ONLY && RTA_PAYLOAD(a) >= 1)
-			return *(const uint8_t *)RTA_DATA(a) != 0;
+	mnl_attr_for_each(a, h, sizeof(struct inet_diag_msg))
+		if (mnl_attr_get_type(a) == INET_DIAG_SKV6ONLY && mnl_attr_get_payload_len(a) >= 1)
+			return mnl_attr_get_u8(a) != 0;
 	return false;
-}
-
-/* Keeps errno from the failing call unless an explicit code is given. */
-static int failed(const char **what, const char *w, int code)
-{
-	if (code)
-		errno = code;
-	*what = w;
-	return -1;
 }
 
 static int push(struct axdp_socket_set *s, const struct axdp_socket *l)
@@ -86,7 +70,7 @@ static void to_addr16(uint8_t family, const __be32 src[4], uint8_t out[16])
 
 static void to_socket(const struct nlmsghdr *h, uint8_t proto, struct axdp_socket *l)
 {
-	const struct inet_diag_msg *m = NLMSG_DATA(h);
+	const struct inet_diag_msg *m = mnl_nlmsg_get_payload(h);
 
 	memset(l, 0, sizeof(*l));
 	l->proto = proto;
@@ -102,103 +86,59 @@ static void to_socket(const struct nlmsghdr *h, uint8_t proto, struct axdp_socke
 	l->cookie = m->id.idiag_cookie[0] | (uint64_t)m->id.idiag_cookie[1] << 32;
 }
 
+struct collect_ctx {
+	uint8_t proto;
+	bool listening;
+	struct axdp_socket_set *out;
+};
+
 /*
  * Keeps one socket of a dump.  For listeners, a UDP socket with a peer is a
  * client: belt and braces on top of the CLOSE-state filter, because the
  * daemon must never mistake a client socket for a service.
  */
-static int collect(const struct nlmsghdr *h, uint8_t proto, bool listening, struct axdp_socket_set *out)
+static int collect(const struct nlmsghdr *h, void *data)
 {
-	const struct inet_diag_msg *m = NLMSG_DATA(h);
+	const struct collect_ctx *c = data;
+	const struct inet_diag_msg *m = mnl_nlmsg_get_payload(h);
 	struct axdp_socket sock;
 
-	if (listening && proto == IPPROTO_UDP &&
+	if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY || h->nlmsg_len < mnl_nlmsg_size(sizeof(*m)))
+		return MNL_CB_OK;
+	if (c->listening && c->proto == IPPROTO_UDP &&
 	    (m->id.idiag_sport == 0 || m->id.idiag_dport != 0 || !unspecified(m->id.idiag_dst, m->idiag_family)))
-		return 0;
-	to_socket(h, proto, &sock);
-	if (push(out, &sock) < 0) {
+		return MNL_CB_OK;
+	to_socket(h, c->proto, &sock);
+	if (push(c->out, &sock) < 0) {
 		errno = ENOMEM;
-		return -1;
+		return MNL_CB_ERROR;
 	}
-	return 0;
+	return MNL_CB_OK;
 }
 
 int axdp_sockdiag_parse(const void *buf, size_t len, uint32_t seq, uint8_t proto, bool listening,
-			struct axdp_socket_set *out, bool *intr, const char **what)
+			struct axdp_socket_set *out)
 {
-	long r = len > INT_MAX ? INT_MAX : (long)len;
+	struct collect_ctx c = { proto, listening, out };
 
-	for (const struct nlmsghdr *h = buf; NLMSG_OK(h, r); h = NLMSG_NEXT(h, r)) {
-		if (h->nlmsg_seq != seq)
-			continue;
-		if (h->nlmsg_flags & NLM_F_DUMP_INTR)
-			*intr = true;
-		if (h->nlmsg_type == NLMSG_DONE) {
-			int e = 0;
-			if (h->nlmsg_len >= NLMSG_LENGTH(sizeof(int)))
-				memcpy(&e, NLMSG_DATA(h), sizeof(e));
-			if (e < 0)
-				return failed(what, "dump", axdp_netlink_errno(e));
-			return 1;
-		}
-		if (h->nlmsg_type == NLMSG_ERROR) {
-			const struct nlmsgerr *e = NLMSG_DATA(h);
-			int code = h->nlmsg_len < NLMSG_LENGTH(sizeof(*e)) ? EPROTO : e->error ? axdp_netlink_errno(e->error) : 0;
-			if (code != 0)
-				return failed(what, "request", code);
-			continue;
-		}
-		if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY ||
-		    h->nlmsg_len < NLMSG_LENGTH(sizeof(struct inet_diag_msg)))
-			continue;
-		if (collect(h, proto, listening, out) < 0)
-			return failed(what, "collecting", 0);
-	}
-	return 0;
+	return axdp_nl_parse(buf, len, seq, 0, collect, &c);
 }
 
 /* Returns 0 when complete, 1 when the kernel flagged the dump inconsistent, -1 on error. */
-static int dump_one(int fd, uint32_t seq, const struct dump_kind *k, uint32_t states,
-		    bool listening, struct axdp_socket_set *out, const char **what)
+static int dump_one(struct mnl_socket *nl, const struct dump_kind *k, uint32_t states, bool listening,
+		    struct axdp_socket_set *out, const char **what)
 {
 	struct {
 		struct nlmsghdr nh;
 		struct inet_diag_req_v2 r;
 	} req = {
 		.nh = { .nlmsg_len = sizeof(req), .nlmsg_type = SOCK_DIAG_BY_FAMILY,
-			.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP, .nlmsg_seq = seq },
+			.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP },
 		.r = { .sdiag_family = k->family, .sdiag_protocol = k->proto, .idiag_states = states },
 	};
-	struct sockaddr_nl nl = { .nl_family = AF_NETLINK };
-	alignas(struct nlmsghdr) char buf[RECV_BUF];
-	bool intr = false;
-	ssize_t r;
-	int rc;
+	struct collect_ctx c = { k->proto, listening, out };
 
-	do
-		r = sendto(fd, &req, sizeof(req), 0, (struct sockaddr *)&nl, sizeof(nl));
-	while (r < 0 && errno == EINTR);
-	if (r < 0)
-		return failed(what, "sendto", 0);
-	for (;;) {
-		struct iovec iov = { buf, sizeof(buf) };
-		struct msghdr msg = { .msg_name = &nl, .msg_namelen = sizeof(nl),
-				      .msg_iov = &iov, .msg_iovlen = 1 };
-		do
-			r = recvmsg(fd, &msg, 0);
-		while (r < 0 && errno == EINTR);
-		if (r < 0)
-			return failed(what, "recvmsg", 0);
-		if (msg.msg_flags & MSG_TRUNC)
-			return failed(what, "recvmsg (reply truncated)", EMSGSIZE);
-		if (r == 0)
-			return failed(what, "recvmsg (unexpected EOF)", EPROTO);
-		if (nl.nl_pid != 0) /* only the kernel may answer */
-			continue;
-		rc = axdp_sockdiag_parse(buf, (size_t)r, seq, k->proto, listening, out, &intr, what);
-		if (rc)
-			return rc < 0 ? -1 : intr ? 1 : 0;
-	}
+	return axdp_nl_request(nl, &req.nh, collect, &c, what);
 }
 
 /* Dumps TCP sockets in tcp_states and UDP sockets in udp_states, both families, into out. */
@@ -212,11 +152,10 @@ static int dump_all(uint32_t tcp_states, uint32_t udp_states, bool listening,
 	};
 	const char *what = "socket(AF_NETLINK, NETLINK_SOCK_DIAG)";
 	const char *name = "setup";
-	uint32_t seq = 0;
 	int rc = -1;
 
-	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-	if (fd >= 0) {
+	struct mnl_socket *nl = mnl_socket_open2(NETLINK_SOCK_DIAG, SOCK_CLOEXEC);
+	if (nl && mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) == 0) {
 		for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
 			size_t mark = out->n;
 			int tries = 0;
@@ -224,8 +163,8 @@ static int dump_all(uint32_t tcp_states, uint32_t udp_states, bool listening,
 			uint32_t states = kinds[i].proto == IPPROTO_TCP ? tcp_states : udp_states;
 			do {
 				out->n = mark; /* drop the partial, inconsistent attempt */
-				rc = dump_one(fd, ++seq, &kinds[i], states, listening, out, &what);
-			} while (rc == 1 && ++tries < DUMP_TRIES);
+				rc = dump_one(nl, &kinds[i], states, listening, out, &what);
+			} while (rc == 1 && ++tries < AXDP_NL_DUMP_TRIES);
 			if (rc == 1) {
 				errno = EAGAIN;
 				what = "dump (kept changing underneath)";
@@ -236,8 +175,8 @@ static int dump_all(uint32_t tcp_states, uint32_t udp_states, bool listening,
 		}
 	}
 	int e = errno;
-	if (fd >= 0)
-		close(fd);
+	if (nl)
+		mnl_socket_close(nl);
 	if (rc < 0) {
 		out->n = base;
 		if (err && errlen)

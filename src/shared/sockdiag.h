@@ -48,12 +48,12 @@ uint32_t axdp_socket_wildcard_bit(const struct axdp_socket *s);
 /*
  * One recvmsg() of a NETLINK_SOCK_DIAG dump of proto, len bytes: the
  * sockets in messages of seq appended to out (listening: only what serves
- * a port).  0: the dump goes on; 1: it is done (*intr set if the kernel
- * flagged it inconsistent); -1 with errno and *what naming the step.
- * Apart from the dump itself so a fuzzer can feed it bytes.
+ * a port).  As axdp_nl_parse: 0: the dump goes on; 1: it is done; -1 with
+ * errno (EINTR: the kernel flagged it inconsistent).  Apart from the dump
+ * itself so a fuzzer can feed it bytes.
  */
 int axdp_sockdiag_parse(const void *buf, size_t len, uint32_t seq, uint8_t proto, bool listening,
-			struct axdp_socket_set *out, bool *intr, const char **what);
+			struct axdp_socket_set *out);
 
 /*
  * Sorts by key (proto, port, addr) and drops entries with an equal
