@@ -131,8 +131,6 @@ void cli_bytes(char *buf, size_t len, double bytes);
 /* Exact, in groups of three: "1,048,576". */
 void cli_count(char *buf, size_t len, uint64_t v);
 
-/* IPv4-mapped addresses print as IPv4. */
-void cli_addr(char *buf, size_t len, const struct axdp_addr *a);
 /* addr:port, [v6]:port; port 0 prints the address alone. */
 void cli_addr_port(char *buf, size_t len, const struct axdp_addr *a, unsigned int port);
 const char *cli_proto_name(unsigned int proto);

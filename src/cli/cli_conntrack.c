@@ -179,8 +179,8 @@ int cmd_conntrack(struct cli *c, int argc, char **argv)
 			continue;
 		shown++;
 		if (c->json) {
-			cli_addr(remote, sizeof(remote), &e->key.remote);
-			cli_addr(local_, sizeof(local_), &e->key.local);
+			axdp_addr_format(remote, sizeof(remote), &e->key.remote);
+			axdp_addr_format(local_, sizeof(local_), &e->key.local);
 			json_obj(&j, NULL);
 			json_str(&j, "protocol", proto_of(&e->key));
 			json_str(&j, "remote", remote);
@@ -197,7 +197,7 @@ int cmd_conntrack(struct cli *c, int argc, char **argv)
 		if (icmp) {
 			char a[48];
 
-			cli_addr(a, sizeof(a), &e->key.local);
+			axdp_addr_format(a, sizeof(a), &e->key.local);
 			snprintf(local_, sizeof(local_), "%s (echo id %u)", a, lport);
 		} else {
 			cli_addr_port(local_, sizeof(local_), &e->key.local, lport);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include "cli_dropin.h"
+#include "parse_number.h"
 
 #define CFG(field) offsetof(struct axdp_config, field)
 
@@ -117,40 +118,18 @@ int pol_tokens_of(const struct axdp_config *cfg, const struct pol_key *k, struct
 	const struct axdp_cidr_list *l = pol_cidrs_of(cfg, k);
 
 	for (size_t i = 0; i < l->n; i++) {
-		pol_cidr_text(text, sizeof(text), &l->v[i]);
+		axdp_cidr_format(text, sizeof(text), &l->v[i]);
 		if (pol_push_token(out, k, text, NULL))
 			return -1;
 	}
 	return 0;
 }
 
-void pol_cidr_text(char *buf, size_t len, const struct axdp_cidr *c)
-{
-	static const uint8_t v4mapped[12] = { [10] = 0xff, [11] = 0xff };
-	bool v4 = c->prefix >= 96 && !memcmp(c->addr, v4mapped, sizeof(v4mapped));
-	char addr[INET6_ADDRSTRLEN];
-	struct axdp_addr a;
-
-	memcpy(&a, c->addr, sizeof(a));
-	cli_addr(addr, sizeof(addr), &a);
-	snprintf(buf, len, "%s/%u", addr, v4 ? c->prefix - 96u : c->prefix);
-}
-
 bool pol_parse_range(const char *s, unsigned *lo, unsigned *hi)
 {
-	char *end;
-	unsigned long a = strtoul(s, &end, 10), b = a;
+	uint64_t a, b;
 
-	if (end == s || s[0] == '-' || s[0] == '+')
-		return false;
-	if (*end == '-') {
-		const char *h = end + 1;
-
-		b = strtoul(h, &end, 10);
-		if (end == h || h[0] == '-' || h[0] == '+')
-			return false;
-	}
-	if (*end || a < 1 || b > 65535 || a > b)
+	if (axdp_parse_range(s, strlen(s), AXDP_PORTS - 1, &a, &b) || a < 1 || a > b)
 		return false;
 	*lo = (unsigned)a;
 	*hi = (unsigned)b;
@@ -335,15 +314,10 @@ void pol_write_dropin(FILE *f, const struct pol_dropin *d, const char *config_fi
 /* ---- the change ---- */
 
 
-static bool cidr_eq(const struct axdp_cidr *a, const struct axdp_cidr *b)
-{
-	return a->prefix == b->prefix && !memcmp(a->addr, b->addr, 16);
-}
-
 static bool cidr_in(const struct axdp_cidr_list *l, const struct axdp_cidr *c)
 {
 	for (size_t i = 0; i < l->n; i++)
-		if (cidr_eq(&l->v[i], c))
+		if (axdp_cidr_equal(&l->v[i], c))
 			return true;
 	return false;
 }
@@ -379,22 +353,12 @@ int pol_apply(struct axdp_config *cfg, const struct pol_change *ch)
 		size_t j = 0;
 
 		for (size_t i = 0; i < l->n; i++)
-			if (!cidr_eq(&l->v[i], &ch->cidr))
+			if (!axdp_cidr_equal(&l->v[i], &ch->cidr))
 				l->v[j++] = l->v[i];
 		l->n = j;
 		return 0;
 	}
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 8;
-		struct axdp_cidr *v = realloc(l->v, cap * sizeof(*v));
-
-		if (!v)
-			return -1;
-		l->v = v;
-		l->cap = cap;
-	}
-	l->v[l->n++] = ch->cidr;
-	return 0;
+	return axdp_cidr_list_add(l, &ch->cidr);
 }
 
 #define EARLIER "from an earlier file (this file replaces the whole list)"

@@ -156,8 +156,8 @@ static int print_event(struct reader *r, const struct axdp_drop_event *e)
 	if (c->json) {
 		struct json j;
 
-		cli_addr(src, sizeof(src), &e->src);
-		cli_addr(dst, sizeof(dst), &e->dst);
+		axdp_addr_format(src, sizeof(src), &e->src);
+		axdp_addr_format(dst, sizeof(dst), &e->dst);
 		json_start(&j, stdout);
 		json_obj(&j, NULL);
 		json_str(&j, "time", when);
@@ -371,7 +371,7 @@ static void print_top(struct cli *c, struct top *t, uint64_t drops, int audit)
 		json_u64(&j, "not_sampled", t->skipped);
 		json_arr(&j, "sources");
 		for (size_t i = 0; i < n_src && i < t->limit; i++) {
-			cli_addr(text, sizeof(text), &t->v[src[i].first].src);
+			axdp_addr_format(text, sizeof(text), &t->v[src[i].first].src);
 			json_obj(&j, NULL);
 			json_str(&j, "address", text);
 			json_u64(&j, "events", src[i].count);
@@ -400,7 +400,7 @@ static void print_top(struct cli *c, struct top *t, uint64_t drops, int audit)
 	       audit == 1 ? "judged drops (Mode=audit: passed)" : "dropped", t->interval, t->n, k);
 	printf("%s%-40s %8s %6s%s\n", cli_c(c, CLI_BOLD), "SOURCE", "SAMPLED", "SHARE", cli_c(c, CLI_RESET));
 	for (size_t i = 0; i < n_src && i < t->limit; i++) {
-		cli_addr(text, sizeof(text), &t->v[src[i].first].src);
+		axdp_addr_format(text, sizeof(text), &t->v[src[i].first].src);
 		printf("%-40s %8zu %5.0f%%\n", text, src[i].count, 100.0 * (double)src[i].count / (double)t->n);
 	}
 	printf("\n%s%-40s %8s %6s%s\n", cli_c(c, CLI_BOLD), "DESTINATION PORT", "SAMPLED", "SHARE", cli_c(c, CLI_RESET));

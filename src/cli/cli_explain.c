@@ -121,7 +121,7 @@ static int parse_end(const char *text, struct axdp_addr *a, bool *ipv6, unsigned
 	}
 	memset(a, 0, sizeof(*a));
 	if (inet_pton(AF_INET, host, &a->w[3]) == 1) {
-		a->w[2] = htonl(0xffff);
+		axdp_addr_from_v4(a, a->w[3]);
 		*ipv6 = false;
 		return 0;
 	}
@@ -508,7 +508,7 @@ static bool lpm_match(int fd, const struct axdp_addr *addr, bool ipv4, char *buf
 		if (bpf_map_get_next_key(fd, &key, &next) ? errno != ENOENT : !memcmp(&next, &first, sizeof(next)))
 			continue;
 		memcpy(cidr.addr, &key.addr, 16);
-		pol_cidr_text(buf, len, &cidr);
+		axdp_cidr_format(buf, len, &cidr);
 		return true;
 	}
 	return false;
@@ -689,8 +689,8 @@ static void print_json(const struct probe *p, const char *ifname, const struct l
 	char src[64], dst[64];
 	struct json j;
 
-	cli_addr(src, sizeof(src), &p->src);
-	cli_addr(dst, sizeof(dst), &p->dst);
+	axdp_addr_format(src, sizeof(src), &p->src);
+	axdp_addr_format(dst, sizeof(dst), &p->dst);
 	json_start(&j, stdout);
 	json_obj(&j, NULL);
 	json_str(&j, "interface", ifname);

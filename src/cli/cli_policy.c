@@ -199,12 +199,12 @@ static int parse_value(struct cli *c, struct pol_change *ch, const char *v)
 		if (axdp_cidr_parse(v, strlen(v), true, &net) == 0) {
 			char want[64];
 
-			pol_cidr_text(want, sizeof(want), &net);
+			axdp_cidr_format(want, sizeof(want), &net);
 			return cli_usage(c, "'%s' has host bits set: did you mean %s?", v, want);
 		}
 		return cli_usage(c, "'%s': expected an IPv4 or IPv6 address, optionally with /PREFIX", v);
 	}
-	pol_cidr_text(ch->text, sizeof(ch->text), &ch->cidr);
+	axdp_cidr_format(ch->text, sizeof(ch->text), &ch->cidr);
 	return CLI_OK;
 }
 

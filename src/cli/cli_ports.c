@@ -200,7 +200,7 @@ static void listener_text(char *buf, size_t len, const struct cli_listener *l)
 {
 	char addr[INET6_ADDRSTRLEN];
 
-	cli_addr(addr, sizeof(addr), &l->addr);
+	axdp_addr_format(addr, sizeof(addr), &l->addr);
 	if (l->pid)
 		snprintf(buf, len, "%s[%d] on %s", l->comm, l->pid, addr);
 	else
@@ -222,7 +222,7 @@ void cli_port_detail(const struct cli *c, const struct cli_port *r)
 		for (size_t a = 0; a < r->n_addrs; a++) {
 			char addr[INET6_ADDRSTRLEN];
 
-			cli_addr(addr, sizeof(addr), &r->addrs[a]);
+			axdp_addr_format(addr, sizeof(addr), &r->addrs[a]);
 			printf("%s %s", a ? "," : "", addr);
 		}
 		sep = "; ";
@@ -271,7 +271,7 @@ void cli_port_json(struct json *j, const char *key, const struct cli_port *r)
 	for (size_t a = 0; a < r->n_addrs; a++) {
 		char addr[INET6_ADDRSTRLEN];
 
-		cli_addr(addr, sizeof(addr), &r->addrs[a]);
+		axdp_addr_format(addr, sizeof(addr), &r->addrs[a]);
 		json_str(j, NULL, addr);
 	}
 	json_arr_end(j);
@@ -281,7 +281,7 @@ void cli_port_json(struct json *j, const char *key, const struct cli_port *r)
 		const struct cli_listener *ls = &r->listeners[l];
 		char addr[INET6_ADDRSTRLEN];
 
-		cli_addr(addr, sizeof(addr), &ls->addr);
+		axdp_addr_format(addr, sizeof(addr), &ls->addr);
 		json_obj(j, NULL);
 		json_str(j, "address", addr);
 		if (ls->pid)

@@ -423,30 +423,14 @@ void cli_count(char *buf, size_t len, uint64_t v)
 		buf[o] = '\0';
 }
 
-static bool is_v4mapped(const struct axdp_addr *a)
-{
-	return a->w[0] == 0 && a->w[1] == 0 && a->w[2] == htonl(0xffff);
-}
-
-void cli_addr(char *buf, size_t len, const struct axdp_addr *a)
-{
-	char tmp[INET6_ADDRSTRLEN];
-
-	if (is_v4mapped(a))
-		inet_ntop(AF_INET, &a->w[3], tmp, sizeof(tmp));
-	else
-		inet_ntop(AF_INET6, a, tmp, sizeof(tmp));
-	snprintf(buf, len, "%s", tmp);
-}
-
 void cli_addr_port(char *buf, size_t len, const struct axdp_addr *a, unsigned int port)
 {
 	char tmp[INET6_ADDRSTRLEN];
 
-	cli_addr(tmp, sizeof(tmp), a);
+	axdp_addr_format(tmp, sizeof(tmp), a);
 	if (!port)
 		snprintf(buf, len, "%s", tmp);
-	else if (is_v4mapped(a))
+	else if (axdp_addr_is_v4(a))
 		snprintf(buf, len, "%s:%u", tmp, port);
 	else
 		snprintf(buf, len, "[%s]:%u", tmp, port);

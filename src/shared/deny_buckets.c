@@ -2,6 +2,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <arpa/inet.h>
+#include "address.h"
 #include "deny_buckets.h"
 
 /* Below this prefix an IPv6 entry touches 65536 /32s or more: the whole IPv6 half is covered outright. */
@@ -19,9 +20,7 @@ static void set_bits(uint64_t *bits, uint32_t from, uint32_t count)
 
 enum axdp_lpm_family axdp_lpm_family(const struct axdp_lpm_key *k)
 {
-	bool v4_mapped = !k->addr.w[0] && !k->addr.w[1] && k->addr.w[2] == htonl(0xffff);
-
-	return k->prefixlen >= 96 && v4_mapped ? AXDP_LPM_IPV4 : AXDP_LPM_IPV6;
+	return k->prefixlen >= AXDP_V4_MAPPED_BITS && axdp_addr_is_v4(&k->addr) ? AXDP_LPM_IPV4 : AXDP_LPM_IPV6;
 }
 
 static void cover(uint64_t *bits, const struct axdp_lpm_key *k)

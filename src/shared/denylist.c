@@ -15,21 +15,6 @@ static bool is_space(char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
 }
 
-static int push(struct axdp_cidr_list *l, const struct axdp_cidr *c)
-{
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 1024;
-		struct axdp_cidr *v = realloc(l->v, cap * sizeof(*v));
-
-		if (!v)
-			return -1;
-		l->v = v;
-		l->cap = cap;
-	}
-	l->v[l->n++] = *c;
-	return 0;
-}
-
 int axdp_denylist_read(const char *path, struct axdp_cidr_list *out, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "re");
@@ -68,7 +53,7 @@ int axdp_denylist_read(const char *path, struct axdp_cidr_list *out, char *err, 
 			snprintf(err, errlen, "%s:%lu: \"%.*s\" is not an address or ADDRESS/PREFIX (one per line; "
 				 "comments start with # or ;)", path, line, (int)((end - tok) > 60 ? 60 : end - tok), tok);
 			rc = -1;
-		} else if (push(out, &c)) {
+		} else if (axdp_cidr_list_add(out, &c)) {
 			snprintf(err, errlen, "%s:%lu: out of memory", path, line);
 			rc = -1;
 		}
@@ -109,7 +94,7 @@ int axdp_denylist_collect(const struct axdp_config *cfg, struct axdp_cidr_list *
 {
 	memset(out, 0, sizeof(*out));
 	for (size_t i = 0; i < cfg->deny_cidrs.n; i++)
-		if (push(out, &cfg->deny_cidrs.v[i]))
+		if (axdp_cidr_list_add(out, &cfg->deny_cidrs.v[i]))
 			goto oom;
 	for (size_t i = 0; i < cfg->deny_list_files.n; i++)
 		if (axdp_denylist_read(cfg->deny_list_files.v[i], out, err, errlen))

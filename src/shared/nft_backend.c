@@ -40,6 +40,7 @@
 #include "denylist.h"
 #include "errbuf.h"
 #include "nft_backend.h"
+#include "util.h"
 #include "sockdiag.h"
 
 #define NFT_OUT_MAX (64 * 1024)
@@ -233,21 +234,11 @@ void axdp_nft_del(struct axdp_nft *nft, const char *ifname)
 
 /* ---- rendering ---- */
 
-static bool v4_mapped(const void *a16)
-{
-	static const uint8_t prefix[12] = { [10] = 0xff, [11] = 0xff };
-
-	return memcmp(a16, prefix, 12) == 0;
-}
-
 static void put_addr(FILE *out, const void *a16)
 {
-	char buf[INET6_ADDRSTRLEN];
+	char buf[AXDP_ADDR_STRLEN];
 
-	if (v4_mapped(a16))
-		inet_ntop(AF_INET, (const uint8_t *)a16 + 12, buf, sizeof(buf));
-	else
-		inet_ntop(AF_INET6, a16, buf, sizeof(buf));
+	axdp_addr_format(buf, sizeof(buf), a16);
 	fputs(buf, out);
 }
 
@@ -277,7 +268,7 @@ static void elem_begin(struct elements *e)
 static void elem_end(struct elements *e)
 {
 	if (e->n)
-		fputs(e->full ? " }\n" : " }\n", e->out);
+		fputs(" }\n", e->out);
 }
 
 static void render_ifaces(struct elements *e, const struct axdp_nft *nft)
@@ -316,7 +307,7 @@ static void render_addr(struct elements *e, const struct axdp_port_state *ports,
 		const struct axdp_addr_port *ap = &ports->addrs[i];
 
 		/* The slot says whether the data path would look: a pair left from a close does not count. */
-		if (ap->l4 != l4 || v4_mapped(&ap->local) != v4 || !ap->port ||
+		if (ap->l4 != l4 || axdp_addr_is_v4(&ap->local) != v4 || !ap->port ||
 		    !(ports->flags[(size_t)l4 * AXDP_PORTS + ap->port] & AXDP_PORT_OPEN_ADDR))
 			continue;
 		elem_begin(e);
@@ -331,7 +322,7 @@ static void render_seeds(struct elements *e, const struct axdp_socket_set *seeds
 	for (size_t i = 0; seeds && i < seeds->n; i++) {
 		const struct axdp_socket *c = &seeds->v[i];
 
-		if (v4_mapped(c->addr) != v4 || !c->remote_port || !c->port)
+		if (axdp_addr_is_v4(c->addr) != v4 || !c->remote_port || !c->port)
 			continue;
 		elem_begin(e);
 		fprintf(e->out, "%s . ", c->proto == IPPROTO_TCP ? "tcp" : "udp");
@@ -347,13 +338,13 @@ static void render_cidrs(struct elements *e, const struct axdp_cidr_list *list, 
 {
 	for (size_t i = 0; list && i < list->n; i++) {
 		const struct axdp_cidr *c = &list->v[i];
-		bool is_v4 = v4_mapped(c->addr) && c->prefix >= 96;
+		char text[AXDP_CIDR_STRLEN];
 
-		if (is_v4 != v4)
+		if (axdp_cidr_is_v4(c) != v4)
 			continue;
 		elem_begin(e);
-		put_addr(e->out, c->addr);
-		fprintf(e->out, "/%u", v4 ? c->prefix - 96 : c->prefix);
+		axdp_cidr_format(text, sizeof(text), c);
+		fputs(text, e->out);
 	}
 }
 
@@ -385,7 +376,10 @@ static const struct set_def {
 	[S_SEED6] = { "seeded6", "inet_proto . ipv6_addr . inet_service . ipv6_addr . inet_service", "timeout" },
 };
 
-/* Drop counters, named like the XDP data path's reasons (axdp stats). */
+/*
+ * Drop counters, named like the XDP data path's reasons; axdp does not read them,
+ * 'nft list counters table inet autoxdp' shows them (autoxdpd(8)).
+ */
 static const char *const counters[] = { "tcp_malformed", "udp_malformed", "tcp_port_closed", "udp_port_closed",
 					"icmp_other", "protocol_other", "denied" };
 
@@ -494,7 +488,7 @@ int axdp_nft_render(FILE *out, bool full, const struct axdp_nft *nft, const stru
 	if (full) {
 		/* Creating first makes the delete succeed whether or not a table was there: one transaction. */
 		fputs("table " T " {}\ndelete table " T "\ntable " T " {\n", out);
-		for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
+		for (size_t i = 0; i < ARRAY_SIZE(counters); i++)
 			fprintf(out, "\tcounter %s {}\n", counters[i]);
 		fputc('\n', out);
 	}

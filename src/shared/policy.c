@@ -515,8 +515,7 @@ int axdp_host_addrs(struct axdp_addr **out, size_t *n, char *err, size_t errlen)
 	count = 0;
 	for (i = ifa; i; i = i->ifa_next) {
 		if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET) {
-			v[count].w[2] = htonl(0xffff);
-			v[count++].w[3] = ((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr;
+			axdp_addr_from_v4(&v[count++], ((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr);
 		} else if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET6) {
 			memcpy(&v[count++], &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr, sizeof(*v));
 		}

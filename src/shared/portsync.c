@@ -100,9 +100,9 @@ void axdp_portsync_close(struct axdp_portsync *ps)
 static bool is_loopback(const uint8_t a[16])
 {
 	static const uint8_t v6_loopback[16] = { [15] = 1 };
-	static const uint8_t v4_mapped[12] = { [10] = 0xff, [11] = 0xff };
 
-	return memcmp(a, v6_loopback, 16) == 0 || (memcmp(a, v4_mapped, 12) == 0 && a[12] == 127);
+	/* 127.0.0.0/8 */
+	return memcmp(a, v6_loopback, 16) == 0 || (axdp_addr_is_v4(a) && a[12] == 127);
 }
 
 /* The rule the socket hooks apply too (bpf/sock_hooks.h): which listeners open their port. */
