@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include "cli_dropin.h"
+#include "conf_files.h"
 #include "parse_number.h"
 
 #define CFG(field) offsetof(struct axdp_config, field)
@@ -451,18 +452,6 @@ int pol_new_tokens(const struct pol_dropin *old, const struct pol_change *ch, co
 	return rc;
 }
 
-static int conf_filter(const struct dirent *d)
-{
-	size_t n = strlen(d->d_name);
-
-	return d->d_name[0] != '.' && n > 5 && !strcmp(d->d_name + n - 5, ".conf");
-}
-
-static int byte_order(const struct dirent **a, const struct dirent **b)
-{
-	return strcmp((*a)->d_name, (*b)->d_name);
-}
-
 /*
  * The configuration the daemon will load once tmp replaces our drop-in:
  * the main file, then the drop-ins in the parser's order (config.c) with
@@ -472,7 +461,7 @@ static int byte_order(const struct dirent **a, const struct dirent **b)
 int pol_effective_with(struct cli *c, const char *tmp, const struct pol_change *ch, struct axdp_config *out,
 			  char *overrider, size_t olen, char *err, size_t errlen)
 {
-	struct dirent **names = NULL;
+	char **names = NULL;
 	bool ours_done = false;
 	int n, rc = 0;
 
@@ -480,9 +469,9 @@ int pol_effective_with(struct cli *c, const char *tmp, const struct pol_change *
 	axdp_config_defaults(out);
 	if (access(c->config_file, F_OK) == 0 && axdp_config_parse_file(out, c->config_file, err, errlen))
 		return -1;
-	n = scandir(c->dropin_dir, &names, conf_filter, byte_order);
+	n = axdp_dropins_list(c->dropin_dir, &names);
 	for (int i = 0; i <= (n > 0 ? n : 0) && rc == 0; i++) {
-		const char *name = i < n ? names[i]->d_name : NULL;
+		const char *name = i < n ? names[i] : NULL;
 		char path[AXDP_PATH_MAX + 300];
 		struct stat st;
 
@@ -501,9 +490,7 @@ int pol_effective_with(struct cli *c, const char *tmp, const struct pol_change *
 		if (rc == 0 && ours_done && !overrider[0] && !pol_in_force(out, ch))
 			snprintf(overrider, olen, "%s", path);
 	}
-	for (int i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
+	axdp_dropins_free(names, n);
 	if (rc)
 		axdp_config_free(out);
 	return rc;

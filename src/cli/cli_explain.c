@@ -31,6 +31,7 @@
 #include "cli.h"
 #include "cli_dropin.h"
 #include "counters.h"
+#include "parse_number.h"
 #include "xdp_copy.h"
 
 /* ---- the command line ---- */
@@ -92,8 +93,8 @@ static int on_opt(struct cli *c, int id, const char *arg, void *st)
 /* ADDR, ADDR:PORT, [ADDR6]:PORT or ADDR6; *port stays 0 without one.  0, or -1. */
 static int parse_end(const char *text, struct axdp_addr *a, bool *ipv6, unsigned *port)
 {
-	char buf[INET6_ADDRSTRLEN + 8], *colon, *host = buf, *end;
-	unsigned long n;
+	char buf[INET6_ADDRSTRLEN + 8], *colon, *host = buf;
+	uint64_t n;
 
 	if (strlen(text) >= sizeof(buf))
 		return -1;
@@ -113,9 +114,7 @@ static int parse_end(const char *text, struct axdp_addr *a, bool *ipv6, unsigned
 	}
 	if (colon) {
 		*colon = '\0';
-		errno = 0;
-		n = strtoul(colon + 1, &end, 10);
-		if (!colon[1] || *end || errno || n < 1 || n > 65535)
+		if (axdp_parse_uint(colon + 1, strlen(colon + 1), AXDP_PORTS - 1, &n) || n < 1)
 			return -1;
 		*port = (unsigned)n;
 	}

@@ -15,6 +15,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "cli.h"
+#include "parse_number.h"
 #include "pidfile.h"
 
 const char *const cli_l4_names[AXDP_L4_COUNT] = { "tcp", "udp" };
@@ -131,15 +132,15 @@ int cli_parse_seconds(struct cli *c, const char *opt, const char *arg, double mi
 	return CLI_OK;
 }
 
+/* Counts and limits on the command line: --count, --limit, --id. */
+#define COUNT_MAX 100000000u
+
 int cli_parse_count(struct cli *c, const char *opt, const char *arg, unsigned long *out)
 {
-	char *end;
-	unsigned long v;
+	uint64_t v;
 
-	errno = 0;
-	v = strtoul(arg, &end, 10);
-	if (errno || end == arg || *end || arg[0] == '-' || v > 100000000)
-		return cli_usage(c, "%s %s: expected a whole number from 0 to 100000000", opt, arg);
+	if (axdp_parse_uint(arg, strlen(arg), COUNT_MAX, &v))
+		return cli_usage(c, "%s %s: expected a whole number from 0 to %u", opt, arg, COUNT_MAX);
 	*out = v;
 	return CLI_OK;
 }

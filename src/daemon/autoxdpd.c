@@ -39,6 +39,7 @@
 #include "proc_events.h"
 #include "mode_switch.h"
 #include "rate_knobs.h"
+#include "util.h"
 
 #ifndef SO_NETNS_COOKIE
 #define SO_NETNS_COOKIE 71
@@ -506,8 +507,8 @@ static int drop_privileges(char *err, size_t errlen)
 	for (cap_value_t c = 0; c <= CAP_LAST_CAP; c++)
 		if (c != keep[0] && c != keep[1] && CAP_IS_SUPPORTED(c))
 			cap_drop_bound(c);
-	if (cap_set_flag(caps, CAP_PERMITTED, 2, keep, CAP_SET) == 0 &&
-	    cap_set_flag(caps, CAP_EFFECTIVE, 2, keep, CAP_SET) == 0 && cap_set_proc(caps) == 0 &&
+	if (cap_set_flag(caps, CAP_PERMITTED, ARRAY_SIZE(keep), keep, CAP_SET) == 0 &&
+	    cap_set_flag(caps, CAP_EFFECTIVE, ARRAY_SIZE(keep), keep, CAP_SET) == 0 && cap_set_proc(caps) == 0 &&
 	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0)
 		rc = 0;
 	else
@@ -788,7 +789,7 @@ static int run(struct daemon *d)
 	struct epoll_event ev[8];
 
 	while (!d->stop) {
-		int n = epoll_wait(d->epoll_fd, ev, 8, -1);
+		int n = epoll_wait(d->epoll_fd, ev, ARRAY_SIZE(ev), -1);
 
 		if (n < 0 && errno == EINTR)
 			continue;

@@ -71,6 +71,18 @@ static int is_daemon(pid_t pid)
 	return strcmp(comm, AXDP_DAEMON_COMM) == 0;
 }
 
+int axdp_daemon_reload(pid_t pid, char *err, size_t errlen)
+{
+	int saved;
+
+	if (kill(pid, SIGHUP) == 0)
+		return 0;
+	saved = errno;
+	snprintf(err, errlen, "signalling autoxdpd (pid %d): %s", (int)pid, strerror(saved));
+	errno = saved;
+	return -1;
+}
+
 pid_t axdp_pidfile_running(const char *path, char *err, size_t errlen)
 {
 	int error;

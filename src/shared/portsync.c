@@ -372,13 +372,19 @@ out:
 	return rc;
 }
 
-void axdp_portsync_count(const struct axdp_portsync *ps, unsigned int open[AXDP_L4_COUNT])
+void axdp_open_ports_tally(const struct axdp_port_slot *slots, unsigned int open[AXDP_L4_COUNT])
 {
 	for (int l4 = 0; l4 < AXDP_L4_COUNT; l4++) {
 		open[l4] = 0;
-		for (uint32_t port = 0; port < AXDP_PORTS; port++)
-			open[l4] += !!(ps->slots[l4 * AXDP_PORTS + port].flags & AXDP_PORT_OPEN);
+		/* From 1: port 0 is malformed on the wire, never open whatever its slot says. */
+		for (uint32_t port = 1; port < AXDP_PORTS; port++)
+			open[l4] += !!(slots[l4 * AXDP_PORTS + port].flags & AXDP_PORT_OPEN);
 	}
+}
+
+void axdp_portsync_count(const struct axdp_portsync *ps, unsigned int open[AXDP_L4_COUNT])
+{
+	axdp_open_ports_tally(ps->slots, open);
 }
 
 void axdp_port_state_free(struct axdp_port_state *s)
