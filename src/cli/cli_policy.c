@@ -26,6 +26,7 @@
 #include "dropin.h"
 #include "pidfile.h"
 #include "sockdiag.h"
+#include "errbuf.h"
 
 #define APPLY_WAIT_S 5
 #define APPLY_POLL_S 0.05
@@ -239,12 +240,12 @@ static int check_policy(const char *tmp, void *ctx, char *err, size_t errlen)
 	bool undone;
 
 	if (pol_effective_with(p->c, tmp, p->ch, &result, overrider, sizeof(overrider), why, sizeof(why)))
-		return snprintf(err, errlen, "the new %s would not parse (%s); nothing changed", p->path, why), -1;
+		return axdp_fail(err, errlen, "the new %s would not parse (%s); nothing changed", p->path, why);
 	undone = !pol_in_force(&result, p->ch) || overrider[0];
 	axdp_config_free(&result);
 	if (undone)
-		return snprintf(err, errlen, "%s sets %s= after %s and would override it: change it there; nothing changed",
-				overrider[0] ? overrider : "a later file", p->ch->key->name, p->path), -1;
+		return axdp_fail(err, errlen, "%s sets %s= after %s and would override it: change it there; nothing changed",
+				overrider[0] ? overrider : "a later file", p->ch->key->name, p->path);
 	return 0;
 }
 

@@ -13,6 +13,7 @@
 #include "bans.h"
 #include "deny_buckets.h"
 #include "log.h"
+#include "errbuf.h"
 
 static int cidr_cmp(const struct axdp_cidr *a, const struct axdp_cidr *b)
 {
@@ -52,12 +53,10 @@ static int read_file(struct axdp_bans *b, char *err, size_t errlen)
 			continue;
 		if (!sp || axdp_cidr_parse(line, (size_t)(sp - line), false, &ban.cidr) ||
 		    (ban.expires = strtoll(sp + 1, &end, 10)) < 0 || (*end != '\n' && *end)) {
-			snprintf(err, errlen, "%s:%zu: expected \"CIDR EXPIRES\" (written only by axdp and autoxdpd): "
+			rc = axdp_fail(err, errlen, "%s:%zu: expected \"CIDR EXPIRES\" (written only by axdp and autoxdpd): "
 				 "remove the line or the file", b->path, lineno);
-			rc = -1;
 		} else if (n == cap && !(grown = reallocarray(v, cap ? cap * 2 : 4096, sizeof(*v)))) {
-			snprintf(err, errlen, "reading %s: out of memory", b->path);
-			rc = -1;
+			rc = axdp_fail(err, errlen, "reading %s: out of memory", b->path);
 		} else {
 			if (n == cap) {
 				v = grown;
@@ -70,8 +69,7 @@ static int read_file(struct axdp_bans *b, char *err, size_t errlen)
 	fclose(f);
 	/* The file is written sorted; merging sorts again, which makes a hand-edited one safe too. */
 	if (rc == 0 && axdp_bans_merge(b, v, n)) {
-		snprintf(err, errlen, "reading %s: out of memory", b->path);
-		rc = -1;
+		rc = axdp_fail(err, errlen, "reading %s: out of memory", b->path);
 	}
 	b->changed = false;
 	free(v);
@@ -84,7 +82,7 @@ int axdp_bans_open(struct axdp_bans *b, const char *state_dir, char *err, size_t
 	b->lock = -1;
 	snprintf(b->path, sizeof(b->path), "%s/" AXDP_BANS_FILE, state_dir);
 	if (mkdir(state_dir, 0755) && errno != EEXIST)
-		return snprintf(err, errlen, "creating the state directory %s: %s", state_dir, strerror(errno)), -1;
+		return axdp_fail(err, errlen, "creating the state directory %s: %s", state_dir, strerror(errno));
 	b->lock = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (b->lock < 0 || flock(b->lock, LOCK_EX)) {
 		snprintf(err, errlen, "locking the state directory %s: %s", state_dir, strerror(errno));

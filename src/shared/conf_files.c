@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "conf_files.h"
+#include "errbuf.h"
 
 #define UTF8_BOM "\xef\xbb\xbf"
 
@@ -24,14 +25,13 @@ int axdp_lines_next(struct axdp_lines *r, char **line, size_t *len, char *err, s
 	if (got < 0) {
 		if (!ferror(r->f))
 			return 0;
-		snprintf(err, errlen, "%s: cannot read (%s): check the file", r->name, strerror(errno ? errno : EIO));
-		return -1;
+		return axdp_fail(err, errlen, "%s: cannot read (%s): check the file", r->name, strerror(errno ? errno : EIO));
 	}
 	r->lineno++;
 	s = r->buf;
 	if (strlen(s) != (size_t)got) {
-		snprintf(err, errlen, "%s:%lu: line contains a NUL byte: save the file as plain text", r->name, r->lineno);
-		return -1;
+		return axdp_fail(err, errlen, "%s:%lu: line contains a NUL byte: save the file as plain text", r->name,
+				 r->lineno);
 	}
 	if (got && s[got - 1] == '\n')
 		s[--got] = '\0';

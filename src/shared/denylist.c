@@ -10,6 +10,7 @@
 #include "denylist.h"
 #include "dropin.h"
 #include "pidfile.h"
+#include "errbuf.h"
 
 static bool is_space(char c)
 {
@@ -25,8 +26,8 @@ int axdp_denylist_read(const char *path, struct axdp_cidr_list *out, char *err, 
 	int rc = 0;
 
 	if (!f)
-		return snprintf(err, errlen, "%s: cannot open (%s): check DenyListFile= and the file's permissions", path,
-				strerror(errno)), -1;
+		return axdp_fail(err, errlen, "%s: cannot open (%s): check DenyListFile= and the file's permissions", path,
+				strerror(errno));
 	axdp_lines_init(&lines, f, path);
 	while (rc == 0 && (rc = axdp_lines_next(&lines, &buf, &len, err, errlen)) > 0) {
 		char *s = buf, *end = buf + len, *tok, *cut;
@@ -55,8 +56,7 @@ int axdp_denylist_read(const char *path, struct axdp_cidr_list *out, char *err, 
 				 "comments start with # or ;)", path, line, (int)((end - tok) > 60 ? 60 : end - tok), tok);
 			rc = -1;
 		} else if (axdp_cidr_list_add(out, &c)) {
-			snprintf(err, errlen, "%s:%lu: out of memory", path, line);
-			rc = -1;
+			rc = axdp_fail(err, errlen, "%s:%lu: out of memory", path, line);
 		}
 	}
 	if (rc)
@@ -136,7 +136,7 @@ static int copy_file(const char *from, const char *to, char *err, size_t errlen)
 	size_t n;
 
 	if (!in)
-		return snprintf(err, errlen, "%s: cannot open (%s)", from, strerror(errno)), -1;
+		return axdp_fail(err, errlen, "%s: cannot open (%s)", from, strerror(errno));
 	if (axdp_atomic_open(&a, to, err, errlen)) {
 		fclose(in);
 		return -1;
@@ -217,19 +217,19 @@ int axdp_denylist_import(const char *file, const char *config_file, const char *
 	res->entries = entries.n;
 	free(entries.v);
 	if (!res->entries)
-		return snprintf(err, errlen, "%s: no address or CIDR in it: nothing to import", file), -1;
+		return axdp_fail(err, errlen, "%s: no address or CIDR in it: nothing to import", file);
 	if (res->entries > AXDP_DENY_ENTRIES)
-		return snprintf(err, errlen, "%s: %zu entries, more than the %u a deny list holds", file, res->entries,
-				AXDP_DENY_ENTRIES), -1;
+		return axdp_fail(err, errlen, "%s: %zu entries, more than the %u a deny list holds", file, res->entries,
+				AXDP_DENY_ENTRIES);
 	if (has_space(dropin_dir))
-		return snprintf(err, errlen, "%s: a drop-in directory with white space cannot be named in DenyListFile=",
-				dropin_dir), -1;
+		return axdp_fail(err, errlen, "%s: a drop-in directory with white space cannot be named in DenyListFile=",
+				dropin_dir);
 	if (import_name(file, dropin_dir, res->list_path, sizeof(res->list_path)) ||
 	    snprintf(res->dropin_path, sizeof(res->dropin_path), "%s/%s", dropin_dir, AXDP_DENYLIST_IMPORT_DROPIN) >=
 		    (int)sizeof(res->dropin_path))
-		return snprintf(err, errlen, "%s: path too long", dropin_dir), -1;
+		return axdp_fail(err, errlen, "%s: path too long", dropin_dir);
 	if (mkdir(dropin_dir, 0755) && errno != EEXIST)
-		return snprintf(err, errlen, "creating %s: %s", dropin_dir, strerror(errno)), -1;
+		return axdp_fail(err, errlen, "creating %s: %s", dropin_dir, strerror(errno));
 	/* The configuration must parse now: a drop-in written on top of a broken one would hide the cause. */
 	if (axdp_config_load(&cfg, config_file, dropin_dir, err, errlen))
 		return -1;

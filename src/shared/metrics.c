@@ -9,6 +9,7 @@
 #include "counters.h"
 #include "metrics.h"
 #include "portsync.h"
+#include "errbuf.h"
 
 struct reason_label {
 	const char *action;
@@ -136,13 +137,13 @@ static int render_counters(FILE *out, const struct axdp_metrics_maps *m, char *e
 	bool show[AXDP_IFACE_SLOTS];
 
 	if (axdp_slot_ifaces(m->iface_slots, ifs))
-		return snprintf(err, errlen, "reading map %s: %s", AXDP_MAP_IFACE_SLOTS, strerror(errno)), -1;
+		return axdp_fail(err, errlen, "reading map %s: %s", AXDP_MAP_IFACE_SLOTS, strerror(errno));
 	for (int s = 0; s < AXDP_IFACE_SLOTS; s++) {
 		show[s] = false;
 		if (!ifs[s].used)
 			continue;
 		if (axdp_counters_read(m->counters, s, c[s]))
-			return snprintf(err, errlen, "reading map %s: %s", AXDP_MAP_COUNTERS, strerror(errno)), -1;
+			return axdp_fail(err, errlen, "reading map %s: %s", AXDP_MAP_COUNTERS, strerror(errno));
 		/* Slot 0 only counts strays; an all-zero "other" is noise on every dashboard. */
 		show[s] = s != 0;
 		for (int r = 0; r < AXDP_REASON_COUNT && !show[s]; r++)
@@ -174,7 +175,7 @@ static int render_counters(FILE *out, const struct axdp_metrics_maps *m, char *e
 		if (!show[s])
 			continue;
 		if (axdp_counters_read(m->audit_counters, s, a))
-			return snprintf(err, errlen, "reading map %s: %s", AXDP_MAP_AUDIT_COUNTERS, strerror(errno)), -1;
+			return axdp_fail(err, errlen, "reading map %s: %s", AXDP_MAP_AUDIT_COUNTERS, strerror(errno));
 		for (int r = 0; r < AXDP_REASON_COUNT; r++) {
 			if (!AXDP_REASON_DROPS(r))
 				continue;
@@ -194,7 +195,7 @@ int axdp_metrics_render(FILE *out, const struct axdp_metrics_maps *m, char *err,
 		unsigned int open[AXDP_L4_COUNT];
 
 		if (axdp_open_ports_count(m->port_allow, open))
-			return snprintf(err, errlen, "reading map %s: %s", AXDP_MAP_PORT_ALLOW, strerror(errno)), -1;
+			return axdp_fail(err, errlen, "reading map %s: %s", AXDP_MAP_PORT_ALLOW, strerror(errno));
 		family(out, "autoxdp_open_ports", "gauge", "Ports open to the outside, by protocol.");
 		for (int l4 = 0; l4 < AXDP_L4_COUNT; l4++)
 			fprintf(out, "autoxdp_open_ports{protocol=\"%s\"} %u\n", l4_names[l4], open[l4]);
@@ -203,7 +204,7 @@ int axdp_metrics_render(FILE *out, const struct axdp_metrics_maps *m, char *err,
 		long n = axdp_conntrack_count(m->conntrack);
 
 		if (n < 0)
-			return snprintf(err, errlen, "reading map %s: %s", AXDP_MAP_CONNTRACK, strerror(errno)), -1;
+			return axdp_fail(err, errlen, "reading map %s: %s", AXDP_MAP_CONNTRACK, strerror(errno));
 		family(out, "autoxdp_conntrack_entries", "gauge",
 		       "Entries in the connection table; idle ones stay until the table reuses them.");
 		fprintf(out, "autoxdp_conntrack_entries %ld\n", n);
@@ -214,7 +215,7 @@ int axdp_metrics_render(FILE *out, const struct axdp_metrics_maps *m, char *err,
 		long long n = axdp_events_skipped(m->event_budget);
 
 		if (n < 0)
-			return snprintf(err, errlen, "reading map %s: %s", AXDP_MAP_EVENT_BUDGET, strerror(errno)), -1;
+			return axdp_fail(err, errlen, "reading map %s: %s", AXDP_MAP_EVENT_BUDGET, strerror(errno));
 		family(out, "autoxdp_events_skipped", "gauge",
 		       "Drops the event sampler left out since it last sampled one (only while axdp events runs).");
 		fprintf(out, "autoxdp_events_skipped %lld\n", n);
@@ -226,7 +227,7 @@ int axdp_metrics_render(FILE *out, const struct axdp_metrics_maps *m, char *err,
 	family(out, "autoxdp_build_info", "gauge", "Version of the program that wrote these metrics.");
 	fprintf(out, "autoxdp_build_info{version=\"%s\"} 1\n", AXDP_VERSION);
 	if (fflush(out) == EOF || ferror(out))
-		return snprintf(err, errlen, "writing metrics: %s", strerror(errno ? errno : EIO)), -1;
+		return axdp_fail(err, errlen, "writing metrics: %s", strerror(errno ? errno : EIO));
 	return 0;
 }
 

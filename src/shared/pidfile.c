@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include "atomicfile.h"
 #include "pidfile.h"
+#include "errbuf.h"
 
 int axdp_pidfile_write(const char *path, pid_t pid, char *err, size_t errlen)
 {
@@ -21,7 +22,7 @@ int axdp_pidfile_write(const char *path, pid_t pid, char *err, size_t errlen)
 	if (slash && slash != dir) {
 		*slash = '\0';
 		if (mkdir(dir, 0755) && errno != EEXIST)
-			return snprintf(err, errlen, "creating %s: %s", dir, strerror(errno)), -1;
+			return axdp_fail(err, errlen, "creating %s: %s", dir, strerror(errno));
 	}
 	if (axdp_atomic_open(&a, path, err, errlen))
 		return -1;
@@ -78,7 +79,7 @@ int axdp_daemon_reload(pid_t pid, char *err, size_t errlen)
 	if (kill(pid, SIGHUP) == 0)
 		return 0;
 	saved = errno;
-	snprintf(err, errlen, "signalling autoxdpd (pid %d): %s", (int)pid, strerror(saved));
+	axdp_fail(err, errlen, "signalling autoxdpd (pid %d): %s", (int)pid, strerror(saved));
 	errno = saved;
 	return -1;
 }
@@ -89,7 +90,7 @@ pid_t axdp_pidfile_running(const char *path, char *err, size_t errlen)
 	pid_t pid = read_pid(path, &error);
 
 	if (error && error != ENOENT)
-		return snprintf(err, errlen, "reading pid file %s: %s", path, strerror(error)), -1;
+		return axdp_fail(err, errlen, "reading pid file %s: %s", path, strerror(error));
 	if (pid <= 0 || (kill(pid, 0) && errno != EPERM) || !is_daemon(pid))
 		return 0;
 	return pid;

@@ -14,6 +14,7 @@
 #include "denylist.h"
 #include "log.h"
 #include "policy.h"
+#include "errbuf.h"
 
 /* Entries per batch syscall: big enough that syscalls stop mattering, small enough for the stack of keys. */
 #define BATCH 16384
@@ -102,7 +103,7 @@ static int policy_get(const struct axdp_policy_maps *m, struct axdp_policy *pol,
 	__u32 zero = 0;
 
 	if (bpf_map_lookup_elem(m->policy, &zero, pol))
-		return snprintf(err, errlen, "map %s: reading: %s", AXDP_MAP_POLICY, strerror(errno)), -1;
+		return axdp_fail(err, errlen, "map %s: reading: %s", AXDP_MAP_POLICY, strerror(errno));
 	return 0;
 }
 
@@ -112,7 +113,7 @@ static int policy_put(const struct axdp_policy_maps *m, const struct axdp_policy
 	__u32 zero = 0;
 
 	if (bpf_map_update_elem(m->policy, &zero, pol, BPF_ANY))
-		return snprintf(err, errlen, "map %s: writing: %s", AXDP_MAP_POLICY, strerror(errno)), -1;
+		return axdp_fail(err, errlen, "map %s: writing: %s", AXDP_MAP_POLICY, strerror(errno));
 	return 0;
 }
 
@@ -138,14 +139,14 @@ static int fill(struct axdp_policy_maps *m, int fd, const char *name, const void
 			continue;
 		}
 		if (!batch_refused(errno) || count)
-			return snprintf(err, errlen, "map %s: adding entry %zu of %zu: %s%s", name, done + count + 1, n,
-					strerror(errno), errno == ENOMEM || errno == E2BIG ? " (map full?)" : ""), -1;
+			return axdp_fail(err, errlen, "map %s: adding entry %zu of %zu: %s%s", name, done + count + 1, n,
+					strerror(errno), errno == ENOMEM || errno == E2BIG ? " (map full?)" : "");
 		m->no_batch = true;
 	}
 	for (; done < n; done++)
 		if (bpf_map_update_elem(fd, k + done * key_size, values ? values + done : ones, BPF_ANY))
-			return snprintf(err, errlen, "map %s: adding entry %zu of %zu: %s%s", name, done + 1, n,
-					strerror(errno), errno == ENOMEM || errno == E2BIG ? " (map full?)" : ""), -1;
+			return axdp_fail(err, errlen, "map %s: adding entry %zu of %zu: %s%s", name, done + 1, n,
+					strerror(errno), errno == ENOMEM || errno == E2BIG ? " (map full?)" : "");
 	return 0;
 }
 
@@ -243,12 +244,12 @@ static int delete_keys(struct axdp_policy_maps *m, int fd, const char *name, con
 			continue;
 		}
 		if (!batch_refused(errno) || count)
-			return snprintf(err, errlen, "map %s: removing entries: %s", name, strerror(errno)), -1;
+			return axdp_fail(err, errlen, "map %s: removing entries: %s", name, strerror(errno));
 		m->no_batch = true;
 	}
 	for (; done < n; done++)
 		if (bpf_map_delete_elem(fd, keys + done * key_size) && errno != ENOENT)
-			return snprintf(err, errlen, "map %s: removing an entry: %s", name, strerror(errno)), -1;
+			return axdp_fail(err, errlen, "map %s: removing an entry: %s", name, strerror(errno));
 	return 0;
 }
 
@@ -271,7 +272,7 @@ static int prune(struct axdp_policy_maps *m, int fd, const char *name, size_t ke
 	int rc = keys_of(m, fd, key_size, &all, &n);
 
 	if (rc)
-		return snprintf(err, errlen, "map %s: listing: %s", name, strerror(-rc)), -1;
+		return axdp_fail(err, errlen, "map %s: listing: %s", name, strerror(-rc));
 	for (size_t i = 0; i < n; i++) {
 		char *key = (char *)all + i * key_size;
 
@@ -312,7 +313,7 @@ static int map_deny_clear(struct axdp_policy_maps *m, char *err, size_t errlen)
 		return 0;
 	p = mmap(NULL, AXDP_DENY_CLEAR_WORDS * sizeof(uint64_t), PROT_READ | PROT_WRITE, MAP_SHARED, m->deny_clear, 0);
 	if (p == MAP_FAILED)
-		return snprintf(err, errlen, "map %s: mapping it: %s", AXDP_MAP_DENY_CLEAR, strerror(errno)), -1;
+		return axdp_fail(err, errlen, "map %s: mapping it: %s", AXDP_MAP_DENY_CLEAR, strerror(errno));
 	m->deny_clear_words = p;
 	return 0;
 }
@@ -343,7 +344,7 @@ int axdp_policy_set_deny(struct axdp_policy_maps *m, const struct axdp_cidr *v, 
 	int rc = -1;
 
 	if (n > AXDP_DENY_ENTRIES)
-		return snprintf(err, errlen, "deny list: %zu entries, more than the %u it holds", n, AXDP_DENY_ENTRIES), -1;
+		return axdp_fail(err, errlen, "deny list: %zu entries, more than the %u it holds", n, AXDP_DENY_ENTRIES);
 	if (policy_get(m, &pol, err, errlen) || map_deny_clear(m, err, errlen))
 		return -1;
 	live = pol.deny_generation & 1;
@@ -433,7 +434,7 @@ int axdp_policy_ban_remove(struct axdp_policy_maps *m, const struct axdp_cidr *v
 
 	keys = lpm_keys(v, n, &families);
 	if (!keys)
-		return snprintf(err, errlen, "bans: out of memory"), -1;
+		return axdp_fail(err, errlen, "bans: out of memory");
 	rc = delete_keys(m, m->bans, AXDP_MAP_BANS, (const char *)keys, sizeof(*keys), n, err, errlen);
 	free(families);
 	free(keys);
@@ -450,7 +451,7 @@ int axdp_policy_ban_sync(struct axdp_policy_maps *m, const struct axdp_cidr *v, 
 		return -1;
 	keys = lpm_keys(v, n, &families);
 	if (!keys)
-		return snprintf(err, errlen, "bans: out of memory"), -1;
+		return axdp_fail(err, errlen, "bans: out of memory");
 	rc = prune(m, m->bans, AXDP_MAP_BANS, sizeof(*keys), keys, n, lpm_cmp, err, errlen);
 	if (!rc)
 		rc = mark_bans(m, n > 0, err, errlen);
@@ -477,11 +478,11 @@ int axdp_policy_set_trust(struct axdp_policy_maps *m, const struct axdp_cidr *v,
 	int rc = -1;
 
 	if (n > AXDP_TRUST_ENTRIES)
-		return snprintf(err, errlen, "TrustCIDR=: %zu entries, more than the %u the trie holds", n,
-				AXDP_TRUST_ENTRIES), -1;
+		return axdp_fail(err, errlen, "TrustCIDR=: %zu entries, more than the %u the trie holds", n,
+				AXDP_TRUST_ENTRIES);
 	keys = lpm_keys(v, n, &families);
 	if (!keys)
-		return snprintf(err, errlen, "trust list: out of memory"), -1;
+		return axdp_fail(err, errlen, "trust list: out of memory");
 	if (fill(m, m->trust, AXDP_MAP_TRUST, keys, sizeof(*keys), families, n, err, errlen) ||
 	    policy_get(m, &pol, err, errlen))
 		goto out;
@@ -504,13 +505,13 @@ int axdp_host_addrs(struct axdp_addr **out, size_t *n, char *err, size_t errlen)
 	*out = NULL;
 	*n = 0;
 	if (getifaddrs(&ifa))
-		return snprintf(err, errlen, "listing the host's addresses (getifaddrs): %s", strerror(errno)), -1;
+		return axdp_fail(err, errlen, "listing the host's addresses (getifaddrs): %s", strerror(errno));
 	for (i = ifa; i; i = i->ifa_next)
 		count++;
 	v = calloc(count ? count : 1, sizeof(*v));
 	if (!v) {
 		freeifaddrs(ifa);
-		return snprintf(err, errlen, "listing the host's addresses: out of memory"), -1;
+		return axdp_fail(err, errlen, "listing the host's addresses: out of memory");
 	}
 	count = 0;
 	for (i = ifa; i; i = i->ifa_next) {
@@ -537,7 +538,7 @@ int axdp_policy_set_local(struct axdp_policy_maps *m, const struct axdp_addr *v,
 	int rc = -1;
 
 	if (!sorted)
-		return snprintf(err, errlen, "local addresses: out of memory"), -1;
+		return axdp_fail(err, errlen, "local addresses: out of memory");
 	memcpy(sorted, v, n * sizeof(*v));
 	qsort(sorted, n, sizeof(*sorted), addr_cmp);
 	if (n > AXDP_LOCAL_ADDR_ENTRIES)
@@ -625,7 +626,7 @@ int axdp_policy_apply(struct axdp_policy_maps *m, const struct axdp_config *cfg,
 
 	trust.v = cfg->trust_cidrs.n ? malloc(cfg->trust_cidrs.n * sizeof(*trust.v)) : NULL;
 	if (cfg->trust_cidrs.n && !trust.v)
-		return snprintf(err, errlen, "trust list: out of memory"), -1;
+		return axdp_fail(err, errlen, "trust list: out of memory");
 	if (trust.v)
 		memcpy(trust.v, cfg->trust_cidrs.v, cfg->trust_cidrs.n * sizeof(*trust.v));
 	trust.n = cfg->trust_cidrs.n;

@@ -10,6 +10,7 @@
 #include "log.h"
 #include "portsync.h"
 #include "sockdiag.h"
+#include "errbuf.h"
 
 #define SLOTS (AXDP_L4_COUNT * AXDP_PORTS)
 
@@ -50,9 +51,9 @@ static int open_local(struct axdp_portsync *ps, char *err, size_t errlen)
 	ps->addr_allow_fd = ps->bind_exclude_fd = ps->conntrack_fd = ps->flow_ports_fd = -1;
 	ps->slots = calloc(SLOTS, sizeof(*ps->slots));
 	if (!ps->slots)
-		return snprintf(err, errlen, "allow-lists: out of memory"), -1;
+		return axdp_fail(err, errlen, "allow-lists: out of memory");
 	if (axdp_ephemeral_range(&ps->ephemeral_lo, &ps->ephemeral_hi))
-		return snprintf(err, errlen, "reading /proc/sys/net/ipv4/ip_local_port_range: %s", strerror(errno)), -1;
+		return axdp_fail(err, errlen, "reading /proc/sys/net/ipv4/ip_local_port_range: %s", strerror(errno));
 	return 0;
 }
 
@@ -286,7 +287,7 @@ static int sync_bind_exclude(const struct axdp_portsync *ps, const struct axdp_c
 		key.prefixlen = cfg->exclude_bind.v[i].prefix;
 		memcpy(&key.addr, cfg->exclude_bind.v[i].addr, 16);
 		if (bpf_map_update_elem(ps->bind_exclude_fd, &key, &one, BPF_ANY))
-			return snprintf(err, errlen, "map %s: adding an entry: %s", AXDP_MAP_BIND_EXCLUDE, strerror(errno)), -1;
+			return axdp_fail(err, errlen, "map %s: adding an entry: %s", AXDP_MAP_BIND_EXCLUDE, strerror(errno));
 	}
 	prune_map(ps->bind_exclude_fd, sizeof(key), configured_exclusion, cfg);
 	return 0;
@@ -441,5 +442,5 @@ int axdp_portsync_state(const struct axdp_portsync *ps, struct axdp_port_state *
 	return 0;
 oom:
 	axdp_port_state_free(out);
-	return snprintf(err, errlen, "allow-lists: out of memory"), -1;
+	return axdp_fail(err, errlen, "allow-lists: out of memory");
 }
