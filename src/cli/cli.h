@@ -179,14 +179,14 @@ struct cli_port {
 	uint32_t flags;      /* the port_allow slot */
 	bool allowed;        /* AllowTCP= / AllowUDP= */
 	struct axdp_addr *addrs;       /* open on these only (AXDP_PORT_OPEN_ADDR) */
-	size_t n_addrs;
+	size_t n_addrs, cap_addrs;
 	struct cli_listener *listeners;
-	size_t n_listeners;
+	size_t n_listeners, cap_listeners;
 };
 
 struct cli_ports {
 	struct cli_port *v;
-	size_t n;
+	size_t n, cap;
 };
 
 /* The open ports from port_allow and addr_allow, with sock_diag's listeners; CLI_OK or an exit code. */

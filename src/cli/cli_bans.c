@@ -20,6 +20,7 @@
 #include "cli.h"
 #include "denylist.h"
 #include "policy.h"
+#include "util.h"
 
 struct block_opts {
 	const char *duration, *comment;
@@ -98,15 +99,9 @@ static int read_stdin(struct cli *c, bool with_duration, uint64_t dflt, int64_t 
 			break;
 		}
 		ban.expires = seconds ? now + (int64_t)seconds : 0;
-		if (*n == cap) {
-			struct axdp_ban *grown = reallocarray(*out, cap ? cap * 2 : 4096, sizeof(**out));
-
-			if (!grown) {
-				rc = cli_error(c, CLI_FAIL, "reading stdin: out of memory");
-				break;
-			}
-			*out = grown;
-			cap = cap ? cap * 2 : 4096;
+		if (AXDP_GROW(*out, cap, *n)) {
+			rc = cli_error(c, CLI_FAIL, "reading stdin: out of memory");
+			break;
 		}
 		(*out)[(*n)++] = ban;
 	}

@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include "cli.h"
+#include "util.h"
 
 #define BATCH 4096
 #define DEFAULT_LIMIT 100
@@ -40,15 +41,8 @@ static int newest_first(const void *a, const void *b)
 
 static int push(struct entry **v, size_t *n, size_t *cap, const struct axdp_flow_key *k, const struct axdp_flow *f)
 {
-	if (*n == *cap) {
-		size_t ncap = *cap ? *cap * 2 : 1024;
-		struct entry *nv = realloc(*v, ncap * sizeof(**v));
-
-		if (!nv)
-			return -1;
-		*v = nv;
-		*cap = ncap;
-	}
+	if (AXDP_GROW(*v, *cap, *n))
+		return -1;
 	(*v)[*n].key = *k;
 	(*v)[(*n)++].flow = *f;
 	return 0;

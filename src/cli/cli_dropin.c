@@ -16,6 +16,7 @@
 #include "cli_dropin.h"
 #include "conf_files.h"
 #include "parse_number.h"
+#include "util.h"
 
 #define CFG(field) offsetof(struct axdp_config, field)
 
@@ -48,11 +49,10 @@ const struct axdp_cidr_list *pol_cidrs_of(const struct axdp_config *cfg, const s
 
 int pol_push_token(struct pol_tokens *t, const struct pol_key *k, const char *text, const char *comment)
 {
-	struct pol_token *v = realloc(t->v, (t->n + 1) * sizeof(*v));
+	struct pol_token *v;
 
-	if (!v)
+	if (AXDP_GROW(t->v, t->cap, t->n))
 		return -1;
-	t->v = v;
 	v = &t->v[t->n];
 	v->key = k;
 	v->text = strdup(text);
@@ -74,7 +74,7 @@ void pol_free_tokens(struct pol_tokens *t)
 	}
 	free(t->v);
 	t->v = NULL;
-	t->n = 0;
+	t->n = t->cap = 0;
 }
 
 /* t without the tokens of k. */
@@ -371,7 +371,7 @@ struct run {
 
 struct runs {
 	struct run *v;
-	size_t n;
+	size_t n, cap;
 	uint8_t covered[AXDP_PORTSET_BYTES];
 };
 
@@ -380,16 +380,13 @@ static int cover(struct runs *r, const uint8_t *set, unsigned lo, unsigned hi, c
 {
 	for (unsigned p = lo; p <= hi; p++) {
 		unsigned end = p;
-		struct run *v;
 
 		if (!axdp_port_in(set, (uint16_t)p) || axdp_port_in(r->covered, (uint16_t)p))
 			continue;
 		while (end < hi && axdp_port_in(set, (uint16_t)(end + 1)) && !axdp_port_in(r->covered, (uint16_t)(end + 1)))
 			end++;
-		v = realloc(r->v, (r->n + 1) * sizeof(*v));
-		if (!v)
+		if (AXDP_GROW(r->v, r->cap, r->n))
 			return -1;
-		r->v = v;
 		r->v[r->n++] = (struct run){ p, end, comment };
 		for (unsigned q = p; q <= end; q++)
 			r->covered[q >> 3] |= (uint8_t)(1u << (q & 7));

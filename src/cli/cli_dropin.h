@@ -39,7 +39,7 @@ struct pol_token {
 
 struct pol_tokens {
 	struct pol_token *v;
-	size_t n;
+	size_t n, cap;
 };
 
 struct pol_dropin {

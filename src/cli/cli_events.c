@@ -17,6 +17,7 @@
 #include <bpf/libbpf.h>
 #include "cli.h"
 #include "counters.h"
+#include "util.h"
 
 /* Lease of the event stream: long enough to survive a stalled second, short enough to lapse soon after us. */
 #define LEASE_NS (3 * 1000000000ULL)
@@ -266,15 +267,9 @@ static int keep_sample(struct reader *r, const struct axdp_drop_event *e)
 	struct top *t = r->ctx;
 
 	t->skipped += e->skipped;
-	if (t->n == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 1024;
-		struct sample *v = realloc(t->v, cap * sizeof(*v));
-
-		if (!v)
-			return 0;
-		t->v = v;
-		t->cap = cap;
-	}
+	/* Out of memory: the sample is left out, the rest of the top list stands. */
+	if (AXDP_GROW(t->v, t->cap, t->n))
+		return 0;
 	t->v[t->n++] = (struct sample){ .src = e->src, .dport = e->dport, .proto = e->proto };
 	return 0;
 }

@@ -14,6 +14,7 @@
 #include "deny_buckets.h"
 #include "log.h"
 #include "errbuf.h"
+#include "util.h"
 
 static int cidr_cmp(const struct axdp_cidr *a, const struct axdp_cidr *b)
 {
@@ -36,7 +37,7 @@ static int cidr_qcmp(const void *a, const void *b)
 static int read_file(struct axdp_bans *b, char *err, size_t errlen)
 {
 	FILE *f = fopen(b->path, "re");
-	struct axdp_ban *v = NULL, *grown;
+	struct axdp_ban *v = NULL;
 	char *line = NULL;
 	size_t len = 0, lineno = 0, n = 0, cap = 0;
 	ssize_t got;
@@ -55,13 +56,9 @@ static int read_file(struct axdp_bans *b, char *err, size_t errlen)
 		    (ban.expires = strtoll(sp + 1, &end, 10)) < 0 || (*end != '\n' && *end)) {
 			rc = axdp_fail(err, errlen, "%s:%zu: expected \"CIDR EXPIRES\" (written only by axdp and autoxdpd): "
 				 "remove the line or the file", b->path, lineno);
-		} else if (n == cap && !(grown = reallocarray(v, cap ? cap * 2 : 4096, sizeof(*v)))) {
+		} else if (AXDP_GROW(v, cap, n)) {
 			rc = axdp_fail(err, errlen, "reading %s: out of memory", b->path);
 		} else {
-			if (n == cap) {
-				v = grown;
-				cap = cap ? cap * 2 : 4096;
-			}
 			v[n++] = ban;
 		}
 	}

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "policy.h"
 #include "errbuf.h"
+#include "util.h"
 
 /* Entries per batch syscall: big enough that syscalls stop mattering, small enough for the stack of keys. */
 #define BATCH 16384
@@ -156,8 +157,8 @@ static int keys_by_batch(int fd, size_t key_size, char **out, size_t *n)
 	static __u8 values[BATCH];
 	/* The generic batch ops (tries, hashes of ours) carry a whole key as the position. */
 	char in[64], next[64];
-	size_t cap = BATCH;
-	char *v = malloc(cap * key_size);
+	size_t cap = 0;
+	char *v = NULL;
 	bool first = true;
 
 	*n = 0;
@@ -166,8 +167,11 @@ static int keys_by_batch(int fd, size_t key_size, char **out, size_t *n)
 		LIBBPF_OPTS(bpf_map_batch_opts, opts);
 		int rc;
 
-		if (!v)
+		/* Room for a whole batch after the *n keys so far. */
+		if (axdp_grow(&v, &cap, *n + BATCH - 1, key_size, BATCH)) {
+			free(v);
 			return -ENOMEM;
+		}
 		rc = bpf_map_lookup_batch(fd, first ? NULL : in, next, v + *n * key_size, values, &count, &opts);
 		if (rc && errno != ENOENT) {
 			rc = -errno;
@@ -179,13 +183,6 @@ static int keys_by_batch(int fd, size_t key_size, char **out, size_t *n)
 			break; /* ENOENT: that was the last of them */
 		first = false;
 		memcpy(in, next, key_size);
-		if (*n + BATCH > cap) {
-			char *nv = realloc(v, (cap *= 2) * key_size);
-
-			if (!nv)
-				free(v);
-			v = nv;
-		}
 	}
 	*out = v;
 	return 0;
@@ -209,14 +206,9 @@ static int keys_of(struct axdp_policy_maps *m, int fd, size_t key_size, void **o
 	}
 	*n = 0;
 	for (rc = bpf_map_get_next_key(fd, NULL, next); rc == 0; rc = bpf_map_get_next_key(fd, key, next)) {
-		if (*n == cap) {
-			char *nv = realloc(v, (cap = cap ? cap * 2 : 1024) * key_size);
-
-			if (!nv) {
-				free(v);
-				return -ENOMEM;
-			}
-			v = nv;
+		if (axdp_grow(&v, &cap, *n, key_size, 1024)) {
+			free(v);
+			return -ENOMEM;
 		}
 		memcpy(key, next, key_size);
 		memcpy(v + *n * key_size, key, key_size);

@@ -11,6 +11,7 @@
 #include "portsync.h"
 #include "sockdiag.h"
 #include "errbuf.h"
+#include "util.h"
 
 #define SLOTS (AXDP_L4_COUNT * AXDP_PORTS)
 
@@ -148,15 +149,8 @@ struct addr_ports {
 
 static int addr_ports_push(struct addr_ports *a, const struct axdp_socket *s, enum axdp_l4 l4)
 {
-	if (a->n == a->cap) {
-		size_t cap = a->cap ? a->cap * 2 : 64;
-		struct axdp_addr_port *v = realloc(a->v, cap * sizeof(*v));
-
-		if (!v)
-			return -1;
-		a->v = v;
-		a->cap = cap;
-	}
+	if (AXDP_GROW(a->v, a->cap, a->n))
+		return -1;
 	memset(&a->v[a->n], 0, sizeof(a->v[a->n]));
 	memcpy(&a->v[a->n].local, s->addr, 16);
 	a->v[a->n].port = s->port;
@@ -397,15 +391,8 @@ void axdp_port_state_free(struct axdp_port_state *s)
 
 static int state_push(struct axdp_port_state *s, const struct axdp_addr_port *ap)
 {
-	if (s->n_addrs == s->cap_addrs) {
-		size_t cap = s->cap_addrs ? s->cap_addrs * 2 : 64;
-		struct axdp_addr_port *v = realloc(s->addrs, cap * sizeof(*v));
-
-		if (!v)
-			return -1;
-		s->addrs = v;
-		s->cap_addrs = cap;
-	}
+	if (AXDP_GROW(s->addrs, s->cap_addrs, s->n_addrs))
+		return -1;
 	s->addrs[s->n_addrs++] = *ap;
 	return 0;
 }
