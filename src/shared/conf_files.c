@@ -25,7 +25,8 @@ int axdp_lines_next(struct axdp_lines *r, char **line, size_t *len, char *err, s
 	if (got < 0) {
 		if (!ferror(r->f))
 			return 0;
-		return axdp_fail(err, errlen, "%s: cannot read (%s): check the file", r->name, strerror(errno ? errno : EIO));
+		return axdp_fail(err, errlen, "%s: cannot read (%s): check the file", r->name,
+				 strerror(errno ? errno : EIO));
 	}
 	r->lineno++;
 	s = r->buf;

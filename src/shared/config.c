@@ -22,19 +22,21 @@ _Static_assert(sizeof(enum axdp_run_mode) == sizeof(unsigned int), "enum size");
 _Static_assert(sizeof(uint32_t) == sizeof(unsigned int), "integer fields compare as unsigned int");
 
 #define STR_(x) #x
-#define STR(x)  STR_(x)
+#define STR(x) STR_(x)
 
 /* The table stringifies these; a renamed macro would otherwise become the default "AXDP_...". */
 _Static_assert(AXDP_DEFAULT_RECONCILE_INTERVAL_S > 0 && AXDP_DEFAULT_TCP_TIMEOUT_S > 0 &&
 		       AXDP_DEFAULT_TCP_CLOSING_TIMEOUT_S > 0 && AXDP_DEFAULT_UDP_TIMEOUT_S > 0 &&
 		       AXDP_DEFAULT_ICMP_TIMEOUT_S > 0 && AXDP_DEFAULT_FRAG_TIMEOUT_S > 0 &&
-		       AXDP_DEFAULT_METRICS_INTERVAL_S > 0 && AXDP_DEFAULT_SYN_PER_S > 0 && AXDP_DEFAULT_SYN_BURST > 0 &&
-		       AXDP_DEFAULT_STRICT_SYN_PER_S > 0 && AXDP_DEFAULT_STRICT_SYN_BURST > 0 &&
-		       AXDP_DEFAULT_ICMP_ECHO_PER_S > 0 && AXDP_DEFAULT_ICMP_ECHO_BURST > 0,
+		       AXDP_DEFAULT_METRICS_INTERVAL_S > 0 && AXDP_DEFAULT_SYN_PER_S > 0 &&
+		       AXDP_DEFAULT_SYN_BURST > 0 && AXDP_DEFAULT_STRICT_SYN_PER_S > 0 &&
+		       AXDP_DEFAULT_STRICT_SYN_BURST > 0 && AXDP_DEFAULT_ICMP_ECHO_PER_S > 0 &&
+		       AXDP_DEFAULT_ICMP_ECHO_BURST > 0,
 	       "default macros must exist");
 /* ------------------------------------------------------------------ */
 /* The table                                                          */
 
+/* clang-format off */
 static const char *const section_names[SEC_COUNT] = {
 	[SEC_DAEMON] = "Daemon",
 	[SEC_PORTS] = "Ports",
@@ -42,6 +44,7 @@ static const char *const section_names[SEC_COUNT] = {
 	[SEC_POLICY] = "Policy",
 	[SEC_RATELIMIT] = "RateLimit",
 };
+/* clang-format on */
 static const char *const xdp_mode_names[] = {
 	[AXDP_XDP_AUTO] = "auto",
 	[AXDP_XDP_NATIVE] = "native",
@@ -72,8 +75,7 @@ const char *axdp_mode_name(bool audit)
 /* Print order is table order, so keys of one section must stay together. */
 static const struct key keys[] = {
 	{ SEC_DAEMON, "Interfaces", T_IFNAMES, OFF(interfaces), 1, AXDP_IFNAMSIZ - 1, NULL, "" },
-	{ SEC_DAEMON, "BpfObject", T_PATH, OFF(bpf_object), 1, AXDP_PATH_MAX - 1, NULL,
-	  AXDP_OBJECT_DEFAULT },
+	{ SEC_DAEMON, "BpfObject", T_PATH, OFF(bpf_object), 1, AXDP_PATH_MAX - 1, NULL, AXDP_OBJECT_DEFAULT },
 	{ SEC_DAEMON, "PinDir", T_PATH, OFF(pin_dir), 1, AXDP_PATH_MAX - 1, NULL, AXDP_PIN_DIR_DEFAULT },
 	{ SEC_DAEMON, "XdpMode", T_ENUM, OFF(xdp_mode), 0, 0, xdp_mode_names, "auto" },
 	{ SEC_DAEMON, "Backend", T_ENUM, OFF(backend), 0, 0, backend_names, "auto" },
@@ -97,8 +99,7 @@ static const struct key keys[] = {
 	  STR(AXDP_DEFAULT_TCP_TIMEOUT_S) },
 	{ SEC_CONNTRACK, "TCPClosingTimeoutSec", T_UINT, OFF(tcp_closing_timeout_s), 1, 3600, NULL,
 	  STR(AXDP_DEFAULT_TCP_CLOSING_TIMEOUT_S) },
-	{ SEC_CONNTRACK, "UDPTimeoutSec", T_UINT, OFF(udp_timeout_s), 1, 86400, NULL,
-	  STR(AXDP_DEFAULT_UDP_TIMEOUT_S) },
+	{ SEC_CONNTRACK, "UDPTimeoutSec", T_UINT, OFF(udp_timeout_s), 1, 86400, NULL, STR(AXDP_DEFAULT_UDP_TIMEOUT_S) },
 	{ SEC_CONNTRACK, "ICMPTimeoutSec", T_UINT, OFF(icmp_timeout_s), 1, 3600, NULL,
 	  STR(AXDP_DEFAULT_ICMP_TIMEOUT_S) },
 	{ SEC_CONNTRACK, "FragmentTimeoutSec", T_UINT, OFF(frag_timeout_s), 1, 120, NULL,
@@ -238,16 +239,15 @@ static int unknown_key(const struct pos *p, const char *name, int section)
 	for (size_t i = 0; i < NKEYS && used < sizeof(list); i++) {
 		if ((int)keys[i].section != section)
 			continue;
-		int w = snprintf(list + used, sizeof(list) - used, "%s%s", used ? ", " : "",
-				 keys[i].name);
+		int w = snprintf(list + used, sizeof(list) - used, "%s%s", used ? ", " : "", keys[i].name);
 		used += w > 0 ? (size_t)w : 0;
 	}
 	return conf_fail(p, "unknown key %.*s= in [%s]: expected one of %s", conf_qlen(strlen(name)), name,
-		    section_names[section], list);
+			 section_names[section], list);
 }
 
-static int assign(struct axdp_config *c, char *s, char *eq, int section,
-		  unsigned long seen_line[NKEYS], const struct pos *p)
+static int assign(struct axdp_config *c, char *s, char *eq, int section, unsigned long seen_line[NKEYS],
+		  const struct pos *p)
 {
 	const struct key *k;
 	const char *value;
@@ -259,22 +259,22 @@ static int assign(struct axdp_config *c, char *s, char *eq, int section,
 	k = key_by_name(s);
 	if (section < 0) {
 		if (k)
-			return conf_fail(p, "%s= appears before any section header: put it under [%s]",
-				    k->name, section_names[k->section]);
+			return conf_fail(p, "%s= appears before any section header: put it under [%s]", k->name,
+					 section_names[k->section]);
 		return conf_fail(p, "unknown key %.*s= before any section header: start with [%s]",
-			    conf_qlen(strlen(s)), s, section_names[0]);
+				 conf_qlen(strlen(s)), s, section_names[0]);
 	}
 	if (!k)
 		return unknown_key(p, s, section);
 	if ((int)k->section != section)
-		return conf_fail(p, "%s= does not belong in [%s]: move it to [%s]", k->name,
-			    section_names[section], section_names[k->section]);
+		return conf_fail(p, "%s= does not belong in [%s]: move it to [%s]", k->name, section_names[section],
+				 section_names[k->section]);
 
 	i = (size_t)(k - keys);
 	if (!conf_types[k->type].list) {
 		if (seen_line[i])
 			return conf_fail(p, "duplicate %s= (first set on line %lu): keep one assignment per file",
-				    k->name, seen_line[i]);
+					 k->name, seen_line[i]);
 		seen_line[i] = p->line;
 		return conf_types[k->type].parse(field(c, k), k, value, p);
 	}
@@ -300,7 +300,10 @@ static int section_header(char *s, const struct pos *p)
 
 	list[0] = '\0';
 	for (int i = 0; i < SEC_COUNT && used < sizeof(list); i++) {
-		int w = snprintf(list + used, sizeof(list) - used, "%s[%s]", i == 0 ? "" : i + 1 == SEC_COUNT ? " or " : ", ",
+		int w = snprintf(list + used, sizeof(list) - used, "%s[%s]",
+				 i == 0		      ? ""
+				 : i + 1 == SEC_COUNT ? " or "
+						      : ", ",
 				 section_names[i]);
 		used += w > 0 ? (size_t)w : 0;
 	}
@@ -333,8 +336,9 @@ static int parse_stream(struct axdp_config *c, FILE *f, const char *file, char *
 		} else if ((eq = strchr(s, '=')) && eq != s) {
 			r = assign(c, s, eq, section, seen_line, &p);
 		} else {
-			r = conf_fail(&p, "\"%.*s\" is neither [Section] nor Key=value: "
-					  "fix it or comment it out with #",
+			r = conf_fail(&p,
+				      "\"%.*s\" is neither [Section] nor Key=value: "
+				      "fix it or comment it out with #",
 				      conf_qlen(strlen(s)), s);
 		}
 	}
@@ -342,8 +346,7 @@ static int parse_stream(struct axdp_config *c, FILE *f, const char *file, char *
 	return r;
 }
 
-static int parse_path(struct axdp_config *c, const char *path, bool missing_ok, char *err,
-		      size_t errlen)
+static int parse_path(struct axdp_config *c, const char *path, bool missing_ok, char *err, size_t errlen)
 {
 	struct pos p = { path, 0, err, errlen };
 	struct stat st;
@@ -393,8 +396,7 @@ static int parse_dropins(struct axdp_config *c, const char *dir, char *err, size
 	return r;
 }
 
-int axdp_config_load(struct axdp_config *c, const char *main_file, const char *dropin_dir,
-		     char *err, size_t errlen)
+int axdp_config_load(struct axdp_config *c, const char *main_file, const char *dropin_dir, char *err, size_t errlen)
 {
 	struct axdp_config *tmp = malloc(sizeof(*tmp));
 	int r;

@@ -91,32 +91,32 @@ int conf_oom(const struct pos *p)
  * Lists whose elements own no memory (interface names, CIDRs): emptying
  * keeps the array, a copy duplicates the array alone.
  */
-#define FLAT_LIST_OPS(prefix, list_type)                       \
-	static void prefix##_reset(void *f)                    \
-	{                                                      \
-		((list_type *)f)->n = 0;                       \
-	}                                                      \
-                                                               \
-	static int prefix##_dup(void *f)                       \
-	{                                                      \
-		list_type *l = f;                              \
-                                                               \
-		l->v = memdup(l->v, l->n, sizeof(*l->v));      \
-		l->cap = l->n;                                 \
-		if (l->n && !l->v) {                           \
-			l->n = l->cap = 0;                     \
-			return -1;                             \
-		}                                              \
-		return 0;                                      \
-	}                                                      \
-                                                               \
-	static void prefix##_release(void *f)                  \
-	{                                                      \
-		list_type *l = f;                              \
-                                                               \
-		free(l->v);                                    \
-		l->v = NULL;                                   \
-		l->n = l->cap = 0;                             \
+#define FLAT_LIST_OPS(prefix, list_type)                  \
+	static void prefix##_reset(void *f)               \
+	{                                                 \
+		((list_type *)f)->n = 0;                  \
+	}                                                 \
+                                                          \
+	static int prefix##_dup(void *f)                  \
+	{                                                 \
+		list_type *l = f;                         \
+                                                          \
+		l->v = memdup(l->v, l->n, sizeof(*l->v)); \
+		l->cap = l->n;                            \
+		if (l->n && !l->v) {                      \
+			l->n = l->cap = 0;                \
+			return -1;                        \
+		}                                         \
+		return 0;                                 \
+	}                                                 \
+                                                          \
+	static void prefix##_release(void *f)             \
+	{                                                 \
+		list_type *l = f;                         \
+                                                          \
+		free(l->v);                               \
+		l->v = NULL;                              \
+		l->n = l->cap = 0;                        \
 	}
 
 /* -- T_IFNAMES -- */
@@ -146,10 +146,10 @@ static int ifnames_parse(void *f, const struct key *k, const char *v, const stru
 
 		if (!valid_ifname(tok, len, k))
 			return conf_fail(p,
-				    "%s= entry \"%.*s\": expected %s of %u to %u "
-				    "characters without '/' or ':'",
-				    k->name, conf_qlen(len), tok, k->type == T_NAMES ? "a process name" : "an interface name",
-				    k->min, k->max);
+					 "%s= entry \"%.*s\": expected %s of %u to %u "
+					 "characters without '/' or ':'",
+					 k->name, conf_qlen(len), tok,
+					 k->type == T_NAMES ? "a process name" : "an interface name", k->min, k->max);
 		memcpy(name, tok, len);
 		/* Attaching twice to one interface is never meant; a set is what the daemon wants. */
 		for (size_t i = 0; i < l->n && !dup; i++)
@@ -196,8 +196,8 @@ static int path_parse(void *f, const struct key *k, const char *v, const struct 
 		return 0;
 	}
 	if (v[0] != '/' || ctl || len < k->min || len > k->max)
-		return conf_fail(p, "%s=%.*s: expected an absolute path of at most %u bytes", k->name,
-			    conf_qlen(len), v, k->max);
+		return conf_fail(p, "%s=%.*s: expected an absolute path of at most %u bytes", k->name, conf_qlen(len),
+				 v, k->max);
 	memcpy(f, v, len + 1);
 	return 0;
 }
@@ -256,8 +256,8 @@ static int uint_parse(void *f, const struct key *k, const char *v, const struct 
 	uint64_t x;
 
 	if (axdp_parse_uint(v, strlen(v), k->max, &x) || x < k->min)
-		return conf_fail(p, "%s=%.*s: expected an integer from %u to %u", k->name, conf_qlen(strlen(v)), v, k->min,
-				 k->max);
+		return conf_fail(p, "%s=%.*s: expected an integer from %u to %u", k->name, conf_qlen(strlen(v)), v,
+				 k->min, k->max);
 	*(uint32_t *)f = (uint32_t)x;
 	return 0;
 }
@@ -286,11 +286,11 @@ static int ports_parse(void *f, const struct key *k, const char *v, const struct
 					 "e.g. 22 80 8000-8010",
 					 k->name, conf_qlen(len), tok);
 		if (r || lo < k->min || hi < k->min)
-			return conf_fail(p, "%s= entry \"%.*s\": expected ports from %u to %u", k->name,
-					 conf_qlen(len), tok, k->min, k->max);
+			return conf_fail(p, "%s= entry \"%.*s\": expected ports from %u to %u", k->name, conf_qlen(len),
+					 tok, k->min, k->max);
 		if (lo > hi)
-			return conf_fail(p, "%s= entry \"%.*s\": expected a range LOW-HIGH with LOW <= HIGH",
-					 k->name, conf_qlen(len), tok);
+			return conf_fail(p, "%s= entry \"%.*s\": expected a range LOW-HIGH with LOW <= HIGH", k->name,
+					 conf_qlen(len), tok);
 		for (uint64_t port = lo; port <= hi; port++)
 			set[port >> 3] |= (uint8_t)(1u << (port & 7));
 	}
@@ -330,32 +330,27 @@ static void ports_reset(void *f)
 }
 /* -- T_CIDRS -- */
 
-static int cidr_parse_one(const char *tok, size_t len, struct axdp_cidr *out, const struct key *k,
-			  const struct pos *p)
+static int cidr_parse_one(const char *tok, size_t len, struct axdp_cidr *out, const struct key *k, const struct pos *p)
 {
 	struct axdp_cidr c, net;
 	char want[AXDP_CIDR_STRLEN];
 	bool v6;
 
 	switch (axdp_cidr_scan(tok, len, &c, &net)) {
-	case AXDP_CIDR_OK:
-		*out = c;
-		return 0;
+	case AXDP_CIDR_OK: *out = c; return 0;
 	case AXDP_CIDR_BAD_PREFIX:
 		v6 = memchr(tok, ':', len) != NULL;
-		return conf_fail(p, "%s= entry \"%.*s\": expected an %s prefix length from 0 to %u",
-			    k->name, conf_qlen(len), tok, v6 ? "IPv6" : "IPv4", v6 ? 128 : 32);
+		return conf_fail(p, "%s= entry \"%.*s\": expected an %s prefix length from 0 to %u", k->name,
+				 conf_qlen(len), tok, v6 ? "IPv6" : "IPv4", v6 ? 128 : 32);
 	case AXDP_CIDR_HOST_BITS:
 		/* Host bits usually mean a mistyped network; say which one we would have used. */
 		axdp_cidr_format(want, sizeof(want), &net);
-		return conf_fail(p, "%s= entry \"%.*s\": host bits are set, expected the network address %s",
-			    k->name, conf_qlen(len), tok, want);
-	case AXDP_CIDR_BAD_ADDR:
-		break;
+		return conf_fail(p, "%s= entry \"%.*s\": host bits are set, expected the network address %s", k->name,
+				 conf_qlen(len), tok, want);
+	case AXDP_CIDR_BAD_ADDR: break;
 	}
-	return conf_fail(p,
-		    "%s= entry \"%.*s\": expected an IPv4 or IPv6 address, optionally with /PREFIX",
-		    k->name, conf_qlen(len), tok);
+	return conf_fail(p, "%s= entry \"%.*s\": expected an IPv4 or IPv6 address, optionally with /PREFIX", k->name,
+			 conf_qlen(len), tok);
 }
 
 static int cidrs_parse(void *f, const struct key *k, const char *v, const struct pos *p)
@@ -418,7 +413,7 @@ static int bool_parse(void *f, const struct key *k, const char *v, const struct 
 		}
 	}
 	return conf_fail(p, "%s=%.*s: expected yes or no (true/false, on/off and 1/0 work too)", k->name,
-		    conf_qlen(strlen(v)), v);
+			 conf_qlen(strlen(v)), v);
 }
 
 static void bool_print(FILE *out, const void *f, const struct key *k)
@@ -523,17 +518,15 @@ static int paths_dup(void *f)
 	return 0;
 }
 const struct type_ops conf_types[T_COUNT] = {
-	[T_IFNAMES] = { true, ifnames_parse, ifnames_print, ifnames_equal, ifnames_reset,
-			ifnames_dup, ifnames_release },
+	[T_IFNAMES] = { true, ifnames_parse, ifnames_print, ifnames_equal, ifnames_reset, ifnames_dup,
+			ifnames_release },
 	[T_PATH] = { false, path_parse, path_print, path_equal, NULL, NULL, NULL },
 	[T_ENUM] = { false, enum_parse, enum_print, word_equal, NULL, NULL, NULL },
 	[T_UINT] = { false, uint_parse, uint_print, word_equal, NULL, NULL, NULL },
 	[T_PORTS] = { true, ports_parse, ports_print, ports_equal, ports_reset, NULL, NULL },
-	[T_CIDRS] = { true, cidrs_parse, cidrs_print, cidrs_equal, cidrs_reset, cidrs_dup,
-		      cidrs_release },
+	[T_CIDRS] = { true, cidrs_parse, cidrs_print, cidrs_equal, cidrs_reset, cidrs_dup, cidrs_release },
 	[T_BOOL] = { false, bool_parse, bool_print, bool_equal, NULL, NULL, NULL },
 	[T_PATHS] = { true, paths_parse, paths_print, paths_equal, paths_reset, paths_dup, paths_release },
 	/* Process names are as long as interface names: only the messages differ. */
-	[T_NAMES] = { true, ifnames_parse, ifnames_print, ifnames_equal, ifnames_reset,
-		      ifnames_dup, ifnames_release },
+	[T_NAMES] = { true, ifnames_parse, ifnames_print, ifnames_equal, ifnames_reset, ifnames_dup, ifnames_release },
 };
