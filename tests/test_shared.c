@@ -243,3 +243,22 @@ Test(portsync, open_ports_never_count_port_0)
 	cr_assert_eq(open[AXDP_L4_TCP], 2);
 	cr_assert_eq(open[AXDP_L4_UDP], 0, "port 0 and a slot with a tier but no open flag are not open");
 }
+
+Test(config, port_runs_print_as_the_keys_spell_them)
+{
+	uint8_t set[AXDP_PORTSET_BYTES] = { 0 };
+	static const uint32_t ports[] = { 22, 80, 8000, 8001, 8002, 65535 };
+	static const char *const want[] = { "22", "80", "8000-8002", "65535" };
+	char text[AXDP_PORT_RUN_STRLEN];
+	uint32_t lo, hi = 0;
+	size_t n = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(ports); i++)
+		set[ports[i] >> 3] |= (uint8_t)(1u << (ports[i] & 7));
+	while (axdp_port_next_run(set, &lo, &hi)) {
+		cr_assert_lt(n, ARRAY_SIZE(want));
+		axdp_port_run_format(text, sizeof(text), lo, hi);
+		cr_expect_str_eq(text, want[n++]);
+	}
+	cr_assert_eq(n, ARRAY_SIZE(want));
+}

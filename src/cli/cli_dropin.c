@@ -97,22 +97,12 @@ int pol_tokens_of(const struct axdp_config *cfg, const struct pol_key *k, struct
 	char text[64];
 
 	if (k->type == P_PORTS) {
-		const uint8_t *set = pol_ports_of(cfg, k);
+		uint32_t lo, hi = 0;
 
-		for (uint32_t p = 1; p < AXDP_PORTS; p++) {
-			uint32_t end = p;
-
-			if (!axdp_port_in(set, (uint16_t)p))
-				continue;
-			while (end + 1 < AXDP_PORTS && axdp_port_in(set, (uint16_t)(end + 1)))
-				end++;
-			if (end == p)
-				snprintf(text, sizeof(text), "%u", p);
-			else
-				snprintf(text, sizeof(text), "%u-%u", p, end);
+		while (axdp_port_next_run(pol_ports_of(cfg, k), &lo, &hi)) {
+			axdp_port_run_format(text, sizeof(text), lo, hi);
 			if (pol_push_token(out, k, text, NULL))
 				return -1;
-			p = end;
 		}
 		return 0;
 	}
@@ -437,12 +427,9 @@ int pol_new_tokens(const struct pol_dropin *old, const struct pol_change *ch, co
 		rc = cover(&r, pol_ports_of(want, k), 1, AXDP_PORTS - 1, EARLIER);
 	qsort(r.v, r.n, sizeof(*r.v), by_start);
 	for (size_t i = 0; i < r.n && rc == 0; i++) {
-		char text[32];
+		char text[AXDP_PORT_RUN_STRLEN];
 
-		if (r.v[i].lo == r.v[i].hi)
-			snprintf(text, sizeof(text), "%u", r.v[i].lo);
-		else
-			snprintf(text, sizeof(text), "%u-%u", r.v[i].lo, r.v[i].hi);
+		axdp_port_run_format(text, sizeof(text), r.v[i].lo, r.v[i].hi);
 		rc = pol_push_token(out, k, text, r.v[i].comment);
 	}
 	free(r.v);

@@ -195,10 +195,7 @@ static int parse_value(struct cli *c, struct pol_change *ch, const char *v)
 	if (ch->key->type == P_PORTS) {
 		if (!pol_parse_range(v, &ch->lo, &ch->hi))
 			return cli_usage(c, "'%s': expected a port from 1 to 65535, or a range LOW-HIGH", v);
-		if (ch->lo == ch->hi)
-			snprintf(ch->text, sizeof(ch->text), "%u", ch->lo);
-		else
-			snprintf(ch->text, sizeof(ch->text), "%u-%u", ch->lo, ch->hi);
+		axdp_port_run_format(ch->text, sizeof(ch->text), ch->lo, ch->hi);
 		return CLI_OK;
 	}
 	if (axdp_cidr_parse(v, strlen(v), false, &ch->cidr)) {

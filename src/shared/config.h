@@ -160,4 +160,15 @@ static inline bool axdp_port_in(const uint8_t set[AXDP_PORTSET_BYTES], uint16_t 
 	return set[port >> 3] & (1u << (port & 7));
 }
 
+/*
+ * The next run of consecutive ports of set after *hi, as *lo..*hi: how a
+ * port key prints ("22 80 8000-8010").  Start with *hi = 0; false after
+ * the last run.
+ */
+bool axdp_port_next_run(const uint8_t set[AXDP_PORTSET_BYTES], uint32_t *lo, uint32_t *hi);
+
+/* A run as a port key spells it, "22" or "8000-8010"; AXDP_PORT_RUN_STRLEN bytes suffice. */
+#define AXDP_PORT_RUN_STRLEN 12
+void axdp_port_run_format(char *buf, size_t len, uint32_t lo, uint32_t hi);
+
 #endif

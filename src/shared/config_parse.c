@@ -299,24 +299,36 @@ static int ports_parse(void *f, const struct key *k, const char *v, const struct
 
 static void ports_print(FILE *out, const void *f, const struct key *k)
 {
-	const uint8_t *set = f;
-	bool first = true;
+	char text[AXDP_PORT_RUN_STRLEN];
+	uint32_t lo, hi = 0;
 
 	(void)k;
-	for (uint32_t port = 1; port < AXDP_PORTS; port++) {
-		uint32_t end = port;
+	for (bool first = true; axdp_port_next_run(f, &lo, &hi); first = false) {
+		axdp_port_run_format(text, sizeof(text), lo, hi);
+		fprintf(out, "%s%s", first ? "" : " ", text);
+	}
+}
 
+bool axdp_port_next_run(const uint8_t set[AXDP_PORTSET_BYTES], uint32_t *lo, uint32_t *hi)
+{
+	/* Port 0 is never in a set (config.h). */
+	for (uint32_t port = *hi + 1; port < AXDP_PORTS; port++) {
 		if (!axdp_port_in(set, (uint16_t)port))
 			continue;
-		while (end + 1 < AXDP_PORTS && axdp_port_in(set, (uint16_t)(end + 1)))
-			end++;
-		if (end == port)
-			fprintf(out, "%s%u", first ? "" : " ", port);
-		else
-			fprintf(out, "%s%u-%u", first ? "" : " ", port, end);
-		first = false;
-		port = end;
+		*lo = *hi = port;
+		while (*hi + 1 < AXDP_PORTS && axdp_port_in(set, (uint16_t)(*hi + 1)))
+			(*hi)++;
+		return true;
 	}
+	return false;
+}
+
+void axdp_port_run_format(char *buf, size_t len, uint32_t lo, uint32_t hi)
+{
+	if (lo == hi)
+		snprintf(buf, len, "%u", lo);
+	else
+		snprintf(buf, len, "%u-%u", lo, hi);
 }
 
 static bool ports_equal(const void *a, const void *b)
