@@ -10,6 +10,8 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include "atomicfile.h"
+#include "conf_files.h"
+#include "parse_number.h"
 #include "bans.h"
 #include "deny_buckets.h"
 #include "log.h"
@@ -33,36 +35,41 @@ static int cidr_qcmp(const void *a, const void *b)
 	return cidr_cmp(a, b);
 }
 
-/* "CIDR EXPIRES" lines; '#' starts a comment line. */
+/* "CIDR EXPIRES" lines, EXPIRES a NUMBER (parse_number.h); '#' starts a comment line. */
 static int read_file(struct axdp_bans *b, char *err, size_t errlen)
 {
 	FILE *f = fopen(b->path, "re");
 	struct axdp_ban *v = NULL;
-	char *line = NULL;
-	size_t len = 0, lineno = 0, n = 0, cap = 0;
-	ssize_t got;
+	struct axdp_lines lines;
+	size_t len, n = 0, cap = 0;
+	char *line;
 	int rc = 0;
 
 	if (!f)
-		return errno == ENOENT ? 0 : (snprintf(err, errlen, "reading %s: %s", b->path, strerror(errno)), -1);
-	while (rc == 0 && (got = getline(&line, &len, f)) > 0) {
-		char *sp = memchr(line, ' ', (size_t)got), *end;
+		return errno == ENOENT ? 0 : axdp_fail(err, errlen, "reading %s: %s", b->path, strerror(errno));
+	axdp_lines_init(&lines, f, b->path);
+	while (rc == 0 && (rc = axdp_lines_next(&lines, &line, &len, err, errlen)) > 0) {
+		char *sp = memchr(line, ' ', len);
 		struct axdp_ban ban;
+		uint64_t expires;
 
-		lineno++;
-		if (line[0] == '#' || line[0] == '\n')
+		rc = 0;
+		if (line[0] == '#' || !len)
 			continue;
 		if (!sp || axdp_cidr_parse(line, (size_t)(sp - line), false, &ban.cidr) ||
-		    (ban.expires = strtoll(sp + 1, &end, 10)) < 0 || (*end != '\n' && *end)) {
-			rc = axdp_fail(err, errlen, "%s:%zu: expected \"CIDR EXPIRES\" (written only by axdp and autoxdpd): "
-				 "remove the line or the file", b->path, lineno);
+		    axdp_parse_uint(sp + 1, len - (size_t)(sp - line) - 1, INT64_MAX, &expires)) {
+			rc = axdp_fail(err, errlen,
+				       "%s:%lu: expected \"CIDR EXPIRES\" (written only by axdp and autoxdpd): "
+				       "remove the line or the file",
+				       b->path, lines.lineno);
 		} else if (AXDP_GROW(v, cap, n)) {
 			rc = axdp_fail(err, errlen, "reading %s: out of memory", b->path);
 		} else {
+			ban.expires = (int64_t)expires;
 			v[n++] = ban;
 		}
 	}
-	free(line);
+	axdp_lines_free(&lines);
 	fclose(f);
 	/* The file is written sorted; merging sorts again, which makes a hand-edited one safe too. */
 	if (rc == 0 && axdp_bans_merge(b, v, n)) {
