@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include "bans.h"
 #include "cli.h"
+#include "conf_files.h"
 #include "denylist.h"
 #include "policy.h"
 #include "util.h"
@@ -69,20 +70,21 @@ static int parse_network(struct cli *c, const char *s, size_t len, size_t line, 
  */
 static int read_stdin(struct cli *c, bool with_duration, uint64_t dflt, int64_t now, struct axdp_ban **out, size_t *n)
 {
-	char *line = NULL;
-	size_t len = 0, lineno = 0, cap = 0;
-	ssize_t got;
-	int rc = CLI_OK;
+	char *line, err[256];
+	struct axdp_lines lines;
+	size_t len, cap = 0;
+	int rc = CLI_OK, got = 0;
 
 	*out = NULL;
 	*n = 0;
-	while (rc == CLI_OK && (got = getline(&line, &len, stdin)) > 0) {
+	axdp_lines_init(&lines, stdin, "stdin");
+	while (rc == CLI_OK && (got = axdp_lines_next(&lines, &line, &len, err, sizeof(err))) > 0) {
 		char *p = line, *word, *dur = NULL;
+		size_t lineno = lines.lineno;
 		uint64_t seconds = dflt;
 		struct axdp_ban ban;
 
-		lineno++;
-		line[strcspn(line, "#\n")] = '\0';
+		line[strcspn(line, "#")] = '\0';
 		word = p + strspn(p, " \t");
 		if (!*word)
 			continue;
@@ -105,9 +107,9 @@ static int read_stdin(struct cli *c, bool with_duration, uint64_t dflt, int64_t 
 		}
 		(*out)[(*n)++] = ban;
 	}
-	free(line);
-	if (ferror(stdin) && rc == CLI_OK)
-		rc = cli_error(c, CLI_FAIL, "reading stdin: %s", strerror(errno));
+	axdp_lines_free(&lines);
+	if (got < 0 && rc == CLI_OK)
+		rc = cli_error(c, CLI_FAIL, "%s", err);
 	return rc;
 }
 
