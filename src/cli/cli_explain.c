@@ -33,6 +33,7 @@
 #include "counters.h"
 #include "parse_number.h"
 #include "xdp_copy.h"
+#include "util.h"
 
 /* ---- the command line ---- */
 
@@ -276,7 +277,7 @@ static struct live_map *live_map(struct live *l, const char *name)
 
 static bool shared(const char *name)
 {
-	for (size_t i = 0; i < sizeof(shared_maps) / sizeof(shared_maps[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(shared_maps); i++)
 		if (!strcmp(name, shared_maps[i]))
 			return true;
 	return false;

@@ -17,6 +17,7 @@
 #include "cli.h"
 #include "parse_number.h"
 #include "pidfile.h"
+#include "util.h"
 
 const char *const cli_l4_names[AXDP_L4_COUNT] = { "tcp", "udp" };
 
@@ -78,7 +79,7 @@ int cli_getopt(struct cli *c, int argc, char **argv, const struct option *local,
 
 	for (; local && local[n].name && n < 24; n++)
 		opts[n] = local[n];
-	for (size_t i = 0; i < sizeof(globals) / sizeof(globals[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(globals); i++)
 		opts[n++] = globals[i];
 	opts[n] = (struct option){ 0 };
 	optind = 0;   /* GNU getopt: start over, also for a second parse in one process */

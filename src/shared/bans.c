@@ -269,7 +269,7 @@ bool axdp_duration_parse(const char *s, uint64_t *seconds)
 		if (!*end) {
 			mult = 1;
 		} else {
-			for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+			for (size_t i = 0; i < ARRAY_SIZE(units); i++)
 				if (*end == units[i].unit)
 					mult = units[i].s;
 			if (!mult)

@@ -55,7 +55,7 @@ static const char *nft_path(char *buf, size_t len)
 
 	if (env && *env)
 		return access(env, X_OK) == 0 ? env : NULL;
-	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(fixed); i++)
 		if (access(fixed[i], X_OK) == 0)
 			return fixed[i];
 	while (path && *path) {

@@ -72,7 +72,7 @@ void axdp_policy_close(struct axdp_policy_maps *m)
 	m->deny_clear_words = NULL;
 	free(m->deny_covered);
 	m->deny_covered = NULL;
-	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(fds); i++) {
 		if (*fds[i] >= 0)
 			close(*fds[i]);
 		*fds[i] = -1;
