@@ -20,8 +20,8 @@
 #include "datapath.h"
 #include "denylist.h"
 #include "policy.h"
+#include "util.h"
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define ROUNDS 5
 #define DEFAULT_REPEAT 1000000
 

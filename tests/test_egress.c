@@ -16,8 +16,8 @@
 #include <linux/pkt_cls.h>
 #include <netinet/in.h>
 #include "datapath.h"
+#include "util.h"
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 enum {
 	OPEN_TCP = 22,

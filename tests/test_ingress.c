@@ -12,8 +12,8 @@
 #include <netinet/in.h>
 #include <string.h>
 #include "datapath.h"
+#include "util.h"
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 enum {
 	OPEN_TCP = 22,

@@ -29,8 +29,8 @@
 #include "denylist.h"
 #include "policy.h"
 #include "rate_knobs.h"
+#include "util.h"
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 enum {
 	OPEN_TCP = 22,

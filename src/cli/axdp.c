@@ -7,7 +7,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +16,7 @@
 #include "denylist.h"
 #include "loader.h"
 #include "nft_backend.h"
+#include "pidfile.h"
 
 #define ERRLEN 1024
 /* How long 'on' waits for the pid file, 'reload' for the daemon to survive its reload. */
@@ -399,9 +399,8 @@ static int cmd_reload(struct cli *c, int argc, char **argv)
 				 "systemctl restart autoxdp ('axdp status' shows what changes)",
 				 c->config_file);
 	running = cli_running_audit(c);
-	if (kill(pid, SIGHUP))
-		return cli_error(c, errno == EPERM ? CLI_NOPRIV : CLI_FAIL, "signalling autoxdpd (pid %d): %s", (int)pid,
-				 strerror(errno));
+	if (axdp_daemon_reload(pid, err, sizeof(err)))
+		return cli_error(c, errno == EPERM ? CLI_NOPRIV : CLI_FAIL, "%s", err);
 	cli_sleep(RELOAD_WAIT_S);
 	if (cli_daemon_pid(c) != pid)
 		return cli_error(c, CLI_FAIL, "autoxdpd (pid %d) is gone after the reload: see 'journalctl -u autoxdp'",

@@ -177,8 +177,6 @@ void cli_bytes(char *buf, size_t len, double bytes);
 /* Exact, in groups of three: "1,048,576". */
 void cli_count(char *buf, size_t len, uint64_t v);
 
-/* IPv4-mapped addresses print as IPv4. */
-void cli_addr(char *buf, size_t len, const struct axdp_addr *a);
 /* addr:port, [v6]:port; port 0 prints the address alone. */
 void cli_addr_port(char *buf, size_t len, const struct axdp_addr *a, unsigned int port);
 const char *cli_proto_name(unsigned int proto);
@@ -219,14 +217,14 @@ struct cli_port {
 	uint32_t flags;      /* the port_allow slot */
 	bool allowed;        /* AllowTCP= / AllowUDP= */
 	struct axdp_addr *addrs;       /* open on these only (AXDP_PORT_OPEN_ADDR) */
-	size_t n_addrs;
+	size_t n_addrs, cap_addrs;
 	struct cli_listener *listeners;
-	size_t n_listeners;
+	size_t n_listeners, cap_listeners;
 };
 
 struct cli_ports {
 	struct cli_port *v;
-	size_t n;
+	size_t n, cap;
 };
 
 /* The open ports from port_allow and addr_allow, with sock_diag's listeners; CLI_OK or an exit code. */

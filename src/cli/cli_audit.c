@@ -9,12 +9,12 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
-#include "atomicfile.h"
+#include "dropin.h"
+#include "pidfile.h"
 #include "cli.h"
 
 #define MODE_DROPIN_NAME "50-axdp-mode.conf"
@@ -49,16 +49,6 @@ static char *read_whole(const char *path)
 	return text;
 }
 
-static int write_dropin(const char *path, const char *text, char *err, size_t errlen)
-{
-	struct axdp_atomic_file a;
-
-	if (axdp_atomic_open(&a, path, err, errlen))
-		return -1;
-	fputs(text, a.f);
-	return axdp_atomic_commit(&a, 0644, err, errlen);
-}
-
 /* Writes Mode= and checks that the configuration the daemon will load says it; puts the old file back if not. */
 static int set_mode(struct cli *c, bool audit, const char *path)
 {
@@ -68,7 +58,7 @@ static int set_mode(struct cli *c, bool audit, const char *path)
 
 	snprintf(text, sizeof(text), "# Written by 'axdp audit %s'; see axdp(8).\n[Daemon]\nMode=%s\n", audit ? "on" : "off",
 		 cli_mode_name(audit));
-	if (write_dropin(path, text, err, sizeof(err))) {
+	if (axdp_dropin_write(path, axdp_dropin_fill_text, NULL, text, err, sizeof(err))) {
 		free(old);
 		return cli_error(c, CLI_FAIL, "%s", err);
 	}
@@ -80,7 +70,7 @@ static int set_mode(struct cli *c, bool audit, const char *path)
 						    "'autoxdpd --check-config'); nothing changed", path);
 		axdp_config_free(&cfg);
 	}
-	if (rc != CLI_OK && (old ? write_dropin(path, old, err, sizeof(err)) : unlink(path)))
+	if (rc != CLI_OK && (old ? axdp_dropin_write(path, axdp_dropin_fill_text, NULL, old, err, sizeof(err)) : unlink(path)))
 		cli_warn(c, "putting back %s: %s", path, old ? err : strerror(errno));
 	free(old);
 	return rc;
@@ -122,9 +112,8 @@ int cmd_audit(struct cli *c, int argc, char **argv)
 		       path, running >= 0 && running != audit ? " (the pinned data path keeps its mode until then)" : "");
 		return CLI_OK;
 	}
-	if (kill(pid, SIGHUP))
-		return cli_error(c, errno == EPERM ? CLI_NOPRIV : CLI_FAIL, "signalling autoxdpd (pid %d): %s", (int)pid,
-				 strerror(errno));
+	if (axdp_daemon_reload(pid, err, sizeof(err)))
+		return cli_error(c, errno == EPERM ? CLI_NOPRIV : CLI_FAIL, "%s", err);
 	if (!cli_wait_mode(c, audit))
 		return cli_error(c, CLI_FAIL, "Mode=%s is in %s, but the data path in force (XDP program or nftables table) still runs Mode=%s after %d s: "
 				 "see 'journalctl -u autoxdp'; 'systemctl restart autoxdp' applies it without a gap",

@@ -18,9 +18,11 @@
 #include <unistd.h>
 #include "bans.h"
 #include "cli.h"
+#include "conf_files.h"
 #include "denylist.h"
 #include "nft_backend.h"
 #include "policy.h"
+#include "util.h"
 
 /* A network as runtime bans take it; line 0: a command-line argument. */
 static int parse_network(struct cli *c, const char *s, size_t len, size_t line, struct axdp_cidr *out)
@@ -46,20 +48,21 @@ static int parse_network(struct cli *c, const char *s, size_t len, size_t line, 
  */
 static int read_stdin(struct cli *c, bool with_duration, uint64_t dflt, int64_t now, struct axdp_ban **out, size_t *n)
 {
-	char *line = NULL;
-	size_t len = 0, lineno = 0, cap = 0;
-	ssize_t got;
-	int rc = CLI_OK;
+	char *line, err[256];
+	struct axdp_lines lines;
+	size_t len, cap = 0;
+	int rc = CLI_OK, got = 0;
 
 	*out = NULL;
 	*n = 0;
-	while (rc == CLI_OK && (got = getline(&line, &len, stdin)) > 0) {
+	axdp_lines_init(&lines, stdin, "stdin");
+	while (rc == CLI_OK && (got = axdp_lines_next(&lines, &line, &len, err, sizeof(err))) > 0) {
 		char *p = line, *word, *dur = NULL;
+		size_t lineno = lines.lineno;
 		uint64_t seconds = dflt;
 		struct axdp_ban ban;
 
-		lineno++;
-		line[strcspn(line, "#\n")] = '\0';
+		line[strcspn(line, "#")] = '\0';
 		word = p + strspn(p, " \t");
 		if (!*word)
 			continue;
@@ -76,21 +79,15 @@ static int read_stdin(struct cli *c, bool with_duration, uint64_t dflt, int64_t 
 			break;
 		}
 		ban.expires = seconds ? now + (int64_t)seconds : 0;
-		if (*n == cap) {
-			struct axdp_ban *grown = reallocarray(*out, cap ? cap * 2 : 4096, sizeof(**out));
-
-			if (!grown) {
-				rc = cli_error(c, CLI_FAIL, "reading stdin: out of memory");
-				break;
-			}
-			*out = grown;
-			cap = cap ? cap * 2 : 4096;
+		if (AXDP_GROW(*out, cap, *n)) {
+			rc = cli_error(c, CLI_FAIL, "reading stdin: out of memory");
+			break;
 		}
 		(*out)[(*n)++] = ban;
 	}
-	free(line);
-	if (ferror(stdin) && rc == CLI_OK)
-		rc = cli_error(c, CLI_FAIL, "reading stdin: %s", strerror(errno));
+	axdp_lines_free(&lines);
+	if (got < 0 && rc == CLI_OK)
+		rc = cli_error(c, CLI_FAIL, "%s", err);
 	return rc;
 }
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include "cli.h"
+#include "util.h"
 
 #define BATCH 4096
 #define DEFAULT_LIMIT 100
@@ -40,15 +41,8 @@ static int newest_first(const void *a, const void *b)
 
 static int push(struct entry **v, size_t *n, size_t *cap, const struct axdp_flow_key *k, const struct axdp_flow *f)
 {
-	if (*n == *cap) {
-		size_t ncap = *cap ? *cap * 2 : 1024;
-		struct entry *nv = realloc(*v, ncap * sizeof(**v));
-
-		if (!nv)
-			return -1;
-		*v = nv;
-		*cap = ncap;
-	}
+	if (AXDP_GROW(*v, *cap, *n))
+		return -1;
 	(*v)[*n].key = *k;
 	(*v)[(*n)++].flow = *f;
 	return 0;
@@ -183,8 +177,8 @@ int cmd_conntrack(struct cli *c, int argc, char **argv)
 			continue;
 		shown++;
 		if (c->json) {
-			cli_addr(remote, sizeof(remote), &e->key.remote);
-			cli_addr(local_, sizeof(local_), &e->key.local);
+			axdp_addr_format(remote, sizeof(remote), &e->key.remote);
+			axdp_addr_format(local_, sizeof(local_), &e->key.local);
 			json_obj(&j, NULL);
 			json_str(&j, "protocol", proto_of(&e->key));
 			json_str(&j, "remote", remote);
@@ -201,7 +195,7 @@ int cmd_conntrack(struct cli *c, int argc, char **argv)
 		if (icmp) {
 			char a[48];
 
-			cli_addr(a, sizeof(a), &e->key.local);
+			axdp_addr_format(a, sizeof(a), &e->key.local);
 			snprintf(local_, sizeof(local_), "%s (echo id %u)", a, lport);
 		} else {
 			cli_addr_port(local_, sizeof(local_), &e->key.local, lport);

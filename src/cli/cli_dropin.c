@@ -14,6 +14,9 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include "cli_dropin.h"
+#include "conf_files.h"
+#include "parse_number.h"
+#include "util.h"
 
 #define CFG(field) offsetof(struct axdp_config, field)
 
@@ -46,11 +49,10 @@ const struct axdp_cidr_list *pol_cidrs_of(const struct axdp_config *cfg, const s
 
 int pol_push_token(struct pol_tokens *t, const struct pol_key *k, const char *text, const char *comment)
 {
-	struct pol_token *v = realloc(t->v, (t->n + 1) * sizeof(*v));
+	struct pol_token *v;
 
-	if (!v)
+	if (AXDP_GROW(t->v, t->cap, t->n))
 		return -1;
-	t->v = v;
 	v = &t->v[t->n];
 	v->key = k;
 	v->text = strdup(text);
@@ -72,7 +74,7 @@ void pol_free_tokens(struct pol_tokens *t)
 	}
 	free(t->v);
 	t->v = NULL;
-	t->n = 0;
+	t->n = t->cap = 0;
 }
 
 /* t without the tokens of k. */
@@ -95,62 +97,30 @@ int pol_tokens_of(const struct axdp_config *cfg, const struct pol_key *k, struct
 	char text[64];
 
 	if (k->type == P_PORTS) {
-		const uint8_t *set = pol_ports_of(cfg, k);
+		uint32_t lo, hi = 0;
 
-		for (uint32_t p = 1; p < AXDP_PORTS; p++) {
-			uint32_t end = p;
-
-			if (!axdp_port_in(set, (uint16_t)p))
-				continue;
-			while (end + 1 < AXDP_PORTS && axdp_port_in(set, (uint16_t)(end + 1)))
-				end++;
-			if (end == p)
-				snprintf(text, sizeof(text), "%u", p);
-			else
-				snprintf(text, sizeof(text), "%u-%u", p, end);
+		while (axdp_port_next_run(pol_ports_of(cfg, k), &lo, &hi)) {
+			axdp_port_run_format(text, sizeof(text), lo, hi);
 			if (pol_push_token(out, k, text, NULL))
 				return -1;
-			p = end;
 		}
 		return 0;
 	}
 	const struct axdp_cidr_list *l = pol_cidrs_of(cfg, k);
 
 	for (size_t i = 0; i < l->n; i++) {
-		pol_cidr_text(text, sizeof(text), &l->v[i]);
+		axdp_cidr_format(text, sizeof(text), &l->v[i]);
 		if (pol_push_token(out, k, text, NULL))
 			return -1;
 	}
 	return 0;
 }
 
-void pol_cidr_text(char *buf, size_t len, const struct axdp_cidr *c)
-{
-	static const uint8_t v4mapped[12] = { [10] = 0xff, [11] = 0xff };
-	bool v4 = c->prefix >= 96 && !memcmp(c->addr, v4mapped, sizeof(v4mapped));
-	char addr[INET6_ADDRSTRLEN];
-	struct axdp_addr a;
-
-	memcpy(&a, c->addr, sizeof(a));
-	cli_addr(addr, sizeof(addr), &a);
-	snprintf(buf, len, "%s/%u", addr, v4 ? c->prefix - 96u : c->prefix);
-}
-
 bool pol_parse_range(const char *s, unsigned *lo, unsigned *hi)
 {
-	char *end;
-	unsigned long a = strtoul(s, &end, 10), b = a;
+	uint64_t a, b;
 
-	if (end == s || s[0] == '-' || s[0] == '+')
-		return false;
-	if (*end == '-') {
-		const char *h = end + 1;
-
-		b = strtoul(h, &end, 10);
-		if (end == h || h[0] == '-' || h[0] == '+')
-			return false;
-	}
-	if (*end || a < 1 || b > 65535 || a > b)
+	if (axdp_parse_range(s, strlen(s), AXDP_PORTS - 1, &a, &b) || a < 1 || a > b)
 		return false;
 	*lo = (unsigned)a;
 	*hi = (unsigned)b;
@@ -335,15 +305,10 @@ void pol_write_dropin(FILE *f, const struct pol_dropin *d, const char *config_fi
 /* ---- the change ---- */
 
 
-static bool cidr_eq(const struct axdp_cidr *a, const struct axdp_cidr *b)
-{
-	return a->prefix == b->prefix && !memcmp(a->addr, b->addr, 16);
-}
-
 static bool cidr_in(const struct axdp_cidr_list *l, const struct axdp_cidr *c)
 {
 	for (size_t i = 0; i < l->n; i++)
-		if (cidr_eq(&l->v[i], c))
+		if (axdp_cidr_equal(&l->v[i], c))
 			return true;
 	return false;
 }
@@ -379,22 +344,12 @@ int pol_apply(struct axdp_config *cfg, const struct pol_change *ch)
 		size_t j = 0;
 
 		for (size_t i = 0; i < l->n; i++)
-			if (!cidr_eq(&l->v[i], &ch->cidr))
+			if (!axdp_cidr_equal(&l->v[i], &ch->cidr))
 				l->v[j++] = l->v[i];
 		l->n = j;
 		return 0;
 	}
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 8;
-		struct axdp_cidr *v = realloc(l->v, cap * sizeof(*v));
-
-		if (!v)
-			return -1;
-		l->v = v;
-		l->cap = cap;
-	}
-	l->v[l->n++] = ch->cidr;
-	return 0;
+	return axdp_cidr_list_add(l, &ch->cidr);
 }
 
 #define EARLIER "from an earlier file (this file replaces the whole list)"
@@ -406,7 +361,7 @@ struct run {
 
 struct runs {
 	struct run *v;
-	size_t n;
+	size_t n, cap;
 	uint8_t covered[AXDP_PORTSET_BYTES];
 };
 
@@ -415,16 +370,13 @@ static int cover(struct runs *r, const uint8_t *set, unsigned lo, unsigned hi, c
 {
 	for (unsigned p = lo; p <= hi; p++) {
 		unsigned end = p;
-		struct run *v;
 
 		if (!axdp_port_in(set, (uint16_t)p) || axdp_port_in(r->covered, (uint16_t)p))
 			continue;
 		while (end < hi && axdp_port_in(set, (uint16_t)(end + 1)) && !axdp_port_in(r->covered, (uint16_t)(end + 1)))
 			end++;
-		v = realloc(r->v, (r->n + 1) * sizeof(*v));
-		if (!v)
+		if (AXDP_GROW(r->v, r->cap, r->n))
 			return -1;
-		r->v = v;
 		r->v[r->n++] = (struct run){ p, end, comment };
 		for (unsigned q = p; q <= end; q++)
 			r->covered[q >> 3] |= (uint8_t)(1u << (q & 7));
@@ -475,28 +427,13 @@ int pol_new_tokens(const struct pol_dropin *old, const struct pol_change *ch, co
 		rc = cover(&r, pol_ports_of(want, k), 1, AXDP_PORTS - 1, EARLIER);
 	qsort(r.v, r.n, sizeof(*r.v), by_start);
 	for (size_t i = 0; i < r.n && rc == 0; i++) {
-		char text[32];
+		char text[AXDP_PORT_RUN_STRLEN];
 
-		if (r.v[i].lo == r.v[i].hi)
-			snprintf(text, sizeof(text), "%u", r.v[i].lo);
-		else
-			snprintf(text, sizeof(text), "%u-%u", r.v[i].lo, r.v[i].hi);
+		axdp_port_run_format(text, sizeof(text), r.v[i].lo, r.v[i].hi);
 		rc = pol_push_token(out, k, text, r.v[i].comment);
 	}
 	free(r.v);
 	return rc;
-}
-
-static int conf_filter(const struct dirent *d)
-{
-	size_t n = strlen(d->d_name);
-
-	return d->d_name[0] != '.' && n > 5 && !strcmp(d->d_name + n - 5, ".conf");
-}
-
-static int byte_order(const struct dirent **a, const struct dirent **b)
-{
-	return strcmp((*a)->d_name, (*b)->d_name);
 }
 
 /*
@@ -508,7 +445,7 @@ static int byte_order(const struct dirent **a, const struct dirent **b)
 int pol_effective_with(struct cli *c, const char *tmp, const struct pol_change *ch, struct axdp_config *out,
 			  char *overrider, size_t olen, char *err, size_t errlen)
 {
-	struct dirent **names = NULL;
+	char **names = NULL;
 	bool ours_done = false;
 	int n, rc = 0;
 
@@ -516,9 +453,9 @@ int pol_effective_with(struct cli *c, const char *tmp, const struct pol_change *
 	axdp_config_defaults(out);
 	if (access(c->config_file, F_OK) == 0 && axdp_config_parse_file(out, c->config_file, err, errlen))
 		return -1;
-	n = scandir(c->dropin_dir, &names, conf_filter, byte_order);
+	n = axdp_dropins_list(c->dropin_dir, &names);
 	for (int i = 0; i <= (n > 0 ? n : 0) && rc == 0; i++) {
-		const char *name = i < n ? names[i]->d_name : NULL;
+		const char *name = i < n ? names[i] : NULL;
 		char path[AXDP_PATH_MAX + 300];
 		struct stat st;
 
@@ -537,9 +474,7 @@ int pol_effective_with(struct cli *c, const char *tmp, const struct pol_change *
 		if (rc == 0 && ours_done && !overrider[0] && !pol_in_force(out, ch))
 			snprintf(overrider, olen, "%s", path);
 	}
-	for (int i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
+	axdp_dropins_free(names, n);
 	if (rc)
 		axdp_config_free(out);
 	return rc;

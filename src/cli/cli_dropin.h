@@ -39,7 +39,7 @@ struct pol_token {
 
 struct pol_tokens {
 	struct pol_token *v;
-	size_t n;
+	size_t n, cap;
 };
 
 struct pol_dropin {
@@ -69,9 +69,7 @@ int pol_push_token(struct pol_tokens *t, const struct pol_key *k, const char *te
 void pol_free_tokens(struct pol_tokens *t);
 /* The effective value of k as tokens, in the parser's own spelling (ranges merged, CIDRs canonical). */
 int pol_tokens_of(const struct axdp_config *cfg, const struct pol_key *k, struct pol_tokens *out);
-/* As the configuration prints it: IPv4-mapped networks as IPv4. */
-void pol_cidr_text(char *buf, size_t len, const struct axdp_cidr *c);
-/* PORT or LOW-HIGH, 1 to 65535. */
+/* PORT or LOW-HIGH (parse_number.h's RANGE), 1 to 65535. */
 bool pol_parse_range(const char *s, unsigned *lo, unsigned *hi);
 
 /* d->path read back; a missing file is an empty one.  0, or -1 with errno. */

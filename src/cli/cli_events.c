@@ -17,6 +17,7 @@
 #include <bpf/libbpf.h>
 #include "cli.h"
 #include "counters.h"
+#include "util.h"
 
 /* Lease of the event stream: long enough to survive a stalled second, short enough to lapse soon after us. */
 #define LEASE_NS (3 * 1000000000ULL)
@@ -156,8 +157,8 @@ static int print_event(struct reader *r, const struct axdp_drop_event *e)
 	if (c->json) {
 		struct json j;
 
-		cli_addr(src, sizeof(src), &e->src);
-		cli_addr(dst, sizeof(dst), &e->dst);
+		axdp_addr_format(src, sizeof(src), &e->src);
+		axdp_addr_format(dst, sizeof(dst), &e->dst);
 		json_start(&j, stdout);
 		json_obj(&j, NULL);
 		json_str(&j, "time", when);
@@ -267,15 +268,9 @@ static int keep_sample(struct reader *r, const struct axdp_drop_event *e)
 	struct top *t = r->ctx;
 
 	t->skipped += e->skipped;
-	if (t->n == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 1024;
-		struct sample *v = realloc(t->v, cap * sizeof(*v));
-
-		if (!v)
-			return 0;
-		t->v = v;
-		t->cap = cap;
-	}
+	/* Out of memory: the sample is left out, the rest of the top list stands. */
+	if (AXDP_GROW(t->v, t->cap, t->n))
+		return 0;
 	t->v[t->n++] = (struct sample){ .src = e->src, .dport = e->dport, .proto = e->proto };
 	return 0;
 }
@@ -372,7 +367,7 @@ static void print_top(struct cli *c, struct top *t, uint64_t drops, int audit)
 		json_u64(&j, "not_sampled", t->skipped);
 		json_arr(&j, "sources");
 		for (size_t i = 0; i < n_src && i < t->limit; i++) {
-			cli_addr(text, sizeof(text), &t->v[src[i].first].src);
+			axdp_addr_format(text, sizeof(text), &t->v[src[i].first].src);
 			json_obj(&j, NULL);
 			json_str(&j, "address", text);
 			json_u64(&j, "events", src[i].count);
@@ -401,7 +396,7 @@ static void print_top(struct cli *c, struct top *t, uint64_t drops, int audit)
 	       audit == 1 ? "judged drops (Mode=audit: passed)" : "dropped", t->interval, t->n, k);
 	printf("%s%-40s %8s %6s%s\n", cli_c(c, CLI_BOLD), "SOURCE", "SAMPLED", "SHARE", cli_c(c, CLI_RESET));
 	for (size_t i = 0; i < n_src && i < t->limit; i++) {
-		cli_addr(text, sizeof(text), &t->v[src[i].first].src);
+		axdp_addr_format(text, sizeof(text), &t->v[src[i].first].src);
 		printf("%-40s %8zu %5.0f%%\n", text, src[i].count, 100.0 * (double)src[i].count / (double)t->n);
 	}
 	printf("\n%s%-40s %8s %6s%s\n", cli_c(c, CLI_BOLD), "DESTINATION PORT", "SAMPLED", "SHARE", cli_c(c, CLI_RESET));

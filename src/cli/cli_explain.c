@@ -32,7 +32,9 @@
 #include "cli_dropin.h"
 #include "counters.h"
 #include "policy.h"
+#include "parse_number.h"
 #include "xdp_copy.h"
+#include "util.h"
 
 /* ---- the command line ---- */
 
@@ -93,8 +95,8 @@ static int on_opt(struct cli *c, int id, const char *arg, void *st)
 /* ADDR, ADDR:PORT, [ADDR6]:PORT or ADDR6; *port stays 0 without one.  0, or -1. */
 static int parse_end(const char *text, struct axdp_addr *a, bool *ipv6, unsigned *port)
 {
-	char buf[INET6_ADDRSTRLEN + 8], *colon, *host = buf, *end;
-	unsigned long n;
+	char buf[INET6_ADDRSTRLEN + 8], *colon, *host = buf;
+	uint64_t n;
 
 	if (strlen(text) >= sizeof(buf))
 		return -1;
@@ -114,15 +116,13 @@ static int parse_end(const char *text, struct axdp_addr *a, bool *ipv6, unsigned
 	}
 	if (colon) {
 		*colon = '\0';
-		errno = 0;
-		n = strtoul(colon + 1, &end, 10);
-		if (!colon[1] || *end || errno || n < 1 || n > 65535)
+		if (axdp_parse_uint(colon + 1, strlen(colon + 1), AXDP_PORTS - 1, &n) || n < 1)
 			return -1;
 		*port = (unsigned)n;
 	}
 	memset(a, 0, sizeof(*a));
 	if (inet_pton(AF_INET, host, &a->w[3]) == 1) {
-		a->w[2] = htonl(0xffff);
+		axdp_addr_from_v4(a, a->w[3]);
 		*ipv6 = false;
 		return 0;
 	}
@@ -279,7 +279,7 @@ static struct live_map *live_map(struct live *l, const char *name)
 
 static bool shared(const char *name)
 {
-	for (size_t i = 0; i < sizeof(shared_maps) / sizeof(shared_maps[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(shared_maps); i++)
 		if (!strcmp(name, shared_maps[i]))
 			return true;
 	return false;
@@ -510,7 +510,7 @@ static bool lpm_match(int fd, const struct axdp_addr *addr, bool ipv4, char *buf
 		if (bpf_map_get_next_key(fd, &key, &next) ? errno != ENOENT : !memcmp(&next, &first, sizeof(next)))
 			continue;
 		memcpy(cidr.addr, &key.addr, 16);
-		pol_cidr_text(buf, len, &cidr);
+		axdp_cidr_format(buf, len, &cidr);
 		return true;
 	}
 	return false;
@@ -542,7 +542,7 @@ static void find_why(struct cli *c, struct live *l, const struct probe *p, struc
 		memcpy(cidr.addr, &p->src, 16);
 		for (int b = prefixlen; b < 128; b++)
 			cidr.addr[b / 8] &= (uint8_t)~(0x80 >> (b % 8));
-		pol_cidr_text(w->deny, sizeof(w->deny), &cidr);
+		axdp_cidr_format(w->deny, sizeof(w->deny), &cidr);
 	} else {
 		lpm_match(deny[pol.deny_generation & 1], &p->src, !p->ipv6, w->deny, sizeof(w->deny));
 	}
@@ -706,8 +706,8 @@ static void print_json(const struct probe *p, const char *ifname, const struct l
 	char src[64], dst[64];
 	struct json j;
 
-	cli_addr(src, sizeof(src), &p->src);
-	cli_addr(dst, sizeof(dst), &p->dst);
+	axdp_addr_format(src, sizeof(src), &p->src);
+	axdp_addr_format(dst, sizeof(dst), &p->dst);
 	json_start(&j, stdout);
 	json_obj(&j, NULL);
 	json_str(&j, "interface", ifname);

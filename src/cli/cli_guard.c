@@ -50,7 +50,7 @@ static size_t gateways(struct guarded *g, size_t max)
 				sscanf(hop + 2 * i, "%2x", &byte);
 				g[n].addr[i] = (uint8_t)byte;
 			}
-			inet_ntop(AF_INET6, g[n].addr, text, sizeof(text));
+			axdp_addr_format(text, sizeof(text), g[n].addr);
 			snprintf(g[n++].what, sizeof(g->what), "the default gateway %s", text);
 		}
 	if (f)

@@ -19,6 +19,7 @@
 #include "nft_backend.h"
 #include "loader.h"
 #include "rate_knobs.h"
+#include "util.h"
 
 #define KNOB(f) offsetof(struct axdp_knobs, f)
 #define CFG(f) offsetof(struct axdp_config, f)
@@ -282,7 +283,7 @@ static void print_items(const char *label, const struct cli_limit_values *v, con
 	char text[96];
 
 	printf("%-11s ", label);
-	for (size_t i = 0; i < sizeof(shown) / sizeof(shown[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(shown); i++) {
 		int item = shown[i];
 
 		if (item == LINE_BREAK) {

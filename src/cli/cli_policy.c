@@ -13,7 +13,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <signal.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,11 +21,13 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <bpf/bpf.h>
-#include "atomicfile.h"
 #include "cli.h"
 #include "cli_dropin.h"
 #include "policy.h"
+#include "dropin.h"
+#include "pidfile.h"
 #include "sockdiag.h"
+#include "errbuf.h"
 
 #define APPLY_WAIT_S 5
 #define APPLY_POLL_S 0.05
@@ -114,6 +115,12 @@ static int deny_has(const struct shown_in *m, __u32 gen, const struct axdp_cidr 
 	return 0;
 }
 
+/* AllowTCP=/AllowUDP=: the port keys that open ports (ExcludeTCP=/ExcludeUDP= close them). */
+static bool opens_ports(const struct pol_key *k)
+{
+	return k->type == P_PORTS && !strcmp(k->cmd, "allow");
+}
+
 /* 1: in force, 0: not yet, -1: cannot tell. */
 static int check(struct cli *c, const struct pol_change *ch, const uint64_t *listeners, const struct shown_in *m)
 {
@@ -121,7 +128,7 @@ static int check(struct cli *c, const struct pol_change *ch, const uint64_t *lis
 		for (unsigned p = ch->lo; p <= ch->hi; p++) {
 			__u32 idx = (unsigned)ch->key->l4 * AXDP_PORTS + p;
 			struct axdp_port_slot s;
-			bool allow = ch->key->name[0] == 'A';
+			bool allow = opens_ports(ch->key);
 
 			if (bpf_map_lookup_elem(m->fd, &idx, &s))
 				return -1;
@@ -171,6 +178,7 @@ static int reload_and_wait(struct cli *c, const struct pol_change *ch, const str
 {
 	uint64_t listeners[AXDP_PORTS / 64] = { 0 };
 	pid_t pid = cli_daemon_pid(c);
+	char err[AXDP_CONFIG_ERRLEN];
 	struct shown_in m;
 	int state = 0;
 
@@ -179,8 +187,8 @@ static int reload_and_wait(struct cli *c, const struct pol_change *ch, const str
 		return CLI_OK;
 	}
 	wildcard_listeners(ch, want, listeners);
-	if (kill(pid, SIGHUP))
-		return cli_error(c, CLI_FAIL, "%s, but signalling autoxdpd (pid %d) failed: %s", done, (int)pid, strerror(errno));
+	if (axdp_daemon_reload(pid, err, sizeof(err)))
+		return cli_error(c, CLI_FAIL, "%s, but %s", done, err);
 	if (open_shown(c, ch, &m) < 0) {
 		printf("%s; autoxdpd (pid %d) reloaded (this data path has no map that shows %s=)\n", done, (int)pid,
 		       ch->key->name);
@@ -194,7 +202,7 @@ static int reload_and_wait(struct cli *c, const struct pol_change *ch, const str
 	close_shown(&m);
 	if (state > 0) {
 		printf("%s; in force\n", done);
-		if (ch->key->type == P_PORTS && ch->key->name[0] == 'A' && !ch->add)
+		if (opens_ports(ch->key) && !ch->add)
 			for (unsigned p = ch->lo; p <= ch->hi; p++)
 				if (listener_keeps_open(listeners, p))
 					printf("note: %s/%u stays open: something listens on it ('axdp ports' says who)\n",
@@ -219,10 +227,7 @@ static int parse_value(struct cli *c, struct pol_change *ch, const char *v)
 	if (ch->key->type == P_PORTS) {
 		if (!pol_parse_range(v, &ch->lo, &ch->hi))
 			return cli_usage(c, "'%s': expected a port from 1 to 65535, or a range LOW-HIGH", v);
-		if (ch->lo == ch->hi)
-			snprintf(ch->text, sizeof(ch->text), "%u", ch->lo);
-		else
-			snprintf(ch->text, sizeof(ch->text), "%u-%u", ch->lo, ch->hi);
+		axdp_port_run_format(ch->text, sizeof(ch->text), ch->lo, ch->hi);
 		return CLI_OK;
 	}
 	if (axdp_cidr_parse(v, strlen(v), false, &ch->cidr)) {
@@ -231,21 +236,53 @@ static int parse_value(struct cli *c, struct pol_change *ch, const char *v)
 		if (axdp_cidr_parse(v, strlen(v), true, &net) == 0) {
 			char want[64];
 
-			pol_cidr_text(want, sizeof(want), &net);
+			axdp_cidr_format(want, sizeof(want), &net);
 			return cli_usage(c, "'%s' has host bits set: did you mean %s?", v, want);
 		}
 		return cli_usage(c, "'%s': expected an IPv4 or IPv6 address, optionally with /PREFIX", v);
 	}
-	pol_cidr_text(ch->text, sizeof(ch->text), &ch->cidr);
+	axdp_cidr_format(ch->text, sizeof(ch->text), &ch->cidr);
 	return CLI_OK;
+}
+
+/* The policy drop-in being written, and the change it must carry. */
+struct policy_file {
+	struct cli *c;
+	const struct pol_change *ch;
+	const struct pol_dropin *d;
+	const char *path;
+};
+
+static void fill_policy(FILE *f, void *ctx)
+{
+	const struct policy_file *p = ctx;
+
+	pol_write_dropin(f, p->d, p->c->config_file);
+}
+
+/* The configuration with the new file in its place must parse and say what the change says: no later file undoes it. */
+static int check_policy(const char *tmp, void *ctx, char *err, size_t errlen)
+{
+	const struct policy_file *p = ctx;
+	char overrider[AXDP_PATH_MAX + 300], why[AXDP_CONFIG_ERRLEN];
+	struct axdp_config result;
+	bool undone;
+
+	if (pol_effective_with(p->c, tmp, p->ch, &result, overrider, sizeof(overrider), why, sizeof(why)))
+		return axdp_fail(err, errlen, "the new %s would not parse (%s); nothing changed", p->path, why);
+	undone = !pol_in_force(&result, p->ch) || overrider[0];
+	axdp_config_free(&result);
+	if (undone)
+		return axdp_fail(err, errlen, "%s sets %s= after %s and would override it: change it there; nothing changed",
+				overrider[0] ? overrider : "a later file", p->ch->key->name, p->path);
+	return 0;
 }
 
 static int change(struct cli *c, struct pol_change *ch)
 {
-	struct axdp_config want, result;
+	struct axdp_config want;
 	struct pol_dropin old = {}, new_ = {};
-	struct axdp_atomic_file a;
-	char err[AXDP_CONFIG_ERRLEN], overrider[AXDP_PATH_MAX + 300], added[300], done[512];
+	char err[AXDP_CONFIG_ERRLEN], msg[2 * AXDP_CONFIG_ERRLEN + AXDP_PATH_MAX], added[300], done[512];
 	int rc = CLI_FAIL, lock = -1;
 
 	if (geteuid() != 0)
@@ -303,31 +340,9 @@ static int change(struct cli *c, struct pol_change *ch)
 		goto out_set;
 	}
 
-	if (axdp_atomic_open(&a, old.path, err, sizeof(err))) {
-		rc = cli_error(c, CLI_FAIL, "%s", err);
-		goto out_set;
-	}
-	pol_write_dropin(a.f, &new_, c->config_file);
-	if (fflush(a.f) == EOF) {
-		axdp_atomic_abort(&a);
-		rc = cli_error(c, CLI_FAIL, "writing %s: %s", a.tmp, strerror(errno));
-		goto out_set;
-	}
-	if (pol_effective_with(c, a.tmp, ch, &result, overrider, sizeof(overrider), err, sizeof(err))) {
-		axdp_atomic_abort(&a);
-		rc = cli_error(c, CLI_FAIL, "the new %s would not parse (%s); nothing changed", old.path, err);
-		goto out_set;
-	}
-	if (pol_in_force(&result, ch) == false || overrider[0]) {
-		axdp_atomic_abort(&a);
-		rc = cli_error(c, CLI_FAIL, "%s sets %s= after %s and would override it: change it there; nothing changed",
-			       overrider[0] ? overrider : "a later file", ch->key->name, old.path);
-		axdp_config_free(&result);
-		goto out_set;
-	}
-	axdp_config_free(&result);
-	if (axdp_atomic_commit(&a, 0644, err, sizeof(err))) {
-		rc = cli_error(c, CLI_FAIL, "%s", err);
+	if (axdp_dropin_write(old.path, fill_policy, check_policy, &(struct policy_file){ c, ch, &new_, old.path },
+			      msg, sizeof(msg))) {
+		rc = cli_error(c, CLI_FAIL, "%s", msg);
 		goto out_set;
 	}
 	rc = reload_and_wait(c, ch, &want, done);

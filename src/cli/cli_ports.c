@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "portsync.h"
 #include "sockdiag.h"
+#include "util.h"
 
 
 struct owner {
@@ -89,16 +90,13 @@ static int add_addrs(struct cli *c, struct cli_ports *p)
 		return rc;
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		struct cli_port *r = next.l4 < AXDP_L4_COUNT ? cli_ports_find(p, next.l4, next.port) : NULL;
-		struct axdp_addr *v;
 
 		key = next;
 		prev = &key;
 		if (!r || !(r->flags & AXDP_PORT_OPEN_ADDR))
 			continue;
-		v = realloc(r->addrs, (r->n_addrs + 1) * sizeof(*v));
-		if (!v)
+		if (AXDP_GROW(r->addrs, r->cap_addrs, r->n_addrs))
 			break;
-		r->addrs = v;
 		r->addrs[r->n_addrs++] = next.local;
 	}
 	close(fd);
@@ -129,10 +127,8 @@ static void add_listeners(struct cli *c, struct cli_ports *p)
 
 		if (!r)
 			continue;
-		v = realloc(r->listeners, (r->n_listeners + 1) * sizeof(*v));
-		if (!v)
+		if (AXDP_GROW(r->listeners, r->cap_listeners, r->n_listeners))
 			break;
-		r->listeners = v;
 		v = &r->listeners[r->n_listeners++];
 		memset(v, 0, sizeof(*v));
 		memcpy(&v->addr, s->addr, sizeof(v->addr));
@@ -167,10 +163,8 @@ int cli_ports_collect(struct cli *c, struct cli_ports *out)
 
 		if (!port || !(slots[idx].flags & AXDP_PORT_OPEN))
 			continue;
-		v = realloc(out->v, (out->n + 1) * sizeof(*v));
-		if (!v)
+		if (AXDP_GROW(out->v, out->cap, out->n))
 			break;
-		out->v = v;
 		v = &out->v[out->n++];
 		memset(v, 0, sizeof(*v));
 		v->l4 = (uint8_t)l4;
@@ -193,14 +187,14 @@ void cli_ports_free(struct cli_ports *p)
 	}
 	free(p->v);
 	p->v = NULL;
-	p->n = 0;
+	p->n = p->cap = 0;
 }
 
 static void listener_text(char *buf, size_t len, const struct cli_listener *l)
 {
 	char addr[INET6_ADDRSTRLEN];
 
-	cli_addr(addr, sizeof(addr), &l->addr);
+	axdp_addr_format(addr, sizeof(addr), &l->addr);
 	if (l->pid)
 		snprintf(buf, len, "%s[%d] on %s", l->comm, l->pid, addr);
 	else
@@ -222,7 +216,7 @@ void cli_port_detail(const struct cli *c, const struct cli_port *r)
 		for (size_t a = 0; a < r->n_addrs; a++) {
 			char addr[INET6_ADDRSTRLEN];
 
-			cli_addr(addr, sizeof(addr), &r->addrs[a]);
+			axdp_addr_format(addr, sizeof(addr), &r->addrs[a]);
 			printf("%s %s", a ? "," : "", addr);
 		}
 		sep = "; ";
@@ -271,7 +265,7 @@ void cli_port_json(struct json *j, const char *key, const struct cli_port *r)
 	for (size_t a = 0; a < r->n_addrs; a++) {
 		char addr[INET6_ADDRSTRLEN];
 
-		cli_addr(addr, sizeof(addr), &r->addrs[a]);
+		axdp_addr_format(addr, sizeof(addr), &r->addrs[a]);
 		json_str(j, NULL, addr);
 	}
 	json_arr_end(j);
@@ -281,7 +275,7 @@ void cli_port_json(struct json *j, const char *key, const struct cli_port *r)
 		const struct cli_listener *ls = &r->listeners[l];
 		char addr[INET6_ADDRSTRLEN];
 
-		cli_addr(addr, sizeof(addr), &ls->addr);
+		axdp_addr_format(addr, sizeof(addr), &ls->addr);
 		json_obj(j, NULL);
 		json_str(j, "address", addr);
 		if (ls->pid)

@@ -15,7 +15,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "cli.h"
+#include "parse_number.h"
 #include "pidfile.h"
+#include "util.h"
 
 /* ---- messages ---- */
 
@@ -153,15 +155,15 @@ int cli_parse_seconds(struct cli *c, const char *opt, const char *arg, double mi
 	return CLI_OK;
 }
 
+/* Counts and limits on the command line: --count, --limit, --id. */
+#define COUNT_MAX 100000000u
+
 int cli_parse_count(struct cli *c, const char *opt, const char *arg, unsigned long *out)
 {
-	char *end;
-	unsigned long v;
+	uint64_t v;
 
-	errno = 0;
-	v = strtoul(arg, &end, 10);
-	if (errno || end == arg || *end || arg[0] == '-' || v > 100000000)
-		return cli_usage(c, "%s %s: expected a whole number from 0 to 100000000", opt, arg);
+	if (axdp_parse_uint(arg, strlen(arg), COUNT_MAX, &v))
+		return cli_usage(c, "%s %s: expected a whole number from 0 to %u", opt, arg, COUNT_MAX);
 	*out = v;
 	return CLI_OK;
 }
@@ -446,30 +448,14 @@ void cli_count(char *buf, size_t len, uint64_t v)
 		buf[o] = '\0';
 }
 
-static bool is_v4mapped(const struct axdp_addr *a)
-{
-	return a->w[0] == 0 && a->w[1] == 0 && a->w[2] == htonl(0xffff);
-}
-
-void cli_addr(char *buf, size_t len, const struct axdp_addr *a)
-{
-	char tmp[INET6_ADDRSTRLEN];
-
-	if (is_v4mapped(a))
-		inet_ntop(AF_INET, &a->w[3], tmp, sizeof(tmp));
-	else
-		inet_ntop(AF_INET6, a, tmp, sizeof(tmp));
-	snprintf(buf, len, "%s", tmp);
-}
-
 void cli_addr_port(char *buf, size_t len, const struct axdp_addr *a, unsigned int port)
 {
 	char tmp[INET6_ADDRSTRLEN];
 
-	cli_addr(tmp, sizeof(tmp), a);
+	axdp_addr_format(tmp, sizeof(tmp), a);
 	if (!port)
 		snprintf(buf, len, "%s", tmp);
-	else if (is_v4mapped(a))
+	else if (axdp_addr_is_v4(a))
 		snprintf(buf, len, "%s:%u", tmp, port);
 	else
 		snprintf(buf, len, "[%s]:%u", tmp, port);

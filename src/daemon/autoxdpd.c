@@ -4,7 +4,7 @@
  * interfaces and keeps the allow-lists equal to the listening sockets.
  * Protection outlives the daemon: links and maps are pinned, so a stop,
  * crash or upgrade leaves the last good state enforced.  This file starts
- * the daemon and runs its event loop; daemon.h names the other parts.
+ * the daemon and runs its event loop; autoxdpd.h names the other parts.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -22,11 +22,12 @@
 #include <bpf/libbpf.h>
 #include <systemd/sd-daemon.h>
 #include "abi_names.h"
-#include "daemon.h"
+#include "autoxdpd.h"
 #include "log.h"
 #include "pidfile.h"
 #include "port_tier.h"
 #include "proc_events.h"
+#include "util.h"
 
 /* Without socket hooks, how long process events may keep coming before one reconcile answers them all. */
 #define PROC_SETTLE_MS 50
@@ -144,7 +145,7 @@ static int run(struct daemon *d)
 	struct epoll_event ev[8];
 
 	while (!d->stop) {
-		int n = epoll_wait(d->epoll_fd, ev, 8, -1);
+		int n = epoll_wait(d->epoll_fd, ev, ARRAY_SIZE(ev), -1);
 
 		if (n < 0 && errno == EINTR)
 			continue;

@@ -7,7 +7,7 @@
 #include <net/if.h>
 #include <stdio.h>
 #include <string.h>
-#include "daemon.h"
+#include "autoxdpd.h"
 #include "log.h"
 
 static bool attached(const struct daemon *d, const char *ifname)

@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <unistd.h>
 #include <sys/socket.h>
-#include "daemon.h"
+#include "autoxdpd.h"
 #include "portsync.h"
 #include "rate_knobs.h"
 

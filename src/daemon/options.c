@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "daemon.h"
+#include "autoxdpd.h"
 
 static void usage(FILE *out)
 {

@@ -4,7 +4,8 @@
 #include <string.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
-#include "daemon.h"
+#include "autoxdpd.h"
+#include "util.h"
 
 /* From here on only CAP_BPF and CAP_NET_ADMIN: map updates, attaching, reloading need no more. */
 int daemon_drop_privileges(char *err, size_t errlen)
@@ -18,8 +19,8 @@ int daemon_drop_privileges(char *err, size_t errlen)
 	for (cap_value_t c = 0; c <= CAP_LAST_CAP; c++)
 		if (c != keep[0] && c != keep[1] && CAP_IS_SUPPORTED(c))
 			cap_drop_bound(c);
-	if (cap_set_flag(caps, CAP_PERMITTED, 2, keep, CAP_SET) == 0 &&
-	    cap_set_flag(caps, CAP_EFFECTIVE, 2, keep, CAP_SET) == 0 && cap_set_proc(caps) == 0 &&
+	if (cap_set_flag(caps, CAP_PERMITTED, ARRAY_SIZE(keep), keep, CAP_SET) == 0 &&
+	    cap_set_flag(caps, CAP_EFFECTIVE, ARRAY_SIZE(keep), keep, CAP_SET) == 0 && cap_set_proc(caps) == 0 &&
 	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0)
 		rc = 0;
 	else

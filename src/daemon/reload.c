@@ -8,7 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <systemd/sd-daemon.h>
-#include "daemon.h"
+#include "autoxdpd.h"
 #include "log.h"
 #include "pidfile.h"
 

@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <systemd/sd-daemon.h>
-#include "daemon.h"
+#include "autoxdpd.h"
 #include "log.h"
 #include "metrics.h"
 

@@ -11,7 +11,7 @@
 #include <sys/inotify.h>
 #include <sys/timerfd.h>
 #include "bans.h"
-#include "daemon.h"
+#include "autoxdpd.h"
 #include "log.h"
 
 /*

@@ -2,7 +2,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/timerfd.h>
-#include "daemon.h"
+#include "autoxdpd.h"
 
 int daemon_set_interval(int fd, unsigned long long usec)
 {

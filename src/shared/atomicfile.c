@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include "atomicfile.h"
+#include "errbuf.h"
 
 int axdp_atomic_open(struct axdp_atomic_file *a, const char *path, char *err, size_t errlen)
 {
@@ -16,11 +17,11 @@ int axdp_atomic_open(struct axdp_atomic_file *a, const char *path, char *err, si
 	if (snprintf(a->path, sizeof(a->path), "%s", path) >= (int)sizeof(a->path) ||
 	    snprintf(a->tmp, sizeof(a->tmp), "%.*s.%s.%d.tmp", dirlen, path, path + dirlen, (int)getpid()) >=
 		    (int)sizeof(a->tmp))
-		return snprintf(err, errlen, "%s: path too long", path), -1;
+		return axdp_fail(err, errlen, "%s: path too long", path);
 	fd = open(a->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
-		return snprintf(err, errlen, "creating %s: %s (is the directory there and writable?)", a->tmp,
-				strerror(errno)), -1;
+		return axdp_fail(err, errlen, "creating %s: %s (is the directory there and writable?)", a->tmp,
+				strerror(errno));
 	a->f = fdopen(fd, "w");
 	if (!a->f) {
 		snprintf(err, errlen, "creating %s: %s", a->tmp, strerror(errno));

@@ -10,9 +10,13 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include "atomicfile.h"
+#include "conf_files.h"
+#include "parse_number.h"
 #include "bans.h"
 #include "deny_buckets.h"
 #include "log.h"
+#include "errbuf.h"
+#include "util.h"
 
 static int cidr_cmp(const struct axdp_cidr *a, const struct axdp_cidr *b)
 {
@@ -31,47 +35,45 @@ static int cidr_qcmp(const void *a, const void *b)
 	return cidr_cmp(a, b);
 }
 
-/* "CIDR EXPIRES" lines; '#' starts a comment line. */
+/* "CIDR EXPIRES" lines, EXPIRES a NUMBER (parse_number.h); '#' starts a comment line. */
 static int read_file(struct axdp_bans *b, char *err, size_t errlen)
 {
 	FILE *f = fopen(b->path, "re");
-	struct axdp_ban *v = NULL, *grown;
-	char *line = NULL;
-	size_t len = 0, lineno = 0, n = 0, cap = 0;
-	ssize_t got;
+	struct axdp_ban *v = NULL;
+	struct axdp_lines lines;
+	size_t len, n = 0, cap = 0;
+	char *line;
 	int rc = 0;
 
 	if (!f)
-		return errno == ENOENT ? 0 : (snprintf(err, errlen, "reading %s: %s", b->path, strerror(errno)), -1);
-	while (rc == 0 && (got = getline(&line, &len, f)) > 0) {
-		char *sp = memchr(line, ' ', (size_t)got), *end;
+		return errno == ENOENT ? 0 : axdp_fail(err, errlen, "reading %s: %s", b->path, strerror(errno));
+	axdp_lines_init(&lines, f, b->path);
+	while (rc == 0 && (rc = axdp_lines_next(&lines, &line, &len, err, errlen)) > 0) {
+		char *sp = memchr(line, ' ', len);
 		struct axdp_ban ban;
+		uint64_t expires;
 
-		lineno++;
-		if (line[0] == '#' || line[0] == '\n')
+		rc = 0;
+		if (line[0] == '#' || !len)
 			continue;
 		if (!sp || axdp_cidr_parse(line, (size_t)(sp - line), false, &ban.cidr) ||
-		    (ban.expires = strtoll(sp + 1, &end, 10)) < 0 || (*end != '\n' && *end)) {
-			snprintf(err, errlen, "%s:%zu: expected \"CIDR EXPIRES\" (written only by axdp and autoxdpd): "
-				 "remove the line or the file", b->path, lineno);
-			rc = -1;
-		} else if (n == cap && !(grown = reallocarray(v, cap ? cap * 2 : 4096, sizeof(*v)))) {
-			snprintf(err, errlen, "reading %s: out of memory", b->path);
-			rc = -1;
+		    axdp_parse_uint(sp + 1, len - (size_t)(sp - line) - 1, INT64_MAX, &expires)) {
+			rc = axdp_fail(err, errlen,
+				       "%s:%lu: expected \"CIDR EXPIRES\" (written only by axdp and autoxdpd): "
+				       "remove the line or the file",
+				       b->path, lines.lineno);
+		} else if (AXDP_GROW(v, cap, n)) {
+			rc = axdp_fail(err, errlen, "reading %s: out of memory", b->path);
 		} else {
-			if (n == cap) {
-				v = grown;
-				cap = cap ? cap * 2 : 4096;
-			}
+			ban.expires = (int64_t)expires;
 			v[n++] = ban;
 		}
 	}
-	free(line);
+	axdp_lines_free(&lines);
 	fclose(f);
 	/* The file is written sorted; merging sorts again, which makes a hand-edited one safe too. */
 	if (rc == 0 && axdp_bans_merge(b, v, n)) {
-		snprintf(err, errlen, "reading %s: out of memory", b->path);
-		rc = -1;
+		rc = axdp_fail(err, errlen, "reading %s: out of memory", b->path);
 	}
 	b->changed = false;
 	free(v);
@@ -84,7 +86,7 @@ int axdp_bans_open(struct axdp_bans *b, const char *state_dir, char *err, size_t
 	b->lock = -1;
 	snprintf(b->path, sizeof(b->path), "%s/" AXDP_BANS_FILE, state_dir);
 	if (mkdir(state_dir, 0755) && errno != EEXIST)
-		return snprintf(err, errlen, "creating the state directory %s: %s", state_dir, strerror(errno)), -1;
+		return axdp_fail(err, errlen, "creating the state directory %s: %s", state_dir, strerror(errno));
 	b->lock = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (b->lock < 0 || flock(b->lock, LOCK_EX)) {
 		snprintf(err, errlen, "locking the state directory %s: %s", state_dir, strerror(errno));
@@ -267,7 +269,7 @@ bool axdp_duration_parse(const char *s, uint64_t *seconds)
 		if (!*end) {
 			mult = 1;
 		} else {
-			for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+			for (size_t i = 0; i < ARRAY_SIZE(units); i++)
 				if (*end == units[i].unit)
 					mult = units[i].s;
 			if (!mult)

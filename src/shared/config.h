@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "address.h"
 #include "autoxdp_abi.h"
 #include "loader.h"
 
@@ -50,17 +51,6 @@ const char *axdp_mode_name(bool audit);
 
 /* The backend as Backend= spells it: "auto", "xdp" or "nftables". */
 const char *axdp_backend_name(enum axdp_backend backend);
-
-/* IPv4 is stored v4-mapped (::ffff:a.b.c.d) with prefix + 96, like addresses in the ABI. */
-struct axdp_cidr {
-	uint8_t addr[16]; /* network order; bits past prefix are always zero */
-	uint8_t prefix;   /* 0..128 */
-};
-
-struct axdp_cidr_list {
-	struct axdp_cidr *v;
-	size_t n, cap;
-};
 
 struct axdp_ifname_list {
 	char (*v)[AXDP_IFNAMSIZ];
@@ -170,19 +160,6 @@ int axdp_config_set(struct axdp_config *c, const char *key, const char *value, c
 /* Frees the lists and leaves them empty; safe to call twice. */
 void axdp_config_free(struct axdp_config *c);
 
-bool axdp_cidr_contains(const struct axdp_cidr *cidr, const uint8_t addr16[16]);
-
-/*
- * An address or ADDR/PREFIX (IPv4 or IPv6) of len bytes, as the CIDR keys
- * take them.  mask_host_bits: published lists (denylist.h) sometimes set
- * them, and mean the network; the keys themselves reject such entries.
- * 0, or -1 when s is not one.
- */
-int axdp_cidr_parse(const char *s, size_t len, bool mask_host_bits, struct axdp_cidr *out);
-/* "ADDR/PREFIX", IPv4 for a v4-mapped network; AXDP_CIDR_STRLEN bytes always suffice. */
-#define AXDP_CIDR_STRLEN 50
-void axdp_cidr_format(char *buf, size_t len, const struct axdp_cidr *c);
-
 /* s without the whitespace the file format skips around keys, values and comments; cuts s in place. */
 char *axdp_config_trim(char *s);
 
@@ -193,5 +170,16 @@ static inline bool axdp_port_in(const uint8_t set[AXDP_PORTSET_BYTES], uint16_t 
 {
 	return set[port >> 3] & (1u << (port & 7));
 }
+
+/*
+ * The next run of consecutive ports of set after *hi, as *lo..*hi: how a
+ * port key prints ("22 80 8000-8010").  Start with *hi = 0; false after
+ * the last run.
+ */
+bool axdp_port_next_run(const uint8_t set[AXDP_PORTSET_BYTES], uint32_t *lo, uint32_t *hi);
+
+/* A run as a port key spells it, "22" or "8000-8010"; AXDP_PORT_RUN_STRLEN bytes suffice. */
+#define AXDP_PORT_RUN_STRLEN 12
+void axdp_port_run_format(char *buf, size_t len, uint32_t lo, uint32_t hi);
 
 #endif

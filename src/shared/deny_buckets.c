@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
+#include "address.h"
 #include "deny_buckets.h"
 
 /* Below this prefix an IPv6 entry touches 65536 /32s or more: the whole IPv6 half is covered outright. */
@@ -10,9 +11,7 @@
 
 enum axdp_lpm_family axdp_lpm_family(const struct axdp_lpm_key *k)
 {
-	bool v4_mapped = !k->addr.w[0] && !k->addr.w[1] && k->addr.w[2] == htonl(0xffff);
-
-	return k->prefixlen >= 96 && v4_mapped ? AXDP_LPM_IPV4 : AXDP_LPM_IPV6;
+	return k->prefixlen >= AXDP_V4_MAPPED_BITS && axdp_addr_is_v4(&k->addr) ? AXDP_LPM_IPV4 : AXDP_LPM_IPV6;
 }
 
 bool axdp_lpm_full_length(const struct axdp_lpm_key *k)

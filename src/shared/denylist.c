@@ -1,52 +1,40 @@
 // SPDX-License-Identifier: MIT
 #define _GNU_SOURCE
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include "atomicfile.h"
+#include "conf_files.h"
 #include "denylist.h"
+#include "dropin.h"
 #include "pidfile.h"
+#include "errbuf.h"
 
 static bool is_space(char c)
 {
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
 }
 
-static int push(struct axdp_cidr_list *l, const struct axdp_cidr *c)
-{
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 1024;
-		struct axdp_cidr *v = realloc(l->v, cap * sizeof(*v));
-
-		if (!v)
-			return -1;
-		l->v = v;
-		l->cap = cap;
-	}
-	l->v[l->n++] = *c;
-	return 0;
-}
-
 int axdp_denylist_read(const char *path, struct axdp_cidr_list *out, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "re");
-	size_t cap = 0, before = out->n;
-	unsigned long line = 0;
-	char *buf = NULL;
-	ssize_t len;
+	size_t before = out->n, len;
+	struct axdp_lines lines;
+	char *buf;
 	int rc = 0;
 
 	if (!f)
-		return snprintf(err, errlen, "%s: cannot open (%s): check DenyListFile= and the file's permissions", path,
-				strerror(errno)), -1;
-	while (rc == 0 && (len = getline(&buf, &cap, f)) >= 0) {
+		return axdp_fail(err, errlen, "%s: cannot open (%s): check DenyListFile= and the file's permissions", path,
+				strerror(errno));
+	axdp_lines_init(&lines, f, path);
+	while (rc == 0 && (rc = axdp_lines_next(&lines, &buf, &len, err, errlen)) > 0) {
 		char *s = buf, *end = buf + len, *tok, *cut;
+		unsigned long line = lines.lineno;
 		struct axdp_cidr c;
 
-		line++;
+		rc = 0;
 		if ((cut = memchr(s, '#', (size_t)(end - s))))
 			end = cut;
 		if ((cut = memchr(s, ';', (size_t)(end - s))))
@@ -61,25 +49,19 @@ int axdp_denylist_read(const char *path, struct axdp_cidr_list *out, char *err, 
 		cut = s;
 		while (s < end && is_space(*s))
 			s++;
-		if (s != end || memchr(tok, '\0', (size_t)(cut - tok)) ||
-		    axdp_cidr_parse(tok, (size_t)(cut - tok), true, &c)) {
+		if (s != end || axdp_cidr_parse(tok, (size_t)(cut - tok), true, &c)) {
 			while (end > tok && is_space(end[-1]))
 				end--;
 			snprintf(err, errlen, "%s:%lu: \"%.*s\" is not an address or ADDRESS/PREFIX (one per line; "
 				 "comments start with # or ;)", path, line, (int)((end - tok) > 60 ? 60 : end - tok), tok);
 			rc = -1;
-		} else if (push(out, &c)) {
-			snprintf(err, errlen, "%s:%lu: out of memory", path, line);
-			rc = -1;
+		} else if (axdp_cidr_list_add(out, &c)) {
+			rc = axdp_fail(err, errlen, "%s:%lu: out of memory", path, line);
 		}
-	}
-	if (rc == 0 && ferror(f)) {
-		snprintf(err, errlen, "%s: cannot read (%s)", path, strerror(errno ? errno : EIO));
-		rc = -1;
 	}
 	if (rc)
 		out->n = before;
-	free(buf);
+	axdp_lines_free(&lines);
 	fclose(f);
 	return rc;
 }
@@ -109,7 +91,7 @@ int axdp_denylist_collect(const struct axdp_config *cfg, struct axdp_cidr_list *
 {
 	memset(out, 0, sizeof(*out));
 	for (size_t i = 0; i < cfg->deny_cidrs.n; i++)
-		if (push(out, &cfg->deny_cidrs.v[i]))
+		if (axdp_cidr_list_add(out, &cfg->deny_cidrs.v[i]))
 			goto oom;
 	for (size_t i = 0; i < cfg->deny_list_files.n; i++)
 		if (axdp_denylist_read(cfg->deny_list_files.v[i], out, err, errlen))
@@ -154,7 +136,7 @@ static int copy_file(const char *from, const char *to, char *err, size_t errlen)
 	size_t n;
 
 	if (!in)
-		return snprintf(err, errlen, "%s: cannot open (%s)", from, strerror(errno)), -1;
+		return axdp_fail(err, errlen, "%s: cannot open (%s)", from, strerror(errno));
 	if (axdp_atomic_open(&a, to, err, errlen)) {
 		fclose(in);
 		return -1;
@@ -185,33 +167,40 @@ static bool has_space(const char *s)
  * list keys in a later file replace.  cfg ends up as the configuration
  * with the drop-in applied.
  */
-static int write_dropin(struct axdp_config *cfg, const char *list_path, const char *path, char *err, size_t errlen)
+struct import_dropin {
+	struct axdp_config *cfg;
+	const char *list_path;
+};
+
+static void fill_dropin(FILE *f, void *ctx)
 {
-	struct axdp_atomic_file a;
+	const struct import_dropin *d = ctx;
 	bool listed = false;
 
-	if (axdp_atomic_open(&a, path, err, errlen))
-		return -1;
-	fprintf(a.f, "# Written by 'axdp block import': the deny lists of the configuration as it was, plus the\n"
-		     "# imported ones. List keys in a later file replace earlier ones, so this file names them all;\n"
-		     "# edit DenyListFile= here (or delete this file) to drop one.\n[Policy]\n");
-	for (size_t i = 0; i < cfg->deny_list_files.n; i++) {
-		fprintf(a.f, "DenyListFile=%s\n", cfg->deny_list_files.v[i]);
-		listed |= !strcmp(cfg->deny_list_files.v[i], list_path);
+	fprintf(f, "# Written by 'axdp block import': the deny lists of the configuration as it was, plus the\n"
+		   "# imported ones. List keys in a later file replace earlier ones, so this file names them all;\n"
+		   "# edit DenyListFile= here (or delete this file) to drop one.\n[Policy]\n");
+	for (size_t i = 0; i < d->cfg->deny_list_files.n; i++) {
+		fprintf(f, "DenyListFile=%s\n", d->cfg->deny_list_files.v[i]);
+		listed |= !strcmp(d->cfg->deny_list_files.v[i], d->list_path);
 	}
 	if (!listed)
-		fprintf(a.f, "DenyListFile=%s\n", list_path);
-	if (fflush(a.f) == EOF) {
-		snprintf(err, errlen, "writing %s: %s", a.tmp, strerror(errno));
-		axdp_atomic_abort(&a);
-		return -1;
-	}
-	/* The temporary is hidden, so loading the configuration skips it: check it on top of the rest. */
-	if (axdp_config_parse_file(cfg, a.tmp, err, errlen)) {
-		axdp_atomic_abort(&a);
-		return -1;
-	}
-	return axdp_atomic_commit(&a, 0644, err, errlen);
+		fprintf(f, "DenyListFile=%s\n", d->list_path);
+}
+
+/* On top of the rest of the configuration; cfg ends up as the configuration with the drop-in applied. */
+static int check_dropin(const char *tmp, void *ctx, char *err, size_t errlen)
+{
+	const struct import_dropin *d = ctx;
+
+	return axdp_config_parse_file(d->cfg, tmp, err, errlen);
+}
+
+static int write_dropin(struct axdp_config *cfg, const char *list_path, const char *path, char *err, size_t errlen)
+{
+	struct import_dropin d = { cfg, list_path };
+
+	return axdp_dropin_write(path, fill_dropin, check_dropin, &d, err, errlen);
 }
 
 int axdp_denylist_import(const char *file, const char *config_file, const char *dropin_dir,
@@ -228,19 +217,19 @@ int axdp_denylist_import(const char *file, const char *config_file, const char *
 	res->entries = entries.n;
 	free(entries.v);
 	if (!res->entries)
-		return snprintf(err, errlen, "%s: no address or CIDR in it: nothing to import", file), -1;
+		return axdp_fail(err, errlen, "%s: no address or CIDR in it: nothing to import", file);
 	if (res->entries > AXDP_DENY_ENTRIES)
-		return snprintf(err, errlen, "%s: %zu entries, more than the %u a deny list holds", file, res->entries,
-				AXDP_DENY_ENTRIES), -1;
+		return axdp_fail(err, errlen, "%s: %zu entries, more than the %u a deny list holds", file, res->entries,
+				AXDP_DENY_ENTRIES);
 	if (has_space(dropin_dir))
-		return snprintf(err, errlen, "%s: a drop-in directory with white space cannot be named in DenyListFile=",
-				dropin_dir), -1;
+		return axdp_fail(err, errlen, "%s: a drop-in directory with white space cannot be named in DenyListFile=",
+				dropin_dir);
 	if (import_name(file, dropin_dir, res->list_path, sizeof(res->list_path)) ||
 	    snprintf(res->dropin_path, sizeof(res->dropin_path), "%s/%s", dropin_dir, AXDP_DENYLIST_IMPORT_DROPIN) >=
 		    (int)sizeof(res->dropin_path))
-		return snprintf(err, errlen, "%s: path too long", dropin_dir), -1;
+		return axdp_fail(err, errlen, "%s: path too long", dropin_dir);
 	if (mkdir(dropin_dir, 0755) && errno != EEXIST)
-		return snprintf(err, errlen, "creating %s: %s", dropin_dir, strerror(errno)), -1;
+		return axdp_fail(err, errlen, "creating %s: %s", dropin_dir, strerror(errno));
 	/* The configuration must parse now: a drop-in written on top of a broken one would hide the cause. */
 	if (axdp_config_load(&cfg, config_file, dropin_dir, err, errlen))
 		return -1;
@@ -249,7 +238,7 @@ int axdp_denylist_import(const char *file, const char *config_file, const char *
 		return -1;
 	}
 	pid = axdp_pidfile_running(cfg.pid_file, err, errlen);
-	if (pid > 0 && kill(pid, SIGHUP) == 0)
+	if (pid > 0 && axdp_daemon_reload(pid, err, errlen) == 0)
 		res->reloaded = pid;
 	axdp_config_free(&cfg);
 	return 0;

@@ -19,6 +19,7 @@
 #include "errbuf.h"
 #include "loader.h"
 #include "map_migrate.h"
+#include "util.h"
 
 /* Debian 12's UAPI headers predate TCX (Linux 6.6); the values are ABI. */
 #define AXDP_BPF_TCX_EGRESS 47
@@ -155,7 +156,7 @@ static bool per_source_limits(const struct axdp_knobs *k)
 }
 
 static const char *const hook_programs[] = { AXDP_PROG_LISTEN, AXDP_PROG_BIND4, AXDP_PROG_BIND6, AXDP_PROG_RELEASE };
-#define HOOK_COUNT (sizeof(hook_programs) / sizeof(hook_programs[0]))
+#define HOOK_COUNT ARRAY_SIZE(hook_programs)
 
 static int open_and_load(struct axdp_datapath *dp, const char *path, const struct axdp_load_opts *opts,
 			 bool hooks, char *err, size_t errlen)
@@ -520,7 +521,7 @@ static const char *cgroup2_root(void)
 	static const char *const candidates[] = { "/sys/fs/cgroup", "/sys/fs/cgroup/unified" };
 	struct statfs st;
 
-	for (size_t i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(candidates); i++)
 		if (statfs(candidates[i], &st) == 0 && st.f_type == CGROUP2_SUPER_MAGIC)
 			return candidates[i];
 	return NULL;

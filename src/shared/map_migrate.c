@@ -12,6 +12,7 @@
 #include "autoxdp_abi.h"
 #include "errbuf.h"
 #include "map_migrate.h"
+#include "util.h"
 
 /* More than the object has pinned maps. */
 #define MAX_MAPS 32
@@ -60,7 +61,7 @@ struct axdp_migration {
 
 static enum catch_up catch_up_of(const char *name)
 {
-	for (size_t i = 0; i < sizeof(written_by_programs) / sizeof(written_by_programs[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(written_by_programs); i++)
 		if (strcmp(written_by_programs[i].name, name) == 0)
 			return written_by_programs[i].how;
 	return CATCH_UP_NONE;

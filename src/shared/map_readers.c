@@ -6,6 +6,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "map_readers.h"
+#include "portsync.h"
 
 int axdp_slot_ifaces(int fd, struct axdp_slot_iface out[AXDP_IFACE_SLOTS])
 {
@@ -35,30 +36,27 @@ int axdp_slot_ifaces(int fd, struct axdp_slot_iface out[AXDP_IFACE_SLOTS])
 	return 0;
 }
 
-static bool slot_open(__u32 flags)
-{
-	return flags & AXDP_PORT_OPEN;
-}
-
 int axdp_open_ports_count(int fd, unsigned int out[AXDP_L4_COUNT])
 {
-	size_t len = (size_t)AXDP_L4_COUNT * AXDP_PORTS * sizeof(struct axdp_port_slot);
+	size_t n = (size_t)AXDP_L4_COUNT * AXDP_PORTS, len = n * sizeof(struct axdp_port_slot);
 	/* 131072 slots: one mapping instead of as many syscalls (the map is BPF_F_MMAPABLE). */
-	const struct axdp_port_slot *slots = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+	struct axdp_port_slot *slots = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
 
-	memset(out, 0, AXDP_L4_COUNT * sizeof(*out));
-	for (__u32 idx = 0; idx < AXDP_L4_COUNT * AXDP_PORTS; idx++) {
-		struct axdp_port_slot s;
-
-		if (slots != MAP_FAILED)
-			s = slots[idx];
-		else if (bpf_map_lookup_elem(fd, &idx, &s))
-			return -1;
-		if (idx % AXDP_PORTS && slot_open(s.flags))
-			out[idx / AXDP_PORTS]++;
+	if (slots != MAP_FAILED) {
+		axdp_open_ports_tally(slots, out);
+		munmap(slots, len);
+		return 0;
 	}
-	if (slots != MAP_FAILED)
-		munmap((void *)slots, len);
+	slots = calloc(n, sizeof(*slots));
+	if (!slots)
+		return -1;
+	for (__u32 idx = 0; idx < n; idx++)
+		if (bpf_map_lookup_elem(fd, &idx, &slots[idx])) {
+			free(slots);
+			return -1;
+		}
+	axdp_open_ports_tally(slots, out);
+	free(slots);
 	return 0;
 }
 

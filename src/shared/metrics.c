@@ -5,6 +5,8 @@
 #include "atomicfile.h"
 #include "counters.h"
 #include "metrics.h"
+#include "portsync.h"
+#include "errbuf.h"
 
 /* Label values escape backslash, quote and newline; interface names may hold the first two. */
 static void label_value(FILE *out, const char *s)
@@ -70,16 +72,16 @@ static int render_counters(FILE *out, const struct axdp_metrics_maps *m, char *e
 	int n = 0;
 
 	if (xdp && axdp_slot_ifaces(m->iface_slots, ifs))
-		return snprintf(err, errlen, "reading map %s: %s", AXDP_MAP_IFACE_SLOTS, strerror(errno)), -1;
+		return axdp_fail(err, errlen, "reading map %s: %s", AXDP_MAP_IFACE_SLOTS, strerror(errno));
 	for (int s = 0; xdp && s < AXDP_IFACE_SLOTS; s++) {
 		bool show = s != 0;
 
 		if (!ifs[s].used)
 			continue;
 		if (axdp_counters_read(m->counters, s, c[s]))
-			return snprintf(err, errlen, "reading map %s: %s", AXDP_MAP_COUNTERS, strerror(errno)), -1;
+			return axdp_fail(err, errlen, "reading map %s: %s", AXDP_MAP_COUNTERS, strerror(errno));
 		if (m->audit_counters >= 0 && axdp_counters_read(m->audit_counters, s, a[s]))
-			return snprintf(err, errlen, "reading map %s: %s", AXDP_MAP_AUDIT_COUNTERS, strerror(errno)), -1;
+			return axdp_fail(err, errlen, "reading map %s: %s", AXDP_MAP_AUDIT_COUNTERS, strerror(errno));
 		/* Slot 0 only counts strays; an all-zero "other" is noise on every dashboard. */
 		for (int r = 0; r < AXDP_REASON_COUNT && !show; r++)
 			show = c[s][r].packets != 0;
@@ -101,7 +103,7 @@ int axdp_metrics_render(FILE *out, const struct axdp_metrics_maps *m, char *err,
 		unsigned int open[AXDP_L4_COUNT];
 
 		if (axdp_open_ports_count(m->port_allow, open))
-			return snprintf(err, errlen, "reading map %s: %s", AXDP_MAP_PORT_ALLOW, strerror(errno)), -1;
+			return axdp_fail(err, errlen, "reading map %s: %s", AXDP_MAP_PORT_ALLOW, strerror(errno));
 		family(out, "autoxdp_open_ports", "gauge", "Ports open to the outside, by protocol.");
 		for (int l4 = 0; l4 < AXDP_L4_COUNT; l4++)
 			fprintf(out, "autoxdp_open_ports{protocol=\"%s\"} %u\n", axdp_l4_names[l4], open[l4]);
@@ -110,7 +112,7 @@ int axdp_metrics_render(FILE *out, const struct axdp_metrics_maps *m, char *err,
 		long n = axdp_conntrack_count(m->conntrack);
 
 		if (n < 0)
-			return snprintf(err, errlen, "reading map %s: %s", AXDP_MAP_CONNTRACK, strerror(errno)), -1;
+			return axdp_fail(err, errlen, "reading map %s: %s", AXDP_MAP_CONNTRACK, strerror(errno));
 		family(out, "autoxdp_conntrack_entries", "gauge",
 		       "Entries in the connection table; idle ones stay until the table reuses them.");
 		fprintf(out, "autoxdp_conntrack_entries %ld\n", n);
@@ -121,7 +123,7 @@ int axdp_metrics_render(FILE *out, const struct axdp_metrics_maps *m, char *err,
 		long long n = axdp_events_skipped(m->event_budget);
 
 		if (n < 0)
-			return snprintf(err, errlen, "reading map %s: %s", AXDP_MAP_EVENT_BUDGET, strerror(errno)), -1;
+			return axdp_fail(err, errlen, "reading map %s: %s", AXDP_MAP_EVENT_BUDGET, strerror(errno));
 		family(out, "autoxdp_events_skipped", "gauge",
 		       "Drops the event sampler left out since it last sampled one (only while axdp events runs).");
 		fprintf(out, "autoxdp_events_skipped %lld\n", n);
@@ -133,7 +135,7 @@ int axdp_metrics_render(FILE *out, const struct axdp_metrics_maps *m, char *err,
 	family(out, "autoxdp_build_info", "gauge", "Version of the program that wrote these metrics.");
 	fprintf(out, "autoxdp_build_info{version=\"%s\"} 1\n", AXDP_VERSION);
 	if (fflush(out) == EOF || ferror(out))
-		return snprintf(err, errlen, "writing metrics: %s", strerror(errno ? errno : EIO)), -1;
+		return axdp_fail(err, errlen, "writing metrics: %s", strerror(errno ? errno : EIO));
 	return 0;
 }
 

@@ -33,7 +33,9 @@
 #include "denylist.h"
 #include "errbuf.h"
 #include "nft_backend.h"
+#include "abi_names.h"
 #include "nft_session.h"
+#include "util.h"
 #include "sockdiag.h"
 
 #define NFT_OUT_MAX (64 * 1024)
@@ -86,21 +88,11 @@ void axdp_nft_del(struct axdp_nft *nft, const char *ifname)
 
 /* ---- rendering ---- */
 
-static bool v4_mapped(const void *a16)
-{
-	static const uint8_t prefix[12] = { [10] = 0xff, [11] = 0xff };
-
-	return memcmp(a16, prefix, 12) == 0;
-}
-
 static void put_addr(FILE *out, const void *a16)
 {
-	char buf[INET6_ADDRSTRLEN];
+	char buf[AXDP_ADDR_STRLEN];
 
-	if (v4_mapped(a16))
-		inet_ntop(AF_INET, (const uint8_t *)a16 + 12, buf, sizeof(buf));
-	else
-		inet_ntop(AF_INET6, a16, buf, sizeof(buf));
+	axdp_addr_format(buf, sizeof(buf), a16);
 	fputs(buf, out);
 }
 
@@ -130,7 +122,7 @@ static void elem_begin(struct elements *e)
 static void elem_end(struct elements *e)
 {
 	if (e->n)
-		fputs(e->full ? " }\n" : " }\n", e->out);
+		fputs(" }\n", e->out);
 }
 
 static void render_ifaces(struct elements *e, const struct axdp_nft *nft)
@@ -159,10 +151,7 @@ static void put_chain_name(FILE *out, const char *ifname)
 /* Does network a hold network b?  Both IPv6-sized, bits past their prefix zero. */
 static bool cidr_holds(const struct axdp_cidr *a, const struct axdp_cidr *b)
 {
-	unsigned int full = a->prefix / 8, rest = a->prefix % 8;
-
-	return a->prefix <= b->prefix && memcmp(a->addr, b->addr, full) == 0 &&
-	       (!rest || ((a->addr[full] ^ b->addr[full]) & (0xff00 >> rest)) == 0);
+	return a->prefix <= b->prefix && axdp_cidr_contains(a, b->addr);
 }
 
 /* Ports open on every address (bit: of both families, or of one), as ranges of consecutive ports. */
@@ -193,7 +182,7 @@ static void render_addr(struct elements *e, const struct axdp_port_state *ports,
 		const struct axdp_addr_port *ap = &ports->addrs[i];
 
 		/* The slot says whether the data path would look: a pair left from a close does not count. */
-		if (ap->l4 != l4 || v4_mapped(&ap->local) != v4 || !ap->port ||
+		if (ap->l4 != l4 || axdp_addr_is_v4(&ap->local) != v4 || !ap->port ||
 		    !(ports->flags[(size_t)l4 * AXDP_PORTS + ap->port] & AXDP_PORT_OPEN_ADDR))
 			continue;
 		elem_begin(e);
@@ -208,7 +197,7 @@ static void render_seeds(struct elements *e, const struct axdp_socket_set *seeds
 	for (size_t i = 0; seeds && i < seeds->n; i++) {
 		const struct axdp_socket *c = &seeds->v[i];
 
-		if (v4_mapped(c->addr) != v4 || !c->remote_port || !c->port)
+		if (axdp_addr_is_v4(c->addr) != v4 || !c->remote_port || !c->port)
 			continue;
 		elem_begin(e);
 		fprintf(e->out, "%s . ", c->proto == IPPROTO_TCP ? "tcp" : "udp");
@@ -237,7 +226,7 @@ static void render_cidrs(struct elements *e, const struct axdp_cidr_list *list, 
 
 	for (size_t i = 0; list && i < list->n; i++) {
 		const struct axdp_cidr *c = &list->v[i];
-		bool is_v4 = v4_mapped(c->addr) && c->prefix >= 96, host = c->prefix == 128;
+		bool is_v4 = axdp_cidr_is_v4(c), host = c->prefix == 128;
 
 		if (is_v4 != v4 || (pick == CIDR_NETS && host) || (pick == CIDR_HOSTS && !host) ||
 		    (pick != CIDR_HOSTS && kept && cidr_holds(kept, c)))
@@ -306,12 +295,6 @@ static const struct set_def {
 	[S_UDP_BYTES] = { "udp_port_bytes", "inet_service; size 65536; flags dynamic,timeout; timeout 60s", NULL },
 };
 
-/* The data path's reason names (bpf/autoxdp_abi.h): the table's counters are named after them. */
-static const char *const reason_names[AXDP_REASON_COUNT] = {
-#define AXDP_REASON_NAME(number, id, action, name) [AXDP_##id] = #name,
-	AXDP_REASONS(AXDP_REASON_NAME)
-#undef AXDP_REASON_NAME
-};
 
 /* The verdicts the rules below reach: each has a counter of its name, and in audit mode a drop one "audit_NAME" too. */
 static const enum axdp_reason nft_reasons[] = {
@@ -329,9 +312,9 @@ static void verdict(FILE *out, const struct axdp_config *cfg, enum axdp_reason r
 {
 	bool drop = AXDP_REASON_DROPS(r);
 
-	fprintf(out, " counter name \"%s\"", reason_names[r]);
+	fprintf(out, " counter name \"%s\"", axdp_reason_labels[r].name);
 	if (drop && cfg->mode == AXDP_MODE_AUDIT)
-		fprintf(out, " counter name \"" AUDIT_PREFIX "%s\"", reason_names[r]);
+		fprintf(out, " counter name \"" AUDIT_PREFIX "%s\"", axdp_reason_labels[r].name);
 	fprintf(out, " %s\n", drop && cfg->mode != AXDP_MODE_AUDIT ? "drop" : "accept");
 }
 
@@ -565,7 +548,7 @@ static void render_bans(struct elements *e, const struct axdp_nft_bans *bans, bo
 
 	for (size_t i = 0; bans && i < bans->n; i++) {
 		const struct axdp_ban *b = &bans->v[i];
-		bool is_v4 = v4_mapped(b->cidr.addr) && b->cidr.prefix >= 96;
+		bool is_v4 = axdp_cidr_is_v4(&b->cidr);
 
 		if (is_v4 != v4 || (b->expires && b->expires <= bans->now) || (kept && cidr_holds(kept, &b->cidr)))
 			continue;
@@ -636,13 +619,13 @@ int axdp_nft_render(FILE *out, bool full, const struct axdp_nft *nft, const stru
 	if (full) {
 		/* Creating first makes the delete succeed whether or not a table was there: one transaction. */
 		fputs("table " T " {}\ndelete table " T "\ntable " T " {\n", out);
-		for (size_t i = 0; i < sizeof(nft_reasons) / sizeof(nft_reasons[0]); i++) {
+		for (size_t i = 0; i < ARRAY_SIZE(nft_reasons); i++) {
 			enum axdp_reason r = nft_reasons[i];
 
-			fprintf(out, "\tcounter %s { packets %llu bytes %llu }\n", reason_names[r],
+			fprintf(out, "\tcounter %s { packets %llu bytes %llu }\n", axdp_reason_labels[r].name,
 				(unsigned long long)nft->carry[r].packets, (unsigned long long)nft->carry[r].bytes);
 			if (cfg->mode == AXDP_MODE_AUDIT && AXDP_REASON_DROPS(r))
-				fprintf(out, "\tcounter " AUDIT_PREFIX "%s { packets %llu bytes %llu }\n", reason_names[r],
+				fprintf(out, "\tcounter " AUDIT_PREFIX "%s { packets %llu bytes %llu }\n", axdp_reason_labels[r].name,
 					(unsigned long long)nft->carry_would[r].packets,
 					(unsigned long long)nft->carry_would[r].bytes);
 		}
@@ -890,7 +873,7 @@ static bool parse_counters(const char *text, struct axdp_counter counts[AXDP_REA
 		audit_table |= audit;
 		id = audit ? name + strlen(AUDIT_PREFIX) : name;
 		for (int r = 0; r < AXDP_REASON_COUNT; r++)
-			if (strcmp(id, reason_names[r]) == 0) {
+			if (strcmp(id, axdp_reason_labels[r].name) == 0) {
 				struct axdp_counter *c = audit ? &would[r] : &counts[r];
 
 				c->packets += packets;

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include "atomicfile.h"
 #include "pidfile.h"
+#include "errbuf.h"
 
 int axdp_pidfile_write(const char *path, pid_t pid, char *err, size_t errlen)
 {
@@ -21,7 +22,7 @@ int axdp_pidfile_write(const char *path, pid_t pid, char *err, size_t errlen)
 	if (slash && slash != dir) {
 		*slash = '\0';
 		if (mkdir(dir, 0755) && errno != EEXIST)
-			return snprintf(err, errlen, "creating %s: %s", dir, strerror(errno)), -1;
+			return axdp_fail(err, errlen, "creating %s: %s", dir, strerror(errno));
 	}
 	if (axdp_atomic_open(&a, path, err, errlen))
 		return -1;
@@ -71,13 +72,25 @@ static int is_daemon(pid_t pid)
 	return strcmp(comm, AXDP_DAEMON_COMM) == 0;
 }
 
+int axdp_daemon_reload(pid_t pid, char *err, size_t errlen)
+{
+	int saved;
+
+	if (kill(pid, SIGHUP) == 0)
+		return 0;
+	saved = errno;
+	axdp_fail(err, errlen, "signalling autoxdpd (pid %d): %s", (int)pid, strerror(saved));
+	errno = saved;
+	return -1;
+}
+
 pid_t axdp_pidfile_running(const char *path, char *err, size_t errlen)
 {
 	int error;
 	pid_t pid = read_pid(path, &error);
 
 	if (error && error != ENOENT)
-		return snprintf(err, errlen, "reading pid file %s: %s", path, strerror(error)), -1;
+		return axdp_fail(err, errlen, "reading pid file %s: %s", path, strerror(error));
 	if (pid <= 0 || (kill(pid, 0) && errno != EPERM) || !is_daemon(pid))
 		return 0;
 	return pid;

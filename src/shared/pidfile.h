@@ -24,4 +24,11 @@ void axdp_pidfile_remove(const char *path, pid_t pid);
  */
 pid_t axdp_pidfile_running(const char *path, char *err, size_t errlen);
 
+/*
+ * Asks the autoxdpd of pid (from axdp_pidfile_running()) to reload its
+ * configuration: SIGHUP, the signal it reloads on.  0, or -1 with errno
+ * (EPERM: not ours to signal; ESRCH: it is gone) and err saying so.
+ */
+int axdp_daemon_reload(pid_t pid, char *err, size_t errlen);
+
 #endif

@@ -14,6 +14,8 @@
 #include "denylist.h"
 #include "log.h"
 #include "policy.h"
+#include "errbuf.h"
+#include "util.h"
 
 /* Entries per batch syscall: big enough that syscalls stop mattering, small enough for the stack of keys. */
 #define BATCH 16384
@@ -76,7 +78,7 @@ void axdp_policy_close(struct axdp_policy_maps *m)
 		       &m->deny_clear, &m->bans, &m->trust, &m->local_addrs, &m->rcu_wait, &m->rcu_inner };
 
 	unmap_deny_clear(m);
-	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(fds); i++) {
 		if (*fds[i] >= 0)
 			close(*fds[i]);
 		*fds[i] = -1;
@@ -109,7 +111,7 @@ static int policy_get(const struct axdp_policy_maps *m, struct axdp_policy *pol,
 	__u32 zero = 0;
 
 	if (bpf_map_lookup_elem(m->policy, &zero, pol))
-		return snprintf(err, errlen, "map %s: reading: %s", AXDP_MAP_POLICY, strerror(errno)), -1;
+		return axdp_fail(err, errlen, "map %s: reading: %s", AXDP_MAP_POLICY, strerror(errno));
 	return 0;
 }
 
@@ -119,7 +121,7 @@ static int policy_put(const struct axdp_policy_maps *m, const struct axdp_policy
 	__u32 zero = 0;
 
 	if (bpf_map_update_elem(m->policy, &zero, pol, BPF_ANY))
-		return snprintf(err, errlen, "map %s: writing: %s", AXDP_MAP_POLICY, strerror(errno)), -1;
+		return axdp_fail(err, errlen, "map %s: writing: %s", AXDP_MAP_POLICY, strerror(errno));
 	return 0;
 }
 
@@ -145,14 +147,14 @@ static int fill(struct axdp_policy_maps *m, int fd, const char *name, const void
 			continue;
 		}
 		if (!batch_refused(errno) || count)
-			return snprintf(err, errlen, "map %s: adding entry %zu of %zu: %s%s", name, done + count + 1, n,
-					strerror(errno), errno == ENOMEM || errno == E2BIG ? " (map full?)" : ""), -1;
+			return axdp_fail(err, errlen, "map %s: adding entry %zu of %zu: %s%s", name, done + count + 1, n,
+					strerror(errno), errno == ENOMEM || errno == E2BIG ? " (map full?)" : "");
 		m->no_batch = true;
 	}
 	for (; done < n; done++)
 		if (bpf_map_update_elem(fd, k + done * key_size, values ? values + done : ones, BPF_ANY))
-			return snprintf(err, errlen, "map %s: adding entry %zu of %zu: %s%s", name, done + 1, n,
-					strerror(errno), errno == ENOMEM || errno == E2BIG ? " (map full?)" : ""), -1;
+			return axdp_fail(err, errlen, "map %s: adding entry %zu of %zu: %s%s", name, done + 1, n,
+					strerror(errno), errno == ENOMEM || errno == E2BIG ? " (map full?)" : "");
 	return 0;
 }
 
@@ -162,8 +164,8 @@ static int keys_by_batch(int fd, size_t key_size, char **out, size_t *n)
 	static __u8 values[BATCH];
 	/* The generic batch ops (tries, hashes of ours) carry a whole key as the position. */
 	char in[64], next[64];
-	size_t cap = BATCH;
-	char *v = malloc(cap * key_size);
+	size_t cap = 0;
+	char *v = NULL;
 	bool first = true;
 
 	*n = 0;
@@ -172,8 +174,11 @@ static int keys_by_batch(int fd, size_t key_size, char **out, size_t *n)
 		LIBBPF_OPTS(bpf_map_batch_opts, opts);
 		int rc;
 
-		if (!v)
+		/* Room for a whole batch after the *n keys so far. */
+		if (axdp_grow(&v, &cap, *n + BATCH - 1, key_size, BATCH)) {
+			free(v);
 			return -ENOMEM;
+		}
 		rc = bpf_map_lookup_batch(fd, first ? NULL : in, next, v + *n * key_size, values, &count, &opts);
 		if (rc && errno != ENOENT) {
 			rc = -errno;
@@ -185,13 +190,6 @@ static int keys_by_batch(int fd, size_t key_size, char **out, size_t *n)
 			break; /* ENOENT: that was the last of them */
 		first = false;
 		memcpy(in, next, key_size);
-		if (*n + BATCH > cap) {
-			char *nv = realloc(v, (cap *= 2) * key_size);
-
-			if (!nv)
-				free(v);
-			v = nv;
-		}
 	}
 	*out = v;
 	return 0;
@@ -215,14 +213,9 @@ static int keys_of(struct axdp_policy_maps *m, int fd, size_t key_size, void **o
 	}
 	*n = 0;
 	for (rc = bpf_map_get_next_key(fd, NULL, next); rc == 0; rc = bpf_map_get_next_key(fd, key, next)) {
-		if (*n == cap) {
-			char *nv = realloc(v, (cap = cap ? cap * 2 : 1024) * key_size);
-
-			if (!nv) {
-				free(v);
-				return -ENOMEM;
-			}
-			v = nv;
+		if (axdp_grow(&v, &cap, *n, key_size, 1024)) {
+			free(v);
+			return -ENOMEM;
 		}
 		memcpy(key, next, key_size);
 		memcpy(v + *n * key_size, key, key_size);
@@ -250,12 +243,12 @@ static int delete_keys(struct axdp_policy_maps *m, int fd, const char *name, con
 			continue;
 		}
 		if (!batch_refused(errno) || count)
-			return snprintf(err, errlen, "map %s: removing entries: %s", name, strerror(errno)), -1;
+			return axdp_fail(err, errlen, "map %s: removing entries: %s", name, strerror(errno));
 		m->no_batch = true;
 	}
 	for (; done < n; done++)
 		if (bpf_map_delete_elem(fd, keys + done * key_size) && errno != ENOENT)
-			return snprintf(err, errlen, "map %s: removing an entry: %s", name, strerror(errno)), -1;
+			return axdp_fail(err, errlen, "map %s: removing an entry: %s", name, strerror(errno));
 	return 0;
 }
 
@@ -278,7 +271,7 @@ static int prune(struct axdp_policy_maps *m, int fd, const char *name, size_t ke
 	int rc = keys_of(m, fd, key_size, &all, &n);
 
 	if (rc)
-		return snprintf(err, errlen, "map %s: listing: %s", name, strerror(-rc)), -1;
+		return axdp_fail(err, errlen, "map %s: listing: %s", name, strerror(-rc));
 	for (size_t i = 0; i < n; i++) {
 		char *key = (char *)all + i * key_size;
 
@@ -319,7 +312,7 @@ static int map_deny_clear(struct axdp_policy_maps *m, char *err, size_t errlen)
 		return 0;
 	p = mmap(NULL, AXDP_DENY_CLEAR_WORDS * sizeof(uint64_t), PROT_READ | PROT_WRITE, MAP_SHARED, m->deny_clear, 0);
 	if (p == MAP_FAILED)
-		return snprintf(err, errlen, "map %s: mapping it: %s", AXDP_MAP_DENY_CLEAR, strerror(errno)), -1;
+		return axdp_fail(err, errlen, "map %s: mapping it: %s", AXDP_MAP_DENY_CLEAR, strerror(errno));
 	m->deny_clear_words = p;
 	return 0;
 }
@@ -374,7 +367,7 @@ int axdp_policy_set_deny(struct axdp_policy_maps *m, const struct axdp_cidr *v, 
 	int rc = -1;
 
 	if (n > AXDP_DENY_ENTRIES)
-		return snprintf(err, errlen, "deny list: %zu entries, more than the %u it holds", n, AXDP_DENY_ENTRIES), -1;
+		return axdp_fail(err, errlen, "deny list: %zu entries, more than the %u it holds", n, AXDP_DENY_ENTRIES);
 	if (policy_get(m, &pol, err, errlen))
 		return -1;
 	live = pol.deny_generation & 1;
@@ -461,7 +454,7 @@ int axdp_policy_ban_remove(struct axdp_policy_maps *m, const struct axdp_cidr *v
 
 	keys = lpm_keys(v, n, &families);
 	if (!keys)
-		return snprintf(err, errlen, "bans: out of memory"), -1;
+		return axdp_fail(err, errlen, "bans: out of memory");
 	rc = delete_keys(m, m->bans, AXDP_MAP_BANS, (const char *)keys, sizeof(*keys), n, err, errlen);
 	free(families);
 	free(keys);
@@ -478,7 +471,7 @@ int axdp_policy_ban_sync(struct axdp_policy_maps *m, const struct axdp_cidr *v, 
 		return -1;
 	keys = lpm_keys(v, n, &families);
 	if (!keys)
-		return snprintf(err, errlen, "bans: out of memory"), -1;
+		return axdp_fail(err, errlen, "bans: out of memory");
 	rc = prune(m, m->bans, AXDP_MAP_BANS, sizeof(*keys), keys, n, lpm_cmp, err, errlen);
 	if (!rc)
 		rc = mark_bans(m, n > 0, err, errlen);
@@ -523,11 +516,11 @@ int axdp_policy_set_trust(struct axdp_policy_maps *m, const struct axdp_cidr *v,
 	int rc = -1;
 
 	if (n > AXDP_TRUST_ENTRIES)
-		return snprintf(err, errlen, "TrustCIDR=: %zu entries, more than the %u the trie holds", n,
-				AXDP_TRUST_ENTRIES), -1;
+		return axdp_fail(err, errlen, "TrustCIDR=: %zu entries, more than the %u the trie holds", n,
+				AXDP_TRUST_ENTRIES);
 	keys = lpm_keys(v, n, &families);
 	if (!keys)
-		return snprintf(err, errlen, "trust list: out of memory"), -1;
+		return axdp_fail(err, errlen, "trust list: out of memory");
 	if (fill(m, m->trust, AXDP_MAP_TRUST, keys, sizeof(*keys), families, n, err, errlen) ||
 	    policy_get(m, &pol, err, errlen))
 		goto out;
@@ -550,19 +543,18 @@ int axdp_host_addrs(struct axdp_addr **out, size_t *n, char *err, size_t errlen)
 	*out = NULL;
 	*n = 0;
 	if (getifaddrs(&ifa))
-		return snprintf(err, errlen, "listing the host's addresses (getifaddrs): %s", strerror(errno)), -1;
+		return axdp_fail(err, errlen, "listing the host's addresses (getifaddrs): %s", strerror(errno));
 	for (i = ifa; i; i = i->ifa_next)
 		count++;
 	v = calloc(count ? count : 1, sizeof(*v));
 	if (!v) {
 		freeifaddrs(ifa);
-		return snprintf(err, errlen, "listing the host's addresses: out of memory"), -1;
+		return axdp_fail(err, errlen, "listing the host's addresses: out of memory");
 	}
 	count = 0;
 	for (i = ifa; i; i = i->ifa_next) {
 		if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET) {
-			v[count].w[2] = htonl(0xffff);
-			v[count++].w[3] = ((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr;
+			axdp_addr_from_v4(&v[count++], ((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr);
 		} else if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET6) {
 			memcpy(&v[count++], &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr, sizeof(*v));
 		}
@@ -584,7 +576,7 @@ int axdp_policy_set_local(struct axdp_policy_maps *m, const struct axdp_addr *v,
 	int rc = -1;
 
 	if (!sorted)
-		return snprintf(err, errlen, "local addresses: out of memory"), -1;
+		return axdp_fail(err, errlen, "local addresses: out of memory");
 	memcpy(sorted, v, n * sizeof(*v));
 	qsort(sorted, n, sizeof(*sorted), addr_cmp);
 	if (n > AXDP_LOCAL_ADDR_ENTRIES)
@@ -672,7 +664,7 @@ int axdp_policy_apply(struct axdp_policy_maps *m, const struct axdp_config *cfg,
 
 	trust.v = cfg->trust_cidrs.n ? malloc(cfg->trust_cidrs.n * sizeof(*trust.v)) : NULL;
 	if (cfg->trust_cidrs.n && !trust.v)
-		return snprintf(err, errlen, "trust list: out of memory"), -1;
+		return axdp_fail(err, errlen, "trust list: out of memory");
 	if (trust.v)
 		memcpy(trust.v, cfg->trust_cidrs.v, cfg->trust_cidrs.n * sizeof(*trust.v));
 	trust.n = cfg->trust_cidrs.n;

@@ -10,6 +10,8 @@
 #include "log.h"
 #include "portsync.h"
 #include "sockdiag.h"
+#include "errbuf.h"
+#include "util.h"
 
 #define SLOTS (AXDP_L4_COUNT * AXDP_PORTS)
 
@@ -50,9 +52,9 @@ static int open_local(struct axdp_portsync *ps, char *err, size_t errlen)
 	ps->addr_allow_fd = ps->bind_exclude_fd = ps->conntrack_fd = ps->flow_ports_fd = -1;
 	ps->slots = calloc(SLOTS, sizeof(*ps->slots));
 	if (!ps->slots)
-		return snprintf(err, errlen, "allow-lists: out of memory"), -1;
+		return axdp_fail(err, errlen, "allow-lists: out of memory");
 	if (axdp_ephemeral_range(&ps->ephemeral_lo, &ps->ephemeral_hi))
-		return snprintf(err, errlen, "reading /proc/sys/net/ipv4/ip_local_port_range: %s", strerror(errno)), -1;
+		return axdp_fail(err, errlen, "reading /proc/sys/net/ipv4/ip_local_port_range: %s", strerror(errno));
 	return 0;
 }
 
@@ -100,9 +102,9 @@ void axdp_portsync_close(struct axdp_portsync *ps)
 static bool is_loopback(const uint8_t a[16])
 {
 	static const uint8_t v6_loopback[16] = { [15] = 1 };
-	static const uint8_t v4_mapped[12] = { [10] = 0xff, [11] = 0xff };
 
-	return memcmp(a, v6_loopback, 16) == 0 || (memcmp(a, v4_mapped, 12) == 0 && a[12] == 127);
+	/* 127.0.0.0/8 */
+	return memcmp(a, v6_loopback, 16) == 0 || (axdp_addr_is_v4(a) && a[12] == 127);
 }
 
 /* The rule the socket hooks apply too (bpf/sock_hooks.h): which listeners open their port. */
@@ -147,15 +149,8 @@ struct addr_ports {
 
 static int addr_ports_push(struct addr_ports *a, const struct axdp_socket *s, enum axdp_l4 l4)
 {
-	if (a->n == a->cap) {
-		size_t cap = a->cap ? a->cap * 2 : 64;
-		struct axdp_addr_port *v = realloc(a->v, cap * sizeof(*v));
-
-		if (!v)
-			return -1;
-		a->v = v;
-		a->cap = cap;
-	}
+	if (AXDP_GROW(a->v, a->cap, a->n))
+		return -1;
 	memset(&a->v[a->n], 0, sizeof(a->v[a->n]));
 	memcpy(&a->v[a->n].local, s->addr, 16);
 	a->v[a->n].port = s->port;
@@ -286,7 +281,7 @@ static int sync_bind_exclude(const struct axdp_portsync *ps, const struct axdp_c
 		key.prefixlen = cfg->exclude_bind.v[i].prefix;
 		memcpy(&key.addr, cfg->exclude_bind.v[i].addr, 16);
 		if (bpf_map_update_elem(ps->bind_exclude_fd, &key, &one, BPF_ANY))
-			return snprintf(err, errlen, "map %s: adding an entry: %s", AXDP_MAP_BIND_EXCLUDE, strerror(errno)), -1;
+			return axdp_fail(err, errlen, "map %s: adding an entry: %s", AXDP_MAP_BIND_EXCLUDE, strerror(errno));
 	}
 	prune_map(ps->bind_exclude_fd, sizeof(key), configured_exclusion, cfg);
 	return 0;
@@ -372,13 +367,19 @@ out:
 	return rc;
 }
 
-void axdp_portsync_count(const struct axdp_portsync *ps, unsigned int open[AXDP_L4_COUNT])
+void axdp_open_ports_tally(const struct axdp_port_slot *slots, unsigned int open[AXDP_L4_COUNT])
 {
 	for (int l4 = 0; l4 < AXDP_L4_COUNT; l4++) {
 		open[l4] = 0;
-		for (uint32_t port = 0; port < AXDP_PORTS; port++)
-			open[l4] += !!(ps->slots[l4 * AXDP_PORTS + port].flags & AXDP_PORT_OPEN);
+		/* From 1: port 0 is malformed on the wire, never open whatever its slot says. */
+		for (uint32_t port = 1; port < AXDP_PORTS; port++)
+			open[l4] += !!(slots[l4 * AXDP_PORTS + port].flags & AXDP_PORT_OPEN);
 	}
+}
+
+void axdp_portsync_count(const struct axdp_portsync *ps, unsigned int open[AXDP_L4_COUNT])
+{
+	axdp_open_ports_tally(ps->slots, open);
 }
 
 void axdp_port_state_free(struct axdp_port_state *s)
@@ -391,15 +392,8 @@ void axdp_port_state_free(struct axdp_port_state *s)
 
 static int state_push(struct axdp_port_state *s, const struct axdp_addr_port *ap)
 {
-	if (s->n_addrs == s->cap_addrs) {
-		size_t cap = s->cap_addrs ? s->cap_addrs * 2 : 64;
-		struct axdp_addr_port *v = realloc(s->addrs, cap * sizeof(*v));
-
-		if (!v)
-			return -1;
-		s->addrs = v;
-		s->cap_addrs = cap;
-	}
+	if (AXDP_GROW(s->addrs, s->cap_addrs, s->n_addrs))
+		return -1;
 	s->addrs[s->n_addrs++] = *ap;
 	return 0;
 }
@@ -439,5 +433,5 @@ int axdp_portsync_state(const struct axdp_portsync *ps, struct axdp_port_state *
 	return 0;
 oom:
 	axdp_port_state_free(out);
-	return snprintf(err, errlen, "allow-lists: out of memory"), -1;
+	return axdp_fail(err, errlen, "allow-lists: out of memory");
 }

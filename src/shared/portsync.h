@@ -71,7 +71,14 @@ int axdp_portsync_reconcile(struct axdp_portsync *ps, const struct axdp_config *
 int axdp_portsync_state(const struct axdp_portsync *ps, struct axdp_port_state *out, char *err, size_t errlen);
 void axdp_port_state_free(struct axdp_port_state *s);
 
-/* Ports open to the outside per protocol, for status lines. */
+/*
+ * Ports open to the outside per protocol in slots (port_allow's layout:
+ * AXDP_L4_COUNT * AXDP_PORTS of them): those with AXDP_PORT_OPEN, port 0
+ * never.  The status line and the metrics count with it.
+ */
+void axdp_open_ports_tally(const struct axdp_port_slot *slots, unsigned int open[AXDP_L4_COUNT]);
+
+/* axdp_open_ports_tally() of the daemon's own slots, for status lines. */
 void axdp_portsync_count(const struct axdp_portsync *ps, unsigned int open[AXDP_L4_COUNT]);
 
 /* The kernel's ephemeral port range (net.ipv4.ip_local_port_range): UDP binds in it are clients. */

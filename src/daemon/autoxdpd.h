@@ -6,8 +6,8 @@
  * reload.c, privileges.c, timers.c; autoxdpd.c starts the daemon and runs
  * its event loop.
  */
-#ifndef AXDP_DAEMON_H
-#define AXDP_DAEMON_H
+#ifndef AXDP_AUTOXDPD_H
+#define AXDP_AUTOXDPD_H
 
 #include <stdbool.h>
 #include <stddef.h>

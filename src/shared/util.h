@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: MIT */
+/* Small helpers every part of src/ uses: array lengths and growing arrays. */
+#ifndef AXDP_UTIL_H
+#define AXDP_UTIL_H
+
+#include <stddef.h>
+
+/* Elements of an array (not of a pointer: the compiler rejects those with -Werror=sizeof-pointer-div). */
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/*
+ * Makes room for element n of the array *vp (capacity *cap elements of
+ * elsz bytes), doubling from min_cap.  0, or -1 on overflow or out of
+ * memory, with *vp and *cap untouched (still the caller's to free).
+ * vp is the address of the array pointer, as void * so any element type
+ * goes; use the AXDP_GROW() macro.
+ */
+int axdp_grow(void *vp, size_t *cap, size_t n, size_t elsz, size_t min_cap);
+
+/* Room for element n of v, whose capacity is cap; 0 or -1 as axdp_grow(). */
+#define AXDP_GROW(v, cap, n) axdp_grow(&(v), &(cap), (n), sizeof(*(v)), 8)
+
+#endif
