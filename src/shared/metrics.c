@@ -77,20 +77,6 @@ int axdp_open_ports_count(int fd, unsigned int out[AXDP_L4_COUNT])
 	return 0;
 }
 
-long axdp_conntrack_count(int fd)
-{
-	struct axdp_flow_key key, next;
-	void *prev = NULL;
-	long n = 0;
-
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		n++;
-		key = next;
-		prev = &key;
-	}
-	return errno == ENOENT ? n : -1;
-}
-
 long long axdp_events_skipped(int fd)
 {
 	int ncpu = libbpf_num_possible_cpus();
@@ -201,15 +187,15 @@ int axdp_metrics_render(FILE *out, const struct axdp_metrics_maps *m, char *err,
 		for (int l4 = 0; l4 < AXDP_L4_COUNT; l4++)
 			fprintf(out, "autoxdp_open_ports{protocol=\"%s\"} %u\n", l4_names[l4], open[l4]);
 	}
-	if (m->conntrack >= 0) {
-		long n = axdp_conntrack_count(m->conntrack);
+	if (axdp_conntrack_open(&m->conntrack)) {
+		long n = axdp_conntrack_count(&m->conntrack);
 
 		if (n < 0)
-			return snprintf(err, errlen, "reading map %s: %s", AXDP_MAP_CONNTRACK, strerror(errno)), -1;
+			return snprintf(err, errlen, "reading maps %s and %s: %s", AXDP_MAP_CONNTRACK, AXDP_MAP_CONNTRACK4, strerror(errno)), -1;
 		family(out, "autoxdp_conntrack_entries", "gauge",
 		       "Entries in the connection table; idle ones stay until the table reuses them.");
 		fprintf(out, "autoxdp_conntrack_entries %ld\n", n);
-		family(out, "autoxdp_conntrack_capacity", "gauge", "Size of the connection table.");
+		family(out, "autoxdp_conntrack_capacity", "gauge", "Size of each family's connection table (IPv4, IPv6).");
 		fprintf(out, "autoxdp_conntrack_capacity %d\n", AXDP_CT_ENTRIES);
 	}
 	if (m->event_budget >= 0) {

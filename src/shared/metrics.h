@@ -13,19 +13,20 @@
 #include <stdio.h>
 #include <net/if.h>
 #include "autoxdp_abi.h"
+#include "conntrack_map.h"
 
 /* Map fds the metrics come from; -1 leaves out the metrics of that map. */
 struct axdp_metrics_maps {
 	int counters;
 	int iface_slots;
 	int port_allow;
-	int conntrack;
+	struct axdp_conntrack conntrack;
 	int event_budget;   /* not pinned: the daemon has it from its object, axdp through the XDP program */
 	int audit_counters; /* the drops Mode=audit let pass */
 	int audit;          /* the mode in force: 1 audit, 0 enforce, -1 unknown (no XDP program) */
 };
 
-#define AXDP_METRICS_MAPS_NONE { -1, -1, -1, -1, -1, -1, -1 }
+#define AXDP_METRICS_MAPS_NONE { -1, -1, -1, AXDP_CONNTRACK_NONE, -1, -1, -1 }
 
 /* What a counter slot counts.  Slot 0 counts interfaces without a slot of their own: "other". */
 struct axdp_slot_iface {
@@ -41,9 +42,6 @@ int axdp_slot_ifaces(int iface_slots_fd, struct axdp_slot_iface out[AXDP_IFACE_S
 
 /* Ports whose port_allow slot is open (any or bound addresses), per protocol.  0, or -1 with errno. */
 int axdp_open_ports_count(int port_allow_fd, unsigned int out[AXDP_L4_COUNT]);
-
-/* Entries in the conntrack map (idle ones stay until the LRU reuses them), or -1 with errno. */
-long axdp_conntrack_count(int conntrack_fd);
 
 /* Drops the event sampler left out since it last sampled one, summed over CPUs; -1 with errno. */
 long long axdp_events_skipped(int event_budget_fd);
