@@ -191,7 +191,8 @@ int axdp_metrics_render(FILE *out, const struct axdp_metrics_maps *m, char *err,
 		long n = axdp_conntrack_count(&m->conntrack);
 
 		if (n < 0)
-			return snprintf(err, errlen, "reading maps %s and %s: %s", AXDP_MAP_CONNTRACK, AXDP_MAP_CONNTRACK4, strerror(errno)), -1;
+			return snprintf(err, errlen, "reading maps %s and %s: %s", AXDP_MAP_CONNTRACK, AXDP_MAP_CONNTRACK4,
+					strerror(errno)), -1;
 		family(out, "autoxdp_conntrack_entries", "gauge",
 		       "Entries in the connection table; idle ones stay until the table reuses them.");
 		fprintf(out, "autoxdp_conntrack_entries %ld\n", n);
