@@ -275,6 +275,8 @@ struct axdp_addr_port {
  * A flow the host itself opened, keyed as an inbound packet of it would
  * be seen, so ingress looks it up without swapping.  Ports in network
  * byte order; for ICMP echo local_port carries the echo identifier.
+ * The key of conntrack (IPv6 flows), and user space's form of either
+ * family's key (IPv4 addresses v4-mapped: src/shared/conntrack_map.h).
  */
 struct axdp_flow_key {
 	struct axdp_addr remote;
@@ -284,6 +286,29 @@ struct axdp_flow_key {
 	__u8 proto;           /* IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP, IPPROTO_ICMPV6 */
 	__u8 pad[3];
 };
+
+/*
+ * An IPv4 flow's key in conntrack4 (IPv6 flows stay in conntrack): the
+ * kernel hashes every byte of a key, and 16 bytes are two jhash rounds
+ * where the 40 of axdp_flow_key are four.  Each member is a whole word,
+ * written by one store: the hash reads the key in words, and a word
+ * assembled from narrower stores just before stalls that read.
+ */
+struct axdp_flow4_key {
+	__be32 remote;
+	__be32 local;
+	__u32 ports;          /* remote_port and local_port as they lie in axdp_flow_key: axdp_flow4_ports() */
+	__u32 proto;
+};
+
+static inline __attribute__((always_inline)) __u32 axdp_flow4_ports(__be16 remote_port, __be16 local_port)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return (__u32)remote_port | (__u32)local_port << 16;
+#else
+	return (__u32)remote_port << 16 | (__u32)local_port;
+#endif
+}
 
 #define AXDP_FLOW_CLOSING 0x1 /* the host sent a FIN: short timeout from now on */
 
@@ -595,6 +620,7 @@ struct axdp_counter {
 #define AXDP_MAP_PORT_ALLOW "port_allow"
 #define AXDP_MAP_ADDR_ALLOW "addr_allow"
 #define AXDP_MAP_CONNTRACK  "conntrack"
+#define AXDP_MAP_CONNTRACK4 "conntrack4"
 #define AXDP_MAP_FRAGMENTS  "fragments"
 #define AXDP_MAP_FRAGMENTS4 "fragments4"
 #define AXDP_MAP_BIND_EXCLUDE "bind_exclude"

@@ -16,7 +16,7 @@
 #define FLOW_REFRESH_NS AXDP_NSEC_PER_SEC
 
 /* Keeps flow_ports and egress_clock current for no_flow_possible(), at most once a second each. */
-static __always_inline void mark_flow_port(const struct axdp_flow_key *key, __u64 now)
+static __always_inline void mark_flow_port(const struct flow_key *key, __u64 now)
 {
 	__u32 zero = 0, idx = (key->proto == IPPROTO_UDP ? AXDP_L4_UDP : AXDP_L4_TCP) * AXDP_PORTS +
 			      bpf_ntohs(key->local_port);
@@ -30,7 +30,7 @@ static __always_inline void mark_flow_port(const struct axdp_flow_key *key, __u6
 }
 
 /* flags are added to the entry's, after clearing those not in keep. */
-static __always_inline enum axdp_reason record_flow(const struct axdp_flow_key *key, __u32 flags, __u32 keep)
+static __always_inline enum axdp_reason record_flow(const struct flow_key *key, __u32 flags, __u32 keep)
 {
 	__u64 now = coarse_now();
 	struct axdp_flow *f = flow_lookup(key, now);
@@ -40,7 +40,7 @@ static __always_inline enum axdp_reason record_flow(const struct axdp_flow_key *
 	if (key->proto == IPPROTO_TCP || key->proto == IPPROTO_UDP)
 		mark_flow_port(key, now);
 	if (!f) {
-		bpf_map_update_elem(&conntrack, key, &fresh, BPF_ANY);
+		flow_record(key, &fresh);
 		return AXDP_EGRESS_TRACKED;
 	}
 	next = (f->flags & keep) | flags;
@@ -53,7 +53,7 @@ static __always_inline enum axdp_reason record_flow(const struct axdp_flow_key *
 
 static __always_inline enum axdp_reason track_tcp(const struct packet *p, void *end)
 {
-	struct axdp_flow_key key = {};
+	struct flow_key key;
 	struct tcphdr *th = p->l4;
 
 	if ((void *)(th + 1) > end)
@@ -63,7 +63,7 @@ static __always_inline enum axdp_reason track_tcp(const struct packet *p, void *
 		return AXDP_EGRESS_SERVER;
 	outbound_flow_key(&key, p, th->source, th->dest);
 	if (th->rst) {
-		bpf_map_delete_elem(&conntrack, &key);
+		flow_forget(&key);
 		return AXDP_EGRESS_CLOSED;
 	}
 	/* A new connection on a reused tuple starts with the full timeout again. */
@@ -74,7 +74,7 @@ static __always_inline enum axdp_reason track_tcp(const struct packet *p, void *
 
 static __always_inline enum axdp_reason track_udp(const struct packet *p, void *end)
 {
-	struct axdp_flow_key key = {};
+	struct flow_key key;
 	struct udphdr *uh = p->l4;
 
 	if ((void *)(uh + 1) > end)
@@ -88,7 +88,7 @@ static __always_inline enum axdp_reason track_udp(const struct packet *p, void *
 /* An echo request awaits its reply under its identifier, as if it were a port. */
 static __always_inline enum axdp_reason track_echo(const struct packet *p, void *end)
 {
-	struct axdp_flow_key key = {};
+	struct flow_key key;
 	struct icmp_hdr *ih = p->l4;
 	__u8 echo = p->ipv6 ? ICMPV6_ECHO_REQUEST : ICMP_ECHO;
 

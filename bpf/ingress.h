@@ -44,7 +44,7 @@ enum {
 
 static __always_inline bool inbound_flow_alive(const struct packet *p, __be16 src_port, __be16 dst_port)
 {
-	struct axdp_flow_key key = {};
+	struct flow_key key;
 
 	inbound_flow_key(&key, p, src_port, dst_port);
 	return flow_lookup(&key, coarse_now()) != NULL;
@@ -166,8 +166,8 @@ static __always_inline enum axdp_reason judge_udp(const struct packet *p, const 
 static __always_inline enum axdp_reason judge_icmp_error(const struct packet *p, void *end)
 {
 	void *inner = p->l4 + sizeof(struct icmp_hdr), *l4;
-	struct axdp_flow_key key = {};
-	struct packet sent = {};
+	struct flow_key key;
+	struct packet sent = { .ipv6 = p->ipv6 };
 	__be16 *ports;
 
 	if (p->ipv6) {

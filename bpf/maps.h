@@ -45,6 +45,14 @@ struct {
 } conntrack SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, AXDP_CT_ENTRIES);
+	__type(key, struct axdp_flow4_key);
+	__type(value, struct axdp_flow);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} conntrack4 SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, AXDP_L4_COUNT * AXDP_PORTS);
 	__type(key, __u32);

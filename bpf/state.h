@@ -31,7 +31,22 @@ static __always_inline const struct axdp_port_slot *port_open(enum axdp_l4 l4, _
 	return bpf_map_lookup_elem(&addr_allow, &key) ? slot : NULL;
 }
 
-static __always_inline __u64 flow_timeout(const struct axdp_flow_key *key, const struct axdp_flow *f)
+/*
+ * A flow's key for its family's map: IPv4 flows in conntrack4 (a 16-byte
+ * key), IPv6 ones in conntrack.  proto and local_port beside it for who
+ * needs them without knowing the family.
+ */
+struct flow_key {
+	bool ipv6;
+	__u8 proto;
+	__be16 local_port;
+	union {
+		struct axdp_flow4_key v4;
+		struct axdp_flow_key v6;
+	};
+};
+
+static __always_inline __u64 flow_timeout(const struct flow_key *key, const struct axdp_flow *f)
 {
 	if (key->proto == IPPROTO_TCP)
 		return (f->flags & AXDP_FLOW_CLOSING) ? knobs.tcp_closing_timeout_ns : knobs.tcp_timeout_ns;
@@ -40,17 +55,38 @@ static __always_inline __u64 flow_timeout(const struct axdp_flow_key *key, const
 	return knobs.icmp_timeout_ns;
 }
 
+static __always_inline struct axdp_flow *flow_entry(const struct flow_key *key)
+{
+	return key->ipv6 ? bpf_map_lookup_elem(&conntrack, &key->v6) : bpf_map_lookup_elem(&conntrack4, &key->v4);
+}
+
 /*
  * A flow entry past its timeout is as good as absent; the LRU reclaims it.
  * Signed: another CPU may stamp the entry after this one read the clock.
  */
-static __always_inline struct axdp_flow *flow_lookup(const struct axdp_flow_key *key, __u64 now)
+static __always_inline struct axdp_flow *flow_lookup(const struct flow_key *key, __u64 now)
 {
-	struct axdp_flow *f = bpf_map_lookup_elem(&conntrack, key);
+	struct axdp_flow *f = flow_entry(key);
 
 	if (f && (__s64)(now - f->last_seen_ns) < (__s64)flow_timeout(key, f))
 		return f;
 	return NULL;
+}
+
+static __always_inline void flow_record(const struct flow_key *key, const struct axdp_flow *f)
+{
+	if (key->ipv6)
+		bpf_map_update_elem(&conntrack, &key->v6, f, BPF_ANY);
+	else
+		bpf_map_update_elem(&conntrack4, &key->v4, f, BPF_ANY);
+}
+
+static __always_inline void flow_forget(const struct flow_key *key)
+{
+	if (key->ipv6)
+		bpf_map_delete_elem(&conntrack, &key->v6);
+	else
+		bpf_map_delete_elem(&conntrack4, &key->v4);
 }
 
 /* Writes less often than this keep egress from dirtying shared cache lines per packet. */
@@ -75,26 +111,35 @@ static __always_inline bool no_flow_possible(enum axdp_l4 l4, __be16 local_port)
 	return !*seen || (__s64)(*clock - *seen) > (__s64)(longest + 2 * CLOCK_STEP_NS);
 }
 
+/* The key of the flow of a packet of this family between these ends. */
+static __always_inline void flow_key_of(struct flow_key *key, bool ipv6, __u8 proto,
+					const struct axdp_addr *remote, __be16 remote_port,
+					const struct axdp_addr *local, __be16 local_port)
+{
+	key->ipv6 = ipv6;
+	key->proto = proto;
+	key->local_port = local_port;
+	if (!ipv6) {
+		key->v4 = (struct axdp_flow4_key){ .remote = remote->w[3], .local = local->w[3],
+						   .ports = axdp_flow4_ports(remote_port, local_port), .proto = proto };
+		return;
+	}
+	key->v6 = (struct axdp_flow_key){ .remote = *remote, .local = *local, .remote_port = remote_port,
+					  .local_port = local_port, .proto = proto };
+}
+
 /* The key of the flow an outbound packet belongs to. */
-static __always_inline void outbound_flow_key(struct axdp_flow_key *key, const struct packet *p,
+static __always_inline void outbound_flow_key(struct flow_key *key, const struct packet *p,
 					      __be16 src_port, __be16 dst_port)
 {
-	key->remote = p->dst;
-	key->local = p->src;
-	key->remote_port = dst_port;
-	key->local_port = src_port;
-	key->proto = p->proto;
+	flow_key_of(key, p->ipv6, p->proto, &p->dst, dst_port, &p->src, src_port);
 }
 
 /* The key of the flow an inbound packet belongs to. */
-static __always_inline void inbound_flow_key(struct axdp_flow_key *key, const struct packet *p,
+static __always_inline void inbound_flow_key(struct flow_key *key, const struct packet *p,
 					     __be16 src_port, __be16 dst_port)
 {
-	key->remote = p->src;
-	key->local = p->dst;
-	key->remote_port = src_port;
-	key->local_port = dst_port;
-	key->proto = p->proto;
+	flow_key_of(key, p->ipv6, p->proto, &p->src, src_port, &p->dst, dst_port);
 }
 
 static __always_inline struct axdp_frag_key fragment_key(const struct packet *p)

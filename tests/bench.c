@@ -98,6 +98,20 @@ static void established_ack(struct pkt *p)
 	pkt_tcp4(p, PKT_REMOTE4, PKT_LOCAL4, RPORT, LPORT, PKT_TCP_ACK);
 }
 
+/* The same over IPv6, whose flows keep the 40-byte key in conntrack. */
+static int flow_tcp6(struct dpt *t)
+{
+	struct pkt p;
+
+	pkt_tcp6(&p, PKT_LOCAL6, PKT_REMOTE6, LPORT, RPORT, PKT_TCP_SYN);
+	return dpt_run(t, DPT_TC, &p).err;
+}
+
+static void established_ack6(struct pkt *p)
+{
+	pkt_tcp6(p, PKT_REMOTE6, PKT_LOCAL6, RPORT, LPORT, PKT_TCP_ACK);
+}
+
 static int flow_udp(struct dpt *t)
 {
 	struct pkt p;
@@ -164,6 +178,7 @@ static struct bench_class classes[] = {
 	{ "closed-port UDP", NULL, udp_closed, AXDP_DROP_UDP_CLOSED, NULL },
 	{ "allowed SYN", NULL, syn_open, AXDP_PASS_TCP_PORT, NULL },
 	{ "established-flow ACK", flow_tcp, established_ack, AXDP_PASS_TCP_FLOW, NULL },
+	{ "established-flow ACK v6", flow_tcp6, established_ack6, AXDP_PASS_TCP_FLOW, NULL },
 	{ "UDP reply", flow_udp, udp_reply, AXDP_PASS_UDP_FLOW, NULL },
 	{ "malformed TCP (XMAS)", NULL, xmas_open, AXDP_DROP_TCP_MALFORMED, NULL },
 	{ "ICMP echo request", NULL, echo_request, AXDP_PASS_ICMP_ECHO, NULL },

@@ -231,8 +231,8 @@ if [ ! -f $state/first-boot-done ]; then
 	# The same sources with other map sizes: what an upgrade that changes a map does to the pins.
 	stage takeover
 	since=$(date '+%Y-%m-%d %H:%M:%S')
-	# A flow the guest opens itself (tc egress records it): the host's session to an open port needs
-	# no entry, so without this the table could be empty and carry nothing over.
+	# A flow the guest opens itself (tc egress records it, IPv4: in conntrack4): the host's session to an
+	# open port needs no entry, so without this the table could be empty and carry nothing over.
 	bash -c 'echo e2e >/dev/udp/10.0.2.3/53' 2>/dev/null || say "could not send the datagram that opens a flow"
 	flows=$(axdp conntrack | grep -c .)
 	mkdir -p /etc/autoxdp.conf.d
@@ -440,7 +440,7 @@ check "upgrade restarts the service" 'E2E: after upgrade is-active: active'
 check "upgrade keeps the pinned links" 'E2E-JOURNAL: .*existing links kept'
 check "session carried data during and after dpkg -i" 'E2E: session: [1-9][0-9]* lines echoed during dpkg -i, [1-9][0-9]* after'
 check "restart onto the resized object" 'E2E: restart onto the resized object: ok'
-check "changed maps taken over, conntrack carried over" 'E2E-JOURNAL: pinned maps of another definition taken over .*conntrack \([0-9]+ entries of [0-9]+ bytes, was [0-9]+ of [0-9]+\): [1-9][0-9]* entries carried over'
+check "changed maps taken over, conntrack carried over" 'E2E-JOURNAL: pinned maps of another definition taken over .*conntrack4 \([0-9]+ entries of [0-9]+ bytes, was [0-9]+ of [0-9]+\): [1-9][0-9]* entries carried over'
 check "session carried data across the takeover" 'E2E: session: [1-9][0-9]* lines echoed across the takeover'
 if grep -q '^session: all [0-9]* lines echoed' "$run/session.log"; then ok "host's session: every line echoed"; else ko "host's session: every line echoed"; fi
 if [[ $banner == autoxdp-e2e-hello ]]; then ok "listener reachable from outside the guest"; else ko "listener reachable from outside the guest"; fi

@@ -272,10 +272,10 @@ static uint64_t counted(const char *map, enum axdp_reason reason)
 
 static long conntrack_entries(void)
 {
-	int fd = crit_pinned(&fx.d, AXDP_MAP_CONNTRACK);
-	long n = axdp_conntrack_count(fd);
+	struct axdp_conntrack ct = crit_pinned_conntrack(&fx.d);
+	long n = axdp_conntrack_count(&ct);
 
-	close(fd);
+	axdp_conntrack_close(&ct);
 	cr_assert_geq(n, 0, "counting conntrack: %s", strerror(errno));
 	return n;
 }

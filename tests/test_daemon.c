@@ -617,30 +617,41 @@ static bool session_entry(int srv, struct axdp_flow *flow)
 	struct sockaddr_storage local, remote;
 	socklen_t llen = sizeof(local), rlen = sizeof(remote);
 	struct axdp_flow_key key = { .proto = IPPROTO_TCP };
-	int fd = pinned(AXDP_MAP_CONNTRACK);
+	struct axdp_conntrack ct = crit_pinned_conntrack(&fx.d);
 	bool found;
 
 	cr_assert(getsockname(srv, (struct sockaddr *)&local, &llen) == 0 &&
 		  getpeername(srv, (struct sockaddr *)&remote, &rlen) == 0, "the session's addresses: %s", strerror(errno));
 	addr16_of(&local, (uint8_t *)&key.local, &key.local_port);
 	addr16_of(&remote, (uint8_t *)&key.remote, &key.remote_port);
-	found = bpf_map_lookup_elem(fd, &key, flow) == 0;
-	close(fd);
+	found = axdp_conntrack_lookup(&ct, &key, flow) == 0;
+	axdp_conntrack_close(&ct);
 	return found;
+}
+
+struct on_port {
+	uint16_t port;
+	int n;
+};
+
+static int count_on_port(const struct axdp_flow_key *key, const struct axdp_flow *flow, void *ctx)
+{
+	struct on_port *o = ctx;
+
+	(void)flow;
+	o->n += ntohs(key->local_port) == o->port;
+	return 0;
 }
 
 /* conntrack entries whose local port is port. */
 static int entries_on_port(uint16_t port)
 {
-	struct axdp_flow_key key, next;
-	int fd = pinned(AXDP_MAP_CONNTRACK), n = 0;
+	struct axdp_conntrack ct = crit_pinned_conntrack(&fx.d);
+	struct on_port o = { .port = port };
 
-	for (int rc = bpf_map_get_next_key(fd, NULL, &next); rc == 0; rc = bpf_map_get_next_key(fd, &key, &next)) {
-		key = next;
-		n += ntohs(key.local_port) == port;
-	}
-	close(fd);
-	return n;
+	cr_assert_eq(axdp_conntrack_foreach(&ct, count_on_port, &o), 0, "reading conntrack: %s", strerror(errno));
+	axdp_conntrack_close(&ct);
+	return o.n;
 }
 
 static void axdp_reload(void)

@@ -168,6 +168,16 @@ static uint64_t counted(enum axdp_reason reason)
 	return all[reason].packets;
 }
 
+/* The flow's entry, in whichever map its family's flows live. */
+static bool has_flow(const struct axdp_flow_key *key, struct axdp_flow *flow)
+{
+	struct axdp_conntrack ct = { pinned(AXDP_MAP_CONNTRACK), pinned(AXDP_MAP_CONNTRACK4) };
+	bool found = axdp_conntrack_lookup(&ct, key, flow) == 0;
+
+	axdp_conntrack_close(&ct);
+	return found;
+}
+
 static struct axdp_addr v4_mapped(const char *ip)
 {
 	struct axdp_addr a = { .w = { 0, 0, htonl(0xffff), 0 } };
@@ -373,7 +383,6 @@ Test(upgrade, changed_maps_are_taken_over_without_a_gap)
 	struct scene sc = {};
 	uint64_t passed, closed_drops;
 	char err[1024];
-	int fd;
 
 	scene_start(&sc, true);
 	key = session_key(&sc.s);
@@ -400,10 +409,7 @@ Test(upgrade, changed_maps_are_taken_over_without_a_gap)
 	fx.dp = dp2;
 
 	cr_assert_eq(xdp_prog_id(), prog_id(dp2.xdp_fd), "the new XDP program is not the one attached");
-	fd = pinned(AXDP_MAP_CONNTRACK);
-	cr_assert(bpf_map_lookup_elem(fd, &key, &flow) == 0, "the session's flow is not in the new conntrack: %s",
-		  strerror(errno));
-	close(fd);
+	cr_assert(has_flow(&key, &flow), "the session's flow is not in the new conntrack: %s", strerror(errno));
 	cr_assert_gt(counted(AXDP_PASS_TCP_FLOW), passed, "tcp_conntrack lost its count: %lu before",
 		     (unsigned long)passed);
 	open_port_answers(sc.port, "after the takeover");
@@ -413,6 +419,70 @@ Test(upgrade, changed_maps_are_taken_over_without_a_gap)
 	/* The session's segments would have been judged closed-port without their flow. */
 	cr_assert_eq(counted(AXDP_DROP_TCP_CLOSED), closed_drops, "segments were dropped as to a closed port");
 	close(sc.listener);
+}
+
+/*
+ * Before conntrack4 both families' flows lived in conntrack, which an
+ * upgrade keeps (its definition did not change): the takeover moves the
+ * IPv4 ones, so a UDP flow of the old install still lets its reply in.
+ */
+Test(upgrade, ipv4_flows_of_an_older_version_move_to_conntrack4)
+{
+	struct axdp_load_opts opts = { .object_path = env_or("AXDP_BPF_OBJECT", "build/autoxdp.bpf.o"),
+				       .pin_dir = fx.pin_dir, .knobs = AXDP_KNOBS_DEFAULT };
+	int srv = serve(SERVER, AF_INET, SOCK_DGRAM, side_addr(SERVER, AF_INET), 0);
+	int peer = serve(CLIENT, AF_INET, SOCK_DGRAM, side_addr(CLIENT, AF_INET), 0);
+	struct axdp_flow_key v4 = {
+		.remote = v4_mapped(side_addr(CLIENT, AF_INET)),
+		.local = v4_mapped(side_addr(SERVER, AF_INET)),
+		.remote_port = htons(local_port(peer)),
+		.local_port = htons(local_port(srv)),
+		.proto = IPPROTO_UDP,
+	};
+	struct axdp_flow_key v6 = { .remote.w = { htonl(0x20010db8), 0, 0, htonl(1) },
+				    .local.w = { htonl(0x20010db8), 0, 0, htonl(2) },
+				    .remote_port = htons(53), .local_port = htons(41000), .proto = IPPROTO_UDP };
+	__u32 port_idx = AXDP_L4_UDP * AXDP_PORTS + local_port(srv), zero = 0;
+	int old = pinned(AXDP_MAP_CONNTRACK), ports = pinned(AXDP_MAP_FLOW_PORTS), clock = pinned(AXDP_MAP_EGRESS_CLOCK);
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = v4.local_port, .sin_addr.s_addr = v4.local.w[3] };
+	struct axdp_datapath dp2;
+	struct axdp_attachment att2;
+	struct axdp_flow flow;
+	struct timespec ts;
+	uint64_t passed;
+	char err[1024], buf[16];
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	flow = (struct axdp_flow){ .last_seen_ns = (__u64)ts.tv_sec * AXDP_NSEC_PER_SEC + ts.tv_nsec };
+	/* As the older version's egress left them: both flows in conntrack, the local port marked. */
+	cr_assert(bpf_map_update_elem(old, &v4, &flow, BPF_NOEXIST) == 0 &&
+		  bpf_map_update_elem(old, &v6, &flow, BPF_NOEXIST) == 0, "old-style entries: %s", strerror(errno));
+	cr_assert(bpf_map_update_elem(ports, &port_idx, &flow.last_seen_ns, BPF_ANY) == 0 &&
+		  bpf_map_update_elem(clock, &zero, &flow.last_seen_ns, BPF_ANY) == 0, "marking the port: %s",
+		  strerror(errno));
+	passed = counted(AXDP_PASS_UDP_FLOW);
+
+	cr_assert_eq(axdp_datapath_load(&dp2, &opts, err, sizeof(err)), 0, "loading the object again: %s", err);
+	cr_assert(has_flow(&v4, &flow), "the load did not copy the IPv4 flow into conntrack4");
+	cr_assert_eq(bpf_map_lookup_elem(old, &v4, &flow), 0, "the load removed the IPv4 flow the old programs still use");
+	cr_assert_eq(axdp_attach(&dp2, fx.ns.ifname[SERVER], AXDP_XDP_NATIVE, &att2, err, sizeof(err)), 0,
+		     "attaching the new programs: %s", err);
+	cr_assert_eq(axdp_datapath_take_over(&dp2, err, sizeof(err)), 0, "completing the takeover: %s", err);
+	axdp_datapath_close(&fx.dp);
+	fx.dp = dp2;
+
+	cr_assert(has_flow(&v4, &flow), "the IPv4 flow is not in conntrack4 after the takeover");
+	cr_assert_neq(bpf_map_lookup_elem(old, &v4, &flow), 0, "the IPv4 flow stayed in conntrack too");
+	cr_assert_eq(bpf_map_lookup_elem(old, &v6, &flow), 0, "the IPv6 flow left conntrack: %s", strerror(errno));
+	cr_assert(sendto(peer, "reply", 5, 0, (struct sockaddr *)&to, sizeof(to)) == 5, "sending the reply: %s",
+		  strerror(errno));
+	cr_assert(recv(srv, buf, sizeof(buf), 0) == 5, "the reply to the carried flow did not arrive: %s", strerror(errno));
+	cr_assert_gt(counted(AXDP_PASS_UDP_FLOW), passed, "the reply did not pass as udp_conntrack");
+	close(old);
+	close(ports);
+	close(clock);
+	close(srv);
+	close(peer);
 }
 
 Test(upgrade, failed_takeover_keeps_the_old_state)
@@ -426,7 +496,6 @@ Test(upgrade, failed_takeover_keeps_the_old_state)
 	struct scene sc = {};
 	__u32 prog_before;
 	char err[1024];
-	int fd;
 
 	scene_start(&sc, true);
 	key = session_key(&sc.s);
@@ -440,9 +509,7 @@ Test(upgrade, failed_takeover_keeps_the_old_state)
 	session_flows(&sc.s, "after the failed load");
 	cr_assert_eq(pinned_info(AXDP_MAP_CONNTRACK).id, ct_before.id, "the conntrack pin moved after a failed load");
 	cr_assert_eq(xdp_prog_id(), prog_before, "the XDP program changed after a failed load");
-	fd = pinned(AXDP_MAP_CONNTRACK);
-	cr_assert(bpf_map_lookup_elem(fd, &key, &flow) == 0, "the session's flow left conntrack: %s", strerror(errno));
-	close(fd);
+	cr_assert(has_flow(&key, &flow), "the session's flow left conntrack: %s", strerror(errno));
 	closed_port_dropped("after the failed load");
 	denied_source_dropped(sc.port, "after the failed load");
 	open_port_answers(sc.port, "after the failed load");
@@ -460,7 +527,6 @@ Test(upgrade_daemon, restart_onto_changed_maps_keeps_the_session)
 	struct scene sc = {};
 	uint64_t passed, closed_drops;
 	char *log;
-	int fd;
 
 	scene_start(&sc, false);
 	key = session_key(&sc.s);
@@ -482,10 +548,7 @@ Test(upgrade_daemon, restart_onto_changed_maps_keeps_the_session)
 	free(log);
 	cr_assert_eq(pinned_info(AXDP_MAP_CONNTRACK).max_entries, RESIZED_CT_ENTRIES,
 		     "the conntrack pin does not name the new map");
-	fd = pinned(AXDP_MAP_CONNTRACK);
-	cr_assert(bpf_map_lookup_elem(fd, &key, &flow) == 0, "the session's flow is not in the new conntrack: %s",
-		  strerror(errno));
-	close(fd);
+	cr_assert(has_flow(&key, &flow), "the session's flow is not in the new conntrack: %s", strerror(errno));
 	cr_assert_gt(counted(AXDP_PASS_TCP_FLOW), passed, "tcp_conntrack lost its count: %lu before",
 		     (unsigned long)passed);
 	open_port_answers(sc.port, "after the restart");

@@ -16,6 +16,7 @@
 #include "autoxdp_abi.h"
 #include "abi_names.h"
 #include "config.h"
+#include "conntrack_map.h"
 
 enum cli_exit {
 	CLI_OK = 0,
@@ -140,6 +141,8 @@ int cli_require_privileges(struct cli *c);
 int cli_open_map(struct cli *c, const char *name, int *rc);
 /* The same, quietly: -1 with errno when it is not there. */
 int cli_try_map(const struct cli *c, const char *name);
+/* Both conntrack maps, as cli_open_map opens one: 0, or -1 with *rc set and none open. */
+int cli_open_conntrack(struct cli *c, struct axdp_conntrack *ct, int *rc);
 
 struct bpf_map_info;
 /*

@@ -11,7 +11,6 @@
 #include "cli.h"
 #include "util.h"
 
-#define BATCH 4096
 #define DEFAULT_LIMIT 100
 
 struct entry {
@@ -39,61 +38,20 @@ static int newest_first(const void *a, const void *b)
 	return x > y ? -1 : x < y;
 }
 
-static int push(struct entry **v, size_t *n, size_t *cap, const struct axdp_flow_key *k, const struct axdp_flow *f)
+/* Every entry, to sort them before printing. */
+struct collect {
+	struct entry *v;
+	size_t n, cap;
+};
+
+static int collect_one(const struct axdp_flow_key *k, const struct axdp_flow *f, void *ctx)
 {
-	if (AXDP_GROW(*v, *cap, *n))
+	struct collect *c = ctx;
+
+	if (AXDP_GROW(c->v, c->cap, c->n))
 		return -1;
-	(*v)[*n].key = *k;
-	(*v)[(*n)++].flow = *f;
+	c->v[c->n++] = (struct entry){ .key = *k, .flow = *f };
 	return 0;
-}
-
-/* Batches, as the table holds up to 262144 entries; key by key where the kernel has no batch ops. */
-static int read_all(int fd, struct entry **v, size_t *n)
-{
-	struct axdp_flow_key *keys = calloc(BATCH, sizeof(*keys));
-	struct axdp_flow *vals = calloc(BATCH, sizeof(*vals));
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	__u64 in = 0, out = 0;
-	bool first = true, done = false;
-	size_t cap = 0;
-	int rc = 0;
-
-	*v = NULL;
-	*n = 0;
-	if (!keys || !vals)
-		rc = -1, done = true;
-	while (!done) {
-		__u32 count = BATCH;
-		int r = bpf_map_lookup_batch(fd, first ? NULL : &in, &out, keys, vals, &count, &opts);
-
-		if (r && errno != ENOENT) {
-			if (first && (errno == EINVAL || errno == ENOTSUP || errno == EOPNOTSUPP))
-				break;
-			rc = -1;
-			break;
-		}
-		for (__u32 i = 0; i < count && rc == 0; i++)
-			rc = push(v, n, &cap, &keys[i], &vals[i]);
-		done = r != 0 || rc;
-		in = out;
-		first = false;
-	}
-	if (!done && rc == 0 && first) {
-		struct axdp_flow_key key, next;
-		struct axdp_flow f;
-		void *prev = NULL;
-
-		while (rc == 0 && bpf_map_get_next_key(fd, prev, &next) == 0) {
-			key = next;
-			prev = &key;
-			if (bpf_map_lookup_elem(fd, &key, &f) == 0)
-				rc = push(v, n, &cap, &key, &f);
-		}
-	}
-	free(keys);
-	free(vals);
-	return rc;
 }
 
 static const char *proto_of(const struct axdp_flow_key *k)
@@ -127,11 +85,12 @@ int cmd_conntrack(struct cli *c, int argc, char **argv)
 {
 	struct ct_opts o = { .limit = DEFAULT_LIMIT };
 	const char *filter = NULL;
-	struct entry *v;
-	size_t n, shown = 0, total = 0;
+	struct axdp_conntrack ct;
+	struct collect all = {};
+	size_t shown = 0, total = 0;
 	uint64_t now;
 	char **pos;
-	int npos, rc, fd;
+	int npos, rc;
 
 	if (cli_getopt(c, argc, argv, on_opt, &o, &pos, &npos, &rc))
 		return rc;
@@ -142,14 +101,14 @@ int cmd_conntrack(struct cli *c, int argc, char **argv)
 		if (strcmp(filter, "tcp") && strcmp(filter, "udp") && strcmp(filter, "icmp"))
 			return cli_usage(c, "'%s': expected tcp, udp or icmp", filter);
 	}
-	fd = cli_open_map(c, AXDP_MAP_CONNTRACK, &rc);
-	if (fd < 0)
+	if (cli_open_conntrack(c, &ct, &rc))
 		return rc;
-	rc = read_all(fd, &v, &n);
-	close(fd);
+	rc = axdp_conntrack_foreach(&ct, collect_one, &all);
+	axdp_conntrack_close(&ct);
 	if (rc)
-		return free(v), cli_error(c, CLI_FAIL, "reading map %s/%s: %s", c->pin_dir, AXDP_MAP_CONNTRACK, strerror(errno));
-	qsort(v, n, sizeof(*v), newest_first);
+		return free(all.v), cli_error(c, CLI_FAIL, "reading maps %s/%s and %s: %s", c->pin_dir, AXDP_MAP_CONNTRACK,
+					      AXDP_MAP_CONNTRACK4, strerror(errno));
+	qsort(all.v, all.n, sizeof(*all.v), newest_first);
 	now = cli_now_ns(CLOCK_MONOTONIC_COARSE);
 
 	struct json j;
@@ -162,8 +121,8 @@ int cmd_conntrack(struct cli *c, int argc, char **argv)
 		printf("%s%-6s %-45s %-45s %8s  %s%s\n", cli_c(c, CLI_BOLD), "PROTO", "REMOTE", "LOCAL", "IDLE", "STATE",
 		       cli_c(c, CLI_RESET));
 	}
-	for (size_t i = 0; i < n; i++) {
-		const struct entry *e = &v[i];
+	for (size_t i = 0; i < all.n; i++) {
+		const struct entry *e = &all.v[i];
 		bool icmp = is_icmp(&e->key);
 		double age = now > e->flow.last_seen_ns ? (double)(now - e->flow.last_seen_ns) / 1e9 : 0;
 		bool closing = e->flow.flags & AXDP_FLOW_CLOSING, expired = age > timeout_of(c, e);
@@ -216,6 +175,6 @@ int cmd_conntrack(struct cli *c, int argc, char **argv)
 			printf(", the %zu most recent shown ('--limit 0' shows all)", shown);
 		printf("\n");
 	}
-	free(v);
+	free(all.v);
 	return CLI_OK;
 }

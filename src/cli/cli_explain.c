@@ -247,10 +247,10 @@ static size_t build_frame(const struct probe *p, uint8_t *f)
 
 /* Read only by ingress: the copy judges with the firewall's own state.  Every other map is private. */
 static const char *const shared_maps[] = {
-	AXDP_MAP_PORT_ALLOW, AXDP_MAP_ADDR_ALLOW, AXDP_MAP_CONNTRACK, AXDP_MAP_FLOW_PORTS, AXDP_MAP_EGRESS_CLOCK,
-	AXDP_MAP_POLICY, AXDP_MAP_DENY_0, AXDP_MAP_DENY_1, AXDP_MAP_DENY_STATE, AXDP_MAP_DENY_EXACT4,
-	AXDP_MAP_DENY_EXACT6, AXDP_MAP_DENY_CLEAR, AXDP_MAP_TRUST, AXDP_MAP_LOCAL_ADDRS, AXDP_MAP_IFACE_SLOTS,
-	AXDP_MAP_BANS,
+	AXDP_MAP_PORT_ALLOW, AXDP_MAP_ADDR_ALLOW, AXDP_MAP_CONNTRACK, AXDP_MAP_CONNTRACK4, AXDP_MAP_FLOW_PORTS,
+	AXDP_MAP_EGRESS_CLOCK, AXDP_MAP_POLICY, AXDP_MAP_DENY_0, AXDP_MAP_DENY_1, AXDP_MAP_DENY_STATE,
+	AXDP_MAP_DENY_EXACT4, AXDP_MAP_DENY_EXACT6, AXDP_MAP_DENY_CLEAR, AXDP_MAP_TRUST, AXDP_MAP_LOCAL_ADDRS,
+	AXDP_MAP_IFACE_SLOTS, AXDP_MAP_BANS,
 };
 
 #define MAX_MAPS 64
@@ -527,6 +527,7 @@ static void find_why(struct cli *c, struct live *l, const struct probe *p, struc
 	bool ports = p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP;
 	int fd, deny[2] = { cli_try_map(c, AXDP_MAP_DENY_0), cli_try_map(c, AXDP_MAP_DENY_1) };
 	int exact[2] = { cli_try_map(c, AXDP_MAP_DENY_EXACT4), cli_try_map(c, AXDP_MAP_DENY_EXACT6) }, prefixlen;
+	struct axdp_conntrack ct;
 	struct axdp_policy pol = {};
 	__u32 zero = 0;
 
@@ -595,14 +596,14 @@ static void find_why(struct cli *c, struct live *l, const struct probe *p, struc
 							       ? 0
 							       : (r->tolerance_ns - (set[i].tat - now)) / r->interval_ns + 1;
 	}
-	if ((fd = cli_try_map(c, AXDP_MAP_CONNTRACK)) >= 0) {
+	ct = (struct axdp_conntrack){ cli_try_map(c, AXDP_MAP_CONNTRACK), cli_try_map(c, AXDP_MAP_CONNTRACK4) };
+	if (axdp_conntrack_open(&ct)) {
 		struct axdp_flow_key key = { .remote = p->src, .local = p->dst, .proto = p->proto };
 		uint64_t timeout;
 
 		key.remote_port = htons(p->sport);
 		key.local_port = htons(ports ? p->dport : p->echo_id);
-		w->have_flow = bpf_map_lookup_elem(fd, &key, &w->flow) == 0;
-		close(fd);
+		w->have_flow = axdp_conntrack_lookup(&ct, &key, &w->flow) == 0;
 		if (w->have_flow) {
 			timeout = p->proto == IPPROTO_TCP
 					  ? (w->flow.flags & AXDP_FLOW_CLOSING ? l->knobs.tcp_closing_timeout_ns : l->knobs.tcp_timeout_ns)
@@ -612,6 +613,7 @@ static void find_why(struct cli *c, struct live *l, const struct probe *p, struc
 			w->flow_expired = w->flow_age_s * 1e9 >= (double)timeout;
 		}
 	}
+	axdp_conntrack_close(&ct);
 }
 
 /* ---- output ---- */

@@ -327,8 +327,7 @@ static int prometheus(struct cli *c, const struct stats_maps *sm, const struct s
 	if (sm->counters < 0) /* nftables alone */
 		return axdp_metrics_render(stdout, &m, err, sizeof(err)) ? cli_error(c, CLI_FAIL, "%s", err) : CLI_OK;
 	m.port_allow = cli_open_map(c, AXDP_MAP_PORT_ALLOW, &rc);
-	m.conntrack = m.port_allow < 0 ? -1 : cli_open_map(c, AXDP_MAP_CONNTRACK, &rc);
-	if (m.port_allow < 0 || m.conntrack < 0) {
+	if (m.port_allow < 0 || cli_open_conntrack(c, &m.conntrack, &rc)) {
 		if (m.port_allow >= 0)
 			close(m.port_allow);
 		return rc;
@@ -336,7 +335,7 @@ static int prometheus(struct cli *c, const struct stats_maps *sm, const struct s
 	m.event_budget = cli_xdp_map(c, AXDP_MAP_EVENT_BUDGET, NULL);
 	rc = axdp_metrics_render(stdout, &m, err, sizeof(err)) ? cli_error(c, CLI_FAIL, "%s", err) : CLI_OK;
 	close(m.port_allow);
-	close(m.conntrack);
+	axdp_conntrack_close(&m.conntrack);
 	if (m.event_budget >= 0)
 		close(m.event_budget);
 	return rc;

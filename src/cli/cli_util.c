@@ -236,6 +236,16 @@ int cli_open_map(struct cli *c, const char *name, int *rc)
 	return -1;
 }
 
+int cli_open_conntrack(struct cli *c, struct axdp_conntrack *ct, int *rc)
+{
+	ct->fd = cli_open_map(c, AXDP_MAP_CONNTRACK, rc);
+	ct->fd4 = ct->fd < 0 ? -1 : cli_open_map(c, AXDP_MAP_CONNTRACK4, rc);
+	if (axdp_conntrack_open(ct))
+		return 0;
+	axdp_conntrack_close(ct);
+	return -1;
+}
+
 /* The map id if its name ends in name, with its info in *out (may be NULL); else -1. */
 static int map_named(__u32 id, const char *name, struct bpf_map_info *out)
 {

@@ -42,7 +42,7 @@ void daemon_write_metrics(struct daemon *d)
 		m.counters = axdp_datapath_map_fd(&d->dp, AXDP_MAP_COUNTERS, err, sizeof(err));
 		m.iface_slots = axdp_datapath_map_fd(&d->dp, AXDP_MAP_IFACE_SLOTS, err, sizeof(err));
 		m.port_allow = axdp_datapath_map_fd(&d->dp, AXDP_MAP_PORT_ALLOW, err, sizeof(err));
-		m.conntrack = axdp_datapath_map_fd(&d->dp, AXDP_MAP_CONNTRACK, err, sizeof(err));
+		axdp_datapath_conntrack(&d->dp, &m.conntrack, err, sizeof(err));
 		m.event_budget = axdp_datapath_map_fd(&d->dp, AXDP_MAP_EVENT_BUDGET, err, sizeof(err));
 		m.audit_counters = axdp_datapath_map_fd(&d->dp, AXDP_MAP_AUDIT_COUNTERS, err, sizeof(err));
 		m.audit = d->mode.audit;

@@ -11,13 +11,13 @@
 #define REFRESH_NS AXDP_NSEC_PER_SEC
 
 /* Adds the entry, or stamps an idle one now; true when it wrote. */
-static bool keep_one(int conntrack_fd, const struct axdp_flow_key *key, __u64 now, struct axdp_seed_counts *out)
+static bool keep_one(const struct axdp_conntrack *ct, const struct axdp_flow_key *key, __u64 now, struct axdp_seed_counts *out)
 {
 	struct axdp_flow flow = { .last_seen_ns = now };
 
-	if (bpf_map_lookup_elem(conntrack_fd, key, &flow) != 0) {
+	if (axdp_conntrack_lookup(ct, key, &flow) != 0) {
 		flow = (struct axdp_flow){ .last_seen_ns = now };
-		if (bpf_map_update_elem(conntrack_fd, key, &flow, BPF_NOEXIST) != 0)
+		if (axdp_conntrack_update(ct, key, &flow, BPF_NOEXIST) != 0)
 			return false;
 		out->added++;
 		return true;
@@ -31,13 +31,13 @@ static bool keep_one(int conntrack_fd, const struct axdp_flow_key *key, __u64 no
 	 * TCPClosingTimeoutSec, for a socket the kernel still has.
 	 */
 	flow.last_seen_ns = now;
-	if (bpf_map_update_elem(conntrack_fd, key, &flow, BPF_EXIST) != 0)
+	if (axdp_conntrack_update(ct, key, &flow, BPF_EXIST) != 0)
 		return false;
 	out->refreshed++;
 	return true;
 }
 
-int axdp_conntrack_keep(int conntrack_fd, int flow_ports_fd,
+int axdp_conntrack_keep(const struct axdp_conntrack *ct, int flow_ports_fd,
 			bool (*served)(const struct axdp_socket *conn, const void *ctx), const void *ctx,
 			struct axdp_seed_counts *out, char *err, size_t errlen)
 {
@@ -65,7 +65,7 @@ int axdp_conntrack_keep(int conntrack_fd, int flow_ports_fd,
 		memcpy(&key.remote, c->remote, sizeof(key.remote));
 		memcpy(&key.local, c->addr, sizeof(key.local));
 		/* The data path skips conntrack for ports without a recent mark (no_flow_possible). */
-		if (keep_one(conntrack_fd, &key, now, out))
+		if (keep_one(ct, &key, now, out))
 			bpf_map_update_elem(flow_ports_fd, &port_idx, &now, BPF_ANY);
 	}
 	axdp_socket_set_free(&conns);

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include "conntrack_map.h"
 #include "sockdiag.h"
 
 struct axdp_seed_counts {
@@ -22,7 +23,7 @@ struct axdp_seed_counts {
  * from the kernel's socket table alone: no packet can make or keep one here.
  * Returns 0 with the counts in *out, or -1 when the dump failed.
  */
-int axdp_conntrack_keep(int conntrack_fd, int flow_ports_fd,
+int axdp_conntrack_keep(const struct axdp_conntrack *ct, int flow_ports_fd,
 			bool (*served)(const struct axdp_socket *conn, const void *ctx), const void *ctx,
 			struct axdp_seed_counts *out, char *err, size_t errlen);
 

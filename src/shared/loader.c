@@ -158,6 +158,28 @@ static bool per_source_limits(const struct axdp_knobs *k)
 static const char *const hook_programs[] = { AXDP_PROG_LISTEN, AXDP_PROG_BIND4, AXDP_PROG_BIND6, AXDP_PROG_RELEASE };
 #define HOOK_COUNT ARRAY_SIZE(hook_programs)
 
+int axdp_datapath_conntrack(const struct axdp_datapath *dp, struct axdp_conntrack *ct, char *err, size_t errlen)
+{
+	ct->fd = axdp_datapath_map_fd(dp, AXDP_MAP_CONNTRACK, err, errlen);
+	ct->fd4 = axdp_datapath_map_fd(dp, AXDP_MAP_CONNTRACK4, err, errlen);
+	return axdp_conntrack_open(ct) ? 0 : -1;
+}
+
+/*
+ * Versions before conntrack4 kept IPv4 flows in conntrack, which this
+ * object reuses or took over: copied into conntrack4 at the load so the
+ * new programs find them from their first packet, and moved (copied
+ * again, as the old programs went on adding, then removed) once they
+ * replaced the old ones.  Entries copied, or -1.
+ */
+static long carry_v4_flows(const struct axdp_datapath *dp, bool forget)
+{
+	struct axdp_conntrack ct;
+	char err[256];
+
+	return axdp_datapath_conntrack(dp, &ct, err, sizeof(err)) ? -1 : axdp_conntrack_carry_v4(&ct, forget);
+}
+
 static int open_and_load(struct axdp_datapath *dp, const char *path, const struct axdp_load_opts *opts,
 			 bool hooks, char *err, size_t errlen)
 {
@@ -199,6 +221,7 @@ static int open_and_load(struct axdp_datapath *dp, const char *path, const struc
 		snprintf(err + strlen(err), errlen - strlen(err), "; the maps pinned in %s stay in force", dp->pin_dir);
 		return -1;
 	}
+	dp->v4_flows_carried = carry_v4_flows(dp, false) > 0;
 	dp->hooks = hooks;
 	dp->xdp_fd = program_fd(dp->obj, path, AXDP_PROG_XDP, err, errlen);
 	dp->tc_fd = program_fd(dp->obj, path, AXDP_PROG_TC, err, errlen);
@@ -438,12 +461,15 @@ static int swap_pinned_links(const struct axdp_datapath *dp, char *err, size_t e
 
 int axdp_datapath_take_over(struct axdp_datapath *dp, char *err, size_t errlen)
 {
-	if (!dp->migration)
+	if (!dp->migration && !dp->v4_flows_carried)
 		return 0;
 	if (swap_pinned_links(dp, err, errlen))
 		return -1;
 	axdp_migration_finish(dp->migration);
 	dp->migration = NULL;
+	if (dp->v4_flows_carried)
+		carry_v4_flows(dp, true);
+	dp->v4_flows_carried = false;
 	return 0;
 }
 

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <net/if.h>
 #include "autoxdp_abi.h"
+#include "conntrack_map.h"
 
 #ifndef AXDP_OBJECT_DEFAULT
 #define AXDP_OBJECT_DEFAULT "/usr/lib/autoxdp/autoxdp.bpf.o"
@@ -43,6 +44,7 @@ struct axdp_datapath {
 	/* Pinned maps of another definition this load took over, until axdp_datapath_take_over. */
 	struct axdp_migration *migration;
 	char migrated[1024];     /* what became of each: empty when none changed */
+	bool v4_flows_carried;   /* conntrack held IPv4 flows, as before conntrack4: a takeover too */
 };
 
 struct axdp_load_opts {
@@ -75,8 +77,9 @@ int axdp_datapath_load(struct axdp_datapath *dp, const struct axdp_load_opts *op
  * Completes a load that took over maps, once the caller has attached
  * where it wants: the programs of every link pinned in pin_dir are
  * replaced by the loaded ones, then what the old programs wrote meanwhile
- * (flows, counts) is carried over and the old maps are let go.  Nothing to
- * do without a takeover.  On failure the takeover stays pending.
+ * (flows, counts) is carried over and the old maps are let go; IPv4 flows
+ * an older version kept in conntrack move to conntrack4.  Nothing to do
+ * without a takeover.  On failure the takeover stays pending.
  */
 int axdp_datapath_take_over(struct axdp_datapath *dp, char *err, size_t errlen);
 
@@ -84,6 +87,9 @@ void axdp_datapath_close(struct axdp_datapath *dp);
 
 /* fd of one of the data path's maps (AXDP_MAP_*), or -1 with err set. */
 int axdp_datapath_map_fd(const struct axdp_datapath *dp, const char *map_name, char *err, size_t errlen);
+
+/* Both conntrack maps, the object's fds (not to be closed): 0, or -1 with err set. */
+int axdp_datapath_conntrack(const struct axdp_datapath *dp, struct axdp_conntrack *ct, char *err, size_t errlen);
 
 /*
  * XDP on ingress and tc on egress of ifname.  Links already pinned for

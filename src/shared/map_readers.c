@@ -60,20 +60,6 @@ int axdp_open_ports_count(int fd, unsigned int out[AXDP_L4_COUNT])
 	return 0;
 }
 
-long axdp_conntrack_count(int fd)
-{
-	struct axdp_flow_key key, next;
-	void *prev = NULL;
-	long n = 0;
-
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		n++;
-		key = next;
-		prev = &key;
-	}
-	return errno == ENOENT ? n : -1;
-}
-
 long long axdp_events_skipped(int fd)
 {
 	int ncpu = libbpf_num_possible_cpus();

@@ -2,8 +2,8 @@
 /*
  * Readers of the data path's maps for the numbers `axdp stats`, `axdp
  * status` and the Prometheus metrics show: which interface a counter slot
- * belongs to, how many ports are open, how full conntrack is, how many
- * drops the event sampler left out.
+ * belongs to, how many ports are open, how many drops the event sampler
+ * left out (conntrack_map.c counts the connection table).
  */
 #ifndef AXDP_MAP_READERS_H
 #define AXDP_MAP_READERS_H
@@ -26,9 +26,6 @@ int axdp_slot_ifaces(int iface_slots_fd, struct axdp_slot_iface out[AXDP_IFACE_S
 
 /* Ports whose port_allow slot is open (any or bound addresses), per protocol.  0, or -1 with errno. */
 int axdp_open_ports_count(int port_allow_fd, unsigned int out[AXDP_L4_COUNT]);
-
-/* Entries in the conntrack map (idle ones stay until the LRU reuses them), or -1 with errno. */
-long axdp_conntrack_count(int conntrack_fd);
 
 /* Drops the event sampler left out since it last sampled one, summed over CPUs; -1 with errno. */
 long long axdp_events_skipped(int event_budget_fd);

@@ -108,15 +108,16 @@ int axdp_metrics_render(FILE *out, const struct axdp_metrics_maps *m, char *err,
 		for (int l4 = 0; l4 < AXDP_L4_COUNT; l4++)
 			fprintf(out, "autoxdp_open_ports{protocol=\"%s\"} %u\n", axdp_l4_names[l4], open[l4]);
 	}
-	if (m->conntrack >= 0) {
-		long n = axdp_conntrack_count(m->conntrack);
+	if (axdp_conntrack_open(&m->conntrack)) {
+		long n = axdp_conntrack_count(&m->conntrack);
 
 		if (n < 0)
-			return axdp_fail(err, errlen, "reading map %s: %s", AXDP_MAP_CONNTRACK, strerror(errno));
+			return axdp_fail(err, errlen, "reading maps %s and %s: %s", AXDP_MAP_CONNTRACK, AXDP_MAP_CONNTRACK4,
+					 strerror(errno));
 		family(out, "autoxdp_conntrack_entries", "gauge",
 		       "Entries in the connection table; idle ones stay until the table reuses them.");
 		fprintf(out, "autoxdp_conntrack_entries %ld\n", n);
-		family(out, "autoxdp_conntrack_capacity", "gauge", "Size of the connection table.");
+		family(out, "autoxdp_conntrack_capacity", "gauge", "Size of each family's connection table (IPv4, IPv6).");
 		fprintf(out, "autoxdp_conntrack_capacity %d\n", AXDP_CT_ENTRIES);
 	}
 	if (m->event_budget >= 0) {

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <net/if.h>
 #include "autoxdp_abi.h"
+#include "conntrack_map.h"
 #include "map_readers.h"
 
 /* Map fds the metrics come from; -1 leaves out the metrics of that map. */
@@ -19,7 +20,7 @@ struct axdp_metrics_maps {
 	int counters;
 	int iface_slots;
 	int port_allow;
-	int conntrack;
+	struct axdp_conntrack conntrack;
 	int event_budget;   /* not pinned: the daemon has it from its object, axdp through the XDP program */
 	int audit_counters; /* the drops Mode=audit let pass */
 	int audit;          /* the mode in force: 1 audit, 0 enforce, -1 unknown (no XDP program) */
@@ -31,7 +32,7 @@ struct axdp_metrics_maps {
 	const struct axdp_counter *nft_would;
 };
 
-#define AXDP_METRICS_MAPS_NONE { -1, -1, -1, -1, -1, -1, -1, NULL, NULL }
+#define AXDP_METRICS_MAPS_NONE { -1, -1, -1, AXDP_CONNTRACK_NONE, -1, -1, -1, NULL, NULL }
 
 /* The interface label of the nftables backend's counters: they count its interfaces together. */
 #define AXDP_NFT_ROW "nftables"

@@ -49,7 +49,7 @@ const char *axdp_port_open_on(uint32_t flags, bool json)
 static int open_local(struct axdp_portsync *ps, char *err, size_t errlen)
 {
 	ps->local = true;
-	ps->addr_allow_fd = ps->bind_exclude_fd = ps->conntrack_fd = ps->flow_ports_fd = -1;
+	ps->addr_allow_fd = ps->bind_exclude_fd = ps->conntrack.fd = ps->conntrack.fd4 = ps->flow_ports_fd = -1;
 	ps->slots = calloc(SLOTS, sizeof(*ps->slots));
 	if (!ps->slots)
 		return axdp_fail(err, errlen, "allow-lists: out of memory");
@@ -77,13 +77,13 @@ int axdp_portsync_open(struct axdp_portsync *ps, const struct axdp_datapath *dp,
 	}
 	ps->addr_allow_fd = axdp_datapath_map_fd(dp, AXDP_MAP_ADDR_ALLOW, err, errlen);
 	ps->bind_exclude_fd = axdp_datapath_map_fd(dp, AXDP_MAP_BIND_EXCLUDE, err, errlen);
-	ps->conntrack_fd = axdp_datapath_map_fd(dp, AXDP_MAP_CONNTRACK, err, errlen);
+	axdp_datapath_conntrack(dp, &ps->conntrack, err, errlen);
 	ps->flow_ports_fd = axdp_datapath_map_fd(dp, AXDP_MAP_FLOW_PORTS, err, errlen);
 	if (axdp_ephemeral_range(&ps->ephemeral_lo, &ps->ephemeral_hi)) {
 		snprintf(err, errlen, "reading /proc/sys/net/ipv4/ip_local_port_range: %s", strerror(errno));
 		return -1;
 	}
-	return ps->addr_allow_fd < 0 || ps->bind_exclude_fd < 0 || ps->conntrack_fd < 0 || ps->flow_ports_fd < 0 ? -1 : 0;
+	return ps->addr_allow_fd < 0 || ps->bind_exclude_fd < 0 || !axdp_conntrack_open(&ps->conntrack) || ps->flow_ports_fd < 0 ? -1 : 0;
 }
 
 void axdp_portsync_close(struct axdp_portsync *ps)
@@ -329,7 +329,7 @@ int axdp_portsync_reconcile(struct axdp_portsync *ps, const struct axdp_config *
 		struct desired d = { want, &addrs };
 		struct axdp_seed_counts kept;
 
-		if (axdp_conntrack_keep(ps->conntrack_fd, ps->flow_ports_fd, served_by_port, &d, &kept, err, errlen))
+		if (axdp_conntrack_keep(&ps->conntrack, ps->flow_ports_fd, served_by_port, &d, &kept, err, errlen))
 			goto out;
 		if (kept.added)
 			axdp_log(LOG_INFO, "conntrack: entered %u connections no open port serves (from sock_diag)",

@@ -18,7 +18,8 @@ struct axdp_portsync {
 	struct axdp_port_slot *slots;  /* port_allow, mapped; without a data path, memory of our own */
 	int addr_allow_fd;             /* -1 without a data path */
 	int bind_exclude_fd;           /* -1 without a data path */
-	int conntrack_fd, flow_ports_fd;  /* -1 without a data path */
+	struct axdp_conntrack conntrack;  /* both -1 without a data path */
+	int flow_ports_fd;                /* -1 without a data path */
 	uint16_t ephemeral_lo, ephemeral_hi;
 	/* Without a data path (nftables only, sock_diag polling): addr_allow kept here. */
 	bool local;

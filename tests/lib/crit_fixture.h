@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include "autoxdp_abi.h"
+#include "conntrack_map.h"
 #include "counters.h"
 #include "daemon.h"
 #include "netns.h"
@@ -49,6 +50,12 @@ static inline int crit_pinned(const struct axdpd *d, const char *name)
 	fd = bpf_obj_get(path);
 	cr_assert(fd >= 0, "opening pinned %s: %s", path, strerror(errno));
 	return fd;
+}
+
+/* Both of the daemon's pinned conntrack maps, opened (axdp_conntrack_close). */
+static inline struct axdp_conntrack crit_pinned_conntrack(const struct axdpd *d)
+{
+	return (struct axdp_conntrack){ crit_pinned(d, AXDP_MAP_CONNTRACK), crit_pinned(d, AXDP_MAP_CONNTRACK4) };
 }
 
 struct crit_nft_counts {

@@ -57,7 +57,8 @@ int dpt_load(struct dpt *t, const struct axdp_knobs *knobs)
 	};
 
 	memset(t, 0, sizeof(*t));
-	t->counters = t->port_allow = t->addr_allow = t->conntrack = t->fragments = t->fragments4 = -1;
+	t->counters = t->port_allow = t->addr_allow = t->fragments = t->fragments4 = -1;
+	t->conntrack = (struct axdp_conntrack)AXDP_CONNTRACK_NONE;
 	if (knobs)
 		opts.knobs = *knobs;
 	/* Criterion runs each test in its own process: the pid keeps parallel tests apart. */
@@ -74,7 +75,8 @@ int dpt_load(struct dpt *t, const struct axdp_knobs *knobs)
 		return -EINVAL;
 	}
 	if ((t->counters = map_fd(t, AXDP_MAP_COUNTERS)) < 0 || (t->port_allow = map_fd(t, AXDP_MAP_PORT_ALLOW)) < 0 ||
-	    (t->addr_allow = map_fd(t, AXDP_MAP_ADDR_ALLOW)) < 0 || (t->conntrack = map_fd(t, AXDP_MAP_CONNTRACK)) < 0 ||
+	    (t->addr_allow = map_fd(t, AXDP_MAP_ADDR_ALLOW)) < 0 ||
+	    axdp_datapath_conntrack(&t->dp, &t->conntrack, t->err, sizeof(t->err)) ||
 	    (t->fragments = map_fd(t, AXDP_MAP_FRAGMENTS)) < 0 || (t->fragments4 = map_fd(t, AXDP_MAP_FRAGMENTS4)) < 0) {
 		dpt_unload(t);
 		return -ENOENT;
@@ -234,12 +236,12 @@ struct axdp_flow_key dpt_flow_key(uint8_t proto, const char *remote, uint16_t rp
 
 int dpt_flow_get(struct dpt *t, const struct axdp_flow_key *key, struct axdp_flow *flow)
 {
-	return bpf_map_lookup_elem(t->conntrack, key, flow) ? -errno : 0;
+	return axdp_conntrack_lookup(&t->conntrack, key, flow) ? -errno : 0;
 }
 
 int dpt_flow_put(struct dpt *t, const struct axdp_flow_key *key, const struct axdp_flow *flow)
 {
-	return bpf_map_update_elem(t->conntrack, key, flow, BPF_ANY) ? -errno : 0;
+	return axdp_conntrack_update(&t->conntrack, key, flow, BPF_ANY) ? -errno : 0;
 }
 
 static long count_entries(int fd, size_t key_size)
@@ -257,7 +259,9 @@ static long count_entries(int fd, size_t key_size)
 
 long dpt_flow_count(struct dpt *t)
 {
-	return count_entries(t->conntrack, sizeof(struct axdp_flow_key));
+	long n = axdp_conntrack_count(&t->conntrack);
+
+	return n < 0 ? -errno : n;
 }
 
 long dpt_frag_count(struct dpt *t)

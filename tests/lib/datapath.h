@@ -19,7 +19,8 @@
 
 struct dpt {
 	struct axdp_datapath dp;
-	int counters, port_allow, addr_allow, conntrack, fragments, fragments4;   /* map fds */
+	int counters, port_allow, addr_allow, fragments, fragments4;   /* map fds */
+	struct axdp_conntrack conntrack;
 	int ncpus;
 	char err[512];
 };
