@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
  * axdp: the operator's command line for the autoxdp firewall.  This file
- * dispatches commands and holds their help; the commands live in
- * cli_*.c, and on, off and reload, which only talk to the service, here.
+ * dispatches the commands CLI_COMMANDS lists (cli.h) and writes every
+ * usage text from their rows; each command and its row live in cli_*.c,
+ * and on, off and reload, which only talk to the service, version and
+ * help here.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -17,127 +19,26 @@
 #include "loader.h"
 #include "nft_backend.h"
 #include "pidfile.h"
+#include "util.h"
 
 #define ERRLEN 1024
 /* How long 'on' waits for the pid file, 'reload' for the daemon to survive its reload. */
 #define START_WAIT_S 10
 #define RELOAD_WAIT_S 1
 
-static int cmd_on(struct cli *c, int argc, char **argv);
-static int cmd_off(struct cli *c, int argc, char **argv);
-static int cmd_reload(struct cli *c, int argc, char **argv);
-static int cmd_version(struct cli *c, int argc, char **argv);
-static int cmd_help(struct cli *c, int argc, char **argv);
-
-static const struct cli_option reload_options[] = {
-	{ "force", NULL, CLI_OPT_FORCE,
-	  "reload even a deny list that covers the source of $SSH_CONNECTION or a default gateway" },
-	{ 0 },
-};
-
-/* Dispatch and every usage text: a command's options come from its table, never from prose. */
-static const struct cli_command commands[] = {
-	{ "status", cmd_status, "status [--json]", "daemon, interfaces, policy, limits, ports, counters (the default)",
-	  "Whether protection is active: the daemon (through its PidFile=), each protected interface with its\n"
-	  "backend, XDP mode and egress hook, the deny and trust lists, the rate limits the running XDP\n"
-	  "program enforces (and any the configuration changes at the next restart), the open ports with\n"
-	  "their listeners, and counter totals.\n"
-	  "Exit status 3 when protection is not active.\n", NULL, true },
-	{ "ports", cmd_ports, "ports [--json]", "ports open to the outside, with bind address and process",
-	  "Every open port: protocol, the addresses it is open on (* for all), and the processes listening\n"
-	  "on it, or 'AllowTCP=' / 'AllowUDP=' for a port the configuration opens.\n", NULL, true },
-	{ "conntrack", cmd_conntrack, "conntrack [tcp|udp|icmp] [--limit N] [--json]",
-	  "connections the host opened, newest first",
-	  "The connection table the tc egress program fills: remote and local end, protocol, time since\n"
-	  "the host last sent on it, and state (closing after the host's FIN; expired once idle past its\n"
-	  "configured timeout, until the table reuses the entry).\n",
-	  cli_conntrack_options, true },
-	{ "stats", cmd_stats,
-	  "stats [--rates] [--watch] [--interval S] [--count N] [--interface IFACE] [--format human|json|prometheus]",
-	  "packets and bytes per action, reason and interface",
-	  "Counters of every verdict and reason, summed over all interfaces or for one, and per interface.\n",
-	  cli_stats_options, true },
-	{ "watch", cmd_watch, "watch [--interval S] [--count N] [--interface IFACE] [--json]",
-	  "live counters with rates (stats --watch --rates)", "The same as 'axdp stats --watch --rates'.\n",
-	  cli_watch_options, true },
-	{ "events", cmd_events, "events [--count N] [--timeout S] [--json]", "live log of dropped packets (sampled)",
-	  "Dropped packets as they happen: time, interface, protocol, source, destination and reason.  The\n"
-	  "data path samples at most a few events per second per CPU, and only while this command runs;\n"
-	  "'N more drops not sampled' counts the drops left out before an event.\n",
-	  cli_events_options, true },
-	{ "top", cmd_top, "top [--interval S] [--limit N] [--json]", "top dropped sources and ports (sampled)",
-	  "The sources and destination ports of the drops sampled over --interval seconds (default 5),\n"
-	  "most frequent first, beside the exact number of drops the counters saw meanwhile.\n",
-	  cli_top_options, true },
-	{ "allow", cmd_policy, "allow add|remove tcp|udp PORT [--comment TEXT] | allow list [--json]",
-	  "ports open even with nothing listening (AllowTCP=, AllowUDP=)",
-	  "Changes AllowTCP= or AllowUDP= in FILE.d/50-axdp.conf, reloads the daemon and waits until the\n"
-	  "port is open (or closed) in the data path.  PORT may be a range LOW-HIGH.\n",
-	  cli_policy_options, true },
-	{ "exclude", cmd_policy,
-	  "exclude add|remove tcp|udp PORT | bind CIDR [--comment TEXT] | exclude list [--json]",
-	  "ports, or bind networks, that never open (ExcludeTCP=, ExcludeUDP=, ExcludeBindCIDR=)",
-	  "Changes ExcludeTCP=, ExcludeUDP= or ExcludeBindCIDR= in FILE.d/50-axdp.conf, reloads the daemon\n"
-	  "and waits until the change is in force.\n",
-	  cli_policy_options, true },
-	{ "trust", cmd_policy, "trust add|remove CIDR [--comment TEXT] [--force] | trust list [--json]",
-	  "trusted source networks (TrustCIDR=)",
-	  "Changes TrustCIDR= in FILE.d/50-axdp.conf and reloads the daemon.  See autoxdp.conf(5).\n",
-	  cli_trust_options, true },
-	{ "block", cmd_block,
-	  "block add CIDR [--for DURATION] [--comment TEXT] [--force] | block add - [--for DURATION] | "
-	  "block remove CIDR|- | block list [--json] | block import FILE",
-	  "source networks whose packets are dropped (runtime bans, DenyCIDR=)",
-	  "With --for, or - (lines 'CIDR [DURATION]' on stdin, --for the default), add bans at run time: into\n"
-	  "the data path at once and into StateDirectory=/bans, never into the configuration; they expire on\n"
-	  "time, to the second, and survive restarts and reboots.  DURATION: 3600, 90s, 15m, 2h, 7d, 1w, 1h30m;\n"
-	  "a line without one (and no --for) bans until removed.  remove lifts a ban (- reads CIDRs from\n"
-	  "stdin); a CIDR that is not banned is removed from DenyCIDR= instead.  Without --for, add changes\n"
-	  "DenyCIDR= in FILE.d/50-axdp.conf and reloads the daemon.  list shows both, bans with the seconds\n"
-	  "left.  import checks a deny list file, copies it beside the drop-ins and names it in\n"
-	  "DenyListFile= (autoxdp.conf(5)).\n",
-	  cli_block_options, true },
-	{ "audit", cmd_audit, "audit on|off", "drop nothing, count and log what would drop (Mode=audit), or enforce again",
-	  "Writes Mode=audit (on) or Mode=enforce (off) to FILE.d/50-axdp-mode.conf, reloads the daemon and\n"
-	  "waits until the XDP program in force runs that mode.  The daemon holds both modes' programs from\n"
-	  "its start and swaps the one asked for into every interface's link atomically: no moment of another\n"
-	  "protection, and conntrack, counters and rate buckets stay as they are.\n",
-	  NULL, false },
-	{ "explain", cmd_explain,
-	  "explain tcp|udp|icmp SRC[:PORT] DST[:PORT] [--flags FLAGS] [--type TYPE] [--id N] [--interface IFACE] [--json]",
-	  "the verdict the firewall gives a packet, and what decided it",
-	  "Builds the packet, runs it through a private copy of the XDP program in force (its knobs, its\n"
-	  "allow-lists, deny and trust lists, conntrack), and prints the verdict, the reason and the entries\n"
-	  "that decided it: the open port and its listeners, the deny or trust entry, the rate tier and\n"
-	  "bucket, the conntrack entry.  Real traffic is not affected: see axdp(8).\n"
-	  "IPv6 addresses with a port are written [ADDR]:PORT; TCP and UDP need the destination port, the\n"
-	  "source port defaults to 40000.  Bad arguments: exit status 2.\n",
-	  cli_explain_options, true },
-	{ "on", cmd_on, "on", "start the daemon (systemctl start autoxdp)",
-	  "Starts the autoxdp service through systemd and waits for the daemon's pid file.\n", NULL, false },
-	{ "off", cmd_off, "off", "remove protection completely: XDP, tc, socket hooks, pins",
-	  "Removes every attachment recorded in the pin directory, the pinned maps and the directory.\n"
-	  "Stop the service first ('systemctl stop autoxdp'), or systemd may start it again.\n", NULL, false },
-	{ "reload", cmd_reload, "reload [--force]", "check the configuration, then make the daemon reload it",
-	  "Parses the configuration as the daemon would; if it is valid, sends SIGHUP to the daemon\n"
-	  "named by PidFile= and checks that it is still running.  A changed rate limit, timeout,\n"
-	  "DropMartians=, AllowDHCPClient= or TrustOpensAllTCP= is compiled into the data path: then\n"
-	  "it sends nothing and says to restart (systemctl restart autoxdp, without a gap).  A changed\n"
-	  "Mode= is switched by the reload (see 'axdp help audit'), and axdp waits until the XDP program\n"
-	  "in force runs it.  A deny list that would cover the source of $SSH_CONNECTION or a default\n"
-	  "gateway is refused unless --force.\n",
-	  reload_options, false },
-	{ "version", cmd_version, "version [--json]", "print the version", "", NULL, true },
-	{ "help", cmd_help, "help [COMMAND]", "this help, or a command's", "", NULL, false },
-};
-
-#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+/*
+ * Dispatch and every usage text, in the order 'axdp help' lists them: a
+ * command's options come from its table, never from prose.
+ */
+#define COMMAND_ROW(name) &cli_command_##name,
+static const struct cli_command *const commands[] = { CLI_COMMANDS(COMMAND_ROW) };
+#undef COMMAND_ROW
 
 static const struct cli_command *find_command(const char *name)
 {
-	for (size_t i = 0; name && i < NCOMMANDS; i++)
-		if (strcmp(name, commands[i].name) == 0)
-			return &commands[i];
+	for (size_t i = 0; name && i < ARRAY_SIZE(commands); i++)
+		if (strcmp(name, commands[i]->name) == 0)
+			return commands[i];
 	return NULL;
 }
 
@@ -177,8 +78,8 @@ static void general_usage(FILE *out)
 {
 	fprintf(out, "Usage: axdp [-p DIR] [-c FILE] [--json] [COMMAND [ARG]...]\n"
 		     "The autoxdp firewall's command line.  Without a command: status.\n\nCommands:\n");
-	for (size_t i = 0; i < NCOMMANDS; i++)
-		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		fprintf(out, "  %-10s %s\n", commands[i]->name, commands[i]->summary);
 	fprintf(out, "\nGlobal options, before or after the command:\n");
 	print_options(out, cli_global_options);
 	fprintf(out, "\n'axdp help COMMAND' describes a command.  See axdp(8).\n");
@@ -245,6 +146,15 @@ static int cmd_version(struct cli *c, int argc, char **argv)
 	return CLI_OK;
 }
 
+const struct cli_command cli_command_version = {
+	.name = "version",
+	.run = cmd_version,
+	.synopsis = "version [--json]",
+	.summary = "print the version",
+	.help = "",
+	.json = true,
+};
+
 static int cmd_help(struct cli *c, int argc, char **argv)
 {
 	char **pos;
@@ -259,6 +169,14 @@ static int cmd_help(struct cli *c, int argc, char **argv)
 	cli_print_usage(stdout, npos ? pos[0] : NULL, true);
 	return CLI_OK;
 }
+
+const struct cli_command cli_command_help = {
+	.name = "help",
+	.run = cmd_help,
+	.synopsis = "help [COMMAND]",
+	.summary = "this help, or a command's",
+	.help = "",
+};
 
 static int cmd_off(struct cli *c, int argc, char **argv)
 {
@@ -280,6 +198,15 @@ static int cmd_off(struct cli *c, int argc, char **argv)
 			    "again: stop the service ('systemctl stop autoxdp')", (int)pid);
 	return CLI_OK;
 }
+
+const struct cli_command cli_command_off = {
+	.name = "off",
+	.run = cmd_off,
+	.synopsis = "off",
+	.summary = "remove protection completely: XDP, tc, socket hooks, pins",
+	.help = "Removes every attachment recorded in the pin directory, the pinned maps and the directory.\n"
+		"Stop the service first ('systemctl stop autoxdp'), or systemd may start it again.\n",
+};
 
 /* Runs argv, waits; its exit status, or -1. */
 static int run(char *const argv[])
@@ -344,6 +271,14 @@ static int cmd_on(struct cli *c, int argc, char **argv)
 	printf("autoxdpd running (pid %d)\n", (int)pid);
 	return CLI_OK;
 }
+
+const struct cli_command cli_command_on = {
+	.name = "on",
+	.run = cmd_on,
+	.synopsis = "on",
+	.summary = "start the daemon (systemctl start autoxdp)",
+	.help = "Starts the autoxdp service through systemd and waits for the daemon's pid file.\n",
+};
 
 static int force_opt(struct cli *c, int id, const char *arg, void *st)
 {
@@ -418,6 +353,27 @@ static int cmd_reload(struct cli *c, int argc, char **argv)
 	}
 	return CLI_OK;
 }
+
+static const struct cli_option reload_options[] = {
+	{ "force", NULL, CLI_OPT_FORCE,
+	  "reload even a deny list that covers the source of $SSH_CONNECTION or a default gateway" },
+	{ 0 },
+};
+
+const struct cli_command cli_command_reload = {
+	.name = "reload",
+	.run = cmd_reload,
+	.synopsis = "reload [--force]",
+	.summary = "check the configuration, then make the daemon reload it",
+	.help = "Parses the configuration as the daemon would; if it is valid, sends SIGHUP to the daemon\n"
+		"named by PidFile= and checks that it is still running.  A changed rate limit, timeout,\n"
+		"DropMartians=, AllowDHCPClient= or TrustOpensAllTCP= is compiled into the data path: then\n"
+		"it sends nothing and says to restart (systemctl restart autoxdp, without a gap).  A changed\n"
+		"Mode= is switched by the reload (see 'axdp help audit'), and axdp waits until the XDP program\n"
+		"in force runs it.  A deny list that would cover the source of $SSH_CONNECTION or a default\n"
+		"gateway is refused unless --force.\n",
+	.options = reload_options,
+};
 
 int main(int argc, char **argv)
 {

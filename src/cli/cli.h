@@ -30,7 +30,7 @@ struct cli_command;
 
 struct cli {
 	const char *cmd;            /* the command being run, for messages */
-	const struct cli_command *command; /* ... and its row of axdp.c's table */
+	const struct cli_command *command; /* ... and its row (CLI_COMMANDS) */
 	const char *pin_dir;        /* --pin-dir, else the configuration's PinDir= */
 	bool pin_dir_given;
 	const char *config_file;    /* --config, else /etc/autoxdp.conf */
@@ -79,8 +79,9 @@ struct cli_option {
 
 /*
  * A command: its line in 'axdp help', its help page, its options and what
- * runs it.  axdp.c's table of them dispatches and writes every usage text,
- * so help and commands cannot drift apart.
+ * runs it, defined beside its code (CLI_COMMANDS below lists them).  axdp.c
+ * dispatches through them and writes every usage text from them, so help
+ * and commands cannot drift apart.
  */
 struct cli_command {
 	const char *name;
@@ -118,7 +119,7 @@ void cli_getopt_tables(const struct cli_option *local, const char *prefix, struc
 
 /* "axdp: CMD: reason" and the command's usage on stderr; returns CLI_USAGE. */
 int cli_usage(struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Prints the command's usage (axdp.c has the texts). */
+/* Prints the command's usage from its row (NULL or no such command: the list of commands). */
 void cli_print_usage(FILE *out, const char *cmd, bool full);
 
 /* "axdp: CMD: message" on stderr; returns rc. */
@@ -294,22 +295,23 @@ void cli_limits_json(struct json *j, const struct cli_limits *l);   /* the "rate
 
 /* ---- the commands ---- */
 
-/* The options of the commands in cli_*.c, for axdp.c's table. */
-extern const struct cli_option cli_conntrack_options[], cli_stats_options[], cli_watch_options[], cli_events_options[],
-	cli_top_options[],
-	cli_policy_options[], cli_trust_options[], cli_block_options[], cli_explain_options[];
+/*
+ * Every command, in the order 'axdp help' lists them: each is a
+ * cli_command_NAME defined beside its code in cli_*.c (on, off, reload,
+ * version and help in axdp.c), and axdp.c's table is this list.  A new
+ * command is its file and one entry here.
+ */
+#define CLI_COMMANDS(X)                                                                                               \
+	X(status) X(ports) X(conntrack) X(stats) X(watch) X(events) X(top) X(allow) X(exclude) X(trust) X(block)      \
+	X(audit) X(explain) X(on) X(off) X(reload) X(version) X(help)
 
-int cmd_status(struct cli *c, int argc, char **argv);
-int cmd_ports(struct cli *c, int argc, char **argv);
-int cmd_conntrack(struct cli *c, int argc, char **argv);
-int cmd_stats(struct cli *c, int argc, char **argv);
-int cmd_watch(struct cli *c, int argc, char **argv);
-int cmd_events(struct cli *c, int argc, char **argv);
-int cmd_top(struct cli *c, int argc, char **argv);
-int cmd_policy(struct cli *c, int argc, char **argv);   /* allow, trust, block, exclude */
-int cmd_audit(struct cli *c, int argc, char **argv);
-int cmd_explain(struct cli *c, int argc, char **argv);
-int cmd_block(struct cli *c, int argc, char **argv);    /* runtime bans and import; the rest goes to cmd_policy */
+#define CLI_COMMAND_DECLARE(name) extern const struct cli_command cli_command_##name;
+CLI_COMMANDS(CLI_COMMAND_DECLARE)
+#undef CLI_COMMAND_DECLARE
+
+/* allow, trust and exclude; block runs it for what is not a runtime ban. */
+int cmd_policy(struct cli *c, int argc, char **argv);
+
 /* The runtime bans for 'block list': a table after the DenyCIDR= one, or the "bans" array of j. */
 void cli_bans_list(struct cli *c, struct json *j);
 /*

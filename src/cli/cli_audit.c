@@ -76,7 +76,7 @@ static int set_mode(struct cli *c, bool audit, const char *path)
 	return rc;
 }
 
-int cmd_audit(struct cli *c, int argc, char **argv)
+static int cmd_audit(struct cli *c, int argc, char **argv)
 {
 	char path[AXDP_PATH_MAX + 32], err[512];
 	struct cli_limits limits;
@@ -122,3 +122,14 @@ int cmd_audit(struct cli *c, int argc, char **argv)
 	       audit ? ": nothing is dropped, drops are counted and logged as would-drop" : ": drops are enforced", path);
 	return CLI_OK;
 }
+
+const struct cli_command cli_command_audit = {
+	.name = "audit",
+	.run = cmd_audit,
+	.synopsis = "audit on|off",
+	.summary = "drop nothing, count and log what would drop (Mode=audit), or enforce again",
+	.help = "Writes Mode=audit (on) or Mode=enforce (off) to FILE.d/50-axdp-mode.conf, reloads the daemon and\n"
+		"waits until the XDP program in force runs that mode.  The daemon holds both modes' programs from\n"
+		"its start and swaps the one asked for into every interface's link atomically: no moment of another\n"
+		"protection, and conntrack, counters and rate buckets stay as they are.\n",
+};

@@ -269,14 +269,14 @@ static int import(struct cli *c, const char *file)
 	return CLI_OK;
 }
 
-const struct cli_option cli_block_options[] = {
+static const struct cli_option block_options[] = {
 	{ "for", "DURATION", CLI_OPT_FOR, "ban for this long" },
 	{ "force", NULL, CLI_OPT_FORCE, "block even a network with the source of $SSH_CONNECTION or a default gateway" },
 	{ "comment", "TEXT", CLI_OPT_COMMENT, "the comment written above DenyCIDR= in the drop-in" },
 	{ 0 },
 };
 
-int cmd_block(struct cli *c, int argc, char **argv)
+static int cmd_block(struct cli *c, int argc, char **argv)
 {
 	struct cli_policy_opts o = {};
 	struct axdp_ban *bans = NULL, one;
@@ -342,3 +342,21 @@ int cmd_block(struct cli *c, int argc, char **argv)
 		free(bans);
 	return rc;
 }
+
+const struct cli_command cli_command_block = {
+	.name = "block",
+	.run = cmd_block,
+	.synopsis = "block add CIDR [--for DURATION] [--comment TEXT] [--force] | block add - [--for DURATION] | "
+		    "block remove CIDR|- | block list [--json] | block import FILE",
+	.summary = "source networks whose packets are dropped (runtime bans, DenyCIDR=)",
+	.help = "With --for, or - (lines 'CIDR [DURATION]' on stdin, --for the default), add bans at run time: into\n"
+		"the data path at once and into StateDirectory=/bans, never into the configuration; they expire on\n"
+		"time, to the second, and survive restarts and reboots.  DURATION: 3600, 90s, 15m, 2h, 7d, 1w, 1h30m;\n"
+		"a line without one (and no --for) bans until removed.  remove lifts a ban (- reads CIDRs from\n"
+		"stdin); a CIDR that is not banned is removed from DenyCIDR= instead.  Without --for, add changes\n"
+		"DenyCIDR= in FILE.d/50-axdp.conf and reloads the daemon.  list shows both, bans with the seconds\n"
+		"left.  import checks a deny list file, copies it beside the drop-ins and names it in\n"
+		"DenyListFile= (autoxdp.conf(5)).\n",
+	.options = block_options,
+	.json = true,
+};

@@ -76,12 +76,12 @@ static bool is_icmp(const struct axdp_flow_key *k)
 	return k->proto == IPPROTO_ICMP || k->proto == IPPROTO_ICMPV6;
 }
 
-const struct cli_option cli_conntrack_options[] = {
+static const struct cli_option conntrack_options[] = {
 	{ "limit", "N", CLI_OPT_FIRST_LOCAL, "show the N most recent entries (default 100, 0 for all)" },
 	{ 0 },
 };
 
-int cmd_conntrack(struct cli *c, int argc, char **argv)
+static int cmd_conntrack(struct cli *c, int argc, char **argv)
 {
 	struct ct_opts o = { .limit = DEFAULT_LIMIT };
 	const char *filter = NULL;
@@ -178,3 +178,15 @@ int cmd_conntrack(struct cli *c, int argc, char **argv)
 	free(all.v);
 	return CLI_OK;
 }
+
+const struct cli_command cli_command_conntrack = {
+	.name = "conntrack",
+	.run = cmd_conntrack,
+	.synopsis = "conntrack [tcp|udp|icmp] [--limit N] [--json]",
+	.summary = "connections the host opened, newest first",
+	.help = "The connection table the tc egress program fills: remote and local end, protocol, time since\n"
+		"the host last sent on it, and state (closing after the host's FIN; expired once idle past its\n"
+		"configured timeout, until the table reuses the entry).\n",
+	.options = conntrack_options,
+	.json = true,
+};

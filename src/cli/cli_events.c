@@ -213,13 +213,13 @@ static int events_opt(struct cli *c, int id, const char *arg, void *st)
 	return CLI_USAGE;
 }
 
-const struct cli_option cli_events_options[] = {
+static const struct cli_option events_options[] = {
 	{ "count", "N", OPT_COUNT, "exit after N events (exit status 1 if --timeout ends it first)" },
 	{ "timeout", "S", OPT_TIMEOUT, "exit after S seconds" },
 	{ 0 },
 };
 
-int cmd_events(struct cli *c, int argc, char **argv)
+static int cmd_events(struct cli *c, int argc, char **argv)
 {
 	struct events ev = {};
 	struct reader r = { .ctl_fd = -1, .ring_fd = -1, .on_event = print_event, .ctx = &ev };
@@ -246,6 +246,18 @@ int cmd_events(struct cli *c, int argc, char **argv)
 	reader_close(&r);
 	return rc;
 }
+
+const struct cli_command cli_command_events = {
+	.name = "events",
+	.run = cmd_events,
+	.synopsis = "events [--count N] [--timeout S] [--json]",
+	.summary = "live log of dropped packets (sampled)",
+	.help = "Dropped packets as they happen: time, interface, protocol, source, destination and reason.  The\n"
+		"data path samples at most a few events per second per CPU, and only while this command runs;\n"
+		"'N more drops not sampled' counts the drops left out before an event.\n",
+	.options = events_options,
+	.json = true,
+};
 
 /* ---- top ---- */
 
@@ -421,13 +433,13 @@ static int top_opt(struct cli *c, int id, const char *arg, void *st)
 	return CLI_USAGE;
 }
 
-const struct cli_option cli_top_options[] = {
+static const struct cli_option top_options[] = {
 	{ "interval", "S", OPT_INTERVAL, "seconds to sample (default 5)" },
 	{ "limit", "N", OPT_LIMIT, "rows per table (default 10)" },
 	{ 0 },
 };
 
-int cmd_top(struct cli *c, int argc, char **argv)
+static int cmd_top(struct cli *c, int argc, char **argv)
 {
 	struct top t = { .interval = 5, .limit = 10 };
 	struct reader r = { .ctl_fd = -1, .ring_fd = -1, .on_event = keep_sample, .ctx = &t };
@@ -455,3 +467,14 @@ int cmd_top(struct cli *c, int argc, char **argv)
 	free(t.v);
 	return rc;
 }
+
+const struct cli_command cli_command_top = {
+	.name = "top",
+	.run = cmd_top,
+	.synopsis = "top [--interval S] [--limit N] [--json]",
+	.summary = "top dropped sources and ports (sampled)",
+	.help = "The sources and destination ports of the drops sampled over --interval seconds (default 5),\n"
+		"most frequent first, beside the exact number of drops the counters saw meanwhile.\n",
+	.options = top_options,
+	.json = true,
+};

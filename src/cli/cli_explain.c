@@ -751,7 +751,7 @@ static void print_json(const struct probe *p, const char *ifname, const struct l
 	json_end(&j);
 }
 
-const struct cli_option cli_explain_options[] = {
+static const struct cli_option explain_options[] = {
 	{ "flags", "FLAGS", OPT_FLAGS, "TCP flags, letters of S A F R P U (default S)" },
 	{ "type", "TYPE", OPT_TYPE, "ICMP: echo-request (default) or echo-reply" },
 	{ "id", "N", OPT_ID, "ICMP: the echo identifier (default 0)" },
@@ -759,7 +759,7 @@ const struct cli_option cli_explain_options[] = {
 	{ 0 },
 };
 
-int cmd_explain(struct cli *c, int argc, char **argv)
+static int cmd_explain(struct cli *c, int argc, char **argv)
 {
 	struct probe p = { .flags = TCP_SYN, .flags_text = "S" };
 	struct live l = { .prog_fd = -1 };
@@ -792,3 +792,19 @@ int cmd_explain(struct cli *c, int argc, char **argv)
 	live_close(&l);
 	return rc;
 }
+
+const struct cli_command cli_command_explain = {
+	.name = "explain",
+	.run = cmd_explain,
+	.synopsis = "explain tcp|udp|icmp SRC[:PORT] DST[:PORT] [--flags FLAGS] [--type TYPE] [--id N] "
+		    "[--interface IFACE] [--json]",
+	.summary = "the verdict the firewall gives a packet, and what decided it",
+	.help = "Builds the packet, runs it through a private copy of the XDP program in force (its knobs, its\n"
+		"allow-lists, deny and trust lists, conntrack), and prints the verdict, the reason and the entries\n"
+		"that decided it: the open port and its listeners, the deny or trust entry, the rate tier and\n"
+		"bucket, the conntrack entry.  Real traffic is not affected: see axdp(8).\n"
+		"IPv6 addresses with a port are written [ADDR]:PORT; TCP and UDP need the destination port, the\n"
+		"source port defaults to 40000.  Bad arguments: exit status 2.\n",
+	.options = explain_options,
+	.json = true,
+};

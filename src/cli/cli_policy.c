@@ -442,12 +442,12 @@ int cli_policy_opt(struct cli *c, int id, const char *arg, void *st)
 }
 
 /* allow and exclude; trust has --force too (and block hands the rest of its work to cmd_policy). */
-const struct cli_option cli_policy_options[] = {
+static const struct cli_option policy_options[] = {
 	{ "comment", "TEXT", CLI_OPT_COMMENT, "the comment written above the key in the drop-in" },
 	{ 0 },
 };
 
-const struct cli_option cli_trust_options[] = {
+static const struct cli_option trust_options[] = {
 	{ "comment", "TEXT", CLI_OPT_COMMENT, "the comment written above TrustCIDR= in the drop-in" },
 	{ "force", NULL, CLI_OPT_FORCE,
 	  "remove even a network with the source of $SSH_CONNECTION or a default gateway" },
@@ -503,3 +503,35 @@ int cmd_policy(struct cli *c, int argc, char **argv)
 		rc = cli_guard(c, ch.add ? "block" : "stop trusting", &ch.cidr, 1, o.force);
 	return rc != CLI_OK ? rc : change(c, &ch);
 }
+
+const struct cli_command cli_command_allow = {
+	.name = "allow",
+	.run = cmd_policy,
+	.synopsis = "allow add|remove tcp|udp PORT [--comment TEXT] | allow list [--json]",
+	.summary = "ports open even with nothing listening (AllowTCP=, AllowUDP=)",
+	.help = "Changes AllowTCP= or AllowUDP= in FILE.d/50-axdp.conf, reloads the daemon and waits until the\n"
+		"port is open (or closed) in the data path.  PORT may be a range LOW-HIGH.\n",
+	.options = policy_options,
+	.json = true,
+};
+
+const struct cli_command cli_command_exclude = {
+	.name = "exclude",
+	.run = cmd_policy,
+	.synopsis = "exclude add|remove tcp|udp PORT | bind CIDR [--comment TEXT] | exclude list [--json]",
+	.summary = "ports, or bind networks, that never open (ExcludeTCP=, ExcludeUDP=, ExcludeBindCIDR=)",
+	.help = "Changes ExcludeTCP=, ExcludeUDP= or ExcludeBindCIDR= in FILE.d/50-axdp.conf, reloads the daemon\n"
+		"and waits until the change is in force.\n",
+	.options = policy_options,
+	.json = true,
+};
+
+const struct cli_command cli_command_trust = {
+	.name = "trust",
+	.run = cmd_policy,
+	.synopsis = "trust add|remove CIDR [--comment TEXT] [--force] | trust list [--json]",
+	.summary = "trusted source networks (TrustCIDR=)",
+	.help = "Changes TrustCIDR= in FILE.d/50-axdp.conf and reloads the daemon.  See autoxdp.conf(5).\n",
+	.options = trust_options,
+	.json = true,
+};

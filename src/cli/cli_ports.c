@@ -297,7 +297,7 @@ void cli_ports_json(struct json *j, const struct cli_ports *p)
 	json_arr_end(j);
 }
 
-int cmd_ports(struct cli *c, int argc, char **argv)
+static int cmd_ports(struct cli *c, int argc, char **argv)
 {
 	struct cli_ports p;
 	char **pos;
@@ -325,3 +325,13 @@ int cmd_ports(struct cli *c, int argc, char **argv)
 	cli_ports_free(&p);
 	return CLI_OK;
 }
+
+const struct cli_command cli_command_ports = {
+	.name = "ports",
+	.run = cmd_ports,
+	.synopsis = "ports [--json]",
+	.summary = "ports open to the outside, with bind address and process",
+	.help = "Every open port: protocol, the addresses it is open on (* for all), and the processes listening\n"
+		"on it, or 'AllowTCP=' / 'AllowUDP=' for a port the configuration opens.\n",
+	.json = true,
+};

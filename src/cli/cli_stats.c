@@ -37,7 +37,7 @@ enum {
 #define COUNT_OPTION { "count", "N", OPT_COUNT, "with --watch: stop after N records" }
 #define INTERFACE_OPTION { "interface", "IFACE", OPT_INTERFACE, "one interface instead of the total" }
 
-const struct cli_option cli_stats_options[] = {
+static const struct cli_option stats_options[] = {
 	{ "rates", NULL, OPT_RATES, "also packets and bits per second, measured over --interval" },
 	{ "watch", NULL, OPT_WATCH, "redraw every --interval on a terminal; one record per interval when piped" },
 	INTERVAL_OPTION,
@@ -47,7 +47,7 @@ const struct cli_option cli_stats_options[] = {
 	{ 0 },
 };
 
-const struct cli_option cli_watch_options[] = { INTERVAL_OPTION, COUNT_OPTION, INTERFACE_OPTION, { 0 } };
+static const struct cli_option watch_options[] = { INTERVAL_OPTION, COUNT_OPTION, INTERFACE_OPTION, { 0 } };
 
 /* Rows: the XDP path's interface slots, then the nftables backend's interfaces together. */
 #define NFT_ROW AXDP_IFACE_SLOTS
@@ -454,16 +454,37 @@ static int stats(struct cli *c, int argc, char **argv, struct stats_opts *o)
 	return run(c, o);
 }
 
-int cmd_stats(struct cli *c, int argc, char **argv)
+static int cmd_stats(struct cli *c, int argc, char **argv)
 {
 	struct stats_opts o = { .interval = 1 };
 
 	return stats(c, argc, argv, &o);
 }
 
-int cmd_watch(struct cli *c, int argc, char **argv)
+const struct cli_command cli_command_stats = {
+	.name = "stats",
+	.run = cmd_stats,
+	.synopsis = "stats [--rates] [--watch] [--interval S] [--count N] [--interface IFACE] "
+		    "[--format human|json|prometheus]",
+	.summary = "packets and bytes per action, reason and interface",
+	.help = "Counters of every verdict and reason, summed over all interfaces or for one, and per interface.\n",
+	.options = stats_options,
+	.json = true,
+};
+
+static int cmd_watch(struct cli *c, int argc, char **argv)
 {
 	struct stats_opts o = { .interval = 1, .watch = true, .rates = true };
 
 	return stats(c, argc, argv, &o);
 }
+
+const struct cli_command cli_command_watch = {
+	.name = "watch",
+	.run = cmd_watch,
+	.synopsis = "watch [--interval S] [--count N] [--interface IFACE] [--json]",
+	.summary = "live counters with rates (stats --watch --rates)",
+	.help = "The same as 'axdp stats --watch --rates'.\n",
+	.options = watch_options,
+	.json = true,
+};

@@ -356,7 +356,7 @@ static void print_human(struct cli *c, const struct status *s, const struct cli_
 	}
 }
 
-int cmd_status(struct cli *c, int argc, char **argv)
+static int cmd_status(struct cli *c, int argc, char **argv)
 {
 	struct cli_ports ports = {};
 	struct status s = {};
@@ -393,3 +393,16 @@ int cmd_status(struct cli *c, int argc, char **argv)
 	cli_ports_free(&ports);
 	return s.active ? CLI_OK : CLI_INACTIVE;
 }
+
+const struct cli_command cli_command_status = {
+	.name = "status",
+	.run = cmd_status,
+	.synopsis = "status [--json]",
+	.summary = "daemon, interfaces, policy, limits, ports, counters (the default)",
+	.help = "Whether protection is active: the daemon (through its PidFile=), each protected interface with its\n"
+		"backend, XDP mode and egress hook, the deny and trust lists, the rate limits the running XDP\n"
+		"program enforces (and any the configuration changes at the next restart), the open ports with\n"
+		"their listeners, and counter totals.\n"
+		"Exit status 3 when protection is not active.\n",
+	.json = true,
+};
