@@ -106,8 +106,8 @@ void cli_print_usage(FILE *out, const char *name, bool full)
 
 			if (short_form(o))
 				snprintf(lead, sizeof(lead), "-%c, ", short_form(o));
-			fprintf(out, "%s %s--%s%s%s", o == cli_global_options ? "" : ";", lead, o->name, o->arg ? " " : "",
-				o->arg ? o->arg : "");
+			fprintf(out, "%s %s--%s%s%s", o == cli_global_options ? "" : ";", lead, o->name,
+				o->arg ? " " : "", o->arg ? o->arg : "");
 		}
 		fprintf(out, ".  See axdp(8).\n");
 	} else
@@ -194,8 +194,10 @@ static int cmd_off(struct cli *c, int argc, char **argv)
 		return cli_error(c, CLI_FAIL, "turning protection off: %s", err);
 	printf("protection off: XDP, tc egress, socket hooks and pins under %s removed\n", c->pin_dir);
 	if (pid)
-		cli_warn(c, "autoxdpd (pid %d) exits when it finds its pins gone, but its service manager may start it "
-			    "again: stop the service ('systemctl stop autoxdp')", (int)pid);
+		cli_warn(c,
+			 "autoxdpd (pid %d) exits when it finds its pins gone, but its service manager may start it "
+			 "again: stop the service ('systemctl stop autoxdp')",
+			 (int)pid);
 	return CLI_OK;
 }
 
@@ -257,17 +259,22 @@ static int cmd_on(struct cli *c, int argc, char **argv)
 		return rc;
 	/* The test systemd itself uses for "booted with systemd" (sd_booted). */
 	if (access("/run/systemd/system", F_OK))
-		return cli_error(c, CLI_FAIL, "systemd is not running here: start autoxdpd through your service "
-					      "manager, or as root with 'autoxdpd &'");
+		return cli_error(c, CLI_FAIL,
+				 "systemd is not running here: start autoxdpd through your service "
+				 "manager, or as root with 'autoxdpd &'");
 	rc = run(start);
 	if (rc)
-		return cli_error(c, CLI_FAIL, "'systemctl start autoxdp' failed%s: see 'systemctl status autoxdp' "
-					      "and 'journalctl -u autoxdp'", rc < 0 ? " to run" : "");
+		return cli_error(c, CLI_FAIL,
+				 "'systemctl start autoxdp' failed%s: see 'systemctl status autoxdp' "
+				 "and 'journalctl -u autoxdp'",
+				 rc < 0 ? " to run" : "");
 	for (int i = 0; i < START_WAIT_S * 10 && !(pid = cli_daemon_pid(c)); i++)
 		cli_sleep(0.1);
 	if (!pid)
-		return cli_error(c, CLI_FAIL, "the service started, but no autoxdpd pid appeared in %s within %d s: "
-					      "see 'journalctl -u autoxdp'", c->cfg.pid_file, START_WAIT_S);
+		return cli_error(c, CLI_FAIL,
+				 "the service started, but no autoxdpd pid appeared in %s within %d s: "
+				 "see 'journalctl -u autoxdp'",
+				 c->cfg.pid_file, START_WAIT_S);
 	printf("autoxdpd running (pid %d)\n", (int)pid);
 	return CLI_OK;
 }
@@ -325,14 +332,17 @@ static int cmd_reload(struct cli *c, int argc, char **argv)
 		return rc;
 	pid = cli_daemon_pid(c);
 	if (!pid)
-		return cli_error(c, CLI_INACTIVE, "autoxdpd is not running (no live pid in %s): start it with 'axdp on'",
+		return cli_error(c, CLI_INACTIVE,
+				 "autoxdpd is not running (no live pid in %s): start it with 'axdp on'",
 				 c->cfg.pid_file);
 	/* The daemon would refuse the whole configuration and say so only in its log. */
 	if (cli_limits_collect(c, &limits, err, sizeof(err)) == 0 && limits.restart_pending)
-		return cli_error(c, CLI_FAIL, "not reloading: %s changed, and data-path settings ([RateLimit], "
-				 "[Conntrack] timeouts, DropMartians=, AllowDHCPClient=, TrustOpensAllTCP=) apply only at restart, without a gap: "
-				 "systemctl restart autoxdp ('axdp status' shows what changes)",
-				 c->config_file);
+		return cli_error(
+			c, CLI_FAIL,
+			"not reloading: %s changed, and data-path settings ([RateLimit], "
+			"[Conntrack] timeouts, DropMartians=, AllowDHCPClient=, TrustOpensAllTCP=) apply only at restart, without a gap: "
+			"systemctl restart autoxdp ('axdp status' shows what changes)",
+			c->config_file);
 	running = cli_running_audit(c);
 	if (axdp_daemon_reload(pid, err, sizeof(err)))
 		return cli_error(c, errno == EPERM ? CLI_NOPRIV : CLI_FAIL, "%s", err);
@@ -344,12 +354,15 @@ static int cmd_reload(struct cli *c, int argc, char **argv)
 	/* A changed Mode= is the one data-path setting a reload switches: say when it is in force, or that it is not. */
 	if (c->cfg_ok && running >= 0 && running != (c->cfg.mode == AXDP_MODE_AUDIT)) {
 		if (!cli_wait_mode(c, c->cfg.mode == AXDP_MODE_AUDIT))
-			return cli_error(c, CLI_FAIL, "Mode=%s did not take effect: the XDP program in force still runs "
-					 "Mode=%s; see 'journalctl -u autoxdp' ('systemctl restart autoxdp' applies it)",
-					 cli_mode_name(c->cfg.mode == AXDP_MODE_AUDIT), cli_mode_name(running));
+			return cli_error(
+				c, CLI_FAIL,
+				"Mode=%s did not take effect: the XDP program in force still runs "
+				"Mode=%s; see 'journalctl -u autoxdp' ('systemctl restart autoxdp' applies it)",
+				cli_mode_name(c->cfg.mode == AXDP_MODE_AUDIT), cli_mode_name(running));
 		printf("Mode=%s in force%s\n", cli_mode_name(c->cfg.mode == AXDP_MODE_AUDIT),
-		       c->cfg.mode == AXDP_MODE_AUDIT ? ": nothing is dropped, drops are counted and logged as would-drop"
-						      : ": drops are enforced");
+		       c->cfg.mode == AXDP_MODE_AUDIT
+			       ? ": nothing is dropped, drops are counted and logged as would-drop"
+			       : ": drops are enforced");
 	}
 	return CLI_OK;
 }
@@ -394,7 +407,10 @@ int main(int argc, char **argv)
 	cli_getopt_tables(NULL, "+:", globals, shorts);
 	while ((opt = getopt_long(argc, argv, shorts, globals, NULL)) != -1) {
 		switch (opt) {
-		case CLI_OPT_PIN_DIR: c.pin_dir = optarg; c.pin_dir_given = true; break;
+		case CLI_OPT_PIN_DIR:
+			c.pin_dir = optarg;
+			c.pin_dir_given = true;
+			break;
 		case CLI_OPT_CONFIG:
 			c.config_file = optarg;
 			snprintf(c.dropin_dir, sizeof(c.dropin_dir), "%s.d", optarg);

@@ -20,25 +20,25 @@
 
 enum cli_exit {
 	CLI_OK = 0,
-	CLI_FAIL = 1,       /* something went wrong; the message says what */
-	CLI_USAGE = 2,      /* bad command line */
-	CLI_INACTIVE = 3,   /* protection is not active (nothing pinned, or nothing attached) */
-	CLI_NOPRIV = 4,     /* needs root (CAP_BPF) */
+	CLI_FAIL = 1,     /* something went wrong; the message says what */
+	CLI_USAGE = 2,    /* bad command line */
+	CLI_INACTIVE = 3, /* protection is not active (nothing pinned, or nothing attached) */
+	CLI_NOPRIV = 4,   /* needs root (CAP_BPF) */
 };
 
 struct cli_command;
 
 struct cli {
-	const char *cmd;            /* the command being run, for messages */
+	const char *cmd;                   /* the command being run, for messages */
 	const struct cli_command *command; /* ... and its row (CLI_COMMANDS) */
-	const char *pin_dir;        /* --pin-dir, else the configuration's PinDir= */
+	const char *pin_dir;               /* --pin-dir, else the configuration's PinDir= */
 	bool pin_dir_given;
-	const char *config_file;    /* --config, else /etc/autoxdp.conf */
+	const char *config_file; /* --config, else /etc/autoxdp.conf */
 	char dropin_dir[AXDP_PATH_MAX];
 	bool json;
-	bool tty;                   /* stdout is a terminal */
-	bool color;                 /* ... and NO_COLOR is not set */
-	struct axdp_config cfg;     /* effective configuration; the defaults if it does not parse */
+	bool tty;               /* stdout is a terminal */
+	bool color;             /* ... and NO_COLOR is not set */
+	struct axdp_config cfg; /* effective configuration; the defaults if it does not parse */
 	bool cfg_loaded;
 	bool cfg_ok;
 	char cfg_err[AXDP_CONFIG_ERRLEN];
@@ -53,7 +53,7 @@ enum {
 	CLI_OPT_HELP = 'h',
 	CLI_OPT_VERSION = 'V',
 	CLI_OPT_JSON = 0x100,
-	CLI_OPT_FIRST_LOCAL = 0x200,   /* commands number their own options from here */
+	CLI_OPT_FIRST_LOCAL = 0x200, /* commands number their own options from here */
 	/* allow, exclude, trust and block: block hands what is not a ban to cmd_policy, which parses again. */
 	CLI_OPT_COMMENT = CLI_OPT_FIRST_LOCAL,
 	CLI_OPT_FORCE,
@@ -71,10 +71,10 @@ int cli_policy_opt(struct cli *c, int id, const char *arg, void *st);
 
 /* One option of a command: the row getopt matches and 'axdp help COMMAND' prints. */
 struct cli_option {
-	const char *name;   /* --NAME */
-	const char *arg;    /* the value's placeholder (N, S, IFACE), NULL for a flag */
-	int id;             /* what on_opt receives: CLI_OPT_FIRST_LOCAL and up */
-	const char *help;   /* one line */
+	const char *name; /* --NAME */
+	const char *arg;  /* the value's placeholder (N, S, IFACE), NULL for a flag */
+	int id;           /* what on_opt receives: CLI_OPT_FIRST_LOCAL and up */
+	const char *help; /* one line */
 };
 
 /*
@@ -194,12 +194,12 @@ struct json {
 };
 
 void json_start(struct json *j, FILE *out);
-void json_end(struct json *j);   /* the newline after a document */
+void json_end(struct json *j); /* the newline after a document */
 void json_obj(struct json *j, const char *key);
 void json_obj_end(struct json *j);
 void json_arr(struct json *j, const char *key);
 void json_arr_end(struct json *j);
-void json_str(struct json *j, const char *key, const char *v);   /* NULL: null */
+void json_str(struct json *j, const char *key, const char *v); /* NULL: null */
 void json_u64(struct json *j, const char *key, uint64_t v);
 void json_i64(struct json *j, const char *key, int64_t v);
 void json_num(struct json *j, const char *key, double v);
@@ -211,16 +211,16 @@ void json_null(struct json *j, const char *key);
 struct cli_listener {
 	struct axdp_addr addr;
 	bool wildcard;
-	int pid;            /* 0: not found (another namespace's process, or no permission) */
+	int pid; /* 0: not found (another namespace's process, or no permission) */
 	char comm[16];
 };
 
 struct cli_port {
-	uint8_t l4;          /* enum axdp_l4 */
+	uint8_t l4; /* enum axdp_l4 */
 	uint16_t port;
-	uint32_t flags;      /* the port_allow slot */
-	bool allowed;        /* AllowTCP= / AllowUDP= */
-	struct axdp_addr *addrs;       /* open on these only (AXDP_PORT_OPEN_ADDR) */
+	uint32_t flags;          /* the port_allow slot */
+	bool allowed;            /* AllowTCP= / AllowUDP= */
+	struct axdp_addr *addrs; /* open on these only (AXDP_PORT_OPEN_ADDR) */
 	size_t n_addrs, cap_addrs;
 	struct cli_listener *listeners;
 	size_t n_listeners, cap_listeners;
@@ -235,7 +235,7 @@ struct cli_ports {
 int cli_ports_collect(struct cli *c, struct cli_ports *out);
 void cli_ports_free(struct cli_ports *p);
 void cli_ports_print(const struct cli *c, const struct cli_ports *p);
-void cli_ports_json(struct json *j, const struct cli_ports *p);   /* the "ports" member */
+void cli_ports_json(struct json *j, const struct cli_ports *p); /* the "ports" member */
 /* The row of (l4, port), or NULL when it is not open. */
 struct cli_port *cli_ports_find(const struct cli_ports *p, int l4, unsigned port);
 /* Where a port is open and who listens, one line; and the same as a JSON object member key (NULL in arrays). */
@@ -245,12 +245,12 @@ void cli_port_json(struct json *j, const char *key, const struct cli_port *r);
 /* ---- rate limits and source switches in force, for status (cli_knobs.c) ---- */
 
 enum cli_limit {
-	CLI_LIMIT_SYN,              /* per source and port */
+	CLI_LIMIT_SYN, /* per source and port */
 	CLI_LIMIT_STRICT_SYN,
 	CLI_LIMIT_UDP,
 	CLI_LIMIT_UDP_PORT_PACKETS, /* per port, shared by all sources */
 	CLI_LIMIT_UDP_PORT_BYTES,
-	CLI_LIMIT_ICMP_ECHO,        /* per host */
+	CLI_LIMIT_ICMP_ECHO, /* per host */
 	CLI_LIMIT_COUNT,
 };
 
@@ -266,12 +266,12 @@ struct cli_limit_values {
 };
 
 struct cli_limits {
-	bool running;                          /* read from the XDP program in force; else the configuration's */
+	bool running; /* read from the XDP program in force; else the configuration's */
 	struct cli_limit_values now;
 	/* The configuration's numbers, and what they become in the data path: a restart applies them. */
 	struct cli_limit_values configured, after_restart;
-	bool timeouts_pending;   /* the [Conntrack] timeouts differ too */
-	bool restart_pending;    /* the daemon refuses to reload this configuration: a restart applies it */
+	bool timeouts_pending; /* the [Conntrack] timeouts differ too */
+	bool restart_pending;  /* the daemon refuses to reload this configuration: a restart applies it */
 };
 
 /* The knobs from the .rodata map (fd, info) of an XDP program in force.  0, or -1 with err. */
@@ -291,7 +291,7 @@ bool cli_wait_mode(const struct cli *c, bool audit);
 /* From the XDP program in force, else from c->cfg (loaded).  0, or -1 with err. */
 int cli_limits_collect(struct cli *c, struct cli_limits *l, char *err, size_t errlen);
 void cli_limits_print(const struct cli *c, const struct cli_limits *l);
-void cli_limits_json(struct json *j, const struct cli_limits *l);   /* the "rate_limits" member */
+void cli_limits_json(struct json *j, const struct cli_limits *l); /* the "rate_limits" member */
 
 /* ---- the commands ---- */
 
@@ -301,9 +301,12 @@ void cli_limits_json(struct json *j, const struct cli_limits *l);   /* the "rate
  * version and help in axdp.c), and axdp.c's table is this list.  A new
  * command is its file and one entry here.
  */
-#define CLI_COMMANDS(X)                                                                                               \
-	X(status) X(ports) X(conntrack) X(stats) X(watch) X(events) X(top) X(allow) X(exclude) X(trust) X(block)      \
-	X(audit) X(explain) X(on) X(off) X(reload) X(version) X(help)
+/* clang-format off */
+#define CLI_COMMANDS(X) \
+	X(status) X(ports) X(conntrack) X(stats) X(watch) X(events) X(top) \
+	X(allow) X(exclude) X(trust) X(block) X(audit) X(explain) \
+	X(on) X(off) X(reload) X(version) X(help)
+/* clang-format on */
 
 #define CLI_COMMAND_DECLARE(name) extern const struct cli_command cli_command_##name;
 CLI_COMMANDS(CLI_COMMAND_DECLARE)

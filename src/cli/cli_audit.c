@@ -56,21 +56,25 @@ static int set_mode(struct cli *c, bool audit, const char *path)
 	struct axdp_config cfg;
 	int rc = CLI_OK;
 
-	snprintf(text, sizeof(text), "# Written by 'axdp audit %s'; see axdp(8).\n[Daemon]\nMode=%s\n", audit ? "on" : "off",
-		 cli_mode_name(audit));
+	snprintf(text, sizeof(text), "# Written by 'axdp audit %s'; see axdp(8).\n[Daemon]\nMode=%s\n",
+		 audit ? "on" : "off", cli_mode_name(audit));
 	if (axdp_dropin_write(path, axdp_dropin_fill_text, NULL, text, err, sizeof(err))) {
 		free(old);
 		return cli_error(c, CLI_FAIL, "%s", err);
 	}
 	if (axdp_config_load(&cfg, c->config_file, c->dropin_dir, err, sizeof(err))) {
-		rc = cli_error(c, CLI_FAIL, "the configuration would not parse with %s (%s); nothing changed", path, err);
+		rc = cli_error(c, CLI_FAIL, "the configuration would not parse with %s (%s); nothing changed", path,
+			       err);
 	} else {
 		if ((cfg.mode == AXDP_MODE_AUDIT) != audit)
-			rc = cli_error(c, CLI_FAIL, "a file read after %s sets Mode= and overrides it: change it there (see "
-						    "'autoxdpd --check-config'); nothing changed", path);
+			rc = cli_error(c, CLI_FAIL,
+				       "a file read after %s sets Mode= and overrides it: change it there (see "
+				       "'autoxdpd --check-config'); nothing changed",
+				       path);
 		axdp_config_free(&cfg);
 	}
-	if (rc != CLI_OK && (old ? axdp_dropin_write(path, axdp_dropin_fill_text, NULL, old, err, sizeof(err)) : unlink(path)))
+	if (rc != CLI_OK &&
+	    (old ? axdp_dropin_write(path, axdp_dropin_fill_text, NULL, old, err, sizeof(err)) : unlink(path)))
 		cli_warn(c, "putting back %s: %s", path, old ? err : strerror(errno));
 	free(old);
 	return rc;
@@ -88,7 +92,8 @@ static int cmd_audit(struct cli *c, int argc, char **argv)
 	if (cli_getopt(c, argc, argv, NULL, NULL, &pos, &npos, &rc))
 		return rc;
 	if (npos != 1 || (strcmp(pos[0], "on") && strcmp(pos[0], "off")))
-		return cli_usage(c, npos > 1 ? "unexpected argument '%s'" : "expected 'on' or 'off'%s", npos > 1 ? pos[1] : "");
+		return cli_usage(c, npos > 1 ? "unexpected argument '%s'" : "expected 'on' or 'off'%s",
+				 npos > 1 ? pos[1] : "");
 	audit = !strcmp(pos[0], "on");
 	cli_load_config(c);
 	if ((rc = cli_require_privileges(c)) != CLI_OK)
@@ -98,9 +103,11 @@ static int cmd_audit(struct cli *c, int argc, char **argv)
 	pid = cli_daemon_pid(c);
 	/* The daemon refuses a whole reload that changes another data-path setting: say so before writing anything. */
 	if (pid && cli_limits_collect(c, &limits, err, sizeof(err)) == 0 && limits.restart_pending)
-		return cli_error(c, CLI_FAIL, "%s already changes data-path settings that apply only at restart, and the "
+		return cli_error(c, CLI_FAIL,
+				 "%s already changes data-path settings that apply only at restart, and the "
 				 "daemon refuses to reload it: 'systemctl restart autoxdp' first ('axdp status' shows "
-				 "what changes); nothing changed", c->config_file);
+				 "what changes); nothing changed",
+				 c->config_file);
 	if (mkdir(c->dropin_dir, 0755) && errno != EEXIST)
 		return cli_error(c, CLI_FAIL, "creating %s: %s", c->dropin_dir, strerror(errno));
 	snprintf(path, sizeof(path), "%s/%s", c->dropin_dir, MODE_DROPIN_NAME);
@@ -108,18 +115,22 @@ static int cmd_audit(struct cli *c, int argc, char **argv)
 		return rc;
 	running = cli_running_audit(c);
 	if (!pid) {
-		printf("Mode=%s written to %s; autoxdpd is not running, it applies when it starts%s\n", cli_mode_name(audit),
-		       path, running >= 0 && running != audit ? " (the pinned data path keeps its mode until then)" : "");
+		printf("Mode=%s written to %s; autoxdpd is not running, it applies when it starts%s\n",
+		       cli_mode_name(audit), path,
+		       running >= 0 && running != audit ? " (the pinned data path keeps its mode until then)" : "");
 		return CLI_OK;
 	}
 	if (axdp_daemon_reload(pid, err, sizeof(err)))
 		return cli_error(c, errno == EPERM ? CLI_NOPRIV : CLI_FAIL, "%s", err);
 	if (!cli_wait_mode(c, audit))
-		return cli_error(c, CLI_FAIL, "Mode=%s is in %s, but the data path in force (XDP program or nftables table) still runs Mode=%s after %d s: "
-				 "see 'journalctl -u autoxdp'; 'systemctl restart autoxdp' applies it without a gap",
-				 cli_mode_name(audit), path, cli_mode_name(!audit), SWITCH_WAIT_S);
+		return cli_error(
+			c, CLI_FAIL,
+			"Mode=%s is in %s, but the data path in force (XDP program or nftables table) still runs Mode=%s after %d s: "
+			"see 'journalctl -u autoxdp'; 'systemctl restart autoxdp' applies it without a gap",
+			cli_mode_name(audit), path, cli_mode_name(!audit), SWITCH_WAIT_S);
 	printf("Mode=%s in force on every interface%s (written to %s)\n", cli_mode_name(audit),
-	       audit ? ": nothing is dropped, drops are counted and logged as would-drop" : ": drops are enforced", path);
+	       audit ? ": nothing is dropped, drops are counted and logged as would-drop" : ": drops are enforced",
+	       path);
 	return CLI_OK;
 }
 

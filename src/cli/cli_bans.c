@@ -75,7 +75,8 @@ static int read_stdin(struct cli *c, bool with_duration, uint64_t dflt, int64_t 
 		if ((rc = parse_network(c, word, strlen(word), lineno, &ban.cidr)) != CLI_OK)
 			break;
 		if (with_duration && dur && *dur && !axdp_duration_parse(dur, &seconds)) {
-			rc = cli_usage(c, "stdin:%zu: '%s': expected a duration such as 3600, 90s, 15m, 2h, 7d", lineno, dur);
+			rc = cli_usage(c, "stdin:%zu: '%s': expected a duration such as 3600, 90s, 15m, 2h, 7d", lineno,
+				       dur);
 			break;
 		}
 		ban.expires = seconds ? now + (int64_t)seconds : 0;
@@ -122,8 +123,8 @@ static void nft_follow(struct cli *c, const struct axdp_bans *b)
 	char err[1024];
 
 	if (axdp_nft_apply_bans(&bans, err, sizeof(err)))
-		cli_warn(c, "table %s %s: %s; autoxdpd applies the bans at its next step", AXDP_NFT_FAMILY, AXDP_NFT_TABLE,
-			 err);
+		cli_warn(c, "table %s %s: %s; autoxdpd applies the bans at its next step", AXDP_NFT_FAMILY,
+			 AXDP_NFT_TABLE, err);
 }
 
 static int add(struct cli *c, struct axdp_ban *v, size_t n, bool force)
@@ -165,7 +166,8 @@ static int add(struct cli *c, struct axdp_ban *v, size_t n, bool force)
 			print_until(until, sizeof(until), v[0].expires);
 			printf("banned %s %s%s\n", text, until, maps ? "" : " (from autoxdpd's start)");
 		} else {
-			printf("banned %zu networks; %zu bans in force%s\n", n, b.n, maps ? "" : " (from autoxdpd's start)");
+			printf("banned %zu networks; %zu bans in force%s\n", n, b.n,
+			       maps ? "" : " (from autoxdpd's start)");
 		}
 	}
 	axdp_bans_close(&b);
@@ -265,13 +267,15 @@ static int import(struct cli *c, const char *file)
 	if (axdp_denylist_import(file, c->config_file, c->dropin_dir, &res, err, sizeof(err)))
 		return cli_error(c, CLI_FAIL, "%s; nothing changed", err);
 	printf("imported %zu entries of %s into %s, named in %s; %s\n", res.entries, file, res.list_path,
-	       res.dropin_path, res.reloaded ? "autoxdpd reloaded" : "autoxdpd is not running: it applies at its start");
+	       res.dropin_path,
+	       res.reloaded ? "autoxdpd reloaded" : "autoxdpd is not running: it applies at its start");
 	return CLI_OK;
 }
 
 static const struct cli_option block_options[] = {
 	{ "for", "DURATION", CLI_OPT_FOR, "ban for this long" },
-	{ "force", NULL, CLI_OPT_FORCE, "block even a network with the source of $SSH_CONNECTION or a default gateway" },
+	{ "force", NULL, CLI_OPT_FORCE,
+	  "block even a network with the source of $SSH_CONNECTION or a default gateway" },
 	{ "comment", "TEXT", CLI_OPT_COMMENT, "the comment written above DenyCIDR= in the drop-in" },
 	{ 0 },
 };

@@ -64,10 +64,8 @@ static double timeout_of(const struct cli *c, const struct entry *e)
 	switch (e->key.proto) {
 	case IPPROTO_TCP:
 		return e->flow.flags & AXDP_FLOW_CLOSING ? c->cfg.tcp_closing_timeout_s : c->cfg.tcp_timeout_s;
-	case IPPROTO_UDP:
-		return c->cfg.udp_timeout_s;
-	default:
-		return c->cfg.icmp_timeout_s;
+	case IPPROTO_UDP: return c->cfg.udp_timeout_s;
+	default: return c->cfg.icmp_timeout_s;
 	}
 }
 
@@ -106,8 +104,8 @@ static int cmd_conntrack(struct cli *c, int argc, char **argv)
 	rc = axdp_conntrack_foreach(&ct, collect_one, &all);
 	axdp_conntrack_close(&ct);
 	if (rc)
-		return free(all.v), cli_error(c, CLI_FAIL, "reading maps %s/%s and %s: %s", c->pin_dir, AXDP_MAP_CONNTRACK,
-					      AXDP_MAP_CONNTRACK4, strerror(errno));
+		return free(all.v), cli_error(c, CLI_FAIL, "reading maps %s/%s and %s: %s", c->pin_dir,
+					      AXDP_MAP_CONNTRACK, AXDP_MAP_CONNTRACK4, strerror(errno));
 	qsort(all.v, all.n, sizeof(*all.v), newest_first);
 	now = cli_now_ns(CLOCK_MONOTONIC_COARSE);
 
@@ -118,8 +116,8 @@ static int cmd_conntrack(struct cli *c, int argc, char **argv)
 		json_obj(&j, NULL);
 		json_arr(&j, "entries");
 	} else {
-		printf("%s%-6s %-45s %-45s %8s  %s%s\n", cli_c(c, CLI_BOLD), "PROTO", "REMOTE", "LOCAL", "IDLE", "STATE",
-		       cli_c(c, CLI_RESET));
+		printf("%s%-6s %-45s %-45s %8s  %s%s\n", cli_c(c, CLI_BOLD), "PROTO", "REMOTE", "LOCAL", "IDLE",
+		       "STATE", cli_c(c, CLI_RESET));
 	}
 	for (size_t i = 0; i < all.n; i++) {
 		const struct entry *e = &all.v[i];
@@ -160,8 +158,8 @@ static int cmd_conntrack(struct cli *c, int argc, char **argv)
 			cli_addr_port(local_, sizeof(local_), &e->key.local, lport);
 		}
 		printf("%-6s %-45s %-45s %7.0fs  %s%s%s%s\n", proto_of(&e->key), remote, local_, age,
-		       cli_c(c, expired ? CLI_DIM : CLI_RESET), closing ? "closing" : "", expired ? (closing ? ", expired" : "expired") : "",
-		       cli_c(c, CLI_RESET));
+		       cli_c(c, expired ? CLI_DIM : CLI_RESET), closing ? "closing" : "",
+		       expired ? (closing ? ", expired" : "expired") : "", cli_c(c, CLI_RESET));
 	}
 	if (c->json) {
 		json_arr_end(&j);

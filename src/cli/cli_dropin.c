@@ -45,8 +45,6 @@ const struct axdp_cidr_list *pol_cidrs_of(const struct axdp_config *cfg, const s
 
 /* ---- values as written in files ---- */
 
-
-
 int pol_push_token(struct pol_tokens *t, const struct pol_key *k, const char *text, const char *comment)
 {
 	struct pol_token *v;
@@ -128,7 +126,6 @@ bool pol_parse_range(const char *s, unsigned *lo, unsigned *hi)
 }
 
 /* ---- the drop-in ---- */
-
 
 static const struct pol_key *managed(const char *section, const char *name)
 {
@@ -266,10 +263,12 @@ static void write_comment(FILE *f, const char *comment)
 
 void pol_write_dropin(FILE *f, const struct pol_dropin *d, const char *config_file)
 {
-	fprintf(f, "# Written by axdp(8) ('axdp allow|exclude|trust|block add|remove').\n"
-		   "# Each key lists its whole set: a list in a later file replaces the list of\n"
-		   "# earlier ones, so values of %s are repeated here.\n"
-		   "# Hand edits survive; a comment right above a value belongs to it.\n", config_file);
+	fprintf(f,
+		"# Written by axdp(8) ('axdp allow|exclude|trust|block add|remove').\n"
+		"# Each key lists its whole set: a list in a later file replaces the list of\n"
+		"# earlier ones, so values of %s are repeated here.\n"
+		"# Hand edits survive; a comment right above a value belongs to it.\n",
+		config_file);
 	for (int s = 0; s < 2; s++) {
 		bool any = d->other[s] != NULL;
 
@@ -304,7 +303,6 @@ void pol_write_dropin(FILE *f, const struct pol_dropin *d, const char *config_fi
 
 /* ---- the change ---- */
 
-
 static bool cidr_in(const struct axdp_cidr_list *l, const struct axdp_cidr *c)
 {
 	for (size_t i = 0; i < l->n; i++)
@@ -334,7 +332,7 @@ int pol_apply(struct axdp_config *cfg, const struct pol_change *ch)
 			if (ch->add)
 				set[p >> 3] |= (uint8_t)(1u << (p & 7));
 			else
-				set[p >> 3] &= (uint8_t)~(1u << (p & 7));
+				set[p >> 3] &= (uint8_t) ~(1u << (p & 7));
 		}
 		return 0;
 	}
@@ -373,7 +371,8 @@ static int cover(struct runs *r, const uint8_t *set, unsigned lo, unsigned hi, c
 
 		if (!axdp_port_in(set, (uint16_t)p) || axdp_port_in(r->covered, (uint16_t)p))
 			continue;
-		while (end < hi && axdp_port_in(set, (uint16_t)(end + 1)) && !axdp_port_in(r->covered, (uint16_t)(end + 1)))
+		while (end < hi && axdp_port_in(set, (uint16_t)(end + 1)) &&
+		       !axdp_port_in(r->covered, (uint16_t)(end + 1)))
 			end++;
 		if (AXDP_GROW(r->v, r->cap, r->n))
 			return -1;
@@ -397,7 +396,7 @@ static int by_start(const void *a, const void *b)
  * earlier files said is said again, marked as such.
  */
 int pol_new_tokens(const struct pol_dropin *old, const struct pol_change *ch, const struct axdp_config *want,
-		      const char *added, struct pol_tokens *out)
+		   const char *added, struct pol_tokens *out)
 {
 	const struct pol_key *k = ch->key;
 	struct pol_tokens set = {};
@@ -443,7 +442,7 @@ int pol_new_tokens(const struct pol_dropin *old, const struct pol_change *ch, co
  * undoes the change, if one does.
  */
 int pol_effective_with(struct cli *c, const char *tmp, const struct pol_change *ch, struct axdp_config *out,
-			  char *overrider, size_t olen, char *err, size_t errlen)
+		       char *overrider, size_t olen, char *err, size_t errlen)
 {
 	char **names = NULL;
 	bool ours_done = false;

@@ -22,19 +22,19 @@
 enum pol_type { P_PORTS, P_CIDRS };
 
 struct pol_key {
-	const char *cmd;        /* allow, exclude, trust, block */
-	const char *selector;   /* tcp, udp, bind; NULL: the command takes a CIDR directly */
+	const char *cmd;      /* allow, exclude, trust, block */
+	const char *selector; /* tcp, udp, bind; NULL: the command takes a CIDR directly */
 	const char *section;
 	const char *name;
 	enum pol_type type;
 	int l4;
-	size_t offset;          /* into struct axdp_config */
+	size_t offset; /* into struct axdp_config */
 };
 
 struct pol_token {
 	const struct pol_key *key;
-	char *text;         /* "22", "8000-8010", "10.0.0.0/8", as the file spells it */
-	char *comment;      /* the comment lines right above it, without '#', or NULL */
+	char *text;    /* "22", "8000-8010", "10.0.0.0/8", as the file spells it */
+	char *comment; /* the comment lines right above it, without '#', or NULL */
 };
 
 struct pol_tokens {
@@ -46,17 +46,17 @@ struct pol_dropin {
 	char path[AXDP_PATH_MAX + 32];
 	bool exists;
 	bool has_key[POL_NKEYS];
-	struct pol_tokens values;  /* of the managed keys, in file order */
-	char *other[2];            /* lines of other keys in [Ports] and [Policy], verbatim */
-	char *other_sections;      /* whole sections we do not manage, verbatim */
+	struct pol_tokens values; /* of the managed keys, in file order */
+	char *other[2];           /* lines of other keys in [Ports] and [Policy], verbatim */
+	char *other_sections;     /* whole sections we do not manage, verbatim */
 };
 
 struct pol_change {
 	const struct pol_key *key;
 	bool add;
-	unsigned lo, hi;            /* P_PORTS */
-	struct axdp_cidr cidr;      /* P_CIDRS */
-	char text[64];              /* the value as the files spell it */
+	unsigned lo, hi;       /* P_PORTS */
+	struct axdp_cidr cidr; /* P_CIDRS */
+	char text[64];         /* the value as the files spell it */
 	const char *comment;
 };
 

@@ -43,7 +43,8 @@ static int lease(struct reader *r)
 	r->refreshed_ns = cli_now_ns(CLOCK_MONOTONIC_COARSE);
 	ctl.listen_until_ns = r->refreshed_ns + LEASE_NS;
 	if (bpf_map_update_elem(r->ctl_fd, &zero, &ctl, BPF_ANY))
-		return cli_error(r->c, CLI_FAIL, "writing map %s/%s: %s", r->c->pin_dir, AXDP_MAP_EVENT_CTL, strerror(errno));
+		return cli_error(r->c, CLI_FAIL, "writing map %s/%s: %s", r->c->pin_dir, AXDP_MAP_EVENT_CTL,
+				 strerror(errno));
 	return CLI_OK;
 }
 
@@ -71,7 +72,8 @@ static int reader_open(struct cli *c, struct reader *r)
 		return rc;
 	r->rb = ring_buffer__new(r->ring_fd, sample, r, NULL);
 	if (!r->rb)
-		return cli_error(c, CLI_FAIL, "reading ring buffer %s/%s: %s", c->pin_dir, AXDP_MAP_DROP_EVENTS, strerror(errno));
+		return cli_error(c, CLI_FAIL, "reading ring buffer %s/%s: %s", c->pin_dir, AXDP_MAP_DROP_EVENTS,
+				 strerror(errno));
 	cli_catch_signals();
 	r->start_ns = cli_now_ns(CLOCK_MONOTONIC_COARSE);
 	return lease(r);
@@ -104,8 +106,8 @@ static int reader_run(struct reader *r, uint64_t deadline_ns)
 		if (n == READER_DONE)
 			return CLI_OK;
 		if (n < 0 && n != -EINTR)
-			return cli_error(r->c, CLI_FAIL, "polling ring buffer %s/%s: %s", r->c->pin_dir, AXDP_MAP_DROP_EVENTS,
-					 strerror(-n));
+			return cli_error(r->c, CLI_FAIL, "polling ring buffer %s/%s: %s", r->c->pin_dir,
+					 AXDP_MAP_DROP_EVENTS, strerror(-n));
 	}
 	return CLI_OK;
 }
@@ -176,8 +178,8 @@ static int print_event(struct reader *r, const struct axdp_drop_event *e)
 		json_end(&j);
 	} else {
 		if (!ev->header) {
-			printf("%s%-12s  %-10s %-6s %-30s    %-30s %s%s\n", cli_c(c, CLI_BOLD), "TIME", "INTERFACE", "PROTO",
-			       "SOURCE", "DESTINATION", "REASON", cli_c(c, CLI_RESET));
+			printf("%s%-12s  %-10s %-6s %-30s    %-30s %s%s\n", cli_c(c, CLI_BOLD), "TIME", "INTERFACE",
+			       "PROTO", "SOURCE", "DESTINATION", "REASON", cli_c(c, CLI_RESET));
 			ev->header = true;
 		}
 		if (e->proto) {
@@ -404,14 +406,15 @@ static void print_top(struct cli *c, struct top *t, uint64_t drops, int audit)
 	cli_si(d, sizeof(d), (double)drops, NULL);
 	cli_si(k, sizeof(k), (double)t->skipped, NULL);
 	printf("%s packets %s in %g s (counters); %zu of them sampled, %s more not sampled.\n"
-	       "Shares below are of the samples, not of all drops.\n\n", d,
-	       audit == 1 ? "judged drops (Mode=audit: passed)" : "dropped", t->interval, t->n, k);
+	       "Shares below are of the samples, not of all drops.\n\n",
+	       d, audit == 1 ? "judged drops (Mode=audit: passed)" : "dropped", t->interval, t->n, k);
 	printf("%s%-40s %8s %6s%s\n", cli_c(c, CLI_BOLD), "SOURCE", "SAMPLED", "SHARE", cli_c(c, CLI_RESET));
 	for (size_t i = 0; i < n_src && i < t->limit; i++) {
 		axdp_addr_format(text, sizeof(text), &t->v[src[i].first].src);
 		printf("%-40s %8zu %5.0f%%\n", text, src[i].count, 100.0 * (double)src[i].count / (double)t->n);
 	}
-	printf("\n%s%-40s %8s %6s%s\n", cli_c(c, CLI_BOLD), "DESTINATION PORT", "SAMPLED", "SHARE", cli_c(c, CLI_RESET));
+	printf("\n%s%-40s %8s %6s%s\n", cli_c(c, CLI_BOLD), "DESTINATION PORT", "SAMPLED", "SHARE",
+	       cli_c(c, CLI_RESET));
 	for (size_t i = 0; i < n_port && i < t->limit; i++) {
 		port_text(text, sizeof(text), &by_port_copy[port[i].first]);
 		printf("%-40s %8zu %5.0f%%\n", text, port[i].count, 100.0 * (double)port[i].count / (double)t->n);

@@ -41,18 +41,18 @@
 enum { OPT_FLAGS = CLI_OPT_FIRST_LOCAL, OPT_INTERFACE, OPT_TYPE, OPT_ID };
 
 struct probe {
-	uint8_t proto;            /* IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP (ICMPV6 for IPv6 addresses) */
+	uint8_t proto; /* IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP (ICMPV6 for IPv6 addresses) */
 	bool ipv6;
 	struct axdp_addr src, dst;
-	uint16_t sport, dport;    /* host order; ICMP: 0 */
-	uint8_t flags;            /* TCP */
+	uint16_t sport, dport; /* host order; ICMP: 0 */
+	uint8_t flags;         /* TCP */
 	char flags_text[8];
-	bool echo_reply;          /* ICMP */
+	bool echo_reply; /* ICMP */
 	uint16_t echo_id;
 	const char *iface;
 };
 
-static const char tcp_flag_letters[] = "FSRPAU";   /* bit i is letter i: FIN SYN RST PSH ACK URG */
+static const char tcp_flag_letters[] = "FSRPAU"; /* bit i is letter i: FIN SYN RST PSH ACK URG */
 #define TCP_SYN 0x02
 #define TCP_ACK 0x10
 
@@ -73,9 +73,7 @@ static int on_opt(struct cli *c, int id, const char *arg, void *st)
 		}
 		snprintf(p->flags_text, sizeof(p->flags_text), "%s", *arg ? arg : "none");
 		return CLI_OK;
-	case OPT_INTERFACE:
-		p->iface = arg;
-		return CLI_OK;
+	case OPT_INTERFACE: p->iface = arg; return CLI_OK;
 	case OPT_TYPE:
 		if (strcmp(arg, "echo-request") && strcmp(arg, "echo-reply"))
 			return cli_usage(c, "--type %s: expected echo-request or echo-reply", arg);
@@ -112,7 +110,7 @@ static int parse_end(const char *text, struct axdp_addr *a, bool *ipv6, unsigned
 		host = buf + 1;
 		colon = close[1] ? close + 1 : NULL;
 	} else if (colon && strchr(buf, ':') != colon) {
-		colon = NULL;   /* an IPv6 address without a port */
+		colon = NULL; /* an IPv6 address without a port */
 	}
 	if (colon) {
 		*colon = '\0';
@@ -206,8 +204,8 @@ static size_t build_frame(const struct probe *p, uint8_t *f)
 		f[12] = 0x08, f[13] = 0x00;
 		f[l3] = 0x45;
 		f[l3 + 3] = (uint8_t)(20 + l4len);
-		f[l3 + 5] = 1;        /* id */
-		f[l3 + 6] = 0x40;     /* DF */
+		f[l3 + 5] = 1;    /* id */
+		f[l3 + 6] = 0x40; /* DF */
 		f[l3 + 8] = 64;
 		f[l3 + 9] = p->proto;
 		memcpy(f + l3 + 12, &p->src.w[3], 4);
@@ -220,11 +218,11 @@ static size_t build_frame(const struct probe *p, uint8_t *f)
 	switch (p->proto) {
 	case IPPROTO_TCP:
 		t[0] = p->sport >> 8, t[1] = (uint8_t)p->sport, t[2] = p->dport >> 8, t[3] = (uint8_t)p->dport;
-		t[7] = 1;                                   /* seq */
-		t[11] = p->flags & TCP_ACK ? 1 : 0;         /* ack number */
+		t[7] = 1;                           /* seq */
+		t[11] = p->flags & TCP_ACK ? 1 : 0; /* ack number */
 		t[12] = 5 << 4;
 		t[13] = p->flags;
-		t[14] = 0xfa, t[15] = 0xf0;                 /* window */
+		t[14] = 0xfa, t[15] = 0xf0; /* window */
 		break;
 	case IPPROTO_UDP:
 		t[0] = p->sport >> 8, t[1] = (uint8_t)p->sport, t[2] = p->dport >> 8, t[3] = (uint8_t)p->dport;
@@ -235,7 +233,7 @@ static size_t build_frame(const struct probe *p, uint8_t *f)
 
 		t[0] = p->ipv6 ? (p->echo_reply ? 129 : 128) : (p->echo_reply ? 0 : 8);
 		t[4] = p->echo_id >> 8, t[5] = (uint8_t)p->echo_id;
-		t[7] = 1;                                   /* sequence */
+		t[7] = 1; /* sequence */
 		csum = p->ipv6 ? 0 : ip_checksum(t, 8);
 		memcpy(t + 2, &csum, 2);
 	}
@@ -247,10 +245,10 @@ static size_t build_frame(const struct probe *p, uint8_t *f)
 
 /* Read only by ingress: the copy judges with the firewall's own state.  Every other map is private. */
 static const char *const shared_maps[] = {
-	AXDP_MAP_PORT_ALLOW, AXDP_MAP_ADDR_ALLOW, AXDP_MAP_CONNTRACK, AXDP_MAP_CONNTRACK4, AXDP_MAP_FLOW_PORTS,
-	AXDP_MAP_EGRESS_CLOCK, AXDP_MAP_POLICY, AXDP_MAP_DENY_0, AXDP_MAP_DENY_1, AXDP_MAP_DENY_STATE,
-	AXDP_MAP_DENY_EXACT4, AXDP_MAP_DENY_EXACT6, AXDP_MAP_DENY_CLEAR, AXDP_MAP_TRUST, AXDP_MAP_LOCAL_ADDRS,
-	AXDP_MAP_IFACE_SLOTS, AXDP_MAP_BANS,
+	AXDP_MAP_PORT_ALLOW,   AXDP_MAP_ADDR_ALLOW,  AXDP_MAP_CONNTRACK,  AXDP_MAP_CONNTRACK4, AXDP_MAP_FLOW_PORTS,
+	AXDP_MAP_EGRESS_CLOCK, AXDP_MAP_POLICY,      AXDP_MAP_DENY_0,     AXDP_MAP_DENY_1,     AXDP_MAP_DENY_STATE,
+	AXDP_MAP_DENY_EXACT4,  AXDP_MAP_DENY_EXACT6, AXDP_MAP_DENY_CLEAR, AXDP_MAP_TRUST,      AXDP_MAP_LOCAL_ADDRS,
+	AXDP_MAP_IFACE_SLOTS,  AXDP_MAP_BANS,
 };
 
 #define MAX_MAPS 64
@@ -260,8 +258,8 @@ struct live {
 	struct bpf_prog_info prog;
 	int n;
 	struct live_map {
-		int fd;           /* the firewall's */
-		int copy_fd;      /* the private copy's, or -1 */
+		int fd;      /* the firewall's */
+		int copy_fd; /* the private copy's, or -1 */
 		struct bpf_map_info info;
 	} m[MAX_MAPS];
 	struct axdp_knobs knobs;
@@ -296,8 +294,8 @@ static int map_source(void *ctx, const char *name)
 		return m->fd;
 	if (m->copy_fd < 0) {
 		opts.map_flags = m->info.map_flags;
-		m->copy_fd = bpf_map_create(m->info.type, NULL, m->info.key_size, m->info.value_size, m->info.max_entries,
-					    &opts);
+		m->copy_fd = bpf_map_create(m->info.type, NULL, m->info.key_size, m->info.value_size,
+					    m->info.max_entries, &opts);
 	}
 	return m->copy_fd;
 }
@@ -323,9 +321,10 @@ static int live_open(struct cli *c, const struct probe *p, struct live *l, char 
 	char err[512];
 
 	if (!id)
-		return p->iface ? cli_error(c, CLI_INACTIVE, "no XDP program protects %s: 'axdp status' lists the interfaces",
-					    p->iface)
-				: cli_error(c, CLI_INACTIVE, "no XDP program runs (nothing attached under %s): start autoxdpd",
+		return p->iface ? cli_error(c, CLI_INACTIVE,
+					    "no XDP program protects %s: 'axdp status' lists the interfaces", p->iface)
+				: cli_error(c, CLI_INACTIVE,
+					    "no XDP program runs (nothing attached under %s): start autoxdpd",
 					    c->pin_dir);
 	l->prog_fd = bpf_prog_get_fd_by_id(id);
 	if (l->prog_fd < 0 || bpf_obj_get_info_by_fd(l->prog_fd, &l->prog, &info_len))
@@ -402,7 +401,8 @@ static void copy_buckets(struct live *l, const struct probe *p)
 
 	if (rs && (p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP)) {
 		struct axdp_addr src = masked_source(p, &l->knobs);
-		__u32 idx = axdp_rate_set(&src, (__u32)p->dport << 8 | (p->proto == IPPROTO_TCP ? AXDP_L4_TCP : AXDP_L4_UDP),
+		__u32 idx = axdp_rate_set(&src,
+					  (__u32)p->dport << 8 | (p->proto == IPPROTO_TCP ? AXDP_L4_TCP : AXDP_L4_UDP),
 					  l->knobs.rate_hash_key);
 
 		if (idx < rs->info.max_entries)
@@ -413,8 +413,8 @@ static void copy_buckets(struct live *l, const struct probe *p)
 }
 
 struct outcome {
-	int retval;              /* XDP_PASS or XDP_DROP */
-	int reason;              /* enum axdp_reason, -1 if none counted */
+	int retval; /* XDP_PASS or XDP_DROP */
+	int reason; /* enum axdp_reason, -1 if none counted */
 };
 
 /* libbpf's warnings, which say why a load failed; not its notes on a load that works. */
@@ -439,16 +439,20 @@ static int run_copy(struct cli *c, struct live *l, const struct probe *p, struct
 	libbpf_set_print(libbpf_warnings);
 	if (axdp_xdp_copy_load(&copy, c->cfg.bpf_object, &l->knobs, map_source, l, err, sizeof(err)))
 		return cli_error(c, CLI_FAIL, "%s (BpfObject=%s)", err, c->cfg.bpf_object);
-	if (bpf_obj_get_info_by_fd(copy.prog_fd, &info, &info_len) == 0 && memcmp(info.tag, l->prog.tag, sizeof(info.tag))) {
-		rc = cli_error(c, CLI_FAIL, "BpfObject=%s is not the object the XDP program in force was loaded from (its "
-				 "code differs): 'systemctl restart autoxdp' loads it, or point BpfObject= at the running one",
-				 c->cfg.bpf_object);
+	if (bpf_obj_get_info_by_fd(copy.prog_fd, &info, &info_len) == 0 &&
+	    memcmp(info.tag, l->prog.tag, sizeof(info.tag))) {
+		rc = cli_error(
+			c, CLI_FAIL,
+			"BpfObject=%s is not the object the XDP program in force was loaded from (its "
+			"code differs): 'systemctl restart autoxdp' loads it, or point BpfObject= at the running one",
+			c->cfg.bpf_object);
 		goto out;
 	}
 	copy_buckets(l, p);
 	run.data_size_in = (__u32)build_frame(p, frame);
 	if (bpf_prog_test_run_opts(copy.prog_fd, &run)) {
-		rc = cli_error(c, CLI_FAIL, "running the packet through the program (BPF_PROG_TEST_RUN): %s", strerror(errno));
+		rc = cli_error(c, CLI_FAIL, "running the packet through the program (BPF_PROG_TEST_RUN): %s",
+			       strerror(errno));
 		goto out;
 	}
 	o->retval = (int)run.retval;
@@ -471,13 +475,13 @@ out:
 
 struct why {
 	struct cli_ports ports;
-	const struct cli_port *port;      /* the packet's destination port, if open */
+	const struct cli_port *port; /* the packet's destination port, if open */
 	struct axdp_port_slot slot;
 	bool have_slot;
-	char deny[64], trust[64];         /* the matching entries, "" for none */
+	char deny[64], trust[64]; /* the matching entries, "" for none */
 	bool local_source;
 	bool have_bucket;
-	uint64_t available;               /* new connections the source's bucket allows now */
+	uint64_t available; /* new connections the source's bucket allows now */
 	bool have_flow;
 	struct axdp_flow flow;
 	double flow_age_s;
@@ -542,7 +546,7 @@ static void find_why(struct cli *c, struct live *l, const struct probe *p, struc
 
 		memcpy(cidr.addr, &p->src, 16);
 		for (int b = prefixlen; b < 128; b++)
-			cidr.addr[b / 8] &= (uint8_t)~(0x80 >> (b % 8));
+			cidr.addr[b / 8] &= (uint8_t) ~(0x80 >> (b % 8));
 		axdp_cidr_format(w->deny, sizeof(w->deny), &cidr);
 	} else {
 		lpm_match(deny[pol.deny_generation & 1], &p->src, !p->ipv6, w->deny, sizeof(w->deny));
@@ -583,18 +587,25 @@ static void find_why(struct cli *c, struct live *l, const struct probe *p, struc
 		const struct axdp_rate *r = syn_rate(&l->knobs, w->slot.tier);
 		struct live_map *rs = live_map(l, AXDP_MAP_RATE_SETS);
 		struct axdp_addr src = masked_source(p, &l->knobs);
-		__u32 port_l4 = (__u32)p->dport << 8 | AXDP_L4_TCP, idx = axdp_rate_set(&src, port_l4, l->knobs.rate_hash_key);
-		struct { struct axdp_addr source; __u32 port_l4, pad; __u64 tat; } set[2];
+		__u32 port_l4 = (__u32)p->dport << 8 | AXDP_L4_TCP,
+		      idx = axdp_rate_set(&src, port_l4, l->knobs.rate_hash_key);
+		struct {
+			struct axdp_addr source;
+			__u32 port_l4, pad;
+			__u64 tat;
+		} set[2];
 		uint64_t now = coarse_now_ns(), burst = r->tolerance_ns / r->interval_ns + 1;
 
 		w->have_bucket = true;
 		w->available = burst;
 		if (rs && rs->info.value_size == sizeof(set) && bpf_map_lookup_elem(rs->fd, &idx, set) == 0)
 			for (int i = 0; i < 2; i++)
-				if (set[i].port_l4 == port_l4 && !memcmp(&set[i].source, &src, sizeof(src)) && set[i].tat > now)
-					w->available = set[i].tat - now > r->tolerance_ns
-							       ? 0
-							       : (r->tolerance_ns - (set[i].tat - now)) / r->interval_ns + 1;
+				if (set[i].port_l4 == port_l4 && !memcmp(&set[i].source, &src, sizeof(src)) &&
+				    set[i].tat > now)
+					w->available =
+						set[i].tat - now > r->tolerance_ns
+							? 0
+							: (r->tolerance_ns - (set[i].tat - now)) / r->interval_ns + 1;
 	}
 	ct = (struct axdp_conntrack){ cli_try_map(c, AXDP_MAP_CONNTRACK), cli_try_map(c, AXDP_MAP_CONNTRACK4) };
 	if (axdp_conntrack_open(&ct)) {
@@ -606,7 +617,8 @@ static void find_why(struct cli *c, struct live *l, const struct probe *p, struc
 		w->have_flow = axdp_conntrack_lookup(&ct, &key, &w->flow) == 0;
 		if (w->have_flow) {
 			timeout = p->proto == IPPROTO_TCP
-					  ? (w->flow.flags & AXDP_FLOW_CLOSING ? l->knobs.tcp_closing_timeout_ns : l->knobs.tcp_timeout_ns)
+					  ? (w->flow.flags & AXDP_FLOW_CLOSING ? l->knobs.tcp_closing_timeout_ns
+									       : l->knobs.tcp_timeout_ns)
 				  : p->proto == IPPROTO_UDP ? l->knobs.udp_timeout_ns
 							    : l->knobs.icmp_timeout_ns;
 			w->flow_age_s = (double)((int64_t)(coarse_now_ns() - w->flow.last_seen_ns)) / 1e9;
@@ -633,8 +645,9 @@ static const char *because(const struct probe *p, const struct outcome *o, const
 	switch (o->reason) {
 	case AXDP_DROP_DENIED: return "the source is on the deny list";
 	case AXDP_DROP_MARTIAN:
-		return w->local_source ? "the source is one of this host's own addresses, arriving from outside"
-				       : "the source can never be legitimate on this link (loopback, multicast, this-network, ...)";
+		return w->local_source
+			       ? "the source is one of this host's own addresses, arriving from outside"
+			       : "the source can never be legitimate on this link (loopback, multicast, this-network, ...)";
 	case AXDP_PASS_TRUSTED: return "the source is trusted, and TrustOpensAllTCP= opens every TCP port to it";
 	case AXDP_PASS_TCP_PORT:
 	case AXDP_PASS_UDP_PORT: return "the destination port is open";
@@ -642,15 +655,17 @@ static const char *because(const struct probe *p, const struct outcome *o, const
 	case AXDP_PASS_UDP_FLOW:
 	case AXDP_PASS_ICMP_FLOW: return "it belongs to a connection this host opened";
 	case AXDP_DROP_TCP_CLOSED:
-		return p->flags == TCP_SYN ? "nothing listens on the port, and a SYN never belongs to a connection this host opened"
-					: "nothing listens on the port, and no connection this host opened matches";
+		return p->flags == TCP_SYN
+			       ? "nothing listens on the port, and a SYN never belongs to a connection this host opened"
+			       : "nothing listens on the port, and no connection this host opened matches";
 	case AXDP_DROP_UDP_CLOSED: return "nothing listens on the port, and no flow this host opened matches";
 	case AXDP_DROP_SYN_RATE: return "the source used up its burst of new connections to this port";
 	case AXDP_DROP_UDP_RATE: return "the source used up its UDP rate to this port";
 	case AXDP_DROP_UDP_BUDGET: return "the port's UDP budget is spent";
 	case AXDP_DROP_ICMP_RATE: return "the echo request rate is spent";
 	case AXDP_PASS_ICMP_ECHO: return "echo requests pass";
-	case AXDP_DROP_ICMP_OTHER: return "an echo reply without a request from this host, or an ICMP type that never passes";
+	case AXDP_DROP_ICMP_OTHER:
+		return "an echo reply without a request from this host, or an ICMP type that never passes";
 	case AXDP_DROP_TCP_MALFORMED: return "the TCP header is impossible (flag combination, ports or length)";
 	case AXDP_DROP_UDP_MALFORMED: return "the UDP header is impossible";
 	}
@@ -689,7 +704,8 @@ static void print_human(struct cli *c, const struct probe *p, const char *ifname
 			cli_port_detail(c, w->port);
 		} else {
 			printf("port        %s/%u closed%s\n", cli_proto_name(p->proto), p->dport,
-			       w->have_slot && w->slot.flags & AXDP_PORT_OPEN_ADDR ? " on this destination address" : "");
+			       w->have_slot && w->slot.flags & AXDP_PORT_OPEN_ADDR ? " on this destination address"
+										   : "");
 		}
 	}
 	if (w->have_bucket)
@@ -733,7 +749,8 @@ static void print_json(const struct probe *p, const char *ifname, const struct l
 	} else {
 		json_null(&j, "port");
 	}
-	json_str(&j, "tier", w->port && w->have_slot && w->slot.tier < AXDP_TIER_COUNT ? tier_names[w->slot.tier] : NULL);
+	json_str(&j, "tier",
+		 w->port && w->have_slot && w->slot.tier < AXDP_TIER_COUNT ? tier_names[w->slot.tier] : NULL);
 	if (w->have_bucket)
 		json_u64(&j, "rate_available", w->available);
 	else

@@ -14,7 +14,7 @@
 #define MAX_GUARDED 8
 
 struct guarded {
-	uint8_t addr[16];   /* v4-mapped for IPv4, as struct axdp_cidr */
+	uint8_t addr[16]; /* v4-mapped for IPv4, as struct axdp_cidr */
 	char what[96];
 };
 
@@ -40,8 +40,8 @@ static size_t gateways(struct guarded *g, size_t max)
 		fclose(f);
 	f = fopen("/proc/net/ipv6_route", "re");
 	while (f && n < max && fgets(line, sizeof(line), f))
-		if (sscanf(line, "%32s %x %*s %*s %32s", dst, &plen, hop) == 3 && plen == 0 &&
-		    strspn(dst, "0") == 32 && strspn(hop, "0") != 32) {
+		if (sscanf(line, "%32s %x %*s %*s %32s", dst, &plen, hop) == 3 && plen == 0 && strspn(dst, "0") == 32 &&
+		    strspn(hop, "0") != 32) {
 			char text[INET6_ADDRSTRLEN];
 
 			for (int i = 0; i < 16; i++) {
@@ -88,8 +88,10 @@ int cli_guard(struct cli *c, const char *action, const struct axdp_cidr *v, size
 				cli_warn(c, "%s %s covers %s: done anyway (--force)", action, text, g[k].what);
 				continue;
 			}
-			return cli_error(c, CLI_FAIL, "refusing to %s %s: it covers %s, and would cut this host off; "
-				       "--force does it anyway", action, text, g[k].what);
+			return cli_error(c, CLI_FAIL,
+					 "refusing to %s %s: it covers %s, and would cut this host off; "
+					 "--force does it anyway",
+					 action, text, g[k].what);
 		}
 	return CLI_OK;
 }

@@ -99,10 +99,22 @@ static void finish(struct json *j, char ch)
 		j->depth--;
 }
 
-void json_obj(struct json *j, const char *key) { begin(j, key, '{'); }
-void json_obj_end(struct json *j) { finish(j, '}'); }
-void json_arr(struct json *j, const char *key) { begin(j, key, '['); }
-void json_arr_end(struct json *j) { finish(j, ']'); }
+void json_obj(struct json *j, const char *key)
+{
+	begin(j, key, '{');
+}
+void json_obj_end(struct json *j)
+{
+	finish(j, '}');
+}
+void json_arr(struct json *j, const char *key)
+{
+	begin(j, key, '[');
+}
+void json_arr_end(struct json *j)
+{
+	finish(j, ']');
+}
 
 void json_str(struct json *j, const char *key, const char *v)
 {

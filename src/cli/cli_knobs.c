@@ -25,13 +25,13 @@
 #define CFG(f) offsetof(struct axdp_config, f)
 
 static const struct limit {
-	const char *key;      /* in JSON */
-	const char *label;    /* in the human lines */
-	size_t knob;          /* its struct axdp_rate in struct axdp_knobs */
-	size_t per_s, burst;  /* its uint32_t keys in struct axdp_config */
-	bool has_burst;       /* the per-port budgets have no burst key */
-	bool per_cpu;         /* rate_knobs.c splits it across the online CPUs */
-	bool bytes;           /* one unit is a byte */
+	const char *key;     /* in JSON */
+	const char *label;   /* in the human lines */
+	size_t knob;         /* its struct axdp_rate in struct axdp_knobs */
+	size_t per_s, burst; /* its uint32_t keys in struct axdp_config */
+	bool has_burst;      /* the per-port budgets have no burst key */
+	bool per_cpu;        /* rate_knobs.c splits it across the online CPUs */
+	bool bytes;          /* one unit is a byte */
 } limits[CLI_LIMIT_COUNT] = {
 	[CLI_LIMIT_SYN] = { "syn", "SYN", KNOB(syn[AXDP_TIER_NORMAL]), CFG(syn_per_s), CFG(syn_burst), true },
 	[CLI_LIMIT_STRICT_SYN] = { "strict_syn", "strict ports", KNOB(syn[AXDP_TIER_STRICT]), CFG(strict_syn_per_s),
@@ -41,8 +41,8 @@ static const struct limit {
 					 CFG(udp_port_packets_per_s), 0, false, true },
 	[CLI_LIMIT_UDP_PORT_BYTES] = { "udp_port_bytes", "UDP bytes per port", KNOB(udp_port_bytes),
 				       CFG(udp_port_bytes_per_s), 0, false, true, true },
-	[CLI_LIMIT_ICMP_ECHO] = { "icmp_echo", "echo", KNOB(icmp_echo), CFG(icmp_echo_per_s), CFG(icmp_echo_burst), true,
-				  true },
+	[CLI_LIMIT_ICMP_ECHO] = { "icmp_echo", "echo", KNOB(icmp_echo), CFG(icmp_echo_per_s), CFG(icmp_echo_burst),
+				  true, true },
 };
 
 /* What the human lines show besides the rates, numbered after them. */
@@ -50,8 +50,17 @@ enum { ITEM_PREFIX = CLI_LIMIT_COUNT, ITEM_MARTIANS, ITEM_DHCP, ITEM_TRUST_TCP, 
 
 /* The order of the human lines: the per-source limits, then the rest. */
 static const int shown[] = {
-	ITEM_PREFIX, CLI_LIMIT_SYN, CLI_LIMIT_STRICT_SYN, CLI_LIMIT_UDP, LINE_BREAK,
-	CLI_LIMIT_UDP_PORT_PACKETS, CLI_LIMIT_UDP_PORT_BYTES, CLI_LIMIT_ICMP_ECHO, ITEM_MARTIANS, ITEM_DHCP, ITEM_TRUST_TCP,
+	ITEM_PREFIX,
+	CLI_LIMIT_SYN,
+	CLI_LIMIT_STRICT_SYN,
+	CLI_LIMIT_UDP,
+	LINE_BREAK,
+	CLI_LIMIT_UDP_PORT_PACKETS,
+	CLI_LIMIT_UDP_PORT_BYTES,
+	CLI_LIMIT_ICMP_ECHO,
+	ITEM_MARTIANS,
+	ITEM_DHCP,
+	ITEM_TRUST_TCP,
 };
 
 /* ---- reading the running program's knobs ---- */
@@ -68,17 +77,20 @@ int cli_knobs_from_rodata(int fd, const struct bpf_map_info *info, struct axdp_k
 	int rc = -1;
 
 	if (!info->btf_id)
-		snprintf(err, errlen, "map %s (id %u) of the running XDP program has no BTF to find '%s' by; %s", info->name,
-			 info->id, AXDP_KNOBS_VAR, restart_hint);
+		snprintf(err, errlen, "map %s (id %u) of the running XDP program has no BTF to find '%s' by; %s",
+			 info->name, info->id, AXDP_KNOBS_VAR, restart_hint);
 	else if (!btf)
-		snprintf(err, errlen, "loading BTF id %u of map %s (id %u) of the running XDP program: %s", info->btf_id,
-			 info->name, info->id, strerror(errno));
+		snprintf(err, errlen, "loading BTF id %u of map %s (id %u) of the running XDP program: %s",
+			 info->btf_id, info->name, info->id, strerror(errno));
 	else if (!(var = axdp_knobs_var(btf, info->btf_value_type_id)))
-		snprintf(err, errlen, "map %s (id %u) has no variable '%s': the running data path is from another version; %s",
+		snprintf(err, errlen,
+			 "map %s (id %u) has no variable '%s': the running data path is from another version; %s",
 			 info->name, info->id, AXDP_KNOBS_VAR, restart_hint);
 	else if (var->size != sizeof(*k) || var->offset + var->size > info->value_size)
-		snprintf(err, errlen, "'%s' of the running data path is %u bytes, this axdp reads %zu: the running data path is from another version; %s",
-			 AXDP_KNOBS_VAR, var->size, sizeof(*k), restart_hint);
+		snprintf(
+			err, errlen,
+			"'%s' of the running data path is %u bytes, this axdp reads %zu: the running data path is from another version; %s",
+			AXDP_KNOBS_VAR, var->size, sizeof(*k), restart_hint);
 	else if (!(value = malloc(info->value_size)))
 		snprintf(err, errlen, "reading map %s (id %u): out of memory", info->name, info->id);
 	else if (bpf_map_lookup_elem(fd, &zero, value))
@@ -187,14 +199,10 @@ static bool item_equal(const struct cli_limit_values *a, const struct cli_limit_
 	switch (item) {
 	case ITEM_PREFIX:
 		return a->source_prefix_v4 == b->source_prefix_v4 && a->source_prefix_v6 == b->source_prefix_v6;
-	case ITEM_MARTIANS:
-		return a->drop_martians == b->drop_martians;
-	case ITEM_DHCP:
-		return a->allow_dhcp_client == b->allow_dhcp_client;
-	case ITEM_TRUST_TCP:
-		return a->trust_opens_all_tcp == b->trust_opens_all_tcp;
-	default:
-		return a->rate[item].per_s == b->rate[item].per_s && a->rate[item].burst == b->rate[item].burst;
+	case ITEM_MARTIANS: return a->drop_martians == b->drop_martians;
+	case ITEM_DHCP: return a->allow_dhcp_client == b->allow_dhcp_client;
+	case ITEM_TRUST_TCP: return a->trust_opens_all_tcp == b->trust_opens_all_tcp;
+	default: return a->rate[item].per_s == b->rate[item].per_s && a->rate[item].burst == b->rate[item].burst;
 	}
 }
 
@@ -252,14 +260,11 @@ static void item_text(char *buf, size_t len, const struct cli_limit_values *v, i
 	case ITEM_PREFIX:
 		snprintf(buf, len, "per /%u or /%u source and port", v->source_prefix_v4, v->source_prefix_v6);
 		return;
-	case ITEM_MARTIANS:
-		snprintf(buf, len, "martian sources %s", v->drop_martians ? "dropped" : "pass");
-		return;
-	case ITEM_DHCP:
-		snprintf(buf, len, "DHCP client replies %s", v->allow_dhcp_client ? "pass" : "dropped");
-		return;
+	case ITEM_MARTIANS: snprintf(buf, len, "martian sources %s", v->drop_martians ? "dropped" : "pass"); return;
+	case ITEM_DHCP: snprintf(buf, len, "DHCP client replies %s", v->allow_dhcp_client ? "pass" : "dropped"); return;
 	case ITEM_TRUST_TCP:
-		snprintf(buf, len, "trusted sources reach %s", v->trust_opens_all_tcp ? "every TCP port" : "open ports only");
+		snprintf(buf, len, "trusted sources reach %s",
+			 v->trust_opens_all_tcp ? "every TCP port" : "open ports only");
 		return;
 	}
 	r = &v->rate[item];

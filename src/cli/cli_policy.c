@@ -85,7 +85,8 @@ static int open_shown(struct cli *c, const struct pol_change *ch, struct shown_i
 	else if (!strcmp(ch->key->name, "TrustCIDR"))
 		m->fd = cli_try_map(c, AXDP_MAP_TRUST);
 	else if ((m->fd = cli_try_map(c, AXDP_MAP_POLICY)) >= 0 &&
-		 ((m->deny[0] = cli_try_map(c, AXDP_MAP_DENY_0)) < 0 || (m->deny[1] = cli_try_map(c, AXDP_MAP_DENY_1)) < 0 ||
+		 ((m->deny[0] = cli_try_map(c, AXDP_MAP_DENY_0)) < 0 ||
+		  (m->deny[1] = cli_try_map(c, AXDP_MAP_DENY_1)) < 0 ||
 		  (m->exact[0] = cli_try_map(c, AXDP_MAP_DENY_EXACT4)) < 0 ||
 		  (m->exact[1] = cli_try_map(c, AXDP_MAP_DENY_EXACT6)) < 0)) {
 		close_shown(m);
@@ -210,14 +211,16 @@ static int reload_and_wait(struct cli *c, const struct pol_change *ch, const str
 		return CLI_OK;
 	}
 	if (cli_daemon_pid(c) != pid)
-		return cli_error(c, CLI_FAIL, "%s, but autoxdpd (pid %d) is gone: see 'journalctl -u autoxdp'", done, (int)pid);
+		return cli_error(c, CLI_FAIL, "%s, but autoxdpd (pid %d) is gone: see 'journalctl -u autoxdp'", done,
+				 (int)pid);
 	if (state < 0)
 		return cli_error(c, CLI_FAIL, "%s, but reading the data path's map failed: %s", done, strerror(errno));
 	return cli_error(c, CLI_FAIL,
 			 "%s, but autoxdpd (pid %d) did not apply it within %d s: it logs why "
 			 "('journalctl -u autoxdp'; a rejected configuration is named FILE:LINE)%s",
 			 done, (int)pid, APPLY_WAIT_S,
-			 !strcmp(ch->key->name, "DenyCIDR") && !ch->add ? "; a DenyListFile= list may hold it too" : "");
+			 !strcmp(ch->key->name, "DenyCIDR") && !ch->add ? "; a DenyListFile= list may hold it too"
+									: "");
 }
 
 /* ---- commands ---- */
@@ -273,8 +276,9 @@ static int check_policy(const char *tmp, void *ctx, char *err, size_t errlen)
 	undone = !pol_in_force(&result, p->ch) || overrider[0];
 	axdp_config_free(&result);
 	if (undone)
-		return axdp_fail(err, errlen, "%s sets %s= after %s and would override it: change it there; nothing changed",
-				overrider[0] ? overrider : "a later file", p->ch->key->name, p->path);
+		return axdp_fail(err, errlen,
+				 "%s sets %s= after %s and would override it: change it there; nothing changed",
+				 overrider[0] ? overrider : "a later file", p->ch->key->name, p->path);
 	return 0;
 }
 
@@ -286,8 +290,10 @@ static int change(struct cli *c, struct pol_change *ch)
 	int rc = CLI_FAIL, lock = -1;
 
 	if (geteuid() != 0)
-		return cli_error(c, CLI_NOPRIV, "changing the policy needs root: it writes %s/" POL_DROPIN_NAME
-					       " and signals the daemon", c->dropin_dir);
+		return cli_error(c, CLI_NOPRIV,
+				 "changing the policy needs root: it writes %s/" POL_DROPIN_NAME
+				 " and signals the daemon",
+				 c->dropin_dir);
 	cli_load_config(c);
 	if (!c->cfg_ok)
 		return cli_error(c, CLI_FAIL, "the configuration does not parse (%s): fix it first", c->cfg_err);
@@ -302,7 +308,8 @@ static int change(struct cli *c, struct pol_change *ch)
 		rc = cli_error(c, CLI_FAIL, "reading %s: %s", old.path, strerror(errno));
 		goto out;
 	}
-	snprintf(done, sizeof(done), "%s %s %s in %s", ch->add ? "added" : "removed", ch->key->name, ch->text, old.path);
+	snprintf(done, sizeof(done), "%s %s %s in %s", ch->add ? "added" : "removed", ch->key->name, ch->text,
+		 old.path);
 	/* want: the effective configuration (read under the lock) with the change; its value of the key is what we write. */
 	if (axdp_config_load(&want, c->config_file, c->dropin_dir, err, sizeof(err))) {
 		rc = cli_error(c, CLI_FAIL, "%s: fix it first", err);
@@ -334,14 +341,15 @@ static int change(struct cli *c, struct pol_change *ch)
 	new_.other[0] = old.other[0], new_.other[1] = old.other[1], new_.other_sections = old.other_sections;
 	for (size_t i = 0; i < old.values.n; i++)
 		if (old.values.v[i].key != ch->key)
-			pol_push_token(&new_.values, old.values.v[i].key, old.values.v[i].text, old.values.v[i].comment);
+			pol_push_token(&new_.values, old.values.v[i].key, old.values.v[i].text,
+				       old.values.v[i].comment);
 	if (pol_new_tokens(&old, ch, &want, added, &new_.values)) {
 		rc = cli_error(c, CLI_FAIL, "out of memory");
 		goto out_set;
 	}
 
-	if (axdp_dropin_write(old.path, fill_policy, check_policy, &(struct policy_file){ c, ch, &new_, old.path },
-			      msg, sizeof(msg))) {
+	if (axdp_dropin_write(old.path, fill_policy, check_policy, &(struct policy_file){ c, ch, &new_, old.path }, msg,
+			      sizeof(msg))) {
 		rc = cli_error(c, CLI_FAIL, "%s", msg);
 		goto out_set;
 	}
@@ -374,7 +382,8 @@ static int list(struct cli *c, const char *cmd)
 		json_str(&j, "dropin", d.path);
 		json_arr(&j, "keys");
 	} else {
-		printf("%s%-16s %-24s %-14s %s%s\n", cli_c(c, CLI_BOLD), "KEY", "VALUE", "SET IN", "COMMENT", cli_c(c, CLI_RESET));
+		printf("%s%-16s %-24s %-14s %s%s\n", cli_c(c, CLI_BOLD), "KEY", "VALUE", "SET IN", "COMMENT",
+		       cli_c(c, CLI_RESET));
 	}
 	for (size_t k = 0; k < POL_NKEYS; k++) {
 		struct pol_tokens t = {};
@@ -403,7 +412,8 @@ static int list(struct cli *c, const char *cmd)
 				json_bool(&j, "in_dropin", mine != NULL);
 				json_obj_end(&j);
 			} else {
-				printf("%-16s %-24s %-14s %s\n", pol_keys[k].name, t.v[i].text, mine ? POL_DROPIN_NAME : "configuration",
+				printf("%-16s %-24s %-14s %s\n", pol_keys[k].name, t.v[i].text,
+				       mine ? POL_DROPIN_NAME : "configuration",
 				       mine && mine->comment ? mine->comment : "");
 			}
 		}
@@ -497,7 +507,8 @@ int cmd_policy(struct cli *c, int argc, char **argv)
 		if (!strcmp(pol_keys[k].cmd, c->cmd) && (want == 2 || !strcmp(pol_keys[k].selector, pos[1])))
 			ch.key = &pol_keys[k];
 	if (!ch.key)
-		return cli_usage(c, "'%s': expected %s", pos[1], strcmp(c->cmd, "exclude") ? "tcp or udp" : "tcp, udp or bind");
+		return cli_usage(c, "'%s': expected %s", pos[1],
+				 strcmp(c->cmd, "exclude") ? "tcp or udp" : "tcp, udp or bind");
 	rc = parse_value(c, &ch, pos[want - 1]);
 	if (rc == CLI_OK && guarded)
 		rc = cli_guard(c, ch.add ? "block" : "stop trusting", &ch.cidr, 1, o.force);

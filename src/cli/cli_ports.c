@@ -14,7 +14,6 @@
 #include "sockdiag.h"
 #include "util.h"
 
-
 struct owner {
 	uint64_t inode;
 	int pid;

@@ -33,9 +33,18 @@ enum {
 };
 
 /* The options watch shares with stats (watch is stats with --watch --rates set). */
-#define INTERVAL_OPTION { "interval", "S", OPT_INTERVAL, "seconds between samples (default 1)" }
-#define COUNT_OPTION { "count", "N", OPT_COUNT, "with --watch: stop after N records" }
-#define INTERFACE_OPTION { "interface", "IFACE", OPT_INTERFACE, "one interface instead of the total" }
+#define INTERVAL_OPTION                                                              \
+	{                                                                            \
+		"interval", "S", OPT_INTERVAL, "seconds between samples (default 1)" \
+	}
+#define COUNT_OPTION                                                          \
+	{                                                                     \
+		"count", "N", OPT_COUNT, "with --watch: stop after N records" \
+	}
+#define INTERFACE_OPTION                                                                  \
+	{                                                                                 \
+		"interface", "IFACE", OPT_INTERFACE, "one interface instead of the total" \
+	}
 
 static const struct cli_option stats_options[] = {
 	{ "rates", NULL, OPT_RATES, "also packets and bits per second, measured over --interval" },
@@ -67,7 +76,7 @@ struct snapshot {
 /* The maps a snapshot reads (-1: no XDP data path, nftables alone); audit_counters is -1 with a data path older than Mode=. */
 struct stats_maps {
 	int counters, slots, audit_counters;
-	int audit;   /* cli_running_audit() */
+	int audit; /* cli_running_audit() */
 };
 
 static int on_opt(struct cli *c, int id, const char *arg, void *st)
@@ -101,7 +110,8 @@ static int take_nft(struct cli *c, struct snapshot *s)
 	int rc = axdp_nft_counters(s->c[NFT_ROW], s->would[NFT_ROW], err, sizeof(err));
 
 	if (rc < 0)
-		return cli_error(c, CLI_FAIL, "reading the counters of table %s %s: %s", AXDP_NFT_FAMILY, AXDP_NFT_TABLE, err);
+		return cli_error(c, CLI_FAIL, "reading the counters of table %s %s: %s", AXDP_NFT_FAMILY,
+				 AXDP_NFT_TABLE, err);
 	s->ifs[NFT_ROW].used = s->show[NFT_ROW] = rc > 0;
 	snprintf(s->ifs[NFT_ROW].name, sizeof(s->ifs[NFT_ROW].name), AXDP_NFT_ROW);
 	return CLI_OK;
@@ -116,13 +126,16 @@ static int take(struct cli *c, const struct stats_maps *m, struct snapshot *s)
 	if ((rc = take_nft(c, s)) != CLI_OK)
 		return rc;
 	if (m->slots >= 0 && axdp_slot_ifaces(m->slots, s->ifs))
-		return cli_error(c, CLI_FAIL, "reading map %s/%s: %s", c->pin_dir, AXDP_MAP_IFACE_SLOTS, strerror(errno));
+		return cli_error(c, CLI_FAIL, "reading map %s/%s: %s", c->pin_dir, AXDP_MAP_IFACE_SLOTS,
+				 strerror(errno));
 	for (int slot = 0; slot < ROWS; slot++) {
 		if (!s->ifs[slot].used)
 			continue;
 		if (slot != NFT_ROW && axdp_counters_read(m->counters, slot, s->c[slot]))
-			return cli_error(c, CLI_FAIL, "reading map %s/%s: %s", c->pin_dir, AXDP_MAP_COUNTERS, strerror(errno));
-		if (slot != NFT_ROW && m->audit_counters >= 0 && axdp_counters_read(m->audit_counters, slot, s->would[slot]))
+			return cli_error(c, CLI_FAIL, "reading map %s/%s: %s", c->pin_dir, AXDP_MAP_COUNTERS,
+					 strerror(errno));
+		if (slot != NFT_ROW && m->audit_counters >= 0 &&
+		    axdp_counters_read(m->audit_counters, slot, s->would[slot]))
 			return cli_error(c, CLI_FAIL, "reading map %s/%s: %s", c->pin_dir, AXDP_MAP_AUDIT_COUNTERS,
 					 strerror(errno));
 		/* "other" counts packets of interfaces without a slot: shown only when it counted something. */
@@ -260,14 +273,16 @@ static void print_table(const struct cli *c, const struct stats_opts *o, const s
 	printf("%s\n", cli_c(c, CLI_RESET));
 	for (int r = 0; r < AXDP_REASON_COUNT; r++) {
 		struct rate rt = rate_of(was ? &was[r] : NULL, &now[r], secs);
-		enum cli_color colour = !now[r].packets ? CLI_DIM
-					    : axdp_reason_action(r) == AXDP_ACTION_pass ? CLI_GREEN
-					    : axdp_reason_action(r) == AXDP_ACTION_drop ? CLI_RED : CLI_RESET;
+		enum cli_color colour = !now[r].packets                             ? CLI_DIM
+					: axdp_reason_action(r) == AXDP_ACTION_pass ? CLI_GREEN
+					: axdp_reason_action(r) == AXDP_ACTION_drop ? CLI_RED
+										    : CLI_RESET;
 		char p[16], b[16], pps[24], bps[24];
 
 		cli_si(p, sizeof(p), (double)now[r].packets, NULL);
 		cli_bytes(b, sizeof(b), (double)now[r].bytes);
-		printf("%s%-7s %-20s %9s %10s", cli_c(c, colour), axdp_reason_labels[r].action, axdp_reason_labels[r].name, p, b);
+		printf("%s%-7s %-20s %9s %10s", cli_c(c, colour), axdp_reason_labels[r].action,
+		       axdp_reason_labels[r].name, p, b);
 		if (with_would) {
 			cli_si(p, sizeof(p), (double)would[r].packets, NULL);
 			printf(" %10s", AXDP_REASON_DROPS(r) ? p : "");
@@ -303,7 +318,8 @@ static void print_table(const struct cli *c, const struct stats_opts *o, const s
 			cli_si(text[a], sizeof(text[a]), (double)sum[a].packets, NULL);
 		printf("%-15s %9s %9s %9s", cur->ifs[slot].name, text[0], text[1], text[2]);
 		if (rates) {
-			struct rate pass = rate_of(w ? &old[0] : NULL, &sum[0], secs), drop = rate_of(w ? &old[1] : NULL, &sum[1], secs);
+			struct rate pass = rate_of(w ? &old[0] : NULL, &sum[0], secs),
+				    drop = rate_of(w ? &old[1] : NULL, &sum[1], secs);
 
 			cli_si(text[0], sizeof(text[0]), pass.pps, "pps");
 			cli_si(text[1], sizeof(text[1]), drop.pps, "pps");
@@ -315,8 +331,10 @@ static void print_table(const struct cli *c, const struct stats_opts *o, const s
 
 static int prometheus(struct cli *c, const struct stats_maps *sm, const struct snapshot *nft)
 {
-	struct axdp_metrics_maps m = { .counters = sm->counters, .iface_slots = sm->slots,
-				       .audit_counters = sm->audit_counters, .audit = sm->audit };
+	struct axdp_metrics_maps m = { .counters = sm->counters,
+				       .iface_slots = sm->slots,
+				       .audit_counters = sm->audit_counters,
+				       .audit = sm->audit };
 	char err[512];
 	int rc;
 
@@ -373,7 +391,8 @@ static int run(struct cli *c, struct stats_opts *o)
 	if ((rc = take(c, &m, cur)) != CLI_OK)
 		goto out;
 	if (o->iface && (only = find_iface(cur, o->iface)) < 0) {
-		rc = cli_error(c, CLI_FAIL, "interface %s has no counters of its own here: 'axdp status' lists the protected ones",
+		rc = cli_error(c, CLI_FAIL,
+			       "interface %s has no counters of its own here: 'axdp status' lists the protected ones",
 			       o->iface);
 		goto out;
 	}
@@ -395,8 +414,9 @@ static int run(struct cli *c, struct stats_opts *o)
 
 				cli_format_mono(now, sizeof(now), cli_now_ns(CLOCK_MONOTONIC_COARSE), false);
 				/* Home and clear: the table is redrawn in place. */
-				printf("\033[H\033[2J%saxdp %s, every %g s, %s (Ctrl-C quits)%s\n\n", cli_c(c, CLI_BOLD),
-				       o->rates ? "watch" : "stats", o->interval, now, cli_c(c, CLI_RESET));
+				printf("\033[H\033[2J%saxdp %s, every %g s, %s (Ctrl-C quits)%s\n\n",
+				       cli_c(c, CLI_BOLD), o->rates ? "watch" : "stats", o->interval, now,
+				       cli_c(c, CLI_RESET));
 			} else if (o->watch) {
 				char now[40];
 

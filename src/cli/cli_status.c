@@ -22,23 +22,23 @@
 
 struct iface {
 	char name[IF_NAMESIZE];
-	int ifindex;            /* 0: no such interface in this network namespace */
-	enum axdp_backend backend;  /* AXDP_BACKEND_XDP or AXDP_BACKEND_NFTABLES */
-	const char *xdp_mode;   /* native, generic, offload, or "detached" when our program is not the one attached */
-	const char *egress;     /* tcx, clsact, or NULL */
+	int ifindex;               /* 0: no such interface in this network namespace */
+	enum axdp_backend backend; /* AXDP_BACKEND_XDP or AXDP_BACKEND_NFTABLES */
+	const char *xdp_mode; /* native, generic, offload, or "detached" when our program is not the one attached */
+	const char *egress;   /* tcx, clsact, or NULL */
 };
 
 struct status {
 	struct iface ifs[AXDP_MAX_IFACES * 2];
 	int n_ifs;
 	int hooks;
-	bool maps;             /* port_allow is pinned */
+	bool maps; /* port_allow is pinned */
 	bool active;
 	pid_t pid;
-	struct axdp_counter totals[3];   /* pass, drop, egress */
-	struct axdp_counter would_drop;  /* of the drops, those Mode=audit let pass */
+	struct axdp_counter totals[3];  /* pass, drop, egress */
+	struct axdp_counter would_drop; /* of the drops, those Mode=audit let pass */
 	bool have_counters;
-	int audit;                       /* cli_running_audit() */
+	int audit; /* cli_running_audit() */
 	struct axdp_policy_usage policy;
 	bool have_policy;
 	struct cli_limits limits;
@@ -139,8 +139,7 @@ static void scan_nft(struct status *s)
 
 static bool iface_protects(const struct iface *f)
 {
-	return f->backend == AXDP_BACKEND_NFTABLES ||
-	       (f->xdp_mode && strcmp(f->xdp_mode, "detached") != 0);
+	return f->backend == AXDP_BACKEND_NFTABLES || (f->xdp_mode && strcmp(f->xdp_mode, "detached") != 0);
 }
 
 static void read_totals(struct cli *c, struct status *s)
@@ -322,8 +321,9 @@ static void print_human(struct cli *c, const struct status *s, const struct cli_
 		printf("%-11s %s%-15s%s %s", i ? "" : "interfaces", cli_c(c, CLI_BOLD), f->name, cli_c(c, CLI_RESET),
 		       axdp_backend_name(f->backend));
 		if (f->backend == AXDP_BACKEND_XDP)
-			printf(" %s%s%s, egress %s", cli_c(c, ok ? CLI_RESET : CLI_RED), f->xdp_mode ? f->xdp_mode : "missing",
-			       cli_c(c, CLI_RESET), f->egress ? f->egress : "missing");
+			printf(" %s%s%s, egress %s", cli_c(c, ok ? CLI_RESET : CLI_RED),
+			       f->xdp_mode ? f->xdp_mode : "missing", cli_c(c, CLI_RESET),
+			       f->egress ? f->egress : "missing");
 		if (!f->ifindex)
 			printf(" (no such interface here)");
 		printf("\n");
@@ -347,7 +347,8 @@ static void print_human(struct cli *c, const struct status *s, const struct cli_
 			cli_bytes(b[a], sizeof(b[a]), (double)s->totals[a].bytes);
 		}
 		printf("\ncounters    passed %s packets (%s), dropped %s%s%s (%s), egress %s (%s)", p[0], b[0],
-		       cli_c(c, s->totals[1].packets ? CLI_RED : CLI_RESET), p[1], cli_c(c, CLI_RESET), b[1], p[2], b[2]);
+		       cli_c(c, s->totals[1].packets ? CLI_RED : CLI_RESET), p[1], cli_c(c, CLI_RESET), b[1], p[2],
+		       b[2]);
 		if (s->would_drop.packets || s->audit == 1) {
 			cli_si(p[1], sizeof(p[1]), (double)s->would_drop.packets, NULL);
 			printf(", of the drops %s passed in audit mode", p[1]);

@@ -104,7 +104,7 @@ int cli_getopt(struct cli *c, int argc, char **argv, int (*on_opt)(struct cli *c
 	int opt;
 
 	cli_getopt_tables(c->command->options, ":", opts, shorts);
-	optind = 0;   /* GNU getopt: start over, also for a second parse in one process */
+	optind = 0; /* GNU getopt: start over, also for a second parse in one process */
 	opterr = 0;
 	*rc = CLI_OK;
 	while ((opt = getopt_long(argc, argv, shorts, opts, NULL)) != -1) {
@@ -122,16 +122,10 @@ int cli_getopt(struct cli *c, int argc, char **argv, int (*on_opt)(struct cli *c
 				return *rc = cli_usage(c, "--json: this command has no JSON output"), -1;
 			c->json = true;
 			break;
-		case CLI_OPT_HELP:
-			cli_print_usage(stdout, c->cmd, true);
-			return -1;
-		case CLI_OPT_VERSION:
-			printf("axdp %s\n", AXDP_VERSION);
-			return -1;
-		case ':':
-			return *rc = cli_usage(c, "option '%s' needs a value", argv[optind - 1]), -1;
-		case '?':
-			return *rc = cli_usage(c, "unknown option '%s'", argv[optind - 1]), -1;
+		case CLI_OPT_HELP: cli_print_usage(stdout, c->cmd, true); return -1;
+		case CLI_OPT_VERSION: printf("axdp %s\n", AXDP_VERSION); return -1;
+		case ':': return *rc = cli_usage(c, "option '%s' needs a value", argv[optind - 1]), -1;
+		case '?': return *rc = cli_usage(c, "unknown option '%s'", argv[optind - 1]), -1;
 		default:
 			if (!on_opt || (*rc = on_opt(c, opt, optarg, st)) != CLI_OK)
 				return -1;
@@ -413,7 +407,7 @@ bool cli_sleep(double seconds)
 const char *cli_c(const struct cli *c, enum cli_color color)
 {
 	static const char *const codes[] = {
-		[CLI_RESET] = "\033[0m", [CLI_BOLD] = "\033[1m",  [CLI_RED] = "\033[31m",
+		[CLI_RESET] = "\033[0m",  [CLI_BOLD] = "\033[1m",    [CLI_RED] = "\033[31m",
 		[CLI_GREEN] = "\033[32m", [CLI_YELLOW] = "\033[33m", [CLI_DIM] = "\033[2m",
 	};
 
@@ -474,8 +468,9 @@ void cli_addr_port(char *buf, size_t len, const struct axdp_addr *a, unsigned in
 const char *cli_proto_name(unsigned int proto)
 {
 	static const char *const names[256] = {
-		[0] = "-", [1] = "icmp", [2] = "igmp", [6] = "tcp", [17] = "udp", [41] = "ipv6", [47] = "gre",
-		[50] = "esp", [51] = "ah", [58] = "icmpv6", [89] = "ospf", [112] = "vrrp", [132] = "sctp",
+		[0] = "-",     [1] = "icmp",   [2] = "igmp",   [6] = "tcp", [17] = "udp",
+		[41] = "ipv6", [47] = "gre",   [50] = "esp",   [51] = "ah", [58] = "icmpv6",
+		[89] = "ospf", [112] = "vrrp", [132] = "sctp",
 	};
 	static char other[16];
 

@@ -36,7 +36,8 @@ static int handle_sock_event(void *ctx, void *data, size_t size)
 {
 	struct daemon *d = ctx;
 	const struct axdp_sock_event *e = data;
-	struct axdp_log_fields f = { .protocol = axdp_l4_names[e->l4 % AXDP_L4_COUNT], .port = e->port,
+	struct axdp_log_fields f = { .protocol = axdp_l4_names[e->l4 % AXDP_L4_COUNT],
+				     .port = e->port,
 				     .process = e->comm };
 
 	if (size < sizeof(*e))
@@ -97,7 +98,8 @@ static int start(struct daemon *d, char *err, size_t errlen)
 	d->bpf = open_datapath(&d->cfg, &d->dp, err, errlen) == 0;
 	d->mode.audit = d->cfg.mode == AXDP_MODE_AUDIT;
 	if (d->bpf && axdp_mode_prepare(&d->mode, &d->dp, d->cfg.bpf_object, seed_err, sizeof(seed_err)))
-		axdp_log(LOG_WARNING, "loading the %s program beside the %s one: %s; a changed Mode= applies at restart only",
+		axdp_log(LOG_WARNING,
+			 "loading the %s program beside the %s one: %s; a changed Mode= applies at restart only",
 			 axdp_mode_name(!d->mode.audit), axdp_mode_name(d->mode.audit), seed_err);
 	if (!d->bpf) {
 		/* nftables alone still protects; XDP-only cannot. */
@@ -107,9 +109,12 @@ static int start(struct daemon *d, char *err, size_t errlen)
 			snprintf(err + strlen(err), errlen - strlen(err), "; and %s", seed_err);
 			return -1;
 		}
-		axdp_log(LOG_WARNING, "%s: protecting with nftables alone; ports open at each sock_diag poll (ReconcileIntervalSec=%u)",
-			 err, d->cfg.reconcile_interval_s);
-		d->pin_watch = (mkdir(d->cfg.pin_dir, 0700) == 0 || errno == EEXIST) && access(d->cfg.pin_dir, F_OK) == 0;
+		axdp_log(
+			LOG_WARNING,
+			"%s: protecting with nftables alone; ports open at each sock_diag poll (ReconcileIntervalSec=%u)",
+			err, d->cfg.reconcile_interval_s);
+		d->pin_watch =
+			(mkdir(d->cfg.pin_dir, 0700) == 0 || errno == EEXIST) && access(d->cfg.pin_dir, F_OK) == 0;
 	} else if (d->cfg.backend == AXDP_BACKEND_NFTABLES && axdp_nft_available(err, errlen)) {
 		return -1;
 	}
@@ -119,7 +124,8 @@ static int start(struct daemon *d, char *err, size_t errlen)
 	if (axdp_portsync_open(&d->ps, d->bpf ? &d->dp : NULL, err, errlen) || (d->bpf && open_events(d, err, errlen)))
 		return -1;
 	if (d->bpf && !d->dp.hooks)
-		axdp_log(LOG_WARNING, "socket hooks unavailable (%s): ports open at the next reconcile instead of at listen()",
+		axdp_log(LOG_WARNING,
+			 "socket hooks unavailable (%s): ports open at the next reconcile instead of at listen()",
 			 d->dp.hooks_error);
 	else if (d->bpf && axdp_attach_hooks(&d->dp, err, errlen))
 		return -1;
@@ -135,8 +141,10 @@ static int start(struct daemon *d, char *err, size_t errlen)
 	daemon_nft_sync(d);
 	/* Links of interfaces not attached above get the new programs too; then the old maps go. */
 	if (d->bpf && axdp_datapath_take_over(&d->dp, seed_err, sizeof(seed_err)))
-		axdp_log(LOG_ERR, "completing the takeover of changed maps: %s; links still running the old programs keep the old maps",
-			 seed_err);
+		axdp_log(
+			LOG_ERR,
+			"completing the takeover of changed maps: %s; links still running the old programs keep the old maps",
+			seed_err);
 	return 0;
 }
 
@@ -270,18 +278,19 @@ int main(int argc, char **argv)
 		d.proc_fd = axdp_proc_events_open(err, sizeof(err));
 		d.settle_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 		if (d.proc_fd < 0)
-			axdp_log(LOG_WARNING, "%s: ports follow listeners at the periodic reconcile, every %u s",
-				 err, d.cfg.reconcile_interval_s);
+			axdp_log(LOG_WARNING, "%s: ports follow listeners at the periodic reconcile, every %u s", err,
+				 d.cfg.reconcile_interval_s);
 		else
-			axdp_log(LOG_INFO, "without socket hooks: ports follow listeners within %d ms of a process starting or ending",
-				 PROC_SETTLE_MS);
+			axdp_log(
+				LOG_INFO,
+				"without socket hooks: ports follow listeners within %d ms of a process starting or ending",
+				PROC_SETTLE_MS);
 	}
 	if (d.signal_fd < 0 || d.reconcile_fd < 0 || d.metrics_fd < 0 || d.epoll_fd < 0 ||
-	    watch(d.epoll_fd, d.signal_fd) || watch(d.epoll_fd, d.metrics_fd) ||
-	    watch(d.epoll_fd, d.reconcile_fd) || watch(d.epoll_fd, d.watchdog_fd) || watch(d.epoll_fd, d.link_fd) ||
-	    watch(d.epoll_fd, d.proc_fd) || watch(d.epoll_fd, d.settle_fd) || watch(d.epoll_fd, d.bans_watch_fd) ||
-	    watch(d.epoll_fd, d.bans_timer_fd) ||
-	    watch(d.epoll_fd, d.events ? ring_buffer__epoll_fd(d.events) : -1)) {
+	    watch(d.epoll_fd, d.signal_fd) || watch(d.epoll_fd, d.metrics_fd) || watch(d.epoll_fd, d.reconcile_fd) ||
+	    watch(d.epoll_fd, d.watchdog_fd) || watch(d.epoll_fd, d.link_fd) || watch(d.epoll_fd, d.proc_fd) ||
+	    watch(d.epoll_fd, d.settle_fd) || watch(d.epoll_fd, d.bans_watch_fd) ||
+	    watch(d.epoll_fd, d.bans_timer_fd) || watch(d.epoll_fd, d.events ? ring_buffer__epoll_fd(d.events) : -1)) {
 		axdp_log(LOG_ERR, "setting up the event loop: %s", strerror(errno));
 		return 1;
 	}
@@ -289,7 +298,7 @@ int main(int argc, char **argv)
 		axdp_log(LOG_ERR, "%s", err);
 		return 1;
 	}
-	daemon_reconcile(&d, false);   /* start() has just renewed */
+	daemon_reconcile(&d, false); /* start() has just renewed */
 	daemon_write_metrics(&d);
 	/* Before READY=1: once systemd says started, axdp(8) finds the daemon. */
 	if (axdp_pidfile_write(d.cfg.pid_file, getpid(), err, sizeof(err)))

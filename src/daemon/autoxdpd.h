@@ -39,27 +39,27 @@ struct daemon {
 	struct cmdline cmd;
 	struct axdp_config cfg;
 	struct axdp_datapath dp;
-	struct axdp_mode_switch mode;   /* the other Mode='s program, ready to swap in */
+	struct axdp_mode_switch mode; /* the other Mode='s program, ready to swap in */
 	struct axdp_portsync ps;
 	struct axdp_policy_maps pol;
-	bool policy;           /* pol is open: deny, trust and local address maps */
+	bool policy; /* pol is open: deny, trust and local address maps */
 	struct ring_buffer *events;
 	struct axdp_attachment att[AXDP_MAX_IFACES];
 	int n_att;
-	bool bpf;              /* the data path object loaded; without it nftables alone, sock_diag polling */
-	struct axdp_nft nft;   /* interfaces nftables protects (Backend=, or XDP failed on them) */
-	bool nft_due;          /* a hook opened a port: the nftables sets follow at once */
-	bool nft_how_logged;   /* the log said once how nftables is reached (libnftables or nft) */
-	bool pin_watch;        /* without a data path: the pin directory existed, 'axdp off' removes it */
+	bool bpf;            /* the data path object loaded; without it nftables alone, sock_diag polling */
+	struct axdp_nft nft; /* interfaces nftables protects (Backend=, or XDP failed on them) */
+	bool nft_due;        /* a hook opened a port: the nftables sets follow at once */
+	bool nft_how_logged; /* the log said once how nftables is reached (libnftables or nft) */
+	bool pin_watch;      /* without a data path: the pin directory existed, 'axdp off' removes it */
 	int epoll_fd, signal_fd, reconcile_fd, watchdog_fd, link_fd, metrics_fd;
-	int proc_fd;           /* without socket hooks: the process connector, or -1 */
-	int settle_fd;         /* one-shot: a burst of process events settled, reconcile */
-	int bans_watch_fd;     /* inotify on StateDirectory=: axdp changed the bans file */
-	int bans_timer_fd;     /* CLOCK_REALTIME, armed at the next ban's expiry */
-	bool bans_synced;      /* the bans trie was made equal to the file once */
-	bool settling;         /* settle_fd is armed */
+	int proc_fd;       /* without socket hooks: the process connector, or -1 */
+	int settle_fd;     /* one-shot: a burst of process events settled, reconcile */
+	int bans_watch_fd; /* inotify on StateDirectory=: axdp changed the bans file */
+	int bans_timer_fd; /* CLOCK_REALTIME, armed at the next ban's expiry */
+	bool bans_synced;  /* the bans trie was made equal to the file once */
+	bool settling;     /* settle_fd is armed */
 	bool reconcile_due;
-	bool renew_due;        /* the periodic reconcile: idle sessions' conntrack entries get stamped */
+	bool renew_due; /* the periodic reconcile: idle sessions' conntrack entries get stamped */
 	bool stop;
 };
 

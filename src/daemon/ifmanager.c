@@ -70,7 +70,8 @@ void daemon_switch_backends(struct daemon *d, bool retry)
 		for (int i = 0; i < n_nft; i++) {
 			char left[ERRLEN];
 
-			if (attached(d, names[i]) || (if_nametoindex(names[i]) && attach_xdp(d, names[i], err, sizeof(err)))) {
+			if (attached(d, names[i]) ||
+			    (if_nametoindex(names[i]) && attach_xdp(d, names[i], err, sizeof(err)))) {
 				axdp_nft_del(&d->nft, names[i]);
 				continue;
 			}
@@ -121,7 +122,8 @@ void daemon_sync_interfaces(struct daemon *d)
 		struct axdp_log_fields f = { .interface = want.name[i] };
 		char why[ERRLEN];
 
-		if (attached(d, want.name[i]) || axdp_nft_protects(&d->nft, want.name[i]) || !if_nametoindex(want.name[i]))
+		if (attached(d, want.name[i]) || axdp_nft_protects(&d->nft, want.name[i]) ||
+		    !if_nametoindex(want.name[i]))
 			continue;
 		if (d->cfg.backend != AXDP_BACKEND_NFTABLES && attach_xdp(d, want.name[i], err, sizeof(err)))
 			continue;
@@ -129,7 +131,8 @@ void daemon_sync_interfaces(struct daemon *d)
 			axdp_log_fields(LOG_ERR, &f, "%s", err);
 			continue;
 		}
-		snprintf(why, sizeof(why), "%s%s", d->cfg.backend == AXDP_BACKEND_NFTABLES ? "Backend=nftables" : "XDP failed: ",
+		snprintf(why, sizeof(why), "%s%s",
+			 d->cfg.backend == AXDP_BACKEND_NFTABLES ? "Backend=nftables" : "XDP failed: ",
 			 d->cfg.backend == AXDP_BACKEND_NFTABLES ? "" : err);
 		if (axdp_nft_available(err, sizeof(err)) || axdp_nft_add(&d->nft, want.name[i], err, sizeof(err))) {
 			axdp_log_fields(LOG_ERR, &f, "%s: not protected: %s%s%s", want.name[i], err,

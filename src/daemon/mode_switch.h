@@ -17,8 +17,8 @@
 #include "xdp_copy.h"
 
 struct axdp_mode_switch {
-	struct axdp_xdp_copy other;   /* xdp_ingress with knobs.audit flipped */
-	bool audit;                   /* the mode dp->xdp_fd judges in */
+	struct axdp_xdp_copy other; /* xdp_ingress with knobs.audit flipped */
+	bool audit;                 /* the mode dp->xdp_fd judges in */
 };
 
 /*

@@ -30,14 +30,16 @@ static void usage(FILE *out)
 
 int daemon_parse_cmdline(int argc, char **argv, struct cmdline *cmd)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },     { "interface", required_argument, NULL, 'i' },
-		{ "bpf-object", required_argument, NULL, 'o' }, { "pin-dir", required_argument, NULL, 'p' },
-		{ "xdp-mode", required_argument, NULL, 'm' },   { "check-config", no_argument, NULL, 't' },
-		{ "backend", required_argument, NULL, 'b' },
-		{ "version", no_argument, NULL, 'V' },          { "help", no_argument, NULL, 'h' },
-		{}
-	};
+	static const struct option opts[] = { { "config", required_argument, NULL, 'c' },
+					      { "interface", required_argument, NULL, 'i' },
+					      { "bpf-object", required_argument, NULL, 'o' },
+					      { "pin-dir", required_argument, NULL, 'p' },
+					      { "xdp-mode", required_argument, NULL, 'm' },
+					      { "check-config", no_argument, NULL, 't' },
+					      { "backend", required_argument, NULL, 'b' },
+					      { "version", no_argument, NULL, 'V' },
+					      { "help", no_argument, NULL, 'h' },
+					      {} };
 	int c;
 
 	cmd->config_file = AXDP_CONFIG_FILE;
@@ -54,7 +56,8 @@ int daemon_parse_cmdline(int argc, char **argv, struct cmdline *cmd)
 		case 'i':
 			if (cmd->interfaces.n == cmd->interfaces.cap) {
 				cmd->interfaces.cap = cmd->interfaces.cap ? cmd->interfaces.cap * 2 : 4;
-				cmd->interfaces.v = realloc(cmd->interfaces.v, cmd->interfaces.cap * sizeof(*cmd->interfaces.v));
+				cmd->interfaces.v =
+					realloc(cmd->interfaces.v, cmd->interfaces.cap * sizeof(*cmd->interfaces.v));
 				if (!cmd->interfaces.v)
 					return -1;
 			}

@@ -24,11 +24,13 @@ void daemon_reload(struct daemon *d)
 	if (daemon_load_config(&d->cmd, &next, err, sizeof(err)))
 		goto rejected;
 	if (strcmp(next.pin_dir, d->cfg.pin_dir) != 0) {
-		snprintf(err, sizeof(err), "PinDir=%s: a new pin directory takes effect at restart, not at reload", next.pin_dir);
+		snprintf(err, sizeof(err), "PinDir=%s: a new pin directory takes effect at restart, not at reload",
+			 next.pin_dir);
 		goto rejected_free;
 	}
 	if (strcmp(next.state_dir, d->cfg.state_dir) != 0) {
-		snprintf(err, sizeof(err), "StateDirectory=%s: a new state directory takes effect at restart, not at reload",
+		snprintf(err, sizeof(err),
+			 "StateDirectory=%s: a new state directory takes effect at restart, not at reload",
 			 next.state_dir);
 		goto rejected_free;
 	}
@@ -42,10 +44,13 @@ void daemon_reload(struct daemon *d)
 	 * applies them without a gap: the new daemon swaps its programs into
 	 * the pinned links.
 	 */
-	if (d->bpf && (memcmp(&before, &after, sizeof(before)) != 0 || strcmp(next.bpf_object, d->cfg.bpf_object) != 0)) {
-		snprintf(err, sizeof(err), "%s changed: data-path settings (BpfObject=, [Conntrack], [RateLimit], "
-			 "DropMartians=, AllowDHCPClient=, TrustOpensAllTCP=) take effect at restart, without a gap: systemctl restart autoxdp",
-			 strcmp(next.bpf_object, d->cfg.bpf_object) ? "BpfObject=" : "a data-path setting");
+	if (d->bpf &&
+	    (memcmp(&before, &after, sizeof(before)) != 0 || strcmp(next.bpf_object, d->cfg.bpf_object) != 0)) {
+		snprintf(
+			err, sizeof(err),
+			"%s changed: data-path settings (BpfObject=, [Conntrack], [RateLimit], "
+			"DropMartians=, AllowDHCPClient=, TrustOpensAllTCP=) take effect at restart, without a gap: systemctl restart autoxdp",
+			strcmp(next.bpf_object, d->cfg.bpf_object) ? "BpfObject=" : "a data-path setting");
 		goto rejected_free;
 	}
 	if (d->bpf && next.mode != d->cfg.mode) {
@@ -62,7 +67,8 @@ void daemon_reload(struct daemon *d)
 			goto rejected_free;
 		}
 		axdp_log(LOG_NOTICE, "Mode=%s: %s", axdp_mode_name(audit),
-			 audit ? "nothing is dropped, drops are counted and logged as would-drop" : "drops are enforced again");
+			 audit ? "nothing is dropped, drops are counted and logged as would-drop"
+			       : "drops are enforced again");
 	}
 	if (next.reconcile_interval_s != d->cfg.reconcile_interval_s)
 		daemon_set_interval(d->reconcile_fd, next.reconcile_interval_s * 1000000ULL);

@@ -23,15 +23,17 @@ void daemon_notify_status(struct daemon *d)
 	for (int i = 0; i < d->nft.n && len < sizeof(ifs); i++)
 		len += snprintf(ifs + len, sizeof(ifs) - len, "%s%s nftables", len ? ", " : "", d->nft.ifaces[i]);
 	sd_notifyf(0, "STATUS=%s %s; %u tcp and %u udp ports open%s",
-		   d->bpf && d->mode.audit ? "auditing (nothing dropped)" : "protecting", len ? ifs : "no interface yet",
-		   open[AXDP_L4_TCP], open[AXDP_L4_UDP],
-		   !d->bpf ? "; no data path object, polling" : d->dp.hooks ? "" : "; socket hooks unavailable, polling");
+		   d->bpf && d->mode.audit ? "auditing (nothing dropped)" : "protecting",
+		   len ? ifs : "no interface yet", open[AXDP_L4_TCP], open[AXDP_L4_UDP],
+		   !d->bpf       ? "; no data path object, polling"
+		   : d->dp.hooks ? ""
+				 : "; socket hooks unavailable, polling");
 }
 
 /* MetricsFile=: rendered by metrics.c, as 'axdp stats --format prometheus' renders it. */
 void daemon_write_metrics(struct daemon *d)
 {
-	static bool failing;   /* log a failure once, not every interval */
+	static bool failing; /* log a failure once, not every interval */
 	struct axdp_metrics_maps m = AXDP_METRICS_MAPS_NONE;
 	struct axdp_counter nft[AXDP_REASON_COUNT], nft_would[AXDP_REASON_COUNT];
 	char err[ERRLEN];

@@ -31,7 +31,7 @@ void axdp_addr_format(char *buf, size_t len, const void *a16);
 /* IPv4 is stored v4-mapped with prefix + 96. */
 struct axdp_cidr {
 	uint8_t addr[16]; /* network order; bits past prefix are always zero */
-	uint8_t prefix;	  /* 0..128 */
+	uint8_t prefix;   /* 0..128 */
 };
 
 struct axdp_cidr_list {

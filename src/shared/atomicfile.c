@@ -21,7 +21,7 @@ int axdp_atomic_open(struct axdp_atomic_file *a, const char *path, char *err, si
 	fd = open(a->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return axdp_fail(err, errlen, "creating %s: %s (is the directory there and writable?)", a->tmp,
-				strerror(errno));
+				 strerror(errno));
 	a->f = fdopen(fd, "w");
 	if (!a->f) {
 		snprintf(err, errlen, "creating %s: %s", a->tmp, strerror(errno));

@@ -248,7 +248,10 @@ struct axdp_cidr *axdp_bans_networks(const struct axdp_bans *b)
 
 bool axdp_duration_parse(const char *s, uint64_t *seconds)
 {
-	static const struct { char unit; uint64_t s; } units[] = {
+	static const struct {
+		char unit;
+		uint64_t s;
+	} units[] = {
 		{ 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 }, { 'w', 604800 },
 	};
 	uint64_t total = 0;
@@ -308,7 +311,8 @@ int axdp_bans_update(struct axdp_policy_maps *m, const char *state_dir, const st
 		goto out;
 	}
 	/* Out of the trie first: if the file cannot be written, the next run expires them again. */
-	if ((expired && axdp_policy_ban_remove(m, gone, (size_t)expired, err, errlen)) || axdp_bans_save(&b, err, errlen))
+	if ((expired && axdp_policy_ban_remove(m, gone, (size_t)expired, err, errlen)) ||
+	    axdp_bans_save(&b, err, errlen))
 		goto out;
 	if (expired)
 		axdp_log(LOG_INFO, "bans: %zd expired, %zu in force", expired, b.n);

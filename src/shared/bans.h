@@ -27,7 +27,7 @@
 
 struct axdp_ban {
 	struct axdp_cidr cidr;
-	int64_t expires;   /* Unix time, seconds; 0: until removed */
+	int64_t expires; /* Unix time, seconds; 0: until removed */
 };
 
 /* The state directory, locked, and the bans of its file sorted by network. */
@@ -36,7 +36,7 @@ struct axdp_bans {
 	int lock;
 	struct axdp_ban *v;
 	size_t n;
-	bool changed;      /* since read: axdp_bans_save() writes */
+	bool changed; /* since read: axdp_bans_save() writes */
 };
 
 /* Creates the directory if needed, locks it (waits for another holder) and reads the file.  0, or -1 with err. */

@@ -313,7 +313,7 @@ static int section_header(char *s, const struct pos *p)
 	list[0] = '\0';
 	for (int i = 0; i < SEC_COUNT && used < sizeof(list); i++) {
 		int w = snprintf(list + used, sizeof(list) - used, "%s[%s]",
-				 i == 0		      ? ""
+				 i == 0               ? ""
 				 : i + 1 == SEC_COUNT ? " or "
 						      : ", ",
 				 section_names[i]);

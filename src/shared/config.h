@@ -16,7 +16,7 @@
 #include "autoxdp_abi.h"
 #include "loader.h"
 
-#define AXDP_CONFIG_FILE       "/etc/autoxdp.conf"
+#define AXDP_CONFIG_FILE "/etc/autoxdp.conf"
 #define AXDP_CONFIG_DROPIN_DIR "/etc/autoxdp.conf.d"
 
 #define AXDP_DEFAULT_RECONCILE_INTERVAL_S 30
@@ -26,8 +26,8 @@
 /* Conntrack defaults come from autoxdp_abi.h: the BPF object has the same ones. */
 
 /* Own copies so this header needs neither <net/if.h> nor <limits.h>; config.c checks they agree. */
-#define AXDP_IFNAMSIZ  16
-#define AXDP_PATH_MAX  4096
+#define AXDP_IFNAMSIZ 16
+#define AXDP_PATH_MAX 4096
 /* Big enough for every message with a path of a sane length; longer ones are truncated. */
 #define AXDP_CONFIG_ERRLEN 1024
 
@@ -35,7 +35,7 @@
 
 /* Backend=: what enforces the policy on an interface (nft_backend.h has the nftables one). */
 enum axdp_backend {
-	AXDP_BACKEND_AUTO,      /* XDP native, else generic, else nftables, per interface */
+	AXDP_BACKEND_AUTO, /* XDP native, else generic, else nftables, per interface */
 	AXDP_BACKEND_XDP,
 	AXDP_BACKEND_NFTABLES,
 };
@@ -66,13 +66,13 @@ struct axdp_path_list {
 };
 
 /* [RateLimit] defaults; 0 turns a limit off. */
-#define AXDP_DEFAULT_SYN_PER_S          50
-#define AXDP_DEFAULT_SYN_BURST          100
-#define AXDP_DEFAULT_STRICT_SYN_PER_S   5
-#define AXDP_DEFAULT_STRICT_SYN_BURST   10
-#define AXDP_DEFAULT_ICMP_ECHO_PER_S    100
-#define AXDP_DEFAULT_ICMP_ECHO_BURST    200
-#define AXDP_DEFAULT_STRICT_PROCESSES   "sshd mysqld mariadbd postgres redis-server mongod"
+#define AXDP_DEFAULT_SYN_PER_S 50
+#define AXDP_DEFAULT_SYN_BURST 100
+#define AXDP_DEFAULT_STRICT_SYN_PER_S 5
+#define AXDP_DEFAULT_STRICT_SYN_BURST 10
+#define AXDP_DEFAULT_ICMP_ECHO_PER_S 100
+#define AXDP_DEFAULT_ICMP_ECHO_BURST 200
+#define AXDP_DEFAULT_STRICT_PROCESSES "sshd mysqld mariadbd postgres redis-server mongod"
 
 /*
  * Port sets: port p is bit (p & 7) of byte p / 8; port 0 is never set.
@@ -89,7 +89,7 @@ struct axdp_config {
 	uint32_t reconcile_interval_s;
 	char pid_file[AXDP_PATH_MAX];     /* written at READY, removed at exit; axdp(8) finds the daemon by it */
 	char state_dir[AXDP_PATH_MAX];    /* runtime bans (bans.h), kept across restarts and reboots */
-	char metrics_file[AXDP_PATH_MAX];  /* empty: no metrics file */
+	char metrics_file[AXDP_PATH_MAX]; /* empty: no metrics file */
 	uint32_t metrics_interval_s;
 
 	/* [Ports] */
@@ -106,11 +106,11 @@ struct axdp_config {
 
 	/* [Policy] */
 	struct axdp_cidr_list deny_cidrs;
-	struct axdp_path_list deny_list_files;  /* read by the daemon (denylist.h), not by this parser */
+	struct axdp_path_list deny_list_files; /* read by the daemon (denylist.h), not by this parser */
 	struct axdp_cidr_list trust_cidrs;
 	bool trust_opens_all_tcp;
 	bool drop_martians;
-	bool allow_dhcp_client;  /* DHCP server replies pass to a client that binds no port */
+	bool allow_dhcp_client; /* DHCP server replies pass to a client that binds no port */
 
 	/* [RateLimit]: per second and burst (units); per-port and echo rates are split across CPUs */
 	uint32_t syn_per_s, syn_burst;
@@ -135,8 +135,7 @@ void axdp_config_defaults(struct axdp_config *c);
  * on failure it is not written at all and err holds "FILE:LINE: ...".
  * Reload pattern: load into a new struct, on success free the old one and assign.
  */
-int axdp_config_load(struct axdp_config *c, const char *main_file, const char *dropin_dir,
-		     char *err, size_t errlen);
+int axdp_config_load(struct axdp_config *c, const char *main_file, const char *dropin_dir, char *err, size_t errlen);
 
 /*
  * Applies one file on top of an initialized *c.  A missing file is an

@@ -26,7 +26,7 @@ struct key {
 	/* Bounds of the value (T_UINT, T_PORTS) or of its length (T_PATH, T_PATHS, T_IFNAMES, T_NAMES). */
 	uint32_t min, max;
 	const char *const *names; /* T_ENUM: value i is spelled names[i], NULL-terminated */
-	const char *def;	  /* spelled as in the file, so defaults go through the parsers */
+	const char *def;          /* spelled as in the file, so defaults go through the parsers */
 };
 
 /* Where the line being parsed came from, and where its error goes. */

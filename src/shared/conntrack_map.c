@@ -15,7 +15,8 @@ static bool is_v4(const struct axdp_flow_key *key)
 
 static struct axdp_flow4_key to_v4(const struct axdp_flow_key *key)
 {
-	return (struct axdp_flow4_key){ .remote = key->remote.w[3], .local = key->local.w[3],
+	return (struct axdp_flow4_key){ .remote = key->remote.w[3],
+					.local = key->local.w[3],
 					.ports = axdp_flow4_ports(key->remote_port, key->local_port),
 					.proto = key->proto };
 }

@@ -12,11 +12,14 @@
 #include "autoxdp_abi.h"
 
 struct axdp_conntrack {
-	int fd;    /* AXDP_MAP_CONNTRACK: IPv6 flows; -1 when not open */
-	int fd4;   /* AXDP_MAP_CONNTRACK4: IPv4 flows; -1 when not open */
+	int fd;  /* AXDP_MAP_CONNTRACK: IPv6 flows; -1 when not open */
+	int fd4; /* AXDP_MAP_CONNTRACK4: IPv4 flows; -1 when not open */
 };
 
-#define AXDP_CONNTRACK_NONE { -1, -1 }
+#define AXDP_CONNTRACK_NONE \
+	{                   \
+		-1, -1      \
+	}
 
 /* Both maps open (neither fd is -1). */
 bool axdp_conntrack_open(const struct axdp_conntrack *ct);
@@ -34,7 +37,8 @@ int axdp_conntrack_delete(const struct axdp_conntrack *ct, const struct axdp_flo
  * returned.  0, or -1 with errno when reading a map failed.
  */
 int axdp_conntrack_foreach(const struct axdp_conntrack *ct,
-			   int (*each)(const struct axdp_flow_key *key, const struct axdp_flow *flow, void *ctx), void *ctx);
+			   int (*each)(const struct axdp_flow_key *key, const struct axdp_flow *flow, void *ctx),
+			   void *ctx);
 
 /* Entries in both maps (idle ones stay until the LRU reuses them), or -1 with errno. */
 long axdp_conntrack_count(const struct axdp_conntrack *ct);

@@ -11,7 +11,8 @@
 #define REFRESH_NS AXDP_NSEC_PER_SEC
 
 /* Adds the entry, or stamps an idle one now; true when it wrote. */
-static bool keep_one(const struct axdp_conntrack *ct, const struct axdp_flow_key *key, __u64 now, struct axdp_seed_counts *out)
+static bool keep_one(const struct axdp_conntrack *ct, const struct axdp_flow_key *key, __u64 now,
+		     struct axdp_seed_counts *out)
 {
 	struct axdp_flow flow = { .last_seen_ns = now };
 

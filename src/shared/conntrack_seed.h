@@ -8,8 +8,8 @@
 #include "sockdiag.h"
 
 struct axdp_seed_counts {
-	unsigned int added;      /* connections that had no entry */
-	unsigned int refreshed;  /* entries idle for over a second, stamped now */
+	unsigned int added;     /* connections that had no entry */
+	unsigned int refreshed; /* entries idle for over a second, stamped now */
 };
 
 /*

@@ -71,14 +71,15 @@ uint64_t *axdp_deny_buckets_covered(const struct axdp_lpm_key *keys, size_t n)
 /* One key's mark on the state words: a bucket keeps the strongest state any key gives it. */
 struct state_mark {
 	uint64_t *words;
-	enum axdp_deny_state state;   /* what the key gives a bucket it does not cover whole */
+	enum axdp_deny_state state; /* what the key gives a bucket it does not cover whole */
 };
 
 static void raise_state(void *ctx, uint32_t from, uint32_t count, bool whole)
 {
 	/* Weakest to strongest: none, exact set, exact set and trie, denied. */
-	static const uint8_t rank[4] = { [AXDP_DENY_NONE] = 0, [AXDP_DENY_EXACT] = 1, [AXDP_DENY_LOOKUP] = 2,
-					 [AXDP_DENY_WHOLE] = 3 };
+	static const uint8_t rank[4] = {
+		[AXDP_DENY_NONE] = 0, [AXDP_DENY_EXACT] = 1, [AXDP_DENY_LOOKUP] = 2, [AXDP_DENY_WHOLE] = 3
+	};
 	const struct state_mark *m = ctx;
 	uint64_t want = whole ? AXDP_DENY_WHOLE : m->state;
 
@@ -190,7 +191,7 @@ void axdp_deny_state_fill(uint64_t *words, const struct axdp_deny_layout *l)
 		const struct axdp_addr *a = &l->v6[i];
 
 		raise_state(&exact, axdp_source_bucket_v6(ntohl(a->w[0]), AXDP_DENY_STATE_V6_BITS), 1, false);
-		set_bits(seen, axdp_deny_seen_bit_v6(ntohl(a->w[0]), ntohl(a->w[1]), ntohl(a->w[2]), ntohl(a->w[3])),
-			 1, false);
+		set_bits(seen, axdp_deny_seen_bit_v6(ntohl(a->w[0]), ntohl(a->w[1]), ntohl(a->w[2]), ntohl(a->w[3])), 1,
+			 false);
 	}
 }

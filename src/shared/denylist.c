@@ -26,8 +26,8 @@ int axdp_denylist_read(const char *path, struct axdp_cidr_list *out, char *err, 
 	int rc = 0;
 
 	if (!f)
-		return axdp_fail(err, errlen, "%s: cannot open (%s): check DenyListFile= and the file's permissions", path,
-				strerror(errno));
+		return axdp_fail(err, errlen, "%s: cannot open (%s): check DenyListFile= and the file's permissions",
+				 path, strerror(errno));
 	axdp_lines_init(&lines, f, path);
 	while (rc == 0 && (rc = axdp_lines_next(&lines, &buf, &len, err, errlen)) > 0) {
 		char *s = buf, *end = buf + len, *tok, *cut;
@@ -52,8 +52,10 @@ int axdp_denylist_read(const char *path, struct axdp_cidr_list *out, char *err, 
 		if (s != end || axdp_cidr_parse(tok, (size_t)(cut - tok), true, &c)) {
 			while (end > tok && is_space(end[-1]))
 				end--;
-			snprintf(err, errlen, "%s:%lu: \"%.*s\" is not an address or ADDRESS/PREFIX (one per line; "
-				 "comments start with # or ;)", path, line, (int)((end - tok) > 60 ? 60 : end - tok), tok);
+			snprintf(err, errlen,
+				 "%s:%lu: \"%.*s\" is not an address or ADDRESS/PREFIX (one per line; "
+				 "comments start with # or ;)",
+				 path, line, (int)((end - tok) > 60 ? 60 : end - tok), tok);
 			rc = -1;
 		} else if (axdp_cidr_list_add(out, &c)) {
 			rc = axdp_fail(err, errlen, "%s:%lu: out of memory", path, line);
@@ -220,10 +222,11 @@ int axdp_denylist_import(const char *file, const char *config_file, const char *
 		return axdp_fail(err, errlen, "%s: no address or CIDR in it: nothing to import", file);
 	if (res->entries > AXDP_DENY_ENTRIES)
 		return axdp_fail(err, errlen, "%s: %zu entries, more than the %u a deny list holds", file, res->entries,
-				AXDP_DENY_ENTRIES);
+				 AXDP_DENY_ENTRIES);
 	if (has_space(dropin_dir))
-		return axdp_fail(err, errlen, "%s: a drop-in directory with white space cannot be named in DenyListFile=",
-				dropin_dir);
+		return axdp_fail(
+			err, errlen,
+			"%s: a drop-in directory with white space cannot be named in DenyListFile=", dropin_dir);
 	if (import_name(file, dropin_dir, res->list_path, sizeof(res->list_path)) ||
 	    snprintf(res->dropin_path, sizeof(res->dropin_path), "%s/%s", dropin_dir, AXDP_DENYLIST_IMPORT_DROPIN) >=
 		    (int)sizeof(res->dropin_path))
@@ -233,7 +236,8 @@ int axdp_denylist_import(const char *file, const char *config_file, const char *
 	/* The configuration must parse now: a drop-in written on top of a broken one would hide the cause. */
 	if (axdp_config_load(&cfg, config_file, dropin_dir, err, errlen))
 		return -1;
-	if (copy_file(file, res->list_path, err, errlen) || write_dropin(&cfg, res->list_path, res->dropin_path, err, errlen)) {
+	if (copy_file(file, res->list_path, err, errlen) ||
+	    write_dropin(&cfg, res->list_path, res->dropin_path, err, errlen)) {
 		axdp_config_free(&cfg);
 		return -1;
 	}

@@ -31,10 +31,10 @@ int axdp_denylist_collect(const struct axdp_config *cfg, struct axdp_cidr_list *
 
 /* Where an import went and what it did. */
 struct axdp_denylist_import {
-	char list_path[AXDP_PATH_MAX];    /* the copy: DROPIN_DIR/deny-NAME.list */
-	char dropin_path[AXDP_PATH_MAX];  /* DROPIN_DIR/90-axdp-import.conf */
-	size_t entries;                   /* in the imported file, after removing repeats */
-	pid_t reloaded;                   /* the daemon sent SIGHUP; 0: none running, applies at its start */
+	char list_path[AXDP_PATH_MAX];   /* the copy: DROPIN_DIR/deny-NAME.list */
+	char dropin_path[AXDP_PATH_MAX]; /* DROPIN_DIR/90-axdp-import.conf */
+	size_t entries;                  /* in the imported file, after removing repeats */
+	pid_t reloaded;                  /* the daemon sent SIGHUP; 0: none running, applies at its start */
 };
 
 #define AXDP_DENYLIST_IMPORT_DROPIN "90-axdp-import.conf"

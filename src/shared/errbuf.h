@@ -11,8 +11,7 @@
 #include <limits.h>
 #include <stddef.h>
 
-__attribute__((format(printf, 3, 4)))
-int axdp_fail(char *err, size_t errlen, const char *fmt, ...);
+__attribute__((format(printf, 3, 4))) int axdp_fail(char *err, size_t errlen, const char *fmt, ...);
 
 /*
  * The errno of a netlink error or NLMSG_DONE status (the kernel sends -errno).  Anything else (a positive

@@ -37,7 +37,8 @@ static int collect_route(const struct nlmsghdr *h, void *data)
 	if (h->nlmsg_type != RTM_NEWROUTE || h->nlmsg_len < mnl_nlmsg_size(sizeof(*rt)) || rt->rtm_dst_len != 0 ||
 	    rt->rtm_table != RT_TABLE_MAIN || rt->rtm_type != RTN_UNICAST)
 		return MNL_CB_OK;
-	mnl_attr_for_each(a, h, sizeof(*rt)) {
+	mnl_attr_for_each(a, h, sizeof(*rt))
+	{
 		if (mnl_attr_get_type(a) == RTA_OIF && mnl_attr_get_payload_len(a) >= sizeof(int)) {
 			add_unique(l, (int)mnl_attr_get_u32(a));
 		} else if (mnl_attr_get_type(a) == RTA_MULTIPATH) {
@@ -63,7 +64,9 @@ static int dump_routes(struct mnl_socket *nl, int family, struct axdp_iface_list
 		struct nlmsghdr nh;
 		struct rtmsg rt;
 	} req = {
-		.nh = { .nlmsg_len = sizeof(req), .nlmsg_type = RTM_GETROUTE, .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP },
+		.nh = { .nlmsg_len = sizeof(req),
+			.nlmsg_type = RTM_GETROUTE,
+			.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP },
 		.rt = { .rtm_family = family },
 	};
 	int rc, tries = 0;
@@ -102,8 +105,9 @@ int axdp_link_monitor_open(char *err, size_t errlen)
 	 * Routes too: a default route often arrives (DHCP, RA) after its link came up.
 	 * Addresses: the data path drops the host's own addresses as sources.
 	 */
-	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK | RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE |
-									 RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR };
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK,
+				  .nl_groups = RTMGRP_LINK | RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE |
+					       RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR };
 	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
 
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {

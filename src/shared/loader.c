@@ -75,11 +75,13 @@ static int prepare_pin_dir(const char *pin_dir, char *err, size_t errlen)
 	*slash = '\0';
 	if (!on_bpffs(parent)) {
 		if (strcmp(parent, "/sys/fs/bpf") != 0)
-			return axdp_fail(err, errlen, "pin directory %s: %s is not a bpf filesystem; mount one with 'mount -t bpf bpf %s'",
-				    pin_dir, parent, parent);
+			return axdp_fail(
+				err, errlen,
+				"pin directory %s: %s is not a bpf filesystem; mount one with 'mount -t bpf bpf %s'",
+				pin_dir, parent, parent);
 		if (mount("bpf", parent, "bpf", 0, "mode=0700") != 0)
 			return axdp_fail(err, errlen, "mounting bpffs on %s: %s; mount it with 'mount -t bpf bpf %s'",
-				    parent, strerror(errno), parent);
+					 parent, strerror(errno), parent);
 	}
 	snprintf(links, sizeof(links), "%s/" AXDP_LINKS_SUBDIR, pin_dir);
 	if ((mkdir(pin_dir, 0700) != 0 && errno != EEXIST) || (mkdir(links, 0700) != 0 && errno != EEXIST))
@@ -104,8 +106,7 @@ const struct btf_var_secinfo *axdp_knobs_var(const struct btf *btf, __u32 datase
 	return NULL;
 }
 
-int axdp_set_knobs(struct bpf_object *obj, const char *path, const struct axdp_knobs *knobs,
-		   char *err, size_t errlen)
+int axdp_set_knobs(struct bpf_object *obj, const char *path, const struct axdp_knobs *knobs, char *err, size_t errlen)
 {
 	struct bpf_map *rodata = bpf_object__find_map_by_name(obj, ".rodata");
 	struct btf *btf = bpf_object__btf(obj);
@@ -124,8 +125,10 @@ int axdp_set_knobs(struct bpf_object *obj, const char *path, const struct axdp_k
 		return axdp_fail(err, errlen, "%s: no variable '%s' in .rodata: not an autoxdp data path object", path,
 				 AXDP_KNOBS_VAR);
 	if (var->size != sizeof(*knobs) || var->offset + var->size > size)
-		return axdp_fail(err, errlen, "%s: variable '%s' is %u bytes, this program expects %zu: object and program are from different versions",
-			    path, AXDP_KNOBS_VAR, var->size, sizeof(*knobs));
+		return axdp_fail(
+			err, errlen,
+			"%s: variable '%s' is %u bytes, this program expects %zu: object and program are from different versions",
+			path, AXDP_KNOBS_VAR, var->size, sizeof(*knobs));
 	data = malloc(size);
 	if (!data)
 		return axdp_fail(err, errlen, "%s: setting '%s': out of memory", path, AXDP_KNOBS_VAR);
@@ -180,8 +183,8 @@ static long carry_v4_flows(const struct axdp_datapath *dp, bool forget)
 	return axdp_datapath_conntrack(dp, &ct, err, sizeof(err)) ? -1 : axdp_conntrack_carry_v4(&ct, forget);
 }
 
-static int open_and_load(struct axdp_datapath *dp, const char *path, const struct axdp_load_opts *opts,
-			 bool hooks, char *err, size_t errlen)
+static int open_and_load(struct axdp_datapath *dp, const char *path, const struct axdp_load_opts *opts, bool hooks,
+			 char *err, size_t errlen)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, open_opts, .pin_root_path = dp->pin_dir);
 	static const __u32 no_key[sizeof(opts->knobs.rate_hash_key) / sizeof(__u32)];
@@ -192,7 +195,7 @@ static int open_and_load(struct axdp_datapath *dp, const char *path, const struc
 	dp->obj = bpf_object__open_file(path, &open_opts);
 	if (!dp->obj)
 		return axdp_fail(err, errlen, "opening BPF object %s: %s; install autoxdp or pass the object's path",
-			    path, strerror(errno));
+				 path, strerror(errno));
 	rate_sets = bpf_object__find_map_by_name(dp->obj, AXDP_MAP_RATE_SETS);
 	if (!rate_sets)
 		return axdp_fail(err, errlen, "%s: no map '%s': not this version's data path object", path,
@@ -215,8 +218,10 @@ static int open_and_load(struct axdp_datapath *dp, const char *path, const struc
 		return -1;
 	rc = bpf_object__load(dp->obj);
 	if (rc)
-		return axdp_fail(err, errlen, "loading %s: %s (the verifier refused it or a map could not be created: libbpf's messages above say which); what is pinned in %s stays in force",
-			    path, strerror(-rc), dp->pin_dir);
+		return axdp_fail(
+			err, errlen,
+			"loading %s: %s (the verifier refused it or a map could not be created: libbpf's messages above say which); what is pinned in %s stays in force",
+			path, strerror(-rc), dp->pin_dir);
 	if (dp->migration && axdp_migration_apply(dp->migration, dp->migrated, sizeof(dp->migrated), err, errlen)) {
 		snprintf(err + strlen(err), errlen - strlen(err), "; the maps pinned in %s stay in force", dp->pin_dir);
 		return -1;
@@ -283,7 +288,8 @@ enum axdp_link_pin axdp_link_pin_parse(const char *file, const char **name)
 
 	*name = dash ? dash + 1 : NULL;
 	for (int k = 0; dash && k < AXDP_PIN_OTHER; k++)
-		if (strlen(link_pin_names[k]) == (size_t)(dash - file) && !strncmp(file, link_pin_names[k], dash - file))
+		if (strlen(link_pin_names[k]) == (size_t)(dash - file) &&
+		    !strncmp(file, link_pin_names[k], dash - file))
 			return k;
 	return AXDP_PIN_OTHER;
 }
@@ -336,10 +342,12 @@ static int pin_new_link(int link_fd, const char *path, const char *ifname, char 
 	return 0;
 }
 
-static int attach_xdp(const struct axdp_datapath *dp, struct axdp_attachment *a, enum axdp_xdp_mode mode,
-		      char *err, size_t errlen)
+static int attach_xdp(const struct axdp_datapath *dp, struct axdp_attachment *a, enum axdp_xdp_mode mode, char *err,
+		      size_t errlen)
 {
-	static const __u32 flags[] = { [AXDP_XDP_NATIVE] = XDP_FLAGS_DRV_MODE, [AXDP_XDP_GENERIC] = XDP_FLAGS_SKB_MODE };
+	static const __u32 flags[] = {
+		[AXDP_XDP_NATIVE] = XDP_FLAGS_DRV_MODE, [AXDP_XDP_GENERIC] = XDP_FLAGS_SKB_MODE
+	};
 	LIBBPF_OPTS(bpf_xdp_query_opts, query);
 	LIBBPF_OPTS(bpf_link_create_opts, lopts);
 	char path[PATH_MAX];
@@ -366,15 +374,20 @@ static int attach_xdp(const struct axdp_datapath *dp, struct axdp_attachment *a,
 		}
 		native_errno = errno;
 		if (mode == AXDP_XDP_NATIVE)
-			return axdp_fail(err, errlen, "%s: attaching XDP in native mode: %s (driver without XDP support or MTU above its XDP limit; try XdpMode=generic)",
-				    a->ifname, strerror(native_errno));
+			return axdp_fail(
+				err, errlen,
+				"%s: attaching XDP in native mode: %s (driver without XDP support or MTU above its XDP limit; try XdpMode=generic)",
+				a->ifname, strerror(native_errno));
 	}
 	lopts.flags = flags[AXDP_XDP_GENERIC];
 	fd = bpf_link_create(dp->xdp_fd, a->ifindex, BPF_XDP, &lopts);
 	if (fd < 0) {
 		rc = errno;
-		return axdp_fail(err, errlen, "%s: attaching XDP in generic mode: %s%s", a->ifname, strerror(rc),
-			    rc == EBUSY || rc == EEXIST ? " (another XDP program is attached: remove it with 'ip link set dev IFACE xdp off')" : "");
+		return axdp_fail(
+			err, errlen, "%s: attaching XDP in generic mode: %s%s", a->ifname, strerror(rc),
+			rc == EBUSY || rc == EEXIST
+				? " (another XDP program is attached: remove it with 'ip link set dev IFACE xdp off')"
+				: "");
 	}
 	a->xdp_mode = AXDP_XDP_GENERIC;
 	return pin_new_link(fd, path, a->ifname, err, errlen);
@@ -383,8 +396,8 @@ static int attach_xdp(const struct axdp_datapath *dp, struct axdp_attachment *a,
 static int attach_clsact(const struct axdp_datapath *dp, struct axdp_attachment *a, char *err, size_t errlen)
 {
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = a->ifindex, .attach_point = BPF_TC_EGRESS);
-	LIBBPF_OPTS(bpf_tc_opts, tc, .prog_fd = dp->tc_fd, .handle = AXDP_TC_HANDLE,
-		    .priority = AXDP_TC_PRIORITY, .flags = BPF_TC_F_REPLACE);
+	LIBBPF_OPTS(bpf_tc_opts, tc, .prog_fd = dp->tc_fd, .handle = AXDP_TC_HANDLE, .priority = AXDP_TC_PRIORITY,
+		    .flags = BPF_TC_F_REPLACE);
 	char path[PATH_MAX];
 	int rc = bpf_tc_hook_create(&hook);
 
@@ -453,7 +466,8 @@ static int swap_pinned_links(const struct axdp_datapath *dp, char *err, size_t e
 			rc = adopt_link(path, dp->tc_fd, a.ifname, err, errlen) < 0;
 		else if (kind == AXDP_PIN_CLSACT && (a.ifindex = if_nametoindex(a.ifname)))
 			rc = unlink(path) == 0 ? attach_clsact(dp, &a, err, errlen)
-					       : axdp_fail(err, errlen, "%s: replacing pin %s: %s", a.ifname, path, strerror(errno));
+					       : axdp_fail(err, errlen, "%s: replacing pin %s: %s", a.ifname, path,
+							   strerror(errno));
 	}
 	closedir(d);
 	return rc ? -1 : 0;
@@ -492,7 +506,8 @@ static void clear_slot_counters(int counters_fd, __u32 slot)
  * that no longer exist are free again; with none left the interface counts
  * under slot 0, with the packets of unregistered interfaces.
  */
-static int register_counter_slot(const struct axdp_datapath *dp, const struct axdp_attachment *a, char *err, size_t errlen)
+static int register_counter_slot(const struct axdp_datapath *dp, const struct axdp_attachment *a, char *err,
+				 size_t errlen)
 {
 	int fd = axdp_datapath_map_fd(dp, AXDP_MAP_IFACE_SLOTS, err, errlen);
 	__u32 key = a->ifindex % AXDP_IFINDEX_KEYS;
@@ -585,13 +600,15 @@ int axdp_attach_hooks(const struct axdp_datapath *dp, char *err, size_t errlen)
 	if (!dp->hooks)
 		return axdp_fail(err, errlen, "socket hooks were not loaded: %s", dp->hooks_error);
 	if (!root)
-		return axdp_fail(err, errlen, "no cgroup v2 hierarchy at /sys/fs/cgroup or /sys/fs/cgroup/unified: UDP binds cannot be hooked");
+		return axdp_fail(
+			err, errlen,
+			"no cgroup v2 hierarchy at /sys/fs/cgroup or /sys/fs/cgroup/unified: UDP binds cannot be hooked");
 	cgroup_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (cgroup_fd < 0)
 		return axdp_fail(err, errlen, "opening cgroup %s: %s", root, strerror(errno));
 	for (size_t i = 0; i < HOOK_COUNT && !rc; i++)
-		rc = attach_hook(dp, hook_programs[i], strcmp(hook_programs[i], AXDP_PROG_LISTEN) ? cgroup_fd : -1,
-				 err, errlen);
+		rc = attach_hook(dp, hook_programs[i], strcmp(hook_programs[i], AXDP_PROG_LISTEN) ? cgroup_fd : -1, err,
+				 errlen);
 	close(cgroup_fd);
 	return rc;
 }
@@ -601,7 +618,9 @@ static int detach_link(const char *path, const char *ifname, char *err, size_t e
 	int fd = bpf_obj_get(path);
 
 	if (fd < 0)
-		return errno == ENOENT ? 0 : axdp_fail(err, errlen, "%s: opening pinned link %s: %s", ifname, path, strerror(errno));
+		return errno == ENOENT ? 0
+				       : axdp_fail(err, errlen, "%s: opening pinned link %s: %s", ifname, path,
+						   strerror(errno));
 	/* Detach even if another process still holds the link open. */
 	bpf_link_detach(fd);
 	close(fd);
@@ -658,7 +677,8 @@ int axdp_remove_all(const char *pin_dir, char *err, size_t errlen)
 		if (de->d_name[0] == '.' || !name ||
 		    snprintf(link, sizeof(link), "%s/%s", path, de->d_name) >= (int)sizeof(link))
 			continue;
-		rc = kind == AXDP_PIN_HOOK ? detach_link(link, name, err, errlen) : axdp_detach(pin_dir, name, err, errlen);
+		rc = kind == AXDP_PIN_HOOK ? detach_link(link, name, err, errlen)
+					   : axdp_detach(pin_dir, name, err, errlen);
 		if (rc) {
 			closedir(dir);
 			return -1;
@@ -670,7 +690,8 @@ int axdp_remove_all(const char *pin_dir, char *err, size_t errlen)
 	/* What is left are the pinned maps: the directory is autoxdp's own (prepare_pin_dir made it). */
 	dir = opendir(pin_dir);
 	while (dir && (de = readdir(dir))) {
-		if (de->d_name[0] == '.' || snprintf(path, sizeof(path), "%s/%s", pin_dir, de->d_name) >= (int)sizeof(path))
+		if (de->d_name[0] == '.' ||
+		    snprintf(path, sizeof(path), "%s/%s", pin_dir, de->d_name) >= (int)sizeof(path))
 			continue;
 		if (unlink(path) && errno != ENOENT) {
 			closedir(dir);
@@ -680,6 +701,7 @@ int axdp_remove_all(const char *pin_dir, char *err, size_t errlen)
 	if (dir)
 		closedir(dir);
 	if (rmdir(pin_dir) && errno != ENOENT)
-		return axdp_fail(err, errlen, "removing pin directory %s: %s (something else is pinned there)", pin_dir, strerror(errno));
+		return axdp_fail(err, errlen, "removing pin directory %s: %s (something else is pinned there)", pin_dir,
+				 strerror(errno));
 	return 0;
 }

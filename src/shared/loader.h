@@ -20,14 +20,14 @@
 #define AXDP_PIN_DIR_DEFAULT "/sys/fs/bpf/autoxdp"
 
 enum axdp_xdp_mode {
-	AXDP_XDP_AUTO,     /* native, else generic */
+	AXDP_XDP_AUTO, /* native, else generic */
 	AXDP_XDP_NATIVE,
 	AXDP_XDP_GENERIC,
 };
 
 enum axdp_tc_mode {
-	AXDP_TC_TCX,       /* a bpf_link, pinned (Linux >= 6.6) */
-	AXDP_TC_CLSACT,    /* a clsact filter, for older kernels */
+	AXDP_TC_TCX,    /* a bpf_link, pinned (Linux >= 6.6) */
+	AXDP_TC_CLSACT, /* a clsact filter, for older kernels */
 };
 
 struct bpf_object;
@@ -38,29 +38,29 @@ struct axdp_datapath {
 	struct bpf_object *obj;
 	int xdp_fd;
 	int tc_fd;
-	bool hooks;              /* the socket hooks loaded too */
-	char hooks_error[256];   /* why they did not, when they were asked for */
+	bool hooks;            /* the socket hooks loaded too */
+	char hooks_error[256]; /* why they did not, when they were asked for */
 	char pin_dir[256];
 	/* Pinned maps of another definition this load took over, until axdp_datapath_take_over. */
 	struct axdp_migration *migration;
-	char migrated[1024];     /* what became of each: empty when none changed */
-	bool v4_flows_carried;   /* conntrack held IPv4 flows, as before conntrack4: a takeover too */
+	char migrated[1024];   /* what became of each: empty when none changed */
+	bool v4_flows_carried; /* conntrack held IPv4 flows, as before conntrack4: a takeover too */
 };
 
 struct axdp_load_opts {
-	const char *object_path;   /* NULL: AXDP_OBJECT_DEFAULT */
-	const char *pin_dir;       /* NULL: AXDP_PIN_DIR_DEFAULT; created, bpffs mounted if missing */
-	struct axdp_knobs knobs;   /* AXDP_KNOBS_DEFAULT unless the config says otherwise */
-	bool hooks;                /* load the socket hooks as well; without them if the kernel refuses */
+	const char *object_path; /* NULL: AXDP_OBJECT_DEFAULT */
+	const char *pin_dir;     /* NULL: AXDP_PIN_DIR_DEFAULT; created, bpffs mounted if missing */
+	struct axdp_knobs knobs; /* AXDP_KNOBS_DEFAULT unless the config says otherwise */
+	bool hooks;              /* load the socket hooks as well; without them if the kernel refuses */
 };
 
 /* What attaching achieved on one interface. */
 struct axdp_attachment {
 	char ifname[IF_NAMESIZE];
 	int ifindex;
-	enum axdp_xdp_mode xdp_mode;   /* NATIVE or GENERIC */
+	enum axdp_xdp_mode xdp_mode; /* NATIVE or GENERIC */
 	enum axdp_tc_mode tc_mode;
-	bool adopted;                  /* existing links were updated in place, no gap */
+	bool adopted; /* existing links were updated in place, no gap */
 };
 
 /*
@@ -127,8 +127,7 @@ struct btf_var_secinfo;
 const struct btf_var_secinfo *axdp_knobs_var(const struct btf *btf, __u32 datasec_id);
 
 /* Writes knobs into the .rodata of obj (opened from path, not loaded yet), found by name through BTF. */
-int axdp_set_knobs(struct bpf_object *obj, const char *path, const struct axdp_knobs *knobs, char *err,
-		   size_t errlen);
+int axdp_set_knobs(struct bpf_object *obj, const char *path, const struct axdp_knobs *knobs, char *err, size_t errlen);
 
 /*
  * Our links are pinned as PinDir=/links/KIND-NAME: NAME is the interface,
@@ -137,11 +136,11 @@ int axdp_set_knobs(struct bpf_object *obj, const char *path, const struct axdp_k
 #define AXDP_LINKS_SUBDIR "links"
 
 enum axdp_link_pin {
-	AXDP_PIN_XDP,      /* "xdp-IFACE" */
-	AXDP_PIN_TCX,      /* "tc-IFACE": the tcx egress link */
-	AXDP_PIN_CLSACT,   /* "clsact-IFACE": the record of a clsact filter (older kernels) */
-	AXDP_PIN_HOOK,     /* "hook-PROGRAM" */
-	AXDP_PIN_OTHER,    /* none of ours */
+	AXDP_PIN_XDP,    /* "xdp-IFACE" */
+	AXDP_PIN_TCX,    /* "tc-IFACE": the tcx egress link */
+	AXDP_PIN_CLSACT, /* "clsact-IFACE": the record of a clsact filter (older kernels) */
+	AXDP_PIN_HOOK,   /* "hook-PROGRAM" */
+	AXDP_PIN_OTHER,  /* none of ours */
 };
 
 /* The kind of a pin's file name; *name: what follows "KIND-", NULL without a dash. */

@@ -16,8 +16,8 @@ void axdp_log_init(void)
 	unsigned long dev, ino;
 	struct stat st;
 
-	to_journal = stream && sscanf(stream, "%lu:%lu", &dev, &ino) == 2 && fstat(2, &st) == 0 &&
-		     st.st_dev == dev && st.st_ino == ino;
+	to_journal = stream && sscanf(stream, "%lu:%lu", &dev, &ino) == 2 && fstat(2, &st) == 0 && st.st_dev == dev &&
+		     st.st_ino == ino;
 }
 
 void axdp_log_fields(int priority, const struct axdp_log_fields *f, const char *fmt, ...)
@@ -35,10 +35,7 @@ void axdp_log_fields(int priority, const struct axdp_log_fields *f, const char *
 		fprintf(stderr, "autoxdpd: %s\n", msg);
 		return;
 	}
-	sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%d", priority,
-			"AXDP_PROTOCOL=%s", f->protocol ? f->protocol : "",
-			"AXDP_PORT=%u", f->port,
-			"AXDP_PROCESS=%s", f->process ? f->process : "",
-			"AXDP_INTERFACE=%s", f->interface ? f->interface : "",
-			NULL);
+	sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%d", priority, "AXDP_PROTOCOL=%s", f->protocol ? f->protocol : "",
+			"AXDP_PORT=%u", f->port, "AXDP_PROCESS=%s", f->process ? f->process : "", "AXDP_INTERFACE=%s",
+			f->interface ? f->interface : "", NULL);
 }

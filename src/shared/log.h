@@ -18,8 +18,8 @@ struct axdp_log_fields {
 
 void axdp_log_init(void);
 
-__attribute__((format(printf, 3, 4)))
-void axdp_log_fields(int priority, const struct axdp_log_fields *f, const char *fmt, ...);
+__attribute__((format(printf, 3, 4))) void axdp_log_fields(int priority, const struct axdp_log_fields *f,
+							   const char *fmt, ...);
 
 #define axdp_log(priority, ...) axdp_log_fields(priority, NULL, __VA_ARGS__)
 

@@ -17,7 +17,7 @@
 /* More than the object has pinned maps. */
 #define MAX_MAPS 32
 /* The new map's pin beside the old one until the rename. */
-#define NEW_PIN_SUFFIX "_takeover"  /* bpffs refuses names with a dot */
+#define NEW_PIN_SUFFIX "_takeover" /* bpffs refuses names with a dot */
 
 /*
  * Maps the programs themselves write: between apply and the swap the old
@@ -27,32 +27,28 @@
  */
 enum catch_up {
 	CATCH_UP_NONE,
-	CATCH_UP_MISSING,   /* hash entries the new map lacks: flows opened meanwhile */
-	CATCH_UP_LATER,     /* __u64 clocks: the later of the two */
-	CATCH_UP_COUNTS,    /* per-CPU __u64 counts: what the old ones counted since the copy is added */
+	CATCH_UP_MISSING, /* hash entries the new map lacks: flows opened meanwhile */
+	CATCH_UP_LATER,   /* __u64 clocks: the later of the two */
+	CATCH_UP_COUNTS,  /* per-CPU __u64 counts: what the old ones counted since the copy is added */
 };
 
 static const struct {
 	const char *name;
 	enum catch_up how;
 } written_by_programs[] = {
-	{ AXDP_MAP_CONNTRACK, CATCH_UP_MISSING },
-	{ AXDP_MAP_CONNTRACK4, CATCH_UP_MISSING },
-	{ AXDP_MAP_FRAGMENTS, CATCH_UP_MISSING },
-	{ AXDP_MAP_FRAGMENTS4, CATCH_UP_MISSING },
-	{ AXDP_MAP_UDP_SOCKS, CATCH_UP_MISSING },
-	{ AXDP_MAP_FLOW_PORTS, CATCH_UP_LATER },
-	{ AXDP_MAP_EGRESS_CLOCK, CATCH_UP_LATER },
-	{ AXDP_MAP_COUNTERS, CATCH_UP_COUNTS },
+	{ AXDP_MAP_CONNTRACK, CATCH_UP_MISSING },  { AXDP_MAP_CONNTRACK4, CATCH_UP_MISSING },
+	{ AXDP_MAP_FRAGMENTS, CATCH_UP_MISSING },  { AXDP_MAP_FRAGMENTS4, CATCH_UP_MISSING },
+	{ AXDP_MAP_UDP_SOCKS, CATCH_UP_MISSING },  { AXDP_MAP_FLOW_PORTS, CATCH_UP_LATER },
+	{ AXDP_MAP_EGRESS_CLOCK, CATCH_UP_LATER }, { AXDP_MAP_COUNTERS, CATCH_UP_COUNTS },
 };
 
 struct taken_over {
-	struct bpf_map *map;        /* the object's, created fresh by libbpf */
+	struct bpf_map *map; /* the object's, created fresh by libbpf */
 	char pin[PATH_MAX];
 	int old_fd;
 	struct bpf_map_info old;
-	bool carried;               /* the layouts allowed copying entries */
-	void *counts;               /* CATCH_UP_COUNTS: the old values at the copy */
+	bool carried; /* the layouts allowed copying entries */
+	void *counts; /* CATCH_UP_COUNTS: the old values at the copy */
 };
 
 struct axdp_migration {
@@ -125,7 +121,7 @@ static void widen(__u32 type, __u32 old_size, __u32 new_size, const char *old, c
 
 	memset(new, 0, value_bytes(type, new_size));
 	for (int c = 0; c < cpus_of(type); c++)
-		memcpy(new + c * ns, old + c * os, old_size);
+		memcpy(new + c *ns, old + c * os, old_size);
 }
 
 static bool all_zero(const char *v, size_t len)
@@ -177,8 +173,8 @@ static int copy_entries(const struct taken_over *t, const char *snapshot, int ne
 		int walk = 0;
 
 		/* Bounded: a hash map restarts its walk when the previous key went away meanwhile. */
-		for (__u64 n = 0; n < 2ull * t->old.max_entries && (walk = bpf_map_get_next_key(t->old_fd, prev, next)) == 0;
-		     n++) {
+		for (__u64 n = 0;
+		     n < 2ull * t->old.max_entries && (walk = bpf_map_get_next_key(t->old_fd, prev, next)) == 0; n++) {
 			if (bpf_map_lookup_elem(t->old_fd, next, ov) == 0) {
 				widen(t->old.type, t->old.value_size, new->value_size, ov, nv);
 				if (bpf_map_update_elem(new_fd, next, nv, flags) == 0)
@@ -214,8 +210,8 @@ static void *read_all(int fd, const struct bpf_map_info *info)
 }
 
 /* Records the map pinned at its pin path (fd) for taking over, and unpins the object's so libbpf creates it anew. */
-static int take(struct axdp_migration **m, struct bpf_map *map, int fd, const struct bpf_map_info *pinned,
-		char *err, size_t errlen)
+static int take(struct axdp_migration **m, struct bpf_map *map, int fd, const struct bpf_map_info *pinned, char *err,
+		size_t errlen)
 {
 	struct taken_over *t;
 
@@ -223,8 +219,8 @@ static int take(struct axdp_migration **m, struct bpf_map *map, int fd, const st
 		return close(fd), axdp_fail(err, errlen, "map %s: taking over %s: out of memory", bpf_map__name(map),
 					    bpf_map__pin_path(map));
 	if ((*m)->n == MAX_MAPS)
-		return close(fd), axdp_fail(err, errlen, "map %s: more than %d pinned maps changed", bpf_map__name(map),
-					    MAX_MAPS);
+		return close(fd),
+		       axdp_fail(err, errlen, "map %s: more than %d pinned maps changed", bpf_map__name(map), MAX_MAPS);
 	t = &(*m)->t[(*m)->n++];
 	t->map = map;
 	t->old_fd = fd;
@@ -241,7 +237,8 @@ int axdp_migration_plan(struct bpf_object *obj, struct axdp_migration **out, cha
 	struct bpf_map *map;
 
 	*out = NULL;
-	bpf_object__for_each_map(map, obj) {
+	bpf_object__for_each_map(map, obj)
+	{
 		const char *pin = bpf_map__pin_path(map);
 		struct bpf_map_info info = {};
 		__u32 len = sizeof(info);
@@ -274,8 +271,7 @@ int axdp_migration_plan(struct bpf_object *obj, struct axdp_migration **out, cha
 }
 
 /* One clause more in the report, "; "-separated. */
-__attribute__((format(printf, 3, 4)))
-static void append(char *report, size_t len, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void append(char *report, size_t len, const char *fmt, ...)
 {
 	size_t used = strlen(report);
 	va_list ap;
@@ -346,22 +342,26 @@ int axdp_migration_apply(struct axdp_migration *m, char *report, size_t reportle
 		int fd = bpf_map__fd(t->map);
 
 		if (bpf_obj_get_info_by_fd(fd, &new, &len))
-			return axdp_fail(err, errlen, "map %s: reading the new map's definition: %s", name, strerror(errno));
+			return axdp_fail(err, errlen, "map %s: reading the new map's definition: %s", name,
+					 strerror(errno));
 		why = why_not_carried(&t->old, &new);
 		t->carried = !why;
 		/* Counts are copied from a snapshot, so finish adds exactly what came after it. */
 		if (t->carried && catch_up_of(name) == CATCH_UP_COUNTS && !(t->counts = read_all(t->old_fd, &t->old)))
-			return axdp_fail(err, errlen, "map %s: reading the counts of %s: %s", name, t->pin, strerror(errno));
+			return axdp_fail(err, errlen, "map %s: reading the counts of %s: %s", name, t->pin,
+					 strerror(errno));
 		if (t->carried && copy_entries(t, t->counts, fd, &new, BPF_ANY, &tally))
-			return axdp_fail(err, errlen, "map %s: copying the entries of %s: %s", name, t->pin, strerror(errno));
+			return axdp_fail(err, errlen, "map %s: copying the entries of %s: %s", name, t->pin,
+					 strerror(errno));
 		if (tally.left)
 			snprintf(left, sizeof(left), ", %lu left behind (no room)", tally.left);
 		if (why)
 			append(report, reportlen, "%s (%u entries of %u bytes, was %u of %u): starts empty, %s", name,
 			       new.max_entries, new.value_size, t->old.max_entries, t->old.value_size, why);
 		else
-			append(report, reportlen, "%s (%u entries of %u bytes, was %u of %u): %lu entries carried over%s",
-			       name, new.max_entries, new.value_size, t->old.max_entries, t->old.value_size, tally.carried,
+			append(report, reportlen,
+			       "%s (%u entries of %u bytes, was %u of %u): %lu entries carried over%s", name,
+			       new.max_entries, new.value_size, t->old.max_entries, t->old.value_size, tally.carried,
 			       left);
 	}
 	return move_pins(m, err, errlen);
@@ -421,17 +421,10 @@ void axdp_migration_finish(struct axdp_migration *m)
 			continue;
 		entries = t->old.max_entries < new.max_entries ? t->old.max_entries : new.max_entries;
 		switch (catch_up_of(bpf_map__name(t->map))) {
-		case CATCH_UP_MISSING:
-			copy_entries(t, NULL, fd, &new, BPF_NOEXIST, &ignored);
-			break;
-		case CATCH_UP_LATER:
-			catch_up_later(t, fd, entries);
-			break;
-		case CATCH_UP_COUNTS:
-			catch_up_counts(t, fd, &new, entries);
-			break;
-		case CATCH_UP_NONE:
-			break;
+		case CATCH_UP_MISSING: copy_entries(t, NULL, fd, &new, BPF_NOEXIST, &ignored); break;
+		case CATCH_UP_LATER: catch_up_later(t, fd, entries); break;
+		case CATCH_UP_COUNTS: catch_up_counts(t, fd, &new, entries); break;
+		case CATCH_UP_NONE: break;
 		}
 	}
 	axdp_migration_free(m);

@@ -15,8 +15,8 @@
 /* What a counter slot counts.  Slot 0 counts interfaces without a slot of their own: "other". */
 struct axdp_slot_iface {
 	bool used;
-	__u32 ifindex;               /* 0 for slot 0 */
-	char name[IF_NAMESIZE + 8];  /* "if12" when the index has no name in this network namespace */
+	__u32 ifindex;              /* 0 for slot 0 */
+	char name[IF_NAMESIZE + 8]; /* "if12" when the index has no name in this network namespace */
 };
 
 #define AXDP_SLOT_OTHER "other"

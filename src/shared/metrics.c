@@ -29,7 +29,7 @@ static void family(FILE *out, const char *name, const char *type, const char *he
 /* One row of counters: an XDP interface slot, or the nftables backend's interfaces together. */
 struct counter_row {
 	const char *name;
-	const struct axdp_counter *c, *would;   /* would: NULL when nothing counts would-drops */
+	const struct axdp_counter *c, *would; /* would: NULL when nothing counts would-drops */
 };
 
 static void render_rows(FILE *out, const struct counter_row *rows, int n, bool would)
@@ -42,8 +42,8 @@ static void render_rows(FILE *out, const struct counter_row *rows, int n, bool w
 			     : "Packets judged by the data path, by action, reason and interface.");
 		for (int i = 0; i < n; i++)
 			for (int r = 0; r < AXDP_REASON_COUNT; r++) {
-				fprintf(out, "%s{action=\"%s\",reason=\"%s\",interface=\"", name, axdp_reason_labels[r].action,
-					axdp_reason_labels[r].name);
+				fprintf(out, "%s{action=\"%s\",reason=\"%s\",interface=\"", name,
+					axdp_reason_labels[r].action, axdp_reason_labels[r].name);
 				label_value(out, rows[i].name);
 				fprintf(out, "\"} %llu\n",
 					(unsigned long long)(bytes ? rows[i].c[r].bytes : rows[i].c[r].packets));
@@ -57,7 +57,8 @@ static void render_rows(FILE *out, const struct counter_row *rows, int n, bool w
 		for (int r = 0; rows[i].would && r < AXDP_REASON_COUNT; r++) {
 			if (!AXDP_REASON_DROPS(r))
 				continue;
-			fprintf(out, "autoxdp_would_drop_packets_total{reason=\"%s\",interface=\"", axdp_reason_labels[r].name);
+			fprintf(out, "autoxdp_would_drop_packets_total{reason=\"%s\",interface=\"",
+				axdp_reason_labels[r].name);
 			label_value(out, rows[i].name);
 			fprintf(out, "\"} %llu\n", (unsigned long long)rows[i].would[r].packets);
 		}
@@ -112,12 +113,13 @@ int axdp_metrics_render(FILE *out, const struct axdp_metrics_maps *m, char *err,
 		long n = axdp_conntrack_count(&m->conntrack);
 
 		if (n < 0)
-			return axdp_fail(err, errlen, "reading maps %s and %s: %s", AXDP_MAP_CONNTRACK, AXDP_MAP_CONNTRACK4,
-					 strerror(errno));
+			return axdp_fail(err, errlen, "reading maps %s and %s: %s", AXDP_MAP_CONNTRACK,
+					 AXDP_MAP_CONNTRACK4, strerror(errno));
 		family(out, "autoxdp_conntrack_entries", "gauge",
 		       "Entries in the connection table; idle ones stay until the table reuses them.");
 		fprintf(out, "autoxdp_conntrack_entries %ld\n", n);
-		family(out, "autoxdp_conntrack_capacity", "gauge", "Size of each family's connection table (IPv4, IPv6).");
+		family(out, "autoxdp_conntrack_capacity", "gauge",
+		       "Size of each family's connection table (IPv4, IPv6).");
 		fprintf(out, "autoxdp_conntrack_capacity %d\n", AXDP_CT_ENTRIES);
 	}
 	if (m->event_budget >= 0) {
@@ -130,7 +132,8 @@ int axdp_metrics_render(FILE *out, const struct axdp_metrics_maps *m, char *err,
 		fprintf(out, "autoxdp_events_skipped %lld\n", n);
 	}
 	if (m->audit >= 0) {
-		family(out, "autoxdp_audit_mode", "gauge", "1 while the data path runs in Mode=audit (drops nothing), 0 in enforce.");
+		family(out, "autoxdp_audit_mode", "gauge",
+		       "1 while the data path runs in Mode=audit (drops nothing), 0 in enforce.");
 		fprintf(out, "autoxdp_audit_mode %d\n", m->audit);
 	}
 	family(out, "autoxdp_build_info", "gauge", "Version of the program that wrote these metrics.");

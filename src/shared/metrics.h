@@ -32,7 +32,10 @@ struct axdp_metrics_maps {
 	const struct axdp_counter *nft_would;
 };
 
-#define AXDP_METRICS_MAPS_NONE { -1, -1, -1, AXDP_CONNTRACK_NONE, -1, -1, -1, NULL, NULL }
+#define AXDP_METRICS_MAPS_NONE                                          \
+	{                                                               \
+		-1, -1, -1, AXDP_CONNTRACK_NONE, -1, -1, -1, NULL, NULL \
+	}
 
 /* The interface label of the nftables backend's counters: they count its interfaces together. */
 #define AXDP_NFT_ROW "nftables"

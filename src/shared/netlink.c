@@ -21,7 +21,9 @@ static ssize_t recv_from_kernel(int fd, void *buf, size_t len, const char **what
 	for (;;) {
 		struct sockaddr_nl from = { .nl_family = AF_NETLINK };
 		struct iovec iov = { buf, len };
-		struct msghdr msg = { .msg_name = &from, .msg_namelen = sizeof(from), .msg_iov = &iov, .msg_iovlen = 1 };
+		struct msghdr msg = {
+			.msg_name = &from, .msg_namelen = sizeof(from), .msg_iov = &iov, .msg_iovlen = 1
+		};
 		ssize_t n = recvmsg(fd, &msg, 0);
 
 		if (n < 0 && errno == EINTR)
@@ -99,7 +101,8 @@ static int done_message(const struct nlmsghdr *h, void *data)
 
 int axdp_nl_parse(const void *buf, size_t len, uint32_t seq, uint32_t portid, mnl_cb_t cb, void *data)
 {
-	static mnl_cb_t control[NLMSG_MIN_TYPE] = { /* not const: libmnl takes a plain pointer */
+	static mnl_cb_t control[NLMSG_MIN_TYPE] = {
+		/* not const: libmnl takes a plain pointer */
 		[NLMSG_ERROR] = error_message,
 		[NLMSG_DONE] = done_message,
 	};

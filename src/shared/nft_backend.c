@@ -99,7 +99,7 @@ static void put_addr(FILE *out, const void *a16)
 /* One set's elements, each written by put(i), separated; nothing at all when there are none. */
 struct elements {
 	FILE *out;
-	bool full;          /* inside a table block: "elements = { ... }" */
+	bool full; /* inside a table block: "elements = { ... }" */
 	const char *set;
 	int n;
 };
@@ -192,7 +192,8 @@ static void render_addr(struct elements *e, const struct axdp_port_state *ports,
 }
 
 /* Existing connections, so their next inbound packet passes before conntrack has seen them both ways. */
-static void render_seeds(struct elements *e, const struct axdp_socket_set *seeds, const struct axdp_config *cfg, bool v4)
+static void render_seeds(struct elements *e, const struct axdp_socket_set *seeds, const struct axdp_config *cfg,
+			 bool v4)
 {
 	for (size_t i = 0; seeds && i < seeds->n; i++) {
 		const struct axdp_socket *c = &seeds->v[i];
@@ -208,7 +209,6 @@ static void render_seeds(struct elements *e, const struct axdp_socket_set *seeds
 			c->proto == IPPROTO_TCP ? cfg->tcp_timeout_s : cfg->udp_timeout_s);
 	}
 }
-
 
 enum cidr_pick { CIDR_ALL, CIDR_NETS, CIDR_HOSTS };
 
@@ -239,10 +239,40 @@ static void render_cidrs(struct elements *e, const struct axdp_cidr_list *list, 
 	}
 }
 
-enum set_kind { S_IFACES, S_TCP_ANY, S_UDP_ANY, S_TCP_ANY4, S_TCP_ANY6, S_UDP_ANY4, S_UDP_ANY6, S_TCP4, S_TCP6, S_UDP4, S_UDP6,
-		S_TCP_STRICT, S_TCP_UNLIMITED, S_TRUST4, S_TRUST6, S_DENY4, S_DENY6,
-		S_DENY_HOSTS4, S_DENY_HOSTS6, S_BAN4, S_BAN6, S_SEED4, S_SEED6,
-		S_SYN4, S_SYN6, S_SYN_STRICT4, S_SYN_STRICT6, S_UDP_RATE4, S_UDP_RATE6, S_UDP_PACKETS, S_UDP_BYTES, S_COUNT };
+enum set_kind {
+	S_IFACES,
+	S_TCP_ANY,
+	S_UDP_ANY,
+	S_TCP_ANY4,
+	S_TCP_ANY6,
+	S_UDP_ANY4,
+	S_UDP_ANY6,
+	S_TCP4,
+	S_TCP6,
+	S_UDP4,
+	S_UDP6,
+	S_TCP_STRICT,
+	S_TCP_UNLIMITED,
+	S_TRUST4,
+	S_TRUST6,
+	S_DENY4,
+	S_DENY6,
+	S_DENY_HOSTS4,
+	S_DENY_HOSTS6,
+	S_BAN4,
+	S_BAN6,
+	S_SEED4,
+	S_SEED6,
+	S_SYN4,
+	S_SYN6,
+	S_SYN_STRICT4,
+	S_SYN_STRICT6,
+	S_UDP_RATE4,
+	S_UDP_RATE6,
+	S_UDP_PACKETS,
+	S_UDP_BYTES,
+	S_COUNT
+};
 
 /*
  * Per-source buckets: one element per source (masked) and port, idle
@@ -295,14 +325,14 @@ static const struct set_def {
 	[S_UDP_BYTES] = { "udp_port_bytes", "inet_service; size 65536; flags dynamic,timeout; timeout 60s", NULL },
 };
 
-
 /* The verdicts the rules below reach: each has a counter of its name, and in audit mode a drop one "audit_NAME" too. */
 static const enum axdp_reason nft_reasons[] = {
-	AXDP_PASS_TCP_PORT, AXDP_PASS_TCP_FLOW, AXDP_PASS_UDP_PORT, AXDP_PASS_UDP_FLOW, AXDP_PASS_ICMP_ERROR,
-	AXDP_PASS_ICMP_ECHO, AXDP_PASS_ICMP_FLOW, AXDP_PASS_NDP, AXDP_PASS_TRUSTED, AXDP_PASS_DHCP_REPLY,
-	AXDP_DROP_DENIED, AXDP_DROP_MARTIAN, AXDP_DROP_PROTO, AXDP_DROP_TCP_MALFORMED, AXDP_DROP_TCP_CLOSED,
-	AXDP_DROP_UDP_MALFORMED, AXDP_DROP_UDP_CLOSED, AXDP_DROP_ICMP_OTHER, AXDP_DROP_ICMP_UNMATCHED,
-	AXDP_DROP_SYN_RATE, AXDP_DROP_UDP_RATE, AXDP_DROP_UDP_BUDGET, AXDP_DROP_ICMP_RATE,
+	AXDP_PASS_TCP_PORT,   AXDP_PASS_TCP_FLOW,      AXDP_PASS_UDP_PORT,       AXDP_PASS_UDP_FLOW,
+	AXDP_PASS_ICMP_ERROR, AXDP_PASS_ICMP_ECHO,     AXDP_PASS_ICMP_FLOW,      AXDP_PASS_NDP,
+	AXDP_PASS_TRUSTED,    AXDP_PASS_DHCP_REPLY,    AXDP_DROP_DENIED,         AXDP_DROP_MARTIAN,
+	AXDP_DROP_PROTO,      AXDP_DROP_TCP_MALFORMED, AXDP_DROP_TCP_CLOSED,     AXDP_DROP_UDP_MALFORMED,
+	AXDP_DROP_UDP_CLOSED, AXDP_DROP_ICMP_OTHER,    AXDP_DROP_ICMP_UNMATCHED, AXDP_DROP_SYN_RATE,
+	AXDP_DROP_UDP_RATE,   AXDP_DROP_UDP_BUDGET,    AXDP_DROP_ICMP_RATE,
 };
 
 #define AUDIT_PREFIX "audit_"
@@ -373,18 +403,22 @@ static void meter(FILE *out, const struct axdp_config *cfg, const char *match, e
 static void render_chains(FILE *out, const struct axdp_nft *nft, const struct axdp_config *cfg)
 {
 	static const char *const open_tcp[] = { "tcp dport @tcp_open", "meta nfproto ipv4 tcp dport @tcp_open4",
-						"meta nfproto ipv6 tcp dport @tcp_open6", "ip daddr . tcp dport @tcp_open_addr4",
+						"meta nfproto ipv6 tcp dport @tcp_open6",
+						"ip daddr . tcp dport @tcp_open_addr4",
 						"ip6 daddr . tcp dport @tcp_open_addr6" };
 	static const char *const open_udp[] = { "udp dport @udp_open", "meta nfproto ipv4 udp dport @udp_open4",
-						"meta nfproto ipv6 udp dport @udp_open6", "ip daddr . udp dport @udp_open_addr4",
+						"meta nfproto ipv6 udp dport @udp_open6",
+						"ip daddr . udp dport @udp_open_addr4",
 						"ip6 daddr . udp dport @udp_open_addr6" };
 	const size_t n_open = sizeof(open_tcp) / sizeof(open_tcp[0]);
 
 	for (int i = 0; i < nft->n && !nft->no_ingress; i++) {
 		fputs("\tchain ", out);
 		put_chain_name(out, nft->ifaces[i]);
-		fprintf(out, " {\n\t\ttype filter hook ingress device \"%s\" priority %d; policy accept;\n"
-			     "\t\tjump ingress\n\t}\n\n", nft->ifaces[i], AXDP_NFT_INGRESS_PRIORITY);
+		fprintf(out,
+			" {\n\t\ttype filter hook ingress device \"%s\" priority %d; policy accept;\n"
+			"\t\tjump ingress\n\t}\n\n",
+			nft->ifaces[i], AXDP_NFT_INGRESS_PRIORITY);
 	}
 	fputs("\tchain ingress {\n", out);
 	RULE(out, cfg, AXDP_DROP_DENIED, "ip saddr @denied4");
@@ -413,12 +447,15 @@ static void render_chains(FILE *out, const struct axdp_nft *nft, const struct ax
 	fputs("\t\ttcp flags & (syn | ack) == syn jump ingress_syn\n"
 	      "\t\tmeta l4proto udp jump ingress_udp\n"
 	      "\t\ticmp type echo-request jump ingress_echo\n"
-	      "\t\ticmpv6 type echo-request jump ingress_echo\n", out);
-	RULE(out, cfg, AXDP_DROP_ICMP_OTHER, "icmp type != { echo-reply, echo-request, destination-unreachable, time-exceeded, "
-		   "parameter-problem }");
-	RULE(out, cfg, AXDP_DROP_ICMP_OTHER, "icmpv6 type != { destination-unreachable, packet-too-big, time-exceeded, "
-		   "parameter-problem, echo-request, echo-reply, mld-listener-query, mld-listener-report, mld-listener-done, "
-		   "mld2-listener-report, nd-router-solicit, nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert }");
+	      "\t\ticmpv6 type echo-request jump ingress_echo\n",
+	      out);
+	RULE(out, cfg, AXDP_DROP_ICMP_OTHER,
+	     "icmp type != { echo-reply, echo-request, destination-unreachable, time-exceeded, "
+	     "parameter-problem }");
+	RULE(out, cfg, AXDP_DROP_ICMP_OTHER,
+	     "icmpv6 type != { destination-unreachable, packet-too-big, time-exceeded, "
+	     "parameter-problem, echo-request, echo-reply, mld-listener-query, mld-listener-report, mld-listener-done, "
+	     "mld2-listener-report, nd-router-solicit, nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert }");
 	fputs("\t}\n\n\tchain ingress_syn {\n", out);
 	for (size_t i = 0; i < n_open; i++)
 		fprintf(out, "\t\t%s goto ingress_syn_open\n", open_tcp[i]);
@@ -428,10 +465,11 @@ static void render_chains(FILE *out, const struct axdp_nft *nft, const struct ax
 	/* New connections per source and port, by the port's tier; trusted sources are exempt. */
 	fputs("\t}\n\n\tchain ingress_syn_open {\n"
 	      "\t\tip saddr @trusted4 return\n\t\tip6 saddr @trusted6 return\n"
-	      "\t\ttcp dport @tcp_unlimited return\n", out);
+	      "\t\ttcp dport @tcp_unlimited return\n",
+	      out);
 	if (cfg->strict_syn_per_s)
-		meter(out, cfg, "tcp dport @tcp_strict ", S_SYN_STRICT4, "tcp", cfg->strict_syn_per_s, cfg->strict_syn_burst,
-		      AXDP_DROP_SYN_RATE);
+		meter(out, cfg, "tcp dport @tcp_strict ", S_SYN_STRICT4, "tcp", cfg->strict_syn_per_s,
+		      cfg->strict_syn_burst, AXDP_DROP_SYN_RATE);
 	fputs("\t\ttcp dport @tcp_strict return\n", out);
 	if (cfg->syn_per_s)
 		meter(out, cfg, "", S_SYN4, "tcp", cfg->syn_per_s, cfg->syn_burst, AXDP_DROP_SYN_RATE);
@@ -441,16 +479,19 @@ static void render_chains(FILE *out, const struct axdp_nft *nft, const struct ax
 		fprintf(out, "\t\t%s goto ingress_udp_open\n", open_udp[i]);
 	fputs("\t}\n\n\tchain ingress_udp_open {\n", out);
 	if (cfg->udp_per_s) {
-		fputs("\t\tip saddr @trusted4 goto ingress_udp_port\n\t\tip6 saddr @trusted6 goto ingress_udp_port\n", out);
+		fputs("\t\tip saddr @trusted4 goto ingress_udp_port\n\t\tip6 saddr @trusted6 goto ingress_udp_port\n",
+		      out);
 		meter(out, cfg, "", S_UDP_RATE4, "udp", cfg->udp_per_s, cfg->udp_burst, AXDP_DROP_UDP_RATE);
 	}
 	fputs("\t\tgoto ingress_udp_port\n\t}\n\n\tchain ingress_udp_port {\n", out);
 	if (cfg->udp_port_packets_per_s)
-		RULE(out, cfg, AXDP_DROP_UDP_BUDGET, "update @udp_port_packets { udp dport limit rate over %u/second burst %u packets }",
+		RULE(out, cfg, AXDP_DROP_UDP_BUDGET,
+		     "update @udp_port_packets { udp dport limit rate over %u/second burst %u packets }",
 		     cfg->udp_port_packets_per_s, burst_of(cfg->udp_port_packets_per_s / 10));
 	/* A tenth of a second's worth at once, as the XDP path's per-port budget. */
 	if (cfg->udp_port_bytes_per_s)
-		RULE(out, cfg, AXDP_DROP_UDP_BUDGET, "update @udp_port_bytes { udp dport limit rate over %u bytes/second burst %u bytes }",
+		RULE(out, cfg, AXDP_DROP_UDP_BUDGET,
+		     "update @udp_port_bytes { udp dport limit rate over %u bytes/second burst %u bytes }",
 		     cfg->udp_port_bytes_per_s, burst_of(cfg->udp_port_bytes_per_s / 10));
 	fputs("\t}\n\n\tchain ingress_echo {\n", out);
 	if (cfg->icmp_echo_per_s) {
@@ -458,13 +499,15 @@ static void render_chains(FILE *out, const struct axdp_nft *nft, const struct ax
 		RULE(out, cfg, AXDP_DROP_ICMP_RATE, "limit rate over %u/second burst %u packets", cfg->icmp_echo_per_s,
 		     burst_of(cfg->icmp_echo_burst));
 	}
-	fprintf(out, "\t}\n\n"
+	fprintf(out,
+		"\t}\n\n"
 		"\tchain prerouting {\n"
 		"\t\ttype filter hook prerouting priority %d; policy accept;\n"
 		"\t\tiif \"lo\" accept\n"
 		"\t\tiifname @" AXDP_NFT_SET_IFACES " jump protect\n"
 		"\t}\n\n"
-		"\tchain protect {\n", AXDP_NFT_PRIORITY);
+		"\tchain protect {\n",
+		AXDP_NFT_PRIORITY);
 	if (nft->no_ingress)
 		fputs("\t\tjump ingress\n", out);
 	/* The host's own address arriving from outside is spoofed. */
@@ -481,10 +524,14 @@ static void render_chains(FILE *out, const struct axdp_nft *nft, const struct ax
 	RULE(out, cfg, AXDP_PASS_TCP_FLOW, "meta l4proto tcp ct state established,related");
 	RULE(out, cfg, AXDP_PASS_UDP_FLOW, "meta l4proto udp ct state established,related");
 	/* Existing connections, so their next inbound packet passes before conntrack has seen them both ways. */
-	RULE(out, cfg, AXDP_PASS_TCP_FLOW, "meta l4proto tcp meta l4proto . ip saddr . th sport . ip daddr . th dport @seeded4");
-	RULE(out, cfg, AXDP_PASS_TCP_FLOW, "meta l4proto tcp meta l4proto . ip6 saddr . th sport . ip6 daddr . th dport @seeded6");
-	RULE(out, cfg, AXDP_PASS_UDP_FLOW, "meta l4proto udp meta l4proto . ip saddr . th sport . ip daddr . th dport @seeded4");
-	RULE(out, cfg, AXDP_PASS_UDP_FLOW, "meta l4proto udp meta l4proto . ip6 saddr . th sport . ip6 daddr . th dport @seeded6");
+	RULE(out, cfg, AXDP_PASS_TCP_FLOW,
+	     "meta l4proto tcp meta l4proto . ip saddr . th sport . ip daddr . th dport @seeded4");
+	RULE(out, cfg, AXDP_PASS_TCP_FLOW,
+	     "meta l4proto tcp meta l4proto . ip6 saddr . th sport . ip6 daddr . th dport @seeded6");
+	RULE(out, cfg, AXDP_PASS_UDP_FLOW,
+	     "meta l4proto udp meta l4proto . ip saddr . th sport . ip daddr . th dport @seeded4");
+	RULE(out, cfg, AXDP_PASS_UDP_FLOW,
+	     "meta l4proto udp meta l4proto . ip6 saddr . th sport . ip6 daddr . th dport @seeded6");
 	/* AllowDHCPClient=: the replies a client that binds no port must get (autoxdpd(8), DHCP clients). */
 	if (cfg->allow_dhcp_client) {
 		RULE(out, cfg, AXDP_PASS_DHCP_REPLY, "meta nfproto ipv4 udp sport 67 udp dport 68");
@@ -495,16 +542,19 @@ static void render_chains(FILE *out, const struct axdp_nft *nft, const struct ax
 	RULE(out, cfg, AXDP_PASS_ICMP_FLOW, "icmp type echo-reply ct state established");
 	RULE(out, cfg, AXDP_PASS_ICMP_FLOW, "icmpv6 type echo-reply ct state established");
 	RULE(out, cfg, AXDP_PASS_ICMP_ERROR, "meta l4proto { icmp, ipv6-icmp } ct state related");
-	RULE(out, cfg, AXDP_PASS_NDP, "icmpv6 type { mld-listener-query, mld-listener-report, mld-listener-done, "
-		   "mld2-listener-report, nd-router-solicit, nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert }");
+	RULE(out, cfg, AXDP_PASS_NDP,
+	     "icmpv6 type { mld-listener-query, mld-listener-report, mld-listener-done, "
+	     "mld2-listener-report, nd-router-solicit, nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert }");
 	/*
 	 * A bare SYN to a closed port is judged here again: one whose first
 	 * fragment did not hold the TCP flags passed the ingress stage.
 	 */
 	RULE(out, cfg, AXDP_DROP_TCP_CLOSED, "meta l4proto tcp");
 	RULE(out, cfg, AXDP_DROP_UDP_CLOSED, "meta l4proto udp");
-	RULE(out, cfg, AXDP_DROP_ICMP_UNMATCHED, "icmp type { destination-unreachable, time-exceeded, parameter-problem }");
-	RULE(out, cfg, AXDP_DROP_ICMP_UNMATCHED, "icmpv6 type { destination-unreachable, packet-too-big, time-exceeded, parameter-problem }");
+	RULE(out, cfg, AXDP_DROP_ICMP_UNMATCHED,
+	     "icmp type { destination-unreachable, time-exceeded, parameter-problem }");
+	RULE(out, cfg, AXDP_DROP_ICMP_UNMATCHED,
+	     "icmpv6 type { destination-unreachable, packet-too-big, time-exceeded, parameter-problem }");
 	RULE(out, cfg, AXDP_DROP_ICMP_OTHER, "meta l4proto { icmp, ipv6-icmp }");
 	RULE(out, cfg, AXDP_DROP_PROTO, "meta nfproto { ipv4, ipv6 }");
 	fputs("\t}\n", out);
@@ -529,7 +579,8 @@ static void render_tier(struct elements *e, const struct axdp_port_state *ports,
 
 		if (!(ports->flags[p] & AXDP_PORT_OPEN) || ports->tiers[p] != tier)
 			continue;
-		while (end + 1 < AXDP_PORTS && (ports->flags[end + 1] & AXDP_PORT_OPEN) && ports->tiers[end + 1] == tier)
+		while (end + 1 < AXDP_PORTS && (ports->flags[end + 1] & AXDP_PORT_OPEN) &&
+		       ports->tiers[end + 1] == tier)
 			end++;
 		elem_begin(e);
 		fprintf(e->out, end == p ? "%u" : "%u-%u", p, end);
@@ -563,7 +614,8 @@ static void render_bans(struct elements *e, const struct axdp_nft_bans *bans, bo
 
 static void render_set(FILE *out, bool full, enum set_kind k, const struct axdp_nft *nft,
 		       const struct axdp_port_state *ports, const struct axdp_socket_set *seeds,
-		       const struct axdp_nft_policy *pol, const struct axdp_nft_bans *bans, const struct axdp_config *cfg)
+		       const struct axdp_nft_policy *pol, const struct axdp_nft_bans *bans,
+		       const struct axdp_config *cfg)
 {
 	const struct set_def *d = &sets[k];
 	struct elements e = { .out = out, .full = full, .set = d->name };
@@ -625,8 +677,8 @@ int axdp_nft_render(FILE *out, bool full, const struct axdp_nft *nft, const stru
 			fprintf(out, "\tcounter %s { packets %llu bytes %llu }\n", axdp_reason_labels[r].name,
 				(unsigned long long)nft->carry[r].packets, (unsigned long long)nft->carry[r].bytes);
 			if (cfg->mode == AXDP_MODE_AUDIT && AXDP_REASON_DROPS(r))
-				fprintf(out, "\tcounter " AUDIT_PREFIX "%s { packets %llu bytes %llu }\n", axdp_reason_labels[r].name,
-					(unsigned long long)nft->carry_would[r].packets,
+				fprintf(out, "\tcounter " AUDIT_PREFIX "%s { packets %llu bytes %llu }\n",
+					axdp_reason_labels[r].name, (unsigned long long)nft->carry_would[r].packets,
 					(unsigned long long)nft->carry_would[r].bytes);
 		}
 		fputc('\n', out);
@@ -718,8 +770,8 @@ out:
 }
 
 /* The whole table; on a kernel without the inet ingress hook, once more with every rule in prerouting. */
-static int install(struct axdp_nft *nft, const struct axdp_port_state *ports, const struct axdp_config *cfg,
-		   char *err, size_t errlen)
+static int install(struct axdp_nft *nft, const struct axdp_port_state *ports, const struct axdp_config *cfg, char *err,
+		   size_t errlen)
 {
 	char first[1024];
 	bool fell_back = false;
@@ -745,8 +797,10 @@ static int install(struct axdp_nft *nft, const struct axdp_port_state *ports, co
 	nft->policy_stale = nft->bans_stale = false;
 	nft->chains = chains_hash(nft, cfg);
 	if (fell_back)
-		return axdp_fail(err, errlen, "the kernel refused ingress chains (%s); dropping in prerouting instead, after conntrack",
-				 first);
+		return axdp_fail(
+			err, errlen,
+			"the kernel refused ingress chains (%s); dropping in prerouting instead, after conntrack",
+			first);
 	return 0;
 }
 
@@ -788,8 +842,8 @@ int axdp_nft_remove(char *err, size_t errlen)
 	return axdp_nft_run(input, sizeof(input) - 1, err, errlen);
 }
 
-int axdp_nft_sync(struct axdp_nft *nft, const struct axdp_port_state *ports, const struct axdp_config *cfg,
-		  char *err, size_t errlen)
+int axdp_nft_sync(struct axdp_nft *nft, const struct axdp_port_state *ports, const struct axdp_config *cfg, char *err,
+		  size_t errlen)
 {
 	char first[512];
 
@@ -812,7 +866,8 @@ int axdp_nft_sync(struct axdp_nft *nft, const struct axdp_port_state *ports, con
 		nft->installed = false;
 		if (install(nft, ports, cfg, err, errlen) && !nft->installed)
 			return -1;
-		return axdp_fail(err, errlen, "table " T " had been changed or removed outside autoxdp; recreated it (%s)", first);
+		return axdp_fail(err, errlen,
+				 "table " T " had been changed or removed outside autoxdp; recreated it (%s)", first);
 	}
 	err[0] = '\0';
 	return install(nft, ports, cfg, err, errlen);

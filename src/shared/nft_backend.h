@@ -47,10 +47,10 @@
 
 /* What the daemon keeps about the backend. */
 struct axdp_nft {
-	char ifaces[AXDP_MAX_IFACES][IF_NAMESIZE];  /* protected by nftables, in the ifaces set */
+	char ifaces[AXDP_MAX_IFACES][IF_NAMESIZE]; /* protected by nftables, in the ifaces set */
 	int n;
-	bool installed;   /* our table with this version's chains is in the kernel: updates touch sets only */
-	bool absent;      /* our table is known not to exist */
+	bool installed;    /* our table with this version's chains is in the kernel: updates touch sets only */
+	bool absent;       /* our table is known not to exist */
 	bool policy_stale; /* DenyCIDR=, DenyListFile=, TrustCIDR= may have changed (a reload): rewrite their sets */
 	bool bans_stale;   /* the bans file may have changed: rewrite the banned sets */
 	bool no_ingress;   /* the kernel has no inet ingress hook (before 5.10): every rule runs in prerouting */
@@ -92,8 +92,8 @@ void axdp_nft_del(struct axdp_nft *nft, const char *ifname);
  * after that.  With no interface left the table is deleted.  cfg gives
  * the seeds' timeouts.
  */
-int axdp_nft_sync(struct axdp_nft *nft, const struct axdp_port_state *ports, const struct axdp_config *cfg,
-		  char *err, size_t errlen);
+int axdp_nft_sync(struct axdp_nft *nft, const struct axdp_port_state *ports, const struct axdp_config *cfg, char *err,
+		  size_t errlen);
 
 /*
  * The banned sets of table inet autoxdp made equal to bans, in one

@@ -47,23 +47,23 @@
 struct nft_ctx;
 
 /* The functions used, each looked up by the name it has in libnftables.h. */
-#define NFT_LIB_FUNCTIONS(X)                                                          \
-	X(nft_ctx_new, struct nft_ctx *, (uint32_t flags))                          \
-	X(nft_ctx_free, void, (struct nft_ctx *ctx))                                \
-	X(nft_ctx_buffer_output, int, (struct nft_ctx *ctx))                        \
-	X(nft_ctx_buffer_error, int, (struct nft_ctx *ctx))                         \
-	X(nft_ctx_get_output_buffer, const char *, (struct nft_ctx *ctx))           \
-	X(nft_ctx_get_error_buffer, const char *, (struct nft_ctx *ctx))            \
-	X(nft_run_cmd_from_buffer, int, (struct nft_ctx *nft, const char *buf))
+#define NFT_LIB_FUNCTIONS(X)                                               \
+	X(nft_ctx_new, struct nft_ctx *, (uint32_t flags))                 \
+	X(nft_ctx_free, void, (struct nft_ctx * ctx))                      \
+	X(nft_ctx_buffer_output, int, (struct nft_ctx * ctx))              \
+	X(nft_ctx_buffer_error, int, (struct nft_ctx * ctx))               \
+	X(nft_ctx_get_output_buffer, const char *, (struct nft_ctx * ctx)) \
+	X(nft_ctx_get_error_buffer, const char *, (struct nft_ctx * ctx))  \
+	X(nft_run_cmd_from_buffer, int, (struct nft_ctx * nft, const char *buf))
 
 static struct {
-	int state;                 /* 0: not tried yet; 1: loaded; -1: not usable, why says why */
+	int state; /* 0: not tried yet; 1: loaded; -1: not usable, why says why */
 	char why[256];
 #define X(name, ret, args) ret(*name) args;
 	NFT_LIB_FUNCTIONS(X)
 #undef X
 	struct nft_ctx *ctx;
-	dev_t ns_dev;              /* the network namespace ctx's socket lives in */
+	dev_t ns_dev; /* the network namespace ctx's socket lives in */
 	ino_t ns_ino;
 	char how[512];
 } lib;
@@ -82,11 +82,11 @@ static bool lib_load(void)
 		snprintf(lib.why, sizeof(lib.why), "%s", dlerror());
 		return false;
 	}
-#define X(fn, ret, args)                                                                       \
-	if (!(*(void **)&lib.fn = dlsym(h, #fn))) {                                             \
+#define X(fn, ret, args)                                                                            \
+	if (!(*(void **)&lib.fn = dlsym(h, #fn))) {                                                 \
 		snprintf(lib.why, sizeof(lib.why), "%s: no %s (too old a libnftables)", name, #fn); \
-		dlclose(h);                                                                     \
-		return false;                                                                   \
+		dlclose(h);                                                                         \
+		return false;                                                                       \
 	}
 	NFT_LIB_FUNCTIONS(X)
 #undef X
@@ -209,11 +209,13 @@ static int missing(char *err, size_t errlen)
 {
 	const char *env = getenv(AXDP_NFT_PATH_ENV);
 
-	return axdp_fail(err, errlen,
-			 "nftables backend: neither %s (%s) nor the nft program (%s%s%s) can be used; install the %s package ('apt install %s' or 'dnf install %s')",
-			 AXDP_NFT_LIB, lib.why, env && *env ? AXDP_NFT_PATH_ENV "=" : "looked in /usr/sbin, /sbin, /usr/local/sbin and PATH",
-			 env && *env ? env : "", env && *env ? " is not executable" : "", AXDP_NFT_PACKAGE,
-			 AXDP_NFT_PACKAGE, AXDP_NFT_PACKAGE);
+	return axdp_fail(
+		err, errlen,
+		"nftables backend: neither %s (%s) nor the nft program (%s%s%s) can be used; install the %s package ('apt install %s' or 'dnf install %s')",
+		AXDP_NFT_LIB, lib.why,
+		env && *env ? AXDP_NFT_PATH_ENV "=" : "looked in /usr/sbin, /sbin, /usr/local/sbin and PATH",
+		env && *env ? env : "", env && *env ? " is not executable" : "", AXDP_NFT_PACKAGE, AXDP_NFT_PACKAGE,
+		AXDP_NFT_PACKAGE);
 }
 
 /* What a memfd holds, NUL-terminated, at most cap - 1 bytes, trailing newlines cut. */
@@ -297,7 +299,8 @@ static int program_run(const char *nft, const char *input, size_t len, char *out
 			char msg[1024];
 
 			read_back(err_fd, msg, sizeof(msg));
-			axdp_fail(err, errlen, "nft -f: exit %d: %s", WEXITSTATUS(status), msg[0] ? msg : "(no message)");
+			axdp_fail(err, errlen, "nft -f: exit %d: %s", WEXITSTATUS(status),
+				  msg[0] ? msg : "(no message)");
 		}
 	} else {
 		rc = -1;

@@ -74,8 +74,8 @@ static void unmap_deny_clear(struct axdp_policy_maps *m)
 
 void axdp_policy_close(struct axdp_policy_maps *m)
 {
-	int *fds[] = { &m->policy, &m->deny[0], &m->deny[1], &m->deny_state, &m->deny_exact[0], &m->deny_exact[1],
-		       &m->deny_clear, &m->bans, &m->trust, &m->local_addrs, &m->rcu_wait, &m->rcu_inner };
+	int *fds[] = { &m->policy,     &m->deny[0], &m->deny[1], &m->deny_state,  &m->deny_exact[0], &m->deny_exact[1],
+		       &m->deny_clear, &m->bans,    &m->trust,   &m->local_addrs, &m->rcu_wait,      &m->rcu_inner };
 
 	unmap_deny_clear(m);
 	for (size_t i = 0; i < ARRAY_SIZE(fds); i++) {
@@ -88,12 +88,20 @@ void axdp_policy_close(struct axdp_policy_maps *m)
 
 int axdp_policy_open(struct axdp_policy_maps *m, const char *pin_dir, char *err, size_t errlen)
 {
-	const struct { int *fd; const char *name; } maps[] = {
-		{ &m->policy, AXDP_MAP_POLICY },           { &m->deny[0], AXDP_MAP_DENY_0 },
-		{ &m->deny[1], AXDP_MAP_DENY_1 },          { &m->deny_state, AXDP_MAP_DENY_STATE },
-		{ &m->deny_exact[0], AXDP_MAP_DENY_EXACT4 }, { &m->deny_exact[1], AXDP_MAP_DENY_EXACT6 },
-		{ &m->deny_clear, AXDP_MAP_DENY_CLEAR },   { &m->bans, AXDP_MAP_BANS },
-		{ &m->trust, AXDP_MAP_TRUST },             { &m->local_addrs, AXDP_MAP_LOCAL_ADDRS },
+	const struct {
+		int *fd;
+		const char *name;
+	} maps[] = {
+		{ &m->policy, AXDP_MAP_POLICY },
+		{ &m->deny[0], AXDP_MAP_DENY_0 },
+		{ &m->deny[1], AXDP_MAP_DENY_1 },
+		{ &m->deny_state, AXDP_MAP_DENY_STATE },
+		{ &m->deny_exact[0], AXDP_MAP_DENY_EXACT4 },
+		{ &m->deny_exact[1], AXDP_MAP_DENY_EXACT6 },
+		{ &m->deny_clear, AXDP_MAP_DENY_CLEAR },
+		{ &m->bans, AXDP_MAP_BANS },
+		{ &m->trust, AXDP_MAP_TRUST },
+		{ &m->local_addrs, AXDP_MAP_LOCAL_ADDRS },
 	};
 
 	*m = (struct axdp_policy_maps)AXDP_POLICY_MAPS_CLOSED;
@@ -147,14 +155,14 @@ static int fill(struct axdp_policy_maps *m, int fd, const char *name, const void
 			continue;
 		}
 		if (!batch_refused(errno) || count)
-			return axdp_fail(err, errlen, "map %s: adding entry %zu of %zu: %s%s", name, done + count + 1, n,
-					strerror(errno), errno == ENOMEM || errno == E2BIG ? " (map full?)" : "");
+			return axdp_fail(err, errlen, "map %s: adding entry %zu of %zu: %s%s", name, done + count + 1,
+					 n, strerror(errno), errno == ENOMEM || errno == E2BIG ? " (map full?)" : "");
 		m->no_batch = true;
 	}
 	for (; done < n; done++)
 		if (bpf_map_update_elem(fd, k + done * key_size, values ? values + done : ones, BPF_ANY))
 			return axdp_fail(err, errlen, "map %s: adding entry %zu of %zu: %s%s", name, done + 1, n,
-					strerror(errno), errno == ENOMEM || errno == E2BIG ? " (map full?)" : "");
+					 strerror(errno), errno == ENOMEM || errno == E2BIG ? " (map full?)" : "");
 	return 0;
 }
 
@@ -327,17 +335,20 @@ static int put_exact(struct axdp_policy_maps *m, int family, __u32 gen, const vo
 	if (!n) {
 		if (bpf_map_delete_elem(m->deny_exact[family], &gen) && errno != ENOENT)
 			return snprintf(err, errlen, "map %s: emptying generation %u: %s", exact_names[family], gen,
-					strerror(errno)), -1;
+					strerror(errno)),
+			       -1;
 		return 0;
 	}
-	fd = bpf_map_create(BPF_MAP_TYPE_HASH, family ? "axdp_deny_ex6" : "axdp_deny_ex4", (__u32)exact_key_size[family],
-			    1, (__u32)n, &opts);
+	fd = bpf_map_create(BPF_MAP_TYPE_HASH, family ? "axdp_deny_ex6" : "axdp_deny_ex4",
+			    (__u32)exact_key_size[family], 1, (__u32)n, &opts);
 	if (fd < 0)
-		return snprintf(err, errlen, "creating an exact set of %zu addresses for %s: %s", n, exact_names[family],
-				strerror(errno)), -1;
+		return snprintf(err, errlen, "creating an exact set of %zu addresses for %s: %s", n,
+				exact_names[family], strerror(errno)),
+		       -1;
 	rc = fill(m, fd, exact_names[family], keys, exact_key_size[family], values, n, err, errlen);
 	if (!rc && bpf_map_update_elem(m->deny_exact[family], &gen, &fd, BPF_ANY)) {
-		snprintf(err, errlen, "map %s: installing generation %u: %s", exact_names[family], gen, strerror(errno));
+		snprintf(err, errlen, "map %s: installing generation %u: %s", exact_names[family], gen,
+			 strerror(errno));
 		rc = -1;
 	}
 	close(fd); /* the array of maps holds it from here */
@@ -367,7 +378,8 @@ int axdp_policy_set_deny(struct axdp_policy_maps *m, const struct axdp_cidr *v, 
 	int rc = -1;
 
 	if (n > AXDP_DENY_ENTRIES)
-		return axdp_fail(err, errlen, "deny list: %zu entries, more than the %u it holds", n, AXDP_DENY_ENTRIES);
+		return axdp_fail(err, errlen, "deny list: %zu entries, more than the %u it holds", n,
+				 AXDP_DENY_ENTRIES);
 	if (policy_get(m, &pol, err, errlen))
 		return -1;
 	live = pol.deny_generation & 1;
@@ -381,8 +393,8 @@ int axdp_policy_set_deny(struct axdp_policy_maps *m, const struct axdp_cidr *v, 
 	if (prune(m, m->deny[idle], deny_names[idle], sizeof(*keys), NULL, 0, NULL, err, errlen) ||
 	    fill(m, m->deny[idle], deny_names[idle], l.prefixes, sizeof(*keys), l.families, l.nprefixes, err, errlen) ||
 	    put_exact(m, 0, idle, l.v4, l.v4_prefixlen, l.nv4, err, errlen) ||
-	    put_exact(m, 1, idle, l.v6, l.v6_prefixlen, l.nv6, err, errlen) ||
-	    put_state(m, idle, &l, err, errlen) || policy_get(m, &pol, err, errlen))
+	    put_exact(m, 1, idle, l.v6, l.v6_prefixlen, l.nv6, err, errlen) || put_state(m, idle, &l, err, errlen) ||
+	    policy_get(m, &pol, err, errlen))
 		goto out;
 	pol.deny_generation = idle;
 	pol.deny_entries = (__u32)n;
@@ -391,7 +403,10 @@ int axdp_policy_set_deny(struct axdp_policy_maps *m, const struct axdp_cidr *v, 
 	/* A program that read the old generation may still be looking it up: it finishes first. */
 	wait_for_programs(m);
 	rc = prune(m, m->deny[live], deny_names[live], sizeof(*keys), NULL, 0, NULL, err, errlen) ||
-	     put_exact(m, 0, live, NULL, NULL, 0, err, errlen) || put_exact(m, 1, live, NULL, NULL, 0, err, errlen) ? -1 : 0;
+			     put_exact(m, 0, live, NULL, NULL, 0, err, errlen) ||
+			     put_exact(m, 1, live, NULL, NULL, 0, err, errlen)
+		     ? -1
+		     : 0;
 out:
 	axdp_deny_layout_free(&l);
 	free(families);
@@ -517,7 +532,7 @@ int axdp_policy_set_trust(struct axdp_policy_maps *m, const struct axdp_cidr *v,
 
 	if (n > AXDP_TRUST_ENTRIES)
 		return axdp_fail(err, errlen, "TrustCIDR=: %zu entries, more than the %u the trie holds", n,
-				AXDP_TRUST_ENTRIES);
+				 AXDP_TRUST_ENTRIES);
 	keys = lpm_keys(v, n, &families);
 	if (!keys)
 		return axdp_fail(err, errlen, "trust list: out of memory");
@@ -646,13 +661,15 @@ int axdp_policy_apply(struct axdp_policy_maps *m, const struct axdp_config *cfg,
 	if (axdp_denylist_collect(cfg, &deny, err, errlen)) {
 		axdp_log(LOG_ERR, "deny list not replaced, the running one stays: %s", err);
 		rc = -1;
-	} else if (!m->deny_loaded || (h = digest(deny.v, deny.n)) != m->deny_digest || live_deny_entries(m) != deny.n) {
+	} else if (!m->deny_loaded || (h = digest(deny.v, deny.n)) != m->deny_digest ||
+		   live_deny_entries(m) != deny.n) {
 		/* Unchanged lists are not rewritten, unless someone else changed the maps meanwhile. */
 		h = digest(deny.v, deny.n);
 		if (axdp_policy_set_deny(m, deny.v, deny.n, err, errlen) == 0) {
 			m->deny_digest = h;
 			m->deny_loaded = true;
-			axdp_log(LOG_INFO, "deny list: %zu entries from DenyCIDR= and %zu DenyListFile= lists, loaded in %llu ms",
+			axdp_log(LOG_INFO,
+				 "deny list: %zu entries from DenyCIDR= and %zu DenyListFile= lists, loaded in %llu ms",
 				 deny.n, cfg->deny_list_files.n, (unsigned long long)(now_ms() - start));
 		} else {
 			m->deny_loaded = false;

@@ -15,19 +15,22 @@
 #include "config.h"
 
 struct axdp_policy_maps {
-	int policy, deny[2], deny_state, deny_exact[2], deny_clear, bans, trust, local_addrs; /* fds of the pinned maps */
-	uint64_t *deny_clear_words;   /* deny_clear mapped, while a ban is being set */
-	int rcu_wait, rcu_inner;  /* a map-in-map whose update waits for running programs; -1: sleep instead */
-	bool no_batch;      /* the kernel refused BPF_MAP_*_BATCH on the tries: one syscall per entry */
+	int policy, deny[2], deny_state, deny_exact[2], deny_clear, bans, trust,
+		local_addrs;        /* fds of the pinned maps */
+	uint64_t *deny_clear_words; /* deny_clear mapped, while a ban is being set */
+	int rcu_wait, rcu_inner;    /* a map-in-map whose update waits for running programs; -1: sleep instead */
+	bool no_batch;              /* the kernel refused BPF_MAP_*_BATCH on the tries: one syscall per entry */
 	/* What the daemon last loaded into deny, so a reload with the same lists rewrites nothing. */
 	uint64_t deny_digest;
 	bool deny_loaded;
 };
 
 /* Nothing open yet; deny_exact[0] is deny_exact4, [1] deny_exact6. */
-#define AXDP_POLICY_MAPS_CLOSED { .policy = -1, .deny = { -1, -1 }, .deny_state = -1, .deny_exact = { -1, -1 }, \
-				  .deny_clear = -1, .bans = -1, .trust = -1, .local_addrs = -1, .rcu_wait = -1,  \
-				  .rcu_inner = -1 }
+#define AXDP_POLICY_MAPS_CLOSED                                                                                 \
+	{                                                                                                       \
+		.policy = -1, .deny = { -1, -1 }, .deny_state = -1, .deny_exact = { -1, -1 }, .deny_clear = -1, \
+		.bans = -1, .trust = -1, .local_addrs = -1, .rcu_wait = -1, .rcu_inner = -1                     \
+	}
 
 /* Opens the maps pinned in pin_dir.  0, or -1 with err; close is safe either way. */
 int axdp_policy_open(struct axdp_policy_maps *m, const char *pin_dir, char *err, size_t errlen);
@@ -87,7 +90,7 @@ struct axdp_policy_usage {
 	uint32_t deny_entries, deny_max, deny_generation;
 	uint32_t trust_entries, trust_max;
 	uint32_t local_addrs, local_max;
-	uint64_t deny_bytes, trust_bytes;   /* both generations of deny, deny_state, deny_clear and the bans together */
+	uint64_t deny_bytes, trust_bytes; /* both generations of deny, deny_state, deny_clear and the bans together */
 };
 
 int axdp_policy_usage(const char *pin_dir, struct axdp_policy_usage *u, char *err, size_t errlen);

@@ -127,7 +127,8 @@ void axdp_port_tiers_sync(struct axdp_port_slot *slots, const struct axdp_config
 	for (uint32_t port = 0; port < AXDP_PORTS; port++)
 		by_port[port] = TIER_NEW; /* no listener */
 	for (size_t i = 0; i < socks->n; i++) {
-		const struct axdp_tier_seen *s = socks->v[i].proto == IPPROTO_TCP ? seen_find(&next, socks->v[i].inode) : NULL;
+		const struct axdp_tier_seen *s =
+			socks->v[i].proto == IPPROTO_TCP ? seen_find(&next, socks->v[i].inode) : NULL;
 		int *t = &by_port[socks->v[i].port];
 
 		if (s && (s->tier == AXDP_TIER_STRICT || *t < 0))

@@ -34,7 +34,8 @@ int axdp_ephemeral_range(uint16_t *lo, uint16_t *hi)
 
 const char *axdp_port_open_on(uint32_t flags, bool json)
 {
-	bool v4 = flags & (AXDP_PORT_OPEN_ANY | AXDP_PORT_OPEN_ANY4), v6 = flags & (AXDP_PORT_OPEN_ANY | AXDP_PORT_OPEN_ANY6);
+	bool v4 = flags & (AXDP_PORT_OPEN_ANY | AXDP_PORT_OPEN_ANY4),
+	     v6 = flags & (AXDP_PORT_OPEN_ANY | AXDP_PORT_OPEN_ANY6);
 
 	if (v4 && v6)
 		return json ? "any" : "any address";
@@ -83,7 +84,10 @@ int axdp_portsync_open(struct axdp_portsync *ps, const struct axdp_datapath *dp,
 		snprintf(err, errlen, "reading /proc/sys/net/ipv4/ip_local_port_range: %s", strerror(errno));
 		return -1;
 	}
-	return ps->addr_allow_fd < 0 || ps->bind_exclude_fd < 0 || !axdp_conntrack_open(&ps->conntrack) || ps->flow_ports_fd < 0 ? -1 : 0;
+	return ps->addr_allow_fd < 0 || ps->bind_exclude_fd < 0 || !axdp_conntrack_open(&ps->conntrack) ||
+			       ps->flow_ports_fd < 0
+		       ? -1
+		       : 0;
 }
 
 void axdp_portsync_close(struct axdp_portsync *ps)
@@ -108,8 +112,8 @@ static bool is_loopback(const uint8_t a[16])
 }
 
 /* The rule the socket hooks apply too (bpf/sock_hooks.h): which listeners open their port. */
-static bool listener_opens(const struct axdp_portsync *ps, const struct axdp_config *cfg,
-			   const struct axdp_socket *s, enum axdp_l4 l4)
+static bool listener_opens(const struct axdp_portsync *ps, const struct axdp_config *cfg, const struct axdp_socket *s,
+			   enum axdp_l4 l4)
 {
 	if (is_loopback(s->addr) || axdp_port_in(cfg->exclude_ports[l4], s->port))
 		return false;
@@ -175,7 +179,8 @@ static bool configured_exclusion(const void *key, const void *ctx)
 	const struct axdp_config *cfg = ctx;
 
 	for (size_t i = 0; i < cfg->exclude_bind.n; i++)
-		if (k->prefixlen == cfg->exclude_bind.v[i].prefix && memcmp(&k->addr, cfg->exclude_bind.v[i].addr, 16) == 0)
+		if (k->prefixlen == cfg->exclude_bind.v[i].prefix &&
+		    memcmp(&k->addr, cfg->exclude_bind.v[i].addr, 16) == 0)
 			return true;
 	return false;
 }
@@ -236,7 +241,7 @@ static bool served_by_port(const struct axdp_socket *c, const void *ctx)
 	uint32_t flags = d->want[l4 * AXDP_PORTS + c->port];
 	struct axdp_addr_port key;
 
-	memset(&key, 0, sizeof(key));   /* compared whole, padding included */
+	memset(&key, 0, sizeof(key)); /* compared whole, padding included */
 	memcpy(&key.local, c->addr, sizeof(key.local));
 	if (flags & axdp_port_open_for(&key.local))
 		return true;
@@ -281,7 +286,8 @@ static int sync_bind_exclude(const struct axdp_portsync *ps, const struct axdp_c
 		key.prefixlen = cfg->exclude_bind.v[i].prefix;
 		memcpy(&key.addr, cfg->exclude_bind.v[i].addr, 16);
 		if (bpf_map_update_elem(ps->bind_exclude_fd, &key, &one, BPF_ANY))
-			return axdp_fail(err, errlen, "map %s: adding an entry: %s", AXDP_MAP_BIND_EXCLUDE, strerror(errno));
+			return axdp_fail(err, errlen, "map %s: adding an entry: %s", AXDP_MAP_BIND_EXCLUDE,
+					 strerror(errno));
 	}
 	prune_map(ps->bind_exclude_fd, sizeof(key), configured_exclusion, cfg);
 	return 0;
@@ -345,8 +351,8 @@ int axdp_portsync_reconcile(struct axdp_portsync *ps, const struct axdp_config *
 	for (uint32_t idx = 0; idx < SLOTS; idx++) {
 		uint32_t cur = before[idx];
 
-		if (cur != want[idx] &&
-		    __atomic_compare_exchange_n(&ps->slots[idx].flags, &cur, want[idx], false, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
+		if (cur != want[idx] && __atomic_compare_exchange_n(&ps->slots[idx].flags, &cur, want[idx], false,
+								    __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
 			log_change(idx / AXDP_PORTS, idx % AXDP_PORTS, cur, want[idx], &socks);
 	}
 	axdp_port_tiers_sync(ps->slots, cfg, &socks, &ps->tiers);

@@ -15,17 +15,17 @@
 #include "port_tier.h"
 
 struct axdp_portsync {
-	struct axdp_port_slot *slots;  /* port_allow, mapped; without a data path, memory of our own */
-	int addr_allow_fd;             /* -1 without a data path */
-	int bind_exclude_fd;           /* -1 without a data path */
-	struct axdp_conntrack conntrack;  /* both -1 without a data path */
-	int flow_ports_fd;                /* -1 without a data path */
+	struct axdp_port_slot *slots;    /* port_allow, mapped; without a data path, memory of our own */
+	int addr_allow_fd;               /* -1 without a data path */
+	int bind_exclude_fd;             /* -1 without a data path */
+	struct axdp_conntrack conntrack; /* both -1 without a data path */
+	int flow_ports_fd;               /* -1 without a data path */
 	uint16_t ephemeral_lo, ephemeral_hi;
 	/* Without a data path (nftables only, sock_diag polling): addr_allow kept here. */
 	bool local;
 	struct axdp_addr_port *local_addrs;
 	size_t n_local_addrs;
-	struct axdp_tier_cache tiers;  /* listeners whose process named their port's rate-limit tier */
+	struct axdp_tier_cache tiers; /* listeners whose process named their port's rate-limit tier */
 };
 
 /*
@@ -36,7 +36,7 @@ struct axdp_portsync {
  */
 struct axdp_port_state {
 	uint32_t *flags;
-	uint8_t *tiers;      /* enum axdp_tier of each slot, indexed as flags */
+	uint8_t *tiers; /* enum axdp_tier of each slot, indexed as flags */
 	struct axdp_addr_port *addrs;
 	size_t n_addrs, cap_addrs;
 };

@@ -36,9 +36,9 @@ static bool diag_v6only(const struct nlmsghdr *h)
 {
 	const struct nlattr *a;
 
-	mnl_attr_for_each(a, h, sizeof(struct inet_diag_msg))
-		if (mnl_attr_get_type(a) == INET_DIAG_SKV6ONLY && mnl_attr_get_payload_len(a) >= 1)
-			return mnl_attr_get_u8(a) != 0;
+	mnl_attr_for_each(a, h, sizeof(struct inet_diag_msg)) if (mnl_attr_get_type(a) == INET_DIAG_SKV6ONLY &&
+								  mnl_attr_get_payload_len(a) >=
+									  1) return mnl_attr_get_u8(a) != 0;
 	return false;
 }
 
@@ -132,7 +132,8 @@ static int dump_one(struct mnl_socket *nl, const struct dump_kind *k, uint32_t s
 		struct nlmsghdr nh;
 		struct inet_diag_req_v2 r;
 	} req = {
-		.nh = { .nlmsg_len = sizeof(req), .nlmsg_type = SOCK_DIAG_BY_FAMILY,
+		.nh = { .nlmsg_len = sizeof(req),
+			.nlmsg_type = SOCK_DIAG_BY_FAMILY,
 			.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP },
 		.r = { .sdiag_family = k->family, .sdiag_protocol = k->proto, .idiag_states = states },
 	};
@@ -142,13 +143,15 @@ static int dump_one(struct mnl_socket *nl, const struct dump_kind *k, uint32_t s
 }
 
 /* Dumps TCP sockets in tcp_states and UDP sockets in udp_states, both families, into out. */
-static int dump_all(uint32_t tcp_states, uint32_t udp_states, bool listening,
-		    struct axdp_socket_set *out, char *err, size_t errlen)
+static int dump_all(uint32_t tcp_states, uint32_t udp_states, bool listening, struct axdp_socket_set *out, char *err,
+		    size_t errlen)
 {
 	const size_t base = out->n;
 	static const struct dump_kind kinds[] = {
-		{ AF_INET, IPPROTO_TCP, "tcp4" }, { AF_INET6, IPPROTO_TCP, "tcp6" },
-		{ AF_INET, IPPROTO_UDP, "udp4" }, { AF_INET6, IPPROTO_UDP, "udp6" },
+		{ AF_INET, IPPROTO_TCP, "tcp4" },
+		{ AF_INET6, IPPROTO_TCP, "tcp6" },
+		{ AF_INET, IPPROTO_UDP, "udp4" },
+		{ AF_INET6, IPPROTO_UDP, "udp6" },
 	};
 	const char *what = "socket(AF_NETLINK, NETLINK_SOCK_DIAG)";
 	const char *name = "setup";
@@ -194,9 +197,8 @@ int axdp_listeners_dump(struct axdp_socket_set *out, char *err, size_t errlen)
 
 int axdp_connections_dump(struct axdp_socket_set *out, char *err, size_t errlen)
 {
-	const uint32_t tcp = 1u << TCP_ESTABLISHED | 1u << TCP_SYN_SENT | 1u << TCP_SYN_RECV |
-			     1u << TCP_FIN_WAIT1 | 1u << TCP_FIN_WAIT2 | 1u << TCP_CLOSE_WAIT |
-			     1u << TCP_LAST_ACK | 1u << TCP_CLOSING;
+	const uint32_t tcp = 1u << TCP_ESTABLISHED | 1u << TCP_SYN_SENT | 1u << TCP_SYN_RECV | 1u << TCP_FIN_WAIT1 |
+			     1u << TCP_FIN_WAIT2 | 1u << TCP_CLOSE_WAIT | 1u << TCP_LAST_ACK | 1u << TCP_CLOSING;
 
 	return dump_all(tcp, 1u << TCP_ESTABLISHED, false, out, err, errlen);
 }
@@ -238,8 +240,7 @@ size_t axdp_socket_set_unique(struct axdp_socket_set *s)
 	return s->n = w + 1;
 }
 
-bool axdp_socket_set_contains(const struct axdp_socket_set *s, uint8_t proto,
-				uint16_t port, const uint8_t addr[16])
+bool axdp_socket_set_contains(const struct axdp_socket_set *s, uint8_t proto, uint16_t port, const uint8_t addr[16])
 {
 	struct axdp_socket key = { .proto = proto, .port = port };
 	memcpy(key.addr, addr, sizeof(key.addr));

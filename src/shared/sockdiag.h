@@ -8,16 +8,16 @@
 
 /* One socket as seen by NETLINK_SOCK_DIAG in the caller's netns. */
 struct axdp_socket {
-	uint8_t  proto;    /* IPPROTO_TCP or IPPROTO_UDP */
-	uint8_t  family;   /* AF_INET or AF_INET6: the socket's own family */
-	bool     wildcard; /* bound to 0.0.0.0, ::ffff:0.0.0.0 or :: */
-	bool     v6only;   /* AF_INET6 with IPV6_V6ONLY: receives no IPv4 */
-	uint16_t port;     /* local port, host byte order */
-	uint8_t  addr[16]; /* network order; AF_INET stored as ::ffff:a.b.c.d */
-	uint64_t inode;    /* socket inode, matches /proc/PID/fd "socket:[N]" */
-	uint64_t cookie;   /* matches getsockopt(SO_COOKIE) */
-	uint16_t remote_port;  /* connections only: the peer, host byte order */
-	uint8_t  remote[16];   /* connections only: the peer, as addr */
+	uint8_t proto;        /* IPPROTO_TCP or IPPROTO_UDP */
+	uint8_t family;       /* AF_INET or AF_INET6: the socket's own family */
+	bool wildcard;        /* bound to 0.0.0.0, ::ffff:0.0.0.0 or :: */
+	bool v6only;          /* AF_INET6 with IPV6_V6ONLY: receives no IPv4 */
+	uint16_t port;        /* local port, host byte order */
+	uint8_t addr[16];     /* network order; AF_INET stored as ::ffff:a.b.c.d */
+	uint64_t inode;       /* socket inode, matches /proc/PID/fd "socket:[N]" */
+	uint64_t cookie;      /* matches getsockopt(SO_COOKIE) */
+	uint16_t remote_port; /* connections only: the peer, host byte order */
+	uint8_t remote[16];   /* connections only: the peer, as addr */
 };
 
 struct axdp_socket_set {
@@ -63,8 +63,7 @@ int axdp_sockdiag_parse(const void *buf, size_t len, uint32_t seq, uint8_t proto
 size_t axdp_socket_set_unique(struct axdp_socket_set *s);
 
 /* Exact key lookup; the set must have gone through axdp_socket_set_unique. */
-bool axdp_socket_set_contains(const struct axdp_socket_set *s, uint8_t proto,
-				uint16_t port, const uint8_t addr[16]);
+bool axdp_socket_set_contains(const struct axdp_socket_set *s, uint8_t proto, uint16_t port, const uint8_t addr[16]);
 
 /*
  * Finds a process holding socket inode and copies its comm into comm.
@@ -76,9 +75,9 @@ int axdp_socket_process_name(uint64_t inode, char *comm, size_t len);
 /* A socket some process holds, as axdp_proc_sockets() finds it. */
 struct axdp_proc_socket {
 	uint64_t inode;
-	const char *pid;   /* the process's directory in /proc */
-	int proc_fd;       /* /proc */
-	char comm[16];     /* read by axdp_proc_socket_comm(), once per process */
+	const char *pid; /* the process's directory in /proc */
+	int proc_fd;     /* /proc */
+	char comm[16];   /* read by axdp_proc_socket_comm(), once per process */
 };
 
 enum axdp_proc_walk {

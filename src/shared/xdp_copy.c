@@ -21,11 +21,12 @@ int axdp_xdp_copy_load(struct axdp_xdp_copy *copy, const char *path, const struc
 		return axdp_fail(err, errlen, "opening BPF object %s: %s", path, strerror(errno));
 	bpf_object__for_each_program(prog, copy->obj)
 		bpf_program__set_autoload(prog, strcmp(bpf_program__name(prog), AXDP_PROG_XDP) == 0);
-	bpf_object__for_each_map(map, copy->obj) {
+	bpf_object__for_each_map(map, copy->obj)
+	{
 		int fd;
 
 		if (bpf_map__is_internal(map))
-			continue;   /* .rodata: the knobs below */
+			continue; /* .rodata: the knobs below */
 		/* Never the pins: a copy shares only what src hands it. */
 		bpf_map__set_pin_path(map, NULL);
 		fd = src(ctx, bpf_map__name(map));
@@ -38,8 +39,10 @@ int axdp_xdp_copy_load(struct axdp_xdp_copy *copy, const char *path, const struc
 		goto fail;
 	rc = bpf_object__load(copy->obj);
 	if (rc) {
-		axdp_fail(err, errlen, "loading %s once more: %s (the verifier refused it, or the maps in force differ "
-				       "from this object's: libbpf's messages above say which)", path, strerror(-rc));
+		axdp_fail(err, errlen,
+			  "loading %s once more: %s (the verifier refused it, or the maps in force differ "
+			  "from this object's: libbpf's messages above say which)",
+			  path, strerror(-rc));
 		goto fail;
 	}
 	copy->prog_fd = bpf_program__fd(bpf_object__find_program_by_name(copy->obj, AXDP_PROG_XDP));
@@ -76,7 +79,8 @@ int axdp_object_knobs(struct bpf_object *obj, struct axdp_knobs *knobs, char *er
 	if (id >= 0)
 		var = axdp_knobs_var(btf, (__u32)id);
 	if (!data || !var || var->size != sizeof(*knobs) || var->offset + var->size > size)
-		return axdp_fail(err, errlen, "the loaded object has no '%s' of this version in .rodata", AXDP_KNOBS_VAR);
+		return axdp_fail(err, errlen, "the loaded object has no '%s' of this version in .rodata",
+				 AXDP_KNOBS_VAR);
 	memcpy(knobs, data + var->offset, sizeof(*knobs));
 	return 0;
 }

@@ -24,7 +24,7 @@ typedef int (*axdp_map_source)(void *ctx, const char *name);
 
 struct axdp_xdp_copy {
 	struct bpf_object *obj;
-	int prog_fd;             /* xdp_ingress */
+	int prog_fd; /* xdp_ingress */
 };
 
 /* xdp_ingress of the object at path alone, with knobs and the maps src gives.  0, or -1 with err. */
