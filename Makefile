@@ -11,6 +11,8 @@ DESTDIR    ?=
 
 CLANG      ?= clang-14
 CC         ?= gcc
+# The style src/ follows (.clang-format); make check enforces it.
+CLANG_FORMAT ?= clang-format-14
 # make check SANITIZE=1: daemon, CLI and tests with ASan and UBSan, in their own build directory.
 SANITIZE   ?=
 BUILD      ?= $(if $(SANITIZE),build-san,build)
@@ -51,10 +53,10 @@ TEST_INC   := -Isrc/daemon -Itests/lib -Itests/model
 # python3: the JSON cross-check of test_axdp.  fail2ban, crowdsec: the real ones run in
 # tests/test_fail2ban.c and tests/test_crowdsec.c, instances of the tests' own.  (No RPM
 # distribution ships crowdsec: there its suite fails until it is installed.)
-DEB_DEPS := $(CLANG) make gcc pkg-config libbpf-dev libelf-dev zlib1g-dev libsystemd-dev libcap-dev libmnl-dev \
+DEB_DEPS := $(CLANG) clang-format-14 make gcc pkg-config libbpf-dev libelf-dev zlib1g-dev libsystemd-dev libcap-dev libmnl-dev \
             libcriterion-dev iproute2 bpftool nftables python3 busybox-static isc-dhcp-client \
             fail2ban crowdsec crowdsec-custom-bouncer
-RPM_DEPS := clang make gcc pkgconf libbpf-devel elfutils-libelf-devel zlib-devel systemd-devel libcap-devel libmnl-devel \
+RPM_DEPS := clang clang-tools-extra make gcc pkgconf libbpf-devel elfutils-libelf-devel zlib-devel systemd-devel libcap-devel libmnl-devel \
             criterion-devel iproute bpftool nftables python3 busybox dhcp-client fail2ban-server
 
 .PHONY: all deps check bench demo install clean help FORCE
@@ -129,6 +131,7 @@ deps:
 	else echo "make deps: neither apt-get nor dnf found; install: $(DEB_DEPS)" >&2; exit 1; fi
 
 check: deps
+	$(CLANG_FORMAT) --dry-run --Werror src/*/*.[ch]
 	$(MAKE) all $(TEST_BIN)
 	BUILD=$(BUILD) OBJ=$(BPF_OBJ) tests/verifier-kernels.sh
 	BUILD=$(BUILD) OBJ=$(BPF_OBJ) tests/verifier-matrix.sh
