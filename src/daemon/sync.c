@@ -98,6 +98,8 @@ void daemon_reconcile(struct daemon *d, bool renew)
 	daemon_sync_policy(d, false);
 	if (axdp_portsync_reconcile(&d->ps, &d->cfg, renew, err, sizeof(err)))
 		axdp_log(LOG_ERR, "reconciling the allow-lists: %s; retrying at the next interval", err);
+	/* The periodic reconcile writes every nftables set, so one flushed from outside comes back. */
+	d->nft.resend |= renew;
 	daemon_nft_sync(d);
 }
 

@@ -692,12 +692,21 @@ int axdp_nft_render(FILE *out, bool full, const struct axdp_nft *nft, const stru
 	return ferror(out) ? -1 : 0;
 }
 
-/* FNV-1a of the chains cfg and nft's interfaces give: a table whose chains differ is installed anew. */
+static uint64_t fnv1a(const char *text, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (uint8_t)text[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+/* The hash of the chains cfg and nft's interfaces give: a table whose chains differ is installed anew. */
 static uint64_t chains_hash(const struct axdp_nft *nft, const struct axdp_config *cfg)
 {
 	char *text = NULL;
 	size_t len = 0;
-	uint64_t h = 0xcbf29ce484222325ULL;
+	uint64_t h;
 	FILE *f = open_memstream(&text, &len);
 
 	if (!f)
@@ -705,16 +714,44 @@ static uint64_t chains_hash(const struct axdp_nft *nft, const struct axdp_config
 	render_chains(f, nft, cfg);
 	if (fclose(f))
 		return free(text), 0;
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (uint8_t)text[i]) * 0x100000001b3ULL;
+	h = fnv1a(text, len);
 	free(text);
 	return h;
 }
 
+_Static_assert(S_COUNT <= AXDP_NFT_SETS, "struct axdp_nft.sent holds a hash per set");
+
+/*
+ * The sets whose input differs from what was last written (all of them
+ * with nft->resend), into out; each set's new hash into hash.
+ */
+static int render_changed(FILE *out, const struct axdp_nft *nft, const struct axdp_port_state *ports,
+			  const struct axdp_nft_policy *pol, const struct axdp_nft_bans *bans,
+			  const struct axdp_config *cfg, uint64_t hash[AXDP_NFT_SETS])
+{
+	for (int k = 0; k < S_COUNT; k++) {
+		char *text = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&text, &len);
+
+		if (!f)
+			return -1;
+		render_set(f, false, k, nft, ports, NULL, pol, bans, cfg);
+		if (fclose(f))
+			return free(text), -1;
+		/* Nothing rendered: a set this change leaves alone (seeds, meters, policy between reloads). */
+		hash[k] = len ? fnv1a(text, len) : nft->sent[k];
+		if (len && (nft->resend || hash[k] != nft->sent[k]))
+			fwrite(text, 1, len, out);
+		free(text);
+	}
+	return ferror(out) ? -1 : 0;
+}
+
 /* ---- applying ---- */
 
-static int apply(bool full, const struct axdp_nft *nft, const struct axdp_port_state *ports,
-		 const struct axdp_config *cfg, char *err, size_t errlen)
+static int apply(bool full, struct axdp_nft *nft, const struct axdp_port_state *ports, const struct axdp_config *cfg,
+		 char *err, size_t errlen)
 {
 	struct axdp_socket_set seeds = {};
 	struct axdp_cidr_list deny = {}, trust = {};
@@ -722,6 +759,7 @@ static int apply(bool full, const struct axdp_nft *nft, const struct axdp_port_s
 	struct axdp_bans b = { .lock = -1 };
 	struct axdp_nft_bans bans = { .now = time(NULL) };
 	bool policy = full || nft->policy_stale, with_bans = full || nft->bans_stale;
+	uint64_t hash[AXDP_NFT_SETS] = { 0 };
 	char *text = NULL, seed_err[256];
 	size_t len = 0;
 	FILE *f = NULL;
@@ -755,11 +793,19 @@ static int apply(bool full, const struct axdp_nft *nft, const struct axdp_port_s
 		axdp_fail(err, errlen, "nftables backend: out of memory");
 		goto out;
 	}
-	rc = axdp_nft_render(f, full, nft, ports, &seeds, policy ? &pol : NULL, with_bans ? &bans : NULL, cfg);
+	if (full)
+		rc = axdp_nft_render(f, true, nft, ports, &seeds, policy ? &pol : NULL, with_bans ? &bans : NULL, cfg);
+	else
+		rc = render_changed(f, nft, ports, policy ? &pol : NULL, with_bans ? &bans : NULL, cfg, hash);
 	if (fclose(f) || rc)
 		rc = axdp_fail(err, errlen, "nftables backend: rendering the ruleset: out of memory");
 	else
-		rc = axdp_nft_run(text, len, err, errlen);
+		rc = len ? axdp_nft_run(text, len, err, errlen) : 0;
+	/* What an install wrote is not hashed (hash stays 0): the first change after it writes every set once. */
+	if (rc == 0) {
+		memcpy(nft->sent, hash, sizeof(nft->sent));
+		nft->resend = false;
+	}
 out:
 	free(text);
 	free(deny.v);

@@ -46,6 +46,9 @@
 #define AXDP_NFT_INGRESS_PRIORITY (-500)
 
 /* What the daemon keeps about the backend. */
+/* At least the number of sets in the table (nft_backend.c checks). */
+#define AXDP_NFT_SETS 32
+
 struct axdp_nft {
 	char ifaces[AXDP_MAX_IFACES][IF_NAMESIZE]; /* protected by nftables, in the ifaces set */
 	int n;
@@ -55,6 +58,14 @@ struct axdp_nft {
 	bool bans_stale;   /* the bans file may have changed: rewrite the banned sets */
 	bool no_ingress;   /* the kernel has no inet ingress hook (before 5.10): every rule runs in prerouting */
 	uint64_t chains;   /* hash of the installed chains: other chains mean a new table */
+	/*
+	 * A change writes only the sets whose elements differ from what was
+	 * last written (one set, for a new listener), unless resend is set:
+	 * the periodic reconcile writes every set, so one flushed from
+	 * outside comes back.
+	 */
+	uint64_t sent[AXDP_NFT_SETS]; /* FNV-1a of each set's input as last written; 0: not known */
+	bool resend;
 	/* The counters of the table an install replaces, carried into the new one. */
 	struct axdp_counter carry[AXDP_REASON_COUNT], carry_would[AXDP_REASON_COUNT];
 };
