@@ -1371,6 +1371,42 @@ Test(nft, syn_flood_to_closed_ports_never_reaches_conntrack)
 		      "tcp_port_closed did not count the SYN flood");
 }
 
+/*
+ * A datagram flood to closed ports is dropped at ingress too: a port the
+ * host's own flows have not sent from lately (the output chain's
+ * udp_flow_ports) expects no reply, so it needs no conntrack lookup; the
+ * probe of the test's own, before conntrack, stays still.  (Replies to the
+ * host's flows pass: udp_reply_passes_unsolicited_does_not.)
+ */
+Test(nft, udp_flood_to_closed_ports_never_reaches_conntrack)
+{
+	static const char *const load[] = { "-f", "-", NULL };
+	static const char probe[] = "table inet axdp_test_probe {\n\tcounter reached {}\n"
+				    "\tchain pre {\n\t\ttype filter hook prerouting priority -300; policy accept;\n"
+				    "\t\tmeta l4proto udp counter name \"reached\"\n\t}\n}\n";
+	struct flood_spec udp = { .kind = FLOOD_UDP, .src = flood_ip4("198.18.0.0"), .src_count = 4096,
+				  .dport_lo = 20000, .dport_hi = 29999, .count = 20000 };
+	struct flood fl = { .fd = -1 };
+	struct flood_result r;
+	uint64_t before, after, closed;
+	char err[512];
+
+	setup(NFT, NULL, true);
+	cr_assert_eq(nftns(fx.ns.name[SERVER], load, probe, NULL, 0, err, sizeof(err)), 0, "%s", err);
+	udp.dst = flood_ip4(fx.ns.ip4[SERVER]);
+	cr_assert(flood_open(&fl, &fx.ns, err, sizeof(err)) == 0, "%s", err);
+	closed = total_of("udp_port_closed", "packets");
+	before = reached_prerouting();
+	cr_assert(flood_send(&fl, &udp, &r, err, sizeof(err)) == 0, "%s", err);
+	after = reached_prerouting();
+	flood_close(&fl);
+	cr_expect_geq(r.sent - r.refused, 1000, "the flood sent %llu", (unsigned long long)(r.sent - r.refused));
+	cr_expect_leq(after - before, 10, "%llu of %llu datagrams to closed ports reached prerouting",
+		      (unsigned long long)(after - before), (unsigned long long)r.sent);
+	cr_expect_geq(total_of("udp_port_closed", "packets") - closed, r.sent - r.refused,
+		      "udp_port_closed did not count the flood");
+}
+
 ParameterizedTestParameters(nft, audit_mode_passes_and_counts_what_it_would_drop)
 {
 	return cr_make_param_array(enum backend, backends, 2);

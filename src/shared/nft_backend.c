@@ -271,6 +271,7 @@ enum set_kind {
 	S_UDP_RATE6,
 	S_UDP_PACKETS,
 	S_UDP_BYTES,
+	S_UDP_FLOW_PORTS,
 	S_COUNT
 };
 
@@ -323,6 +324,14 @@ static const struct set_def {
 	[S_UDP_RATE6] = { "udp_rate6", "ipv6_addr" METER, NULL },
 	[S_UDP_PACKETS] = { "udp_port_packets", "inet_service; size 65536; flags dynamic,timeout; timeout 60s", NULL },
 	[S_UDP_BYTES] = { "udp_port_bytes", "inet_service; size 65536; flags dynamic,timeout; timeout 60s", NULL },
+	/*
+	 * Local ports the host's own UDP flows sent from lately (the output
+	 * chain), as the XDP path's flow_ports: a datagram to any other closed
+	 * port is dropped at ingress, before conntrack.  Longer than the
+	 * kernel conntrack's UDP timeouts, so no reply it would pass is lost.
+	 */
+	[S_UDP_FLOW_PORTS] = { "udp_flow_ports", "inet_service; size 65536; flags dynamic,timeout; timeout 300s",
+			       NULL },
 };
 
 /* The verdicts the rules below reach: each has a counter of its name, and in audit mode a drop one "audit_NAME" too. */
@@ -477,6 +486,16 @@ static void render_chains(FILE *out, const struct axdp_nft *nft, const struct ax
 	fputs("\t}\n\n\tchain ingress_udp {\n", out);
 	for (size_t i = 0; i < n_open; i++)
 		fprintf(out, "\t\t%s goto ingress_udp_open\n", open_udp[i]);
+	/* Replies go on to conntrack only where the host's own flows may expect them (or a DHCP reply). */
+	if (cfg->allow_dhcp_client)
+		fputs("\t\tmeta nfproto ipv4 udp sport 67 udp dport 68 return\n"
+		      "\t\tip6 saddr fe80::/10 udp sport 547 udp dport 546 return\n",
+		      out);
+	fputs("\t\tudp dport @udp_flow_ports return\n"
+	      "\t\tmeta l4proto . ip saddr . th sport . ip daddr . th dport @seeded4 return\n"
+	      "\t\tmeta l4proto . ip6 saddr . th sport . ip6 daddr . th dport @seeded6 return\n",
+	      out);
+	RULE(out, cfg, AXDP_DROP_UDP_CLOSED, "meta l4proto udp");
 	fputs("\t}\n\n\tchain ingress_udp_open {\n", out);
 	if (cfg->udp_per_s) {
 		fputs("\t\tip saddr @trusted4 goto ingress_udp_port\n\t\tip6 saddr @trusted6 goto ingress_udp_port\n",
@@ -506,8 +525,12 @@ static void render_chains(FILE *out, const struct axdp_nft *nft, const struct ax
 		"\t\tiif \"lo\" accept\n"
 		"\t\tiifname @" AXDP_NFT_SET_IFACES " jump protect\n"
 		"\t}\n\n"
+		"\tchain output {\n"
+		"\t\ttype filter hook output priority %d; policy accept;\n"
+		"\t\toifname @" AXDP_NFT_SET_IFACES " meta l4proto udp update @udp_flow_ports { udp sport }\n"
+		"\t}\n\n"
 		"\tchain protect {\n",
-		AXDP_NFT_PRIORITY);
+		AXDP_NFT_PRIORITY, AXDP_NFT_PRIORITY);
 	if (nft->no_ingress)
 		fputs("\t\tjump ingress\n", out);
 	/* The host's own address arriving from outside is spoofed. */
