@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * The decision tree as README.md and autoxdpd(8) state it, one check after
+ * The decision tree as autoxdpd(8) states it, one check after
  * the other in the documented order; see dpmodel.h.  Written for clarity,
  * not speed: plain byte offsets, every length checked where the text says
  * "cut short" or "past".
