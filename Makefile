@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 # autoxdp: build, test, demo, install.  `make help` lists the targets.
 
-VERSION    := 0.2.0
+VERSION    := 0.3.0
 PREFIX     ?= /usr
 SBINDIR    ?= $(PREFIX)/sbin
 LIBEXECDIR ?= $(PREFIX)/lib/autoxdp
