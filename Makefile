@@ -137,6 +137,9 @@ check: deps
 	BUILD=$(BUILD) OBJ=$(BPF_OBJ) tests/verifier-matrix.sh
 	tests/run-tests-selftest.sh $(BUILD)/run-tests-selftest
 	AXDP_BPF_OBJECT=$(BPF_OBJ) AXDP_BUILD=$(BUILD) tests/run-tests $(TEST_BIN)
+	# Again with the daemon on nftables: the suites whose expectations hold on both backends.
+	AXDP_TEST_BACKEND=nftables AXDP_BPF_OBJECT=$(BPF_OBJ) AXDP_BUILD=$(BUILD) tests/run-tests \
+		$(BUILD)/test_bans $(BUILD)/test_dhcp
 
 $(BUILD)/bench: tests/bench.c $(TEST_LIB) $(TEST_HDR) $(LIB_OBJ) | $(BUILD)
 	$(CC) $(CFLAGS) $(TEST_INC) $< $(TEST_LIB) $(LIB_OBJ) -o $@ $(LDLIBS)
