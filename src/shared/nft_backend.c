@@ -419,7 +419,12 @@ static void render_chains(FILE *out, const struct axdp_nft *nft, const struct ax
 						"meta nfproto ipv6 udp dport @udp_open6",
 						"ip daddr . udp dport @udp_open_addr4",
 						"ip6 daddr . udp dport @udp_open_addr6" };
-	const size_t n_open = sizeof(open_tcp) / sizeof(open_tcp[0]);
+	/* Connections older than the table (the seeds), and DHCP server replies (AllowDHCPClient=). */
+	static const char *const seeded[] = { "meta l4proto . ip saddr . th sport . ip daddr . th dport @seeded4",
+					      "meta l4proto . ip6 saddr . th sport . ip6 daddr . th dport @seeded6" };
+	static const char *const dhcp_reply[] = { "meta nfproto ipv4 udp sport 67 udp dport 68",
+						  "ip6 saddr fe80::/10 udp sport 547 udp dport 546" };
+	const size_t n_open = ARRAY_SIZE(open_tcp);
 
 	for (int i = 0; i < nft->n && !nft->no_ingress; i++) {
 		fputs("\tchain ", out);
@@ -487,14 +492,11 @@ static void render_chains(FILE *out, const struct axdp_nft *nft, const struct ax
 	for (size_t i = 0; i < n_open; i++)
 		fprintf(out, "\t\t%s goto ingress_udp_open\n", open_udp[i]);
 	/* Replies go on to conntrack only where the host's own flows may expect them (or a DHCP reply). */
-	if (cfg->allow_dhcp_client)
-		fputs("\t\tmeta nfproto ipv4 udp sport 67 udp dport 68 return\n"
-		      "\t\tip6 saddr fe80::/10 udp sport 547 udp dport 546 return\n",
-		      out);
-	fputs("\t\tudp dport @udp_flow_ports return\n"
-	      "\t\tmeta l4proto . ip saddr . th sport . ip daddr . th dport @seeded4 return\n"
-	      "\t\tmeta l4proto . ip6 saddr . th sport . ip6 daddr . th dport @seeded6 return\n",
-	      out);
+	for (size_t i = 0; cfg->allow_dhcp_client && i < ARRAY_SIZE(dhcp_reply); i++)
+		fprintf(out, "\t\t%s return\n", dhcp_reply[i]);
+	fputs("\t\tudp dport @udp_flow_ports return\n", out);
+	for (size_t i = 0; i < ARRAY_SIZE(seeded); i++)
+		fprintf(out, "\t\t%s return\n", seeded[i]);
 	RULE(out, cfg, AXDP_DROP_UDP_CLOSED, "meta l4proto udp");
 	fputs("\t}\n\n\tchain ingress_udp_open {\n", out);
 	if (cfg->udp_per_s) {
@@ -547,19 +549,13 @@ static void render_chains(FILE *out, const struct axdp_nft *nft, const struct ax
 	RULE(out, cfg, AXDP_PASS_TCP_FLOW, "meta l4proto tcp ct state established,related");
 	RULE(out, cfg, AXDP_PASS_UDP_FLOW, "meta l4proto udp ct state established,related");
 	/* Existing connections, so their next inbound packet passes before conntrack has seen them both ways. */
-	RULE(out, cfg, AXDP_PASS_TCP_FLOW,
-	     "meta l4proto tcp meta l4proto . ip saddr . th sport . ip daddr . th dport @seeded4");
-	RULE(out, cfg, AXDP_PASS_TCP_FLOW,
-	     "meta l4proto tcp meta l4proto . ip6 saddr . th sport . ip6 daddr . th dport @seeded6");
-	RULE(out, cfg, AXDP_PASS_UDP_FLOW,
-	     "meta l4proto udp meta l4proto . ip saddr . th sport . ip daddr . th dport @seeded4");
-	RULE(out, cfg, AXDP_PASS_UDP_FLOW,
-	     "meta l4proto udp meta l4proto . ip6 saddr . th sport . ip6 daddr . th dport @seeded6");
+	for (size_t i = 0; i < ARRAY_SIZE(seeded); i++)
+		RULE(out, cfg, AXDP_PASS_TCP_FLOW, "meta l4proto tcp %s", seeded[i]);
+	for (size_t i = 0; i < ARRAY_SIZE(seeded); i++)
+		RULE(out, cfg, AXDP_PASS_UDP_FLOW, "meta l4proto udp %s", seeded[i]);
 	/* AllowDHCPClient=: the replies a client that binds no port must get (autoxdpd(8), DHCP clients). */
-	if (cfg->allow_dhcp_client) {
-		RULE(out, cfg, AXDP_PASS_DHCP_REPLY, "meta nfproto ipv4 udp sport 67 udp dport 68");
-		RULE(out, cfg, AXDP_PASS_DHCP_REPLY, "ip6 saddr fe80::/10 udp sport 547 udp dport 546");
-	}
+	for (size_t i = 0; cfg->allow_dhcp_client && i < ARRAY_SIZE(dhcp_reply); i++)
+		RULE(out, cfg, AXDP_PASS_DHCP_REPLY, "%s", dhcp_reply[i]);
 	RULE(out, cfg, AXDP_PASS_ICMP_ECHO, "icmp type echo-request");
 	RULE(out, cfg, AXDP_PASS_ICMP_ECHO, "icmpv6 type echo-request");
 	RULE(out, cfg, AXDP_PASS_ICMP_FLOW, "icmp type echo-reply ct state established");
