@@ -505,15 +505,13 @@ static bool lpm_match(int fd, const struct axdp_addr *addr, bool ipv4, char *buf
 	for (int p = 128; p >= 0; p--) {
 		struct axdp_cidr cidr = { .prefix = (uint8_t)p };
 
+		memcpy(cidr.addr, addr, sizeof(cidr.addr));
+		axdp_cidr_clear_host_bits(&cidr);
 		key.prefixlen = (__u32)p;
-		memset(&key.addr, 0, sizeof(key.addr));
-		for (int b = 0; b < p; b++)
-			if (((const uint8_t *)addr)[b / 8] & (0x80 >> (b % 8)))
-				((uint8_t *)&key.addr)[b / 8] |= 0x80 >> (b % 8);
+		memcpy(&key.addr, cidr.addr, sizeof(key.addr));
 		/* Present: its successor, or ENOENT for the last; absent: the first key. */
 		if (bpf_map_get_next_key(fd, &key, &next) ? errno != ENOENT : !memcmp(&next, &first, sizeof(next)))
 			continue;
-		memcpy(cidr.addr, &key.addr, 16);
 		axdp_cidr_format(buf, len, &cidr);
 		return true;
 	}
@@ -545,8 +543,7 @@ static void find_why(struct cli *c, struct live *l, const struct probe *p, struc
 		struct axdp_cidr cidr = { .prefix = (uint8_t)prefixlen };
 
 		memcpy(cidr.addr, &p->src, 16);
-		for (int b = prefixlen; b < 128; b++)
-			cidr.addr[b / 8] &= (uint8_t) ~(0x80 >> (b % 8));
+		axdp_cidr_clear_host_bits(&cidr);
 		axdp_cidr_format(w->deny, sizeof(w->deny), &cidr);
 	} else {
 		lpm_match(deny[pol.deny_generation & 1], &p->src, !p->ipv6, w->deny, sizeof(w->deny));

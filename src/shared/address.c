@@ -46,6 +46,16 @@ bool axdp_cidr_equal(const struct axdp_cidr *a, const struct axdp_cidr *b)
 	return a->prefix == b->prefix && !memcmp(a->addr, b->addr, sizeof(a->addr));
 }
 
+void axdp_cidr_clear_host_bits(struct axdp_cidr *c)
+{
+	unsigned full = c->prefix / 8, rest = c->prefix % 8;
+
+	if (full < 16) {
+		c->addr[full] &= (uint8_t)(0xff00u >> rest);
+		memset(c->addr + full + 1, 0, 16 - full - 1);
+	}
+}
+
 bool axdp_cidr_contains(const struct axdp_cidr *cidr, const uint8_t addr16[16])
 {
 	unsigned full = cidr->prefix / 8, rest = cidr->prefix % 8;
@@ -118,11 +128,7 @@ enum axdp_cidr_scan axdp_cidr_scan(const char *tok, size_t len, struct axdp_cidr
 	c->prefix = (uint8_t)(v6 ? prefix : prefix + AXDP_V4_MAPPED_BITS);
 
 	*net = *c;
-	unsigned full = net->prefix / 8, rest = net->prefix % 8;
-	if (full < 16) {
-		net->addr[full] &= (uint8_t)(0xff00u >> rest);
-		memset(net->addr + full + 1, 0, 16 - full - 1);
-	}
+	axdp_cidr_clear_host_bits(net);
 	return memcmp(net->addr, c->addr, 16) ? AXDP_CIDR_HOST_BITS : AXDP_CIDR_OK;
 }
 

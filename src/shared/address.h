@@ -47,6 +47,9 @@ unsigned axdp_cidr_prefix_shown(const struct axdp_cidr *c);
 
 bool axdp_cidr_equal(const struct axdp_cidr *a, const struct axdp_cidr *b);
 
+/* Clears the bits of c->addr past c->prefix (0..128): the network c names. */
+void axdp_cidr_clear_host_bits(struct axdp_cidr *c);
+
 bool axdp_cidr_contains(const struct axdp_cidr *cidr, const uint8_t addr16[16]);
 
 /* Appends c (duplicates too).  0, or -1 out of memory with l unchanged. */
