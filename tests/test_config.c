@@ -3,6 +3,7 @@
 #include <criterion/criterion.h>
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -133,54 +134,133 @@ Test(config, missing_files_give_defaults)
 	axdp_config_free(&c);
 }
 
-static const char *shipped_path(void)
+/* A file of the source tree (AXDP_SRCDIR, else the working directory); valid until the next call. */
+static const char *src_path(const char *rel)
 {
 	static char path[1024];
 	const char *src = getenv("AXDP_SRCDIR");
 
-	snprintf(path, sizeof(path), "%s/config/autoxdp.conf", src && *src ? src : ".");
+	snprintf(path, sizeof(path), "%s/%s", src && *src ? src : ".", rel);
 	return path;
+}
+
+static char *read_text(const char *path)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = fopen(path, "r");
+
+	cr_assert_not_null(f, "cannot open %s", path);
+	cr_assert_geq(getdelim(&text, &len, '\0', f), 0, "cannot read %s", path);
+	fclose(f);
+	return text;
+}
+
+/* What --check-config prints for the built-in defaults: "[Section]" and "Key=value" lines. */
+static char *printed_defaults(void)
+{
+	struct axdp_config d;
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	axdp_config_defaults(&d);
+	cr_assert_eq(axdp_config_print(&d, f), 0);
+	fclose(f);
+	axdp_config_free(&d);
+	return out;
+}
+
+/* Key=value without its value, or a section header as it is. */
+static void put_key(FILE *out, const char *line, size_t len)
+{
+	const char *eq = memchr(line, '=', len);
+
+	fprintf(out, "%.*s\n", (int)(line[0] == '[' || !eq ? len : (size_t)(eq - line)), line);
+}
+
+/* "Name=" with a name of letters and digits, as a commented-out key of the shipped file starts. */
+static bool is_key_assignment(const char *s)
+{
+	const char *p = s;
+
+	while (isalnum((unsigned char)*p))
+		p++;
+	return p != s && *p == '=';
 }
 
 Test(config, shipped_file_is_defaults)
 {
 	struct axdp_config c, d;
 
-	cr_assert_eq(load(&c, shipped_path()), 0, "%s", err);
+	cr_assert_eq(load(&c, src_path("config/autoxdp.conf")), 0, "%s", err);
 	axdp_config_defaults(&d);
 	cr_expect(axdp_config_equal(&c, &d));
 	axdp_config_free(&c);
 }
 
-/* Each printed default must appear commented out, so the shipped file cannot drift. */
-Test(config, shipped_file_documents_every_key)
+/*
+ * The sample's section headers and commented-out keys, in order, are what
+ * the printer writes for the defaults: every key, under its section, with
+ * its default, and none the parser does not know.
+ */
+Test(config, shipped_file_lists_every_key_with_its_default)
 {
-	struct axdp_config d;
-	char *printed = NULL, *shipped = NULL, *line, *save = NULL;
-	size_t plen = 0, slen = 0;
-	FILE *f;
+	char *printed = printed_defaults(), *shipped = read_text(src_path("config/autoxdp.conf"));
+	char *want = NULL, *got = NULL, *line, *save = NULL;
+	size_t wlen = 0, glen = 0;
+	FILE *w = open_memstream(&want, &wlen), *g = open_memstream(&got, &glen);
 
-	axdp_config_defaults(&d);
-	f = open_memstream(&printed, &plen);
-	cr_assert_eq(axdp_config_print(&d, f), 0);
-	fclose(f);
-
-	f = fopen(shipped_path(), "r");
-	cr_assert_not_null(f);
-	cr_assert_geq(getdelim(&shipped, &slen, '\0', f), 0);
-	fclose(f);
-
-	for (line = strtok_r(printed, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char want[512];
-
-		if (line[0] == '[')
-			snprintf(want, sizeof(want), "\n%s\n", line);
-		else
-			snprintf(want, sizeof(want), "\n#%s\n", line);
-		cr_expect_not_null(strstr(shipped, want), "shipped file lacks %s", want + 1);
-	}
+	for (line = strtok_r(printed, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		fprintf(w, "%s\n", line);
+	save = NULL;
+	for (line = strtok_r(shipped, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		if (line[0] == '[' || (line[0] == '#' && is_key_assignment(line + 1)))
+			fprintf(g, "%s\n", line + (line[0] == '#'));
+	fclose(w);
+	fclose(g);
+	cr_expect_str_eq(got, want, "config/autoxdp.conf must list, commented out, exactly these:\n%s\nit lists:\n%s",
+			 want, got);
 	free(printed);
 	free(shipped);
+	free(want);
+	free(got);
+}
+
+/*
+ * OPTIONS of autoxdp.conf(5) has a subsection per section and an item per
+ * key (".It Cm Key= ..."; two keys may share one): the same keys in the
+ * same sections and order as the printer.
+ */
+Test(config, man_page_documents_every_key)
+{
+	char *printed = printed_defaults(), *man = read_text(src_path("man/autoxdp.conf.5"));
+	char *want = NULL, *got = NULL, *line, *save = NULL;
+	size_t wlen = 0, glen = 0;
+	FILE *w = open_memstream(&want, &wlen), *g = open_memstream(&got, &glen);
+	bool options = false;
+
+	for (line = strtok_r(printed, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		put_key(w, line, strlen(line));
+	save = NULL;
+	for (line = strtok_r(man, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (!strncmp(line, ".Sh ", 4))
+			options = !strcmp(line, ".Sh OPTIONS");
+		else if (options && !strncmp(line, ".Ss [", 5))
+			fprintf(g, "%.*s\n", (int)strcspn(line + 4, "\\"), line + 4);
+		else if (options && !strncmp(line, ".It ", 4))
+			for (const char *cm = line; (cm = strstr(cm, " Cm ")); cm += 4)
+				if (is_key_assignment(cm + 4))
+					put_key(g, cm + 4, strcspn(cm + 4, " "));
+	}
+	fclose(w);
+	fclose(g);
+	cr_expect_str_eq(got, want, "OPTIONS of man/autoxdp.conf.5 must document exactly these keys:\n%s\nit has:\n%s",
+			 want, got);
+	free(printed);
+	free(man);
+	free(want);
+	free(got);
 }
 
 Test(config, dropins_override_in_lexical_order)

@@ -22,17 +22,12 @@ _Static_assert(sizeof(enum axdp_backend) == sizeof(unsigned int), "enum size");
 _Static_assert(sizeof(enum axdp_run_mode) == sizeof(unsigned int), "enum size");
 _Static_assert(sizeof(uint32_t) == sizeof(unsigned int), "integer fields compare as unsigned int");
 
-#define STR_(x) #x
-#define STR(x) STR_(x)
-
 /* The table stringifies these; a renamed macro would otherwise become the default "AXDP_...". */
-_Static_assert(AXDP_DEFAULT_RECONCILE_INTERVAL_S > 0 && AXDP_DEFAULT_TCP_TIMEOUT_S > 0 &&
-		       AXDP_DEFAULT_TCP_CLOSING_TIMEOUT_S > 0 && AXDP_DEFAULT_UDP_TIMEOUT_S > 0 &&
-		       AXDP_DEFAULT_ICMP_TIMEOUT_S > 0 && AXDP_DEFAULT_FRAG_TIMEOUT_S > 0 &&
-		       AXDP_DEFAULT_METRICS_INTERVAL_S > 0 && AXDP_DEFAULT_SYN_PER_S > 0 &&
-		       AXDP_DEFAULT_SYN_BURST > 0 && AXDP_DEFAULT_STRICT_SYN_PER_S > 0 &&
-		       AXDP_DEFAULT_STRICT_SYN_BURST > 0 && AXDP_DEFAULT_ICMP_ECHO_PER_S > 0 &&
-		       AXDP_DEFAULT_ICMP_ECHO_BURST > 0,
+_Static_assert(AXDP_DEFAULT_TCP_TIMEOUT_S > 0 && AXDP_DEFAULT_TCP_CLOSING_TIMEOUT_S > 0 &&
+		       AXDP_DEFAULT_UDP_TIMEOUT_S > 0 && AXDP_DEFAULT_ICMP_TIMEOUT_S > 0 &&
+		       AXDP_DEFAULT_FRAG_TIMEOUT_S > 0 && AXDP_DEFAULT_SYN_PER_S > 0 && AXDP_DEFAULT_SYN_BURST > 0 &&
+		       AXDP_DEFAULT_STRICT_SYN_PER_S > 0 && AXDP_DEFAULT_STRICT_SYN_BURST > 0 &&
+		       AXDP_DEFAULT_ICMP_ECHO_PER_S > 0 && AXDP_DEFAULT_ICMP_ECHO_BURST > 0,
 	       "default macros must exist");
 /* ------------------------------------------------------------------ */
 /* The table                                                          */
@@ -71,68 +66,29 @@ const char *axdp_backend_name(enum axdp_backend backend)
 
 #define OFF(field) offsetof(struct axdp_config, field)
 
-/* Print order is table order, so keys of one section must stay together. */
-static const struct key keys[] = {
-	{ SEC_DAEMON, "Interfaces", T_IFNAMES, OFF(interfaces), 1, AXDP_IFNAMSIZ - 1, NULL, "" },
-	{ SEC_DAEMON, "BpfObject", T_PATH, OFF(bpf_object), 1, AXDP_PATH_MAX - 1, NULL, AXDP_OBJECT_DEFAULT },
-	{ SEC_DAEMON, "PinDir", T_PATH, OFF(pin_dir), 1, AXDP_PATH_MAX - 1, NULL, AXDP_PIN_DIR_DEFAULT },
-	{ SEC_DAEMON, "XdpMode", T_ENUM, OFF(xdp_mode), 0, 0, axdp_xdp_mode_names, "auto" },
-	{ SEC_DAEMON, "Backend", T_ENUM, OFF(backend), 0, 0, backend_names, "auto" },
-	{ SEC_DAEMON, "Mode", T_ENUM, OFF(mode), 0, 0, run_mode_names, "enforce" },
-	{ SEC_DAEMON, "ReconcileIntervalSec", T_UINT, OFF(reconcile_interval_s), 1, 3600, NULL,
-	  STR(AXDP_DEFAULT_RECONCILE_INTERVAL_S) },
-	{ SEC_DAEMON, "PidFile", T_PATH, OFF(pid_file), 1, AXDP_PATH_MAX - 1, NULL, AXDP_DEFAULT_PID_FILE },
-	{ SEC_DAEMON, "StateDirectory", T_PATH, OFF(state_dir), 1, AXDP_PATH_MAX - 1, NULL, AXDP_DEFAULT_STATE_DIR },
-	/* min 0: empty is a value here, "no metrics file". */
-	{ SEC_DAEMON, "MetricsFile", T_PATH, OFF(metrics_file), 0, AXDP_PATH_MAX - 1, NULL, "" },
-	{ SEC_DAEMON, "MetricsIntervalSec", T_UINT, OFF(metrics_interval_s), 1, 86400, NULL,
-	  STR(AXDP_DEFAULT_METRICS_INTERVAL_S) },
+/* The parser writes a field through its type's C type: config_keys.h must give the key that one. */
+#define SIZEOF_IFNAMES sizeof(struct axdp_ifname_list)
+#define SIZEOF_NAMES sizeof(struct axdp_name_list)
+#define SIZEOF_PATH AXDP_PATH_MAX
+#define SIZEOF_PATHS sizeof(struct axdp_path_list)
+#define SIZEOF_ENUM sizeof(unsigned int)
+#define SIZEOF_UINT sizeof(uint32_t)
+#define SIZEOF_PORTS AXDP_PORTSET_BYTES
+#define SIZEOF_CIDRS sizeof(struct axdp_cidr_list)
+#define SIZEOF_BOOL sizeof(bool)
+#define FIELD_FITS(section, name, type, ctype, field, dims, ...)                  \
+	_Static_assert(sizeof(((struct axdp_config *)0)->field) == SIZEOF_##type, \
+		       name "= is declared with a C type its parser does not write");
+#define PORTS_FIT(section, tcp_name, udp_name, field) FIELD_FITS(section, tcp_name, PORTS, , field[AXDP_L4_TCP], )
+AXDP_CONFIG_KEYS(FIELD_FITS, PORTS_FIT)
 
-	{ SEC_PORTS, "AllowTCP", T_PORTS, OFF(allow_ports[AXDP_L4_TCP]), 1, 65535, NULL, "" },
-	{ SEC_PORTS, "AllowUDP", T_PORTS, OFF(allow_ports[AXDP_L4_UDP]), 1, 65535, NULL, "" },
-	{ SEC_PORTS, "ExcludeTCP", T_PORTS, OFF(exclude_ports[AXDP_L4_TCP]), 1, 65535, NULL, "" },
-	{ SEC_PORTS, "ExcludeUDP", T_PORTS, OFF(exclude_ports[AXDP_L4_UDP]), 1, 65535, NULL, "" },
-	{ SEC_PORTS, "ExcludeBindCIDR", T_CIDRS, OFF(exclude_bind), 0, 0, NULL, "" },
+#define KEY_ROW(section, name, type, ctype, field, dims, min, max, names, def) \
+	{ SEC_##section, name, T_##type, OFF(field), min, max, names, def },
+#define PORTS_BY_L4_ROWS(section, tcp_name, udp_name, field)                          \
+	KEY_ROW(section, tcp_name, PORTS, , field[AXDP_L4_TCP], , 1, 65535, NULL, "") \
+	KEY_ROW(section, udp_name, PORTS, , field[AXDP_L4_UDP], , 1, 65535, NULL, "")
 
-	{ SEC_CONNTRACK, "TCPTimeoutSec", T_UINT, OFF(tcp_timeout_s), 1, 2592000, NULL,
-	  STR(AXDP_DEFAULT_TCP_TIMEOUT_S) },
-	{ SEC_CONNTRACK, "TCPClosingTimeoutSec", T_UINT, OFF(tcp_closing_timeout_s), 1, 3600, NULL,
-	  STR(AXDP_DEFAULT_TCP_CLOSING_TIMEOUT_S) },
-	{ SEC_CONNTRACK, "UDPTimeoutSec", T_UINT, OFF(udp_timeout_s), 1, 86400, NULL, STR(AXDP_DEFAULT_UDP_TIMEOUT_S) },
-	{ SEC_CONNTRACK, "ICMPTimeoutSec", T_UINT, OFF(icmp_timeout_s), 1, 3600, NULL,
-	  STR(AXDP_DEFAULT_ICMP_TIMEOUT_S) },
-	{ SEC_CONNTRACK, "FragmentTimeoutSec", T_UINT, OFF(frag_timeout_s), 1, 120, NULL,
-	  STR(AXDP_DEFAULT_FRAG_TIMEOUT_S) },
-
-	{ SEC_POLICY, "DenyCIDR", T_CIDRS, OFF(deny_cidrs), 0, 0, NULL, "" },
-	{ SEC_POLICY, "DenyListFile", T_PATHS, OFF(deny_list_files), 1, AXDP_PATH_MAX - 1, NULL, "" },
-	{ SEC_POLICY, "TrustCIDR", T_CIDRS, OFF(trust_cidrs), 0, 0, NULL, "" },
-	{ SEC_POLICY, "TrustOpensAllTCP", T_BOOL, OFF(trust_opens_all_tcp), 0, 0, NULL, "no" },
-	{ SEC_POLICY, "DropMartians", T_BOOL, OFF(drop_martians), 0, 0, NULL, "yes" },
-	{ SEC_POLICY, "AllowDHCPClient", T_BOOL, OFF(allow_dhcp_client), 0, 0, NULL, "yes" },
-
-	/* Upper bounds keep interval * burst (ns) far inside 64 bits. */
-	{ SEC_RATELIMIT, "SYNPerSecond", T_UINT, OFF(syn_per_s), 0, 1000000000, NULL, STR(AXDP_DEFAULT_SYN_PER_S) },
-	{ SEC_RATELIMIT, "SYNBurst", T_UINT, OFF(syn_burst), 1, 1000000, NULL, STR(AXDP_DEFAULT_SYN_BURST) },
-	{ SEC_RATELIMIT, "StrictSYNPerSecond", T_UINT, OFF(strict_syn_per_s), 0, 1000000000, NULL,
-	  STR(AXDP_DEFAULT_STRICT_SYN_PER_S) },
-	{ SEC_RATELIMIT, "StrictSYNBurst", T_UINT, OFF(strict_syn_burst), 1, 1000000, NULL,
-	  STR(AXDP_DEFAULT_STRICT_SYN_BURST) },
-	{ SEC_RATELIMIT, "StrictProcesses", T_NAMES, OFF(strict_processes), 1, AXDP_IFNAMSIZ - 1, NULL,
-	  AXDP_DEFAULT_STRICT_PROCESSES },
-	{ SEC_RATELIMIT, "StrictTCP", T_PORTS, OFF(strict_tcp), 1, 65535, NULL, "" },
-	{ SEC_RATELIMIT, "UnlimitedTCP", T_PORTS, OFF(unlimited_tcp), 1, 65535, NULL, "" },
-	{ SEC_RATELIMIT, "SourcePrefixIPv4", T_UINT, OFF(source_prefix_v4), 1, 32, NULL, "32" },
-	{ SEC_RATELIMIT, "SourcePrefixIPv6", T_UINT, OFF(source_prefix_v6), 1, 128, NULL, "64" },
-	{ SEC_RATELIMIT, "UDPPerSecond", T_UINT, OFF(udp_per_s), 0, 1000000000, NULL, "0" },
-	{ SEC_RATELIMIT, "UDPBurst", T_UINT, OFF(udp_burst), 1, 1000000, NULL, "1" },
-	{ SEC_RATELIMIT, "UDPPortPacketsPerSecond", T_UINT, OFF(udp_port_packets_per_s), 0, 4000000000u, NULL, "0" },
-	{ SEC_RATELIMIT, "UDPPortBytesPerSecond", T_UINT, OFF(udp_port_bytes_per_s), 0, 4000000000u, NULL, "0" },
-	{ SEC_RATELIMIT, "ICMPEchoPerSecond", T_UINT, OFF(icmp_echo_per_s), 0, 1000000000, NULL,
-	  STR(AXDP_DEFAULT_ICMP_ECHO_PER_S) },
-	{ SEC_RATELIMIT, "ICMPEchoBurst", T_UINT, OFF(icmp_echo_burst), 1, 1000000, NULL,
-	  STR(AXDP_DEFAULT_ICMP_ECHO_BURST) },
-};
+static const struct key keys[] = { AXDP_CONFIG_KEYS(KEY_ROW, PORTS_BY_L4_ROWS) };
 
 #define NKEYS ARRAY_SIZE(keys)
 /* ------------------------------------------------------------------ */

@@ -14,16 +14,11 @@
 
 #include "address.h"
 #include "autoxdp_abi.h"
+#include "config_keys.h"
 #include "loader.h"
 
 #define AXDP_CONFIG_FILE "/etc/autoxdp.conf"
 #define AXDP_CONFIG_DROPIN_DIR "/etc/autoxdp.conf.d"
-
-#define AXDP_DEFAULT_RECONCILE_INTERVAL_S 30
-#define AXDP_DEFAULT_PID_FILE "/run/autoxdp/autoxdpd.pid"
-#define AXDP_DEFAULT_STATE_DIR "/var/lib/autoxdp"
-#define AXDP_DEFAULT_METRICS_INTERVAL_S 15
-/* Conntrack defaults come from autoxdp_abi.h: the BPF object has the same ones. */
 
 /* Own copies so this header needs neither <net/if.h> nor <limits.h>; config.c checks they agree. */
 #define AXDP_IFNAMSIZ 16
@@ -72,56 +67,15 @@ struct axdp_path_list {
 #define AXDP_DEFAULT_STRICT_SYN_BURST 10
 #define AXDP_DEFAULT_ICMP_ECHO_PER_S 100
 #define AXDP_DEFAULT_ICMP_ECHO_BURST 200
-#define AXDP_DEFAULT_STRICT_PROCESSES "sshd mysqld mariadbd postgres redis-server mongod"
 
-/*
- * Port sets: port p is bit (p & 7) of byte p / 8; port 0 is never set.
- * Indexed by enum axdp_l4, the same index the port_allow map uses.
- */
+/* A key's member: the type, name and dimensions config_keys.h gives it. */
+#define AXDP_CONFIG_FIELD(section, name, type, ctype, field, dims, ...) ctype field dims;
+/* Indexed by enum axdp_l4, the same index the port_allow map uses. */
+#define AXDP_CONFIG_PORTS_FIELD(section, tcp_name, udp_name, field) uint8_t field[AXDP_L4_COUNT][AXDP_PORTSET_BYTES];
+
+/* One member per key, in config_keys.h's order: [Daemon], [Ports], [Conntrack], [Policy], [RateLimit]. */
 struct axdp_config {
-	/* [Daemon] */
-	struct axdp_ifname_list interfaces; /* empty: those of the default v4/v6 routes */
-	char bpf_object[AXDP_PATH_MAX];
-	char pin_dir[AXDP_PATH_MAX];
-	enum axdp_xdp_mode xdp_mode;
-	enum axdp_backend backend;
-	enum axdp_run_mode mode;
-	uint32_t reconcile_interval_s;
-	char pid_file[AXDP_PATH_MAX];     /* written at READY, removed at exit; axdp(8) finds the daemon by it */
-	char state_dir[AXDP_PATH_MAX];    /* runtime bans (bans.h), kept across restarts and reboots */
-	char metrics_file[AXDP_PATH_MAX]; /* empty: no metrics file */
-	uint32_t metrics_interval_s;
-
-	/* [Ports] */
-	uint8_t allow_ports[AXDP_L4_COUNT][AXDP_PORTSET_BYTES];
-	uint8_t exclude_ports[AXDP_L4_COUNT][AXDP_PORTSET_BYTES];
-	struct axdp_cidr_list exclude_bind;
-
-	/* [Conntrack] */
-	uint32_t tcp_timeout_s;
-	uint32_t tcp_closing_timeout_s;
-	uint32_t udp_timeout_s;
-	uint32_t icmp_timeout_s;
-	uint32_t frag_timeout_s;
-
-	/* [Policy] */
-	struct axdp_cidr_list deny_cidrs;
-	struct axdp_path_list deny_list_files; /* read by the daemon (denylist.h), not by this parser */
-	struct axdp_cidr_list trust_cidrs;
-	bool trust_opens_all_tcp;
-	bool drop_martians;
-	bool allow_dhcp_client; /* DHCP server replies pass to a client that binds no port */
-
-	/* [RateLimit]: per second and burst (units); per-port and echo rates are split across CPUs */
-	uint32_t syn_per_s, syn_burst;
-	uint32_t strict_syn_per_s, strict_syn_burst;
-	struct axdp_name_list strict_processes;
-	uint8_t strict_tcp[AXDP_PORTSET_BYTES];
-	uint8_t unlimited_tcp[AXDP_PORTSET_BYTES];
-	uint32_t source_prefix_v4, source_prefix_v6;
-	uint32_t udp_per_s, udp_burst;
-	uint32_t udp_port_packets_per_s, udp_port_bytes_per_s;
-	uint32_t icmp_echo_per_s, icmp_echo_burst;
+	AXDP_CONFIG_KEYS(AXDP_CONFIG_FIELD, AXDP_CONFIG_PORTS_FIELD)
 };
 
 /* Initializes *c to the built-in defaults; does not free what *c held. */

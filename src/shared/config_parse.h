@@ -4,7 +4,8 @@
  * else (config.h is the interface): the shape of a key (config.c holds
  * the table and reads files), and one parser, printer and comparer per
  * value type (config_parse.c).  A new key of an existing type is one
- * row in config.c's table and a field in config.h.
+ * line in config_keys.h: its field of struct axdp_config and its row of
+ * config.c's table.
  */
 #ifndef AXDP_CONFIG_PARSE_H
 #define AXDP_CONFIG_PARSE_H
