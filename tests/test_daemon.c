@@ -459,7 +459,9 @@ Test(daemon, wildcard_listeners_open_their_families_only)
 			  when, udp6);
 		cr_expect_eq(counter(AXDP_PASS_UDP_PORT), udp_open + 1, "%s: the IPv6 datagram did not pass as udp_port_open",
 			     when);
-		datagram_arrives(u6, AF_INET, udp6);
+		rc = try_datagram(AF_INET, side_addr(SERVER, AF_INET), udp6, DROPPED_MS);
+		cr_expect_eq(rc, ETIMEDOUT, "%s: IPv4 to the IPV6_V6ONLY socket on udp/%u: expected dropped, got %s", when,
+			     udp6, rc == ECONNREFUSED ? "ICMP port unreachable" : rc ? strerror(rc) : "a reply");
 		cr_expect_eq(counter(AXDP_DROP_UDP_CLOSED), udp_closed + 1,
 			     "%s: the IPv4 datagram to the IPV6_V6ONLY socket on udp/%u was not dropped as udp_port_closed",
 			     when, udp6);
@@ -1279,6 +1281,8 @@ Test(daemon, axdp_off_after_stop_leaves_nothing)
 	cr_assert_eq(has_own_table(), fx.d.nftables, "SIGTERM changed whether table inet autoxdp exists");
 	cr_expect_eq(try_connect(AF_INET, side_addr(SERVER, AF_INET), 9, DROPPED_MS), ETIMEDOUT,
 		     "after SIGTERM a SYN to closed port 9 was not dropped");
+	cr_expect_eq(try_datagram(AF_INET, side_addr(SERVER, AF_INET), 9, DROPPED_MS), ETIMEDOUT,
+		     "after SIGTERM a datagram to closed udp/9 was not dropped");
 
 	rc = axdpd_off(&fx.d);
 	cr_assert_eq(rc, 0, "axdp off: %s", fx.d.err);
@@ -1302,6 +1306,8 @@ Test(daemon, axdp_off_after_stop_leaves_nothing)
 	}
 	cr_expect_eq(try_connect(AF_INET, side_addr(SERVER, AF_INET), 9, IO_MS), ECONNREFUSED,
 		     "after axdp off a SYN to closed port 9 was not answered with RST");
+	cr_expect_eq(try_datagram(AF_INET, side_addr(SERVER, AF_INET), 9, IO_MS), ECONNREFUSED,
+		     "after axdp off a datagram to closed udp/9 was not answered with ICMP port unreachable");
 }
 
 /* ---- the command line ---- */
