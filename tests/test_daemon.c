@@ -1082,34 +1082,42 @@ static int race_swap(void *arg)
 }
 
 /*
+ * The rounds run with a periodic reconcile this far apart: a port the
+ * racing reconcile closed stays closed past every hang limit below, so no
+ * later reconcile can hide it.
+ */
+#define RACE_RECONCILE_S 300
+
+/*
  * nftables opens a port a transaction or two after listen() (autoxdpd(8),
  * NFTABLES BACKEND, row "Open ports"; here tens of ms, the close's
  * reconcile going first): fresh connects RACE_NFT_ATTEMPT_MS apart until
- * one is answered.  0 when one is within half a ReconcileIntervalSec: a
- * port the racing reconcile closed, which only the next periodic reconcile
- * would open again, fails about every other round it happens in.
+ * one is answered, or IO_MS.
  */
 #define RACE_NFT_ATTEMPT_MS 10
-#define RACE_NFT_BOUND_MS (RECONCILE_S * 1000 / 2)
 
 static int race_reachable_on_nftables(const char *srv, uint16_t port)
 {
 	long start = now_ms();
 	int rc;
 
-	while ((rc = try_connect(AF_INET, srv, port, RACE_NFT_ATTEMPT_MS)) == ETIMEDOUT &&
-	       now_ms() - start < RACE_NFT_BOUND_MS)
+	while ((rc = try_connect(AF_INET, srv, port, RACE_NFT_ATTEMPT_MS)) == ETIMEDOUT && now_ms() - start < IO_MS)
 		;
 	return rc;
 }
 
 Test(daemon, listener_opened_during_a_reconcile_stays_open)
 {
+	static const char race_config[] = "[Daemon]\nReconcileIntervalSec=" STRINGIFY(RACE_RECONCILE_S) "\n";
 	const char *srv = side_addr(SERVER, AF_INET);
 	char err[256], lost[256] = "";
-	size_t used = 0;
+	size_t used = 0, from = axdpd_notes_end(&fx.d);
 	int n_lost = 0, rc, cli;
 
+	cr_assert(axdpd_dropin(&fx.d, "50-race.conf", race_config) == 0, "%s", fx.d.err);
+	cr_assert(axdpd_signal(&fx.d, SIGHUP) == 0, "%s", fx.d.err);
+	cr_assert(axdpd_wait_note(&fx.d, "RELOADING=1", &from, SETTLE_MS) == 0, "after SIGHUP: %s", fx.d.err);
+	cr_assert(axdpd_wait_note(&fx.d, "READY=1", &from, SETTLE_MS) == 0, "no READY=1 after the reload: %s", fx.d.err);
 	race.listener = serve(SERVER, AF_INET, SOCK_STREAM, "0.0.0.0", RACE_BASE_PORT - 1);
 	for (int i = 0; i < RACE_ROUNDS && n_lost < RACE_REPORT_MAX; i++) {
 		race.next_port = RACE_BASE_PORT + i;
