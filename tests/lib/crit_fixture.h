@@ -94,7 +94,7 @@ static inline uint64_t crit_counted(const struct axdpd *d, const char *map, enum
 	return all[reason].packets + (nft.rc > 0 ? (would ? nft.would : nft.c)[reason].packets : 0);
 }
 
-/* Packets dropped (or in audit mode passed) for reason: crit_counted of AXDP_MAP_COUNTERS. */
+/* Packets judged for reason, passed or dropped: crit_counted of AXDP_MAP_COUNTERS. */
 static inline uint64_t crit_counter(const struct axdpd *d, enum axdp_reason reason)
 {
 	return crit_counted(d, AXDP_MAP_COUNTERS, reason);
