@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
  * autoxdpd's side of source policy, end to end in a throwaway server
- * namespace: DenyListFile= (500,000 entries) loaded at start and replaced
- * at reload, judged by a real client's connects and the counters; each
- * open port's rate-limit tier from the listening process and the
- * overrides; the host's own addresses kept in local_addrs as they change.
+ * namespace: DenyListFile= (500,000 entries; 10,000 on nftables) loaded
+ * at start and replaced at reload, judged by a real client's connects and
+ * the counters; each open port's rate-limit tier from the listening
+ * process and the overrides; the host's own addresses kept in local_addrs
+ * as they change.
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
@@ -41,9 +42,10 @@
 #define SETTLE_MS 10000
 /*
  * CPU the daemon may spend from exec to READY=1 with a 500,000-entry
- * list: loading the data path and the list (test_policy.c bounds the
- * list's part alone at 2 s).  CPU time, not wall time: other work on the
- * machine stretches the one and not the other.
+ * list (on nftables the smaller one, into the table too): loading the
+ * data path and the list (test_policy.c bounds the list's part alone at
+ * 2 s).  CPU time, not wall time: other work on the machine stretches the
+ * one and not the other.
  */
 #define START_CPU_MS 3000
 
@@ -193,8 +195,18 @@ static long deny_load_ms(size_t *entries)
 	return (long)ms;
 }
 
-Test(policy_daemon, deny_list_file_of_500000_entries_loads_fast_denies_and_follows_reloads)
+/*
+ * The list's networks besides the client.  nftables loads a big list far
+ * slower than the data path (autoxdpd(8), NFTABLES BACKEND, row "Denied
+ * sources": over a minute for 500,000 networks), so on it the same steps
+ * run with a list that loads in seconds.
+ */
+#define BIG_LIST 499999
+#define BIG_LIST_NFT 9999
+
+Test(policy_daemon, big_deny_list_file_loads_fast_denies_and_follows_reloads)
 {
+	size_t n = fx.d.nftables ? BIG_LIST_NFT : BIG_LIST;
 	char list[AXDPD_PATH + 32], extra[64];
 	struct axdp_policy_usage u;
 	size_t entries = 0, from;
@@ -204,14 +216,14 @@ Test(policy_daemon, deny_list_file_of_500000_entries_loads_fast_denies_and_follo
 
 	snprintf(list, sizeof(list), "%s/drop.list", fx.d.dir);
 	snprintf(extra, sizeof(extra), "%s ; the test's client\n", fx.ns.ip4[CLIENT]);
-	write_list(list, 499999, extra);
+	write_list(list, n, extra);
 	configure("[Policy]\nDenyListFile=%s\n", list);
 	start();
 	cpu_ms = daemon_cpu_ms();
 	ms = deny_load_ms(&entries);
 	cr_assert_geq(ms, 0, "no 'deny list:' line in the log");
 	cr_log_info("autoxdpd loaded %zu deny entries in %ld ms; %ld ms of CPU from exec to READY=1", entries, ms, cpu_ms);
-	cr_expect_geq(entries, 400000, "only %zu distinct entries", entries);
+	cr_expect_geq(entries, n * 4 / 5, "only %zu distinct entries of %zu", entries, n + 1);
 	cr_expect_lt(cpu_ms, START_CPU_MS, "starting with %zu deny entries took %ld ms of CPU", entries, cpu_ms);
 
 	char err[512];
@@ -227,8 +239,8 @@ Test(policy_daemon, deny_list_file_of_500000_entries_loads_fast_denies_and_follo
 	cr_expect_eq(connect_within(8080, DROPPED_MS), ETIMEDOUT, "a client on the deny list connected");
 	cr_expect_gt(counter(AXDP_DROP_DENIED), denied, "denied_source did not count the client's SYN");
 
-	/* The list without the client: a reload replaces all 500,000 entries and lets it in. */
-	write_list(list, 499999, "");
+	/* The list without the client: a reload replaces every entry and lets it in. */
+	write_list(list, n, "");
 	from = axdpd_notes_end(&fx.d);
 	cr_assert_eq(axdpd_signal(&fx.d, SIGHUP), 0, "%s", fx.d.err);
 	cr_assert_eq(axdpd_wait_note(&fx.d, "READY=1", &from, READY_MS), 0, "no READY=1 after the reload: %s", fx.d.err);

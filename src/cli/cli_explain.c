@@ -31,6 +31,7 @@
 #include "cli.h"
 #include "cli_dropin.h"
 #include "counters.h"
+#include "nft_backend.h"
 #include "policy.h"
 #include "parse_number.h"
 #include "xdp_copy.h"
@@ -313,6 +314,30 @@ static void live_close(struct live *l)
 	l->prog_fd = -1;
 }
 
+/*
+ * Why no XDP program can judge the packet.  nftables has no way to run one
+ * packet through a table on request, so interfaces it protects have
+ * nothing explain could run (autoxdpd(8), NFTABLES BACKEND).
+ */
+static int no_program(struct cli *c, const struct probe *p)
+{
+	char names[AXDP_MAX_IFACES][IF_NAMESIZE], err[256];
+	int n = axdp_nft_available(err, sizeof(err)) ? 0
+						     : axdp_nft_interfaces(names, AXDP_MAX_IFACES, err, sizeof(err));
+
+	for (int i = 0; i < n; i++)
+		if (!p->iface || !strcmp(names[i], p->iface))
+			return cli_error(
+				c, CLI_INACTIVE,
+				"no XDP program runs on %s: nftables protects it, and explain judges packets with "
+				"the XDP program only; 'nft list table inet autoxdp' shows the rules and counters",
+				names[i]);
+	return p->iface ? cli_error(c, CLI_INACTIVE, "no XDP program protects %s: 'axdp status' lists the interfaces",
+				    p->iface)
+			: cli_error(c, CLI_INACTIVE, "no XDP program runs (nothing attached under %s): start autoxdpd",
+				    c->pin_dir);
+}
+
 static int live_open(struct cli *c, const struct probe *p, struct live *l, char *ifname, size_t len)
 {
 	__u32 id = cli_xdp_prog_id(c, p->iface, ifname, len), ids[MAX_MAPS], n;
@@ -321,11 +346,7 @@ static int live_open(struct cli *c, const struct probe *p, struct live *l, char 
 	char err[512];
 
 	if (!id)
-		return p->iface ? cli_error(c, CLI_INACTIVE,
-					    "no XDP program protects %s: 'axdp status' lists the interfaces", p->iface)
-				: cli_error(c, CLI_INACTIVE,
-					    "no XDP program runs (nothing attached under %s): start autoxdpd",
-					    c->pin_dir);
+		return no_program(c, p);
 	l->prog_fd = bpf_prog_get_fd_by_id(id);
 	if (l->prog_fd < 0 || bpf_obj_get_info_by_fd(l->prog_fd, &l->prog, &info_len))
 		return cli_error(c, CLI_FAIL, "reading XDP program id %u: %s", id, strerror(errno));

@@ -142,32 +142,46 @@ static bool iface_protects(const struct iface *f)
 	return f->backend == AXDP_BACKEND_NFTABLES || (f->xdp_mode && strcmp(f->xdp_mode, "detached") != 0);
 }
 
-static void read_totals(struct cli *c, struct status *s)
+/* Per-reason counts (either may be NULL) into the totals by action; would: the drops audit mode let pass. */
+static void add_totals(struct status *s, const struct axdp_counter *all, const struct axdp_counter *would)
 {
-	struct axdp_counter all[AXDP_REASON_COUNT];
-	int fd = cli_try_map(c, AXDP_MAP_COUNTERS);
+	for (int r = 0; r < AXDP_REASON_COUNT; r++) {
+		enum axdp_action a = axdp_reason_action(r);
 
-	if (fd < 0)
-		return;
-	if (axdp_counters_read(fd, AXDP_ALL_SLOTS, all) == 0) {
-		s->have_counters = true;
-		for (int r = 0; r < AXDP_REASON_COUNT; r++) {
-			enum axdp_action a = axdp_reason_action(r);
-
+		if (all) {
 			s->totals[a].packets += all[r].packets;
 			s->totals[a].bytes += all[r].bytes;
 		}
+		if (would && AXDP_REASON_DROPS(r)) {
+			s->would_drop.packets += would[r].packets;
+			s->would_drop.bytes += would[r].bytes;
+		}
 	}
-	close(fd);
-	fd = cli_try_map(c, AXDP_MAP_AUDIT_COUNTERS);
-	if (fd >= 0 && axdp_counters_read(fd, AXDP_ALL_SLOTS, all) == 0)
-		for (int r = 0; r < AXDP_REASON_COUNT; r++)
-			if (AXDP_REASON_DROPS(r)) {
-				s->would_drop.packets += all[r].packets;
-				s->would_drop.bytes += all[r].bytes;
-			}
+}
+
+/* The data path's counters and those of the nftables table, which counts for the interfaces on nftables. */
+static void read_totals(struct cli *c, struct status *s)
+{
+	struct axdp_counter all[AXDP_REASON_COUNT], would[AXDP_REASON_COUNT];
+	char err[512];
+	int fd = cli_try_map(c, AXDP_MAP_COUNTERS);
+
+	if (fd >= 0 && axdp_counters_read(fd, AXDP_ALL_SLOTS, all) == 0) {
+		s->have_counters = true;
+		add_totals(s, all, NULL);
+	}
 	if (fd >= 0)
 		close(fd);
+	fd = cli_try_map(c, AXDP_MAP_AUDIT_COUNTERS);
+	if (fd >= 0 && axdp_counters_read(fd, AXDP_ALL_SLOTS, would) == 0)
+		add_totals(s, NULL, would);
+	if (fd >= 0)
+		close(fd);
+	/* A table that cannot be read leaves these totals to the maps; 'axdp stats' says what failed. */
+	if (axdp_nft_counters(all, would, err, sizeof(err)) > 0) {
+		s->have_counters = true;
+		add_totals(s, all, would);
+	}
 }
 
 /* The lists exist once the daemon pinned its maps; the limits always do, in the program or the configuration. */

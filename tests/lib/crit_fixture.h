@@ -74,21 +74,30 @@ static inline int crit_nft_read(void *arg)
 
 /*
  * Packets the daemon counted for reason, over every interface and CPU:
- * the data path's counters and, for interfaces on nftables
- * (AXDPD_BACKEND_ENV), its table's in the daemon's namespace.
+ * from map (AXDP_MAP_COUNTERS, or AXDP_MAP_AUDIT_COUNTERS for the
+ * would-drops of Mode=audit) and, for interfaces on nftables
+ * (AXDPD_BACKEND_ENV), the matching named counters of its table in the
+ * daemon's namespace.
  */
-static inline uint64_t crit_counter(const struct axdpd *d, enum axdp_reason reason)
+static inline uint64_t crit_counted(const struct axdpd *d, const char *map, enum axdp_reason reason)
 {
 	struct axdp_counter all[AXDP_REASON_COUNT];
 	struct crit_nft_counts nft = { .rc = 0 };
-	int fd = crit_pinned(d, AXDP_MAP_COUNTERS);
+	bool would = !strcmp(map, AXDP_MAP_AUDIT_COUNTERS);
+	int fd = crit_pinned(d, map);
 	char err[256];
 
-	cr_assert_eq(axdp_counters_read(fd, AXDP_ALL_SLOTS, all), 0, "reading counters: %s", strerror(errno));
+	cr_assert_eq(axdp_counters_read(fd, AXDP_ALL_SLOTS, all), 0, "reading %s: %s", map, strerror(errno));
 	close(fd);
 	cr_assert_eq(netns_call(d->netns, crit_nft_read, &nft, err, sizeof(err)), 0, "reading the nftables counters: %s %s",
 		     err, nft.err);
-	return all[reason].packets + (nft.rc > 0 ? nft.c[reason].packets : 0);
+	return all[reason].packets + (nft.rc > 0 ? (would ? nft.would : nft.c)[reason].packets : 0);
+}
+
+/* Packets judged for reason, passed or dropped: crit_counted of AXDP_MAP_COUNTERS. */
+static inline uint64_t crit_counter(const struct axdpd *d, enum axdp_reason reason)
+{
+	return crit_counted(d, AXDP_MAP_COUNTERS, reason);
 }
 
 #endif

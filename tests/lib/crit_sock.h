@@ -102,6 +102,28 @@ static inline int try_connect(int af, const char *addr, uint16_t port, int ms)
 }
 
 /*
+ * A datagram to addr:port from a fresh connected client socket:
+ * ETIMEDOUT when nothing came back within ms (dropped), ECONNREFUSED when
+ * an ICMP port unreachable did (it reached a stack with no socket there),
+ * 0 for a reply; as try_connect tells a drop from a RST.
+ */
+static inline int try_datagram(int af, const char *addr, uint16_t port, int ms)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sockaddr_of(af, addr, port, &ss);
+	int fd = sock(NETNS_CLIENT, af, SOCK_DGRAM), rc = ETIMEDOUT;
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	char buf[16];
+
+	cr_assert(connect(fd, (struct sockaddr *)&ss, len) == 0 && send(fd, "hello", 5, 0) == 5,
+		  "a datagram to [%s]:%u: %s", addr, port, strerror(errno));
+	if (poll(&pfd, 1, ms) == 1)
+		rc = recv(fd, buf, sizeof(buf), MSG_DONTWAIT) < 0 ? errno : 0;
+	close(fd);
+	return rc;
+}
+
+/*
  * Retransmissions of a connected socket's segments, SYN included: 0 after
  * a connect means its first SYN was answered, however long that took.
  */

@@ -267,8 +267,13 @@ static int backend_dropin(struct axdpd *d, const char *config_text)
 	const char *backend = getenv(AXDPD_BACKEND_ENV);
 	char text[128];
 
-	if (!backend || !*backend || (config_text && strstr(config_text, "Backend=")))
+	if (config_text && strstr(config_text, "Backend=")) {
+		d->nftables = strstr(config_text, "Backend=nftables") != NULL;
 		return 0;
+	}
+	if (!backend || !*backend)
+		return 0;
+	d->nftables = !strcmp(backend, "nftables");
 	snprintf(text, sizeof(text), "[Daemon]\nBackend=%s\n", backend);
 	return axdpd_dropin(d, AXDPD_BACKEND_DROPIN, text);
 }

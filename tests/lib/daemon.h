@@ -46,6 +46,12 @@ struct axdpd {
 	char log[AXDPD_PATH];        /* the daemon's stderr and stdout, every run appended */
 	char notify_path[AXDPD_PATH];
 	char pid_file[AXDPD_PATH];   /* dir/autoxdpd.pid, set by config.d/AXDPD_PIDFILE_DROPIN: never the host's /run one */
+	/*
+	 * The daemon protects with nftables (Backend=nftables in the
+	 * configuration or from AXDPD_BACKEND_ENV): where autoxdpd(8)'s
+	 * backend table says nftables differs, a suite expects what it says.
+	 */
+	bool nftables;
 	pid_t pid;                   /* 0 when not running */
 	int status;                  /* waitpid status of the last run that ended */
 	char err[1024];
