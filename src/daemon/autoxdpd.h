@@ -48,6 +48,7 @@ struct daemon {
 	int n_att;
 	bool bpf;            /* the data path object loaded; without it nftables alone, sock_diag polling */
 	struct axdp_nft nft; /* interfaces nftables protects (Backend=, or XDP failed on them) */
+	struct axdp_port_state nft_ports; /* the allow-lists as last sent to nftables, its arrays reused */
 	bool nft_due;        /* a hook opened a port: the nftables sets follow at once */
 	bool nft_how_logged; /* the log said once how nftables is reached (libnftables or nft) */
 	bool pin_watch;      /* without a data path: the pin directory existed, 'axdp off' removes it */
