@@ -41,6 +41,8 @@ struct daemon {
 	struct axdp_datapath dp;
 	struct axdp_mode_switch mode; /* the other Mode='s program, ready to swap in */
 	struct axdp_portsync ps;
+	/* The allow-lists as last sent to nftables; each sync reuses the arrays. */
+	struct axdp_port_state nft_ports;
 	struct axdp_policy_maps pol;
 	bool policy; /* pol is open: deny, trust and local address maps */
 	struct ring_buffer *events;
@@ -48,7 +50,6 @@ struct daemon {
 	int n_att;
 	bool bpf;            /* the data path object loaded; without it nftables alone, sock_diag polling */
 	struct axdp_nft nft; /* interfaces nftables protects (Backend=, or XDP failed on them) */
-	struct axdp_port_state nft_ports; /* the allow-lists as last sent to nftables, its arrays reused */
 	bool nft_due;        /* a hook opened a port: the nftables sets follow at once */
 	bool nft_how_logged; /* the log said once how nftables is reached (libnftables or nft) */
 	bool pin_watch;      /* without a data path: the pin directory existed, 'axdp off' removes it */

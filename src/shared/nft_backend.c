@@ -227,7 +227,8 @@ static void render_seed_ports(struct elements *e, const struct axdp_socket_set *
 	for (size_t i = 0; seeds && i < seeds->n; i++) {
 		const struct axdp_socket *c = &seeds->v[i];
 
-		if (c->proto != IPPROTO_UDP || !c->remote_port || !c->port || (seen[c->port / 8] & (1u << (c->port % 8))))
+		if (c->proto != IPPROTO_UDP || !c->remote_port || !c->port ||
+		    (seen[c->port / 8] & (1u << (c->port % 8))))
 			continue;
 		seen[c->port / 8] |= (uint8_t)(1u << (c->port % 8));
 		elem_begin(e);
