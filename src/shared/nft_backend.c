@@ -461,33 +461,33 @@ static void render_chains(FILE *out, const struct axdp_nft *nft, const struct ax
 			"\t\tjump ingress\n\t}\n\n",
 			nft->ifaces[i], AXDP_NFT_INGRESS_PRIORITY);
 	}
-	fputs("\tchain ingress {\n", out);
-	/* No deny list configured, no rule: a feature turned off costs nothing per packet.  Bans are written by axdp. */
-	if (cfg->deny_cidrs.n || cfg->deny_list_files.n) {
-		RULE(out, cfg, AXDP_DROP_DENIED, "ip saddr @denied4");
-		RULE(out, cfg, AXDP_DROP_DENIED, "ip6 saddr @denied6");
-		RULE(out, cfg, AXDP_DROP_DENIED, "ip saddr @denied_hosts4");
-		RULE(out, cfg, AXDP_DROP_DENIED, "ip6 saddr @denied_hosts6");
-	}
-	RULE(out, cfg, AXDP_DROP_DENIED, "ip saddr @banned4");
-	RULE(out, cfg, AXDP_DROP_DENIED, "ip6 saddr @banned6");
-	if (cfg->drop_martians) {
-		RULE(out, cfg, AXDP_DROP_MARTIAN, "ip saddr { 0.0.0.0/8, 127.0.0.0/8, 224.0.0.0/3 }");
-		RULE(out, cfg, AXDP_DROP_MARTIAN, "ip6 saddr { ::1, ::ffff:0.0.0.0/96, ff00::/8 }");
-		/* :: is the source of duplicate address detection and early MLD reports. */
-		RULE(out, cfg, AXDP_DROP_MARTIAN, "ip6 saddr :: meta l4proto != ipv6-icmp");
-	}
 	/*
-	 * One lookup sends a packet to the rules of its protocol alone (a
-	 * datagram meets no TCP rule); what none of them takes is another
-	 * protocol, or a later fragment, which has no transport header.
+	 * One lookup sends a packet to the rules of its family, one more to
+	 * those of its protocol: a datagram over IPv4 meets no IPv6, TCP or
+	 * ICMP rule.  What no protocol chain takes is another protocol.
 	 */
-	fputs("\t\tmeta nfproto . meta l4proto vmap { ipv4 . tcp : goto ingress_tcp, ipv6 . tcp : goto ingress_tcp, "
-	      "ipv4 . udp : goto ingress_udp, ipv6 . udp : goto ingress_udp,\n"
-	      "\t\t\tipv4 . icmp : goto ingress_icmp, ipv6 . ipv6-icmp : goto ingress_icmpv6 }\n",
-	      out);
-	RULE(out, cfg, AXDP_DROP_PROTO, "meta nfproto ipv4 meta l4proto != { tcp, udp, icmp }");
-	RULE(out, cfg, AXDP_DROP_PROTO, "meta nfproto ipv6 meta l4proto != { tcp, udp, ipv6-icmp }");
+	fputs("\tchain ingress {\n\t\tmeta nfproto vmap { ipv4 : goto ingress4, ipv6 : goto ingress6 }\n", out);
+	for (int v4 = 1; v4 >= 0; v4--) {
+		const char *ip = v4 ? "ip" : "ip6", fam = v4 ? '4' : '6';
+
+		fprintf(out, "\t}\n\n\tchain ingress%c {\n", fam);
+		/* No deny list configured, no rule: a feature turned off costs nothing per packet.  axdp writes the bans. */
+		if (cfg->deny_cidrs.n || cfg->deny_list_files.n) {
+			RULE(out, cfg, AXDP_DROP_DENIED, "%s saddr @denied%c", ip, fam);
+			RULE(out, cfg, AXDP_DROP_DENIED, "%s saddr @denied_hosts%c", ip, fam);
+		}
+		RULE(out, cfg, AXDP_DROP_DENIED, "%s saddr @banned%c", ip, fam);
+		if (cfg->drop_martians && v4)
+			RULE(out, cfg, AXDP_DROP_MARTIAN, "ip saddr { 0.0.0.0/8, 127.0.0.0/8, 224.0.0.0/3 }");
+		if (cfg->drop_martians && !v4) {
+			RULE(out, cfg, AXDP_DROP_MARTIAN, "ip6 saddr { ::1, ::ffff:0.0.0.0/96, ff00::/8 }");
+			/* :: is the source of duplicate address detection and early MLD reports. */
+			RULE(out, cfg, AXDP_DROP_MARTIAN, "ip6 saddr :: meta l4proto != ipv6-icmp");
+		}
+		fprintf(out, "\t\tmeta l4proto vmap { tcp : goto ingress_tcp, udp : goto ingress_udp%c, %s }\n", fam,
+			v4 ? "icmp : goto ingress_icmp" : "ipv6-icmp : goto ingress_icmpv6");
+		RULE(out, cfg, AXDP_DROP_PROTO, "meta l4proto != { tcp, udp, %s }", v4 ? "icmp" : "ipv6-icmp");
+	}
 	fputs("\t}\n\n\tchain ingress_tcp {\n", out);
 	RULE(out, cfg, AXDP_DROP_TCP_MALFORMED, "tcp flags & (fin | syn | rst | psh | ack | urg) == 0x0");
 	RULE(out, cfg, AXDP_DROP_TCP_MALFORMED, "tcp flags & (fin | psh | urg) == fin | psh | urg");
@@ -525,17 +525,22 @@ static void render_chains(FILE *out, const struct axdp_nft *nft, const struct ax
 	if (cfg->syn_per_s)
 		meter(out, cfg, "", S_SYN4, "tcp", cfg->syn_per_s, cfg->syn_burst, AXDP_DROP_SYN_RATE);
 	/* Datagrams to open ports: per source (trusted ones exempt), then per port. */
-	fputs("\t}\n\n\tchain ingress_udp {\n", out);
-	RULE(out, cfg, AXDP_DROP_UDP_MALFORMED, "udp sport 0");
-	RULE(out, cfg, AXDP_DROP_UDP_MALFORMED, "udp dport 0");
-	for (size_t i = 0; i < n_open; i++)
-		fprintf(out, "\t\t%s goto ingress_udp_open\n", open_udp[i]);
-	/* Replies go on to conntrack only where the host's own flows may expect them (or a DHCP reply). */
-	for (size_t i = 0; cfg->allow_dhcp_client && i < ARRAY_SIZE(dhcp_reply); i++)
-		fprintf(out, "\t\t%s return\n", dhcp_reply[i]);
-	/* The seeded connections' local ports are in udp_flow_ports from the install on. */
-	fputs("\t\tudp dport @udp_flow_ports return\n", out);
-	RULE(out, cfg, AXDP_DROP_UDP_CLOSED, "meta l4proto udp");
+	for (int v4 = 1; v4 >= 0; v4--) {
+		/* open_udp's rules that can match this family: both families' ports, this one's, its addresses'. */
+		const size_t open[] = { 0, v4 ? 1 : 2, v4 ? 3 : 4 };
+
+		fprintf(out, "\t}\n\n\tchain ingress_udp%c {\n", v4 ? '4' : '6');
+		RULE(out, cfg, AXDP_DROP_UDP_MALFORMED, "udp sport 0");
+		RULE(out, cfg, AXDP_DROP_UDP_MALFORMED, "udp dport 0");
+		for (size_t i = 0; i < ARRAY_SIZE(open); i++)
+			fprintf(out, "\t\t%s goto ingress_udp_open\n", open_udp[open[i]]);
+		/* Replies go on to conntrack only where the host's own flows may expect them (or a DHCP reply). */
+		if (cfg->allow_dhcp_client)
+			fprintf(out, "\t\t%s return\n", dhcp_reply[!v4]);
+		/* The seeded connections' local ports are in udp_flow_ports from the install on. */
+		fputs("\t\tudp dport @udp_flow_ports return\n", out);
+		RULE(out, cfg, AXDP_DROP_UDP_CLOSED, "meta l4proto udp");
+	}
 	fputs("\t}\n\n\tchain ingress_udp_open {\n", out);
 	if (cfg->udp_per_s) {
 		fputs("\t\tip saddr @trusted4 goto ingress_udp_port\n\t\tip6 saddr @trusted6 goto ingress_udp_port\n",
