@@ -592,6 +592,60 @@ ParameterizedTest(struct bcase *c, nft, udp_reply_passes_unsolicited_does_not)
 	close(echo);
 }
 
+ParameterizedTestParameters(nft, udp_flow_older_than_the_daemon_keeps_its_replies)
+{
+	return cr_make_param_array(struct bcase, bcases, sizeof(bcases) / sizeof(bcases[0]));
+}
+
+/*
+ * A connected UDP socket from before the daemon: its peer's datagrams pass
+ * as a seeded connection (for nftables: its local port in udp_flow_ports
+ * from the install on, the exact flow in seeded4/seeded6), though no
+ * conntrack saw the request; another source's datagram to the same port
+ * is dropped.
+ */
+ParameterizedTest(struct bcase *c, nft, udp_flow_older_than_the_daemon_keeps_its_replies)
+{
+	const uint16_t echo_port = 7777, other_port = 7778;
+	const char *cli_addr;
+	struct sockaddr_storage peer, from;
+	socklen_t len;
+	int echo, other, outbound;
+	char buf[64];
+	ssize_t n;
+	uint16_t eph;
+
+	setup(c->backend, NULL, false);
+	cli_addr = side_addr(CLIENT, c->af);
+	echo = serve(CLIENT, c->af, SOCK_DGRAM, cli_addr, echo_port);
+	other = serve(CLIENT, c->af, SOCK_DGRAM, cli_addr, other_port);
+	outbound = serve(SERVER, c->af, SOCK_DGRAM, any_of(c->af), 0);
+	eph = local_port(outbound);
+	len = sockaddr_of(c->af, cli_addr, echo_port, &peer);
+	cr_assert_eq(connect(outbound, (struct sockaddr *)&peer, len), 0, "connect: %s", strerror(errno));
+	cr_assert_eq(send(outbound, "request", 7, 0), 7, "send: %s", strerror(errno));
+	cr_assert(tsock_datagram_within(echo, buf, sizeof(buf), &n, &from, IO_MS) && n == 7, "the request did not arrive");
+
+	cr_assert(axdpd_start(&fx.d, READY_MS) == 0, "starting: %s", fx.d.err);
+	cr_assert(sendto(echo, buf, (size_t)n, 0, (struct sockaddr *)&from,
+			 from.ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6)) == n,
+		  "echo reply: %s", strerror(errno));
+	cr_expect(tsock_datagram_within(outbound, buf, sizeof(buf), &n, NULL, IO_MS) && n == 7,
+		  "%s/%s: the reply of a flow older than the daemon to port %u did not arrive", backend_name[c->backend],
+		  fam(c->af), eph);
+	/* The connected socket takes nothing from another source: the stack would answer port unreachable. */
+	len = sockaddr_of(c->af, side_addr(SERVER, c->af), eph, &peer);
+	cr_assert_eq(connect(other, (struct sockaddr *)&peer, len), 0, "connect: %s", strerror(errno));
+	cr_assert_eq(send(other, "unsolicited", 11, 0), 11, "send: %s", strerror(errno));
+	errno = 0;
+	cr_expect(!tsock_datagram_within(other, buf, sizeof(buf), &n, NULL, DROPPED_MS) && errno != ECONNREFUSED,
+		  "%s/%s: another source's datagram to port %u was not dropped (answered: %s)", backend_name[c->backend],
+		  fam(c->af), eph, strerror(errno));
+	close(outbound);
+	close(other);
+	close(echo);
+}
+
 ParameterizedTestParameters(nft, reloads_leave_no_gap)
 {
 	return cr_make_param_array(enum backend, backends, 2);

@@ -231,13 +231,19 @@ int main(int argc, char **argv)
 	sigset_t mask;
 
 	/*
-	 * A fixed threshold: blocks of 128 KiB and more are mapped and given
+	 * A fixed threshold: blocks of 1 MiB and more are mapped and given
 	 * back whole when freed.  glibc's default raises the threshold to the
 	 * largest block freed so far, so after libbpf freed the kernel's BTF
 	 * (5 MB) the deny list's parse and bitmaps went to the heap and kept
-	 * it resident for the daemon's life.
+	 * it resident for the daemon's life.  Not lower: what a change or a
+	 * reconcile allocates and frees each time (libnftables' three 132 KiB
+	 * cache tables, the reconcile's two 512 KiB port arrays) would be
+	 * mapped afresh each time, and the page faults and the TLB flush of
+	 * each unmap took most of a change's 5 ms; in the heap, kept by the
+	 * trim threshold, the same memory is reused.
 	 */
-	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+	mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
+	mallopt(M_TRIM_THRESHOLD, 2 * 1024 * 1024);
 	if (daemon_parse_cmdline(argc, argv, &d.cmd))
 		return 2;
 	if (daemon_load_config(&d.cmd, &d.cfg, err, sizeof(err))) {
@@ -312,6 +318,7 @@ int main(int argc, char **argv)
 	axdp_log(LOG_INFO, "stopping; the data path keeps protecting (axdp off removes it)");
 	ring_buffer__free(d.events);
 	axdp_portsync_close(&d.ps);
+	axdp_port_state_free(&d.nft_ports);
 	if (d.policy)
 		axdp_policy_close(&d.pol);
 	axdp_mode_close(&d.mode);

@@ -41,6 +41,8 @@ struct daemon {
 	struct axdp_datapath dp;
 	struct axdp_mode_switch mode; /* the other Mode='s program, ready to swap in */
 	struct axdp_portsync ps;
+	/* The allow-lists as last sent to nftables; each sync reuses the arrays. */
+	struct axdp_port_state nft_ports;
 	struct axdp_policy_maps pol;
 	bool policy; /* pol is open: deny, trust and local address maps */
 	struct ring_buffer *events;

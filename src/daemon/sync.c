@@ -31,7 +31,6 @@ bool daemon_turned_off(const struct daemon *d)
 /* The nftables sets follow the allow-lists (port_allow as the hooks left it); one transaction. */
 void daemon_nft_sync(struct daemon *d)
 {
-	struct axdp_port_state st;
 	char err[ERRLEN];
 
 	d->nft_due = false;
@@ -39,10 +38,9 @@ void daemon_nft_sync(struct daemon *d)
 		return;
 	if (!d->nft_how_logged && (d->nft_how_logged = true))
 		axdp_log(LOG_INFO, "nftables: changes go to the kernel through %s", axdp_nft_session_how());
-	if (axdp_portsync_state(&d->ps, &st, err, sizeof(err)) == 0) {
-		if (axdp_nft_sync(&d->nft, &st, &d->cfg, err, sizeof(err)))
+	if (axdp_portsync_state(&d->ps, &d->nft_ports, err, sizeof(err)) == 0) {
+		if (axdp_nft_sync(&d->nft, &d->nft_ports, &d->cfg, err, sizeof(err)))
 			axdp_log(LOG_ERR, "nftables: %s", err);
-		axdp_port_state_free(&st);
 	} else {
 		axdp_log(LOG_ERR, "nftables: reading the allow-lists: %s", err);
 	}

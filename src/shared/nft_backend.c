@@ -40,6 +40,10 @@
 
 #define NFT_OUT_MAX (64 * 1024)
 #define T AXDP_NFT_FAMILY " " AXDP_NFT_TABLE
+/* How long a local port the host's own UDP flows sent from stays in udp_flow_ports. */
+#define FLOW_PORT_TIMEOUT_S 300
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 /* ---- running nft input (nft_session.c: how it reaches the kernel) ---- */
 
@@ -210,6 +214,28 @@ static void render_seeds(struct elements *e, const struct axdp_socket_set *seeds
 	}
 }
 
+/*
+ * The local ports of the seeded UDP connections, each once, for as long as
+ * its seed lives (at least the set's own timeout): their replies go on to
+ * conntrack and the seeds as those of the host's later flows do.
+ */
+static void render_seed_ports(struct elements *e, const struct axdp_socket_set *seeds, const struct axdp_config *cfg)
+{
+	uint8_t seen[AXDP_PORTS / 8] = { 0 };
+	unsigned int timeout = cfg->udp_timeout_s > FLOW_PORT_TIMEOUT_S ? cfg->udp_timeout_s : FLOW_PORT_TIMEOUT_S;
+
+	for (size_t i = 0; seeds && i < seeds->n; i++) {
+		const struct axdp_socket *c = &seeds->v[i];
+
+		if (c->proto != IPPROTO_UDP || !c->remote_port || !c->port ||
+		    (seen[c->port / 8] & (1u << (c->port % 8))))
+			continue;
+		seen[c->port / 8] |= (uint8_t)(1u << (c->port % 8));
+		elem_begin(e);
+		fprintf(e->out, "%u timeout %us", c->port, timeout);
+	}
+}
+
 enum cidr_pick { CIDR_ALL, CIDR_NETS, CIDR_HOSTS };
 
 /*
@@ -330,7 +356,8 @@ static const struct set_def {
 	 * port is dropped at ingress, before conntrack.  Longer than the
 	 * kernel conntrack's UDP timeouts, so no reply it would pass is lost.
 	 */
-	[S_UDP_FLOW_PORTS] = { "udp_flow_ports", "inet_service; size 65536; flags dynamic,timeout; timeout 300s",
+	[S_UDP_FLOW_PORTS] = { "udp_flow_ports",
+			       "inet_service; size 65536; flags dynamic,timeout; timeout " STR(FLOW_PORT_TIMEOUT_S) "s",
 			       NULL },
 };
 
@@ -434,38 +461,48 @@ static void render_chains(FILE *out, const struct axdp_nft *nft, const struct ax
 			"\t\tjump ingress\n\t}\n\n",
 			nft->ifaces[i], AXDP_NFT_INGRESS_PRIORITY);
 	}
-	fputs("\tchain ingress {\n", out);
-	RULE(out, cfg, AXDP_DROP_DENIED, "ip saddr @denied4");
-	RULE(out, cfg, AXDP_DROP_DENIED, "ip6 saddr @denied6");
-	RULE(out, cfg, AXDP_DROP_DENIED, "ip saddr @denied_hosts4");
-	RULE(out, cfg, AXDP_DROP_DENIED, "ip6 saddr @denied_hosts6");
-	RULE(out, cfg, AXDP_DROP_DENIED, "ip saddr @banned4");
-	RULE(out, cfg, AXDP_DROP_DENIED, "ip6 saddr @banned6");
-	if (cfg->drop_martians) {
-		RULE(out, cfg, AXDP_DROP_MARTIAN, "ip saddr { 0.0.0.0/8, 127.0.0.0/8, 224.0.0.0/3 }");
-		RULE(out, cfg, AXDP_DROP_MARTIAN, "ip6 saddr { ::1, ::ffff:0.0.0.0/96, ff00::/8 }");
-		/* :: is the source of duplicate address detection and early MLD reports. */
-		RULE(out, cfg, AXDP_DROP_MARTIAN, "ip6 saddr :: meta l4proto != ipv6-icmp");
+	/*
+	 * One lookup sends a packet to the rules of its family, one more to
+	 * those of its protocol: a datagram over IPv4 meets no IPv6, TCP or
+	 * ICMP rule.  What no protocol chain takes is another protocol.
+	 */
+	fputs("\tchain ingress {\n\t\tmeta nfproto vmap { ipv4 : goto ingress4, ipv6 : goto ingress6 }\n", out);
+	for (int v4 = 1; v4 >= 0; v4--) {
+		const char *ip = v4 ? "ip" : "ip6", fam = v4 ? '4' : '6';
+
+		fprintf(out, "\t}\n\n\tchain ingress%c {\n", fam);
+		/* No deny list configured, no rule: a feature turned off costs nothing per packet.  axdp writes the bans. */
+		if (cfg->deny_cidrs.n || cfg->deny_list_files.n) {
+			RULE(out, cfg, AXDP_DROP_DENIED, "%s saddr @denied%c", ip, fam);
+			RULE(out, cfg, AXDP_DROP_DENIED, "%s saddr @denied_hosts%c", ip, fam);
+		}
+		RULE(out, cfg, AXDP_DROP_DENIED, "%s saddr @banned%c", ip, fam);
+		if (cfg->drop_martians && v4)
+			RULE(out, cfg, AXDP_DROP_MARTIAN, "ip saddr { 0.0.0.0/8, 127.0.0.0/8, 224.0.0.0/3 }");
+		if (cfg->drop_martians && !v4) {
+			RULE(out, cfg, AXDP_DROP_MARTIAN, "ip6 saddr { ::1, ::ffff:0.0.0.0/96, ff00::/8 }");
+			/* :: is the source of duplicate address detection and early MLD reports. */
+			RULE(out, cfg, AXDP_DROP_MARTIAN, "ip6 saddr :: meta l4proto != ipv6-icmp");
+		}
+		fprintf(out, "\t\tmeta l4proto vmap { tcp : goto ingress_tcp, udp : goto ingress_udp%c, %s }\n", fam,
+			v4 ? "icmp : goto ingress_icmp" : "ipv6-icmp : goto ingress_icmpv6");
+		RULE(out, cfg, AXDP_DROP_PROTO, "meta l4proto != { tcp, udp, %s }", v4 ? "icmp" : "ipv6-icmp");
 	}
-	RULE(out, cfg, AXDP_DROP_PROTO, "meta nfproto ipv4 meta l4proto != { tcp, udp, icmp }");
-	RULE(out, cfg, AXDP_DROP_PROTO, "meta nfproto ipv6 meta l4proto != { tcp, udp, ipv6-icmp }");
+	fputs("\t}\n\n\tchain ingress_tcp {\n", out);
 	RULE(out, cfg, AXDP_DROP_TCP_MALFORMED, "tcp flags & (fin | syn | rst | psh | ack | urg) == 0x0");
 	RULE(out, cfg, AXDP_DROP_TCP_MALFORMED, "tcp flags & (fin | psh | urg) == fin | psh | urg");
 	RULE(out, cfg, AXDP_DROP_TCP_MALFORMED, "tcp flags & (syn | fin) == syn | fin");
 	RULE(out, cfg, AXDP_DROP_TCP_MALFORMED, "tcp flags & (syn | rst) == syn | rst");
 	RULE(out, cfg, AXDP_DROP_TCP_MALFORMED, "tcp sport 0");
 	RULE(out, cfg, AXDP_DROP_TCP_MALFORMED, "tcp dport 0");
-	RULE(out, cfg, AXDP_DROP_UDP_MALFORMED, "udp sport 0");
-	RULE(out, cfg, AXDP_DROP_UDP_MALFORMED, "udp dport 0");
 	/* A bare SYN opens a connection; the host's own flows never receive one: no conntrack needed. */
-	fputs("\t\ttcp flags & (syn | ack) == syn jump ingress_syn\n"
-	      "\t\tmeta l4proto udp jump ingress_udp\n"
-	      "\t\ticmp type echo-request jump ingress_echo\n"
-	      "\t\ticmpv6 type echo-request jump ingress_echo\n",
+	fputs("\t\ttcp flags & (syn | ack) == syn goto ingress_syn\n\t}\n\n\tchain ingress_icmp {\n"
+	      "\t\ticmp type echo-request goto ingress_echo\n",
 	      out);
 	RULE(out, cfg, AXDP_DROP_ICMP_OTHER,
 	     "icmp type != { echo-reply, echo-request, destination-unreachable, time-exceeded, "
 	     "parameter-problem }");
+	fputs("\t}\n\n\tchain ingress_icmpv6 {\n\t\ticmpv6 type echo-request goto ingress_echo\n", out);
 	RULE(out, cfg, AXDP_DROP_ICMP_OTHER,
 	     "icmpv6 type != { destination-unreachable, packet-too-big, time-exceeded, "
 	     "parameter-problem, echo-request, echo-reply, mld-listener-query, mld-listener-report, mld-listener-done, "
@@ -488,16 +525,22 @@ static void render_chains(FILE *out, const struct axdp_nft *nft, const struct ax
 	if (cfg->syn_per_s)
 		meter(out, cfg, "", S_SYN4, "tcp", cfg->syn_per_s, cfg->syn_burst, AXDP_DROP_SYN_RATE);
 	/* Datagrams to open ports: per source (trusted ones exempt), then per port. */
-	fputs("\t}\n\n\tchain ingress_udp {\n", out);
-	for (size_t i = 0; i < n_open; i++)
-		fprintf(out, "\t\t%s goto ingress_udp_open\n", open_udp[i]);
-	/* Replies go on to conntrack only where the host's own flows may expect them (or a DHCP reply). */
-	for (size_t i = 0; cfg->allow_dhcp_client && i < ARRAY_SIZE(dhcp_reply); i++)
-		fprintf(out, "\t\t%s return\n", dhcp_reply[i]);
-	fputs("\t\tudp dport @udp_flow_ports return\n", out);
-	for (size_t i = 0; i < ARRAY_SIZE(seeded); i++)
-		fprintf(out, "\t\t%s return\n", seeded[i]);
-	RULE(out, cfg, AXDP_DROP_UDP_CLOSED, "meta l4proto udp");
+	for (int v4 = 1; v4 >= 0; v4--) {
+		/* open_udp's rules that can match this family: both families' ports, this one's, its addresses'. */
+		const size_t open[] = { 0, v4 ? 1 : 2, v4 ? 3 : 4 };
+
+		fprintf(out, "\t}\n\n\tchain ingress_udp%c {\n", v4 ? '4' : '6');
+		RULE(out, cfg, AXDP_DROP_UDP_MALFORMED, "udp sport 0");
+		RULE(out, cfg, AXDP_DROP_UDP_MALFORMED, "udp dport 0");
+		for (size_t i = 0; i < ARRAY_SIZE(open); i++)
+			fprintf(out, "\t\t%s goto ingress_udp_open\n", open_udp[open[i]]);
+		/* Replies go on to conntrack only where the host's own flows may expect them (or a DHCP reply). */
+		if (cfg->allow_dhcp_client)
+			fprintf(out, "\t\t%s return\n", dhcp_reply[!v4]);
+		/* The seeded connections' local ports are in udp_flow_ports from the install on. */
+		fputs("\t\tudp dport @udp_flow_ports return\n", out);
+		RULE(out, cfg, AXDP_DROP_UDP_CLOSED, "meta l4proto udp");
+	}
 	fputs("\t}\n\n\tchain ingress_udp_open {\n", out);
 	if (cfg->udp_per_s) {
 		fputs("\t\tip saddr @trusted4 goto ingress_udp_port\n\t\tip6 saddr @trusted6 goto ingress_udp_port\n",
@@ -676,6 +719,7 @@ static void render_set(FILE *out, bool full, enum set_kind k, const struct axdp_
 	case S_BAN6: render_bans(&e, bans, false); break;
 	case S_SEED4: render_seeds(&e, seeds, cfg, true); break;
 	case S_SEED6: render_seeds(&e, seeds, cfg, false); break;
+	case S_UDP_FLOW_PORTS: render_seed_ports(&e, seeds, cfg); break;
 	default: break;
 	}
 	elem_end(&e);

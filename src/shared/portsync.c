@@ -409,9 +409,12 @@ int axdp_portsync_state(const struct axdp_portsync *ps, struct axdp_port_state *
 	struct axdp_addr_port key, next;
 	int rc;
 
-	memset(out, 0, sizeof(*out));
-	out->flags = malloc(SLOTS * sizeof(*out->flags));
-	out->tiers = malloc(SLOTS * sizeof(*out->tiers));
+	/* The arrays of an earlier call are reused: a change per listen() allocates nothing. */
+	out->n_addrs = 0;
+	if (!out->flags)
+		out->flags = malloc(SLOTS * sizeof(*out->flags));
+	if (!out->tiers)
+		out->tiers = malloc(SLOTS * sizeof(*out->tiers));
 	if (!out->flags || !out->tiers)
 		goto oom;
 	for (uint32_t idx = 0; idx < SLOTS; idx++) {

@@ -66,8 +66,9 @@ int axdp_portsync_reconcile(struct axdp_portsync *ps, const struct axdp_config *
 
 /*
  * A copy of the allow-lists now: the last reconcile plus whatever the
- * socket hooks opened since (read from port_allow and addr_allow).
- * Free with axdp_port_state_free.
+ * socket hooks opened since (read from port_allow and addr_allow).  out
+ * is zeroed before the first call; later calls reuse its arrays (a
+ * failure frees them).  Free with axdp_port_state_free.
  */
 int axdp_portsync_state(const struct axdp_portsync *ps, struct axdp_port_state *out, char *err, size_t errlen);
 void axdp_port_state_free(struct axdp_port_state *s);
