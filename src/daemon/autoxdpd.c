@@ -231,19 +231,14 @@ int main(int argc, char **argv)
 	sigset_t mask;
 
 	/*
-	 * A fixed threshold: blocks of 1 MiB and more are mapped and given
+	 * A fixed threshold: blocks of 128 KiB and more are mapped and given
 	 * back whole when freed.  glibc's default raises the threshold to the
 	 * largest block freed so far, so after libbpf freed the kernel's BTF
 	 * (5 MB) the deny list's parse and bitmaps went to the heap and kept
-	 * it resident for the daemon's life.  Not lower: what a change or a
-	 * reconcile allocates and frees each time (libnftables' three 132 KiB
-	 * cache tables, the reconcile's two 512 KiB port arrays) would be
-	 * mapped afresh each time, and the page faults and the TLB flush of
-	 * each unmap took most of a change's 5 ms; in the heap, kept by the
-	 * trim threshold, the same memory is reused.
+	 * it resident for the daemon's life.  The nftables backend raises it
+	 * (daemon_nft_sync).
 	 */
-	mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
-	mallopt(M_TRIM_THRESHOLD, 2 * 1024 * 1024);
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 	if (daemon_parse_cmdline(argc, argv, &d.cmd))
 		return 2;
 	if (daemon_load_config(&d.cmd, &d.cfg, err, sizeof(err))) {
