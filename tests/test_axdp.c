@@ -801,6 +801,49 @@ Test(axdp, block_drops_a_source_and_trust_is_written)
 }
 
 /*
+ * "in force" means in force on the backend that protects the interface.
+ * On nftables the daemon writes the maps axdp reads first and the table
+ * after them, and a big deny list makes that second write slow (the set
+ * is sent again whole): the client's connect right after `block add`
+ * returns must already meet the table's drop.
+ */
+#define IN_FORCE_LIST 20000
+
+Test(axdp, block_is_in_force_on_the_backend_when_axdp_returns)
+{
+	char list[AXDPD_PATH + 32], dropin[AXDPD_PATH + 64];
+	FILE *f;
+	int l = listen_on(SERVER, AF_INET, 8096), rc;
+	struct run r;
+
+	snprintf(list, sizeof(list), "%s/deny.list", fx.d.dir);
+	f = fopen(list, "we");
+	cr_assert(f, "%s: %s", list, strerror(errno));
+	/* Single addresses in 11.0.0.0/8, never the test's own 10.200.X.0/24: on nftables the set of single addresses. */
+	for (unsigned i = 1; i <= IN_FORCE_LIST; i++)
+		fprintf(f, "11.%u.%u.%u\n", i >> 16, (i >> 8) & 255, i & 255);
+	cr_assert_eq(fclose(f), 0);
+	snprintf(dropin, sizeof(dropin), "[Policy]\nDenyListFile=%s\n", list);
+	cr_assert(axdpd_dropin(&fx.d, "20-list.conf", dropin) == 0, "%s", fx.d.err);
+	AXDP_OK(&r, "reload");
+	run_free(&r);
+	rc = connect_from(CLIENT, AF_INET, 8096, IO_MS);
+	cr_assert_eq(rc, 0, "connect before block add: %s", strerror(rc));
+
+	AXDP_OK(&r, "block", "add", fx.ns.ip4[CLIENT]);
+	cr_expect(strstr(r.out, "in force"), "%s", r.out);
+	run_free(&r);
+	rc = connect_from(CLIENT, AF_INET, 8096, DROPPED_MS);
+	cr_expect_eq(rc, ETIMEDOUT, "axdp said the block is in force, yet a connect got %s", strerror(rc));
+
+	AXDP_OK(&r, "block", "remove", fx.ns.ip4[CLIENT]);
+	run_free(&r);
+	rc = connect_from(CLIENT, AF_INET, 8096, DROPPED_MS);
+	cr_expect_eq(rc, 0, "axdp said the block is removed, yet a connect got %s", strerror(rc));
+	close(l);
+}
+
+/*
  * Hand edits in the drop-in survive a policy command as the parser reads
  * them: a BOM, "Key = value" of another key, an empty assignment that
  * empties a list (found by fuzz_dropin).
