@@ -153,6 +153,8 @@ struct bpf_map_info;
  * NULL.  -1 when no XDP program runs or it has no such map.
  */
 int cli_xdp_map(const struct cli *c, const char *name, struct bpf_map_info *info);
+/* The same for the socket hooks' program: loaded from the same object, with the same .rodata. */
+int cli_hook_map(const struct cli *c, const char *name, struct bpf_map_info *info);
 /* The id of the XDP program in force on ifname (NULL: the first pinned link's), its interface in found; 0: none. */
 __u32 cli_xdp_prog_id(const struct cli *c, const char *ifname, char *found, size_t len);
 

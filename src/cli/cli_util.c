@@ -284,7 +284,8 @@ static int prog_map(__u32 prog_id, const char *name, struct bpf_map_info *out)
 	return fd;
 }
 
-__u32 cli_xdp_prog_id(const struct cli *c, const char *ifname, char *found, size_t len)
+/* The program of our first link pinned as kind (for ifname, unless NULL), or 0; found: the name after "KIND-". */
+static __u32 pinned_prog_id(const struct cli *c, enum axdp_link_pin kind, const char *ifname, char *found, size_t len)
 {
 	char path[AXDP_PATH_MAX + 64];
 	struct dirent *de;
@@ -300,7 +301,7 @@ __u32 cli_xdp_prog_id(const struct cli *c, const char *ifname, char *found, size
 		const char *name;
 		int link;
 
-		if (axdp_link_pin_parse(de->d_name, &name) != AXDP_PIN_XDP || (ifname && strcmp(name, ifname)))
+		if (axdp_link_pin_parse(de->d_name, &name) != kind || (ifname && strcmp(name, ifname)))
 			continue;
 		snprintf(link_path, sizeof(link_path), "%s/%s", path, de->d_name);
 		link = bpf_obj_get(link_path);
@@ -318,9 +319,21 @@ __u32 cli_xdp_prog_id(const struct cli *c, const char *ifname, char *found, size
 	return id;
 }
 
+__u32 cli_xdp_prog_id(const struct cli *c, const char *ifname, char *found, size_t len)
+{
+	return pinned_prog_id(c, AXDP_PIN_XDP, ifname, found, len);
+}
+
 int cli_xdp_map(const struct cli *c, const char *name, struct bpf_map_info *info)
 {
 	__u32 id = cli_xdp_prog_id(c, NULL, NULL, 0);
+
+	return id ? prog_map(id, name, info) : -1;
+}
+
+int cli_hook_map(const struct cli *c, const char *name, struct bpf_map_info *info)
+{
+	__u32 id = pinned_prog_id(c, AXDP_PIN_HOOK, NULL, NULL, 0);
 
 	return id ? prog_map(id, name, info) : -1;
 }
