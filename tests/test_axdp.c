@@ -355,6 +355,15 @@ static const char *counted_as(void)
 	return fx.d.nftables ? "nftables" : fx.ns.ifname[SERVER];
 }
 
+/* On nftables a command that shows only the XDP data path's records says what it misses there. */
+static void expect_nft_note(const struct run *r, const char *what)
+{
+	char want[128];
+
+	snprintf(want, sizeof(want), ": note: on nftables (%s), %s", fx.ns.ifname[SERVER], what);
+	cr_expect(strstr(r->err, want), "axdp on nftables does not say \"%s\":\n%s", want, r->err);
+}
+
 /* ---- reading ---- */
 
 Test(axdp, status_json_is_documented_and_says_protected)
@@ -501,6 +510,7 @@ Test(axdp, conntrack_lists_a_connection_the_host_opened)
 	if (fx.d.nftables) {
 		/* Kernel conntrack holds it, not the data path's table that axdp conntrack shows (autoxdpd(8), row "axdp conntrack"). */
 		cr_expect_null(e, "on nftables the data path's table lists %s:7000:\n%s", fx.ns.ip4[CLIENT], r.out);
+		expect_nft_note(&r, "kernel conntrack tracks the flows");
 	} else {
 		cr_assert_not_null(e, "conntrack lacks %s:7000:\n%s", fx.ns.ip4[CLIENT], r.out);
 		cr_expect_str_eq(jv_str(e, "protocol"), "tcp");
@@ -559,6 +569,7 @@ Test(axdp, stats_and_watch_are_documented_per_interface_and_total)
  * long it waited.
  */
 #define NO_EVENTS_S "1"
+#define NFT_NO_EVENTS "drops produce no events"
 
 static void expect_no_events(struct run *r, const char *count)
 {
@@ -567,6 +578,7 @@ static void expect_no_events(struct run *r, const char *count)
 	snprintf(want, sizeof(want), ": 0 of %s events within " NO_EVENTS_S " s", count);
 	cr_expect_eq(axdp_wait(r, HANG_MS + AXDP_MS), 1, "axdp events on nftables:\n%s%s", r->out, r->err);
 	cr_expect(strstr(r->err, want), "axdp events on nftables does not say \"%s\":\n%s%s", want, r->out, r->err);
+	expect_nft_note(r, NFT_NO_EVENTS);
 }
 
 /* A probe to a closed port reaches `axdp events` (how soon is logged), and the counters. */
@@ -673,6 +685,7 @@ Test(axdp, top_names_the_prober)
 		cr_expect_eq(jv_num(doc, "sampled"), 0, "%s", r.out);
 		cr_expect_eq(sources->n, 0, "%s", r.out);
 		cr_expect_eq(ports->n, 0, "%s", r.out);
+		expect_nft_note(&r, NFT_NO_EVENTS);
 		goto out;
 	}
 	cr_assert_geq(sources->n, 1, "%s", r.out);

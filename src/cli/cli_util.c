@@ -15,6 +15,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "cli.h"
+#include "nft_backend.h"
 #include "parse_number.h"
 #include "pidfile.h"
 #include "util.h"
@@ -45,6 +46,19 @@ void cli_warn(struct cli *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	vmessage(c, "warning: ", fmt, ap);
 	va_end(ap);
+}
+
+void cli_note_nftables(struct cli *c, const char *what)
+{
+	char names[AXDP_MAX_IFACES][IF_NAMESIZE], list[AXDP_MAX_IFACES * (IF_NAMESIZE + 2)] = "", err[256];
+	int n = axdp_nft_available(err, sizeof(err)) ? 0
+						     : axdp_nft_interfaces(names, AXDP_MAX_IFACES, err, sizeof(err));
+
+	for (int i = 0, len = 0; i < n; i++)
+		len += snprintf(list + len, sizeof(list) - (size_t)len, "%s%s", i ? ", " : "", names[i]);
+	if (n > 0)
+		fprintf(stderr, "axdp: %s: note: on nftables (%s), %s (autoxdpd(8), NFTABLES BACKEND)\n", c->cmd, list,
+			what);
 }
 
 int cli_usage(struct cli *c, const char *fmt, ...)
