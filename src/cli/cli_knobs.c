@@ -119,7 +119,6 @@ static int running_knobs(const struct cli *c, bool hooks, struct axdp_knobs *k, 
 
 	if (fd < 0 && hooks)
 		fd = cli_hook_map(c, ".rodata", &info);
-
 	if (fd < 0)
 		return 0;
 	rc = cli_knobs_from_rodata(fd, &info, k, err, errlen);
