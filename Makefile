@@ -138,9 +138,9 @@ check: deps
 	tests/run-tests-selftest.sh $(BUILD)/run-tests-selftest
 	AXDP_BPF_OBJECT=$(BPF_OBJ) AXDP_BUILD=$(BUILD) tests/run-tests $(TEST_BIN)
 	# Again with the daemon on nftables, where each suite expects what autoxdpd(8)'s backend table says: every
-	# daemon suite but test_axdp and test_upgrade, which are about the CLI's XDP views and the data path's maps.
+	# daemon suite but test_upgrade, which is about the takeover of the XDP data path's maps.
 	AXDP_TEST_BACKEND=nftables AXDP_BPF_OBJECT=$(BPF_OBJ) AXDP_BUILD=$(BUILD) tests/run-tests \
-		$(BUILD)/test_daemon $(BUILD)/test_policy_daemon $(BUILD)/test_audit $(BUILD)/test_bans \
+		$(BUILD)/test_axdp $(BUILD)/test_daemon $(BUILD)/test_policy_daemon $(BUILD)/test_audit $(BUILD)/test_bans \
 		$(BUILD)/test_dhcp $(BUILD)/test_fail2ban $(BUILD)/test_crowdsec
 
 $(BUILD)/bench: tests/bench.c $(TEST_LIB) $(TEST_HDR) $(LIB_OBJ) | $(BUILD)

@@ -125,6 +125,11 @@ void cli_print_usage(FILE *out, const char *cmd, bool full);
 /* "axdp: CMD: message" on stderr; returns rc. */
 int cli_error(struct cli *c, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void cli_warn(struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/*
+ * What the command shows comes from the XDP data path alone: a note on
+ * stderr, when interfaces are on nftables, of what it misses there.
+ */
+void cli_note_nftables(struct cli *c, const char *what);
 
 /* Option values. */
 int cli_parse_seconds(struct cli *c, const char *opt, const char *arg, double min, double *out);
@@ -153,6 +158,8 @@ struct bpf_map_info;
  * NULL.  -1 when no XDP program runs or it has no such map.
  */
 int cli_xdp_map(const struct cli *c, const char *name, struct bpf_map_info *info);
+/* The same for the socket hooks' program: loaded from the same object, with the same .rodata. */
+int cli_hook_map(const struct cli *c, const char *name, struct bpf_map_info *info);
 /* The id of the XDP program in force on ifname (NULL: the first pinned link's), its interface in found; 0: none. */
 __u32 cli_xdp_prog_id(const struct cli *c, const char *ifname, char *found, size_t len);
 

@@ -101,6 +101,7 @@ static int cmd_conntrack(struct cli *c, int argc, char **argv)
 	}
 	if (cli_open_conntrack(c, &ct, &rc))
 		return rc;
+	cli_note_nftables(c, "kernel conntrack tracks the flows ('conntrack -L'), not this table");
 	rc = axdp_conntrack_foreach(&ct, collect_one, &all);
 	axdp_conntrack_close(&ct);
 	if (rc)

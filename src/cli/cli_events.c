@@ -221,6 +221,9 @@ static const struct cli_option events_options[] = {
 	{ 0 },
 };
 
+/* The table samples no drops; its counters count them. */
+#define NFT_NO_EVENTS "drops produce no events: 'axdp stats' counts them"
+
 static int cmd_events(struct cli *c, int argc, char **argv)
 {
 	struct events ev = {};
@@ -237,6 +240,7 @@ static int cmd_events(struct cli *c, int argc, char **argv)
 		return cli_usage(c, "--count 0: expected at least 1");
 	rc = reader_open(c, &r);
 	if (rc == CLI_OK) {
+		cli_note_nftables(c, NFT_NO_EVENTS);
 		if (c->tty && !c->json)
 			fprintf(stderr, "axdp: sampled drop events, a few per second per CPU at most; Ctrl-C stops\n");
 		if (ev.timeout)
@@ -458,6 +462,7 @@ static int cmd_top(struct cli *c, int argc, char **argv)
 		t.limit = (unsigned long)-1;
 	rc = reader_open(c, &r);
 	if (rc == CLI_OK && (counters = cli_open_map(c, AXDP_MAP_COUNTERS, &rc)) >= 0) {
+		cli_note_nftables(c, NFT_NO_EVENTS);
 		if (c->tty && !c->json)
 			fprintf(stderr, "axdp: sampling drops for %g s...\n", t.interval);
 		before = dropped_total(counters);

@@ -104,12 +104,21 @@ int cli_knobs_from_rodata(int fd, const struct bpf_map_info *info, struct axdp_k
 	return rc;
 }
 
-/* 1 with the knobs of the XDP program in force, 0 when none runs, -1 with err. */
-static int running_knobs(const struct cli *c, struct axdp_knobs *k, char *err, size_t errlen)
+/*
+ * 1 with the knobs of the XDP program in force, 0 when none runs, -1 with
+ * err.  With hooks, when no XDP program runs, those of the socket hooks:
+ * the daemon loaded them from the same object with the same knobs, and
+ * rendered the nftables table from the configuration that set them (a
+ * reload that changes one is refused).  Their Mode= is the start's, not
+ * the one in force: cli_running_audit() asks without hooks.
+ */
+static int running_knobs(const struct cli *c, bool hooks, struct axdp_knobs *k, char *err, size_t errlen)
 {
 	struct bpf_map_info info = {};
 	int fd = cli_xdp_map(c, ".rodata", &info), rc;
 
+	if (fd < 0 && hooks)
+		fd = cli_hook_map(c, ".rodata", &info);
 	if (fd < 0)
 		return 0;
 	rc = cli_knobs_from_rodata(fd, &info, k, err, errlen);
@@ -124,7 +133,7 @@ int cli_running_audit(const struct cli *c)
 	char err[512];
 	int nft;
 
-	if (running_knobs(c, &k, err, sizeof(err)) > 0)
+	if (running_knobs(c, false, &k, err, sizeof(err)) > 0)
 		return k.audit;
 	/* No XDP program: the nftables table's mode, if there is one. */
 	nft = axdp_nft_counters(counts, would, err, sizeof(err));
@@ -230,7 +239,7 @@ int cli_limits_collect(struct cli *c, struct cli_limits *l, char *err, size_t er
 	axdp_rate_knobs(&configured, &c->cfg, ncpus);
 	/* Compared through the same inversion as the running knobs, so its rounding never looks like a change. */
 	from_knobs(&l->after_restart, &configured, ncpus);
-	rc = running_knobs(c, &now, err, errlen);
+	rc = running_knobs(c, true, &now, err, errlen);
 	if (rc < 0)
 		return -1;
 	l->running = rc > 0;
@@ -310,7 +319,7 @@ static void print_items(const char *label, const struct cli_limit_values *v, con
 void cli_limits_print(const struct cli *c, const struct cli_limits *l)
 {
 	if (!l->running)
-		printf("limits      as configured: no XDP program runs\n");
+		printf("limits      as configured: no data path program runs\n");
 	print_items(l->running ? "limits" : "", &l->now, NULL);
 	printf("\n");
 	if (!l->restart_pending)

@@ -7,7 +7,8 @@
  * sets, merged with what the other files say.  The new file is checked
  * with the daemon's parser, in the daemon's order of files, before it
  * replaces the old one; then the daemon reloads and the change is
- * waited for in the maps.
+ * waited for in the maps and for the end of the reload, which writes the
+ * nftables table after the maps.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -122,6 +123,18 @@ static bool opens_ports(const struct pol_key *k)
 	return k->type == P_PORTS && !strcmp(k->cmd, "allow");
 }
 
+/*
+ * Is a reload still being applied?  The daemon holds PinDir locked while
+ * it is (reload.c), and writes the nftables table after the maps.
+ */
+static bool reload_running(int pin_dir)
+{
+	if (pin_dir < 0 || flock(pin_dir, LOCK_SH | LOCK_NB))
+		return pin_dir >= 0 && errno == EWOULDBLOCK;
+	flock(pin_dir, LOCK_UN);
+	return false;
+}
+
 /* 1: in force, 0: not yet, -1: cannot tell. */
 static int check(struct cli *c, const struct pol_change *ch, const uint64_t *listeners, const struct shown_in *m)
 {
@@ -181,7 +194,7 @@ static int reload_and_wait(struct cli *c, const struct pol_change *ch, const str
 	pid_t pid = cli_daemon_pid(c);
 	char err[AXDP_CONFIG_ERRLEN];
 	struct shown_in m;
-	int state = 0;
+	int state = 0, pin_dir;
 
 	if (!pid) {
 		printf("%s; autoxdpd is not running, so it applies when the daemon starts ('axdp on')\n", done);
@@ -195,11 +208,17 @@ static int reload_and_wait(struct cli *c, const struct pol_change *ch, const str
 		       ch->key->name);
 		return CLI_OK;
 	}
-	for (int i = 0; i < APPLY_WAIT_S / APPLY_POLL_S && (state = check(c, ch, listeners, &m)) == 0; i++) {
+	pin_dir = open(c->pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	for (int i = 0; i < APPLY_WAIT_S / APPLY_POLL_S; i++) {
+		if ((state = check(c, ch, listeners, &m)) != 0 && !(state > 0 && reload_running(pin_dir)))
+			break;
+		state = 0;
 		if (cli_daemon_pid(c) != pid)
 			break;
 		cli_sleep(APPLY_POLL_S);
 	}
+	if (pin_dir >= 0)
+		close(pin_dir);
 	close_shown(&m);
 	if (state > 0) {
 		printf("%s; in force\n", done);

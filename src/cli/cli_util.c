@@ -15,6 +15,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "cli.h"
+#include "nft_backend.h"
 #include "parse_number.h"
 #include "pidfile.h"
 #include "util.h"
@@ -45,6 +46,19 @@ void cli_warn(struct cli *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	vmessage(c, "warning: ", fmt, ap);
 	va_end(ap);
+}
+
+void cli_note_nftables(struct cli *c, const char *what)
+{
+	char names[AXDP_MAX_IFACES][IF_NAMESIZE], list[AXDP_MAX_IFACES * (IF_NAMESIZE + 2)] = "", err[256];
+	int n = axdp_nft_available(err, sizeof(err)) ? 0
+						     : axdp_nft_interfaces(names, AXDP_MAX_IFACES, err, sizeof(err));
+
+	for (int i = 0, len = 0; i < n; i++)
+		len += snprintf(list + len, sizeof(list) - (size_t)len, "%s%s", i ? ", " : "", names[i]);
+	if (n > 0)
+		fprintf(stderr, "axdp: %s: note: on nftables (%s), %s (autoxdpd(8), NFTABLES BACKEND)\n", c->cmd, list,
+			what);
 }
 
 int cli_usage(struct cli *c, const char *fmt, ...)
@@ -284,7 +298,8 @@ static int prog_map(__u32 prog_id, const char *name, struct bpf_map_info *out)
 	return fd;
 }
 
-__u32 cli_xdp_prog_id(const struct cli *c, const char *ifname, char *found, size_t len)
+/* The program of our first link pinned as kind (for ifname, unless NULL), or 0; found: the name after "KIND-". */
+static __u32 pinned_prog_id(const struct cli *c, enum axdp_link_pin kind, const char *ifname, char *found, size_t len)
 {
 	char path[AXDP_PATH_MAX + 64];
 	struct dirent *de;
@@ -300,7 +315,7 @@ __u32 cli_xdp_prog_id(const struct cli *c, const char *ifname, char *found, size
 		const char *name;
 		int link;
 
-		if (axdp_link_pin_parse(de->d_name, &name) != AXDP_PIN_XDP || (ifname && strcmp(name, ifname)))
+		if (axdp_link_pin_parse(de->d_name, &name) != kind || (ifname && strcmp(name, ifname)))
 			continue;
 		snprintf(link_path, sizeof(link_path), "%s/%s", path, de->d_name);
 		link = bpf_obj_get(link_path);
@@ -318,9 +333,21 @@ __u32 cli_xdp_prog_id(const struct cli *c, const char *ifname, char *found, size
 	return id;
 }
 
+__u32 cli_xdp_prog_id(const struct cli *c, const char *ifname, char *found, size_t len)
+{
+	return pinned_prog_id(c, AXDP_PIN_XDP, ifname, found, len);
+}
+
 int cli_xdp_map(const struct cli *c, const char *name, struct bpf_map_info *info)
 {
 	__u32 id = cli_xdp_prog_id(c, NULL, NULL, 0);
+
+	return id ? prog_map(id, name, info) : -1;
+}
+
+int cli_hook_map(const struct cli *c, const char *name, struct bpf_map_info *info)
+{
+	__u32 id = pinned_prog_id(c, AXDP_PIN_HOOK, NULL, NULL, 0);
 
 	return id ? prog_map(id, name, info) : -1;
 }

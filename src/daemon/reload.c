@@ -3,18 +3,42 @@
  * SIGHUP: the configuration read again and applied where it can be without
  * a restart; a configuration that cannot leaves the running one in force.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/file.h>
 #include <systemd/sd-daemon.h>
 #include "autoxdpd.h"
 #include "log.h"
 #include "pidfile.h"
 
+/*
+ * A reload writes the maps first and the nftables table after them, so
+ * the maps alone do not say a change is in force.  The reload holds PinDir
+ * locked (flock, exclusive) from start to end: axdp(8) calls a change in
+ * force when the maps show it and it can take the lock shared.
+ */
+static int lock_pin_dir(const char *pin_dir)
+{
+	int fd = open(pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0 || flock(fd, LOCK_EX)) {
+		axdp_log(LOG_WARNING, "locking %s for the reload: %s; axdp may report the change in force early",
+			 pin_dir, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 void daemon_reload(struct daemon *d)
 {
 	struct axdp_knobs before = axdp_knobs_from_config(&d->cfg), after;
+	int lock = d->bpf ? lock_pin_dir(d->cfg.pin_dir) : -1;
 	struct axdp_config next;
 	struct timespec ts;
 	char err[ERRLEN];
@@ -97,4 +121,6 @@ ready:
 	/* STATUS first: whoever waits for READY=1 finds the status already there. */
 	daemon_notify_status(d);
 	sd_notify(0, "READY=1");
+	if (lock >= 0)
+		close(lock);
 }
