@@ -72,7 +72,7 @@ static int nft_ask(void *arg)
 	struct nft_ask *a = arg;
 	char cmd[128], err[512];
 
-	/* The listeners are IPv4 wildcards: their ports go to tcp_open4 (tcp_open holds those of both families). */
+	/* The listeners are IPv4 wildcards: their ports go to tcp_open4 (with those of both families). */
 	snprintf(cmd, sizeof(cmd), "get element inet autoxdp tcp_open4 { %u }\n", a->port);
 	a->open = axdp_nft_session_run(cmd, strlen(cmd), NULL, 0, err, sizeof(err)) == 0;
 	return 0;

@@ -1540,7 +1540,7 @@ Test(nft, dhcp_client_rules_follow_reloads)
 
 Test(nft, rendered_ruleset_loads_and_merges_ranges)
 {
-	static const char *const list_tcp[] = { "list", "set", "inet", "autoxdp", "tcp_open", NULL };
+	static const char *const list_tcp[] = { "list", "set", "inet", "autoxdp", "tcp_open6", NULL };
 	static const char *const list_addr[] = { "list", "set", "inet", "autoxdp", "tcp_open_addr6", NULL };
 	static const char *const load[] = { "-f", "-", NULL };
 	struct axdp_port_state st = { .flags = calloc(AXDP_L4_COUNT * AXDP_PORTS, sizeof(uint32_t)) };
@@ -1575,13 +1575,18 @@ Test(nft, rendered_ruleset_loads_and_merges_ranges)
 	cr_expect_neq(axdp_nft_add(&nft, "bad\"name", err, sizeof(err)), 0, "a quote in a name was accepted");
 
 	text = rendered(true, &nft, &st, &cfg);
+	/* Each family's set holds the both-family wildcards too, merged with its own into ranges. */
 	cr_expect(strstr(text, "elements = { 22, 80-81, 8000-8010 }"), "tcp ranges not merged:\n%s", text);
 	cr_expect(strstr(text, "elements = { 65535 }"), "udp/65535 missing:\n%s", text);
 	cr_expect(strstr(text, "elements = { 10.1.2.3 . 81 }"), "v4 address pair missing:\n%s", text);
 	cr_expect(strstr(text, "elements = { 2001:db8::1 . 9443 }"), "v6 address pair missing:\n%s", text);
 	cr_expect(!strstr(text, " 7,") && !strstr(text, "{ 7 "), "excluded port 7 rendered open:\n%s", text);
-	cr_expect(strstr(text, "set tcp_open4 {\n\t\ttype inet_service\n\t\tflags interval\n\t\telements = { 8443 }") &&
-		  strstr(text, "set udp_open6 {\n\t\ttype inet_service\n\t\tflags interval\n\t\telements = { 5353 }") &&
+	cr_expect(strstr(text, "set tcp_open4 {\n\t\ttype inet_service\n\t\tflags interval\n\t\telements = { 22, 80-81, "
+			       "8000-8010, 8443 }") &&
+		  strstr(text, "set tcp_open6 {\n\t\ttype inet_service\n\t\tflags interval\n\t\telements = { 22, 80-81, "
+			       "8000-8010 }") &&
+		  strstr(text, "set udp_open4 {\n\t\ttype inet_service\n\t\tflags interval\n\t\telements = { 65535 }") &&
+		  strstr(text, "set udp_open6 {\n\t\ttype inet_service\n\t\tflags interval\n\t\telements = { 5353, 65535 }") &&
 		  strstr(text, "meta nfproto ipv4 tcp dport @tcp_open4 counter name \"tcp_port_open\" accept") &&
 		  strstr(text, "meta nfproto ipv6 udp dport @udp_open6 counter name \"udp_port_open\" accept"),
 		  "a port open for one family only is not rendered for that family alone:\n%s", text);

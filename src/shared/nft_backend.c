@@ -158,17 +158,17 @@ static bool cidr_holds(const struct axdp_cidr *a, const struct axdp_cidr *b)
 	return a->prefix <= b->prefix && axdp_cidr_contains(a, b->addr);
 }
 
-/* Ports open on every address (bit: of both families, or of one), as ranges of consecutive ports. */
-static void render_any(struct elements *e, const struct axdp_port_state *ports, enum axdp_l4 l4, uint32_t bit)
+/* Ports with any of bits (open on every address of both families, or of one), as ranges of consecutive ports. */
+static void render_any(struct elements *e, const struct axdp_port_state *ports, enum axdp_l4 l4, uint32_t bits)
 {
 	const uint32_t *f = ports ? ports->flags + (size_t)l4 * AXDP_PORTS : NULL;
 
 	for (uint32_t p = 1; f && p < AXDP_PORTS; p++) {
 		uint32_t end = p;
 
-		if (!(f[p] & bit))
+		if (!(f[p] & bits))
 			continue;
-		while (end + 1 < AXDP_PORTS && (f[end + 1] & bit))
+		while (end + 1 < AXDP_PORTS && (f[end + 1] & bits))
 			end++;
 		elem_begin(e);
 		if (end == p)
@@ -267,8 +267,6 @@ static void render_cidrs(struct elements *e, const struct axdp_cidr_list *list, 
 
 enum set_kind {
 	S_IFACES,
-	S_TCP_ANY,
-	S_UDP_ANY,
 	S_TCP_ANY4,
 	S_TCP_ANY6,
 	S_UDP_ANY4,
@@ -316,8 +314,11 @@ static const struct set_def {
 	const char *flags;
 } sets[S_COUNT] = {
 	[S_IFACES] = { AXDP_NFT_SET_IFACES, "ifname", NULL },
-	[S_TCP_ANY] = { "tcp_open", "inet_service", "interval" },
-	[S_UDP_ANY] = { "udp_open", "inet_service", "interval" },
+	/*
+	 * Ports open on every local address of a family, wildcards of both
+	 * families included: one lookup per datagram, where a set of the
+	 * both-family wildcards beside them cost a second.
+	 */
 	[S_TCP_ANY4] = { "tcp_open4", "inet_service", "interval" },
 	[S_TCP_ANY6] = { "tcp_open6", "inet_service", "interval" },
 	[S_UDP_ANY4] = { "udp_open4", "inet_service", "interval" },
@@ -438,11 +439,11 @@ static void meter(FILE *out, const struct axdp_config *cfg, const char *match, e
  */
 static void render_chains(FILE *out, const struct axdp_nft *nft, const struct axdp_config *cfg)
 {
-	static const char *const open_tcp[] = { "tcp dport @tcp_open", "meta nfproto ipv4 tcp dport @tcp_open4",
+	static const char *const open_tcp[] = { "meta nfproto ipv4 tcp dport @tcp_open4",
 						"meta nfproto ipv6 tcp dport @tcp_open6",
 						"ip daddr . tcp dport @tcp_open_addr4",
 						"ip6 daddr . tcp dport @tcp_open_addr6" };
-	static const char *const open_udp[] = { "udp dport @udp_open", "meta nfproto ipv4 udp dport @udp_open4",
+	static const char *const open_udp[] = { "meta nfproto ipv4 udp dport @udp_open4",
 						"meta nfproto ipv6 udp dport @udp_open6",
 						"ip daddr . udp dport @udp_open_addr4",
 						"ip6 daddr . udp dport @udp_open_addr6" };
@@ -526,8 +527,8 @@ static void render_chains(FILE *out, const struct axdp_nft *nft, const struct ax
 		meter(out, cfg, "", S_SYN4, "tcp", cfg->syn_per_s, cfg->syn_burst, AXDP_DROP_SYN_RATE);
 	/* Datagrams to open ports: per source (trusted ones exempt), then per port. */
 	for (int v4 = 1; v4 >= 0; v4--) {
-		/* open_udp's rules that can match this family: both families' ports, this one's, its addresses'. */
-		const size_t open[] = { 0, v4 ? 1 : 2, v4 ? 3 : 4 };
+		/* open_udp's rules that can match this family: its wildcard ports, its addresses'. */
+		const size_t open[] = { v4 ? 0 : 1, v4 ? 2 : 3 };
 
 		fprintf(out, "\t}\n\n\tchain ingress_udp%c {\n", v4 ? '4' : '6');
 		RULE(out, cfg, AXDP_DROP_UDP_MALFORMED, "udp sport 0");
@@ -696,12 +697,10 @@ static void render_set(FILE *out, bool full, enum set_kind k, const struct axdp_
 	}
 	switch (k) {
 	case S_IFACES: render_ifaces(&e, nft); break;
-	case S_TCP_ANY: render_any(&e, ports, AXDP_L4_TCP, AXDP_PORT_OPEN_ANY); break;
-	case S_UDP_ANY: render_any(&e, ports, AXDP_L4_UDP, AXDP_PORT_OPEN_ANY); break;
-	case S_TCP_ANY4: render_any(&e, ports, AXDP_L4_TCP, AXDP_PORT_OPEN_ANY4); break;
-	case S_TCP_ANY6: render_any(&e, ports, AXDP_L4_TCP, AXDP_PORT_OPEN_ANY6); break;
-	case S_UDP_ANY4: render_any(&e, ports, AXDP_L4_UDP, AXDP_PORT_OPEN_ANY4); break;
-	case S_UDP_ANY6: render_any(&e, ports, AXDP_L4_UDP, AXDP_PORT_OPEN_ANY6); break;
+	case S_TCP_ANY4: render_any(&e, ports, AXDP_L4_TCP, AXDP_PORT_OPEN_ANY | AXDP_PORT_OPEN_ANY4); break;
+	case S_TCP_ANY6: render_any(&e, ports, AXDP_L4_TCP, AXDP_PORT_OPEN_ANY | AXDP_PORT_OPEN_ANY6); break;
+	case S_UDP_ANY4: render_any(&e, ports, AXDP_L4_UDP, AXDP_PORT_OPEN_ANY | AXDP_PORT_OPEN_ANY4); break;
+	case S_UDP_ANY6: render_any(&e, ports, AXDP_L4_UDP, AXDP_PORT_OPEN_ANY | AXDP_PORT_OPEN_ANY6); break;
 	case S_TCP4: render_addr(&e, ports, AXDP_L4_TCP, true); break;
 	case S_TCP6: render_addr(&e, ports, AXDP_L4_TCP, false); break;
 	case S_UDP4: render_addr(&e, ports, AXDP_L4_UDP, true); break;
