@@ -454,20 +454,22 @@ static void render_chains(FILE *out, const struct axdp_nft *nft, const struct ax
 						  "ip6 saddr fe80::/10 udp sport 547 udp dport 546" };
 	const size_t n_open = ARRAY_SIZE(open_tcp);
 
-	for (int i = 0; i < nft->n && !nft->no_ingress; i++) {
-		fputs("\tchain ", out);
-		put_chain_name(out, nft->ifaces[i]);
-		fprintf(out,
-			" {\n\t\ttype filter hook ingress device \"%s\" priority %d; policy accept;\n"
-			"\t\tjump ingress\n\t}\n\n",
-			nft->ifaces[i], AXDP_NFT_INGRESS_PRIORITY);
-	}
 	/*
 	 * One lookup sends a packet to the rules of its family, one more to
 	 * those of its protocol: a datagram over IPv4 meets no IPv6, TCP or
-	 * ICMP rule.  What no protocol chain takes is another protocol.
+	 * ICMP rule.  What no protocol chain takes is another protocol.  Each
+	 * interface's chain dispatches itself; "ingress" is for protect, on a
+	 * kernel without the ingress hook.
 	 */
-	fputs("\tchain ingress {\n\t\tmeta nfproto vmap { ipv4 : goto ingress4, ipv6 : goto ingress6 }\n", out);
+	static const char dispatch[] = "\t\tmeta nfproto vmap { ipv4 : goto ingress4, ipv6 : goto ingress6 }\n";
+
+	for (int i = 0; i < nft->n && !nft->no_ingress; i++) {
+		fputs("\tchain ", out);
+		put_chain_name(out, nft->ifaces[i]);
+		fprintf(out, " {\n\t\ttype filter hook ingress device \"%s\" priority %d; policy accept;\n%s\t}\n\n",
+			nft->ifaces[i], AXDP_NFT_INGRESS_PRIORITY, dispatch);
+	}
+	fprintf(out, "\tchain ingress {\n%s", dispatch);
 	for (int v4 = 1; v4 >= 0; v4--) {
 		const char *ip = v4 ? "ip" : "ip6", fam = v4 ? '4' : '6';
 
