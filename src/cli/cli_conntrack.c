@@ -107,7 +107,7 @@ static int cmd_conntrack(struct cli *c, int argc, char **argv)
 	if (rc)
 		return free(all.v), cli_error(c, CLI_FAIL, "reading maps %s/%s and %s: %s", c->pin_dir,
 					      AXDP_MAP_CONNTRACK, AXDP_MAP_CONNTRACK4, strerror(errno));
-	qsort(all.v, all.n, sizeof(*all.v), newest_first);
+	axdp_sort(all.v, all.n, sizeof(*all.v), newest_first);
 	now = cli_now_ns(CLOCK_MONOTONIC_COARSE);
 
 	struct json j;

@@ -424,7 +424,7 @@ int pol_new_tokens(const struct pol_dropin *old, const struct pol_change *ch, co
 		rc = cover(&r, pol_ports_of(want, k), ch->lo, ch->hi, added);
 	if (rc == 0)
 		rc = cover(&r, pol_ports_of(want, k), 1, AXDP_PORTS - 1, EARLIER);
-	qsort(r.v, r.n, sizeof(*r.v), by_start);
+	axdp_sort(r.v, r.n, sizeof(*r.v), by_start);
 	for (size_t i = 0; i < r.n && rc == 0; i++) {
 		char text[AXDP_PORT_RUN_STRLEN];
 

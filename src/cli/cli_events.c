@@ -324,7 +324,7 @@ static struct group *groups(struct top *t, int (*cmp)(const void *, const void *
 	*n = 0;
 	if (!g)
 		return NULL;
-	qsort(t->v, t->n, sizeof(*t->v), cmp);
+	axdp_sort(t->v, t->n, sizeof(*t->v), cmp);
 	for (size_t i = 0; i < t->n; i++) {
 		if (i && cmp(&t->v[i - 1], &t->v[i]) == 0) {
 			g[*n - 1].count++;
@@ -332,7 +332,7 @@ static struct group *groups(struct top *t, int (*cmp)(const void *, const void *
 		}
 		g[(*n)++] = (struct group){ i, 1 };
 	}
-	qsort(g, *n, sizeof(*g), most_first);
+	axdp_sort(g, *n, sizeof(*g), most_first);
 	return g;
 }
 
@@ -368,7 +368,7 @@ static void print_top(struct cli *c, struct top *t, uint64_t drops, int audit)
 	/* groups() sorts the samples: the port groups index a copy sorted by port, the source groups t->v. */
 	port = groups(t, by_port, &n_port);
 	by_port_copy = malloc((t->n ? t->n : 1) * sizeof(*t->v));
-	if (by_port_copy)
+	if (by_port_copy && t->n)
 		memcpy(by_port_copy, t->v, t->n * sizeof(*t->v));
 	src = groups(t, by_source, &n_src);
 	if (!src || !port || !by_port_copy) {

@@ -55,7 +55,7 @@ static void find_owners(struct owner *o, size_t n)
 {
 	struct owners all = { o, n, n };
 
-	qsort(o, n, sizeof(*o), by_inode);
+	axdp_sort(o, n, sizeof(*o), by_inode);
 	if (n)
 		axdp_proc_sockets(claim, &all);
 }

@@ -163,7 +163,7 @@ int axdp_bans_merge(struct axdp_bans *b, struct axdp_ban *v, size_t n)
 	}
 	for (size_t i = 0; i < n; i++)
 		in[i] = (struct numbered){ v[i], i };
-	qsort(in, n, sizeof(*in), numbered_cmp);
+	axdp_sort(in, n, sizeof(*in), numbered_cmp);
 	for (size_t i = 0; i < n; i++)
 		if (i + 1 == n || ban_cmp(&in[i].ban, &in[i + 1].ban))
 			in[nin++] = in[i];
@@ -203,7 +203,7 @@ ssize_t axdp_bans_drop(struct axdp_bans *b, const struct axdp_cidr *v, size_t n,
 		if (!sorted)
 			return -1;
 		memcpy(sorted, v, n * sizeof(*v));
-		qsort(sorted, n, sizeof(*sorted), cidr_qcmp);
+		axdp_sort(sorted, n, sizeof(*sorted), cidr_qcmp);
 	}
 	out = malloc((b->n ? b->n : 1) * sizeof(*out));
 	if (!out) {

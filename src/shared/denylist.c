@@ -11,6 +11,7 @@
 #include "dropin.h"
 #include "pidfile.h"
 #include "errbuf.h"
+#include "util.h"
 
 static bool is_space(char c)
 {
@@ -82,7 +83,7 @@ void axdp_cidr_list_unique(struct axdp_cidr_list *l)
 
 	if (!l->n)
 		return;
-	qsort(l->v, l->n, sizeof(*l->v), cidr_cmp);
+	axdp_sort(l->v, l->n, sizeof(*l->v), cidr_cmp);
 	for (size_t i = 1; i < l->n; i++)
 		if (cidr_cmp(&l->v[n], &l->v[i]))
 			l->v[++n] = l->v[i];

@@ -306,7 +306,7 @@ static struct axdp_lpm_key *lpm_keys(const struct axdp_cidr *v, size_t n, __u8 *
 		k[i].prefixlen = v[i].prefix;
 		memcpy(&k[i].addr, v[i].addr, sizeof(k[i].addr));
 	}
-	qsort(k, n, sizeof(*k), lpm_cmp);
+	axdp_sort(k, n, sizeof(*k), lpm_cmp);
 	for (size_t i = 0; i < n; i++)
 		(*families)[i] = (__u8)axdp_lpm_family(&k[i]);
 	return k;
@@ -575,7 +575,7 @@ int axdp_host_addrs(struct axdp_addr **out, size_t *n, char *err, size_t errlen)
 		}
 	}
 	freeifaddrs(ifa);
-	qsort(v, count, sizeof(*v), addr_cmp);
+	axdp_sort(v, count, sizeof(*v), addr_cmp);
 	for (size_t j = 0; j < count; j++)
 		if (!u || addr_cmp(&v[u - 1], &v[j]))
 			v[u++] = v[j];
@@ -593,7 +593,7 @@ int axdp_policy_set_local(struct axdp_policy_maps *m, const struct axdp_addr *v,
 	if (!sorted)
 		return axdp_fail(err, errlen, "local addresses: out of memory");
 	memcpy(sorted, v, n * sizeof(*v));
-	qsort(sorted, n, sizeof(*sorted), addr_cmp);
+	axdp_sort(sorted, n, sizeof(*sorted), addr_cmp);
 	if (n > AXDP_LOCAL_ADDR_ENTRIES)
 		n = AXDP_LOCAL_ADDR_ENTRIES; /* the lowest ones; a host with more is beyond this check */
 	if (fill(m, m->local_addrs, AXDP_MAP_LOCAL_ADDRS, sorted, sizeof(*sorted), NULL, n, err, errlen) ||

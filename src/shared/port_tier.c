@@ -7,6 +7,7 @@
 #include <string.h>
 #include <netinet/in.h>
 #include "port_tier.h"
+#include "util.h"
 
 /* A tier, or one of these for a listener whose process is not known (yet). */
 enum { TIER_UNKNOWN = -1, TIER_NEW = -2 };
@@ -119,7 +120,7 @@ void axdp_port_tiers_sync(struct axdp_port_slot *slots, const struct axdp_config
 		fresh |= !old;
 		next.n++;
 	}
-	qsort(next.v, next.n, sizeof(*next.v), seen_cmp);
+	axdp_sort(next.v, next.n, sizeof(*next.v), seen_cmp);
 	if (fresh)
 		name_new_listeners(cfg, &next);
 

@@ -20,6 +20,7 @@
 #include <linux/rtnetlink.h>
 #include <linux/sock_diag.h>
 #include "autoxdp_abi.h"
+#include "util.h"
 
 struct dump_kind {
 	uint8_t family, proto;
@@ -233,7 +234,7 @@ size_t axdp_socket_set_unique(struct axdp_socket_set *s)
 	size_t w = 0;
 	if (s->n == 0)
 		return 0;
-	qsort(s->v, s->n, sizeof(*s->v), key_cmp);
+	axdp_sort(s->v, s->n, sizeof(*s->v), key_cmp);
 	for (size_t i = 1; i < s->n; i++)
 		if (key_cmp(&s->v[w], &s->v[i]) != 0)
 			s->v[++w] = s->v[i];
