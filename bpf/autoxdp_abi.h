@@ -35,6 +35,8 @@
 #define AXDP_LOCAL_ADDR_ENTRIES 1024
 #define AXDP_RATE_SET_BITS     17         /* per-source rate buckets: 2^17 sets of two 32-byte slots */
 #define AXDP_RATE_SETS         (1u << AXDP_RATE_SET_BITS)
+#define AXDP_FLOW_CACHE_BITS   15         /* flow copies: 2^15 slots per family, 40 (IPv4) and 64 bytes */
+#define AXDP_FRAG_CACHE_BITS   12         /* IPv6 fragment copies: 2^12 slots of 56 bytes */
 #define AXDP_SOCK_ENTRIES      65536
 #define AXDP_SOCK_EVENTS_BYTES (256 * 1024)
 #define AXDP_DROP_EVENTS_BYTES (256 * 1024)
@@ -244,23 +246,38 @@ struct axdp_policy {
 };
 
 /*
- * The set of slots of a per-source rate bucket: a keyed hash (NH: sums of products
- * of key-offset words) of the masked source and of port << 8 | l4, then
- * mixed (MurmurHash3's finalizer) so that sources differing in a few bits
- * spread over the table.  Without the key nobody can pick sources that
- * share a set; with it, a test can.
+ * The data path's own keyed hash of n words: NH (sums of products of
+ * key-offset words) mixed by MurmurHash3's finalizer, so that inputs
+ * differing in a few bits spread over a table.  Without the key nobody
+ * can pick inputs that share a slot; with it, a test can.  The key has a
+ * word per input word, and one more when n is odd.
  */
-static inline __attribute__((always_inline)) __u32
-axdp_rate_set(const struct axdp_addr *source, __u32 port_l4, const volatile __u32 *key)
-{
-	__u64 h = (__u64)(__u32)(source->w[0] + key[0]) * (__u32)(source->w[1] + key[1]) +
-		  (__u64)(__u32)(source->w[2] + key[2]) * (__u32)(source->w[3] + key[3]) +
-		  (__u64)(__u32)(port_l4 + key[4]) * (__u32)(key[5] | 1);
+#define AXDP_HASH_KEY_WORDS 10
 
+/* A word of any key: keys are structs of narrower members, read here a word at a time. */
+typedef __u32 __attribute__((may_alias)) axdp_word;
+
+static inline __attribute__((always_inline)) __u64 axdp_keyed_hash(const axdp_word *w, unsigned int n,
+								   const volatile __u32 *key)
+{
+	__u64 h = 0;
+	unsigned int i;
+
+	for (i = 0; i < n; i += 2)
+		h += (__u64)(__u32)(w[i] + key[i]) * (__u32)(i + 1 < n ? w[i + 1] + key[i + 1] : key[i + 1] | 1);
 	h ^= h >> 33;
 	h *= 0xff51afd7ed558ccdULL;
 	h ^= h >> 33;
-	return (__u32)(h >> (64 - AXDP_RATE_SET_BITS));
+	return h;
+}
+
+/* The set of slots of a per-source rate bucket: the masked source and port << 8 | l4, hashed. */
+static inline __attribute__((always_inline)) __u32
+axdp_rate_set(const struct axdp_addr *source, __u32 port_l4, const volatile __u32 *key)
+{
+	__u32 w[5] = { source->w[0], source->w[1], source->w[2], source->w[3], port_l4 };
+
+	return (__u32)(axdp_keyed_hash(w, 5, key) >> (64 - AXDP_RATE_SET_BITS));
 }
 
 /* addr_allow key: this port is open on this local address only. Value: __u8 1. */
@@ -310,12 +327,53 @@ static inline __attribute__((always_inline)) __u32 axdp_flow4_ports(__be16 remot
 #endif
 }
 
+/*
+ * The hashes that place copies (bpf/flows.h, bpf/state.h): an IPv4
+ * flow's whole key; an IPv6 flow's remote address, ports and protocol,
+ * which spread flows as well at two products fewer (the slot's key
+ * compare covers the local address); an IPv6 datagram's whole key.
+ */
+static inline __attribute__((always_inline)) __u64 axdp_flow4_copy_hash(const struct axdp_flow4_key *k,
+									const volatile __u32 *key)
+{
+	return axdp_keyed_hash((const axdp_word *)k, sizeof(*k) / 4, key);
+}
+
+static inline __attribute__((always_inline)) __u64 axdp_flow6_copy_hash(const struct axdp_flow_key *k,
+									const volatile __u32 *key)
+{
+	const axdp_word *kw = (const axdp_word *)k;
+	__u32 w[6] = { kw[0], kw[1], kw[2], kw[3], kw[8], kw[9] };
+
+	return axdp_keyed_hash(w, 6, key);
+}
+
 #define AXDP_FLOW_CLOSING 0x1 /* the host sent a FIN: short timeout from now on */
 
 struct axdp_flow {
 	__u64 last_seen_ns;   /* last egress packet, bpf_ktime_get_coarse_ns() */
 	__u32 flags;
 	__u32 pad;
+};
+
+/*
+ * A slot of flow_cache4 and flow_cache6 (bpf/flow_cache.h): a copy of a
+ * conntrack entry at the index of its key's keyed hash.  check is that
+ * hash with the low bit set, 0 in an empty slot.
+ */
+struct axdp_flow_copy {
+	__u64 check;
+	struct axdp_flow flow;
+};
+
+struct axdp_flow_copy4 {
+	struct axdp_flow_copy copy;
+	struct axdp_flow4_key key;
+};
+
+struct axdp_flow_copy6 {
+	struct axdp_flow_copy copy;
+	struct axdp_flow_key key;
 };
 
 /*
@@ -357,6 +415,19 @@ struct axdp_frag4_key {
 struct axdp_frag {
 	__u64 first_seen_ns;
 };
+
+/* A slot of frag_cache6: a copy of an IPv6 fragments entry, as axdp_flow_copy is of a flow's. */
+struct axdp_frag_copy6 {
+	__u64 check;
+	struct axdp_frag frag;
+	struct axdp_frag_key key;
+};
+
+static inline __attribute__((always_inline)) __u64 axdp_frag6_copy_hash(const struct axdp_frag_key *k,
+									const volatile __u32 *key)
+{
+	return axdp_keyed_hash((const axdp_word *)k, sizeof(*k) / 4, key);
+}
 
 /*
  * A rate as the generic cell rate algorithm keeps it: one unit is allowed
@@ -405,9 +476,8 @@ struct axdp_knobs {
 	/* Sources are rate limited by these prefixes (v4-mapped for IPv4). */
 	struct axdp_addr source_mask_v4;
 	struct axdp_addr source_mask_v6;
-	/* Key of axdp_rate_set(); all zero: the loader draws one at each load. */
-	__u32 rate_hash_key[6];
-	__u32 pad2;
+	/* Key of axdp_keyed_hash() (rate sets, flow copies); all zero: the loader draws one at each load. */
+	__u32 hash_key[AXDP_HASH_KEY_WORDS];
 };
 
 #define AXDP_DEFAULT_TCP_TIMEOUT_S         86400
@@ -638,6 +708,9 @@ struct axdp_counter {
 #define AXDP_MAP_TRUST      "trust"
 #define AXDP_MAP_LOCAL_ADDRS "local_addrs"
 #define AXDP_MAP_RATE_SETS  "rate_sets"
+#define AXDP_MAP_FLOW_CACHE4 "flow_cache4"
+#define AXDP_MAP_FLOW_CACHE6 "flow_cache6"
+#define AXDP_MAP_FRAG_CACHE6 "frag_cache6"
 #define AXDP_MAP_EVENT_CTL  "event_ctl"
 #define AXDP_MAP_EVENT_BUDGET "event_budget"
 #define AXDP_MAP_DROP_EVENTS "drop_events"

@@ -40,7 +40,7 @@ static __always_inline enum axdp_reason record_flow(const struct flow_key *key, 
 	if (key->proto == IPPROTO_TCP || key->proto == IPPROTO_UDP)
 		mark_flow_port(key, now);
 	if (!f) {
-		flow_record(key, &fresh);
+		flow_record(key, &fresh, now);
 		return AXDP_EGRESS_TRACKED;
 	}
 	next = (f->flags & keep) | flags;
@@ -48,6 +48,7 @@ static __always_inline enum axdp_reason record_flow(const struct flow_key *key, 
 		f->flags = next;
 	if ((__s64)(now - f->last_seen_ns) > (__s64)FLOW_REFRESH_NS)
 		f->last_seen_ns = now;
+	flow_copy_keep(key, f, now);
 	return AXDP_EGRESS_TRACKED;
 }
 

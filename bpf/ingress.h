@@ -42,12 +42,25 @@ enum {
 	ICMPV6_MLD2_REPORT = 143,
 };
 
-static __always_inline bool inbound_flow_alive(const struct packet *p, __be16 src_port, __be16 dst_port)
+/*
+ * The packet belongs to a live flow the host opened: its copy says so,
+ * or its conntrack entry does.  A copy past its timeout may be behind an
+ * entry user space refreshed (the daemon seeds the kernel's connections),
+ * so a miss of any kind asks conntrack.  A TCP or UDP port without a
+ * recent flow skips that lookup: what a flood to closed ports pays.
+ */
+static __always_inline bool inbound_flow_alive(const struct packet *p, enum axdp_l4 l4, __be16 src_port,
+					       __be16 dst_port)
 {
 	struct flow_key key;
+	__u64 now = coarse_now();
 
 	inbound_flow_key(&key, p, src_port, dst_port);
-	return flow_lookup(&key, coarse_now()) != NULL;
+	if (flow_copy_alive(&key, now))
+		return true;
+	if (l4 != AXDP_L4_COUNT && no_flow_possible(l4, dst_port))
+		return false;
+	return flow_lookup(&key, now) != NULL;
 }
 
 /* Tiers spelled out so each rate is a constant the verifier can prune when it is off. */
@@ -98,7 +111,7 @@ static __always_inline enum axdp_reason judge_tcp(const struct packet *p, const 
 	/* A bare SYN opens a connection; the host's own flows never receive one. */
 	if ((flags & (TCP_SYN | TCP_ACK)) == TCP_SYN)
 		return AXDP_DROP_TCP_CLOSED;
-	if (!no_flow_possible(AXDP_L4_TCP, th->dest) && inbound_flow_alive(p, th->source, th->dest))
+	if (inbound_flow_alive(p, AXDP_L4_TCP, th->source, th->dest))
 		return AXDP_PASS_TCP_FLOW;
 	return AXDP_DROP_TCP_CLOSED;
 }
@@ -145,7 +158,7 @@ static __always_inline enum axdp_reason judge_udp(const struct packet *p, const 
 	}
 	if (knobs.dhcp_client && dhcp_client_reply(p, uh))
 		return AXDP_PASS_DHCP_REPLY;
-	if (!no_flow_possible(AXDP_L4_UDP, uh->dest) && inbound_flow_alive(p, uh->source, uh->dest))
+	if (inbound_flow_alive(p, AXDP_L4_UDP, uh->source, uh->dest))
 		return AXDP_PASS_UDP_FLOW;
 	return AXDP_DROP_UDP_CLOSED;
 }
@@ -239,7 +252,7 @@ static __always_inline enum axdp_reason judge_icmp(const struct packet *p, const
 	case ICMP_ECHO:
 		return echo_request(p, pol);
 	case ICMP_ECHOREPLY:
-		if (inbound_flow_alive(p, 0, ih->echo_id))
+		if (inbound_flow_alive(p, AXDP_L4_COUNT, 0, ih->echo_id))
 			return AXDP_PASS_ICMP_FLOW;
 	}
 	return AXDP_DROP_ICMP_OTHER;
@@ -275,7 +288,7 @@ static __always_inline enum axdp_reason judge_icmpv6(const struct packet *p, con
 	case NDISC_NEIGHBOUR_ADVERTISEMENT:
 		return AXDP_PASS_NDP;
 	case ICMPV6_ECHO_REPLY:
-		if (inbound_flow_alive(p, 0, ih->echo_id))
+		if (inbound_flow_alive(p, AXDP_L4_COUNT, 0, ih->echo_id))
 			return AXDP_PASS_ICMP_FLOW;
 	}
 	return AXDP_DROP_ICMP_OTHER;

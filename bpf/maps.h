@@ -52,6 +52,36 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } conntrack4 SEC(".maps");
 
+/*
+ * Copies of conntrack's entries at the index of their key's keyed hash
+ * (bpf/flows.h).  Not pinned: the hash key is drawn at each load, so the
+ * slots of the previous program would mean nothing to the next.
+ * Mappable so a test can clear them when it rewrites an entry.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1 << AXDP_FLOW_CACHE_BITS);
+	__type(key, __u32);
+	__type(value, struct axdp_flow_copy4);
+	__uint(map_flags, BPF_F_MMAPABLE);
+} flow_cache4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1 << AXDP_FLOW_CACHE_BITS);
+	__type(key, __u32);
+	__type(value, struct axdp_flow_copy6);
+	__uint(map_flags, BPF_F_MMAPABLE);
+} flow_cache6 SEC(".maps");
+
+/* The same for the IPv6 datagrams in fragments (bpf/state.h): their key is as long as a flow's. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1 << AXDP_FRAG_CACHE_BITS);
+	__type(key, __u32);
+	__type(value, struct axdp_frag_copy6);
+} frag_cache6 SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, AXDP_L4_COUNT * AXDP_PORTS);

@@ -46,7 +46,7 @@ static __always_inline bool source_within_rate(const struct packet *p, enum axdp
 	struct axdp_addr src = { { p->src.w[0] & mask->w[0], p->src.w[1] & mask->w[1], p->src.w[2] & mask->w[2],
 				   p->src.w[3] & mask->w[3] } };
 	__u32 port_l4 = (__u32)port << 8 | l4;
-	__u32 idx = axdp_rate_set(&src, port_l4, knobs.rate_hash_key);
+	__u32 idx = axdp_rate_set(&src, port_l4, knobs.hash_key);
 	struct rate_set *set = bpf_map_lookup_elem(&rate_sets, &idx);
 	__u64 now = coarse_now();
 	struct rate_slot *s;

@@ -229,6 +229,55 @@ FAMILY_TEST(outbound_rst_removes_flow)
 	IN_DROP(&p, TCP_CLOSED, "data after the host's RST");
 }
 
+/*
+ * Two flows whose copies share a slot (found with the hash key the test
+ * fixes): the first keeps the slot while it lives and the second is found
+ * in conntrack; once the host resets the first, its copy goes with its
+ * entry and the second takes the slot with its next packet.  Neither
+ * flow's replies miss at any point.
+ */
+FAMILY_TEST(flows_sharing_a_copy_slot_both_pass)
+{
+	static const __u32 hash_key[AXDP_HASH_KEY_WORDS] = { 0x9e3779b9, 0x7f4a7c15, 0x85ebca6b, 0xc2b2ae35, 0x27d4eb2f,
+							     0x165667b1, 0xd3a2646c, 0xfd7046c5, 0xb55a4f09, 0x1b873593 };
+	struct axdp_knobs knobs = AXDP_KNOBS_DEFAULT;
+	struct axdp_flow_key a = tcp_key(), b = a;
+	struct axdp_flow copy;
+	uint16_t lport_b;
+	struct pkt p;
+
+	memcpy(knobs.hash_key, hash_key, sizeof(hash_key));
+	dpt_unload(&T);
+	load(&knobs);
+	for (lport_b = LPORT + 1; lport_b; lport_b++) {
+		b.local_port = htons(lport_b);
+		if (dpt_flow_copy_slot(&b, hash_key) == dpt_flow_copy_slot(&a, hash_key))
+			break;
+	}
+	cr_assert(lport_b, "test bug: no local port's flow shares the copy slot of port %d's", LPORT);
+	tcp(&p, local(), remote(), LPORT, RPORT, PKT_TCP_SYN);
+	OUT(&p, TRACKED, "the first flow's SYN");
+	tcp(&p, local(), remote(), lport_b, RPORT, PKT_TCP_SYN);
+	OUT(&p, TRACKED, "the second flow's SYN");
+	cr_assert_eq(dpt_flow_copy(&T, &a, hash_key, &copy), 1, "IPv%d: the first flow has no copy in its slot", family);
+	tcp(&p, remote(), local(), RPORT, LPORT, PKT_TCP_SYN | PKT_TCP_ACK);
+	IN_PASS(&p, TCP_FLOW, "the first flow's SYN-ACK, by its copy");
+	tcp(&p, remote(), local(), RPORT, lport_b, PKT_TCP_SYN | PKT_TCP_ACK);
+	IN_PASS(&p, TCP_FLOW, "the second flow's SYN-ACK, by conntrack");
+
+	tcp(&p, local(), remote(), LPORT, RPORT, PKT_TCP_RST | PKT_TCP_ACK);
+	OUT(&p, CLOSED, "the host resets the first flow");
+	cr_assert_eq(dpt_flow_copy(&T, &a, hash_key, &copy), 0, "IPv%d: the reset flow's copy stayed", family);
+	tcp(&p, remote(), local(), RPORT, LPORT, PKT_TCP_ACK);
+	IN_DROP(&p, TCP_CLOSED, "the reset flow's data");
+	tcp(&p, local(), remote(), lport_b, RPORT, PKT_TCP_ACK);
+	OUT(&p, TRACKED, "the second flow's ACK");
+	cr_assert_eq(dpt_flow_copy(&T, &b, hash_key, &copy), 1, "IPv%d: the second flow did not take the freed slot",
+		     family);
+	tcp(&p, remote(), local(), RPORT, lport_b, PKT_TCP_ACK);
+	IN_PASS(&p, TCP_FLOW, "the second flow's data, by its copy");
+}
+
 FAMILY_TEST(outbound_fin_marks_closing)
 {
 	struct axdp_flow_key key = tcp_key();

@@ -387,12 +387,13 @@ static void datagram(struct pkt *whole, const struct step *s)
 	pkt_payload(whole, NULL, 40);
 }
 
+/* arg, here and in frag_later: added to the fragment id, to make it another datagram's. */
 static void frag_first(struct pkt *p, const struct step *s)
 {
 	struct pkt whole;
 
 	datagram(&whole, s);
-	pkt_fragment(p, &whole, 0, FIRST_FRAG_LEN, true, FRAG_ID);
+	pkt_fragment(p, &whole, 0, FIRST_FRAG_LEN, true, FRAG_ID + (uint32_t)s->arg);
 }
 
 /* Too short to hold the TCP header. */
@@ -404,7 +405,6 @@ static void frag_first_8(struct pkt *p, const struct step *s)
 	pkt_fragment(p, &whole, 0, 8, true, FRAG_ID);
 }
 
-/* arg: added to the fragment id, to make it another datagram's. */
 static void frag_later(struct pkt *p, const struct step *s)
 {
 	struct pkt whole;
@@ -717,6 +717,55 @@ Test(ingress, fragment_state, .init = setup, .fini = teardown)
 	cr_assert(!dpt_expect(&T, DPT_XDP, &p, XDP_PASS, AXDP_PASS_FRAGMENT, why, sizeof(why)), "later: %s", why);
 	cr_assert_eq(dpt_frag_count(&T), 1, "a later fragment added state");
 	cr_assert_eq(dpt_flow_count(&T), 0, "fragments created a flow");
+}
+
+/* The slot of an IPv6 datagram's copy in frag_cache6 (bpf/state.h), for a later fragment's step. */
+static __u32 frag_copy_slot(const struct step *s, const __u32 *hash_key)
+{
+	struct axdp_frag_key key = { .src = dpt_addr(PKT_REMOTE6), .dst = dpt_addr(PKT_LOCAL6),
+				     .id = htonl(FRAG_ID + (uint32_t)s->arg), .proto = IPPROTO_TCP };
+
+	return (__u32)(axdp_frag6_copy_hash(&key, hash_key) >> (64 - AXDP_FRAG_CACHE_BITS));
+}
+
+/*
+ * Two IPv6 datagrams whose copies share a slot (found with the hash key
+ * the test fixes): a later fragment of the second finds the first's copy
+ * there and is still an orphan; once the second's first fragment passed,
+ * both datagrams' later fragments pass, the first by its copy, the second
+ * by its entry in fragments.
+ */
+Test(ingress, ipv6_datagrams_sharing_a_copy_slot)
+{
+	static const __u32 hash_key[AXDP_HASH_KEY_WORDS] = { 0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344, 0xa4093822,
+							     0x299f31d0, 0x082efa98, 0xec4e6c89, 0x452821e6, 0x38d01377 };
+	struct axdp_knobs knobs = AXDP_KNOBS_DEFAULT;
+	struct step first = { V6(frag_first), .port = OPEN_TCP }, later = { V6(frag_later), .port = OPEN_TCP };
+	struct step other_first = first, other_later = later;
+	char why[256];
+	struct pkt p;
+
+	memcpy(knobs.hash_key, hash_key, sizeof(hash_key));
+	cr_assert_eq(dpt_load(&T, &knobs), 0, "loading the data path: %s", T.err);
+	cr_assert_eq(dpt_port_open(&T, AXDP_L4_TCP, OPEN_TCP), 0);
+	for (other_later.arg = 1; other_later.arg < 1 << 20; other_later.arg++)
+		if (frag_copy_slot(&other_later, hash_key) == frag_copy_slot(&later, hash_key))
+			break;
+	cr_assert_lt(other_later.arg, 1 << 20, "test bug: no fragment id shares the copy slot of %#x", FRAG_ID);
+	other_first.arg = other_later.arg;
+
+	frag_first(&p, &first);
+	cr_assert(!dpt_expect(&T, DPT_XDP, &p, XDP_PASS, AXDP_PASS_TCP_PORT, why, sizeof(why)), "first: %s", why);
+	frag_later(&p, &other_later);
+	cr_assert(!dpt_expect(&T, DPT_XDP, &p, XDP_DROP, AXDP_DROP_FRAG_ORPHAN, why, sizeof(why)),
+		  "a later fragment of another datagram in the first's slot: %s", why);
+	frag_first(&p, &other_first);
+	cr_assert(!dpt_expect(&T, DPT_XDP, &p, XDP_PASS, AXDP_PASS_TCP_PORT, why, sizeof(why)), "other first: %s", why);
+	frag_later(&p, &later);
+	cr_assert(!dpt_expect(&T, DPT_XDP, &p, XDP_PASS, AXDP_PASS_FRAGMENT, why, sizeof(why)), "later: %s", why);
+	frag_later(&p, &other_later);
+	cr_assert(!dpt_expect(&T, DPT_XDP, &p, XDP_PASS, AXDP_PASS_FRAGMENT, why, sizeof(why)), "other later: %s", why);
+	dpt_unload(&T);
 }
 
 /*

@@ -110,7 +110,7 @@ static void load_keyed(void (*tweak)(struct axdp_config *), const __u32 *rate_ke
 	axdp_rate_knobs(&k, &c, 1);
 	axdp_config_free(&c);
 	if (rate_key)
-		memcpy(k.rate_hash_key, rate_key, sizeof(k.rate_hash_key));
+		memcpy(k.hash_key, rate_key, sizeof(k.hash_key));
 	cr_assert_eq(dpt_load(&T, &k), 0, "loading the data path: %s", T.err);
 	loaded = k;
 	n_began = 0;
@@ -719,7 +719,8 @@ Test(policy, trust_and_local_addresses_replace_and_prune)
  */
 Test(policy, sources_sharing_a_rate_set_keep_their_buckets_or_start_anew)
 {
-	static const __u32 key[6] = { 0x01234567, 0x89abcdef, 0x0f1e2d3c, 0x4b5a6978, 0x13572468, 0x2468ace1 };
+	static const __u32 key[AXDP_HASH_KEY_WORDS] = { 0x01234567, 0x89abcdef, 0x0f1e2d3c, 0x4b5a6978, 0x13572468,
+							0x2468ace1 };
 	struct axdp_addr a = dpt_addr("198.51.100.7"), b = a;
 	__u32 port_l4 = (__u32)OPEN_TCP << 8 | AXDP_L4_TCP, set = axdp_rate_set(&a, port_l4, key);
 	char shared[2][INET_ADDRSTRLEN];

@@ -424,7 +424,7 @@ static void copy_buckets(struct live *l, const struct probe *p)
 		struct axdp_addr src = masked_source(p, &l->knobs);
 		__u32 idx = axdp_rate_set(&src,
 					  (__u32)p->dport << 8 | (p->proto == IPPROTO_TCP ? AXDP_L4_TCP : AXDP_L4_UDP),
-					  l->knobs.rate_hash_key);
+					  l->knobs.hash_key);
 
 		if (idx < rs->info.max_entries)
 			copy_entry(l, AXDP_MAP_RATE_SETS, &idx);
@@ -606,7 +606,7 @@ static void find_why(struct cli *c, struct live *l, const struct probe *p, struc
 		struct live_map *rs = live_map(l, AXDP_MAP_RATE_SETS);
 		struct axdp_addr src = masked_source(p, &l->knobs);
 		__u32 port_l4 = (__u32)p->dport << 8 | AXDP_L4_TCP,
-		      idx = axdp_rate_set(&src, port_l4, l->knobs.rate_hash_key);
+		      idx = axdp_rate_set(&src, port_l4, l->knobs.hash_key);
 		struct {
 			struct axdp_addr source;
 			__u32 port_l4, pad;

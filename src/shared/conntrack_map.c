@@ -8,12 +8,12 @@
 
 #define BATCH 4096
 
-static bool is_v4(const struct axdp_flow_key *key)
+bool axdp_flow_key_is_v4(const struct axdp_flow_key *key)
 {
 	return axdp_addr_v4_mapped(&key->remote) && axdp_addr_v4_mapped(&key->local);
 }
 
-static struct axdp_flow4_key to_v4(const struct axdp_flow_key *key)
+struct axdp_flow4_key axdp_flow4_key_of(const struct axdp_flow_key *key)
 {
 	return (struct axdp_flow4_key){ .remote = key->remote.w[3],
 					.local = key->local.w[3],
@@ -51,9 +51,9 @@ int axdp_conntrack_lookup(const struct axdp_conntrack *ct, const struct axdp_flo
 {
 	struct axdp_flow4_key k4;
 
-	if (!is_v4(key))
+	if (!axdp_flow_key_is_v4(key))
 		return bpf_map_lookup_elem(ct->fd, key, flow);
-	k4 = to_v4(key);
+	k4 = axdp_flow4_key_of(key);
 	return bpf_map_lookup_elem(ct->fd4, &k4, flow);
 }
 
@@ -62,9 +62,9 @@ int axdp_conntrack_update(const struct axdp_conntrack *ct, const struct axdp_flo
 {
 	struct axdp_flow4_key k4;
 
-	if (!is_v4(key))
+	if (!axdp_flow_key_is_v4(key))
 		return bpf_map_update_elem(ct->fd, key, flow, flags);
-	k4 = to_v4(key);
+	k4 = axdp_flow4_key_of(key);
 	return bpf_map_update_elem(ct->fd4, &k4, flow, flags);
 }
 
@@ -72,9 +72,9 @@ int axdp_conntrack_delete(const struct axdp_conntrack *ct, const struct axdp_flo
 {
 	struct axdp_flow4_key k4;
 
-	if (!is_v4(key))
+	if (!axdp_flow_key_is_v4(key))
 		return bpf_map_delete_elem(ct->fd, key);
-	k4 = to_v4(key);
+	k4 = axdp_flow4_key_of(key);
 	return bpf_map_delete_elem(ct->fd4, &k4);
 }
 
@@ -170,9 +170,9 @@ static int carry_one(const struct axdp_flow_key *key, const struct axdp_flow *fl
 	struct carry *c = ctx;
 	struct axdp_flow4_key k4;
 
-	if (!is_v4(key))
+	if (!axdp_flow_key_is_v4(key))
 		return 0;
-	k4 = to_v4(key);
+	k4 = axdp_flow4_key_of(key);
 	if (bpf_map_update_elem(c->ct->fd4, &k4, flow, BPF_NOEXIST) == 0)
 		c->copied++;
 	if (c->forget)

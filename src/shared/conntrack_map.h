@@ -21,6 +21,10 @@ struct axdp_conntrack {
 		-1, -1      \
 	}
 
+/* The key is an IPv4 flow's (both addresses v4-mapped), and its form in conntrack4. */
+bool axdp_flow_key_is_v4(const struct axdp_flow_key *key);
+struct axdp_flow4_key axdp_flow4_key_of(const struct axdp_flow_key *key);
+
 /* Both maps open (neither fd is -1). */
 bool axdp_conntrack_open(const struct axdp_conntrack *ct);
 void axdp_conntrack_close(struct axdp_conntrack *ct);

@@ -187,7 +187,7 @@ static int open_and_load(struct axdp_datapath *dp, const char *path, const struc
 			 char *err, size_t errlen)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, open_opts, .pin_root_path = dp->pin_dir);
-	static const __u32 no_key[sizeof(opts->knobs.rate_hash_key) / sizeof(__u32)];
+	static const __u32 no_key[sizeof(opts->knobs.hash_key) / sizeof(__u32)];
 	struct axdp_knobs knobs;
 	struct bpf_map *rate_sets;
 	int rc;
@@ -207,9 +207,9 @@ static int open_and_load(struct axdp_datapath *dp, const char *path, const struc
 			bpf_program__set_autoload(prog, hooks);
 	}
 	knobs = opts->knobs;
-	if (!memcmp(knobs.rate_hash_key, no_key, sizeof(no_key)) &&
-	    getrandom(knobs.rate_hash_key, sizeof(knobs.rate_hash_key), 0) != sizeof(knobs.rate_hash_key))
-		return axdp_fail(err, errlen, "drawing the rate-limit hash key (getrandom): %s", strerror(errno));
+	if (!memcmp(knobs.hash_key, no_key, sizeof(no_key)) &&
+	    getrandom(knobs.hash_key, sizeof(knobs.hash_key), 0) != sizeof(knobs.hash_key))
+		return axdp_fail(err, errlen, "drawing the data path's hash key (getrandom): %s", strerror(errno));
 	/* With every per-source limit off nothing reads the table: one set instead of 8 MiB. */
 	if (!per_source_limits(&knobs) && bpf_map__set_max_entries(rate_sets, 1))
 		return axdp_fail(err, errlen, "%s: map '%s': cannot resize", path, AXDP_MAP_RATE_SETS);

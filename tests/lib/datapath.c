@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "counters.h"
@@ -239,9 +240,65 @@ int dpt_flow_get(struct dpt *t, const struct axdp_flow_key *key, struct axdp_flo
 	return axdp_conntrack_lookup(&t->conntrack, key, flow) ? -errno : 0;
 }
 
+int dpt_flow_copy_slot(const struct axdp_flow_key *key, const __u32 *hash_key)
+{
+	struct axdp_flow4_key k4 = axdp_flow4_key_of(key);
+	__u64 h = axdp_flow_key_is_v4(key) ? axdp_flow4_copy_hash(&k4, hash_key) : axdp_flow6_copy_hash(key, hash_key);
+
+	return (int)(h >> (64 - AXDP_FLOW_CACHE_BITS));
+}
+
+int dpt_flow_copy(struct dpt *t, const struct axdp_flow_key *key, const __u32 *hash_key, struct axdp_flow *copy)
+{
+	bool v4 = axdp_flow_key_is_v4(key);
+	struct bpf_map *map = bpf_object__find_map_by_name(t->dp.obj, v4 ? AXDP_MAP_FLOW_CACHE4 : AXDP_MAP_FLOW_CACHE6);
+	__u32 idx = (__u32)dpt_flow_copy_slot(key, hash_key);
+	union {
+		struct axdp_flow_copy4 v4;
+		struct axdp_flow_copy6 v6;
+	} slot;
+	struct axdp_flow4_key k4 = axdp_flow4_key_of(key);
+
+	if (!map || bpf_map_lookup_elem(bpf_map__fd(map), &idx, &slot))
+		return map ? -errno : -ENOENT;
+	if (!slot.v4.copy.check || (v4 ? memcmp(&slot.v4.key, &k4, sizeof(k4)) : memcmp(&slot.v6.key, key, sizeof(*key))))
+		return 0;
+	*copy = slot.v4.copy.flow;
+	return 1;
+}
+
+/* Through a mapping: 2^AXDP_FLOW_CACHE_BITS slots per family, too many for a syscall each. */
+static int clear_table(struct dpt *t, const char *name)
+{
+	struct bpf_map *map = bpf_object__find_map_by_name(t->dp.obj, name);
+	size_t size;
+	void *slots;
+
+	if (!map)
+		return -ENOENT;
+	size = (size_t)bpf_map__value_size(map) * bpf_map__max_entries(map);
+	slots = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(map), 0);
+	if (slots == MAP_FAILED)
+		return -errno;
+	memset(slots, 0, size);
+	munmap(slots, size);
+	return 0;
+}
+
+/*
+ * The data path's copies of conntrack entries (bpf/flows.h) follow only
+ * what egress writes: a test that rewrites an entry, to age it, clears
+ * them, and the next lookup reads the entry it wrote.
+ */
 int dpt_flow_put(struct dpt *t, const struct axdp_flow_key *key, const struct axdp_flow *flow)
 {
-	return axdp_conntrack_update(&t->conntrack, key, flow, BPF_ANY) ? -errno : 0;
+	int rc;
+
+	if (axdp_conntrack_update(&t->conntrack, key, flow, BPF_ANY))
+		return -errno;
+	if ((rc = clear_table(t, AXDP_MAP_FLOW_CACHE4)) || (rc = clear_table(t, AXDP_MAP_FLOW_CACHE6)))
+		return rc;
+	return 0;
 }
 
 static long count_entries(int fd, size_t key_size)

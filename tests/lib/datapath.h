@@ -82,6 +82,11 @@ struct axdp_addr dpt_addr(const char *s);
 /* The key an inbound packet remote:rport -> local:lport of the flow looks up; ports host order. */
 struct axdp_flow_key dpt_flow_key(uint8_t proto, const char *remote, uint16_t rport, const char *local, uint16_t lport);
 int dpt_flow_get(struct dpt *t, const struct axdp_flow_key *key, struct axdp_flow *flow);
+/* The index of the slot of the flow's copy (bpf/flows.h) under the data path's hash key, in its family's table. */
+int dpt_flow_copy_slot(const struct axdp_flow_key *key, const __u32 *hash_key);
+/* 1 and *copy when the flow's slot holds its copy, 0 when it holds another or none, or -errno. */
+int dpt_flow_copy(struct dpt *t, const struct axdp_flow_key *key, const __u32 *hash_key, struct axdp_flow *copy);
+/* Writes the entry and clears the data path's copies of all entries (bpf/flows.h), which would outlive it. */
 int dpt_flow_put(struct dpt *t, const struct axdp_flow_key *key, const struct axdp_flow *flow);
 /* Entries in conntrack / fragments of both families, or -errno. */
 long dpt_flow_count(struct dpt *t);
