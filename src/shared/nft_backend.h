@@ -47,7 +47,7 @@
 
 /* What the daemon keeps about the backend. */
 /* At least the number of sets in the table (nft_backend.c checks). */
-#define AXDP_NFT_SETS 32
+#define AXDP_NFT_SETS 40
 
 struct axdp_nft {
 	char ifaces[AXDP_MAX_IFACES][IF_NAMESIZE]; /* protected by nftables, in the ifaces set */
