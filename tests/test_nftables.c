@@ -1590,6 +1590,9 @@ Test(nft, rendered_ruleset_loads_and_merges_ranges)
 		  strstr(text, "meta nfproto ipv4 tcp dport @tcp_open4 counter name \"tcp_port_open\" accept") &&
 		  strstr(text, "meta nfproto ipv6 udp dport @udp_open6 counter name \"udp_port_open\" accept"),
 		  "a port open for one family only is not rendered for that family alone:\n%s", text);
+	/* An IPv6 source is masked to its SourcePrefixIPv6= (64) bits alone. */
+	cr_expect(strstr(text, "ip6 saddr & ffff:ffff:ffff:ffff:: . tcp dport limit"), "IPv6 SYN meter's mask:\n%s",
+		  text);
 	cr_expect(strstr(text, "udp sport 67 udp dport 68 counter name \"dhcp_reply\" accept") &&
 		  strstr(text, "ip6 saddr fe80::/10 udp sport 547 udp dport 546 counter name \"dhcp_reply\" accept"),
 		  "AllowDHCPClient=yes (the default) without its rules:\n%s", text);

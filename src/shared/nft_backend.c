@@ -468,8 +468,12 @@ static uint32_t burst_of(uint32_t burst)
 /* saddr masked to the [RateLimit] SourcePrefix, as the XDP path's buckets key sources. */
 static void masked_source(FILE *out, bool v4, unsigned int prefix)
 {
-	uint8_t mask[16] = { [10] = 0xff, [11] = 0xff };
+	uint8_t mask[16] = { 0 };
 	unsigned int from = v4 ? 96 : 0;
+
+	/* An IPv4 mask is written v4-mapped (::ffff:a.b.c.d); an IPv6 one keeps no bit past the prefix. */
+	if (v4)
+		mask[10] = mask[11] = 0xff;
 
 	fprintf(out, "%s saddr", v4 ? "ip" : "ip6");
 	if (prefix >= (v4 ? 32u : 128u))
