@@ -533,23 +533,28 @@ static void tcp_flags_vmap(FILE *out, char fam)
 	fputs(" }\n", out);
 }
 
-/* A closed port's packet that got this far: trusted sources reach every TCP port with TrustOpensAllTCP=. */
+/*
+ * A SYN to a closed port that got this far: dropped, unless from a
+ * trusted source with TrustOpensAllTCP= (which reaches every TCP port:
+ * the rule does not match, and the chain's end passes it on).
+ */
 static void closed_syn(FILE *out, const struct axdp_config *cfg, bool v4)
 {
 	if (cfg->trust_opens_all_tcp)
-		fprintf(out, "\t\t%s saddr @trusted%c return\n", v4 ? "ip" : "ip6", v4 ? '4' : '6');
-	ALWAYS(out, cfg, AXDP_DROP_TCP_CLOSED);
+		RULE(out, cfg, AXDP_DROP_TCP_CLOSED, "%s saddr != @trusted%c", v4 ? "ip" : "ip6", v4 ? '4' : '6');
+	else
+		ALWAYS(out, cfg, AXDP_DROP_TCP_CLOSED);
 }
 
 /*
- * A closed port's datagram: replies go on to conntrack only where the
- * host's own flows may expect them (the seeded connections' local ports
- * are in udp_flow_ports from the install on).
+ * A datagram to a closed port: dropped, unless to a port the host's own
+ * flows may expect replies on (udp_flow_ports; the seeded connections'
+ * local ports are in it from the install on): then the chain's end passes
+ * it on to conntrack.
  */
 static void closed_udp(FILE *out, const struct axdp_config *cfg)
 {
-	fputs("\t\tth dport @udp_flow_ports return\n", out);
-	ALWAYS(out, cfg, AXDP_DROP_UDP_CLOSED);
+	RULE(out, cfg, AXDP_DROP_UDP_CLOSED, "th dport != @udp_flow_ports");
 }
 
 static void put_dhcp_reply(FILE *out, bool v4)
