@@ -592,6 +592,60 @@ ParameterizedTest(struct bcase *c, nft, udp_reply_passes_unsolicited_does_not)
 	close(echo);
 }
 
+ParameterizedTestParameters(nft, fragmented_datagrams_arrive_whole)
+{
+	return cr_make_param_array(struct bcase, bcases, sizeof(bcases) / sizeof(bcases[0]));
+}
+
+/*
+ * Datagrams larger than the link's MTU, fragmented by the sender: to an
+ * open port, and as the reply to one of the host's own flows.  Their
+ * later fragments hold no ports; nftables judged them by their data
+ * (the kernel's fast payload loads read it as a header) and dropped them
+ * as udp_port_closed.
+ */
+ParameterizedTest(struct bcase *c, nft, fragmented_datagrams_arrive_whole)
+{
+	const uint16_t port = 5301, echo_port = 7779;
+	static char big[3001];
+	struct sockaddr_storage from;
+	int srv, cli, echo, outbound;
+	char buf[4096];
+	ssize_t n;
+
+	memset(big, 'f', sizeof(big) - 1);
+	setup(c->backend, NULL, true);
+	srv = serve(SERVER, c->af, SOCK_DGRAM, any_of(c->af), port);
+	cli = sock(CLIENT, c->af, SOCK_DGRAM);
+	/* Open once a datagram arrives (nftables: a transaction after bind()). */
+	for (long start = now_ms();;) {
+		send_to(cli, c->af, side_addr(SERVER, c->af), port, "probe");
+		if (tsock_datagram_within(srv, buf, sizeof(buf), &n, &from, 100))
+			break;
+		cr_assert_lt(now_ms() - start, NFT_OPEN_HANG_MS, "udp/%u never opened", port);
+	}
+	send_to(cli, c->af, side_addr(SERVER, c->af), port, big);
+	cr_expect(tsock_datagram_within(srv, buf, sizeof(buf), &n, &from, IO_MS) && n == (ssize_t)strlen(big),
+		  "%s/%s: a fragmented datagram to open port %u did not arrive whole", backend_name[c->backend],
+		  fam(c->af), port);
+
+	echo = serve(CLIENT, c->af, SOCK_DGRAM, side_addr(CLIENT, c->af), echo_port);
+	outbound = serve(SERVER, c->af, SOCK_DGRAM, any_of(c->af), 0);
+	send_to(outbound, c->af, side_addr(CLIENT, c->af), echo_port, "request");
+	cr_assert(tsock_datagram_within(echo, buf, sizeof(buf), &n, &from, IO_MS), "the request did not arrive");
+	cr_assert(sendto(echo, big, strlen(big), 0, (struct sockaddr *)&from,
+			 from.ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6)) ==
+			  (ssize_t)strlen(big),
+		  "reply: %s", strerror(errno));
+	cr_expect(tsock_datagram_within(outbound, buf, sizeof(buf), &n, &from, IO_MS) && n == (ssize_t)strlen(big),
+		  "%s/%s: a fragmented reply to the host's own flow did not arrive whole", backend_name[c->backend],
+		  fam(c->af));
+	close(outbound);
+	close(echo);
+	close(cli);
+	close(srv);
+}
+
 ParameterizedTestParameters(nft, udp_flow_older_than_the_daemon_keeps_its_replies)
 {
 	return cr_make_param_array(struct bcase, bcases, sizeof(bcases) / sizeof(bcases[0]));
@@ -1590,6 +1644,22 @@ Test(nft, rendered_ruleset_loads_and_merges_ranges)
 		  strstr(text, "meta nfproto ipv4 tcp dport @tcp_open4 counter name \"tcp_port_open\" accept") &&
 		  strstr(text, "meta nfproto ipv6 udp dport @udp_open6 counter name \"udp_port_open\" accept"),
 		  "a port open for one family only is not rendered for that family alone:\n%s", text);
+	/* The ingress stage's maps: port 0, open ports, ports bound to an address of the family or not, DHCP's. */
+	cr_expect(strstr(text, "elements = { 0 : goto ingress_tcp_malformed, 22 : goto ingress_syn_open, 80-81 : goto "
+			       "ingress_syn_open, 8000-8010 : goto ingress_syn_open, 8443 : goto ingress_syn_open, 9443 "
+			       ": goto ingress_syn_addr4 }") &&
+			  strstr(text, "elements = { 0 : goto ingress_tcp_malformed, 22 : goto ingress_syn_open, 80-81 : "
+				       "goto ingress_syn_open, 8000-8010 : goto ingress_syn_open, 9443 : goto "
+				       "ingress_syn_addr6 }") &&
+			  strstr(text, "map udp_ports4 {\n\t\ttype inet_service : verdict\n\t\tflags interval\n\t\t"
+				       "elements = { 0 : goto ingress_udp_malformed, 68 : goto ingress_udp_addr4, 65535 : "
+				       "goto ingress_udp_open }") &&
+			  strstr(text, "elements = { 0 : goto ingress_udp_malformed, 546 : goto ingress_udp_addr6, 5353 : "
+				       "goto ingress_udp_open, 65535 : goto ingress_udp_open }"),
+		  "the port verdict maps:\n%s", text);
+	/* An IPv6 source is masked to its SourcePrefixIPv6= (64) bits alone. */
+	cr_expect(strstr(text, "ip6 saddr & ffff:ffff:ffff:ffff:: . tcp dport limit"), "IPv6 SYN meter's mask:\n%s",
+		  text);
 	cr_expect(strstr(text, "udp sport 67 udp dport 68 counter name \"dhcp_reply\" accept") &&
 		  strstr(text, "ip6 saddr fe80::/10 udp sport 547 udp dport 546 counter name \"dhcp_reply\" accept"),
 		  "AllowDHCPClient=yes (the default) without its rules:\n%s", text);
@@ -1597,7 +1667,8 @@ Test(nft, rendered_ruleset_loads_and_merges_ranges)
 		     text);
 	/* Twice: the install replaces its own table. */
 	cr_assert_eq(nftns(fx.ns.name[SERVER], load, text, NULL, 0, err, sizeof(err)), 0, "second install: %s", err);
-	cr_expect(strstr(text, "type filter hook ingress device"), "no ingress chain for the interface:\n%s", text);
+	cr_expect(strstr(text, "type filter hook ingress device") && !strstr(text, "chain ingress {"),
+		  "no ingress chain for the interface, or chain ingress beside it:\n%s", text);
 	/* A kernel without the inet ingress hook: the same rules, run from prerouting. */
 	nft.no_ingress = true;
 	text = rendered(true, &nft, &st, &cfg);

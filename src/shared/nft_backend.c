@@ -236,6 +236,61 @@ static void render_seed_ports(struct elements *e, const struct axdp_socket_set *
 	}
 }
 
+/* AllowDHCPClient=: the replies a client that binds no port must get (autoxdpd(8), DHCP clients); [0] IPv4. */
+static const struct dhcp_reply {
+	const char *from;
+	unsigned int server, client; /* ports */
+} dhcp_reply[2] = { { "meta nfproto ipv4", 67, 68 }, { "ip6 saddr fe80::/10", 547, 546 } };
+
+/* What the ingress stage does with a packet to a port: the chain its element in tcp_ports4 ... udp_ports6 names. */
+enum port_verdict {
+	PORT_CLOSED,    /* no element: the closed port's rules follow the lookup */
+	PORT_MALFORMED, /* port 0 */
+	PORT_OPEN,      /* on every local address of the family */
+	PORT_ADDR,      /* on some local addresses (the family's chain checks which), or the DHCP client's port */
+};
+
+static const char *const port_chain[AXDP_L4_COUNT][PORT_ADDR + 1] = {
+	[AXDP_L4_TCP] = { NULL, "ingress_tcp_malformed", "ingress_syn_open", "ingress_syn_addr" },
+	[AXDP_L4_UDP] = { NULL, "ingress_udp_malformed", "ingress_udp_open", "ingress_udp_addr" },
+};
+
+static enum port_verdict port_verdict(const struct axdp_port_state *ports, const struct axdp_config *cfg,
+				      enum axdp_l4 l4, bool v4, uint32_t port)
+{
+	uint32_t f = ports ? ports->flags[(size_t)l4 * AXDP_PORTS + port] : 0;
+
+	if (port == 0)
+		return PORT_MALFORMED;
+	if (f & (AXDP_PORT_OPEN_ANY | (v4 ? AXDP_PORT_OPEN_ANY4 : AXDP_PORT_OPEN_ANY6)))
+		return PORT_OPEN;
+	if ((f & AXDP_PORT_OPEN_ADDR) ||
+	    (l4 == AXDP_L4_UDP && cfg->allow_dhcp_client && port == dhcp_reply[!v4].client))
+		return PORT_ADDR;
+	return PORT_CLOSED;
+}
+
+/* A family's port verdict map: ranges of consecutive ports with the same verdict, closed ones left out. */
+static void render_ports(struct elements *e, const struct axdp_port_state *ports, const struct axdp_config *cfg,
+			 enum axdp_l4 l4, bool v4)
+{
+	for (uint32_t p = 0; p < AXDP_PORTS; p++) {
+		enum port_verdict v = port_verdict(ports, cfg, l4, v4, p);
+		uint32_t end = p;
+
+		if (v == PORT_CLOSED)
+			continue;
+		while (end + 1 < AXDP_PORTS && port_verdict(ports, cfg, l4, v4, end + 1) == v)
+			end++;
+		elem_begin(e);
+		fprintf(e->out, end == p ? "%u" : "%u-%u", p, end);
+		fprintf(e->out, " : goto %s", port_chain[l4][v]);
+		if (v == PORT_ADDR)
+			fputc(v4 ? '4' : '6', e->out);
+		p = end;
+	}
+}
+
 enum cidr_pick { CIDR_ALL, CIDR_NETS, CIDR_HOSTS };
 
 /*
@@ -275,6 +330,10 @@ enum set_kind {
 	S_TCP6,
 	S_UDP4,
 	S_UDP6,
+	S_TCP_PORTS4,
+	S_TCP_PORTS6,
+	S_UDP_PORTS4,
+	S_UDP_PORTS6,
 	S_TCP_STRICT,
 	S_TCP_UNLIMITED,
 	S_TRUST4,
@@ -312,12 +371,13 @@ static const struct set_def {
 	const char *name;
 	const char *type;
 	const char *flags;
+	bool map; /* "map", flushed as one */
 } sets[S_COUNT] = {
 	[S_IFACES] = { AXDP_NFT_SET_IFACES, "ifname", NULL },
 	/*
-	 * Ports open on every local address of a family, wildcards of both
-	 * families included: one lookup per datagram, where a set of the
-	 * both-family wildcards beside them cost a second.
+	 * For protect: ports open on every local address of a family,
+	 * wildcards of both families included (one lookup per packet), and
+	 * the listeners bound to one address.
 	 */
 	[S_TCP_ANY4] = { "tcp_open4", "inet_service", "interval" },
 	[S_TCP_ANY6] = { "tcp_open6", "inet_service", "interval" },
@@ -327,6 +387,15 @@ static const struct set_def {
 	[S_TCP6] = { "tcp_open_addr6", "ipv6_addr . inet_service", NULL },
 	[S_UDP4] = { "udp_open_addr4", "ipv4_addr . inet_service", NULL },
 	[S_UDP6] = { "udp_open_addr6", "ipv6_addr . inet_service", NULL },
+	/*
+	 * The ingress stage's verdict on a destination port, per protocol and
+	 * family (render_ports): one lookup for a packet to a closed port,
+	 * which has no element.  The sets above serve the second stage.
+	 */
+	[S_TCP_PORTS4] = { "tcp_ports4", "inet_service : verdict", "interval", true },
+	[S_TCP_PORTS6] = { "tcp_ports6", "inet_service : verdict", "interval", true },
+	[S_UDP_PORTS4] = { "udp_ports4", "inet_service : verdict", "interval", true },
+	[S_UDP_PORTS6] = { "udp_ports6", "inet_service : verdict", "interval", true },
 	/* The rate tiers of open TCP ports (enum axdp_tier); the rest are normal. */
 	[S_TCP_STRICT] = { "tcp_strict", "inet_service", "interval" },
 	[S_TCP_UNLIMITED] = { "tcp_unlimited", "inet_service", "interval" },
@@ -379,14 +448,16 @@ static void verdict(FILE *out, const struct axdp_config *cfg, enum axdp_reason r
 {
 	bool drop = AXDP_REASON_DROPS(r);
 
-	fprintf(out, " counter name \"%s\"", axdp_reason_labels[r].name);
+	fprintf(out, "counter name \"%s\"", axdp_reason_labels[r].name);
 	if (drop && cfg->mode == AXDP_MODE_AUDIT)
 		fprintf(out, " counter name \"" AUDIT_PREFIX "%s\"", axdp_reason_labels[r].name);
 	fprintf(out, " %s\n", drop && cfg->mode != AXDP_MODE_AUDIT ? "drop" : "accept");
 }
 
 /* A rule: "\t\t" match, then the verdict of r. */
-#define RULE(out, cfg, r, ...) (fputs("\t\t", out), fprintf(out, __VA_ARGS__), verdict(out, cfg, r))
+#define RULE(out, cfg, r, ...) (fputs("\t\t", out), fprintf(out, __VA_ARGS__), fputc(' ', out), verdict(out, cfg, r))
+/* A rule without a match: whatever reaches it gets the verdict of r. */
+#define ALWAYS(out, cfg, r) (fputs("\t\t", out), verdict(out, cfg, r))
 
 /* Limits of the nft limit statement: a rate per second and a burst of at least one unit. */
 static uint32_t burst_of(uint32_t burst)
@@ -397,8 +468,12 @@ static uint32_t burst_of(uint32_t burst)
 /* saddr masked to the [RateLimit] SourcePrefix, as the XDP path's buckets key sources. */
 static void masked_source(FILE *out, bool v4, unsigned int prefix)
 {
-	uint8_t mask[16] = { [10] = 0xff, [11] = 0xff };
+	uint8_t mask[16] = { 0 };
 	unsigned int from = v4 ? 96 : 0;
+
+	/* An IPv4 mask is written v4-mapped (::ffff:a.b.c.d); an IPv6 one keeps no bit past the prefix. */
+	if (v4)
+		mask[10] = mask[11] = 0xff;
 
 	fprintf(out, "%s saddr", v4 ? "ip" : "ip6");
 	if (prefix >= (v4 ? 32u : 128u))
@@ -416,26 +491,167 @@ static void meter(FILE *out, const struct axdp_config *cfg, const char *match, e
 	for (int v4 = 1; v4 >= 0; v4--) {
 		fprintf(out, "\t\t%supdate @%s { ", match, sets[s + !v4].name);
 		masked_source(out, v4, v4 ? cfg->source_prefix_v4 : cfg->source_prefix_v6);
-		fprintf(out, " . %s dport limit rate over %u/second burst %u packets }", l4, per_s, burst_of(burst));
+		fprintf(out, " . %s dport limit rate over %u/second burst %u packets } ", l4, per_s, burst_of(burst));
 		verdict(out, cfg, r);
 	}
+}
+
+/* The six TCP flags nft's "tcp flags" names, as the XDP path reads them (bpf/ingress.h). */
+enum { TCP_FIN = 0x01, TCP_SYN = 0x02, TCP_RST = 0x04, TCP_PSH = 0x08, TCP_ACK = 0x10, TCP_URG = 0x20 };
+
+/* The XDP path's malformed flags: none, FIN|PSH|URG, SYN with FIN or RST. */
+static bool tcp_flags_malformed(unsigned int f)
+{
+	return f == 0 || (f & (TCP_FIN | TCP_PSH | TCP_URG)) == (TCP_FIN | TCP_PSH | TCP_URG) ||
+	       ((f & TCP_SYN) && (f & (TCP_FIN | TCP_RST)));
+}
+
+/*
+ * One lookup on the six flags sends a malformed segment to its drop and
+ * a bare SYN (SYN without ACK) to the family's port check; the rest (the
+ * host's own flows, and segments conntrack judges) go on.
+ */
+static void tcp_flags_vmap(FILE *out, char fam)
+{
+	int n = 0;
+
+	fputs("\t\ttcp flags & (fin | syn | rst | psh | ack | urg) vmap {", out);
+	for (unsigned int f = 0; f <= (TCP_FIN | TCP_SYN | TCP_RST | TCP_PSH | TCP_ACK | TCP_URG); f++) {
+		bool malformed = tcp_flags_malformed(f);
+
+		if (!malformed && (f & (TCP_SYN | TCP_ACK)) != TCP_SYN)
+			continue;
+		/* Lines short enough to read in an error message. */
+		fputs(n == 0 ? " " : n % 4 ? ", " : ",\n\t\t\t", out);
+		n++;
+		fprintf(out, "0x%02x : goto ", f);
+		if (malformed)
+			fputs("ingress_tcp_malformed", out);
+		else
+			fprintf(out, "ingress_syn%c", fam);
+	}
+	fputs(" }\n", out);
+}
+
+/*
+ * A SYN to a closed port that got this far: dropped, unless from a
+ * trusted source with TrustOpensAllTCP= (which reaches every TCP port:
+ * the rule does not match, and the chain's end passes it on).
+ */
+static void closed_syn(FILE *out, const struct axdp_config *cfg, bool v4)
+{
+	if (cfg->trust_opens_all_tcp)
+		RULE(out, cfg, AXDP_DROP_TCP_CLOSED, "%s saddr != @trusted%c", v4 ? "ip" : "ip6", v4 ? '4' : '6');
+	else
+		ALWAYS(out, cfg, AXDP_DROP_TCP_CLOSED);
+}
+
+/*
+ * A datagram to a closed port: dropped, unless to a port the host's own
+ * flows may expect replies on (udp_flow_ports; the seeded connections'
+ * local ports are in it from the install on): then the chain's end passes
+ * it on to conntrack.
+ */
+static void closed_udp(FILE *out, const struct axdp_config *cfg)
+{
+	RULE(out, cfg, AXDP_DROP_UDP_CLOSED, "th dport != @udp_flow_ports");
+}
+
+static void put_dhcp_reply(FILE *out, bool v4)
+{
+	const struct dhcp_reply *d = &dhcp_reply[!v4];
+
+	fprintf(out, "%s udp sport %u udp dport %u", d->from, d->server, d->client);
+}
+
+/*
+ * A family's ingress chains.  What every packet of the family meets, in
+ * the order of the XDP path: the source (deny lists, bans, martians),
+ * then one lookup sends it to the chain of its protocol.  A later
+ * fragment has no transport header (the kernel's fast payload loads may
+ * still read its data as one): no protocol chain takes it, and it is
+ * judged whole in protect.  The family is known here, so the fragment
+ * offset and next header are read raw (@nh), without the family check
+ * nft adds to "ip frag-off" and "ip6 nexthdr".
+ */
+static void render_family(FILE *out, const struct axdp_config *cfg, bool v4)
+{
+	const char *ip = v4 ? "ip" : "ip6", fam = v4 ? '4' : '6';
+
+	fprintf(out, "\tchain ingress%c {\n", fam);
+	/* No deny list configured, no rule: a feature turned off costs nothing per packet.  axdp writes the bans. */
+	if (cfg->deny_cidrs.n || cfg->deny_list_files.n) {
+		RULE(out, cfg, AXDP_DROP_DENIED, "%s saddr @denied%c", ip, fam);
+		RULE(out, cfg, AXDP_DROP_DENIED, "%s saddr @denied_hosts%c", ip, fam);
+	}
+	RULE(out, cfg, AXDP_DROP_DENIED, "%s saddr @banned%c", ip, fam);
+	if (cfg->drop_martians && v4)
+		RULE(out, cfg, AXDP_DROP_MARTIAN, "ip saddr { 0.0.0.0/8, 127.0.0.0/8, 224.0.0.0/3 }");
+	/* :: is the source of duplicate address detection and early MLD reports: a martian unless ICMPv6. */
+	if (cfg->drop_martians && !v4)
+		fputs("\t\tip6 saddr vmap { :: : jump ingress_unspec6, ::1 : goto ingress_martian,\n"
+		      "\t\t\t::ffff:0.0.0.0/96 : goto ingress_martian, ff00::/8 : goto ingress_martian }\n",
+		      out);
+	if (v4) {
+		fputs("\t\tmeta l4proto . @nh,48,16 & 0x1fff vmap { tcp . 0 : goto ingress_tcp4, udp . 0 : goto ingress_udp4, "
+		      "icmp . 0 : goto ingress_icmp }\n",
+		      out);
+	} else {
+		/* No extension header: the first next header is the protocol.  Otherwise only a later fragment stays out. */
+		fputs("\t\t@nh,48,8 vmap { 6 : goto ingress_tcp6, 17 : goto ingress_udp6, 58 : goto ingress_icmpv6 }\n"
+		      "\t\tfrag frag-off != 0 return\n"
+		      "\t\tmeta l4proto vmap { tcp : goto ingress_tcp6, udp : goto ingress_udp6, ipv6-icmp : goto ingress_icmpv6 }\n",
+		      out);
+	}
+	RULE(out, cfg, AXDP_DROP_PROTO, "meta l4proto != { tcp, udp, %s }", v4 ? "icmp" : "ipv6-icmp");
+
+	fprintf(out, "\t}\n\n\tchain ingress_tcp%c {\n", fam);
+	tcp_flags_vmap(out, fam);
+	RULE(out, cfg, AXDP_DROP_TCP_MALFORMED, "th sport 0");
+	RULE(out, cfg, AXDP_DROP_TCP_MALFORMED, "th dport 0");
+	/* A bare SYN opens a connection; the host's own flows never receive one: no conntrack needed. */
+	fprintf(out, "\t}\n\n\tchain ingress_syn%c {\n", fam);
+	RULE(out, cfg, AXDP_DROP_TCP_MALFORMED, "th sport 0");
+	fprintf(out, "\t\tth dport vmap @tcp_ports%c\n", fam);
+	closed_syn(out, cfg, v4);
+	fprintf(out,
+		"\t}\n\n\tchain ingress_syn_addr%c {\n\t\t%s daddr . th dport @tcp_open_addr%c goto ingress_syn_open\n",
+		fam, ip, fam);
+	closed_syn(out, cfg, v4);
+
+	fprintf(out, "\t}\n\n\tchain ingress_udp%c {\n", fam);
+	RULE(out, cfg, AXDP_DROP_UDP_MALFORMED, "th sport 0");
+	fprintf(out, "\t\tth dport vmap @udp_ports%c\n", fam);
+	closed_udp(out, cfg);
+	fprintf(out,
+		"\t}\n\n\tchain ingress_udp_addr%c {\n\t\t%s daddr . th dport @udp_open_addr%c goto ingress_udp_open\n",
+		fam, ip, fam);
+	if (cfg->allow_dhcp_client) {
+		fputs("\t\t", out);
+		put_dhcp_reply(out, v4);
+		fputs(" return\n", out);
+	}
+	closed_udp(out, cfg);
+	fputs("\t}\n\n", out);
 }
 
 /*
  * The chains.  Two stages, because conntrack sits between them:
  *
- *  - "ingress", from a base chain on each interface's ingress hook
- *    (before conntrack, before defragmentation): what needs no
- *    connection state.  What it drops never reaches conntrack, so a
- *    spoofed flood costs no conntrack lookup or entry.  Rules here match
- *    only what they can read: a later fragment has no ports, so it
- *    matches no port rule and goes on to "protect", whole again.
+ *  - "ingress4" and "ingress6", from a base chain on each interface's
+ *    ingress hook (before conntrack, before defragmentation): what needs
+ *    no connection state.  What it drops never reaches conntrack, so a
+ *    spoofed flood costs no conntrack lookup or entry.  A packet to a
+ *    closed port costs one lookup of its port (maps tcp_ports4 ...
+ *    udp_ports6, whose elements send it on to the checks an open port
+ *    needs) and, a datagram, one of udp_flow_ports.
  *  - "protect", from prerouting after conntrack: what needs to know the
  *    host's own flows (replies to closed ports, ICMP errors and echo
  *    replies), and the final verdict with its counter.
  *
- * Kernels without the inet ingress hook (before 5.10) run "ingress" from
- * "protect": the same verdicts, after conntrack.
+ * Kernels without the inet ingress hook (before 5.10) run the ingress
+ * chains from "protect" (through chain "ingress"): the same verdicts,
+ * after conntrack.
  */
 static void render_chains(FILE *out, const struct axdp_nft *nft, const struct axdp_config *cfg)
 {
@@ -447,20 +663,11 @@ static void render_chains(FILE *out, const struct axdp_nft *nft, const struct ax
 						"meta nfproto ipv6 udp dport @udp_open6",
 						"ip daddr . udp dport @udp_open_addr4",
 						"ip6 daddr . udp dport @udp_open_addr6" };
-	/* Connections older than the table (the seeds), and DHCP server replies (AllowDHCPClient=). */
+	/* Connections older than the table (the seeds). */
 	static const char *const seeded[] = { "meta l4proto . ip saddr . th sport . ip daddr . th dport @seeded4",
 					      "meta l4proto . ip6 saddr . th sport . ip6 daddr . th dport @seeded6" };
-	static const char *const dhcp_reply[] = { "meta nfproto ipv4 udp sport 67 udp dport 68",
-						  "ip6 saddr fe80::/10 udp sport 547 udp dport 546" };
 	const size_t n_open = ARRAY_SIZE(open_tcp);
-
-	/*
-	 * One lookup sends a packet to the rules of its family, one more to
-	 * those of its protocol: a datagram over IPv4 meets no IPv6, TCP or
-	 * ICMP rule.  What no protocol chain takes is another protocol.  Each
-	 * interface's chain dispatches itself; "ingress" is for protect, on a
-	 * kernel without the ingress hook.
-	 */
+	/* One lookup sends a packet to the chain of its family: a datagram over IPv4 meets no IPv6 rule. */
 	static const char dispatch[] = "\t\tmeta nfproto vmap { ipv4 : goto ingress4, ipv6 : goto ingress6 }\n";
 
 	for (int i = 0; i < nft->n && !nft->no_ingress; i++) {
@@ -469,39 +676,22 @@ static void render_chains(FILE *out, const struct axdp_nft *nft, const struct ax
 		fprintf(out, " {\n\t\ttype filter hook ingress device \"%s\" priority %d; policy accept;\n%s\t}\n\n",
 			nft->ifaces[i], AXDP_NFT_INGRESS_PRIORITY, dispatch);
 	}
-	fprintf(out, "\tchain ingress {\n%s", dispatch);
-	for (int v4 = 1; v4 >= 0; v4--) {
-		const char *ip = v4 ? "ip" : "ip6", fam = v4 ? '4' : '6';
-
-		fprintf(out, "\t}\n\n\tchain ingress%c {\n", fam);
-		/* No deny list configured, no rule: a feature turned off costs nothing per packet.  axdp writes the bans. */
-		if (cfg->deny_cidrs.n || cfg->deny_list_files.n) {
-			RULE(out, cfg, AXDP_DROP_DENIED, "%s saddr @denied%c", ip, fam);
-			RULE(out, cfg, AXDP_DROP_DENIED, "%s saddr @denied_hosts%c", ip, fam);
-		}
-		RULE(out, cfg, AXDP_DROP_DENIED, "%s saddr @banned%c", ip, fam);
-		if (cfg->drop_martians && v4)
-			RULE(out, cfg, AXDP_DROP_MARTIAN, "ip saddr { 0.0.0.0/8, 127.0.0.0/8, 224.0.0.0/3 }");
-		if (cfg->drop_martians && !v4) {
-			RULE(out, cfg, AXDP_DROP_MARTIAN, "ip6 saddr { ::1, ::ffff:0.0.0.0/96, ff00::/8 }");
-			/* :: is the source of duplicate address detection and early MLD reports. */
-			RULE(out, cfg, AXDP_DROP_MARTIAN, "ip6 saddr :: meta l4proto != ipv6-icmp");
-		}
-		fprintf(out, "\t\tmeta l4proto vmap { tcp : goto ingress_tcp, udp : goto ingress_udp%c, %s }\n", fam,
-			v4 ? "icmp : goto ingress_icmp" : "ipv6-icmp : goto ingress_icmpv6");
-		RULE(out, cfg, AXDP_DROP_PROTO, "meta l4proto != { tcp, udp, %s }", v4 ? "icmp" : "ipv6-icmp");
+	if (nft->no_ingress)
+		fprintf(out, "\tchain ingress {\n%s\t}\n\n", dispatch);
+	for (int v4 = 1; v4 >= 0; v4--)
+		render_family(out, cfg, v4);
+	/* Where the lookups above send what they judge malformed or martian. */
+	fputs("\tchain ingress_tcp_malformed {\n", out);
+	ALWAYS(out, cfg, AXDP_DROP_TCP_MALFORMED);
+	fputs("\t}\n\n\tchain ingress_udp_malformed {\n", out);
+	ALWAYS(out, cfg, AXDP_DROP_UDP_MALFORMED);
+	if (cfg->drop_martians) {
+		fputs("\t}\n\n\tchain ingress_martian {\n", out);
+		ALWAYS(out, cfg, AXDP_DROP_MARTIAN);
+		fputs("\t}\n\n\tchain ingress_unspec6 {\n", out);
+		RULE(out, cfg, AXDP_DROP_MARTIAN, "meta l4proto != ipv6-icmp");
 	}
-	fputs("\t}\n\n\tchain ingress_tcp {\n", out);
-	RULE(out, cfg, AXDP_DROP_TCP_MALFORMED, "tcp flags & (fin | syn | rst | psh | ack | urg) == 0x0");
-	RULE(out, cfg, AXDP_DROP_TCP_MALFORMED, "tcp flags & (fin | psh | urg) == fin | psh | urg");
-	RULE(out, cfg, AXDP_DROP_TCP_MALFORMED, "tcp flags & (syn | fin) == syn | fin");
-	RULE(out, cfg, AXDP_DROP_TCP_MALFORMED, "tcp flags & (syn | rst) == syn | rst");
-	RULE(out, cfg, AXDP_DROP_TCP_MALFORMED, "tcp sport 0");
-	RULE(out, cfg, AXDP_DROP_TCP_MALFORMED, "tcp dport 0");
-	/* A bare SYN opens a connection; the host's own flows never receive one: no conntrack needed. */
-	fputs("\t\ttcp flags & (syn | ack) == syn goto ingress_syn\n\t}\n\n\tchain ingress_icmp {\n"
-	      "\t\ticmp type echo-request goto ingress_echo\n",
-	      out);
+	fputs("\t}\n\n\tchain ingress_icmp {\n\t\ticmp type echo-request goto ingress_echo\n", out);
 	RULE(out, cfg, AXDP_DROP_ICMP_OTHER,
 	     "icmp type != { echo-reply, echo-request, destination-unreachable, time-exceeded, "
 	     "parameter-problem }");
@@ -510,12 +700,6 @@ static void render_chains(FILE *out, const struct axdp_nft *nft, const struct ax
 	     "icmpv6 type != { destination-unreachable, packet-too-big, time-exceeded, "
 	     "parameter-problem, echo-request, echo-reply, mld-listener-query, mld-listener-report, mld-listener-done, "
 	     "mld2-listener-report, nd-router-solicit, nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert }");
-	fputs("\t}\n\n\tchain ingress_syn {\n", out);
-	for (size_t i = 0; i < n_open; i++)
-		fprintf(out, "\t\t%s goto ingress_syn_open\n", open_tcp[i]);
-	if (cfg->trust_opens_all_tcp)
-		fputs("\t\tip saddr @trusted4 return\n\t\tip6 saddr @trusted6 return\n", out);
-	RULE(out, cfg, AXDP_DROP_TCP_CLOSED, "meta l4proto tcp");
 	/* New connections per source and port, by the port's tier; trusted sources are exempt. */
 	fputs("\t}\n\n\tchain ingress_syn_open {\n"
 	      "\t\tip saddr @trusted4 return\n\t\tip6 saddr @trusted6 return\n"
@@ -528,22 +712,6 @@ static void render_chains(FILE *out, const struct axdp_nft *nft, const struct ax
 	if (cfg->syn_per_s)
 		meter(out, cfg, "", S_SYN4, "tcp", cfg->syn_per_s, cfg->syn_burst, AXDP_DROP_SYN_RATE);
 	/* Datagrams to open ports: per source (trusted ones exempt), then per port. */
-	for (int v4 = 1; v4 >= 0; v4--) {
-		/* open_udp's rules that can match this family: its wildcard ports, its addresses'. */
-		const size_t open[] = { v4 ? 0 : 1, v4 ? 2 : 3 };
-
-		fprintf(out, "\t}\n\n\tchain ingress_udp%c {\n", v4 ? '4' : '6');
-		RULE(out, cfg, AXDP_DROP_UDP_MALFORMED, "udp sport 0");
-		RULE(out, cfg, AXDP_DROP_UDP_MALFORMED, "udp dport 0");
-		for (size_t i = 0; i < ARRAY_SIZE(open); i++)
-			fprintf(out, "\t\t%s goto ingress_udp_open\n", open_udp[open[i]]);
-		/* Replies go on to conntrack only where the host's own flows may expect them (or a DHCP reply). */
-		if (cfg->allow_dhcp_client)
-			fprintf(out, "\t\t%s return\n", dhcp_reply[!v4]);
-		/* The seeded connections' local ports are in udp_flow_ports from the install on. */
-		fputs("\t\tudp dport @udp_flow_ports return\n", out);
-		RULE(out, cfg, AXDP_DROP_UDP_CLOSED, "meta l4proto udp");
-	}
 	fputs("\t}\n\n\tchain ingress_udp_open {\n", out);
 	if (cfg->udp_per_s) {
 		fputs("\t\tip saddr @trusted4 goto ingress_udp_port\n\t\tip6 saddr @trusted6 goto ingress_udp_port\n",
@@ -600,8 +768,12 @@ static void render_chains(FILE *out, const struct axdp_nft *nft, const struct ax
 	for (size_t i = 0; i < ARRAY_SIZE(seeded); i++)
 		RULE(out, cfg, AXDP_PASS_UDP_FLOW, "meta l4proto udp %s", seeded[i]);
 	/* AllowDHCPClient=: the replies a client that binds no port must get (autoxdpd(8), DHCP clients). */
-	for (size_t i = 0; cfg->allow_dhcp_client && i < ARRAY_SIZE(dhcp_reply); i++)
-		RULE(out, cfg, AXDP_PASS_DHCP_REPLY, "%s", dhcp_reply[i]);
+	for (int v4 = 1; cfg->allow_dhcp_client && v4 >= 0; v4--) {
+		fputs("\t\t", out);
+		put_dhcp_reply(out, v4);
+		fputc(' ', out);
+		verdict(out, cfg, AXDP_PASS_DHCP_REPLY);
+	}
 	RULE(out, cfg, AXDP_PASS_ICMP_ECHO, "icmp type echo-request");
 	RULE(out, cfg, AXDP_PASS_ICMP_ECHO, "icmpv6 type echo-request");
 	RULE(out, cfg, AXDP_PASS_ICMP_FLOW, "icmp type echo-reply ct state established");
@@ -688,14 +860,14 @@ static void render_set(FILE *out, bool full, enum set_kind k, const struct axdp_
 	const struct axdp_cidr_list *trust = pol ? pol->trust : NULL, *deny = pol ? pol->deny : NULL;
 
 	if (full) {
-		fprintf(out, "\tset %s {\n\t\ttype %s\n", d->name, d->type);
+		fprintf(out, "\t%s %s {\n\t\ttype %s\n", d->map ? "map" : "set", d->name, d->type);
 		if (d->flags)
 			fprintf(out, "\t\tflags %s\n", d->flags);
 	} else {
 		/* The seeds are written once, at install; each expires by itself.  Policy sets change at reloads. */
 		if (dynamic_set(k) || (policy_set(k) && !pol) || ((k == S_BAN4 || k == S_BAN6) && !bans))
 			return;
-		fprintf(out, "flush set " T " %s\n", d->name);
+		fprintf(out, "flush %s " T " %s\n", d->map ? "map" : "set", d->name);
 	}
 	switch (k) {
 	case S_IFACES: render_ifaces(&e, nft); break;
@@ -707,6 +879,10 @@ static void render_set(FILE *out, bool full, enum set_kind k, const struct axdp_
 	case S_TCP6: render_addr(&e, ports, AXDP_L4_TCP, false); break;
 	case S_UDP4: render_addr(&e, ports, AXDP_L4_UDP, true); break;
 	case S_UDP6: render_addr(&e, ports, AXDP_L4_UDP, false); break;
+	case S_TCP_PORTS4: render_ports(&e, ports, cfg, AXDP_L4_TCP, true); break;
+	case S_TCP_PORTS6: render_ports(&e, ports, cfg, AXDP_L4_TCP, false); break;
+	case S_UDP_PORTS4: render_ports(&e, ports, cfg, AXDP_L4_UDP, true); break;
+	case S_UDP_PORTS6: render_ports(&e, ports, cfg, AXDP_L4_UDP, false); break;
 	case S_TCP_STRICT: render_tier(&e, ports, AXDP_TIER_STRICT); break;
 	case S_TCP_UNLIMITED: render_tier(&e, ports, AXDP_TIER_UNLIMITED); break;
 	/* Trusted networks are few: one interval set per family, single addresses included. */

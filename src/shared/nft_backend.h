@@ -5,8 +5,9 @@
  * (Backend=nftables).  autoxdp owns exactly one table, "table inet
  * autoxdp", and never reads or writes anything else of the ruleset.
  *
- * What changes often lives in sets of that table: the open ports, the
- * (address, port) pairs of listeners bound to one address, their rate
+ * What changes often lives in sets and maps of that table: the open ports
+ * (and, per port, the ingress stage's verdict), the (address, port) pairs
+ * of listeners bound to one address, their rate
  * tiers, the denied networks (DenyCIDR=, DenyListFile=), the runtime
  * bans and the trusted networks (TrustCIDR=); a reconcile rewrites only
  * those, so the counters survive.  The chains (one ingress base chain per
@@ -47,7 +48,7 @@
 
 /* What the daemon keeps about the backend. */
 /* At least the number of sets in the table (nft_backend.c checks). */
-#define AXDP_NFT_SETS 32
+#define AXDP_NFT_SETS 40
 
 struct axdp_nft {
 	char ifaces[AXDP_MAX_IFACES][IF_NAMESIZE]; /* protected by nftables, in the ifaces set */
