@@ -86,19 +86,20 @@ static __always_inline bool same_key(const void *copy_key, const void *key, __u3
 }
 
 /*
- * The slot of the flow's hash in its family's table, whether it holds
- * this flow's copy, and the protocol of the flow whose copy it holds.
- * The check word settles most mismatches and guards a slot read while
- * egress rewrote it: a key pieced from two flows still has to hash to
- * the check of one of them.
+ * The slot of the flow's hash in its family's table: its index, whether
+ * it holds this flow's copy, and the protocol of the flow whose copy it
+ * holds.  The check word settles most mismatches and guards a slot read
+ * while egress rewrote it: a key pieced from two flows still has to hash
+ * to the check of one of them.
  */
-struct flow_slot {
+struct copy_slot {
 	struct axdp_flow_copy *copy;
+	__u32 idx;
 	bool mine;
 	__u8 proto;
 };
 
-static __always_inline struct flow_slot flow_slot(const struct flow_key *key, __u64 h)
+static __always_inline struct copy_slot flow_slot(const struct flow_key *key, __u64 h)
 {
 	__u32 idx = (__u32)(h >> (64 - AXDP_FLOW_CACHE_BITS));
 
@@ -106,15 +107,16 @@ static __always_inline struct flow_slot flow_slot(const struct flow_key *key, __
 		struct axdp_flow_copy6 *c = bpf_map_lookup_elem(&flow_cache6, &idx);
 
 		if (!c)
-			return (struct flow_slot){};
-		return (struct flow_slot){ &c->copy, c->copy.check == (h | 1) && same_key(&c->key, &key->v6, sizeof(key->v6)),
+			return (struct copy_slot){};
+		return (struct copy_slot){ &c->copy, idx,
+					   c->copy.check == (h | 1) && same_key(&c->key, &key->v6, sizeof(key->v6)),
 					   c->key.proto };
 	}
 	struct axdp_flow_copy4 *c = bpf_map_lookup_elem(&flow_cache4, &idx);
 
 	if (!c)
-		return (struct flow_slot){};
-	return (struct flow_slot){ &c->copy, c->copy.check == (h | 1) && same_key(&c->key, &key->v4, sizeof(key->v4)),
+		return (struct copy_slot){};
+	return (struct copy_slot){ &c->copy, idx, c->copy.check == (h | 1) && same_key(&c->key, &key->v4, sizeof(key->v4)),
 				   (__u8)c->key.proto };
 }
 
@@ -128,8 +130,7 @@ static __always_inline struct flow_slot flow_slot(const struct flow_key *key, __
 static __always_inline void flow_copy_keep(const struct flow_key *key, const struct axdp_flow *f, __u64 now)
 {
 	__u64 h = flow_hash(key);
-	struct flow_slot s = flow_slot(key, h);
-	__u32 idx = (__u32)(h >> (64 - AXDP_FLOW_CACHE_BITS));
+	struct copy_slot s = flow_slot(key, h);
 
 	if (!s.copy)
 		return;
@@ -143,18 +144,18 @@ static __always_inline void flow_copy_keep(const struct flow_key *key, const str
 	if (key->ipv6) {
 		struct axdp_flow_copy6 copy = { .copy = { .check = h | 1, .flow = *f }, .key = key->v6 };
 
-		bpf_map_update_elem(&flow_cache6, &idx, &copy, BPF_ANY);
+		bpf_map_update_elem(&flow_cache6, &s.idx, &copy, BPF_ANY);
 	} else {
 		struct axdp_flow_copy4 copy = { .copy = { .check = h | 1, .flow = *f }, .key = key->v4 };
 
-		bpf_map_update_elem(&flow_cache4, &idx, &copy, BPF_ANY);
+		bpf_map_update_elem(&flow_cache4, &s.idx, &copy, BPF_ANY);
 	}
 }
 
 /* The flow's copy says it is alive. */
 static __always_inline bool flow_copy_alive(const struct flow_key *key, __u64 now)
 {
-	struct flow_slot s = flow_slot(key, flow_hash(key));
+	struct copy_slot s = flow_slot(key, flow_hash(key));
 
 	return s.mine && flow_alive(key->proto, &s.copy->flow, now);
 }
@@ -171,7 +172,7 @@ static __always_inline void flow_record(const struct flow_key *key, const struct
 /* The entry and its copy go together: a copy left behind would keep the flow open. */
 static __always_inline void flow_forget(const struct flow_key *key)
 {
-	struct flow_slot s = flow_slot(key, flow_hash(key));
+	struct copy_slot s = flow_slot(key, flow_hash(key));
 
 	if (s.mine)
 		s.copy->check = 0;
