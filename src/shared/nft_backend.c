@@ -564,10 +564,15 @@ static void put_dhcp_reply(FILE *out, bool v4)
 	fprintf(out, "%s udp sport %u udp dport %u", d->from, d->server, d->client);
 }
 
+/* First octets of IPv4 sources no internet-facing link sees: this network, loopback, multicast and class E. */
+static const char martian_octets[] = "0, 127, 224, 225, 226, 227, 228, 229, 230, 231, 232, 233, 234, 235, 236, 237, "
+				     "238, 239, 240, 241, 242, 243, 244, 245, 246, 247, 248, 249, 250, 251, 252, "
+				     "253, 254, 255";
+
 /*
  * A family's ingress chains.  What every packet of the family meets, in
  * the order of the XDP path: the source (deny lists, bans, martians),
- * then one lookup sends it to the chain of its protocol.  A later
+ * then a compare sends it to the chain of its protocol.  A later
  * fragment has no transport header (the kernel's fast payload loads may
  * still read its data as one): no protocol chain takes it, and it is
  * judged whole in protect.  The family is known here, so the fragment
@@ -585,20 +590,36 @@ static void render_family(FILE *out, const struct axdp_config *cfg, bool v4)
 		RULE(out, cfg, AXDP_DROP_DENIED, "%s saddr @denied_hosts%c", ip, fam);
 	}
 	RULE(out, cfg, AXDP_DROP_DENIED, "%s saddr @banned%c", ip, fam);
+	/* The source's first octet: one lookup in a bitmap, where a set of prefixes is a search. */
 	if (cfg->drop_martians && v4)
-		RULE(out, cfg, AXDP_DROP_MARTIAN, "ip saddr { 0.0.0.0/8, 127.0.0.0/8, 224.0.0.0/3 }");
-	/* :: is the source of duplicate address detection and early MLD reports: a martian unless ICMPv6. */
+		RULE(out, cfg, AXDP_DROP_MARTIAN, "@nh,96,8 { %s }", martian_octets);
+	/*
+	 * Multicast by its first byte; the others start with 64 zero bits,
+	 * which a source on the internet never does, before the lookup.  ::
+	 * is the source of duplicate address detection and early MLD reports:
+	 * a martian unless ICMPv6.
+	 */
 	if (cfg->drop_martians && !v4)
-		fputs("\t\tip6 saddr vmap { :: : jump ingress_unspec6, ::1 : goto ingress_martian,\n"
-		      "\t\t\t::ffff:0.0.0.0/96 : goto ingress_martian, ff00::/8 : goto ingress_martian }\n",
+		fputs("\t\t@nh,64,8 0xff goto ingress_martian\n"
+		      "\t\t@nh,64,64 0 ip6 saddr vmap { :: : jump ingress_unspec6, ::1 : goto ingress_martian, "
+		      "::ffff:0.0.0.0/96 : goto ingress_martian }\n",
 		      out);
+	/*
+	 * The protocol's chain: a compare each, datagrams first (what floods
+	 * are made of), where a map is a hash lookup.  IPv4: not for a later
+	 * fragment (offset not 0).  IPv6 without an extension header: the
+	 * first next header is the protocol; with one, only a later fragment
+	 * stays out.
+	 */
 	if (v4) {
-		fputs("\t\tmeta l4proto . @nh,48,16 & 0x1fff vmap { tcp . 0 : goto ingress_tcp4, udp . 0 : goto ingress_udp4, "
-		      "icmp . 0 : goto ingress_icmp }\n",
+		fputs("\t\tmeta l4proto udp @nh,48,16 & 0x1fff 0 goto ingress_udp4\n"
+		      "\t\tmeta l4proto tcp @nh,48,16 & 0x1fff 0 goto ingress_tcp4\n"
+		      "\t\tmeta l4proto icmp @nh,48,16 & 0x1fff 0 goto ingress_icmp\n",
 		      out);
 	} else {
-		/* No extension header: the first next header is the protocol.  Otherwise only a later fragment stays out. */
-		fputs("\t\t@nh,48,8 vmap { 6 : goto ingress_tcp6, 17 : goto ingress_udp6, 58 : goto ingress_icmpv6 }\n"
+		fputs("\t\t@nh,48,8 17 goto ingress_udp6\n"
+		      "\t\t@nh,48,8 6 goto ingress_tcp6\n"
+		      "\t\t@nh,48,8 58 goto ingress_icmpv6\n"
 		      "\t\tfrag frag-off != 0 return\n"
 		      "\t\tmeta l4proto vmap { tcp : goto ingress_tcp6, udp : goto ingress_udp6, ipv6-icmp : goto ingress_icmpv6 }\n",
 		      out);
@@ -667,8 +688,8 @@ static void render_chains(FILE *out, const struct axdp_nft *nft, const struct ax
 	static const char *const seeded[] = { "meta l4proto . ip saddr . th sport . ip daddr . th dport @seeded4",
 					      "meta l4proto . ip6 saddr . th sport . ip6 daddr . th dport @seeded6" };
 	const size_t n_open = ARRAY_SIZE(open_tcp);
-	/* One lookup sends a packet to the chain of its family: a datagram over IPv4 meets no IPv6 rule. */
-	static const char dispatch[] = "\t\tmeta nfproto vmap { ipv4 : goto ingress4, ipv6 : goto ingress6 }\n";
+	/* A compare sends a packet to the chain of its family: a datagram over IPv4 meets no IPv6 rule. */
+	static const char dispatch[] = "\t\tmeta nfproto ipv4 goto ingress4\n\t\tmeta nfproto ipv6 goto ingress6\n";
 
 	for (int i = 0; i < nft->n && !nft->no_ingress; i++) {
 		fputs("\tchain ", out);

@@ -155,6 +155,24 @@ static size_t build(const struct flood *f, const struct flood_spec *s, uint64_t 
 	return 14 + 20 + l4len;
 }
 
+int flood_send_frame(struct flood *f, const void *frame, size_t len, char *err, size_t errlen)
+{
+	uint8_t fr[2048];
+
+	if (len < 14 || len > sizeof(fr)) {
+		snprintf(err, errlen, "a frame of %zu bytes: not an Ethernet frame this sender takes", len);
+		return -1;
+	}
+	memcpy(fr, frame, len);
+	memcpy(fr, f->dst_mac, 6);
+	memcpy(fr + 6, f->src_mac, 6);
+	if (send(f->fd, fr, len, 0) != (ssize_t)len) {
+		snprintf(err, errlen, "send: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 int flood_send(struct flood *f, const struct flood_spec *s, struct flood_result *r, char *err, size_t errlen)
 {
 	static uint8_t frames[BATCH][FRAME_MAX];

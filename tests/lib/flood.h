@@ -57,6 +57,8 @@ int flood_open(struct flood *f, const struct netns_pair *p, char *err, size_t er
 void flood_close(struct flood *f);
 
 int flood_send(struct flood *f, const struct flood_spec *s, struct flood_result *r, char *err, size_t errlen);
+/* One Ethernet frame as built (tests/lib/packet.h, any protocol), its MAC addresses replaced by the pair's. */
+int flood_send_frame(struct flood *f, const void *frame, size_t len, char *err, size_t errlen);
 
 /* The interface counters of ifname inside the named namespace. */
 struct flood_link_stats {
