@@ -280,6 +280,26 @@ axdp_rate_set(const struct axdp_addr *source, __u32 port_l4, const volatile __u3
 	return (__u32)(axdp_keyed_hash(w, 5, key) >> (64 - AXDP_RATE_SET_BITS));
 }
 
+/* TCP flags, byte 13 of the header, as the data path and the nftables backend judge them. */
+enum axdp_tcp_flag {
+	AXDP_TCP_FIN = 0x01,
+	AXDP_TCP_SYN = 0x02,
+	AXDP_TCP_RST = 0x04,
+	AXDP_TCP_PSH = 0x08,
+	AXDP_TCP_ACK = 0x10,
+	AXDP_TCP_URG = 0x20,
+	AXDP_TCP_FLAGS = 0x3f, /* the six above; ECE and CWR mean nothing here */
+};
+
+/* No flag at all, FIN|PSH|URG (the XMAS scan), or SYN with FIN or RST: no stack sends these. */
+static inline __attribute__((always_inline)) int axdp_tcp_flags_malformed(__u8 flags)
+{
+	const __u8 xmas = AXDP_TCP_FIN | AXDP_TCP_PSH | AXDP_TCP_URG;
+
+	return !(flags & AXDP_TCP_FLAGS) || (flags & xmas) == xmas ||
+	       ((flags & AXDP_TCP_SYN) && (flags & (AXDP_TCP_FIN | AXDP_TCP_RST)));
+}
+
 /* addr_allow key: this port is open on this local address only. Value: __u8 1. */
 struct axdp_addr_port {
 	struct axdp_addr local;

@@ -12,14 +12,6 @@
 #include "source_policy.h"
 #include "state.h"
 
-#define TCP_FIN 0x01
-#define TCP_SYN 0x02
-#define TCP_RST 0x04
-#define TCP_PSH 0x08
-#define TCP_ACK 0x10
-#define TCP_URG 0x20
-#define TCP_XMAS (TCP_FIN | TCP_PSH | TCP_URG)
-
 enum {
 	ICMP_ECHOREPLY = 0,
 	ICMP_DEST_UNREACH = 3,
@@ -90,10 +82,7 @@ static __always_inline enum axdp_reason judge_tcp(const struct packet *p, const 
 	if (doff < sizeof(*th) || doff > p->l4_len || p->l4 + doff > end)
 		return AXDP_DROP_TCP_MALFORMED;
 	flags = ((__u8 *)th)[13];
-	if (!(flags & (TCP_FIN | TCP_SYN | TCP_RST | TCP_PSH | TCP_ACK | TCP_URG)) ||
-	    (flags & TCP_XMAS) == TCP_XMAS ||
-	    ((flags & TCP_SYN) && (flags & (TCP_FIN | TCP_RST))) ||
-	    !th->source || !th->dest)
+	if (axdp_tcp_flags_malformed(flags) || !th->source || !th->dest)
 		return AXDP_DROP_TCP_MALFORMED;
 
 	slot = port_open(AXDP_L4_TCP, th->dest, &p->dst);
@@ -101,7 +90,7 @@ static __always_inline enum axdp_reason judge_tcp(const struct packet *p, const 
 		if (source_is_local(pol, &p->src))
 			return AXDP_DROP_MARTIAN;
 		/* The bucket before the trust trie: a source within its rate never pays for the lookup. */
-		if ((flags & (TCP_SYN | TCP_ACK)) == TCP_SYN && !syn_within_rate(p, bpf_ntohs(th->dest), slot->tier) &&
+		if ((flags & (AXDP_TCP_SYN | AXDP_TCP_ACK)) == AXDP_TCP_SYN && !syn_within_rate(p, bpf_ntohs(th->dest), slot->tier) &&
 		    !source_trusted(pol, &p->src))
 			return AXDP_DROP_SYN_RATE;
 		return AXDP_PASS_TCP_PORT;
@@ -109,7 +98,7 @@ static __always_inline enum axdp_reason judge_tcp(const struct packet *p, const 
 	if (knobs.trust_opens_tcp && source_trusted(pol, &p->src))
 		return AXDP_PASS_TRUSTED;
 	/* A bare SYN opens a connection; the host's own flows never receive one. */
-	if ((flags & (TCP_SYN | TCP_ACK)) == TCP_SYN)
+	if ((flags & (AXDP_TCP_SYN | AXDP_TCP_ACK)) == AXDP_TCP_SYN)
 		return AXDP_DROP_TCP_CLOSED;
 	if (inbound_flow_alive(p, AXDP_L4_TCP, th->source, th->dest))
 		return AXDP_PASS_TCP_FLOW;

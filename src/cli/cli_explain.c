@@ -53,9 +53,7 @@ struct probe {
 	const char *iface;
 };
 
-static const char tcp_flag_letters[] = "FSRPAU"; /* bit i is letter i: FIN SYN RST PSH ACK URG */
-#define TCP_SYN 0x02
-#define TCP_ACK 0x10
+static const char tcp_flag_letters[] = "FSRPAU"; /* bit i is letter i: FIN SYN RST PSH ACK URG (enum axdp_tcp_flag) */
 
 static int on_opt(struct cli *c, int id, const char *arg, void *st)
 {
@@ -219,8 +217,8 @@ static size_t build_frame(const struct probe *p, uint8_t *f)
 	switch (p->proto) {
 	case IPPROTO_TCP:
 		t[0] = p->sport >> 8, t[1] = (uint8_t)p->sport, t[2] = p->dport >> 8, t[3] = (uint8_t)p->dport;
-		t[7] = 1;                           /* seq */
-		t[11] = p->flags & TCP_ACK ? 1 : 0; /* ack number */
+		t[7] = 1;                                /* seq */
+		t[11] = p->flags & AXDP_TCP_ACK ? 1 : 0; /* ack number */
 		t[12] = 5 << 4;
 		t[13] = p->flags;
 		t[14] = 0xfa, t[15] = 0xf0; /* window */
@@ -673,7 +671,7 @@ static const char *because(const struct probe *p, const struct outcome *o, const
 	case AXDP_PASS_UDP_FLOW:
 	case AXDP_PASS_ICMP_FLOW: return "it belongs to a connection this host opened";
 	case AXDP_DROP_TCP_CLOSED:
-		return p->flags == TCP_SYN
+		return p->flags == AXDP_TCP_SYN
 			       ? "nothing listens on the port, and a SYN never belongs to a connection this host opened"
 			       : "nothing listens on the port, and no connection this host opened matches";
 	case AXDP_DROP_UDP_CLOSED: return "nothing listens on the port, and no flow this host opened matches";
@@ -796,7 +794,7 @@ static const struct cli_option explain_options[] = {
 
 static int cmd_explain(struct cli *c, int argc, char **argv)
 {
-	struct probe p = { .flags = TCP_SYN, .flags_text = "S" };
+	struct probe p = { .flags = AXDP_TCP_SYN, .flags_text = "S" };
 	struct live l = { .prog_fd = -1 };
 	struct outcome o = { .reason = -1 };
 	struct why w = {};

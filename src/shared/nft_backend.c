@@ -496,16 +496,6 @@ static void meter(FILE *out, const struct axdp_config *cfg, const char *match, e
 	}
 }
 
-/* The six TCP flags nft's "tcp flags" names, as the XDP path reads them (bpf/ingress.h). */
-enum { TCP_FIN = 0x01, TCP_SYN = 0x02, TCP_RST = 0x04, TCP_PSH = 0x08, TCP_ACK = 0x10, TCP_URG = 0x20 };
-
-/* The XDP path's malformed flags: none, FIN|PSH|URG, SYN with FIN or RST. */
-static bool tcp_flags_malformed(unsigned int f)
-{
-	return f == 0 || (f & (TCP_FIN | TCP_PSH | TCP_URG)) == (TCP_FIN | TCP_PSH | TCP_URG) ||
-	       ((f & TCP_SYN) && (f & (TCP_FIN | TCP_RST)));
-}
-
 /*
  * One lookup on the six flags sends a malformed segment to its drop and
  * a bare SYN (SYN without ACK) to the family's port check; the rest (the
@@ -516,10 +506,10 @@ static void tcp_flags_vmap(FILE *out, char fam)
 	int n = 0;
 
 	fputs("\t\ttcp flags & (fin | syn | rst | psh | ack | urg) vmap {", out);
-	for (unsigned int f = 0; f <= (TCP_FIN | TCP_SYN | TCP_RST | TCP_PSH | TCP_ACK | TCP_URG); f++) {
-		bool malformed = tcp_flags_malformed(f);
+	for (unsigned int f = 0; f <= AXDP_TCP_FLAGS; f++) {
+		bool malformed = axdp_tcp_flags_malformed((__u8)f);
 
-		if (!malformed && (f & (TCP_SYN | TCP_ACK)) != TCP_SYN)
+		if (!malformed && (f & (AXDP_TCP_SYN | AXDP_TCP_ACK)) != AXDP_TCP_SYN)
 			continue;
 		/* Lines short enough to read in an error message. */
 		fputs(n == 0 ? " " : n % 4 ? ", " : ",\n\t\t\t", out);
