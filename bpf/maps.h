@@ -80,6 +80,7 @@ struct {
 	__uint(max_entries, 1 << AXDP_FRAG_CACHE_BITS);
 	__type(key, __u32);
 	__type(value, struct axdp_frag_copy6);
+	__uint(map_flags, BPF_F_MMAPABLE);
 } frag_cache6 SEC(".maps");
 
 struct {

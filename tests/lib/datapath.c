@@ -9,6 +9,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "counters.h"
+#include "util.h"
 #include "datapath.h"
 
 static const char *const reason_names[] = {
@@ -267,7 +268,7 @@ int dpt_flow_copy(struct dpt *t, const struct axdp_flow_key *key, const __u32 *h
 	return 1;
 }
 
-/* Through a mapping: 2^AXDP_FLOW_CACHE_BITS slots per family, too many for a syscall each. */
+/* A table of copies (bpf/flows.h, bpf/state.h), through a mapping: too many slots for a syscall each. */
 static int clear_table(struct dpt *t, const char *name)
 {
 	struct bpf_map *map = bpf_object__find_map_by_name(t->dp.obj, name);
@@ -319,6 +320,18 @@ long dpt_flow_count(struct dpt *t)
 	long n = axdp_conntrack_count(&t->conntrack);
 
 	return n < 0 ? -errno : n;
+}
+
+int dpt_frags_forget(struct dpt *t)
+{
+	const int tables[] = { t->fragments, t->fragments4 };
+	struct axdp_frag_key key; /* the larger of the two families' keys */
+
+	for (size_t i = 0; i < ARRAY_SIZE(tables); i++)
+		while (bpf_map_get_next_key(tables[i], NULL, &key) == 0)
+			if (bpf_map_delete_elem(tables[i], &key))
+				return -errno;
+	return clear_table(t, AXDP_MAP_FRAG_CACHE6);
 }
 
 long dpt_frag_count(struct dpt *t)

@@ -88,6 +88,8 @@ int dpt_flow_copy_slot(const struct axdp_flow_key *key, const __u32 *hash_key);
 int dpt_flow_copy(struct dpt *t, const struct axdp_flow_key *key, const __u32 *hash_key, struct axdp_flow *copy);
 /* Writes the entry and clears the data path's copies of all entries (bpf/flows.h), which would outlive it. */
 int dpt_flow_put(struct dpt *t, const struct axdp_flow_key *key, const struct axdp_flow *flow);
+/* Forgets every admitted datagram: both fragments maps and the IPv6 copies (bpf/state.h).  0 or -errno. */
+int dpt_frags_forget(struct dpt *t);
 /* Entries in conntrack / fragments of both families, or -errno. */
 long dpt_flow_count(struct dpt *t);
 long dpt_frag_count(struct dpt *t);

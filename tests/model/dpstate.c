@@ -201,13 +201,10 @@ int dpstate_setup(struct dpstate *d, char *err, size_t errlen)
 
 int dpstate_refresh(struct dpstate *d, char *err, size_t errlen)
 {
-	const int tables[] = { d->t.fragments, d->t.fragments4 };
-	struct axdp_frag_key key; /* the larger of the two families' keys */
+	int rc = dpt_frags_forget(&d->t);
 
-	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
-		while (bpf_map_get_next_key(tables[i], NULL, &key) == 0)
-			if (bpf_map_delete_elem(tables[i], &key))
-				return snprintf(err, errlen, "emptying the fragment tables: %s", strerror(errno)), -1;
+	if (rc)
+		return snprintf(err, errlen, "emptying the fragment tables: %s", strerror(-rc)), -1;
 	d->model.nfrags = 0;
 	if (send_egress(d, err, errlen))
 		return -1;
