@@ -68,16 +68,6 @@ int axdp_conntrack_update(const struct axdp_conntrack *ct, const struct axdp_flo
 	return bpf_map_update_elem(ct->fd4, &k4, flow, flags);
 }
 
-int axdp_conntrack_delete(const struct axdp_conntrack *ct, const struct axdp_flow_key *key)
-{
-	struct axdp_flow4_key k4;
-
-	if (!axdp_flow_key_is_v4(key))
-		return bpf_map_delete_elem(ct->fd, key);
-	k4 = axdp_flow4_key_of(key);
-	return bpf_map_delete_elem(ct->fd4, &k4);
-}
-
 typedef int (*each_fn)(const struct axdp_flow_key *key, const struct axdp_flow *flow, void *ctx);
 
 static int visit(bool v4, const void *key, const struct axdp_flow *flow, each_fn each, void *ctx)

@@ -29,11 +29,13 @@ struct axdp_flow4_key axdp_flow4_key_of(const struct axdp_flow_key *key);
 bool axdp_conntrack_open(const struct axdp_conntrack *ct);
 void axdp_conntrack_close(struct axdp_conntrack *ct);
 
-/* bpf_map_lookup_elem, _update_elem and _delete_elem on the key's family's map: 0, or -1 with errno. */
+/*
+ * bpf_map_lookup_elem and _update_elem on the key's family's map: 0, or -1 with errno.  No delete: the
+ * data path's copies of entries (bpf/flows.h) go only with the egress that removes an entry.
+ */
 int axdp_conntrack_lookup(const struct axdp_conntrack *ct, const struct axdp_flow_key *key, struct axdp_flow *flow);
 int axdp_conntrack_update(const struct axdp_conntrack *ct, const struct axdp_flow_key *key,
 			  const struct axdp_flow *flow, __u64 flags);
-int axdp_conntrack_delete(const struct axdp_conntrack *ct, const struct axdp_flow_key *key);
 
 /*
  * Calls each(key, flow, ctx) for every entry, IPv4 ones first, in batches
