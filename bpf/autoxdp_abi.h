@@ -271,13 +271,19 @@ static inline __attribute__((always_inline)) __u64 axdp_keyed_hash(const axdp_wo
 	return h;
 }
 
+/* The slot of a table of 2^bits a hash places: its top bits, the best mixed. */
+static inline __attribute__((always_inline)) __u32 axdp_hash_index(__u64 h, unsigned int bits)
+{
+	return (__u32)(h >> (64 - bits));
+}
+
 /* The set of slots of a per-source rate bucket: the masked source and port << 8 | l4, hashed. */
 static inline __attribute__((always_inline)) __u32
 axdp_rate_set(const struct axdp_addr *source, __u32 port_l4, const volatile __u32 *key)
 {
 	__u32 w[5] = { source->w[0], source->w[1], source->w[2], source->w[3], port_l4 };
 
-	return (__u32)(axdp_keyed_hash(w, 5, key) >> (64 - AXDP_RATE_SET_BITS));
+	return axdp_hash_index(axdp_keyed_hash(w, 5, key), AXDP_RATE_SET_BITS);
 }
 
 /* TCP flags, byte 13 of the header, as the data path and the nftables backend judge them. */
@@ -347,6 +353,16 @@ static inline __attribute__((always_inline)) __u32 axdp_flow4_ports(__be16 remot
 #endif
 }
 
+/* A key's protocol byte and the three zero bytes after it (axdp_flow_key, axdp_frag_key) as one word. */
+static inline __attribute__((always_inline)) __u32 axdp_proto_word(__u8 proto)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return proto;
+#else
+	return (__u32)proto << 24;
+#endif
+}
+
 /*
  * The hashes that place copies (bpf/flows.h, bpf/state.h): an IPv4
  * flow's whole key; an IPv6 flow's remote address, ports and protocol,
@@ -377,7 +393,7 @@ struct axdp_flow {
 };
 
 /*
- * A slot of flow_cache4 and flow_cache6 (bpf/flow_cache.h): a copy of a
+ * A slot of flow_cache4 and flow_cache6 (bpf/flows.h): a copy of a
  * conntrack entry at the index of its key's keyed hash.  check is that
  * hash with the low bit set, 0 in an empty slot.
  */

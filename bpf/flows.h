@@ -101,7 +101,7 @@ struct copy_slot {
 
 static __always_inline struct copy_slot flow_slot(const struct flow_key *key, __u64 h)
 {
-	__u32 idx = (__u32)(h >> (64 - AXDP_FLOW_CACHE_BITS));
+	__u32 idx = axdp_hash_index(h, AXDP_FLOW_CACHE_BITS);
 
 	if (key->ipv6) {
 		struct axdp_flow_copy6 *c = bpf_map_lookup_elem(&flow_cache6, &idx);
@@ -221,7 +221,7 @@ static __always_inline void flow_key_of(struct flow_key *key, bool ipv6, __u8 pr
 	__builtin_memcpy(w, remote, 16);
 	__builtin_memcpy(w + 4, local, 16);
 	w[8] = axdp_flow4_ports(remote_port, local_port);
-	w[9] = proto;
+	w[9] = axdp_proto_word(proto);
 }
 
 /* The key of the flow an outbound packet belongs to. */

@@ -287,7 +287,7 @@ static __always_inline enum axdp_reason judge_later_fragment(const struct packet
 {
 	struct axdp_frag *f = fragment_lookup(p);
 
-	if (f && (__s64)(coarse_now() - f->first_seen_ns) < (__s64)knobs.frag_timeout_ns)
+	if (f && fragment_alive(f, coarse_now()))
 		return AXDP_PASS_FRAGMENT;
 	return AXDP_DROP_FRAG_ORPHAN;
 }

@@ -40,12 +40,18 @@ static __always_inline void fragment_key(struct axdp_frag_key *key, const struct
 	__builtin_memcpy(w, &p->src, 16);
 	__builtin_memcpy(w + 4, &p->dst, 16);
 	w[8] = p->frag_id;
-	w[9] = p->frag_proto;
+	w[9] = axdp_proto_word(p->frag_proto);
 }
 
 static __always_inline struct axdp_frag4_key fragment4_key(const struct packet *p)
 {
 	return (struct axdp_frag4_key){ .src = p->src.w[3], .dst = p->dst.w[3], .id_proto = p->frag_id << 8 | p->frag_proto };
+}
+
+/* The datagram's first fragment passed less than the fragment timeout before now. */
+static __always_inline bool fragment_alive(const struct axdp_frag *f, __u64 now)
+{
+	return (__s64)(now - f->first_seen_ns) < (__s64)knobs.frag_timeout_ns;
 }
 
 /*
@@ -56,7 +62,7 @@ static __always_inline struct axdp_frag4_key fragment4_key(const struct packet *
  */
 static __always_inline struct axdp_frag_copy6 *fragment_slot(const struct axdp_frag_key *key, __u64 h, bool *mine)
 {
-	__u32 idx = (__u32)(h >> (64 - AXDP_FRAG_CACHE_BITS));
+	__u32 idx = axdp_hash_index(h, AXDP_FRAG_CACHE_BITS);
 	struct axdp_frag_copy6 *c = bpf_map_lookup_elem(&frag_cache6, &idx);
 
 	*mine = c && c->check == (h | 1) && same_key(&c->key, key, sizeof(*key));
@@ -100,8 +106,7 @@ static __always_inline void fragment_record(const struct packet *p, const struct
 		bpf_map_update_elem(&fragments, &key, f, BPF_ANY);
 		h = axdp_frag6_copy_hash(&key, knobs.hash_key);
 		c = fragment_slot(&key, h, &mine);
-		if (c && (mine || !c->check ||
-			  (__s64)(f->first_seen_ns - c->frag.first_seen_ns) >= (__s64)knobs.frag_timeout_ns))
+		if (c && (mine || !c->check || !fragment_alive(&c->frag, f->first_seen_ns)))
 			*c = (struct axdp_frag_copy6){ .check = h | 1, .frag = *f, .key = key };
 	}
 }

@@ -725,7 +725,7 @@ static __u32 frag_copy_slot(const struct step *s, const __u32 *hash_key)
 	struct axdp_frag_key key = { .src = dpt_addr(PKT_REMOTE6), .dst = dpt_addr(PKT_LOCAL6),
 				     .id = htonl(FRAG_ID + (uint32_t)s->arg), .proto = IPPROTO_TCP };
 
-	return (__u32)(axdp_frag6_copy_hash(&key, hash_key) >> (64 - AXDP_FRAG_CACHE_BITS));
+	return axdp_hash_index(axdp_frag6_copy_hash(&key, hash_key), AXDP_FRAG_CACHE_BITS);
 }
 
 /*

@@ -246,7 +246,7 @@ int dpt_flow_copy_slot(const struct axdp_flow_key *key, const __u32 *hash_key)
 	struct axdp_flow4_key k4 = axdp_flow4_key_of(key);
 	__u64 h = axdp_flow_key_is_v4(key) ? axdp_flow4_copy_hash(&k4, hash_key) : axdp_flow6_copy_hash(key, hash_key);
 
-	return (int)(h >> (64 - AXDP_FLOW_CACHE_BITS));
+	return (int)axdp_hash_index(h, AXDP_FLOW_CACHE_BITS);
 }
 
 int dpt_flow_copy(struct dpt *t, const struct axdp_flow_key *key, const __u32 *hash_key, struct axdp_flow *copy)
