@@ -66,7 +66,7 @@ help:
 	@echo "make            build $(BPF_OBJ) and the programs"
 	@echo "make deps       install build and test dependencies (apt or dnf)"
 	@echo "sudo make check run every test against the real kernel"
-	@echo "sudo make check SANITIZE=1  the same under ASan and UBSan (build-san/)"
+	@echo "sudo make check SANITIZE=1  the same suites under ASan and UBSan (build-san/; no verifier checks: same object)"
 	@echo "sudo make fuzz  the data path against its model, then the parsers' libFuzzer targets (FUZZ_SECONDS=60 each)"
 	@echo "make bench      ns/packet of each verdict class through BPF_PROG_TEST_RUN"
 	@echo "sudo make demo  the firewall in two throwaway network namespaces"
@@ -133,8 +133,10 @@ deps:
 check: deps
 	$(CLANG_FORMAT) --dry-run --Werror src/*/*.[ch]
 	$(MAKE) all $(TEST_BIN)
+ifeq ($(SANITIZE),)
 	BUILD=$(BUILD) OBJ=$(BPF_OBJ) tests/verifier-kernels.sh
 	BUILD=$(BUILD) OBJ=$(BPF_OBJ) tests/verifier-matrix.sh
+endif
 	tests/run-tests-selftest.sh $(BUILD)/run-tests-selftest
 	AXDP_BPF_OBJECT=$(BPF_OBJ) AXDP_BUILD=$(BUILD) tests/run-tests $(TEST_BIN)
 	# Again with the daemon on nftables, where each suite expects what autoxdpd(8)'s backend table says: every
@@ -263,7 +265,7 @@ FUZZ_CFLAGS  := -O1 -g -std=gnu11 -Wall -Wextra -Werror -Wno-gnu-variable-sized-
 # The whole CLI, axdp.c's main renamed: libFuzzer brings its own.
 FUZZ_OBJ     := $(patsubst $(BUILD)/%,$(FUZZ_BUILD)/%,$(LIB_OBJ) $(CLI_OBJ)) $(FUZZ_BUILD)/axdp.o
 
-.PHONY: fuzz fuzz-build
+.PHONY: fuzz fuzz-build $(FUZZ_TARGETS:%=fuzz-run-%)
 $(FUZZ_BUILD):
 	mkdir -p $@
 
@@ -278,15 +280,18 @@ $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%): $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.
 
 fuzz-build: $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 
-# Each target for FUZZ_SECONDS from its seeds in tests/fuzz/corpus/TARGET; a crash stops with the input kept.
-# Then the data path against its model for FUZZ_SECONDS: mismatches kept in $(FUZZ_BUILD)/datapath-cases,
+# The data path against its model for FUZZ_SECONDS, then each target for FUZZ_SECONDS from its seeds in
+# tests/fuzz/corpus/TARGET (a crash stops with the input kept): mismatches kept in $(FUZZ_BUILD)/datapath-cases,
 # to be copied to tests/fuzz/datapath-cases once decided (make check runs those).
 # deps first: on a fresh machine it brings the compilers (make runs prerequisites in order).
 fuzz: deps fuzz-build all $(BUILD)/dpfuzz
 	AXDP_BPF_OBJECT=$(BPF_OBJ) $(BUILD)/dpfuzz --seconds $(FUZZ_SECONDS) --keep $(FUZZ_BUILD)/datapath-cases
-	for t in $(FUZZ_TARGETS); do \
-		mkdir -p $(FUZZ_BUILD)/corpus/$$t && \
-		$(FUZZ_BUILD)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
-			-artifact_prefix=$(FUZZ_BUILD)/crash-$$t- -print_final_stats=1 \
-			$(FUZZ_BUILD)/corpus/$$t tests/fuzz/corpus/$$t || exit 1; \
-	done
+	$(MAKE) --no-print-directory -j2 $(FUZZ_TARGETS:%=fuzz-run-%)
+
+# One target, its progress in $(FUZZ_BUILD)/fuzz_TARGET.log; two at a time (this kind of machine has two cores).
+$(FUZZ_TARGETS:%=fuzz-run-%): fuzz-run-%: $(FUZZ_BUILD)/fuzz_%
+	@mkdir -p $(FUZZ_BUILD)/corpus/$*
+	@if $< -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -artifact_prefix=$(FUZZ_BUILD)/crash-$*- \
+		-print_final_stats=1 $(FUZZ_BUILD)/corpus/$* tests/fuzz/corpus/$* >$(FUZZ_BUILD)/fuzz_$*.log 2>&1; then \
+		echo "fuzz_$*: $$(grep -m1 '^Done [0-9]* runs' $(FUZZ_BUILD)/fuzz_$*.log)"; \
+	else tail -n 60 $(FUZZ_BUILD)/fuzz_$*.log; echo "fuzz_$*: FAILED, input kept as $(FUZZ_BUILD)/crash-$*-*"; exit 1; fi

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # tests/run-tests must fail a suite whose report is missing, short or
-# another suite's.  Runs it on stand-in suites: a real criterion binary
+# another suite's, or that hangs.  Runs it on stand-in suites: a real criterion binary
 # whose runner is killed mid-run, scripts that write a short report or
 # none, after a suite that passed.  Usage: tests/run-tests-selftest.sh [DIR]
 # (scratch directory, default a fresh one under /tmp).
@@ -37,7 +37,9 @@ for a; do case $a in --tap=*) tap=${a#--tap=} ;; esac; done
 printf 'TAP version 13\n1..3\nok 1 - a\nok 2 - b\n' > "$tap"
 SH
 printf '#!/bin/sh\nexit 0\n' > "$dir/silent"
-chmod +x "$dir/short" "$dir/silent"
+# A suite that hangs before its report: killed at RUN_TESTS_LIMIT.
+printf '#!/bin/sh\nexec sleep 600\n' > "$dir/hangs"
+chmod +x "$dir/short" "$dir/silent" "$dir/hangs"
 
 # expect WANT_RC WANT_SUMMARY SUITE...: run-tests on the suites, its exit status and last line.
 expect() {
@@ -58,6 +60,7 @@ expect 0 "2 passed, 0 failed, 0 skipped" "$dir/good"
 expect 1 "2 passed, 1 failed, 0 skipped" "$dir/good" "$dir/killed"
 expect 1 "2 passed, 1 failed, 0 skipped" "$dir/good" "$dir/silent"
 expect 1 "4 passed, 1 failed, 0 skipped" "$dir/good" "$dir/short"
+RUN_TESTS_LIMIT=2 expect 1 "2 passed, 1 failed, 0 skipped" "$dir/good" "$dir/hangs"
 if [ "$fails" -ne 0 ]; then
 	echo "run-tests self-test: $fails FAILED" >&2
 	exit 1

@@ -24,6 +24,7 @@
 #include "autoxdp_abi.h"
 #include "counters.h"
 #include "crit_fixture.h"
+#include "crit_suite.h"
 #include "daemon.h"
 #include "jsoncheck.h"
 #include "metrics.h"
@@ -84,8 +85,8 @@ static void setup(void)
 	}
 }
 
-TestSuite(audit, .init = setup, .fini = teardown, .timeout = 60);
-TestSuite(explain, .init = setup, .fini = teardown, .timeout = 60);
+CRIT_SUITE(audit, 60, setup, teardown);
+CRIT_SUITE(explain, 60, setup, teardown);
 
 /* ---- axdp ---- */
 

@@ -28,6 +28,7 @@
 #include <bpf/bpf.h>
 #include "autoxdp_abi.h"
 #include "crit_fixture.h"
+#include "crit_suite.h"
 #include "daemon.h"
 #include "jsoncheck.h"
 #include "netns.h"
@@ -110,8 +111,8 @@ static void teardown_cli(void)
 	axdpd_cleanup(&fx.d);
 }
 
-TestSuite(axdp, .init = setup, .fini = teardown, .timeout = 90);
-TestSuite(axdp_cli, .init = setup_cli, .fini = teardown_cli, .timeout = 15);
+CRIT_SUITE(axdp, 90, setup, teardown);
+CRIT_SUITE(axdp_cli, 15, setup_cli, teardown_cli);
 
 /* ---- running axdp ---- */
 

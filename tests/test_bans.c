@@ -25,6 +25,7 @@
 #include "bans.h"
 #include <sys/socket.h>
 #include "crit_fixture.h"
+#include "crit_suite.h"
 #include "daemon.h"
 #include "jsoncheck.h"
 #include "netns.h"
@@ -80,7 +81,7 @@ static void setup(void)
 		cr_assert(synprobe_wait(&fx.probe, af, false, DROPPED_MS, EXPIRY_HANG_MS), "port %u never opened", PORT);
 }
 
-TestSuite(bans, .init = setup, .fini = teardown, .timeout = 120);
+CRIT_SUITE(bans, 120, setup, teardown);
 
 /* ---- running axdp ---- */
 
@@ -463,7 +464,7 @@ static void unit_teardown(void)
 	cr_expect_eq(system(cmd), 0);
 }
 
-TestSuite(bans_state, .init = unit_setup, .fini = unit_teardown, .timeout = 10);
+CRIT_SUITE(bans_state, 10, unit_setup, unit_teardown);
 
 Test(bans_state, durations)
 {

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "crit_suite.h"
 
 /* Criterion forks per test, so per-test state can live in globals. */
 static char tmpdir[64];
@@ -39,7 +40,7 @@ static void teardown(void)
 	nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-TestSuite(config, .init = setup, .fini = teardown);
+CRIT_SUITE(config, 30, setup, teardown);
 
 /* Returns a path that stays valid until the next call with the same slot. */
 static const char *write_file(int slot, const char *name, const char *text)

@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <sys/socket.h>
 #include "crit_fixture.h"
+#include "crit_suite.h"
 #include "daemon.h"
 #include "netns.h"
 #include "synprobe.h"
@@ -213,7 +214,7 @@ static void setup(void)
 	cr_assert(synprobe_open(&fx.probe, &fx.ns, PORT, false, err, sizeof(err)) == 0, "%s", err);
 }
 
-TestSuite(crowdsec, .init = setup, .fini = teardown, .timeout = 240);
+CRIT_SUITE(crowdsec, 240, setup, teardown);
 
 static int connect_client(int ms)
 {

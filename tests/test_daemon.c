@@ -35,6 +35,7 @@
 #include "autoxdp_abi.h"
 #include "crit_fixture.h"
 #include "crit_sock.h"
+#include "crit_suite.h"
 #include "daemon.h"
 #include "flood.h"
 #include "netns.h"
@@ -128,9 +129,9 @@ static void teardown_cli(void)
 	axdpd_cleanup(&fx.d);
 }
 
-TestSuite(daemon, .init = setup_running, .fini = teardown, .timeout = 30);
-TestSuite(daemon_lifecycle, .init = setup_stopped, .fini = teardown, .timeout = 30);
-TestSuite(daemon_cli, .init = setup_cli, .fini = teardown_cli, .timeout = 15);
+CRIT_SUITE(daemon, 30, setup_running, teardown);
+CRIT_SUITE(daemon_lifecycle, 30, setup_stopped, teardown);
+CRIT_SUITE(daemon_cli, 15, setup_cli, teardown_cli);
 
 /* ---- the daemon's pinned maps ---- */
 

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include "autoxdp_abi.h"
 #include "crit_fixture.h"
+#include "crit_suite.h"
 #include "daemon.h"
 #include "netns.h"
 #include "nft.h"
@@ -83,7 +84,7 @@ static void setup(void)
 	snprintf(fx.script, sizeof(fx.script), "%s/dhcp-script", fx.d.dir);
 }
 
-TestSuite(dhcp, .init = setup, .fini = teardown, .timeout = 180);
+CRIT_SUITE(dhcp, 180, setup, teardown);
 
 /*
  * The clients' hook, for both: udhcpc passes the event as $1 and the

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "crit_suite.h"
 #include "dpstate.h"
 
 static struct dpstate D;
@@ -20,7 +21,7 @@ static void teardown(void)
 	dpstate_teardown(&D);
 }
 
-TestSuite(dpcases, .fini = teardown, .timeout = 60);
+CRIT_SUITE(dpcases, 60, NULL, teardown);
 
 static size_t unhex(const char *s, uint8_t *out, size_t cap)
 {

@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <sys/socket.h>
 #include "crit_fixture.h"
+#include "crit_suite.h"
 #include "daemon.h"
 #include "netns.h"
 #include "synprobe.h"
@@ -177,7 +178,7 @@ static void setup(void)
 	cr_assert(synprobe_open(&fx.probe, &fx.ns, PORT, false, err, sizeof(err)) == 0, "%s", err);
 }
 
-TestSuite(fail2ban, .init = setup, .fini = teardown, .timeout = 180);
+CRIT_SUITE(fail2ban, 180, setup, teardown);
 
 /* Until the client's SYN is dropped (want_dropped) or passes; false after hang_ms. */
 static bool wait_for(bool want_dropped, int hang_ms)

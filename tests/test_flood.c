@@ -29,6 +29,7 @@
 #include <bpf/libbpf.h>
 #include "counters.h"
 #include "crit_fixture.h"
+#include "crit_suite.h"
 #include "dpfix.h"
 #include "flood.h"
 #include "loader.h"
@@ -322,7 +323,7 @@ static void coarse_sources(struct axdp_config *c)
 	c->source_prefix_v4 = 24;
 }
 
-TestSuite(flood, .fini = teardown, .timeout = 120);
+CRIT_SUITE(flood, 120, NULL, teardown);
 
 Test(flood, spoofed_syn_flood_spares_established_connections_and_a_new_client)
 {

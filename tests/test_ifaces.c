@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include "crit_suite.h"
 #include "ifaces.h"
 #include "netns.h"
 #include "run.h"
@@ -33,7 +34,7 @@ static void teardown(void)
 	netns_pair_destroy(&ns, err, sizeof(err));
 }
 
-TestSuite(ifaces, .init = setup, .fini = teardown);
+CRIT_SUITE(ifaces, 60, setup, teardown);
 
 /* `ip ARGS...` in the server's namespace; fails the test if ip does. */
 static void ip(const char *const *args)

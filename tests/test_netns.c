@@ -30,6 +30,7 @@
 #include <bpf/libbpf.h>
 #include "counters.h"
 #include "crit_fixture.h"
+#include "crit_suite.h"
 #include "dpfix.h"
 #include "loader.h"
 #include "netns.h"
@@ -104,8 +105,8 @@ static void setup_generic(void)
 	setup(AXDP_XDP_GENERIC);
 }
 
-TestSuite(netns, .init = setup_native, .fini = teardown, .timeout = 60);
-TestSuite(netns_generic, .init = setup_generic, .fini = teardown, .timeout = 60);
+CRIT_SUITE(netns, 60, setup_native, teardown);
+CRIT_SUITE(netns_generic, 60, setup_generic, teardown);
 
 /* ---- the data path's maps ---- */
 

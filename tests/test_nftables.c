@@ -36,6 +36,7 @@
 #include "autoxdp_abi.h"
 #include "crit_fixture.h"
 #include "crit_sock.h"
+#include "crit_suite.h"
 #include "daemon.h"
 #include "flood.h"
 #include "netns.h"
@@ -100,8 +101,8 @@ static void teardown(void)
 
 CRIT_AFTER_ALL(axdpd_fixture_remove_stale())
 
-TestSuite(nft, .fini = teardown, .timeout = 60);
-TestSuite(nft_cli, .timeout = 15);
+CRIT_SUITE(nft, 60, NULL, teardown);
+CRIT_SUITE(nft_cli, 15, NULL, NULL);
 
 /* Namespaces and a daemon configured with Backend=backend plus extra (whole lines); started if start. */
 static void setup(enum backend backend, const char *extra, bool start)

@@ -24,6 +24,7 @@
 #include <linux/bpf.h>
 #include <sys/stat.h>
 #include <bpf/bpf.h>
+#include "crit_suite.h"
 #include "datapath.h"
 #include "deny_buckets.h"
 #include "denylist.h"
@@ -70,8 +71,8 @@ static void teardown(void)
 	}
 }
 
-TestSuite(policy, .fini = teardown, .timeout = 30);
-TestSuite(policy_files, .fini = teardown, .timeout = 30);
+CRIT_SUITE(policy, 30, NULL, teardown);
+CRIT_SUITE(policy_files, 30, NULL, teardown);
 
 /* A test's configuration: the defaults with what it changes, as the daemon would turn it into knobs. */
 static void config_with(struct axdp_config *c, void (*tweak)(struct axdp_config *))

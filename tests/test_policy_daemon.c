@@ -26,6 +26,7 @@
 #include <bpf/libbpf.h>
 #include "counters.h"
 #include "crit_fixture.h"
+#include "crit_suite.h"
 #include "daemon.h"
 #include "netns.h"
 #include "policy.h"
@@ -78,7 +79,7 @@ static void setup(void)
 		cr_assert_fail("setup: %s", err);
 }
 
-TestSuite(policy_daemon, .init = setup, .fini = teardown, .timeout = 60);
+CRIT_SUITE(policy_daemon, 60, setup, teardown);
 
 static unsigned reconcile_s = 1;
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "autoxdp_abi.h"
+#include "crit_suite.h"
 #include "sockdiag.h"
 
 /* Criterion forks per test, so the netns is private to each test and the host's is never touched. */
@@ -31,7 +32,7 @@ static void netns_setup(void)
 	close(fd);
 }
 
-TestSuite(listeners, .init = netns_setup);
+CRIT_SUITE(listeners, 60, netns_setup, NULL);
 
 static void addr16(const char *s, uint8_t out[16])
 {

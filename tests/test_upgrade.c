@@ -24,6 +24,7 @@
 #include "counters.h"
 #include "crit_fixture.h"
 #include "crit_sock.h"
+#include "crit_suite.h"
 #include "dpfix.h"
 #include "loader.h"
 #include "run.h"
@@ -92,7 +93,7 @@ static void setup(void)
 	pins = fx.pin_dir;
 }
 
-TestSuite(upgrade, .init = setup, .fini = teardown, .timeout = 90);
+CRIT_SUITE(upgrade, 90, setup, teardown);
 
 static void daemon_teardown(void)
 {
@@ -114,7 +115,7 @@ static void daemon_setup(void)
 	pins = axd.pin_dir;
 }
 
-TestSuite(upgrade_daemon, .init = daemon_setup, .fini = daemon_teardown, .timeout = 90);
+CRIT_SUITE(upgrade_daemon, 90, daemon_setup, daemon_teardown);
 
 /* ---- the pinned maps, as any later reader finds them ---- */
 
