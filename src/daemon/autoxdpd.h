@@ -51,7 +51,7 @@ struct daemon {
 	bool bpf;            /* the data path object loaded; without it nftables alone, sock_diag polling */
 	struct axdp_nft nft; /* interfaces nftables protects (Backend=, or XDP failed on them) */
 	bool nft_due;        /* a hook opened a port: the nftables sets follow at once */
-	bool nft_how_logged; /* the log said once how nftables is reached (libnftables or nft) */
+	bool nft_in_use;     /* a sync has had a table to write: logged how (libnftables or nft), malloc tuned */
 	bool pin_watch;      /* without a data path: the pin directory existed, 'axdp off' removes it */
 	int epoll_fd, signal_fd, reconcile_fd, watchdog_fd, link_fd, metrics_fd;
 	int proc_fd;       /* without socket hooks: the process connector, or -1 */

@@ -51,7 +51,8 @@ void daemon_nft_sync(struct daemon *d)
 	d->nft_due = false;
 	if ((!d->nft.n && d->nft.absent) || !d->ps.slots || daemon_turned_off(d))
 		return;
-	if (d->nft.n && !d->nft_how_logged && (d->nft_how_logged = true)) {
+	if (d->nft.n && !d->nft_in_use) {
+		d->nft_in_use = true;
 		axdp_log(LOG_INFO, "nftables: changes go to the kernel through %s", axdp_nft_session_how());
 		nft_keep_blocks();
 	}
