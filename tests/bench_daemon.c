@@ -11,9 +11,13 @@
  * runtime bans into force, and `block remove -` to lift them.  Everything runs in throwaway namespaces; it reports figures
  * and never asserts a time.
  *
+ * The nftables backend once more with a deny list of 20,000 networks
+ * (an interval set: libnftables 1.0.6 reads such a set's elements before
+ * it adds elements anywhere).
+ *
  * Open means: in the BPF allow-list for XDP; in nftables' set tcp_open4
- * for nftables (the listeners are IPv4 wildcards), asked through
- * libnftables (`get element`, about 0.1 ms a question) from inside the
+ * for nftables (the listeners are IPv4 wildcards), listed through
+ * libnftables (`list set`, about 0.1 ms a question) from inside the
  * server's namespace.
  */
 #include <errno.h>
@@ -37,6 +41,7 @@
 #define FIRST_PORT 20000
 #define POLL_LIMIT_NS (5 * 1000000000LL)
 #define DENY_ENTRIES 100000
+#define DENY_NETS 20000
 
 static long long now_ns(void)
 {
@@ -67,14 +72,41 @@ struct nft_ask {
 	bool open;
 };
 
+/* Whether a listing of an inet_service interval set ("elements = { 22, 20000-20002 }") holds port. */
+static bool port_listed(const char *text, unsigned port)
+{
+	const char *p = strstr(text, "elements = {");
+	char *end;
+
+	for (p = p ? p + 12 : NULL; p && *p && *p != '}'; p = end) {
+		unsigned long lo, hi;
+
+		lo = hi = strtoul(p, &end, 10);
+		if (end == p) {
+			end = (char *)p + 1; /* ", ", a line break */
+			continue;
+		}
+		if (*end == '-')
+			hi = strtoul(end + 1, &end, 10);
+		if (lo <= port && port <= hi)
+			return true;
+	}
+	return false;
+}
+
 static int nft_ask(void *arg)
 {
+	static const char cmd[] = "list set inet autoxdp tcp_open4\n";
 	struct nft_ask *a = arg;
-	char cmd[128], err[512];
+	char out[16384], err[512];
 
-	/* The listeners are IPv4 wildcards: their ports go to tcp_open4 (with those of both families). */
-	snprintf(cmd, sizeof(cmd), "get element inet autoxdp tcp_open4 { %u }\n", a->port);
-	a->open = axdp_nft_session_run(cmd, strlen(cmd), NULL, 0, err, sizeof(err)) == 0;
+	/*
+	 * The listeners are IPv4 wildcards: their ports go to tcp_open4 (with
+	 * those of both families).  Listed, not "get element": libnftables
+	 * 1.0.6 reads every set's elements for that, a deny list's included.
+	 */
+	a->open = axdp_nft_session_run(cmd, strlen(cmd), out, sizeof(out), err, sizeof(err)) == 0 &&
+		  port_listed(out, a->port);
 	return 0;
 }
 
@@ -208,51 +240,59 @@ static int run(struct netns_pair *ns, struct axdpd *d, const struct probe *probe
 }
 
 /*
- * A list of n distinct /32s spread over the routable IPv4 space, as the
- * published lists are: multiplying by an odd constant is a bijection of
- * the 32-bit numbers, so no address repeats.
+ * A list of n distinct networks of prefix bits (/32s or /24s) spread over
+ * the routable IPv4 space, as the published lists are: multiplying by an
+ * odd constant is a bijection of the prefix-bit numbers, so none repeats.
  */
-static int write_deny_list(const char *path, unsigned n)
+static int write_deny_list(const char *path, unsigned n, unsigned prefix)
 {
+	uint32_t mask = prefix == 32 ? ~0u : (1u << prefix) - 1;
 	FILE *f = fopen(path, "w");
 
 	if (!f)
 		return fprintf(stderr, "bench: %s: %s\n", path, strerror(errno)), -1;
 	for (uint32_t i = 1, written = 0; written < n; i++) {
-		uint32_t a = i * 2654435761u, top = a >> 24;
+		uint32_t a = ((i * 2654435761u) & mask) << (32 - prefix), top = a >> 24;
 
 		if (top == 0 || top == 10 || top == 127 || top >= 224)
 			continue;   /* not a source on the wire, or the namespaces' own 10.200.0.0/16 */
-		fprintf(f, "%u.%u.%u.%u\n", top, (a >> 16) & 255, (a >> 8) & 255, a & 255);
+		fprintf(f, "%u.%u.%u.%u/%u\n", top, (a >> 16) & 255, (a >> 8) & 255, a & 255, prefix);
 		written++;
 	}
 	return fclose(f) ? -1 : 0;
 }
 
-/* The daemon's VmRSS with no deny list, then after a reload that loads DENY_ENTRIES. */
-static int bench_memory(struct axdpd *d)
+/* A reload with a deny list of n networks of prefix bits, its size checked in the log. */
+static int load_deny_list(struct axdpd *d, unsigned n, unsigned prefix)
 {
 	char list[AXDPD_PATH + 16], dropin[AXDPD_PATH + 64], expect[64], *log;
-	long empty_kb = proc_field(d->pid, "status", "VmRSS:"), listed_kb;
 	size_t from;
 	bool loaded;
 
 	snprintf(list, sizeof(list), "%s/deny.txt", d->dir);
 	snprintf(dropin, sizeof(dropin), "[Policy]\nDenyListFile=%s\n", list);
-	if (write_deny_list(list, DENY_ENTRIES) || axdpd_dropin(d, "50-bench-deny.conf", dropin))
+	if (write_deny_list(list, n, prefix) || axdpd_dropin(d, "50-bench-deny.conf", dropin))
 		return fprintf(stderr, "bench: writing the deny list: %s\n", d->err), -1;
 	from = axdpd_notes_end(d);
 	if (axdpd_signal(d, SIGHUP) || axdpd_wait_note(d, "READY=1", &from, 60000))
-		return fprintf(stderr, "bench: reloading with %d deny entries: %s\n", DENY_ENTRIES, d->err), -1;
-	listed_kb = proc_field(d->pid, "status", "VmRSS:");
-	snprintf(expect, sizeof(expect), "deny list: %d entries", DENY_ENTRIES);
+		return fprintf(stderr, "bench: reloading with %u deny entries: %s\n", n, d->err), -1;
+	snprintf(expect, sizeof(expect), "deny list: %u entries", n);
 	log = axdpd_read_log(d);
 	loaded = log && strstr(log, expect);
 	if (!loaded)
 		fprintf(stderr, "bench: the daemon's log has no '%s' after the reload:\n%s\n", expect, log ? log : "");
 	free(log);
-	if (!loaded)
+	return loaded ? 0 : -1;
+}
+
+/* The daemon's VmRSS with no deny list, then after a reload that loads DENY_ENTRIES. */
+static int bench_memory(struct axdpd *d)
+{
+	long empty_kb = proc_field(d->pid, "status", "VmRSS:"), listed_kb;
+
+	if (load_deny_list(d, DENY_ENTRIES, 32))
 		return -1;
+	listed_kb = proc_field(d->pid, "status", "VmRSS:");
 	printf("\n%-40s %12s\n", "daemon resident memory (VmRSS)", "value");
 	printf("%-40s %9ld KiB\n", "no deny list", empty_kb);
 	printf("%-40s %9ld KiB\n", "100,000 deny entries (spread /32s)", listed_kb);
@@ -311,10 +351,13 @@ static const struct mode {
 	const char *backend;
 	const char *lib;       /* AXDP_LIBNFTABLES for the daemon; NULL: the default */
 	int cycles;
+	unsigned deny_nets;    /* a deny list of this many /24s, loaded before the cycles */
 } modes[] = {
-	{ "xdp", "xdp", NULL, CYCLES },
-	{ "nft, libnftables", "nftables", NULL, CYCLES },
-	{ "nft, nft per change", "nftables", "/nonexistent/" AXDP_NFT_LIB, CYCLES_NFT_PROGRAM },
+	{ "xdp", "xdp", NULL, CYCLES, 0 },
+	{ "nft, libnftables", "nftables", NULL, CYCLES, 0 },
+	{ "nft, nft per change", "nftables", "/nonexistent/" AXDP_NFT_LIB, CYCLES_NFT_PROGRAM, 0 },
+	/* A deny list's networks fill an interval set, which libnftables may read at each change. */
+	{ "nft, 20,000 deny /24s", "nftables", NULL, CYCLES, DENY_NETS },
 };
 #define N_MODES (int)(sizeof(modes) / sizeof(modes[0]))
 
@@ -364,7 +407,10 @@ static int bench_mode(const struct mode *m, struct figures *fig, bool bans)
 		fprintf(stderr, "bench: opening %s: %s\n", path, strerror(errno));
 		goto out;
 	}
-	rc = run(&ns, &d, &probe, m->cycles, fig) || (bans && (bench_memory(&d) || bench_bans(&d))) ? -1 : 0;
+	if (m->deny_nets && load_deny_list(&d, m->deny_nets, 24))
+		rc = -1;
+	else
+		rc = run(&ns, &d, &probe, m->cycles, fig) || (bans && (bench_memory(&d) || bench_bans(&d))) ? -1 : 0;
 	close(probe.port_allow_fd);
 out:
 	axdpd_cleanup(&d);
@@ -381,8 +427,8 @@ int main(void)
 	for (int m = 0; m < N_MODES; m++)
 		if (bench_mode(&modes[m], &fig[m], m == 0))
 			return 1;
-	printf("\nautoxdpd, listen/close cycles on the server side of a veth pair (%d, %d, %d cycles)\n",
-	       modes[0].cycles, modes[1].cycles, modes[2].cycles);
+	printf("\nautoxdpd, listen/close cycles on the server side of a veth pair (%d, %d, %d, %d cycles)\n",
+	       modes[0].cycles, modes[1].cycles, modes[2].cycles, modes[3].cycles);
 	printf("%-36s", "measure");
 	for (int m = 0; m < N_MODES; m++)
 		printf(" %21s", modes[m].name);

@@ -52,6 +52,7 @@ struct daemon {
 	struct axdp_nft nft; /* interfaces nftables protects (Backend=, or XDP failed on them) */
 	bool nft_due;        /* a hook opened a port: the nftables sets follow at once */
 	bool nft_in_use;     /* a sync has had a table to write: logged how (libnftables or nft), malloc tuned */
+	bool nft_trim_due;   /* the last sync wrote the policy or bans sets: the next one trims the heap */
 	bool pin_watch;      /* without a data path: the pin directory existed, 'axdp off' removes it */
 	int epoll_fd, signal_fd, reconcile_fd, watchdog_fd, link_fd, metrics_fd;
 	int proc_fd;       /* without socket hooks: the process connector, or -1 */

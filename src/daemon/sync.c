@@ -57,8 +57,20 @@ void daemon_nft_sync(struct daemon *d)
 		nft_keep_blocks();
 	}
 	if (axdp_portsync_state(&d->ps, &d->nft_ports, err, sizeof(err)) == 0) {
+		bool lists = d->nft.policy_stale || d->nft.bans_stale;
+
 		if (axdp_nft_sync(&d->nft, &d->nft_ports, &d->cfg, err, sizeof(err)))
 			axdp_log(LOG_ERR, "nftables: %s", err);
+		/*
+		 * libnftables keeps what a transaction declared (a deny list's
+		 * networks, about 650 bytes each) until its next one, and then
+		 * the heap keeps the freed pages (nft_keep_blocks): the sync
+		 * after the one that wrote the lists gives them back.  20,000
+		 * networks: 23.6 MiB resident before, 9 MiB after.
+		 */
+		if (d->nft_trim_due)
+			malloc_trim(0);
+		d->nft_trim_due = lists;
 	} else {
 		axdp_log(LOG_ERR, "nftables: reading the allow-lists: %s", err);
 	}

@@ -12,9 +12,10 @@
  *        table inet autoxdp { ...sets, counters, chains... }
  *    A previous run's table, maybe of an older version, is replaced
  *    without a moment in between.
- *  - Every later reconcile sends "flush set" plus "add element" for each
- *    set.  The chains stay, so the drop counters keep counting, and the
- *    work is proportional to the sets alone.  Chains that would differ
+ *  - Every later reconcile sends "flush set" plus "add set" with the
+ *    elements for each set it changes (render_set says why not "add
+ *    element").  The chains stay, so the drop counters keep counting, and
+ *    the work is proportional to the sets alone.  Chains that would differ
  *    (an interface came or went, a reload changed Mode= or a limit) mean
  *    installing anew, as above.
  *
@@ -100,21 +101,16 @@ static void put_addr(FILE *out, const void *a16)
 	fputs(buf, out);
 }
 
-/* One set's elements, each written by put(i), separated; nothing at all when there are none. */
+/* One set's elements, "elements = { ... }" in its declaration; nothing at all when there are none. */
 struct elements {
 	FILE *out;
-	bool full; /* inside a table block: "elements = { ... }" */
-	const char *set;
 	int n;
 };
 
 static void elem_begin(struct elements *e)
 {
 	if (e->n++ == 0) {
-		if (e->full)
-			fprintf(e->out, "\t\telements = { ");
-		else
-			fprintf(e->out, "add element " T " %s { ", e->set);
+		fputs("\t\telements = { ", e->out);
 	} else {
 		fputs(", ", e->out);
 		/* Long element lists stay readable in an error message, and lines short. */
@@ -866,20 +862,29 @@ static void render_set(FILE *out, bool full, enum set_kind k, const struct axdp_
 		       const struct axdp_config *cfg)
 {
 	const struct set_def *d = &sets[k];
-	struct elements e = { .out = out, .full = full, .set = d->name };
+	const char *kind = d->map ? "map" : "set";
+	struct elements e = { .out = out };
 	/* TrustCIDR= exempts from the rate limits, and with TrustOpensAllTCP= opens every TCP port. */
 	const struct axdp_cidr_list *trust = pol ? pol->trust : NULL, *deny = pol ? pol->deny : NULL;
 
 	if (full) {
-		fprintf(out, "\t%s %s {\n\t\ttype %s\n", d->map ? "map" : "set", d->name, d->type);
-		if (d->flags)
-			fprintf(out, "\t\tflags %s\n", d->flags);
+		fprintf(out, "\t%s %s {\n", kind, d->name);
 	} else {
 		/* The seeds are written once, at install; each expires by itself.  Policy sets change at reloads. */
 		if (dynamic_set(k) || (policy_set(k) && !pol) || ((k == S_BAN4 || k == S_BAN6) && !bans))
 			return;
-		fprintf(out, "flush %s " T " %s\n", d->map ? "map" : "set", d->name);
+		/*
+		 * Emptied, then declared again with its elements, never "add
+		 * element": before adding elements libnftables 1.0.6 fetches
+		 * those of every interval set on the host (the deny list's
+		 * networks: 0.14 s a change with 20,000), before declaring a
+		 * set only the sets.
+		 */
+		fprintf(out, "flush %s " T " %s\nadd %s " T " %s {\n", kind, d->name, kind, d->name);
 	}
+	fprintf(out, "\t\ttype %s\n", d->type);
+	if (d->flags)
+		fprintf(out, "\t\tflags %s\n", d->flags);
 	switch (k) {
 	case S_IFACES: render_ifaces(&e, nft); break;
 	case S_TCP_ANY4: render_any(&e, ports, AXDP_L4_TCP, AXDP_PORT_OPEN_ANY | AXDP_PORT_OPEN_ANY4); break;
@@ -911,8 +916,7 @@ static void render_set(FILE *out, bool full, enum set_kind k, const struct axdp_
 	default: break;
 	}
 	elem_end(&e);
-	if (full)
-		fputs("\t}\n\n", out);
+	fputs(full ? "\t}\n\n" : "\t}\n", out);
 }
 
 int axdp_nft_render(FILE *out, bool full, const struct axdp_nft *nft, const struct axdp_port_state *ports,
