@@ -48,6 +48,8 @@ TEST_BIN   := $(TEST_SRC:tests/%.c=$(BUILD)/%)
 TEST_LIB   := $(wildcard tests/lib/*.c tests/model/*.c)
 TEST_HDR   := $(wildcard tests/lib/*.h tests/model/*.h)
 TEST_INC   := -Isrc/daemon -Itests/lib -Itests/model
+# Compiled once for every suite, bench and the fuzzer, under $(BUILD)/tests/ (names repeat those of src/).
+TEST_OBJ   := $(TEST_LIB:tests/%.c=$(BUILD)/tests/%.o)
 
 # Packages the build and the tests need, by distribution.
 # python3: the JSON cross-check of test_axdp.  fail2ban, crowdsec: the real ones run in
@@ -104,11 +106,15 @@ $(UPGRADE_OBJS): $(BPF_SRC) $(BUILD)/clang.stamp | $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) $(BPF_DEFS) -c bpf/autoxdp.bpf.c -o $@
 $(BUILD)/test_upgrade: $(UPGRADE_OBJS)
 
-$(BUILD)/test_%: tests/test_%.c $(TEST_LIB) $(TEST_HDR) $(LIB_OBJ) | $(BUILD)
-	$(CC) $(CFLAGS) $(TEST_INC) $< $(TEST_LIB) $(LIB_OBJ) -o $@ $(LDLIBS) -lcriterion
+$(BUILD)/tests/%.o: tests/%.c $(TEST_HDR) $(SRC_HDR) bpf/autoxdp_abi.h $(BUILD)/cflags.stamp
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(TEST_INC) -c $< -o $@
 
-$(BUILD)/dpfuzz: tests/fuzz/dpfuzz.c $(TEST_LIB) $(TEST_HDR) $(LIB_OBJ) | $(BUILD)
-	$(CC) $(CFLAGS) $(TEST_INC) $< $(TEST_LIB) $(LIB_OBJ) -o $@ $(LDLIBS)
+$(BUILD)/test_%: tests/test_%.c $(TEST_OBJ) $(TEST_HDR) $(LIB_OBJ) | $(BUILD)
+	$(CC) $(CFLAGS) $(TEST_INC) $< $(TEST_OBJ) $(LIB_OBJ) -o $@ $(LDLIBS) -lcriterion
+
+$(BUILD)/dpfuzz: tests/fuzz/dpfuzz.c $(TEST_OBJ) $(TEST_HDR) $(LIB_OBJ) | $(BUILD)
+	$(CC) $(CFLAGS) $(TEST_INC) $< $(TEST_OBJ) $(LIB_OBJ) -o $@ $(LDLIBS)
 
 # Services among them (fail2ban, crowdsec) are installed without being started (a policy-rc.d that
 # denies it, unless one exists): the tests run their own instances, and the host's firewall is never
@@ -132,7 +138,7 @@ deps:
 
 check: deps
 	$(CLANG_FORMAT) --dry-run --Werror src/*/*.[ch]
-	$(MAKE) all $(TEST_BIN)
+	$(MAKE) -j2 all $(TEST_BIN)
 ifeq ($(SANITIZE),)
 	BUILD=$(BUILD) OBJ=$(BPF_OBJ) tests/verifier-kernels.sh
 	BUILD=$(BUILD) OBJ=$(BPF_OBJ) tests/verifier-matrix.sh
@@ -145,14 +151,14 @@ endif
 		$(BUILD)/test_axdp $(BUILD)/test_daemon $(BUILD)/test_policy_daemon $(BUILD)/test_audit $(BUILD)/test_bans \
 		$(BUILD)/test_dhcp $(BUILD)/test_fail2ban $(BUILD)/test_crowdsec
 
-$(BUILD)/bench: tests/bench.c $(TEST_LIB) $(TEST_HDR) $(LIB_OBJ) | $(BUILD)
-	$(CC) $(CFLAGS) $(TEST_INC) $< $(TEST_LIB) $(LIB_OBJ) -o $@ $(LDLIBS)
+$(BUILD)/bench: tests/bench.c $(TEST_OBJ) $(TEST_HDR) $(LIB_OBJ) | $(BUILD)
+	$(CC) $(CFLAGS) $(TEST_INC) $< $(TEST_OBJ) $(LIB_OBJ) -o $@ $(LDLIBS)
 
-$(BUILD)/bench_daemon: tests/bench_daemon.c $(TEST_LIB) $(TEST_HDR) $(LIB_OBJ) | $(BUILD)
-	$(CC) $(CFLAGS) $(TEST_INC) $< $(TEST_LIB) $(LIB_OBJ) -o $@ $(LDLIBS) -lpthread
+$(BUILD)/bench_daemon: tests/bench_daemon.c $(TEST_OBJ) $(TEST_HDR) $(LIB_OBJ) | $(BUILD)
+	$(CC) $(CFLAGS) $(TEST_INC) $< $(TEST_OBJ) $(LIB_OBJ) -o $@ $(LDLIBS) -lpthread
 
-$(BUILD)/bench_flood: tests/bench_flood.c $(TEST_LIB) $(TEST_HDR) $(LIB_OBJ) | $(BUILD)
-	$(CC) $(CFLAGS) $(TEST_INC) $< $(TEST_LIB) $(LIB_OBJ) -o $@ $(LDLIBS) -lpthread
+$(BUILD)/bench_flood: tests/bench_flood.c $(TEST_OBJ) $(TEST_HDR) $(LIB_OBJ) | $(BUILD)
+	$(CC) $(CFLAGS) $(TEST_INC) $< $(TEST_OBJ) $(LIB_OBJ) -o $@ $(LDLIBS) -lpthread
 
 bench: deps
 	$(MAKE) all $(BUILD)/bench $(BUILD)/bench_daemon $(BUILD)/bench_flood
