@@ -876,9 +876,9 @@ static void render_set(FILE *out, bool full, enum set_kind k, const struct axdp_
 		/*
 		 * Emptied, then declared again with its elements, never "add
 		 * element": before adding elements libnftables 1.0.6 fetches
-		 * those of every interval set on the host (the deny list's
-		 * networks: 0.14 s a change with 20,000), before declaring a
-		 * set only the sets.
+		 * those of every interval set on the host (20,000 denied
+		 * networks: 27 ms a change, 0.8 ms declared), before declaring
+		 * a set only the sets.
 		 */
 		fprintf(out, "flush %s " T " %s\nadd %s " T " %s {\n", kind, d->name, kind, d->name);
 	}
