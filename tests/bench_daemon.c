@@ -427,8 +427,10 @@ int main(void)
 	for (int m = 0; m < N_MODES; m++)
 		if (bench_mode(&modes[m], &fig[m], m == 0))
 			return 1;
-	printf("\nautoxdpd, listen/close cycles on the server side of a veth pair (%d, %d, %d, %d cycles)\n",
-	       modes[0].cycles, modes[1].cycles, modes[2].cycles, modes[3].cycles);
+	printf("\nautoxdpd, listen/close cycles on the server side of a veth pair (");
+	for (int m = 0; m < N_MODES; m++)
+		printf("%s%d", m ? ", " : "", modes[m].cycles);
+	printf(" cycles)\n");
 	printf("%-36s", "measure");
 	for (int m = 0; m < N_MODES; m++)
 		printf(" %21s", modes[m].name);
